@@ -1,0 +1,116 @@
+"""A small HTTP/1.1 client over one kept-alive TLS connection (standard library only).
+
+The agent talks to one server; a full client library would cost memory at idle for nothing.
+Requests on one connection are serialised by a lock; the connection is re-opened on failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+_MAX_HEADER_BYTES = 64 * 1024
+
+
+class HttpError(Exception):
+    """The exchange failed (connection, protocol, or timeout); the request may be retried."""
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class HttpConnection:
+    def __init__(
+        self, host: str, port: int, context: ssl.SSLContext, timeout_s: float = 30
+    ) -> None:
+        self._host, self._port, self._context = host, port, context
+        self._timeout = timeout_s
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._lock = asyncio.Lock()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+    ) -> HttpResponse:
+        target = path + ("?" + urlencode(query) if query else "")
+        head = [
+            f"{method} {target} HTTP/1.1",
+            f"Host: {self._host}:{self._port}",
+            f"Content-Length: {len(body)}",
+        ]
+        head += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+        async with self._lock:
+            for attempt in (1, 2):  # a kept-alive connection may have been closed by the server
+                try:
+                    return await asyncio.wait_for(self._exchange(payload), self._timeout)
+                except (OSError, asyncio.IncompleteReadError, HttpError, TimeoutError) as error:
+                    await self._drop()
+                    if attempt == 2 or isinstance(error, TimeoutError):
+                        raise HttpError(f"{method} {path}: {error!r}") from error
+        raise AssertionError("unreachable")
+
+    async def _exchange(self, payload: bytes) -> HttpResponse:
+        if self._writer is None or self._writer.is_closing():
+            self._reader, self._writer = await asyncio.open_connection(
+                self._host, self._port, ssl=self._context, server_hostname=self._host
+            )
+        assert self._reader is not None and self._writer is not None
+        self._writer.write(payload)
+        await self._writer.drain()
+        return await _read_response(self._reader)
+
+    async def _drop(self) -> None:
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError, TimeoutError, ssl.SSLError):
+                await asyncio.wait_for(writer.wait_closed(), 1)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._drop()
+
+
+async def _read_response(reader: asyncio.StreamReader) -> HttpResponse:
+    raw = await reader.readuntil(b"\r\n\r\n")
+    if len(raw) > _MAX_HEADER_BYTES:
+        raise HttpError("response header too large")
+    lines = raw.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[1].isdigit():
+        raise HttpError(f"bad status line {lines[0]!r}")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = await _read_chunked(reader)
+    else:
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+    return HttpResponse(int(parts[1]), headers, body)
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    body = bytearray()
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
+        if size == 0:
+            await reader.readuntil(b"\r\n")
+            return bytes(body)
+        body += await reader.readexactly(size)
+        await reader.readexactly(2)

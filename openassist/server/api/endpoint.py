@@ -1,0 +1,107 @@
+"""The RPC endpoint at ``/``: parse, authenticate, dispatch, answer in the ECS envelope.
+
+Every failure is answered with a documented code; an unexpected exception is logged with its
+traceback on the server and answered as ``InternalError`` without any detail to the client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openassist.errors import ApiError
+from openassist.protocol.acs_signature import parse_authorization
+from openassist.server.api import fleet_actions, invocation_actions  # noqa: F401  (registers)
+from openassist.server.api.envelope import error_body
+from openassist.server.api.params import Params
+from openassist.server.api.registry import ACTIONS, Call, Services
+from openassist.server.api.signature import MemoryNonceCache, SignedRequest, verify
+from openassist.server.service import ids
+
+log = logging.getLogger(__name__)
+
+ECS_VERSION = "2014-05-26"
+_JSON = "application/json;charset=utf-8"
+
+
+class RpcEndpoint:
+    """ASGI-callable handler for ``GET|POST /``."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._nonces = MemoryNonceCache()
+
+    async def __call__(self, request: Request) -> Response:
+        request_id = ids.request_id()
+        host = request.headers.get("host", "openassist")
+        try:
+            body = await self._handle(request)
+        except ApiError as error:
+            return _json(error_body(error, request_id, host), error.http_status)
+        except Exception:
+            log.exception("request %s failed", request_id)
+            internal = ApiError(
+                "InternalError", "The request processing has failed due to some unknown error.", 500
+            )
+            return _json(error_body(internal, request_id, host), 500)
+        return _json({"RequestId": request_id, **body}, 200)
+
+    async def _handle(self, request: Request) -> dict[str, Any]:
+        raw_body = await request.body()
+        query = tuple(parse_qsl(request.url.query, keep_blank_values=True))
+        params = dict(query)
+        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            params.update(parse_qsl(raw_body.decode("utf-8", "replace"), keep_blank_values=True))
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        signed = SignedRequest(
+            method=request.method, params=params, query=query, headers=headers, body=raw_body
+        )
+        access_key_id = await self._authenticate(signed)
+        action = headers.get("x-acs-action") or params.get("Action", "")
+        version = headers.get("x-acs-version") or params.get("Version", "")
+        if not action:
+            raise ApiError("MissingParameter.Action", "The Action parameter is required.")
+        handler = ACTIONS.get(action)
+        if handler is None:
+            raise ApiError("InvalidAction", f"The action {action!r} is not supported.", 403)
+        if version != ECS_VERSION:
+            raise ApiError(
+                "InvalidVersion", f"Version must be {ECS_VERSION}; got {version!r}.", 400
+            )
+        call_params = Params(params)
+        region = call_params.text("RegionId", required=True)
+        if region not in self._services.limits.regions:
+            raise ApiError(
+                "InvalidRegionId.NotFound",
+                f"The RegionId {region!r} does not exist here; this server serves "
+                f"{', '.join(self._services.limits.regions)}.",
+                404,
+            )
+        return await handler(Call(action, call_params, access_key_id, self._services))
+
+    async def _authenticate(self, signed: SignedRequest) -> str:
+        key_id = signed.params.get("AccessKeyId", "")
+        authorization = signed.headers.get("authorization", "")
+        if authorization:
+            try:
+                key_id = parse_authorization(authorization)[1]
+            except ValueError:
+                key_id = ""
+        secret = await self._services.fleet.secret_of(key_id) if key_id else None
+        return verify(
+            signed,
+            lambda candidate: secret if candidate == key_id else None,
+            self._nonces,
+            datetime.now(UTC),
+        )
+
+
+def _json(body: dict[str, Any], status: int) -> Response:
+    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Response(content, status_code=status, media_type=_JSON)

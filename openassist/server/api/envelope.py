@@ -1,0 +1,79 @@
+"""The RPC envelope: times, paging fields, success and error bodies (API.md 1.5, 1.6, 1.10)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+
+from openassist.errors import ApiError
+from openassist.server.api.params import Params
+from openassist.server.store.paging import Page, PageQuery, decode_token, encode_token
+
+MAX_PAGE_SIZE = 50
+
+
+def iso(ms: int | None) -> str:
+    """``YYYY-MM-DDThh:mm:ssZ`` as the API writes times; empty when unknown."""
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def encode_output(data: bytes, encoding: str) -> str:
+    """Output and content are Base64 unless the caller asked for PlainText."""
+    if encoding.lower() == "plaintext":
+        return data.decode("utf-8", errors="replace")
+    return base64.b64encode(data).decode("ascii")
+
+
+def output_encoding(params: Params) -> str:
+    value = params.text("ContentEncoding", default="Base64")
+    return "PlainText" if value.lower() == "plaintext" else "Base64"
+
+
+def page_query(params: Params) -> PageQuery:
+    """Either scheme of API.md 1.10; NextToken/MaxResults win when present."""
+    token = params.text("NextToken")
+    if token or params.text("MaxResults"):
+        limit = _bounded(params, "MaxResults", "InvalidParameter.MaxResults")
+        if not token:
+            return PageQuery(limit=limit)
+        try:
+            return PageQuery(limit=limit, after=decode_token(token))
+        except ValueError:
+            raise ApiError(
+                "InvalidParameter.NextToken",
+                "The NextToken is not one this server issued; pass the NextToken of the previous "
+                "page unchanged, or omit it to start from the first page.",
+            ) from None
+    size = _bounded(params, "PageSize", "InvalidParam.PageSize")
+    number = params.text("PageNumber", default="1")
+    if not number.isdigit() or int(number) < 1:
+        raise ApiError("InvalidParam.PageNumber", "PageNumber must be an integer of at least 1.")
+    return PageQuery(limit=size, offset=(int(number) - 1) * size)
+
+
+def _bounded(params: Params, name: str, code: str) -> int:
+    text = params.text(name, default="10")
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
+        raise ApiError(code, f"{name} must be an integer from 1 to {MAX_PAGE_SIZE}; got {text!r}.")
+    return int(text)
+
+
+def paging_fields(page: Page[Any], query: PageQuery) -> dict[str, Any]:
+    return {
+        "TotalCount": page.total,
+        "PageNumber": query.offset // query.limit + 1 if query.after is None else 1,
+        "PageSize": query.limit,
+        "NextToken": encode_token(page.next_key) if page.next_key else "",
+    }
+
+
+def error_body(error: ApiError, request_id: str, host: str) -> dict[str, str]:
+    return {
+        "RequestId": request_id,
+        "HostId": host,
+        "Code": error.code,
+        "Message": error.message,
+    }

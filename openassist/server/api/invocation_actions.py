@@ -1,0 +1,286 @@
+"""RunCommand, DescribeInvocations, DescribeInvocationResults, StopInvocation."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from openassist.errors import ApiError
+from openassist.protocol.statuses import CommandType, InstanceStatus, RepeatMode
+from openassist.server.api.envelope import (
+    encode_output,
+    iso,
+    output_encoding,
+    page_query,
+    paging_fields,
+)
+from openassist.server.api.params import Params
+from openassist.server.api.registry import Call, action
+from openassist.server.lifecycle import (
+    deprecated_instance_status,
+    deprecated_invoke_status,
+)
+from openassist.server.service.invocations import RunCommandArgs, TaskView
+from openassist.server.store.invocations import InvocationFilter, ResultFilter
+from openassist.server.store.records import Command, Invocation, InvocationInstance
+
+_SUPPORTED_REPEAT = (RepeatMode.ONCE,)
+
+
+def _content(params: Params, max_base64: int) -> bytes:
+    text = params.text("CommandContent", required=True)
+    if params.text("ContentEncoding").lower() == "base64":
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(
+                "CmdContent.DecodeError",
+                "CommandContent is not valid Base64; encode the script with Base64 or set "
+                "ContentEncoding=PlainText.",
+            ) from None
+    else:
+        raw = text.encode("utf-8")
+    if not raw.strip():
+        raise ApiError("InvalidCommandText", "CommandContent is empty; give the script to run.")
+    size = len(base64.b64encode(raw))
+    if size > max_base64:
+        raise ApiError(
+            "CmdContent.ExceedLimit",
+            f"CommandContent is {size} bytes after Base64 encoding; the limit is {max_base64}.",
+            403,
+        )
+    return raw
+
+
+@action("RunCommand")
+async def run_command(call: Call) -> dict[str, Any]:
+    p, limits = call.params, call.services.limits
+    command_type = p.choice(
+        "Type", CommandType, not_found_code="InvalidCmdType.NotFound", status=404
+    )
+    if command_type is None:
+        p.text("Type", required=True)
+    assert command_type is not None
+    instance_ids = p.repeated(
+        "InstanceId",
+        max_items=limits.max_instances_per_call,
+        too_many_code="InstanceIds.ExceedLimit",
+    )
+    if not instance_ids:
+        raise ApiError("MissingParam.InstanceId", "Give at least one InstanceId.N to run on.")
+    repeat_mode = p.choice(
+        "RepeatMode",
+        RepeatMode,
+        default=RepeatMode.ONCE,
+        not_found_code="InvalidRepeatMode.NotFound",
+    )
+    if p.text("Frequency") or repeat_mode not in _SUPPORTED_REPEAT:
+        raise ApiError(
+            "UnsupportedParameter",
+            "This server runs commands once (RepeatMode=Once); scheduled and reboot tasks are "
+            "not available yet.",
+        )
+    args = RunCommandArgs(
+        type=command_type,
+        content=_content(p, limits.max_content_base64),
+        instance_ids=tuple(dict.fromkeys(instance_ids)),
+        timeout=p.integer(
+            "Timeout",
+            default=60,
+            minimum=1,
+            maximum=limits.max_timeout_s,
+            too_large_code="InvalidTimeout.ExceedLimit",
+        ),
+        access_key_id=call.access_key_id,
+        name=p.text("Name", max_len=128, too_long_code="CmdName.ExceedLimit"),
+        description=p.text("Description", max_len=512, too_long_code="CmdDesc.ExceedLimit"),
+        working_dir=p.text("WorkingDir", max_len=200),
+        username=p.text("Username", max_len=255, too_long_code="Username.ExceedLimit"),
+        launcher=p.text(
+            "Launcher", max_len=1024, too_long_code="InvalidLauncher.LengthLimitExceeded"
+        ),
+        keep_command=p.boolean("KeepCommand"),
+    )
+    command_id, invoke_id = await call.services.invocations.run_command(args)
+    return {"CommandId": command_id, "InvokeId": invoke_id}
+
+
+def _status_filter(params: Params) -> tuple[str, ...] | None:
+    value = params.text("InvokeStatus")
+    if not value:
+        return None
+    if value == "Finished":  # deprecated spelling: every one-shot task that has ended
+        return ("Success", "Failed", "PartialFailed", "Stopped")
+    return (value,)
+
+
+def _instance_fields(row: InvocationInstance, with_output: bool, encoding: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "InstanceId": row.instance_id,
+        "InvocationStatus": row.status.value,
+        "InstanceInvokeStatus": deprecated_instance_status(row.status, row.error_code),
+        "Repeats": row.repeats,
+        "ExitCode": row.exit_code if row.exit_code is not None else 0,
+        "Dropped": row.dropped,
+        "ErrorCode": row.error_code,
+        "ErrorInfo": row.error_info,
+        "CreationTime": iso(row.created_at),
+        "StartTime": iso(row.start_at),
+        "FinishTime": iso(row.finish_at),
+        "StopTime": iso(row.stop_at),
+        "UpdateTime": iso(row.update_at),
+        "Timed": False,
+    }
+    if with_output:
+        fields["Output"] = encode_output(row.output, encoding)
+    return fields
+
+
+def _invocation_fields(view: TaskView, with_output: bool, encoding: str) -> dict[str, Any]:
+    task, command = view.invocation, view.command
+    return {
+        "InvokeId": task.id,
+        "CommandId": command.id,
+        "CommandName": command.name,
+        "CommandDescription": command.description,
+        "CommandType": command.type,
+        "CommandContent": encode_output(command.content, encoding),
+        "Parameters": task.parameters,
+        "RepeatMode": task.repeat_mode,
+        "Frequency": task.frequency,
+        "Timed": False,
+        "Timeout": task.timeout,
+        "Username": task.username,
+        "WorkingDir": task.working_dir,
+        "Launcher": command.launcher,
+        "TerminationMode": task.termination_mode,
+        "ContainerId": "",
+        "ContainerName": "",
+        "CreationTime": iso(task.created_at),
+        "InvocationStatus": task.status.value,
+        "InvokeStatus": deprecated_invoke_status(task.status),
+        "Tags": {"Tag": []},
+        "InvokeInstances": {
+            "InvokeInstance": [_instance_fields(r, with_output, encoding) for r in view.instances]
+        },
+    }
+
+
+@action("DescribeInvocations")
+async def describe_invocations(call: Call) -> dict[str, Any]:
+    p = call.params
+    with_output = p.boolean("IncludeOutput")
+    where = InvocationFilter(
+        invoke_id=p.text("InvokeId") or None,
+        command_id=p.text("CommandId") or None,
+        command_type=p.text("CommandType") or None,
+        instance_id=p.text("InstanceId") or None,
+        statuses=_status_filter(p),
+        repeat_mode=p.text("RepeatMode") or None,
+    )
+    if with_output and not (where.invoke_id or where.instance_id):
+        raise ApiError(
+            "InvalidParameter.IncludeOutput",
+            "IncludeOutput=true needs InvokeId or InstanceId to narrow the tasks.",
+        )
+    query = page_query(p)
+    page = await call.services.invocations.describe(where, query)
+    encoding = output_encoding(p)
+    return {
+        **paging_fields(page, query),
+        "Invocations": {
+            "Invocation": [_invocation_fields(v, with_output, encoding) for v in page.items]
+        },
+    }
+
+
+def _record_status(row: InvocationInstance) -> str:
+    """InvokeRecordStatus of one run (API.md 2.7): a non-zero exit is still Finished."""
+    if row.status in (InstanceStatus.PENDING, InstanceStatus.SCHEDULED, InstanceStatus.RUNNING):
+        return "Running"
+    if row.status is InstanceStatus.STOPPING:
+        return "Stopping"
+    if row.status in (InstanceStatus.CANCELLED, InstanceStatus.TERMINATED):
+        return "Stopped"
+    if row.status is InstanceStatus.SUCCESS or row.error_code == "ExitCodeNonzero":
+        return "Finished"
+    return "Failed"
+
+
+_RECORD_FILTER = {
+    "Running": ("Pending", "Scheduled", "Running"),
+    "Stopping": ("Stopping",),
+    "Stopped": ("Cancelled", "Terminated"),
+    "Finished": ("Success", "Failed"),
+    "Failed": ("Failed", "Invalid", "Aborted", "Error", "Timeout"),
+}
+
+
+def _result_fields(
+    row: InvocationInstance, task: Invocation, command: Command, encoding: str
+) -> dict[str, Any]:
+    return {
+        "InvokeId": row.invoke_id,
+        "CommandId": command.id,
+        "InstanceId": row.instance_id,
+        "InvocationStatus": row.status.value,
+        "InvokeRecordStatus": _record_status(row),
+        "ExitCode": row.exit_code if row.exit_code is not None else 0,
+        "Output": encode_output(row.output, encoding),
+        "Dropped": row.dropped,
+        "ErrorCode": row.error_code,
+        "ErrorInfo": row.error_info,
+        "Repeats": row.repeats,
+        "StartTime": iso(row.start_at),
+        "StopTime": iso(row.stop_at),
+        "FinishedTime": iso(row.finish_at),
+        "Username": task.username,
+        "ContainerId": "",
+        "ContainerName": "",
+        "Launcher": command.launcher,
+        "TerminationMode": task.termination_mode,
+        "Tags": {"Tag": []},
+    }
+
+
+@action("DescribeInvocationResults")
+async def describe_invocation_results(call: Call) -> dict[str, Any]:
+    p = call.params
+    record_status = p.text("InvokeRecordStatus")
+    if record_status and record_status not in _RECORD_FILTER:
+        raise ApiError(
+            "InvalidParameter.InvokeRecordStatus",
+            f"InvokeRecordStatus must be one of {', '.join(_RECORD_FILTER)}; "
+            f"got {record_status!r}.",
+        )
+    where = ResultFilter(
+        invoke_id=p.text("InvokeId") or None,
+        instance_id=p.text("InstanceId") or None,
+        command_id=p.text("CommandId") or None,
+        statuses=_RECORD_FILTER.get(record_status),
+    )
+    query = page_query(p)
+    page, tasks, commands = await call.services.invocations.results(where, query)
+    encoding = output_encoding(p)
+    results = []
+    for row in page.items:
+        if record_status and _record_status(row) != record_status:
+            continue
+        task = tasks[row.invoke_id]
+        results.append(_result_fields(row, task, commands[task.command_id], encoding))
+    return {
+        "Invocation": {
+            **paging_fields(page, query),
+            "InvocationResults": {"InvocationResult": results},
+        }
+    }
+
+
+@action("StopInvocation")
+async def stop_invocation(call: Call) -> dict[str, Any]:
+    p = call.params
+    invoke_id = p.text("InvokeId", required=True)
+    instance_ids = p.repeated("InstanceId", max_items=50, too_many_code="InstanceIds.ExceedLimit")
+    await call.services.invocations.stop(invoke_id, instance_ids)
+    return {}

@@ -1,0 +1,42 @@
+"""Action registry: maps an ``Action`` name to its handler."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from openassist.server.api.params import Params
+from openassist.server.service.context import Limits
+from openassist.server.service.fleet import FleetService
+from openassist.server.service.invocations import InvocationService
+
+
+@dataclass(frozen=True)
+class Services:
+    invocations: InvocationService
+    fleet: FleetService
+    limits: Limits
+
+
+@dataclass(frozen=True)
+class Call:
+    """One authenticated API call."""
+
+    action: str
+    params: Params
+    access_key_id: str
+    services: Services
+
+
+Handler = Callable[[Call], Awaitable[dict[str, Any]]]
+
+ACTIONS: dict[str, Handler] = {}
+
+
+def action(name: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        ACTIONS[name] = handler
+        return handler
+
+    return register

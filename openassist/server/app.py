@@ -1,0 +1,154 @@
+"""Composition root: settings, store, bus, services, API and agent gateway wired in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from openassist.server.api.endpoint import RpcEndpoint
+from openassist.server.api.registry import Services
+from openassist.server.bus import Bus, MemoryBus
+from openassist.server.gateway.routes import Gateway
+from openassist.server.gateway.tls import TlsFiles, ensure_tls, write_private
+from openassist.server.service.clock import SystemClock
+from openassist.server.service.context import Limits, ServiceContext
+from openassist.server.service.fleet import FleetService
+from openassist.server.service.invocations import InvocationService
+from openassist.server.settings import ServerSettings
+from openassist.server.store.db import migrate, open_engine
+
+log = logging.getLogger("openassist.server")
+
+CREDENTIALS_FILE = "admin-credentials.json"
+
+
+@dataclass
+class Server:
+    settings: ServerSettings
+    engine: AsyncEngine
+    bus: Bus
+    services: Services
+    gateway: Gateway
+    tls: TlsFiles
+
+    def api_app(self) -> Starlette:
+        endpoint = RpcEndpoint(self.services)
+        return Starlette(routes=[Route("/", endpoint, methods=["GET", "POST"])])
+
+    async def close(self) -> None:
+        await self.gateway.close()
+        await self.bus.close()
+        await self.engine.dispose()
+
+
+async def build_server(settings: ServerSettings) -> Server:
+    """Open the store (migrating it), create first-start material, wire the services."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = open_engine(settings.effective_database_url)
+    await migrate(engine)
+    bus = MemoryBus()
+    limits = Limits(
+        heartbeat_online_s=settings.heartbeat_online_s,
+        redeliver_after_s=settings.redeliver_after_s,
+        regions=settings.regions,
+    )
+    context = ServiceContext(engine=engine, bus=bus, clock=SystemClock(), limits=limits)
+    services = Services(
+        invocations=InvocationService(context), fleet=FleetService(context), limits=limits
+    )
+    await _write_first_access_key(services.fleet, settings)
+    tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
+    gateway = Gateway(context, services.fleet)
+    return Server(settings, engine, bus, services, gateway, tls)
+
+
+async def _write_first_access_key(fleet: FleetService, settings: ServerSettings) -> None:
+    key = await fleet.ensure_admin_key()
+    if key is None:
+        return
+    path = settings.data_dir / CREDENTIALS_FILE
+    document = {
+        "AccessKeyId": key.id,
+        "AccessKeySecret": key.secret,
+        "Endpoint": f"{settings.api_host}:{settings.api_port}",
+        "RegionId": settings.regions[0],
+    }
+    write_private(path, json.dumps(document, indent=2).encode() + b"\n")
+    # The secret itself is never logged: only where it is.
+    log.info("created the first access key %s; credentials written to %s", key.id, path)
+
+
+def _uvicorn(
+    app: Starlette, host: str, port: int, tls: TlsFiles | None, level: str
+) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=level,
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=str(tls.server_cert) if tls else None,
+        ssl_keyfile=str(tls.server_key) if tls else None,
+        ws="websockets-sansio",
+        timeout_keep_alive=120,
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    return server
+
+
+async def serve(settings: ServerSettings, ready_file: Path | None = None) -> None:
+    """Run the API and the agent gateway until SIGINT/SIGTERM."""
+    server = await build_server(settings)
+    api = _uvicorn(server.api_app(), settings.api_host, settings.api_port, None, settings.log_level)
+    agents = _uvicorn(
+        server.gateway.app(),
+        settings.agent_host,
+        settings.agent_port,
+        server.tls,
+        settings.log_level,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    tasks = [asyncio.create_task(api.serve()), asyncio.create_task(agents.serve())]
+    try:
+        while not (api.started and agents.started):
+            if any(task.done() for task in tasks):
+                break
+            await asyncio.sleep(0.01)
+        if api.started and agents.started:
+            log.info(
+                "API on http://%s:%d, agents on https://%s:%d (CA %s)",
+                settings.api_host,
+                settings.api_port,
+                settings.agent_host,
+                settings.agent_port,
+                server.tls.ca_cert,
+            )
+            if ready_file:
+                ready_file.write_text("ready\n")
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+    finally:
+        api.should_exit = agents.should_exit = True
+        for task in tasks:
+            with suppress(Exception):
+                await task
+        await server.close()
+        for task in tasks:
+            if task.done() and task.exception():
+                raise SystemExit(f"server failed: {task.exception()}")

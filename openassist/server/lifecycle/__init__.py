@@ -1,0 +1,23 @@
+"""The invocation state machine: pure functions, no I/O.
+
+``transition`` judges every proposed per-instance change; ``overall_status`` derives a task's
+status from its instances. The store applies decisions with conditional updates (``WHERE status IN
+allowed``) so a late report never overwrites a final state. Imports only the leaf layer.
+"""
+
+from openassist.server.lifecycle.aggregate import (
+    deprecated_instance_status,
+    deprecated_invoke_status,
+    overall_status,
+)
+from openassist.server.lifecycle.transition import Event, EventKind, allowed_from, transition
+
+__all__ = [
+    "Event",
+    "EventKind",
+    "allowed_from",
+    "deprecated_instance_status",
+    "deprecated_invoke_status",
+    "overall_status",
+    "transition",
+]

@@ -1,0 +1,88 @@
+"""Per-instance transitions: ``transition(current, event)`` returns the new status or None.
+
+None means the proposal is refused (late or duplicate report, stop after the end, ...). Reports are
+idempotent: the same final report twice is refused the second time and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from openassist.protocol.statuses import InstanceStatus as S
+
+
+class EventKind(StrEnum):
+    DELIVERED = "delivered"  # handed to the agent in a task list; status stays Pending
+    STARTED = "started"  # agent reports running
+    FINISHED = "finished"  # process exited; exit code decides Success / Failed
+    TIMED_OUT = "timed_out"
+    ERRORED = "errored"  # agent could not run it (ExecutionException, DirectoryNotExists ...)
+    INVALID = "invalid"  # not applicable to this instance (CommandNotApplicable ...)
+    ABORTED = "aborted"  # could not be delivered (ClientNotRunning, DeliveryTimeout ...)
+    STOP_REQUESTED = "stop_requested"
+    STOPPED = "stopped"  # agent confirms the stop
+    FAILED = "failed"  # the server gives up on a delivered task (ClientNotResponse ...)
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: EventKind
+    exit_code: int | None = None
+    # For STOP_REQUESTED: the task was already handed to the agent, which must be told to stop.
+    delivered: bool = False
+
+
+_NOT_STARTED = (S.PENDING, S.SCHEDULED)
+_LIVE = (S.PENDING, S.SCHEDULED, S.RUNNING)
+_ANY_ACTIVE = (S.PENDING, S.SCHEDULED, S.RUNNING, S.STOPPING)
+
+# Which states each event may leave from. Anything final is absorbing.
+_FROM: dict[EventKind, tuple[S, ...]] = {
+    EventKind.DELIVERED: (S.PENDING,),
+    EventKind.STARTED: _NOT_STARTED,
+    EventKind.FINISHED: _ANY_ACTIVE,
+    EventKind.TIMED_OUT: _ANY_ACTIVE,
+    EventKind.ERRORED: _ANY_ACTIVE,
+    EventKind.INVALID: _ANY_ACTIVE,
+    EventKind.ABORTED: _NOT_STARTED,
+    EventKind.STOP_REQUESTED: _LIVE,
+    EventKind.STOPPED: _ANY_ACTIVE,
+    EventKind.FAILED: _ANY_ACTIVE,
+}
+
+
+def allowed_from(kind: EventKind) -> tuple[S, ...]:
+    """The states from which ``kind`` is accepted (used in the store's conditional update)."""
+    return _FROM[kind]
+
+
+# Events whose outcome does not depend on the current state or on the event's data.
+_FIXED: dict[EventKind, S] = {
+    EventKind.STARTED: S.RUNNING,
+    EventKind.TIMED_OUT: S.TIMEOUT,
+    EventKind.ERRORED: S.ERROR,
+    EventKind.INVALID: S.INVALID,
+    EventKind.ABORTED: S.ABORTED,
+    EventKind.FAILED: S.FAILED,
+}
+
+
+def transition(current: S, event: Event) -> S | None:
+    """Return the status after ``event``, or None when the event is refused in ``current``."""
+    if current not in _FROM[event.kind]:
+        return None
+    fixed = _FIXED.get(event.kind)
+    if fixed is not None:
+        return fixed
+    match event.kind:
+        case EventKind.FINISHED:
+            return S.SUCCESS if event.exit_code == 0 else S.FAILED
+        case EventKind.STOP_REQUESTED:
+            # Not handed out yet: nothing to kill, the run is simply cancelled.
+            if current in _NOT_STARTED and not event.delivered:
+                return S.CANCELLED
+            return S.STOPPING
+        case EventKind.STOPPED:
+            return S.CANCELLED if current in _NOT_STARTED else S.TERMINATED
+    return current  # DELIVERED: handed out, still Pending until the agent reports

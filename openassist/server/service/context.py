@@ -1,0 +1,34 @@
+"""What every use case needs: the database engine, the bus, the clock and the limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from openassist.server.bus import Bus
+from openassist.server.service.clock import Clock
+
+
+@dataclass(frozen=True)
+class Limits:
+    heartbeat_online_s: int = 120  # CloudAssistantStatus is "true" within this window
+    redeliver_after_s: int = 30  # a delivered task not confirmed by a report is handed out again
+    output_quota: int = 24576  # bytes of output kept per run
+    max_instances_per_call: int = 100
+    max_content_base64: int = 24 * 1024
+    max_timeout_s: int = 86400
+    regions: tuple[str, ...] = ("local",)
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    engine: AsyncEngine
+    bus: Bus
+    clock: Clock
+    limits: Limits
+
+
+def kick_topic(instance_id: str) -> str:
+    """Bus topic that wakes the node holding ``instance_id``'s connection."""
+    return f"kick:{instance_id}"

@@ -1,0 +1,197 @@
+"""Use cases of the fleet: access keys, activations, registration, heartbeats, agent status."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from dataclasses import dataclass
+
+from openassist.errors import ApiError
+from openassist.server.service import ids
+from openassist.server.service.context import ServiceContext
+from openassist.server.store import fleet
+from openassist.server.store.paging import Page, PageQuery
+from openassist.server.store.records import AccessKey, Activation, Instance
+
+
+@dataclass(frozen=True)
+class ActivationArgs:
+    instance_name: str = ""
+    description: str = ""
+    instance_count: int = 10
+    ttl_hours: int = 4
+    ip_range: str = ""
+
+
+@dataclass(frozen=True)
+class Registration:
+    activation_id: str
+    activation_code: str
+    machine_id: str
+    hostname: str
+    instance_name: str
+    os_type: str
+    os_version: str
+    agent_version: str
+    public_key: str
+    intranet_ip: str
+    source_ip: str
+
+
+class RegistrationRefused(Exception):
+    """Registration was refused; the message says why (it goes back to the agent)."""
+
+
+class FleetService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._ctx = context
+
+    async def secret_of(self, access_key_id: str) -> str | None:
+        async with self._ctx.engine.connect() as conn:
+            key = await fleet.get_access_key(conn, access_key_id)
+        return key.secret if key and key.enabled else None
+
+    async def ensure_admin_key(self) -> AccessKey | None:
+        """Create the first access key if there is none; returns it only when just created."""
+        async with self._ctx.engine.begin() as conn:
+            if await fleet.count_access_keys(conn):
+                return None
+            key = AccessKey(
+                id=ids.access_key_id(), secret=ids.access_key_secret(), owner="admin", enabled=True
+            )
+            await fleet.insert_access_key(conn, key, self._ctx.clock.now_ms())
+        return key
+
+    async def create_activation(self, args: ActivationArgs) -> tuple[str, str]:
+        """Returns (ActivationId, ActivationCode); the code is not stored, only its hash."""
+        code = ids.activation_code()
+        activation = Activation(
+            id=ids.activation_id(),
+            code_sha256=_sha256(code),
+            instance_name=args.instance_name,
+            description=args.description,
+            instance_count=args.instance_count,
+            registered_count=0,
+            deregistered_count=0,
+            ttl_hours=args.ttl_hours,
+            ip_range=args.ip_range,
+            disabled=False,
+            created_at=self._ctx.clock.now_ms(),
+        )
+        async with self._ctx.engine.begin() as conn:
+            await fleet.insert_activation(conn, activation)
+        return activation.id, code
+
+    async def register(self, request: Registration) -> str:
+        """Register a host with an activation; returns its ``mi-`` id.
+
+        Raises RegistrationRefused with the reason when the activation is unknown, the code is
+        wrong, it is disabled, expired or used up, or the source address is outside its range.
+        """
+        now = self._ctx.clock.now_ms()
+        async with self._ctx.engine.begin() as conn:
+            activation = await fleet.get_activation(conn, request.activation_id)
+            _check_activation(activation, request, now)
+            assert activation is not None  # _check_activation refused otherwise
+            if not await fleet.count_registration(conn, activation.id):
+                raise RegistrationRefused("the activation has no registrations left")
+            instance = Instance(
+                id=ids.managed_instance_id(),
+                name=request.instance_name or _default_name(activation, request.hostname),
+                hostname=request.hostname,
+                machine_id=request.machine_id,
+                activation_id=activation.id,
+                os_type=request.os_type or "Linux",
+                os_version=request.os_version,
+                agent_version=request.agent_version,
+                public_key=request.public_key,
+                intranet_ip=request.intranet_ip,
+                internet_ip=request.source_ip,
+                registered_at=now,
+                last_heartbeat_at=None,
+                boot_id="",
+                registration_state="registered",
+                last_invoked_at=None,
+                invocation_count=0,
+            )
+            await fleet.insert_instance(conn, instance)
+        return instance.id
+
+    async def instance(self, instance_id: str) -> Instance | None:
+        async with self._ctx.engine.connect() as conn:
+            return await fleet.get_instance(conn, instance_id)
+
+    async def heartbeat(self, instance_id: str, agent_version: str, boot_id: str) -> None:
+        changes: dict[str, str] = {}
+        if agent_version:
+            changes["agent_version"] = agent_version
+        if boot_id:
+            changes["boot_id"] = boot_id
+        async with self._ctx.engine.begin() as conn:
+            await fleet.record_heartbeat(conn, instance_id, self._ctx.clock.now_ms(), changes)
+
+    def is_online(self, instance: Instance) -> bool:
+        if instance.last_heartbeat_at is None:
+            return False
+        window = self._ctx.limits.heartbeat_online_s * 1000
+        return self._ctx.clock.now_ms() - instance.last_heartbeat_at <= window
+
+    async def list_instances(self, where: fleet.InstanceFilter, page: PageQuery) -> Page[Instance]:
+        async with self._ctx.engine.connect() as conn:
+            return await fleet.list_instances(conn, where, page)
+
+    def online_since(self) -> int:
+        return self._ctx.clock.now_ms() - self._ctx.limits.heartbeat_online_s * 1000
+
+    async def require_instances(self, instance_ids: tuple[str, ...]) -> dict[str, Instance]:
+        async with self._ctx.engine.connect() as conn:
+            found = await fleet.instances_by_id(conn, instance_ids)
+        for instance_id in instance_ids:
+            if instance_id not in found:
+                raise ApiError(
+                    "InvalidInstance.NotFound",
+                    f"The specified instance does not exist: {instance_id}.",
+                    404,
+                )
+        return found
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _check_activation(activation: Activation | None, request: Registration, now: int) -> None:
+    if activation is None:
+        raise RegistrationRefused("unknown activation id")
+    if not hmac.compare_digest(activation.code_sha256, _sha256(request.activation_code)):
+        raise RegistrationRefused("wrong activation code")
+    if activation.disabled:
+        raise RegistrationRefused("the activation is disabled")
+    if now > activation.created_at + activation.ttl_hours * 3_600_000:
+        raise RegistrationRefused("the activation has expired")
+    if activation.ip_range and not _address_in(request.source_ip, activation.ip_range):
+        raise RegistrationRefused(
+            f"the source address {request.source_ip} is outside the activation's range"
+        )
+
+
+def _address_in(address: str, ranges: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for item in ranges.split(","):
+        try:
+            if ip in ipaddress.ip_network(item.strip(), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _default_name(activation: Activation, hostname: str) -> str:
+    if not activation.instance_name:
+        return hostname
+    width = len(str(activation.instance_count))
+    return f"{activation.instance_name}-{activation.registered_count + 1:0{width}d}"

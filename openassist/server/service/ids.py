@@ -1,0 +1,43 @@
+"""Identifiers in the shapes of API.md 1.12 (prefix + random lower-case hex)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+
+def _hex(prefix: str, nbytes: int = 12) -> str:
+    return prefix + secrets.token_hex(nbytes)
+
+
+def command_id() -> str:
+    return _hex("c-")
+
+
+def invoke_id() -> str:
+    return _hex("t-")
+
+
+def managed_instance_id() -> str:
+    return _hex("mi-")
+
+
+def activation_id() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+def activation_code() -> str:
+    # Base64-like like the vendor's codes; url-safe so it survives shells and query strings.
+    return "a-" + secrets.token_urlsafe(24)
+
+
+def request_id() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+def access_key_id() -> str:
+    return "OA" + secrets.token_hex(10).upper()
+
+
+def access_key_secret() -> str:
+    return secrets.token_urlsafe(30)

@@ -1,0 +1,78 @@
+"""The server's one settings object: defaults < file < ``OPENASSIST_*`` variables < flags.
+
+Frozen after start and passed down explicitly. Unknown keys in the file are errors.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from openassist.errors import ConfigurationError
+
+ENV_PREFIX = "OPENASSIST_"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    data_dir: Path = Path(".openassist")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8640
+    # Agents connect from other machines; the gateway is TLS-only and every request is signed.
+    agent_host: str = "0.0.0.0"  # noqa: S104
+    agent_port: int = 8643
+    database_url: str = ""  # empty: SQLite file in data_dir
+    regions: tuple[str, ...] = ("local",)
+    tls_hostnames: tuple[str, ...] = ()  # extra names for the agent certificate
+    heartbeat_online_s: int = 120
+    redeliver_after_s: int = 30
+    log_level: str = "info"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'openassist.db'}"
+
+
+def _convert(name: str, kind: Any, value: Any) -> Any:
+    try:
+        if kind in (int, "int"):
+            return int(value)
+        if kind in (Path, "Path"):
+            return Path(value)
+        if kind in ("tuple[str, ...]",):
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(v).strip() for v in items if str(v).strip())
+        return str(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigurationError(f"setting {name}: {error}") from None
+
+
+def load_server_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> ServerSettings:
+    """Build the settings; raises ConfigurationError for unknown keys or bad values."""
+    environ = os.environ if environ is None else environ
+    kinds = {f.name: f.type for f in fields(ServerSettings)}
+    values: dict[str, Any] = {}
+    config_file = environ.get(ENV_PREFIX + "CONFIG")
+    if config_file:
+        with open(config_file, "rb") as handle:
+            table = tomllib.load(handle).get("server", {})
+        unknown = sorted(set(table) - set(kinds))
+        if unknown:
+            raise ConfigurationError(f"unknown settings in {config_file}: {', '.join(unknown)}")
+        values.update({k: _convert(k, kinds[k], v) for k, v in table.items()})
+    for name, kind in kinds.items():
+        env_value = environ.get(ENV_PREFIX + name.upper())
+        if env_value is not None:
+            values[name] = _convert(name, kind, env_value)
+    for name, value in (overrides or {}).items():
+        if name not in kinds:
+            raise ConfigurationError(f"unknown setting {name}")
+        if value is not None:
+            values[name] = _convert(name, kinds[name], value)
+    return replace(ServerSettings(), **values)

@@ -1,0 +1,131 @@
+"""Queries on access keys, activations and instances."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openassist.server.store.paging import Page, PageQuery, fetch_page
+from openassist.server.store.records import AccessKey, Activation, Instance
+from openassist.server.store.schema import access_keys, activations, instances
+
+
+async def insert_access_key(conn: AsyncConnection, key: AccessKey, now: int) -> None:
+    await conn.execute(access_keys.insert().values(**asdict(key), created_at=now))
+
+
+async def get_access_key(conn: AsyncConnection, key_id: str) -> AccessKey | None:
+    query = select(
+        access_keys.c.id, access_keys.c.secret, access_keys.c.owner, access_keys.c.enabled
+    )
+    row = (await conn.execute(query.where(access_keys.c.id == key_id))).first()
+    return AccessKey(**row._mapping) if row else None
+
+
+async def count_access_keys(conn: AsyncConnection) -> int:
+    return int(await conn.scalar(select(func.count()).select_from(access_keys)) or 0)
+
+
+async def insert_activation(conn: AsyncConnection, activation: Activation) -> None:
+    await conn.execute(activations.insert().values(**asdict(activation)))
+
+
+async def get_activation(conn: AsyncConnection, activation_id: str) -> Activation | None:
+    query = select(activations).where(activations.c.id == activation_id).with_for_update()
+    row = (await conn.execute(query)).first()
+    return Activation(**row._mapping) if row else None
+
+
+async def count_registration(conn: AsyncConnection, activation_id: str) -> bool:
+    """Take one registration slot of the activation; False when none is left."""
+    c = activations.c
+    result = await conn.execute(
+        update(activations)
+        .where(c.id == activation_id, c.registered_count < c.instance_count)
+        .values(registered_count=c.registered_count + 1)
+    )
+    return bool(result.rowcount)
+
+
+async def insert_instance(conn: AsyncConnection, instance: Instance) -> None:
+    await conn.execute(instances.insert().values(**asdict(instance)))
+
+
+async def get_instance(conn: AsyncConnection, instance_id: str) -> Instance | None:
+    row = (await conn.execute(select(instances).where(instances.c.id == instance_id))).first()
+    return Instance(**row._mapping) if row else None
+
+
+async def instances_by_id(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Instance]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = await conn.execute(select(instances).where(instances.c.id.in_(wanted)))
+    return {row.id: Instance(**row._mapping) for row in rows}
+
+
+async def record_heartbeat(
+    conn: AsyncConnection, instance_id: str, now: int, changes: dict[str, Any]
+) -> None:
+    await conn.execute(
+        update(instances)
+        .where(instances.c.id == instance_id)
+        .values(last_heartbeat_at=now, **changes)
+    )
+
+
+async def count_invoked(conn: AsyncConnection, instance_ids: Iterable[str], now: int) -> None:
+    c = instances.c
+    await conn.execute(
+        update(instances)
+        .where(c.id.in_(sorted(set(instance_ids))))
+        .values(last_invoked_at=now, invocation_count=c.invocation_count + 1)
+    )
+
+
+@dataclass(frozen=True)
+class InstanceFilter:
+    ids: tuple[str, ...] = ()
+    name: str | None = None
+    activation_id: str | None = None
+    os_type: str | None = None
+    connected_since: int | None = None  # heartbeat at or after this instant
+    disconnected_before: int | None = None  # no heartbeat since this instant
+    registered_only: bool = True
+
+
+def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any]:
+    c = instances.c
+    if where.ids:
+        query = query.where(c.id.in_(where.ids))
+    if where.name:
+        query = query.where(c.name == where.name)
+    if where.activation_id:
+        query = query.where(c.activation_id == where.activation_id)
+    if where.os_type:
+        query = query.where(func.lower(c.os_type) == where.os_type.lower())
+    if where.connected_since is not None:
+        query = query.where(c.last_heartbeat_at >= where.connected_since)
+    if where.disconnected_before is not None:
+        query = query.where(
+            c.last_heartbeat_at.is_(None) | (c.last_heartbeat_at < where.disconnected_before)
+        )
+    if where.registered_only:
+        query = query.where(c.registration_state == "registered")
+    return query
+
+
+async def list_instances(
+    conn: AsyncConnection, where: InstanceFilter, page: PageQuery
+) -> Page[Instance]:
+    """Newest registration first; keyset on (registered_at, id)."""
+    c = instances.c
+    count = _filtered_instances(select(func.count()).select_from(instances), where)
+    query = _filtered_instances(select(instances), where)
+    return await fetch_page(
+        conn, query, count, (c.registered_at, c.id), page, lambda row: Instance(**row._mapping)
+    )

@@ -1,0 +1,76 @@
+"""Paging primitives for list queries: offset pages and opaque keyset tokens."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """Either ``after`` (keyset, from a NextToken) or ``offset`` (PageNumber) is used."""
+
+    limit: int
+    offset: int = 0
+    after: tuple[int | str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    next_key: tuple[int | str, ...] | None
+
+
+def encode_token(key: tuple[int | str, ...]) -> str:
+    raw = json.dumps(list(key), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str) -> tuple[int | str, ...]:
+    """Raises ValueError when the token was not made by ``encode_token``."""
+    padded = token + "=" * (-len(token) % 4)
+    try:
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError("malformed token") from error
+    if not isinstance(value, list) or not all(isinstance(v, int | str) for v in value):
+        raise ValueError("malformed token")
+    return tuple(value)
+
+
+async def fetch_page(
+    conn: AsyncConnection,
+    query: Select[Any],
+    count_query: Select[Any],
+    key_columns: Sequence[ColumnElement[Any]],
+    page: PageQuery,
+    convert: Callable[[Any], T],
+) -> Page[T]:
+    """Run a newest-first list query with either paging scheme.
+
+    Keyset paging on ``key_columns`` (all descending) returns each row exactly once even while
+    rows are being added; offset paging serves the deprecated PageNumber/PageSize scheme.
+    """
+    total = await conn.scalar(count_query)
+    if page.after is not None:
+        query = query.where(tuple_(*key_columns) < tuple_(*page.after))
+    query = query.order_by(*(column.desc() for column in key_columns)).limit(page.limit + 1)
+    if page.after is None and page.offset:
+        query = query.offset(page.offset)
+    rows = list(await conn.execute(query))
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    next_key = None
+    if more and rows:
+        last = rows[-1]._mapping
+        next_key = tuple(last[column.key] for column in key_columns)
+    return Page(items=[convert(row) for row in rows], total=int(total or 0), next_key=next_key)

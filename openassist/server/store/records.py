@@ -1,0 +1,101 @@
+"""Rows as frozen data, decoupled from SQLAlchemy's Row type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openassist.protocol.statuses import InstanceStatus, InvocationStatus
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    id: str
+    secret: str
+    owner: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class Activation:
+    id: str
+    code_sha256: str
+    instance_name: str
+    description: str
+    instance_count: int
+    registered_count: int
+    deregistered_count: int
+    ttl_hours: int
+    ip_range: str
+    disabled: bool
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: str
+    name: str
+    hostname: str
+    machine_id: str
+    activation_id: str | None
+    os_type: str
+    os_version: str
+    agent_version: str
+    public_key: str
+    intranet_ip: str
+    internet_ip: str
+    registered_at: int
+    last_heartbeat_at: int | None
+    boot_id: str
+    registration_state: str
+    last_invoked_at: int | None
+    invocation_count: int
+
+
+@dataclass(frozen=True)
+class Command:
+    id: str
+    name: str
+    description: str
+    type: str
+    content: bytes
+    working_dir: str
+    timeout: int
+    enable_parameter: bool
+    launcher: str
+    kept: bool
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Invocation:
+    id: str
+    command_id: str
+    repeat_mode: str
+    frequency: str
+    timeout: int
+    working_dir: str
+    username: str
+    parameters: str
+    termination_mode: str
+    status: InvocationStatus
+    access_key_id: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class InvocationInstance:
+    invoke_id: str
+    instance_id: str
+    status: InstanceStatus
+    error_code: str
+    error_info: str
+    exit_code: int | None
+    output: bytes
+    dropped: int
+    repeats: int
+    created_at: int
+    delivered_at: int | None
+    start_at: int | None
+    finish_at: int | None
+    stop_at: int | None
+    update_at: int

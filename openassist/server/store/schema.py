@@ -1,0 +1,134 @@
+"""Tables of the store (SQLAlchemy Core). Times are Unix milliseconds (portable across SQLite and
+PostgreSQL, and cheap to compare); the API renders them as ISO 8601."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("secret", String(128), nullable=False),
+    Column("owner", String(128), nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+activations = Table(
+    "activations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    # Only a hash of the code is kept: the code is shown once, at creation.
+    Column("code_sha256", String(64), nullable=False),
+    Column("instance_name", String(64), nullable=False, default=""),
+    Column("description", String(128), nullable=False, default=""),
+    Column("instance_count", Integer, nullable=False),
+    Column("registered_count", Integer, nullable=False, default=0),
+    Column("deregistered_count", Integer, nullable=False, default=0),
+    Column("ttl_hours", Integer, nullable=False),
+    Column("ip_range", String(64), nullable=False, default=""),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(128), nullable=False, default=""),
+    Column("hostname", String(255), nullable=False, default=""),
+    Column("machine_id", String(64), nullable=False, default=""),
+    Column("activation_id", String(64), ForeignKey("activations.id"), nullable=True),
+    Column("os_type", String(32), nullable=False, default="Linux"),
+    Column("os_version", String(255), nullable=False, default=""),
+    Column("agent_version", String(64), nullable=False, default=""),
+    Column("public_key", Text, nullable=False),
+    Column("intranet_ip", String(64), nullable=False, default=""),
+    Column("internet_ip", String(64), nullable=False, default=""),
+    Column("registered_at", BigInteger, nullable=False),
+    Column("last_heartbeat_at", BigInteger, nullable=True),
+    Column("boot_id", String(64), nullable=False, default=""),
+    Column("registration_state", String(16), nullable=False, default="registered"),
+    Column("last_invoked_at", BigInteger, nullable=True),
+    Column("invocation_count", Integer, nullable=False, default=0),
+)
+
+commands = Table(
+    "commands",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(128), nullable=False, default=""),
+    Column("description", String(512), nullable=False, default=""),
+    Column("type", String(32), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("working_dir", String(200), nullable=False, default=""),
+    Column("timeout", Integer, nullable=False),
+    Column("enable_parameter", Boolean, nullable=False, default=False),
+    Column("launcher", String(1024), nullable=False, default=""),
+    # RunCommand without KeepCommand creates a command that is not listed nor re-invokable.
+    Column("kept", Boolean, nullable=False, default=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+invocations = Table(
+    "invocations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("command_id", String(64), ForeignKey("commands.id"), nullable=False),
+    Column("repeat_mode", String(16), nullable=False),
+    Column("frequency", String(256), nullable=False, default=""),
+    Column("timeout", Integer, nullable=False),
+    Column("working_dir", String(200), nullable=False, default=""),
+    Column("username", String(255), nullable=False, default=""),
+    Column("parameters", Text, nullable=False, default="{}"),
+    Column("termination_mode", String(16), nullable=False, default=""),
+    # Overall status, recomputed in the same transaction as every per-instance change so that
+    # DescribeInvocations can filter and page on it.
+    Column("status", String(16), nullable=False),
+    Column("access_key_id", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_invocations_created_at", "created_at"),
+)
+
+invocation_instances = Table(
+    "invocation_instances",
+    metadata,
+    Column("invoke_id", String(64), ForeignKey("invocations.id"), primary_key=True),
+    Column("instance_id", String(64), ForeignKey("instances.id"), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("error_code", String(64), nullable=False, default=""),
+    Column("error_info", Text, nullable=False, default=""),
+    Column("exit_code", Integer, nullable=True),
+    Column("output", LargeBinary, nullable=False, default=b""),
+    Column("dropped", BigInteger, nullable=False, default=0),
+    Column("repeats", Integer, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger, nullable=True),
+    Column("start_at", BigInteger, nullable=True),
+    Column("finish_at", BigInteger, nullable=True),
+    Column("stop_at", BigInteger, nullable=True),
+    Column("update_at", BigInteger, nullable=False),
+    Index("ix_invocation_instances_instance_id_status", "instance_id", "status"),
+)
