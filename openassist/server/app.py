@@ -6,7 +6,8 @@ import asyncio
 import json
 import logging
 import signal
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,7 @@ class Server:
 
     def api_app(self) -> Starlette:
         endpoint = RpcEndpoint(self.services)
-        return Starlette(routes=[Route("/", endpoint, methods=["GET", "POST"])])
+        return Starlette(routes=[Route("/", endpoint.handle, methods=["GET", "POST"])])
 
     async def close(self) -> None:
         await self.gateway.close()
@@ -88,6 +89,14 @@ async def _write_first_access_key(fleet: FleetService, settings: ServerSettings)
     log.info("created the first access key %s; credentials written to %s", key.id, path)
 
 
+class _QuietServer(uvicorn.Server):
+    """Two servers share one process: signals are handled once, by ``serve``."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def _uvicorn(
     app: Starlette, host: str, port: int, tls: TlsFiles | None, level: str
 ) -> uvicorn.Server:
@@ -103,9 +112,7 @@ def _uvicorn(
         ws="websockets-sansio",
         timeout_keep_alive=120,
     )
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    return server
+    return _QuietServer(config)
 
 
 async def serve(settings: ServerSettings, ready_file: Path | None = None) -> None:
@@ -139,7 +146,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
                 server.tls.ca_cert,
             )
             if ready_file:
-                ready_file.write_text("ready\n")
+                await asyncio.to_thread(ready_file.write_text, "ready\n")
         waiter = asyncio.create_task(stop.wait())
         await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()

@@ -31,13 +31,13 @@ _JSON = "application/json;charset=utf-8"
 
 
 class RpcEndpoint:
-    """ASGI-callable handler for ``GET|POST /``."""
+    """Handler for ``GET|POST /``."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
         self._nonces = MemoryNonceCache()
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         request_id = ids.request_id()
         host = request.headers.get("host", "openassist")
         try:

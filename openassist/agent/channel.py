@@ -1,0 +1,84 @@
+"""The agent's connection to the server, in the official agent protocol: signed HTTPS calls
+under ``/luban/api/`` on one kept-alive connection, and the kick WebSocket."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+
+import msgspec
+
+from openassist import __version__
+from openassist.agent import ws
+from openassist.agent.http import HttpConnection, HttpError
+from openassist.agent.identity import Identity, boot_id
+from openassist.agent.signing import RequestSigner
+from openassist.protocol import agent as wire
+
+AGENT_VERSION = f"openassist-{__version__}"
+
+
+class ChannelError(Exception):
+    """The server could not be reached or refused the request; the caller retries later."""
+
+
+def tls_context(ca_path: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=ca_path)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+class Channel:
+    def __init__(self, identity: Identity) -> None:
+        self._identity = identity
+        self._tls = tls_context(str(identity.ca_path))
+        self._http = HttpConnection(identity.server_host, identity.server_port, self._tls)
+        self._signer = RequestSigner(identity)
+        self._boot_id = boot_id()
+
+    def _headers(self) -> dict[str, str]:
+        headers = self._signer.headers()
+        if self._boot_id:
+            headers[wire.H_BOOT_ID] = self._boot_id
+        return headers
+
+    async def _call(
+        self, method: str, path: str, query: Mapping[str, str] | None = None, body: bytes = b""
+    ) -> bytes:
+        try:
+            response = await self._http.request(
+                method, path, query=dict(query or {}), headers=self._headers(), body=body
+            )
+        except HttpError as error:
+            raise ChannelError(str(error)) from error
+        if response.status != 200:
+            raise ChannelError(f"{path}: HTTP {response.status} {response.body[:200]!r}")
+        return response.body
+
+    async def heartbeat(self) -> None:
+        await self._call("GET", wire.HEARTBEAT, {"agentVersion": AGENT_VERSION})
+
+    async def task_list(self, reason: str) -> wire.TaskListResponse:
+        body = await self._call("POST", wire.TASK_LIST, {"reason": reason})
+        try:
+            return wire.decode_task_list(body)
+        except msgspec.DecodeError as error:
+            raise ChannelError(f"task list: {error}") from error
+
+    async def report(self, kind: str, query: Mapping[str, str], output: bytes = b"") -> None:
+        await self._call("POST", wire.TASK_REPORT + kind, query, output)
+
+    async def open_kicks(self) -> ws.WebSocket:
+        try:
+            return await ws.connect(
+                self._identity.server_host,
+                self._identity.server_port,
+                wire.KICK_CHANNEL,
+                self._tls,
+                self._headers(),
+            )
+        except ws.WebSocketClosed as error:
+            raise ChannelError(str(error)) from error
+
+    async def close(self) -> None:
+        await self._http.close()

@@ -1,0 +1,87 @@
+"""The agent's identity on disk: instance id, key pair, server address and CA (owner-only files).
+
+Registration creates it once; ``agent run`` loads it. Files live in the agent's state directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+IDENTITY_FILE = "identity.json"
+KEY_FILE = "instance.key"
+CA_FILE = "ca.pem"
+
+
+@dataclass(frozen=True)
+class Identity:
+    instance_id: str
+    machine_id: str
+    server_host: str
+    server_port: int
+    region_id: str
+    state_dir: Path
+
+    @property
+    def key_path(self) -> Path:
+        return self.state_dir / KEY_FILE
+
+    @property
+    def ca_path(self) -> Path:
+        return self.state_dir / CA_FILE
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Create ``path`` owner-only (0600) from the first byte on."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, 0o600)
+
+
+def save(identity: Identity) -> None:
+    document = {
+        "instanceId": identity.instance_id,
+        "machineId": identity.machine_id,
+        "serverHost": identity.server_host,
+        "serverPort": identity.server_port,
+        "regionId": identity.region_id,
+    }
+    write_private(identity.state_dir / IDENTITY_FILE, json.dumps(document, indent=2).encode())
+
+
+def load(state_dir: Path) -> Identity:
+    """Raises FileNotFoundError when the agent was never registered in ``state_dir``."""
+    document = json.loads((state_dir / IDENTITY_FILE).read_text())
+    return Identity(
+        instance_id=document["instanceId"],
+        machine_id=document["machineId"],
+        server_host=document["serverHost"],
+        server_port=int(document["serverPort"]),
+        region_id=document.get("regionId", ""),
+        state_dir=state_dir,
+    )
+
+
+def machine_id() -> str:
+    """The host's machine id (systemd's), or a stable stand-in derived from the hostname."""
+    for candidate in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            value = Path(candidate).read_text().strip()
+        except OSError:
+            continue
+        if value:
+            return value
+    return base64.b32encode(socket.gethostname().encode()).decode().lower()[:32]
+
+
+def boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""

@@ -1,0 +1,232 @@
+"""``openassist agent run``: heartbeat, hold the kick channel, fetch tasks, run them, report.
+
+Periodic duties are named coroutines with their own periods. A kick (or a poll, when the kick
+channel is down) fetches the task list; each new task runs in its own asyncio task and its
+reports are retried until the server takes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import random
+import signal
+import time
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from openassist.agent.channel import Channel, ChannelError
+from openassist.agent.identity import Identity, load
+from openassist.agent.runner import RunOutcome, ScriptRun, ScriptSpec
+from openassist.agent.ws import WebSocketClosed
+from openassist.protocol import agent as wire
+
+log = logging.getLogger("openassist.agent")
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    heartbeat_s: float = 60.0
+    poll_s: float = 60.0  # task-list poll while the kick channel is down
+    backoff_min_s: float = 0.5
+    backoff_max_s: float = 30.0
+
+
+def _backoff(attempt: int, settings: AgentSettings) -> float:
+    """Exponential backoff with full jitter, so a returning fleet does not stampede."""
+    ceiling = min(settings.backoff_max_s, settings.backoff_min_s * (2**attempt))
+    return random.uniform(settings.backoff_min_s / 2, ceiling)
+
+
+class Agent:
+    def __init__(self, identity: Identity, settings: AgentSettings | None = None) -> None:
+        self._identity = identity
+        self._settings = settings or AgentSettings()
+        self._channel = Channel(identity)
+        self._runs: dict[str, ScriptRun] = {}
+        self._started: set[tuple[str, int]] = set()
+        self._kicked = asyncio.Event()
+        self._executions: set[asyncio.Task[None]] = set()
+        self._script_dir = identity.state_dir / "scripts"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        duties = [
+            asyncio.create_task(self._heartbeats(), name="heartbeat"),
+            asyncio.create_task(self._kick_channel(), name="kicks"),
+            asyncio.create_task(self._fetcher(), name="fetch"),
+        ]
+        self._kicked.set()  # fetch once at start-up
+        try:
+            await stop.wait()
+        finally:
+            for duty in duties:
+                duty.cancel()
+            for run in self._runs.values():
+                run.stop()
+            await asyncio.gather(*duties, return_exceptions=True)
+            await self._channel.close()
+
+    async def _heartbeats(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._channel.heartbeat()
+                attempt = 0
+                await asyncio.sleep(self._settings.heartbeat_s)
+            except ChannelError as error:
+                log.warning("heartbeat failed: %s", error)
+                await asyncio.sleep(_backoff(attempt, self._settings))
+                attempt += 1
+
+    async def _kick_channel(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                socket = await self._channel.open_kicks()
+            except ChannelError as error:
+                log.warning("kick channel unavailable: %s", error)
+                await asyncio.sleep(_backoff(attempt, self._settings))
+                attempt += 1
+                continue
+            attempt = 0
+            self._kicked.set()  # anything queued while we were away
+            try:
+                while True:
+                    if await socket.receive() == wire.KICK_MESSAGE:
+                        self._kicked.set()
+            except WebSocketClosed as error:
+                log.info("kick channel closed: %s", error)
+            finally:
+                await socket.close()
+
+    async def _fetcher(self) -> None:
+        attempt = 0
+        while True:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._kicked.wait(), self._settings.poll_s)
+            self._kicked.clear()
+            try:
+                tasks = await self._channel.task_list("kickoff")
+                attempt = 0
+            except ChannelError as error:
+                log.warning("task list failed: %s", error)
+                await asyncio.sleep(_backoff(attempt, self._settings))
+                attempt += 1
+                self._kicked.set()
+                continue
+            for item in tasks.stop:
+                running = self._runs.get(item.task.taskID)
+                if running is not None:
+                    running.stop()
+            for run_item in tasks.run:
+                key = (run_item.task.taskID, run_item.task.invokeVersion)
+                if key in self._started:
+                    continue  # redelivered while still running or reporting
+                self._started.add(key)
+                execution = asyncio.create_task(self._execute(run_item), name=f"run {key[0]}")
+                self._executions.add(execution)  # keep a reference until it is done
+                execution.add_done_callback(self._executions.discard)
+
+    async def _execute(self, item: wire.RunItem) -> None:
+        task = item.task
+        query = {"taskId": task.taskID, "invokeVersion": str(task.invokeVersion)}
+        try:
+            content = base64.b64decode(task.commandContent, validate=True)
+        except (binascii.Error, ValueError):
+            await self._report(
+                "error",
+                {
+                    **query,
+                    "errCode": "CommandContentDecodeError",
+                    "errDesc": "the command content is not valid Base64",
+                },
+            )
+            return
+        spec = ScriptSpec(
+            content=content,
+            timeout_s=float(task.timeOut or 60),
+            working_dir=task.workingDirectory or None,
+            username=task.username or None,
+            script_dir=str(self._script_dir),
+            task_id=task.taskID,
+        )
+
+        async def partial(chunk: bytes) -> None:
+            await self._report("running", query, chunk, retry=False)
+
+        run = ScriptRun(
+            spec,
+            quota=item.output.logQuota,
+            on_output=partial,
+            output_interval_s=item.output.interval / 1000,
+        )
+        self._runs[task.taskID] = run
+        try:
+            await self._report("running", {**query, "start": str(_now_ms())}, retry=False)
+            outcome = await run.run()
+        finally:
+            self._runs.pop(task.taskID, None)
+        await self._report(*_final_report(outcome, query))
+
+    async def _report(
+        self, kind: str, query: dict[str, str], output: bytes = b"", retry: bool = True
+    ) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._channel.report(kind, query, output)
+                return
+            except ChannelError as error:
+                if not retry:
+                    log.info("report %s dropped: %s", kind, error)
+                    return
+                log.warning("report %s failed, will retry: %s", kind, error)
+                await asyncio.sleep(_backoff(attempt, self._settings))
+                attempt += 1
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+_KIND_BY_STATUS = {
+    "finished": "finish",
+    "timeout": "timeout",
+    "error": "error",
+    "stopped": "stopped",
+}
+
+
+def _final_report(outcome: RunOutcome, query: dict[str, str]) -> tuple[str, dict[str, str], bytes]:
+    final = {
+        **query,
+        "start": str(outcome.started_at_ms),
+        "end": str(outcome.finished_at_ms),
+        "dropped": str(outcome.dropped),
+    }
+    if outcome.exit_code is not None:
+        final["exitCode"] = str(outcome.exit_code)
+    if outcome.error_code and outcome.error_code != "ExitCodeNonzero":
+        final["errCode"] = outcome.error_code
+    if outcome.error_info:
+        final["errDesc"] = outcome.error_info
+    return _KIND_BY_STATUS[outcome.status], final, outcome.output
+
+
+async def run_agent(state_dir: Path, settings: AgentSettings | None = None) -> None:
+    """Run until SIGINT/SIGTERM."""
+    identity = load(state_dir)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    log.info(
+        "agent %s connecting to %s:%d",
+        identity.instance_id,
+        identity.server_host,
+        identity.server_port,
+    )
+    await Agent(identity, settings).run(stop)

@@ -1,0 +1,52 @@
+"""``openassist agent register`` and ``openassist agent run``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from openassist.agent.main import AgentSettings, run_agent
+from openassist.agent.registration import RegistrationError, register
+
+
+def default_state_dir() -> Path:
+    configured = os.environ.get("OPENASSIST_AGENT_DIR")
+    if configured:
+        return Path(configured)
+    if os.geteuid() == 0:
+        return Path("/var/lib/openassist-agent")
+    return Path.home() / ".openassist-agent"
+
+
+def run_agent_command(args: argparse.Namespace) -> int:
+    state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
+    if args.agent_command == "register":
+        try:
+            identity = asyncio.run(
+                register(
+                    state_dir,
+                    args.server,
+                    Path(args.ca),
+                    args.activation_id,
+                    args.activation_code,
+                    instance_name=args.name,
+                )
+            )
+        except (RegistrationError, OSError) as error:
+            print(f"openassist agent register: {error}", file=sys.stderr)
+            return 1
+        print(identity.instance_id)
+        return 0
+    try:
+        asyncio.run(run_agent(state_dir, AgentSettings(heartbeat_s=args.heartbeat)))
+    except FileNotFoundError:
+        print(
+            f"openassist agent run: no identity in {state_dir}; run `openassist agent register` "
+            "first",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

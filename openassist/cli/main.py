@@ -1,0 +1,99 @@
+"""``openassist``: the command line. Subcommands import their part lazily, so that
+``openassist agent run`` never loads the server's libraries."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="openassist", description=__doc__)
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    server = sub.add_parser("server", help="run the server (RPC API + agent gateway)")
+    server.add_argument("--data-dir", help="where the database, TLS files and credentials live")
+    server.add_argument("--api-host")
+    server.add_argument("--api-port", type=int)
+    server.add_argument("--agent-host")
+    server.add_argument("--agent-port", type=int)
+    server.add_argument("--database-url", help="default: SQLite file in the data directory")
+    server.add_argument("--ready-file", help="written once both listeners accept connections")
+
+    agent = sub.add_parser("agent", help="the agent: register this host, or run")
+    agent_sub = agent.add_subparsers(dest="agent_command", required=True)
+    register = agent_sub.add_parser("register", help="register with an activation")
+    register.add_argument("--server", required=True, help="HOST:PORT of the agent gateway")
+    register.add_argument("--ca", required=True, help="the server's CA file (ca.pem)")
+    register.add_argument("--activation-id", required=True)
+    register.add_argument("--activation-code", required=True)
+    register.add_argument("--name", default="", help="instance name (default: from activation)")
+    register.add_argument("--state-dir")
+    run_agent = agent_sub.add_parser("run", help="run the agent until stopped")
+    run_agent.add_argument("--state-dir")
+    run_agent.add_argument("--heartbeat", type=float, default=60.0, help="seconds")
+
+    run = sub.add_parser("run", help="run a shell script on instances and show the results")
+    run.add_argument("script")
+    run.add_argument("--instance", "-i", action="append", required=True, help="mi-... (repeat)")
+    run.add_argument("--timeout", type=int, default=60)
+    run.add_argument("--workdir", default="")
+    run.add_argument("--user", default="")
+    run.add_argument("--no-wait", action="store_true")
+    _credentials_option(run)
+
+    invocations = sub.add_parser("invocations", help="list tasks, newest first")
+    invocations.add_argument("--status")
+    invocations.add_argument("--limit", type=int, default=20)
+    _credentials_option(invocations)
+
+    results = sub.add_parser("results", help="per-instance results of a task")
+    results.add_argument("invoke_id")
+    _credentials_option(results)
+
+    ecs = sub.add_parser("ecs", help="call an API action: openassist ecs <Action> --Param value")
+    ecs.add_argument("action")
+    _credentials_option(ecs)
+
+    quickstart = sub.add_parser("quickstart", help="server + local agent + a command, end to end")
+    quickstart.add_argument("--data-dir", default=".openassist")
+    quickstart.add_argument("--api-port", type=int, default=8640)
+    quickstart.add_argument("--agent-port", type=int, default=8643)
+    return parser
+
+
+def _credentials_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--credentials", help="credentials file (default: the server's)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "ecs":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at every start
+    if args.command == "server":
+        from openassist.cli.server_command import run_server
+
+        return run_server(args)
+    if args.command == "agent":
+        from openassist.cli.agent_command import run_agent_command
+
+        return run_agent_command(args)
+    if args.command == "quickstart":
+        from openassist.cli.quickstart import run_quickstart
+
+        return run_quickstart(args)
+    from openassist.cli.task_commands import run_task_command
+
+    return run_task_command(args, extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

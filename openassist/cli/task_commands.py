@@ -1,0 +1,162 @@
+"""``openassist run | invocations | results | ecs``: friendly views over the RPC API."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from openassist.cli.api_client import ApiCallError, ApiClient, load_credentials
+from openassist.cli.table import render_table
+
+_FINAL = {"Success", "Failed", "Invalid", "Aborted", "Error", "Timeout", "Cancelled", "Terminated"}
+
+
+def _client(args: argparse.Namespace) -> ApiClient:
+    return ApiClient(load_credentials(Path(args.credentials) if args.credentials else None))
+
+
+def run_task_command(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    try:
+        client = _client(args)
+    except (OSError, KeyError, ValueError) as error:
+        print(
+            f"openassist: no credentials ({error}); start the server or pass --credentials",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        if args.command == "run":
+            return _run(client, args)
+        if args.command == "invocations":
+            return _invocations(client, args)
+        if args.command == "results":
+            return _show_results(client, args.invoke_id)
+        return _ecs(client, args.action, extra)
+    except ApiCallError as error:
+        print(f"openassist: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"openassist: cannot reach the server: {error}", file=sys.stderr)
+        return 1
+
+
+def fetch_results(client: ApiClient, invoke_id: str) -> list[dict[str, Any]]:
+    params = {"InvokeId": invoke_id, "ContentEncoding": "PlainText", "MaxResults": "50"}
+    results: list[dict[str, Any]] = []
+    while True:
+        answer = client.call("DescribeInvocationResults", params)["Invocation"]
+        results += answer["InvocationResults"]["InvocationResult"]
+        if not answer.get("NextToken"):
+            return results
+        params["NextToken"] = answer["NextToken"]
+
+
+def wait_for_results(
+    client: ApiClient, invoke_id: str, deadline_s: float, progress: bool = True
+) -> list[dict[str, Any]]:
+    """Poll until every instance is final or the deadline passes; shows progress on stderr."""
+    delay, end = 0.02, time.monotonic() + deadline_s
+    while True:
+        results = fetch_results(client, invoke_id)
+        done = sum(r["InvocationStatus"] in _FINAL for r in results)
+        if progress and sys.stderr.isatty():
+            print(f"\r{invoke_id}: {done}/{len(results)} finished", end="", file=sys.stderr)
+        if (results and done == len(results)) or time.monotonic() > end:
+            if progress and sys.stderr.isatty():
+                print(file=sys.stderr)
+            return results
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def print_results(results: list[dict[str, Any]]) -> None:
+    rows = [
+        [
+            r["InstanceId"],
+            r["InvocationStatus"],
+            str(r["ExitCode"]) if r["InvocationStatus"] in _FINAL else "",
+            r["ErrorCode"] or "-",
+            r["FinishedTime"] or r["StartTime"] or "",
+        ]
+        for r in results
+    ]
+    print(render_table(["INSTANCE", "STATUS", "EXIT", "ERROR", "FINISHED"], rows))
+    for r in results:
+        output = r.get("Output", "")
+        print(
+            f"\n--- {r['InstanceId']} output ({len(output.encode())} bytes"
+            f"{', ' + str(r['Dropped']) + ' earlier bytes dropped' if r['Dropped'] else ''}) ---"
+        )
+        print(output.rstrip("\n") if output else "(no output)")
+        if r["ErrorInfo"]:
+            print(f"error: {r['ErrorCode']}: {r['ErrorInfo']}")
+
+
+def _run(client: ApiClient, args: argparse.Namespace) -> int:
+    params = {"Type": "RunShellScript", "CommandContent": args.script, "Timeout": str(args.timeout)}
+    for index, instance_id in enumerate(args.instance, start=1):
+        params[f"InstanceId.{index}"] = instance_id
+    if args.workdir:
+        params["WorkingDir"] = args.workdir
+    if args.user:
+        params["Username"] = args.user
+    invoke_id = client.call("RunCommand", params)["InvokeId"]
+    print(f"task {invoke_id}")
+    if args.no_wait:
+        return 0
+    results = wait_for_results(client, invoke_id, args.timeout + 30)
+    print_results(results)
+    return 0 if all(r["InvocationStatus"] == "Success" for r in results) else 3
+
+
+def _invocations(client: ApiClient, args: argparse.Namespace) -> int:
+    params = {"MaxResults": str(min(max(args.limit, 1), 50))}
+    if args.status:
+        params["InvokeStatus"] = args.status
+    answer = client.call("DescribeInvocations", params)
+    rows = []
+    for task in answer["Invocations"]["Invocation"]:
+        instances = task["InvokeInstances"]["InvokeInstance"]
+        content = base64.b64decode(task["CommandContent"]).decode("utf-8", "replace")
+        rows.append(
+            [
+                task["InvokeId"],
+                task["InvocationStatus"],
+                str(len(instances)),
+                task["CreationTime"],
+                content.splitlines()[0][:40] if content else "",
+            ]
+        )
+    print(render_table(["INVOKE ID", "STATUS", "INSTANCES", "CREATED", "COMMAND"], rows))
+    return 0
+
+
+def _show_results(client: ApiClient, invoke_id: str) -> int:
+    results = fetch_results(client, invoke_id)
+    if not results:
+        print(f"no results for {invoke_id}", file=sys.stderr)
+        return 1
+    print_results(results)
+    return 0
+
+
+def _ecs(client: ApiClient, action: str, extra: Sequence[str]) -> int:
+    """``--Name value`` pairs become parameters, as in the vendor's CLI."""
+    params: dict[str, str] = {}
+    items = list(extra)
+    while items:
+        name = items.pop(0)
+        if not name.startswith("--") or not items:
+            print(f"openassist ecs: expected --Name value pairs, got {name!r}", file=sys.stderr)
+            return 2
+        params[name[2:]] = items.pop(0)
+    region = params.pop("RegionId", client.region_id)
+    answer = client.call(action, {"RegionId": region, **params})
+    print(json.dumps(answer, indent=2, ensure_ascii=False))
+    return 0

@@ -1,0 +1,135 @@
+"""Messages of the official Cloud Assistant agent protocol (``/luban/api/...``).
+
+Field names are the official agent's wire spellings (camelCase); unknown fields are ignored on
+decode so both the official agent and ours interoperate. Our agent's additions are optional.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+API_PREFIX = "/luban/api"
+REGISTER = f"{API_PREFIX}/instance/register"
+DEREGISTER = f"{API_PREFIX}/instance/deregister"
+HEARTBEAT = f"{API_PREFIX}/heart-beat"
+TASK_LIST = f"{API_PREFIX}/v1/task/list"
+TASK_REPORT = (
+    f"{API_PREFIX}/v1/task/"  # + verified | running | finish | stopped | timeout | error | invalid
+)
+KICK_CHANNEL = "/luban/notify_server"
+KICK_MESSAGE = "kick_vm"
+
+# Headers of a signed agent request.
+H_INSTANCE = "x-acs-instance-id"
+H_TIMESTAMP = "x-acs-timestamp"
+H_REQUEST = "x-acs-request-id"
+H_SIGNATURE = "x-acs-signature"
+# Our agent's optional extensions.
+H_BOOT_ID = "x-openassist-boot-id"
+
+OUTPUT_QUOTA = 24576
+OUTPUT_INTERVAL_MS = 3000
+
+REPORT_KINDS = ("verified", "running", "finish", "stopped", "timeout", "error", "invalid")
+
+
+class Tag(msgspec.Struct, omit_defaults=True):
+    key: str = ""
+    value: str = ""
+
+
+class RegisterRequest(msgspec.Struct, omit_defaults=True):
+    activationCode: str
+    activationId: str
+    publicKey: str
+    machineId: str = ""
+    regionId: str = ""
+    instanceName: str = ""
+    hostname: str = ""
+    intranetIp: str = ""
+    osVersion: str = ""
+    osType: str = ""
+    agentVersion: str = ""
+    tag: list[Tag] = msgspec.field(default_factory=list)
+
+
+class RegisterResponse(msgspec.Struct, omit_defaults=True):
+    code: int
+    instanceId: str = ""
+    errCode: str = ""
+    errMsg: str = ""
+
+
+class TaskInfo(msgspec.Struct, omit_defaults=True):
+    taskID: str
+    type: str = "RunShellScript"
+    commandId: str = ""
+    commandName: str = ""
+    commandContent: str = ""  # Base64
+    workingDirectory: str = ""
+    timeOut: str = "60"  # seconds, as a string on the wire
+    cron: str = ""
+    username: str = ""
+    windowsPasswordName: str = ""
+    enableParameter: bool = False
+    containerId: str = ""
+    containerName: str = ""
+    builtInParameter: dict[str, str] = msgspec.field(default_factory=dict)
+    creationTime: int = 0
+    invokeVersion: int = 0
+    repeat: str = "Once"
+    terminationMode: str = ""
+    launcher: str = ""
+
+
+class OutputInfo(msgspec.Struct, omit_defaults=True):
+    interval: int = OUTPUT_INTERVAL_MS
+    logQuota: int = OUTPUT_QUOTA
+    skipEmpty: bool = True
+    sendStart: bool = True
+
+
+class RunItem(msgspec.Struct):
+    task: TaskInfo
+    output: OutputInfo = msgspec.field(default_factory=OutputInfo)
+
+
+class StopItem(msgspec.Struct):
+    task: TaskInfo
+
+
+class TaskListResponse(msgspec.Struct, omit_defaults=True):
+    code: int = 200
+    instanceId: str = ""
+    run: list[RunItem] = msgspec.field(default_factory=list)
+    stop: list[StopItem] = msgspec.field(default_factory=list)
+
+
+class ReportQuery(msgspec.Struct, omit_defaults=True):
+    """Query parameters of a task report; output travels in the body."""
+
+    taskId: str
+    invokeVersion: int = 0
+    start: int = 0
+    end: int = 0
+    exitCode: int | None = None
+    dropped: int = 0
+    errCode: str = ""
+    errDesc: str = ""
+
+
+class HeartbeatResponse(msgspec.Struct, omit_defaults=True):
+    code: int = 200
+    instanceId: str = ""
+    nextInterval: int = 60000
+
+
+encode = msgspec.json.encode
+
+
+def decode_register(data: bytes) -> RegisterRequest:
+    return msgspec.json.decode(data, type=RegisterRequest)
+
+
+def decode_task_list(data: bytes) -> TaskListResponse:
+    return msgspec.json.decode(data, type=TaskListResponse)

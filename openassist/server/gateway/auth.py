@@ -1,0 +1,98 @@
+"""Verifying the official agent's request signatures (API.md 6.8).
+
+Each request after registration carries ``x-acs-instance-id``, ``x-acs-timestamp`` (Unix ms),
+``x-acs-request-id`` and ``x-acs-signature``: Base64 of an RSA PKCS#1 v1.5 signature with MD5
+over ``instanceId + machineId + timestamp + requestId``, made with the key pair registered.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from openassist.server.store.records import Instance
+
+CLOCK_SKEW_MS = 15 * 60 * 1000
+_SEEN_LIMIT = 200_000
+
+
+class AgentAuthError(Exception):
+    """The request is not from the instance it claims to be; the message says why."""
+
+
+@dataclass(frozen=True)
+class AgentHeaders:
+    instance_id: str
+    timestamp: str
+    request_id: str
+    signature: str
+
+    @classmethod
+    def parse(cls, headers: Mapping[str, str]) -> AgentHeaders:
+        values = [
+            headers.get(f"x-acs-{name}", "")
+            for name in ("instance-id", "timestamp", "request-id", "signature")
+        ]
+        if not all(values):
+            raise AgentAuthError("missing x-acs-instance-id/timestamp/request-id/signature")
+        return cls(*values)
+
+
+def load_public_key(text: str) -> rsa.RSAPublicKey:
+    """The registration's public key: PEM, or Base64 of the PEM as the official agent sends."""
+    data = text.encode()
+    if b"-----BEGIN" not in data:
+        data = base64.b64decode(data)
+    key = serialization.load_pem_public_key(data)
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("the registration key is not an RSA key")
+    return key
+
+
+class AgentVerifier:
+    """Checks signatures, timestamps and request-id replays; caches parsed public keys."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, tuple[str, rsa.RSAPublicKey]] = {}
+        self._seen: OrderedDict[str, int] = OrderedDict()
+
+    def verify(self, headers: AgentHeaders, instance: Instance, now_ms: int | None = None) -> None:
+        now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        if not headers.timestamp.isdigit() or abs(now_ms - int(headers.timestamp)) > CLOCK_SKEW_MS:
+            raise AgentAuthError("x-acs-timestamp is missing or more than 15 minutes off")
+        message = instance.id + instance.machine_id + headers.timestamp + headers.request_id
+        try:
+            signature = base64.b64decode(headers.signature, validate=True)
+            self._key(instance).verify(
+                signature,
+                message.encode(),
+                padding.PKCS1v15(),
+                hashes.MD5(),  # noqa: S303
+            )
+        except (InvalidSignature, ValueError) as error:
+            raise AgentAuthError("the request signature does not match the instance key") from error
+        self._remember(headers.request_id, now_ms)
+
+    def _key(self, instance: Instance) -> rsa.RSAPublicKey:
+        cached = self._keys.get(instance.id)
+        if cached is None or cached[0] != instance.public_key:
+            cached = (instance.public_key, load_public_key(instance.public_key))
+            self._keys[instance.id] = cached
+        return cached[1]
+
+    def _remember(self, request_id: str, now_ms: int) -> None:
+        if request_id in self._seen:
+            raise AgentAuthError("x-acs-request-id was already used (replay)")
+        self._seen[request_id] = now_ms
+        horizon = now_ms - 2 * CLOCK_SKEW_MS
+        while self._seen and (
+            len(self._seen) > _SEEN_LIMIT or next(iter(self._seen.values())) < horizon
+        ):
+            self._seen.popitem(last=False)

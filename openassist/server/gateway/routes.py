@@ -1,0 +1,185 @@
+"""The agent endpoints under ``/luban/api/`` and the kick WebSocket (TLS only).
+
+Translates the official agent's wire spellings to service calls; every request after
+registration is authenticated by its RSA signature before anything else happens.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from openassist.protocol import agent as wire
+from openassist.server.gateway.auth import AgentAuthError, AgentHeaders, AgentVerifier
+from openassist.server.gateway.kicks import KickHub
+from openassist.server.service.context import ServiceContext
+from openassist.server.service.delivery import Delivery, DeliveryService, Report, ReportKind
+from openassist.server.service.fleet import FleetService, Registration, RegistrationRefused
+from openassist.server.store.records import Instance
+
+log = logging.getLogger(__name__)
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
+
+
+def _task_info(delivery: Delivery) -> wire.TaskInfo:
+    task, command, row = delivery.invocation, delivery.command, delivery.row
+    return wire.TaskInfo(
+        taskID=task.id,
+        type=command.type,
+        commandId=command.id,
+        commandName=command.name,
+        commandContent=base64.b64encode(command.content).decode(),
+        workingDirectory=task.working_dir,
+        timeOut=str(task.timeout),
+        username=task.username,
+        enableParameter=command.enable_parameter,
+        creationTime=task.created_at,
+        invokeVersion=row.repeats,
+        repeat=task.repeat_mode,
+        terminationMode=task.termination_mode,
+        launcher=command.launcher,
+    )
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value) if value else 0
+    except ValueError:
+        return 0
+
+
+class Gateway:
+    def __init__(self, context: ServiceContext, fleet: FleetService) -> None:
+        self._fleet = fleet
+        self._delivery = DeliveryService(context)
+        self._verifier = AgentVerifier()
+        self.kicks = KickHub(context.bus)
+
+    def app(self) -> Starlette:
+        routes = [
+            Route(wire.REGISTER, self.register, methods=["POST"]),
+            Route(wire.HEARTBEAT, self.heartbeat, methods=["GET", "POST"]),
+            Route(wire.TASK_LIST, self.task_list, methods=["GET", "POST"]),
+            Route(wire.TASK_REPORT + "{kind}", self.task_report, methods=["POST"]),
+            Route(wire.API_PREFIX + "/{rest:path}", self.acknowledge, methods=["GET", "POST"]),
+            WebSocketRoute(wire.KICK_CHANNEL, self.kick_channel),
+        ]
+        return Starlette(routes=routes)
+
+    async def close(self) -> None:
+        await self.kicks.close()
+
+    async def _authenticate(self, connection: HTTPConnection) -> Instance:
+        headers = AgentHeaders.parse(connection.headers)
+        instance = await self._fleet.instance(headers.instance_id)
+        if instance is None or instance.registration_state != "registered":
+            raise AgentAuthError(f"instance {headers.instance_id} is not registered")
+        self._verifier.verify(headers, instance)
+        return instance
+
+    async def register(self, request: Request) -> Response:
+        try:
+            body = wire.decode_register(await request.body())
+        except msgspec.DecodeError as error:
+            return _json(wire.RegisterResponse(code=400, errMsg=f"bad registration: {error}"), 400)
+        source = request.client.host if request.client else ""
+        registration = Registration(
+            activation_id=body.activationId,
+            activation_code=body.activationCode,
+            machine_id=body.machineId,
+            hostname=body.hostname,
+            instance_name=body.instanceName,
+            os_type=body.osType,
+            os_version=body.osVersion,
+            agent_version=body.agentVersion,
+            public_key=body.publicKey,
+            intranet_ip=body.intranetIp,
+            source_ip=source,
+        )
+        try:
+            instance_id = await self._fleet.register(registration)
+        except RegistrationRefused as refused:
+            log.info("registration from %s refused: %s", source, refused)
+            return _json(wire.RegisterResponse(code=403, errMsg=str(refused)), 403)
+        log.info("registered %s (%s) from %s", instance_id, body.hostname, source)
+        return _json(wire.RegisterResponse(code=200, instanceId=instance_id))
+
+    async def heartbeat(self, request: Request) -> Response:
+        try:
+            instance = await self._authenticate(request)
+        except AgentAuthError as refused:
+            return _json({"code": 401, "errMsg": str(refused)}, 401)
+        query = request.query_params
+        await self._fleet.heartbeat(
+            instance.id,
+            agent_version=query.get("agentVersion") or query.get("version") or "",
+            boot_id=request.headers.get(wire.H_BOOT_ID, ""),
+        )
+        return _json(wire.HeartbeatResponse(code=200, instanceId=instance.id))
+
+    async def task_list(self, request: Request) -> Response:
+        try:
+            instance = await self._authenticate(request)
+        except AgentAuthError as refused:
+            return _json({"code": 401, "errMsg": str(refused)}, 401)
+        runs, stops = await self._delivery.task_list(instance.id)
+        response = wire.TaskListResponse(
+            code=200,
+            instanceId=instance.id,
+            run=[wire.RunItem(task=_task_info(d)) for d in runs],
+            stop=[wire.StopItem(task=_task_info(d)) for d in stops],
+        )
+        return _json(response)
+
+    async def task_report(self, request: Request) -> Response:
+        try:
+            instance = await self._authenticate(request)
+        except AgentAuthError as refused:
+            return _json({"code": 401, "errMsg": str(refused)}, 401)
+        try:
+            kind = ReportKind(request.path_params["kind"])
+        except ValueError:
+            return _json({"code": 404, "errMsg": "unknown report kind"}, 404)
+        query = request.query_params
+        exit_code = query.get("exitCode")
+        report = Report(
+            kind=kind,
+            invoke_id=query.get("taskId", ""),
+            start_ms=_int(query.get("start")),
+            end_ms=_int(query.get("end")),
+            exit_code=_int(exit_code) if exit_code not in (None, "") else None,
+            dropped=_int(query.get("dropped")),
+            error_code=query.get("errCode", ""),
+            error_info=query.get("errDesc", ""),
+            output=await request.body(),
+        )
+        await self._delivery.report(instance.id, report)
+        return _json({"code": 200, "instanceId": instance.id})
+
+    async def acknowledge(self, request: Request) -> Response:
+        """Endpoints the official agent calls that need no state here (metrics, update checks)."""
+        try:
+            instance = await self._authenticate(request)
+        except AgentAuthError:
+            return _json({"code": 200})  # e.g. connection_detect before registration
+        return _json({"code": 200, "instanceId": instance.id})
+
+    async def kick_channel(self, socket: WebSocket) -> None:
+        try:
+            instance = await self._authenticate(socket)
+        except AgentAuthError as refused:
+            log.info("kick channel refused: %s", refused)
+            await socket.close(code=4401)
+            return
+        await self.kicks.hold(instance.id, socket)

@@ -1,0 +1,140 @@
+"""Use cases of the agent side: hand out tasks, take reports (acknowledged, idempotent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from openassist.protocol.statuses import InstanceStatus
+from openassist.server.lifecycle import Event, EventKind
+from openassist.server.service.context import ServiceContext
+from openassist.server.store import invocations
+from openassist.server.store.records import Command, Invocation, InvocationInstance
+
+
+class ReportKind(StrEnum):
+    VERIFIED = "verified"
+    RUNNING = "running"
+    FINISH = "finish"
+    STOPPED = "stopped"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class Report:
+    kind: ReportKind
+    invoke_id: str
+    start_ms: int = 0
+    end_ms: int = 0
+    exit_code: int | None = None
+    dropped: int = 0
+    error_code: str = ""
+    error_info: str = ""
+    output: bytes = b""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    row: InvocationInstance
+    invocation: Invocation
+    command: Command
+
+
+_EVENT = {
+    ReportKind.RUNNING: EventKind.STARTED,
+    ReportKind.FINISH: EventKind.FINISHED,
+    ReportKind.STOPPED: EventKind.STOPPED,
+    ReportKind.TIMEOUT: EventKind.TIMED_OUT,
+    ReportKind.ERROR: EventKind.ERRORED,
+    ReportKind.INVALID: EventKind.INVALID,
+}
+
+
+def _tail(previous: bytes, chunk: bytes, dropped: int, quota: int) -> tuple[bytes, int]:
+    combined = previous + chunk
+    excess = max(0, len(combined) - quota)
+    return combined[excess:], dropped + excess
+
+
+class DeliveryService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._ctx = context
+
+    async def task_list(self, instance_id: str) -> tuple[list[Delivery], list[Delivery]]:
+        """Tasks to run (new, or handed out earlier and never confirmed) and tasks to stop."""
+        now = self._ctx.clock.now_ms()
+        redeliver_before = now - self._ctx.limits.redeliver_after_s * 1000
+        async with self._ctx.engine.begin() as conn:
+            runs = await invocations.pending_for_instance(conn, instance_id, redeliver_before)
+            await invocations.mark_delivered(conn, runs, now)
+            stops = await invocations.stopping_for_instance(conn, instance_id)
+            tasks = await invocations.invocations_by_id(
+                conn, [r.invoke_id for r in (*runs, *stops)]
+            )
+            cmds = await invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
+
+        def delivery(row: InvocationInstance) -> Delivery:
+            task = tasks[row.invoke_id]
+            return Delivery(row, task, cmds[task.command_id])
+
+        return [delivery(r) for r in runs], [delivery(r) for r in stops]
+
+    async def report(self, instance_id: str, report: Report) -> InstanceStatus | None:
+        """Apply one report; repeated or late reports change nothing and return None."""
+        now = self._ctx.clock.now_ms()
+        quota = self._ctx.limits.output_quota
+        async with self._ctx.engine.begin() as conn:
+            current = await invocations.get_instance_row(conn, report.invoke_id, instance_id)
+            if current is None or report.kind is ReportKind.VERIFIED:
+                return None
+            if report.kind is ReportKind.RUNNING and current.status is InstanceStatus.RUNNING:
+                # Partial output of a run already known to be running: append, keep the tail.
+                output, dropped = _tail(current.output, report.output, current.dropped, quota)
+                await invocations.update_output(
+                    conn, report.invoke_id, instance_id, output, dropped, now
+                )
+                return None
+            event = Event(_EVENT[report.kind], exit_code=report.exit_code)
+            return await invocations.apply_event(
+                conn, report.invoke_id, instance_id, event, self._changes(report, current), now
+            )
+
+    def _changes(self, report: Report, current: InvocationInstance) -> dict[str, Any]:
+        quota = self._ctx.limits.output_quota
+        if report.kind is ReportKind.RUNNING:
+            output, dropped = _tail(b"", report.output, 0, quota)
+            return {"start_at": report.start_ms or None, "output": output, "dropped": dropped}
+        output, dropped = _tail(b"", report.output, report.dropped, quota)
+        changes: dict[str, Any] = {
+            "output": output,
+            "dropped": dropped,
+            "finish_at": report.end_ms or self._ctx.clock.now_ms(),
+            "repeats": current.repeats + 1,
+            "exit_code": report.exit_code,
+            "error_code": report.error_code or _default_code(report),
+            "error_info": report.error_info or _default_info(report),
+        }
+        if report.start_ms or current.start_at is None:
+            changes["start_at"] = report.start_ms or current.start_at or changes["finish_at"]
+        return changes
+
+
+def _default_code(report: Report) -> str:
+    if report.kind is ReportKind.FINISH:
+        return "ExitCodeNonzero" if report.exit_code not in (0, None) else ""
+    if report.kind is ReportKind.TIMEOUT:
+        return "ExecutionTimeout"
+    if report.kind is ReportKind.ERROR:
+        return "ExecutionException"
+    return ""
+
+
+def _default_info(report: Report) -> str:
+    if report.kind is ReportKind.FINISH and report.exit_code not in (0, None):
+        return f"the command execution exit code is not zero: {report.exit_code}."
+    if report.kind is ReportKind.TIMEOUT:
+        return "the command execution has been timeout."
+    return ""
