@@ -1,0 +1,273 @@
+"""Real processes for tests: ``openassist server`` and ``openassist agent run`` subprocesses."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openassist.cli.api_client import ApiClient, Credentials
+
+STARTUP_TIMEOUT_S = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until(
+    predicate: Any, timeout_s: float = 30, interval_s: float = 0.02, what: str = ""
+) -> Any:
+    """Poll ``predicate`` until it returns a truthy value; fail with ``what`` after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what or predicate}")
+        time.sleep(interval_s)
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "openassist.cli.main", "--log-level", "warning", *args]
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+        env.pop(name, None)
+    return env
+
+
+def _stop(process: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout_s)
+
+
+@dataclass
+class Agent:
+    instance_id: str
+    state_dir: Path
+    process: subprocess.Popen[bytes] | None
+    log: Path
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+
+
+@dataclass
+class Cluster:
+    root: Path
+    api_port: int
+    agent_port: int
+    process: subprocess.Popen[bytes]
+    credentials: Credentials
+    agents: list[Agent] = field(default_factory=list)
+
+    @property
+    def ca_file(self) -> Path:
+        return self.root / "data" / "tls" / "ca.pem"
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.api_port}"
+
+    @property
+    def server_log(self) -> Path:
+        return self.root / "server.log"
+
+    def client(self) -> ApiClient:
+        return ApiClient(self.credentials)
+
+    def call(self, action: str, **params: str) -> dict[str, Any]:
+        return self.client().call(action, params)
+
+    @classmethod
+    @contextlib.contextmanager
+    def start(cls, root: Path, database_url: str = "") -> Iterator[Cluster]:
+        api_port, agent_port = free_port(), free_port()
+        data_dir = root / "data"
+        ready = root / "ready"
+        args = [
+            "server",
+            "--data-dir",
+            str(data_dir),
+            "--api-port",
+            str(api_port),
+            "--agent-port",
+            str(agent_port),
+            "--agent-host",
+            "127.0.0.1",
+            "--ready-file",
+            str(ready),
+        ]
+        if database_url:
+            args += ["--database-url", database_url]
+        log = (root / "server.log").open("wb")
+        cluster: Cluster | None = None
+        process = subprocess.Popen(
+            _cli(*args), stdout=log, stderr=subprocess.STDOUT, env=_child_env()
+        )
+        try:
+            wait_until(
+                lambda: ready.exists() or process.poll() is not None,
+                STARTUP_TIMEOUT_S,
+                what="the server to start",
+            )
+            if process.poll() is not None:
+                raise AssertionError(f"server exited: {(root / 'server.log').read_text()}")
+            document = json.loads((data_dir / "admin-credentials.json").read_text())
+            credentials = Credentials(
+                document["AccessKeyId"],
+                document["AccessKeySecret"],
+                f"127.0.0.1:{api_port}",
+                document["RegionId"],
+            )
+            cluster = cls(root, api_port, agent_port, process, credentials)
+            yield cluster
+        finally:
+            for agent in cluster.agents if cluster else []:
+                agent.stop()
+            _stop(process)
+            log.close()
+
+    def register_agent(self, name: str = "") -> Agent:
+        """Create an activation and register a new agent identity (not started)."""
+        activation = self.call("CreateActivation", InstanceCount="1")
+        state_dir = self.root / f"agent-{secrets.token_hex(4)}"
+        result = subprocess.run(
+            _cli(
+                "agent",
+                "register",
+                "--server",
+                f"127.0.0.1:{self.agent_port}",
+                "--ca",
+                str(self.ca_file),
+                "--activation-id",
+                activation["ActivationId"],
+                "--activation-code",
+                activation["ActivationCode"],
+                "--state-dir",
+                str(state_dir),
+                "--name",
+                name,
+            ),
+            capture_output=True,
+            text=True,
+            env=_child_env(),
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        agent = Agent(result.stdout.strip(), state_dir, None, state_dir / "agent.log")
+        self.agents.append(agent)
+        return agent
+
+    def start_agent(
+        self, agent: Agent, wait_online: bool = True, env: dict[str, str] | None = None
+    ) -> Agent:
+        log = agent.log.open("ab")
+        agent.process = subprocess.Popen(
+            _cli("agent", "run", "--state-dir", str(agent.state_dir)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**_child_env(), **(env or {})},
+        )
+        log.close()
+        if wait_online:
+            wait_until(lambda: self.online(agent.instance_id), 30, what="the agent to heartbeat")
+        return agent
+
+    def new_agent(self, name: str = "", env: dict[str, str] | None = None) -> Agent:
+        """Register and start an agent; ``env`` is added to its environment (and its scripts')."""
+        return self.start_agent(self.register_agent(name), env=env)
+
+    def online(self, instance_id: str) -> bool:
+        answer = self.call("DescribeCloudAssistantStatus", **{"InstanceId.1": instance_id})
+        entry = answer["InstanceCloudAssistantStatusSet"]["InstanceCloudAssistantStatus"][0]
+        return bool(entry["CloudAssistantStatus"] == "true")
+
+    def results(self, invoke_id: str) -> list[dict[str, Any]]:
+        answer = self.call(
+            "DescribeInvocationResults",
+            InvokeId=invoke_id,
+            ContentEncoding="PlainText",
+            MaxResults="50",
+        )
+        return list(answer["Invocation"]["InvocationResults"]["InvocationResult"])
+
+    def wait_final(self, invoke_id: str, timeout_s: float = 60) -> list[dict[str, Any]]:
+        final = {
+            "Success",
+            "Failed",
+            "Invalid",
+            "Aborted",
+            "Error",
+            "Timeout",
+            "Cancelled",
+            "Terminated",
+        }
+
+        def done() -> list[dict[str, Any]] | None:
+            results = self.results(invoke_id)
+            return (
+                results
+                if results and all(r["InvocationStatus"] in final for r in results)
+                else None
+            )
+
+        return list(wait_until(done, timeout_s, what=f"{invoke_id} to finish"))
+
+    def run(self, script: str, *instance_ids: str, **params: str) -> str:
+        args = {"Type": "RunShellScript", "CommandContent": script, **params}
+        for index, instance_id in enumerate(instance_ids, start=1):
+            args[f"InstanceId.{index}"] = instance_id
+        return str(self.call("RunCommand", **args)["InvokeId"])
+
+
+def postgres_admin_url() -> str:
+    return os.environ.get("OPENASSIST_TEST_POSTGRES_URL", "")
+
+
+@contextlib.contextmanager
+def temporary_postgres_database() -> Iterator[str]:
+    """Create a fresh database on the test PostgreSQL server; drop it afterwards."""
+    import asyncio
+
+    import asyncpg  # type: ignore[import-untyped]
+
+    admin = postgres_admin_url()
+    name = f"openassist_test_{secrets.token_hex(6)}"
+
+    async def execute(statement: str) -> None:
+        connection = await asyncpg.connect(admin)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    base = admin.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
