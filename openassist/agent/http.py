@@ -61,6 +61,10 @@ class HttpConnection:
                     await self._drop()
                     if attempt == 2 or isinstance(error, TimeoutError):
                         raise HttpError(f"{method} {path}: {error!r}") from error
+                except BaseException:
+                    # Cancelled mid-exchange: the connection may hold half a response.
+                    self._abort()
+                    raise
         raise AssertionError("unreachable")
 
     async def _exchange(self, payload: bytes) -> HttpResponse:
@@ -72,6 +76,11 @@ class HttpConnection:
         self._writer.write(payload)
         await self._writer.drain()
         return await _read_response(self._reader)
+
+    def _abort(self) -> None:
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.transport.abort()
 
     async def _drop(self) -> None:
         writer, self._reader, self._writer = self._writer, None, None

@@ -33,6 +33,7 @@ class AgentSettings:
     poll_s: float = 60.0  # task-list poll while the kick channel is down
     backoff_min_s: float = 0.5
     backoff_max_s: float = 30.0
+    start_report_delay_s: float = 0.05
 
 
 def _backoff(attempt: int, settings: AgentSettings) -> float:
@@ -164,12 +165,25 @@ class Agent:
             output_interval_s=item.output.interval / 1000,
         )
         self._runs[task.taskID] = run
+        finished = asyncio.Event()
+        announce = asyncio.create_task(self._announce_start(query, _now_ms(), finished))
         try:
-            await self._report("running", {**query, "start": str(_now_ms())}, retry=False)
             outcome = await run.run()
         finally:
             self._runs.pop(task.taskID, None)
+            finished.set()
+            await announce
         await self._report(*_final_report(outcome, query))
+
+    async def _announce_start(
+        self, query: dict[str, str], start_ms: int, finished: asyncio.Event
+    ) -> None:
+        """Report "running" unless the run ends first: a short script needs one report, not two,
+        and the process is never held back waiting for the server."""
+        with suppress(TimeoutError):
+            await asyncio.wait_for(finished.wait(), self._settings.start_report_delay_s)
+            return
+        await self._report("running", {**query, "start": str(start_ms)}, retry=False)
 
     async def _report(
         self, kind: str, query: dict[str, str], output: bytes = b"", retry: bool = True

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -26,7 +25,7 @@ from openassist.server.service.context import Limits, ServiceContext
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.invocations import InvocationService
 from openassist.server.settings import ServerSettings
-from openassist.server.store.db import migrate, open_engine
+from openassist.server.store.db import Database
 
 log = logging.getLogger("openassist.server")
 
@@ -36,7 +35,7 @@ CREDENTIALS_FILE = "admin-credentials.json"
 @dataclass
 class Server:
     settings: ServerSettings
-    engine: AsyncEngine
+    db: Database
     bus: Bus
     services: Services
     gateway: Gateway
@@ -49,28 +48,28 @@ class Server:
     async def close(self) -> None:
         await self.gateway.close()
         await self.bus.close()
-        await self.engine.dispose()
+        await asyncio.to_thread(self.db.close)
 
 
 async def build_server(settings: ServerSettings) -> Server:
     """Open the store (migrating it), create first-start material, wire the services."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = open_engine(settings.effective_database_url)
-    await migrate(engine)
+    db = Database(settings.effective_database_url)
+    await asyncio.to_thread(db.migrate)
     bus = MemoryBus()
     limits = Limits(
         heartbeat_online_s=settings.heartbeat_online_s,
         redeliver_after_s=settings.redeliver_after_s,
         regions=settings.regions,
     )
-    context = ServiceContext(engine=engine, bus=bus, clock=SystemClock(), limits=limits)
+    context = ServiceContext(db=db, bus=bus, clock=SystemClock(), limits=limits)
     services = Services(
         invocations=InvocationService(context), fleet=FleetService(context), limits=limits
     )
     await _write_first_access_key(services.fleet, settings)
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
     gateway = Gateway(context, services.fleet)
-    return Server(settings, engine, bus, services, gateway, tls)
+    return Server(settings, db, bus, services, gateway, tls)
 
 
 async def _write_first_access_key(fleet: FleetService, settings: ServerSettings) -> None:

@@ -34,7 +34,7 @@ class ServerSettings:
 
     @property
     def effective_database_url(self) -> str:
-        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'openassist.db'}"
+        return self.database_url or f"sqlite:///{self.data_dir / 'openassist.db'}"
 
 
 def _convert(name: str, kind: Any, value: Any) -> Any:

@@ -251,23 +251,18 @@ def postgres_admin_url() -> str:
 @contextlib.contextmanager
 def temporary_postgres_database() -> Iterator[str]:
     """Create a fresh database on the test PostgreSQL server; drop it afterwards."""
-    import asyncio
-
-    import asyncpg  # type: ignore[import-untyped]
+    import psycopg
 
     admin = postgres_admin_url()
     name = f"openassist_test_{secrets.token_hex(6)}"
 
-    async def execute(statement: str) -> None:
-        connection = await asyncpg.connect(admin)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
+    def execute(statement: str) -> None:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(statement.encode())
 
-    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    execute(f'CREATE DATABASE "{name}"')
     base = admin.rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}"
     finally:
-        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from openassist.server.bus import Bus
 from openassist.server.service.clock import Clock
+from openassist.server.store.db import Database
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class ServiceContext:
-    engine: AsyncEngine
+    db: Database
     bus: Bus
     clock: Clock
     limits: Limits

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Connection
+
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.service.context import ServiceContext
@@ -67,14 +69,23 @@ class DeliveryService:
         """Tasks to run (new, or handed out earlier and never confirmed) and tasks to stop."""
         now = self._ctx.clock.now_ms()
         redeliver_before = now - self._ctx.limits.redeliver_after_s * 1000
-        async with self._ctx.engine.begin() as conn:
-            runs = await invocations.pending_for_instance(conn, instance_id, redeliver_before)
-            await invocations.mark_delivered(conn, runs, now)
-            stops = await invocations.stopping_for_instance(conn, instance_id)
-            tasks = await invocations.invocations_by_id(
-                conn, [r.invoke_id for r in (*runs, *stops)]
-            )
-            cmds = await invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
+
+        def claim(
+            conn: Connection,
+        ) -> tuple[
+            list[InvocationInstance],
+            list[InvocationInstance],
+            dict[str, Invocation],
+            dict[str, Command],
+        ]:
+            runs = invocations.pending_for_instance(conn, instance_id, redeliver_before)
+            invocations.mark_delivered(conn, runs, now)
+            stops = invocations.stopping_for_instance(conn, instance_id)
+            tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in (*runs, *stops)])
+            cmds = invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
+            return runs, stops, tasks, cmds
+
+        runs, stops, tasks, cmds = await self._ctx.db.write(claim)
 
         def delivery(row: InvocationInstance) -> Delivery:
             task = tasks[row.invoke_id]
@@ -86,21 +97,22 @@ class DeliveryService:
         """Apply one report; repeated or late reports change nothing and return None."""
         now = self._ctx.clock.now_ms()
         quota = self._ctx.limits.output_quota
-        async with self._ctx.engine.begin() as conn:
-            current = await invocations.get_instance_row(conn, report.invoke_id, instance_id)
+
+        def apply(conn: Connection) -> InstanceStatus | None:
+            current = invocations.get_instance_row(conn, report.invoke_id, instance_id)
             if current is None or report.kind is ReportKind.VERIFIED:
                 return None
             if report.kind is ReportKind.RUNNING and current.status is InstanceStatus.RUNNING:
                 # Partial output of a run already known to be running: append, keep the tail.
                 output, dropped = _tail(current.output, report.output, current.dropped, quota)
-                await invocations.update_output(
-                    conn, report.invoke_id, instance_id, output, dropped, now
-                )
+                invocations.update_output(conn, report.invoke_id, instance_id, output, dropped, now)
                 return None
             event = Event(_EVENT[report.kind], exit_code=report.exit_code)
-            return await invocations.apply_event(
+            return invocations.apply_event(
                 conn, report.invoke_id, instance_id, event, self._changes(report, current), now
             )
+
+        return await self._ctx.db.write(apply)
 
     def _changes(self, report: Report, current: InvocationInstance) -> dict[str, Any]:
         quota = self._ctx.limits.output_quota

@@ -7,6 +7,8 @@ import hmac
 import ipaddress
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from openassist.errors import ApiError
 from openassist.server.service import ids
 from openassist.server.service.context import ServiceContext
@@ -48,20 +50,22 @@ class FleetService:
         self._ctx = context
 
     async def secret_of(self, access_key_id: str) -> str | None:
-        async with self._ctx.engine.connect() as conn:
-            key = await fleet.get_access_key(conn, access_key_id)
+        key = await self._ctx.db.read(lambda conn: fleet.get_access_key(conn, access_key_id))
         return key.secret if key and key.enabled else None
 
     async def ensure_admin_key(self) -> AccessKey | None:
         """Create the first access key if there is none; returns it only when just created."""
-        async with self._ctx.engine.begin() as conn:
-            if await fleet.count_access_keys(conn):
+
+        def create(conn: Connection) -> AccessKey | None:
+            if fleet.count_access_keys(conn):
                 return None
             key = AccessKey(
                 id=ids.access_key_id(), secret=ids.access_key_secret(), owner="admin", enabled=True
             )
-            await fleet.insert_access_key(conn, key, self._ctx.clock.now_ms())
-        return key
+            fleet.insert_access_key(conn, key, self._ctx.clock.now_ms())
+            return key
+
+        return await self._ctx.db.write(create)
 
     async def create_activation(self, args: ActivationArgs) -> tuple[str, str]:
         """Returns (ActivationId, ActivationCode); the code is not stored, only its hash."""
@@ -79,8 +83,7 @@ class FleetService:
             disabled=False,
             created_at=self._ctx.clock.now_ms(),
         )
-        async with self._ctx.engine.begin() as conn:
-            await fleet.insert_activation(conn, activation)
+        await self._ctx.db.write(lambda conn: fleet.insert_activation(conn, activation))
         return activation.id, code
 
     async def register(self, request: Registration) -> str:
@@ -90,11 +93,12 @@ class FleetService:
         wrong, it is disabled, expired or used up, or the source address is outside its range.
         """
         now = self._ctx.clock.now_ms()
-        async with self._ctx.engine.begin() as conn:
-            activation = await fleet.get_activation(conn, request.activation_id)
+
+        def create(conn: Connection) -> str:
+            activation = fleet.get_activation(conn, request.activation_id)
             _check_activation(activation, request, now)
             assert activation is not None  # _check_activation refused otherwise
-            if not await fleet.count_registration(conn, activation.id):
+            if not fleet.count_registration(conn, activation.id):
                 raise RegistrationRefused("the activation has no registrations left")
             instance = Instance(
                 id=ids.managed_instance_id(),
@@ -115,12 +119,13 @@ class FleetService:
                 last_invoked_at=None,
                 invocation_count=0,
             )
-            await fleet.insert_instance(conn, instance)
-        return instance.id
+            fleet.insert_instance(conn, instance)
+            return instance.id
+
+        return await self._ctx.db.write(create)
 
     async def instance(self, instance_id: str) -> Instance | None:
-        async with self._ctx.engine.connect() as conn:
-            return await fleet.get_instance(conn, instance_id)
+        return await self._ctx.db.read(lambda conn: fleet.get_instance(conn, instance_id))
 
     async def heartbeat(self, instance_id: str, agent_version: str, boot_id: str) -> None:
         changes: dict[str, str] = {}
@@ -128,8 +133,10 @@ class FleetService:
             changes["agent_version"] = agent_version
         if boot_id:
             changes["boot_id"] = boot_id
-        async with self._ctx.engine.begin() as conn:
-            await fleet.record_heartbeat(conn, instance_id, self._ctx.clock.now_ms(), changes)
+        now = self._ctx.clock.now_ms()
+        await self._ctx.db.write(
+            lambda conn: fleet.record_heartbeat(conn, instance_id, now, changes)
+        )
 
     def is_online(self, instance: Instance) -> bool:
         if instance.last_heartbeat_at is None:
@@ -138,15 +145,13 @@ class FleetService:
         return self._ctx.clock.now_ms() - instance.last_heartbeat_at <= window
 
     async def list_instances(self, where: fleet.InstanceFilter, page: PageQuery) -> Page[Instance]:
-        async with self._ctx.engine.connect() as conn:
-            return await fleet.list_instances(conn, where, page)
+        return await self._ctx.db.read(lambda conn: fleet.list_instances(conn, where, page))
 
     def online_since(self) -> int:
         return self._ctx.clock.now_ms() - self._ctx.limits.heartbeat_online_s * 1000
 
     async def require_instances(self, instance_ids: tuple[str, ...]) -> dict[str, Instance]:
-        async with self._ctx.engine.connect() as conn:
-            found = await fleet.instances_by_id(conn, instance_ids)
+        found = await self._ctx.db.read(lambda conn: fleet.instances_by_id(conn, instance_ids))
         for instance_id in instance_ids:
             if instance_id not in found:
                 raise ApiError(

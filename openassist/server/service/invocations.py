@@ -6,9 +6,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy import Connection
+
 from openassist.errors import ApiError
-from openassist.protocol.statuses import CommandType, InstanceStatus, InvocationStatus, RepeatMode
-from openassist.server.lifecycle import Event, EventKind
+from openassist.protocol.statuses import CommandType, InstanceStatus, RepeatMode
+from openassist.server.lifecycle import Event, EventKind, overall_status
 from openassist.server.service import ids
 from openassist.server.service.context import ServiceContext, kick_topic
 from openassist.server.store import fleet, invocations
@@ -80,8 +82,9 @@ class InvocationService:
             created_at=now,
         )
         invoke_id = ids.invoke_id()
-        async with self._ctx.engine.begin() as conn:
-            targets = await fleet.instances_by_id(conn, args.instance_ids)
+
+        def create(conn: Connection) -> list[InvocationInstance]:
+            targets = fleet.instances_by_id(conn, args.instance_ids)
             missing = [
                 i
                 for i in args.instance_ids
@@ -104,14 +107,16 @@ class InvocationService:
                 username=args.username,
                 parameters=json.dumps(args.parameters, ensure_ascii=False),
                 termination_mode=args.termination_mode,
-                status=InvocationStatus.PENDING,
+                status=overall_status(row.status for row in rows),
                 access_key_id=args.access_key_id,
                 created_at=now,
             )
-            await invocations.insert_command(conn, command)
-            await invocations.insert_invocation(conn, invocation, rows)
-            await invocations.refresh_overall(conn, invoke_id)
-            await fleet.count_invoked(conn, args.instance_ids, now)
+            invocations.insert_command(conn, command)
+            invocations.insert_invocation(conn, invocation, rows)
+            fleet.count_invoked(conn, args.instance_ids, now)
+            return rows
+
+        rows = await self._ctx.db.write(create)
         for row in rows:
             if row.status is InstanceStatus.PENDING:
                 await self._ctx.bus.publish(kick_topic(row.instance_id), invoke_id)
@@ -140,31 +145,38 @@ class InvocationService:
     async def describe(
         self, where: invocations.InvocationFilter, page: PageQuery
     ) -> Page[TaskView]:
-        async with self._ctx.engine.connect() as conn:
-            found = await invocations.list_invocations(conn, where, page)
-            rows = await invocations.instances_of(conn, [i.id for i in found.items])
-            cmds = await invocations.commands_by_id(conn, [i.command_id for i in found.items])
-        views = [TaskView(i, cmds[i.command_id], rows[i.id]) for i in found.items]
-        return Page(items=views, total=found.total, next_key=found.next_key)
+        def query(conn: Connection) -> Page[TaskView]:
+            found = invocations.list_invocations(conn, where, page)
+            rows = invocations.instances_of(conn, [i.id for i in found.items])
+            cmds = invocations.commands_by_id(conn, [i.command_id for i in found.items])
+            views = [TaskView(i, cmds[i.command_id], rows[i.id]) for i in found.items]
+            return Page(items=views, total=found.total, next_key=found.next_key)
+
+        return await self._ctx.db.read(query)
 
     async def results(
         self, where: invocations.ResultFilter, page: PageQuery
     ) -> tuple[Page[InvocationInstance], dict[str, Invocation], dict[str, Command]]:
-        async with self._ctx.engine.connect() as conn:
-            found = await invocations.list_results(conn, where, page)
-            tasks = await invocations.invocations_by_id(conn, [r.invoke_id for r in found.items])
-            cmds = await invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
-        return found, tasks, cmds
+        def query(
+            conn: Connection,
+        ) -> tuple[Page[InvocationInstance], dict[str, Invocation], dict[str, Command]]:
+            found = invocations.list_results(conn, where, page)
+            tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in found.items])
+            cmds = invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
+            return found, tasks, cmds
+
+        return await self._ctx.db.read(query)
 
     async def stop(self, invoke_id: str, instance_ids: Sequence[str]) -> None:
         """Ask every (or the given) instance of the task to stop; not started runs are cancelled."""
         now = self._ctx.clock.now_ms()
-        async with self._ctx.engine.begin() as conn:
-            if await invocations.get_invocation(conn, invoke_id) is None:
+
+        def request_stop(conn: Connection) -> list[str]:
+            if invocations.get_invocation(conn, invoke_id) is None:
                 raise ApiError(
                     "InvalidInvokeId.NotFound", "The specified invoke ID does not exist.", 404
                 )
-            rows = (await invocations.instances_of(conn, [invoke_id]))[invoke_id]
+            rows = invocations.instances_of(conn, [invoke_id])[invoke_id]
             known = {row.instance_id for row in rows}
             unknown = [i for i in instance_ids if i not in known]
             if unknown:
@@ -178,16 +190,15 @@ class InvocationService:
             for row in rows:
                 if row.instance_id not in wanted:
                     continue
-                new = await invocations.apply_event(
-                    conn,
-                    invoke_id,
-                    row.instance_id,
-                    Event(EventKind.STOP_REQUESTED, delivered=row.delivered_at is not None),
-                    {"stop_at": now},
-                    now,
+                event = Event(EventKind.STOP_REQUESTED, delivered=row.delivered_at is not None)
+                new = invocations.apply_event(
+                    conn, invoke_id, row.instance_id, event, {"stop_at": now}, now
                 )
                 if new is InstanceStatus.STOPPING:
                     stopping.append(row.instance_id)
+            return stopping
+
+        stopping = await self._ctx.db.write(request_stop)
         for instance_id in stopping:
             await self._ctx.bus.publish(kick_topic(instance_id), invoke_id)
 

@@ -6,44 +6,43 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Select, func, select, update
 
 from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import AccessKey, Activation, Instance
 from openassist.server.store.schema import access_keys, activations, instances
 
 
-async def insert_access_key(conn: AsyncConnection, key: AccessKey, now: int) -> None:
-    await conn.execute(access_keys.insert().values(**asdict(key), created_at=now))
+def insert_access_key(conn: Connection, key: AccessKey, now: int) -> None:
+    conn.execute(access_keys.insert().values(**asdict(key), created_at=now))
 
 
-async def get_access_key(conn: AsyncConnection, key_id: str) -> AccessKey | None:
+def get_access_key(conn: Connection, key_id: str) -> AccessKey | None:
     query = select(
         access_keys.c.id, access_keys.c.secret, access_keys.c.owner, access_keys.c.enabled
     )
-    row = (await conn.execute(query.where(access_keys.c.id == key_id))).first()
+    row = (conn.execute(query.where(access_keys.c.id == key_id))).first()
     return AccessKey(**row._mapping) if row else None
 
 
-async def count_access_keys(conn: AsyncConnection) -> int:
-    return int(await conn.scalar(select(func.count()).select_from(access_keys)) or 0)
+def count_access_keys(conn: Connection) -> int:
+    return int(conn.scalar(select(func.count()).select_from(access_keys)) or 0)
 
 
-async def insert_activation(conn: AsyncConnection, activation: Activation) -> None:
-    await conn.execute(activations.insert().values(**asdict(activation)))
+def insert_activation(conn: Connection, activation: Activation) -> None:
+    conn.execute(activations.insert().values(**asdict(activation)))
 
 
-async def get_activation(conn: AsyncConnection, activation_id: str) -> Activation | None:
+def get_activation(conn: Connection, activation_id: str) -> Activation | None:
     query = select(activations).where(activations.c.id == activation_id).with_for_update()
-    row = (await conn.execute(query)).first()
+    row = (conn.execute(query)).first()
     return Activation(**row._mapping) if row else None
 
 
-async def count_registration(conn: AsyncConnection, activation_id: str) -> bool:
+def count_registration(conn: Connection, activation_id: str) -> bool:
     """Take one registration slot of the activation; False when none is left."""
     c = activations.c
-    result = await conn.execute(
+    result = conn.execute(
         update(activations)
         .where(c.id == activation_id, c.registered_count < c.instance_count)
         .values(registered_count=c.registered_count + 1)
@@ -51,36 +50,34 @@ async def count_registration(conn: AsyncConnection, activation_id: str) -> bool:
     return bool(result.rowcount)
 
 
-async def insert_instance(conn: AsyncConnection, instance: Instance) -> None:
-    await conn.execute(instances.insert().values(**asdict(instance)))
+def insert_instance(conn: Connection, instance: Instance) -> None:
+    conn.execute(instances.insert().values(**asdict(instance)))
 
 
-async def get_instance(conn: AsyncConnection, instance_id: str) -> Instance | None:
-    row = (await conn.execute(select(instances).where(instances.c.id == instance_id))).first()
+def get_instance(conn: Connection, instance_id: str) -> Instance | None:
+    row = (conn.execute(select(instances).where(instances.c.id == instance_id))).first()
     return Instance(**row._mapping) if row else None
 
 
-async def instances_by_id(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Instance]:
+def instances_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Instance]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = await conn.execute(select(instances).where(instances.c.id.in_(wanted)))
+    rows = conn.execute(select(instances).where(instances.c.id.in_(wanted)))
     return {row.id: Instance(**row._mapping) for row in rows}
 
 
-async def record_heartbeat(
-    conn: AsyncConnection, instance_id: str, now: int, changes: dict[str, Any]
-) -> None:
-    await conn.execute(
+def record_heartbeat(conn: Connection, instance_id: str, now: int, changes: dict[str, Any]) -> None:
+    conn.execute(
         update(instances)
         .where(instances.c.id == instance_id)
         .values(last_heartbeat_at=now, **changes)
     )
 
 
-async def count_invoked(conn: AsyncConnection, instance_ids: Iterable[str], now: int) -> None:
+def count_invoked(conn: Connection, instance_ids: Iterable[str], now: int) -> None:
     c = instances.c
-    await conn.execute(
+    conn.execute(
         update(instances)
         .where(c.id.in_(sorted(set(instance_ids))))
         .values(last_invoked_at=now, invocation_count=c.invocation_count + 1)
@@ -119,13 +116,11 @@ def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any
     return query
 
 
-async def list_instances(
-    conn: AsyncConnection, where: InstanceFilter, page: PageQuery
-) -> Page[Instance]:
+def list_instances(conn: Connection, where: InstanceFilter, page: PageQuery) -> Page[Instance]:
     """Newest registration first; keyset on (registered_at, id)."""
     c = instances.c
     count = _filtered_instances(select(func.count()).select_from(instances), where)
     query = _filtered_instances(select(instances), where)
-    return await fetch_page(
+    return fetch_page(
         conn, query, count, (c.registered_at, c.id), page, lambda row: Instance(**row._mapping)
     )

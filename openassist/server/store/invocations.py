@@ -7,8 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Select, func, select, update
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus
 from openassist.server.lifecycle import Event, overall_status, transition
@@ -49,28 +48,28 @@ def _instance_row(row: Any) -> InvocationInstance:
     return InvocationInstance(**data)
 
 
-async def insert_command(conn: AsyncConnection, command: Command) -> None:
-    await conn.execute(commands.insert().values(**asdict(command)))
+def insert_command(conn: Connection, command: Command) -> None:
+    conn.execute(commands.insert().values(**asdict(command)))
 
 
-async def commands_by_id(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Command]:
+def commands_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Command]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = await conn.execute(select(commands).where(commands.c.id.in_(wanted)))
+    rows = conn.execute(select(commands).where(commands.c.id.in_(wanted)))
     return {row.id: Command(**row._mapping) for row in rows}
 
 
-async def insert_invocation(
-    conn: AsyncConnection, invocation: Invocation, targets: Sequence[InvocationInstance]
+def insert_invocation(
+    conn: Connection, invocation: Invocation, targets: Sequence[InvocationInstance]
 ) -> None:
     """Insert the task and all its per-instance rows (the caller's transaction makes it atomic)."""
-    await conn.execute(invocations.insert().values(**asdict(invocation)))
-    await conn.execute(_ii.insert(), [asdict(target) for target in targets])
+    conn.execute(invocations.insert().values(**asdict(invocation)))
+    conn.execute(_ii.insert(), [asdict(target) for target in targets])
 
 
-async def get_invocation(conn: AsyncConnection, invoke_id: str) -> Invocation | None:
-    row = (await conn.execute(select(invocations).where(invocations.c.id == invoke_id))).first()
+def get_invocation(conn: Connection, invoke_id: str) -> Invocation | None:
+    row = (conn.execute(select(invocations).where(invocations.c.id == invoke_id))).first()
     return _invocation(row) if row else None
 
 
@@ -95,25 +94,25 @@ def _filtered_invocations(query: Select[Any], where: InvocationFilter) -> Select
     return query
 
 
-async def list_invocations(
-    conn: AsyncConnection, where: InvocationFilter, page: PageQuery
+def list_invocations(
+    conn: Connection, where: InvocationFilter, page: PageQuery
 ) -> Page[Invocation]:
     """Newest first; keyset on (created_at, id) so that paging returns each task exactly once."""
     c = invocations.c
     count = _filtered_invocations(select(func.count()).select_from(invocations), where)
     query = _filtered_invocations(select(invocations), where)
-    return await fetch_page(conn, query, count, (c.created_at, c.id), page, _invocation)
+    return fetch_page(conn, query, count, (c.created_at, c.id), page, _invocation)
 
 
-async def instances_of(
-    conn: AsyncConnection, invoke_ids: Iterable[str]
+def instances_of(
+    conn: Connection, invoke_ids: Iterable[str]
 ) -> dict[str, list[InvocationInstance]]:
     wanted = sorted(set(invoke_ids))
     result: dict[str, list[InvocationInstance]] = {invoke_id: [] for invoke_id in wanted}
     if not wanted:
         return result
     query = select(_ii).where(_ii.c.invoke_id.in_(wanted)).order_by(_ii.c.instance_id)
-    for row in await conn.execute(query):
+    for row in conn.execute(query):
         result[row.invoke_id].append(_instance_row(row))
     return result
 
@@ -134,26 +133,26 @@ def _filtered_results(query: Select[Any], where: ResultFilter) -> Select[Any]:
     return query
 
 
-async def list_results(
-    conn: AsyncConnection, where: ResultFilter, page: PageQuery
+def list_results(
+    conn: Connection, where: ResultFilter, page: PageQuery
 ) -> Page[InvocationInstance]:
     """Newest first; keyset on (created_at, invoke_id, instance_id)."""
     key = (_ii.c.created_at, _ii.c.invoke_id, _ii.c.instance_id)
     count = _filtered_results(select(func.count()).select_from(_ii), where)
     query = _filtered_results(select(_ii), where)
-    return await fetch_page(conn, query, count, key, page, _instance_row)
+    return fetch_page(conn, query, count, key, page, _instance_row)
 
 
-async def get_instance_row(
-    conn: AsyncConnection, invoke_id: str, instance_id: str
+def get_instance_row(
+    conn: Connection, invoke_id: str, instance_id: str
 ) -> InvocationInstance | None:
     query = select(_ii).where(_ii.c.invoke_id == invoke_id, _ii.c.instance_id == instance_id)
-    row = (await conn.execute(query)).first()
+    row = (conn.execute(query)).first()
     return _instance_row(row) if row else None
 
 
-async def apply_event(
-    conn: AsyncConnection,
+def apply_event(
+    conn: Connection,
     invoke_id: str,
     instance_id: str,
     event: Event,
@@ -166,17 +165,15 @@ async def apply_event(
     late report racing a sweep) can never both win. The task row is locked first so the overall
     status recomputed afterwards sees every instance's latest state.
     """
-    await conn.execute(
-        select(invocations.c.id).where(invocations.c.id == invoke_id).with_for_update()
-    )
+    conn.execute(select(invocations.c.id).where(invocations.c.id == invoke_id).with_for_update())
     for _attempt in range(3):
-        current = await get_instance_row(conn, invoke_id, instance_id)
+        current = get_instance_row(conn, invoke_id, instance_id)
         if current is None:
             return None
         new_status = transition(current.status, event)
         if new_status is None:
             return None
-        result = await conn.execute(
+        result = conn.execute(
             update(_ii)
             .where(
                 _ii.c.invoke_id == invoke_id,
@@ -187,13 +184,13 @@ async def apply_event(
         )
         if result.rowcount == 1:
             if new_status is not current.status:
-                await refresh_overall(conn, invoke_id)
+                refresh_overall(conn, invoke_id)
             return new_status
     return None
 
 
-async def update_output(
-    conn: AsyncConnection,
+def update_output(
+    conn: Connection,
     invoke_id: str,
     instance_id: str,
     output: bytes,
@@ -201,7 +198,7 @@ async def update_output(
     now: int,
 ) -> bool:
     """Replace the partial output of a run that is still going (no status change)."""
-    result = await conn.execute(
+    result = conn.execute(
         update(_ii)
         .where(
             _ii.c.invoke_id == invoke_id,
@@ -213,17 +210,17 @@ async def update_output(
     return bool(result.rowcount)
 
 
-async def refresh_overall(conn: AsyncConnection, invoke_id: str) -> InvocationStatus:
-    rows = await conn.execute(select(_ii.c.status).where(_ii.c.invoke_id == invoke_id))
+def refresh_overall(conn: Connection, invoke_id: str) -> InvocationStatus:
+    rows = conn.execute(select(_ii.c.status).where(_ii.c.invoke_id == invoke_id))
     status = overall_status(InstanceStatus(row.status) for row in rows)
-    await conn.execute(
+    conn.execute(
         update(invocations).where(invocations.c.id == invoke_id).values(status=status.value)
     )
     return status
 
 
-async def pending_for_instance(
-    conn: AsyncConnection, instance_id: str, redeliver_before: int
+def pending_for_instance(
+    conn: Connection, instance_id: str, redeliver_before: int
 ) -> list[InvocationInstance]:
     """Rows to hand out in a task list: never delivered, or delivered before ``redeliver_before``
     and not yet confirmed by a report (acknowledged delivery: the task list is the truth)."""
@@ -232,32 +229,28 @@ async def pending_for_instance(
         _ii.c.status == InstanceStatus.PENDING.value,
         (_ii.c.delivered_at.is_(None)) | (_ii.c.delivered_at < redeliver_before),
     )
-    return [_instance_row(row) for row in await conn.execute(query.order_by(_ii.c.created_at))]
+    return [_instance_row(row) for row in conn.execute(query.order_by(_ii.c.created_at))]
 
 
-async def mark_delivered(
-    conn: AsyncConnection, rows: Sequence[InvocationInstance], now: int
-) -> None:
+def mark_delivered(conn: Connection, rows: Sequence[InvocationInstance], now: int) -> None:
     for row in rows:
-        await conn.execute(
+        conn.execute(
             update(_ii)
             .where(_ii.c.invoke_id == row.invoke_id, _ii.c.instance_id == row.instance_id)
             .values(delivered_at=now)
         )
 
 
-async def stopping_for_instance(
-    conn: AsyncConnection, instance_id: str
-) -> list[InvocationInstance]:
+def stopping_for_instance(conn: Connection, instance_id: str) -> list[InvocationInstance]:
     query = select(_ii).where(
         _ii.c.instance_id == instance_id, _ii.c.status == InstanceStatus.STOPPING.value
     )
-    return [_instance_row(row) for row in await conn.execute(query)]
+    return [_instance_row(row) for row in conn.execute(query)]
 
 
-async def invocations_by_id(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Invocation]:
+def invocations_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Invocation]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = await conn.execute(select(invocations).where(invocations.c.id.in_(wanted)))
+    rows = conn.execute(select(invocations).where(invocations.c.id.in_(wanted)))
     return {row.id: _invocation(row) for row in rows}

@@ -8,8 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, Connection, Select, tuple_
 
 T = TypeVar("T")
 
@@ -47,8 +46,8 @@ def decode_token(token: str) -> tuple[int | str, ...]:
     return tuple(value)
 
 
-async def fetch_page(
-    conn: AsyncConnection,
+def fetch_page(
+    conn: Connection,
     query: Select[Any],
     count_query: Select[Any],
     key_columns: Sequence[ColumnElement[Any]],
@@ -60,17 +59,17 @@ async def fetch_page(
     Keyset paging on ``key_columns`` (all descending) returns each row exactly once even while
     rows are being added; offset paging serves the deprecated PageNumber/PageSize scheme.
     """
-    total = await conn.scalar(count_query)
+    total = conn.scalar(count_query)
     if page.after is not None:
         query = query.where(tuple_(*key_columns) < tuple_(*page.after))
     query = query.order_by(*(column.desc() for column in key_columns)).limit(page.limit + 1)
     if page.after is None and page.offset:
         query = query.offset(page.offset)
-    rows = list(await conn.execute(query))
+    rows = list(conn.execute(query))
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     next_key = None
     if more and rows:
         last = rows[-1]._mapping
-        next_key = tuple(last[column.key] for column in key_columns)
+        next_key = tuple(last[column] for column in key_columns)
     return Page(items=[convert(row) for row in rows], total=int(total or 0), next_key=next_key)
