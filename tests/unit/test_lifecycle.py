@@ -1,0 +1,97 @@
+"""The state machine, exhaustively: every (state, event) pair has exactly one expected answer."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from openassist.protocol.statuses import InstanceStatus as S
+from openassist.protocol.statuses import InvocationStatus as O
+from openassist.server.lifecycle import (
+    Event,
+    EventKind,
+    deprecated_instance_status,
+    deprecated_invoke_status,
+    overall_status,
+    transition,
+)
+
+K = EventKind
+ACTIVE = (S.PENDING, S.SCHEDULED, S.RUNNING, S.STOPPING)
+FINAL = tuple(s for s in S if s not in ACTIVE)
+
+# The expected status for each event from each active state (None: refused).
+EXPECTED: dict[EventKind, dict[S, S | None]] = {
+    K.DELIVERED: {S.PENDING: S.PENDING, S.SCHEDULED: None, S.RUNNING: None, S.STOPPING: None},
+    K.STARTED: {S.PENDING: S.RUNNING, S.SCHEDULED: S.RUNNING, S.RUNNING: None, S.STOPPING: None},
+    K.TIMED_OUT: dict.fromkeys(ACTIVE, S.TIMEOUT),
+    K.ERRORED: dict.fromkeys(ACTIVE, S.ERROR),
+    K.INVALID: dict.fromkeys(ACTIVE, S.INVALID),
+    K.FAILED: dict.fromkeys(ACTIVE, S.FAILED),
+    K.ABORTED: {S.PENDING: S.ABORTED, S.SCHEDULED: S.ABORTED, S.RUNNING: None, S.STOPPING: None},
+    K.STOPPED: {
+        S.PENDING: S.CANCELLED,
+        S.SCHEDULED: S.CANCELLED,
+        S.RUNNING: S.TERMINATED,
+        S.STOPPING: S.TERMINATED,
+    },
+    K.STOP_REQUESTED: {
+        S.PENDING: S.CANCELLED,
+        S.SCHEDULED: S.CANCELLED,
+        S.RUNNING: S.STOPPING,
+        S.STOPPING: None,
+    },
+}
+
+
+@pytest.mark.parametrize(("kind", "current"), list(itertools.product(K, ACTIVE)))
+def test_every_event_from_every_active_state(kind: EventKind, current: S) -> None:
+    if kind is K.FINISHED:
+        assert transition(current, Event(kind, exit_code=0)) is S.SUCCESS
+        assert transition(current, Event(kind, exit_code=2)) is S.FAILED
+        return
+    assert transition(current, Event(kind)) is EXPECTED[kind][current]
+
+
+@pytest.mark.parametrize(("kind", "current"), list(itertools.product(K, FINAL)))
+def test_final_states_are_absorbing(kind: EventKind, current: S) -> None:
+    # A late Running (or any report) never overwrites a final state.
+    assert transition(current, Event(kind, exit_code=0)) is None
+
+
+def test_stop_of_a_delivered_pending_task_asks_the_agent() -> None:
+    assert transition(S.PENDING, Event(K.STOP_REQUESTED, delivered=True)) is S.STOPPING
+    assert transition(S.PENDING, Event(K.STOP_REQUESTED, delivered=False)) is S.CANCELLED
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        ([], O.PENDING),
+        ([S.PENDING, S.SUCCESS], O.PENDING),
+        ([S.RUNNING, S.FAILED], O.RUNNING),
+        ([S.STOPPING, S.SUCCESS], O.STOPPING),
+        ([S.SCHEDULED], O.SCHEDULED),
+        ([S.PENDING, S.RUNNING], O.PENDING),
+        ([S.SUCCESS, S.SUCCESS], O.SUCCESS),
+        ([S.SUCCESS, S.CANCELLED], O.SUCCESS),
+        ([S.SUCCESS, S.TIMEOUT], O.PARTIAL_FAILED),
+        ([S.SUCCESS, S.ABORTED, S.TERMINATED], O.PARTIAL_FAILED),
+        ([S.FAILED, S.ERROR], O.FAILED),
+        ([S.INVALID, S.TERMINATED], O.FAILED),
+        ([S.CANCELLED, S.TERMINATED], O.STOPPED),
+    ],
+)
+def test_overall_status(statuses: list[S], expected: O) -> None:
+    assert overall_status(statuses) is expected
+
+
+def test_deprecated_fields() -> None:
+    assert deprecated_invoke_status(O.SUCCESS) == "Finished"
+    assert deprecated_invoke_status(O.PENDING) == "Running"
+    assert deprecated_invoke_status(O.PARTIAL_FAILED) == "PartialFailed"
+    assert deprecated_instance_status(S.FAILED, "ExitCodeNonzero") == "Finished"
+    assert deprecated_instance_status(S.TIMEOUT, "ExecutionTimeout") == "Failed"
+    assert deprecated_instance_status(S.TERMINATED) == "Stopped"
+    assert deprecated_instance_status(S.RUNNING) == "Running"
