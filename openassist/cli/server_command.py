@@ -29,5 +29,10 @@ def run_server(args: argparse.Namespace) -> int:
         print(f"openassist server: {error}", file=sys.stderr)
         return 2
     ready = Path(args.ready_file) if args.ready_file else None
-    asyncio.run(serve(settings, ready))
+    try:
+        import uvloop  # optional: a faster event loop when installed
+
+        uvloop.run(serve(settings, ready))
+    except ImportError:
+        asyncio.run(serve(settings, ready))
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from typing import Any
 
 import msgspec
@@ -26,6 +27,9 @@ from openassist.server.service.fleet import FleetService, Registration, Registra
 from openassist.server.store.records import Instance
 
 log = logging.getLogger(__name__)
+
+INSTANCE_CACHE_TTL_S = 5.0
+INSTANCE_CACHE_SIZE = 100_000
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -65,6 +69,7 @@ class Gateway:
         self._delivery = DeliveryService(context)
         self._verifier = AgentVerifier()
         self.kicks = KickHub(context.bus)
+        self._instances: dict[str, tuple[float, Instance]] = {}
 
     def app(self) -> Starlette:
         routes = [
@@ -82,10 +87,24 @@ class Gateway:
 
     async def _authenticate(self, connection: HTTPConnection) -> Instance:
         headers = AgentHeaders.parse(connection.headers)
-        instance = await self._fleet.instance(headers.instance_id)
+        instance = await self._instance(headers.instance_id)
         if instance is None or instance.registration_state != "registered":
             raise AgentAuthError(f"instance {headers.instance_id} is not registered")
         self._verifier.verify(headers, instance)
+        return instance
+
+    async def _instance(self, instance_id: str) -> Instance | None:
+        """The instance behind a request, cached briefly: every agent call needs it, and its
+        key and registration state rarely change (a deregistration takes effect within the TTL)."""
+        now = time.monotonic()
+        cached = self._instances.get(instance_id)
+        if cached is not None and now - cached[0] < INSTANCE_CACHE_TTL_S:
+            return cached[1]
+        instance = await self._fleet.instance(instance_id)
+        if instance is not None:
+            if len(self._instances) > INSTANCE_CACHE_SIZE:
+                self._instances.clear()
+            self._instances[instance_id] = (now, instance)
         return instance
 
     async def register(self, request: Request) -> Response:
