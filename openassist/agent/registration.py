@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-import shutil
 import socket
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import msgspec
 from openassist.agent.channel import AGENT_VERSION, tls_context
 from openassist.agent.http import HttpConnection, HttpError
 from openassist.agent.identity import KEY_FILE, Identity, machine_id, save, write_private
-from openassist.agent.signing import new_key, private_pem, public_key_field
+from openassist.agent.keys import new_key, private_pem, public_key_field
 from openassist.protocol import agent as wire
 
 
@@ -85,5 +84,5 @@ def _store(identity: Identity, key_pem: bytes, ca_file: Path) -> None:
     identity.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_private(identity.state_dir / KEY_FILE, key_pem)
     if ca_file.resolve() != identity.ca_path.resolve():
-        shutil.copyfile(ca_file, identity.ca_path)
+        write_private(identity.ca_path, ca_file.read_bytes())
     save(identity)

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from openassist.agent.main import AgentSettings, run_agent
-from openassist.agent.registration import RegistrationError, register
 
 
 def default_state_dir() -> Path:
@@ -24,6 +23,9 @@ def default_state_dir() -> Path:
 def run_agent_command(args: argparse.Namespace) -> int:
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
     if args.agent_command == "register":
+        # Imported here: registration needs ``cryptography``, a running agent does not.
+        from openassist.agent.registration import RegistrationError, register
+
         try:
             identity = asyncio.run(
                 register(
