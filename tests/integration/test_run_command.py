@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import os
+from pathlib import Path
 
 import pytest
 
@@ -47,7 +49,7 @@ def test_nonzero_exit_is_failed_with_exit_code_nonzero(cluster: Cluster, agent: 
     assert result["Output"] == "partial\n"
 
 
-def test_timeout_kills_the_process_group(cluster: Cluster, agent: Agent, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_timeout_kills_the_process_group(cluster: Cluster, agent: Agent, tmp_path: Path) -> None:
     marker = tmp_path / "child.pid"
     script = f"sleep 300 & echo $! > {marker}; echo started; sleep 300"
     invoke_id = cluster.run(script, agent.instance_id, Timeout="1")
@@ -60,7 +62,7 @@ def test_timeout_kills_the_process_group(cluster: Cluster, agent: Agent, tmp_pat
     wait_until(lambda: not _alive(child), 10, what="the background child to be killed")
 
 
-def test_working_dir_is_used(cluster: Cluster, agent: Agent, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_working_dir_is_used(cluster: Cluster, agent: Agent, tmp_path: Path) -> None:
     invoke_id = cluster.run("pwd", agent.instance_id, WorkingDir=str(tmp_path))
     [result] = cluster.wait_final(invoke_id)
     assert result["Output"].strip() == str(tmp_path)
@@ -84,7 +86,9 @@ def test_output_keeps_the_last_24kb_and_counts_dropped(cluster: Cluster, agent: 
     assert result["Output"] == expected[-24576:]
 
 
-def test_partial_output_is_visible_while_running(cluster: Cluster, agent: Agent, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_partial_output_is_visible_while_running(
+    cluster: Cluster, agent: Agent, tmp_path: Path
+) -> None:
     release = tmp_path / "release"
     script = f"echo first-line; while [ ! -e {release} ]; do sleep 0.05; done; echo done"
     invoke_id = cluster.run(script, agent.instance_id)
@@ -102,8 +106,8 @@ def test_partial_output_is_visible_while_running(cluster: Cluster, agent: Agent,
 
 
 def test_stop_invocation_terminates_a_running_script(
-    cluster: Cluster, agent: Agent, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    cluster: Cluster, agent: Agent, tmp_path: Path
+) -> None:
     started = tmp_path / "started"
     invoke_id = cluster.run(f"touch {started}; sleep 300", agent.instance_id, Timeout="600")
     wait_until(started.exists, 30, what="the script to start")
@@ -139,8 +143,6 @@ def test_instance_whose_agent_never_connected_is_aborted(cluster: Cluster) -> No
 
 
 def _alive(pid: int) -> bool:
-    import os
-
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
