@@ -152,3 +152,27 @@ def _alive(pid: int) -> bool:
             return stat.read().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_record_status_filter_counts_a_nonzero_exit_as_finished(
+    cluster: Cluster, agent: Agent
+) -> None:
+    failed = cluster.run("exit 4", agent.instance_id)
+    timed_out = cluster.run("sleep 30", agent.instance_id, Timeout="1")
+    cluster.wait_final(failed)
+    cluster.wait_final(timed_out, timeout_s=30)
+    for wanted, expected, excluded in (
+        ("Finished", failed, timed_out),
+        ("Failed", timed_out, failed),
+    ):
+        answer = cluster.call(
+            "DescribeInvocationResults",
+            InstanceId=agent.instance_id,
+            InvokeRecordStatus=wanted,
+            MaxResults="50",
+        )["Invocation"]
+        results = answer["InvocationResults"]["InvocationResult"]
+        assert {r["InvokeRecordStatus"] for r in results} == {wanted}
+        ids = {r["InvokeId"] for r in results}
+        assert expected in ids and excluded not in ids
+        assert answer["TotalCount"] == len(results)

@@ -95,3 +95,14 @@ def test_deprecated_fields() -> None:
     assert deprecated_instance_status(S.TIMEOUT, "ExecutionTimeout") == "Failed"
     assert deprecated_instance_status(S.TERMINATED) == "Stopped"
     assert deprecated_instance_status(S.RUNNING) == "Running"
+
+
+def test_record_status_of_a_nonzero_exit_is_finished() -> None:
+    from openassist.protocol.statuses import InvokeRecordStatus as R
+    from openassist.server.lifecycle import record_status
+
+    assert record_status(S.FAILED, "ExitCodeNonzero") is R.FINISHED
+    assert record_status(S.FAILED, "ClientNotResponse") is R.FAILED
+    assert record_status(S.TIMEOUT, "ExecutionTimeout") is R.FAILED
+    assert record_status(S.TERMINATED, "") is R.STOPPED
+    assert {record_status(s, "") for s in S} == set(R) - {R.PARTIAL_FAILED}

@@ -7,7 +7,7 @@ import binascii
 from typing import Any
 
 from openassist.errors import ApiError
-from openassist.protocol.statuses import CommandType, InstanceStatus, RepeatMode
+from openassist.protocol.statuses import CommandType, InvokeRecordStatus, RepeatMode
 from openassist.server.api.envelope import (
     encode_output,
     iso,
@@ -20,6 +20,7 @@ from openassist.server.api.registry import Call, action
 from openassist.server.lifecycle import (
     deprecated_instance_status,
     deprecated_invoke_status,
+    record_status,
 )
 from openassist.server.service.invocations import RunCommandArgs, TaskView
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
@@ -195,28 +196,6 @@ async def describe_invocations(call: Call) -> dict[str, Any]:
     }
 
 
-def _record_status(row: InvocationInstance) -> str:
-    """InvokeRecordStatus of one run (API.md 2.7): a non-zero exit is still Finished."""
-    if row.status in (InstanceStatus.PENDING, InstanceStatus.SCHEDULED, InstanceStatus.RUNNING):
-        return "Running"
-    if row.status is InstanceStatus.STOPPING:
-        return "Stopping"
-    if row.status in (InstanceStatus.CANCELLED, InstanceStatus.TERMINATED):
-        return "Stopped"
-    if row.status is InstanceStatus.SUCCESS or row.error_code == "ExitCodeNonzero":
-        return "Finished"
-    return "Failed"
-
-
-_RECORD_FILTER = {
-    "Running": ("Pending", "Scheduled", "Running"),
-    "Stopping": ("Stopping",),
-    "Stopped": ("Cancelled", "Terminated"),
-    "Finished": ("Success", "Failed"),
-    "Failed": ("Failed", "Invalid", "Aborted", "Error", "Timeout"),
-}
-
-
 def _result_fields(
     row: InvocationInstance, task: Invocation, command: Command, encoding: str
 ) -> dict[str, Any]:
@@ -225,7 +204,7 @@ def _result_fields(
         "CommandId": command.id,
         "InstanceId": row.instance_id,
         "InvocationStatus": row.status.value,
-        "InvokeRecordStatus": _record_status(row),
+        "InvokeRecordStatus": record_status(row.status, row.error_code).value,
         "ExitCode": row.exit_code if row.exit_code is not None else 0,
         "Output": encode_output(row.output, encoding),
         "Dropped": row.dropped,
@@ -247,26 +226,23 @@ def _result_fields(
 @action("DescribeInvocationResults")
 async def describe_invocation_results(call: Call) -> dict[str, Any]:
     p = call.params
-    record_status = p.text("InvokeRecordStatus")
-    if record_status and record_status not in _RECORD_FILTER:
-        raise ApiError(
-            "InvalidParameter.InvokeRecordStatus",
-            f"InvokeRecordStatus must be one of {', '.join(_RECORD_FILTER)}; "
-            f"got {record_status!r}.",
-        )
+    wanted = p.choice(
+        "InvokeRecordStatus",
+        InvokeRecordStatus,
+        not_found_code="InvalidParameter.InvokeRecordStatus",
+        status=400,
+    )
     where = ResultFilter(
         invoke_id=p.text("InvokeId") or None,
         instance_id=p.text("InstanceId") or None,
         command_id=p.text("CommandId") or None,
-        statuses=_RECORD_FILTER.get(record_status),
+        record_status=wanted,
     )
     query = page_query(p)
     page, tasks, commands = await call.services.invocations.results(where, query)
     encoding = output_encoding(p)
     results = []
     for row in page.items:
-        if record_status and _record_status(row) != record_status:
-            continue
         task = tasks[row.invoke_id]
         results.append(_result_fields(row, task, commands[task.command_id], encoding))
     return {

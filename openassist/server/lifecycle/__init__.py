@@ -6,18 +6,24 @@ allowed``) so a late report never overwrites a final state. Imports only the lea
 """
 
 from openassist.server.lifecycle.aggregate import (
+    EXIT_CODE_NONZERO,
+    RECORD_BY_STATUS,
     deprecated_instance_status,
     deprecated_invoke_status,
     overall_status,
+    record_status,
 )
 from openassist.server.lifecycle.transition import Event, EventKind, allowed_from, transition
 
 __all__ = [
+    "EXIT_CODE_NONZERO",
+    "RECORD_BY_STATUS",
     "Event",
     "EventKind",
     "allowed_from",
     "deprecated_instance_status",
     "deprecated_invoke_status",
     "overall_status",
+    "record_status",
     "transition",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from openassist.protocol.statuses import InstanceStatus as S
 from openassist.protocol.statuses import InvocationStatus as O
+from openassist.protocol.statuses import InvokeRecordStatus as R
 
 _FAILED = frozenset({S.FAILED, S.INVALID, S.ABORTED, S.ERROR, S.TIMEOUT})
 _STOPPED = frozenset({S.CANCELLED, S.TERMINATED})
@@ -58,3 +59,29 @@ def deprecated_instance_status(status: S, error_code: str = "") -> str:
     if status is S.STOPPING:
         return "Stopping"
     return "Failed"
+
+
+EXIT_CODE_NONZERO = "ExitCodeNonzero"
+# InvokeRecordStatus of one run by the instance status it ended in (API.md 2.7). Failed with
+# ExitCodeNonzero is the exception: the script ran to its end, so its record is Finished.
+RECORD_BY_STATUS: dict[S, R] = {
+    S.PENDING: R.RUNNING,
+    S.SCHEDULED: R.RUNNING,
+    S.RUNNING: R.RUNNING,
+    S.STOPPING: R.STOPPING,
+    S.CANCELLED: R.STOPPED,
+    S.TERMINATED: R.STOPPED,
+    S.SUCCESS: R.FINISHED,
+    S.FAILED: R.FAILED,
+    S.INVALID: R.FAILED,
+    S.ABORTED: R.FAILED,
+    S.ERROR: R.FAILED,
+    S.TIMEOUT: R.FAILED,
+}
+
+
+def record_status(status: S, error_code: str) -> R:
+    """The ``InvokeRecordStatus`` of one run."""
+    if status is S.FAILED and error_code == EXIT_CODE_NONZERO:
+        return R.FINISHED
+    return RECORD_BY_STATUS[status]

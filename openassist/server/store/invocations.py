@@ -7,10 +7,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, not_, or_, select, update
 
-from openassist.protocol.statuses import InstanceStatus, InvocationStatus
-from openassist.server.lifecycle import Event, overall_status, transition
+from openassist.protocol.statuses import InstanceStatus, InvocationStatus, InvokeRecordStatus
+from openassist.server.lifecycle import (
+    EXIT_CODE_NONZERO,
+    RECORD_BY_STATUS,
+    Event,
+    overall_status,
+    transition,
+)
 from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import Command, Invocation, InvocationInstance
 from openassist.server.store.schema import commands, invocation_instances, invocations
@@ -33,7 +39,7 @@ class ResultFilter:
     invoke_id: str | None = None
     instance_id: str | None = None
     command_id: str | None = None
-    statuses: tuple[str, ...] | None = None
+    record_status: InvokeRecordStatus | None = None
 
 
 def _invocation(row: Any) -> Invocation:
@@ -128,9 +134,23 @@ def _filtered_results(query: Select[Any], where: ResultFilter) -> Select[Any]:
                 select(invocations.c.id).where(invocations.c.command_id == where.command_id)
             )
         )
-    if where.statuses:
-        query = query.where(_ii.c.status.in_(where.statuses))
+    if where.record_status is not None:
+        query = query.where(_record_condition(where.record_status))
     return query
+
+
+def _record_condition(wanted: InvokeRecordStatus) -> ColumnElement[bool]:
+    """SQL for ``record_status(status, error_code) == wanted`` (see lifecycle)."""
+    statuses = [s.value for s, r in RECORD_BY_STATUS.items() if r is wanted]
+    exited_nonzero = and_(
+        _ii.c.status == InstanceStatus.FAILED.value, _ii.c.error_code == EXIT_CODE_NONZERO
+    )
+    condition = _ii.c.status.in_(statuses)
+    if wanted is InvokeRecordStatus.FINISHED:
+        return or_(condition, exited_nonzero)
+    if wanted is InvokeRecordStatus.FAILED:
+        return and_(condition, not_(exited_nonzero))
+    return condition
 
 
 def list_results(
