@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     results.add_argument("invoke_id")
     _credentials_option(results)
 
+    diagnose = sub.add_parser("diagnose", help="why each instance of a task failed, and the fix")
+    diagnose.add_argument("invoke_id")
+    diagnose.add_argument("--instance", default="", help="only this instance")
+    _credentials_option(diagnose)
+
     ecs = sub.add_parser("ecs", help="call an API action: openassist ecs <Action> --Param value")
     ecs.add_argument("action")
     _credentials_option(ecs)

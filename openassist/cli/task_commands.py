@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from openassist.cli.api_client import ApiCallError, ApiClient, load_credentials
+from openassist.cli.diagnosis import show_diagnosis
 from openassist.cli.table import render_table
 
 _FINAL = {"Success", "Failed", "Invalid", "Aborted", "Error", "Timeout", "Cancelled", "Terminated"}
@@ -37,6 +38,8 @@ def run_task_command(args: argparse.Namespace, extra: Sequence[str]) -> int:
             return _invocations(client, args)
         if args.command == "results":
             return _show_results(client, args.invoke_id)
+        if args.command == "diagnose":
+            return show_diagnosis(client, args.invoke_id, args.instance)
         return _ecs(client, args.action, extra)
     except ApiCallError as error:
         print(f"openassist: {error}", file=sys.stderr)

@@ -22,6 +22,7 @@ from openassist.server.gateway.routes import Gateway
 from openassist.server.gateway.tls import TlsFiles, ensure_tls, write_private
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.context import Limits, ServiceContext
+from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.invocations import InvocationService
 from openassist.server.settings import ServerSettings
@@ -64,7 +65,10 @@ async def build_server(settings: ServerSettings) -> Server:
     )
     context = ServiceContext(db=db, bus=bus, clock=SystemClock(), limits=limits)
     services = Services(
-        invocations=InvocationService(context), fleet=FleetService(context), limits=limits
+        invocations=InvocationService(context),
+        fleet=FleetService(context),
+        diagnosis=DiagnosisService(context),
+        limits=limits,
     )
     await _write_first_access_key(services.fleet, settings)
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)

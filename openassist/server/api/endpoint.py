@@ -17,7 +17,11 @@ from starlette.responses import Response
 
 from openassist.errors import ApiError
 from openassist.protocol.acs_signature import parse_authorization
-from openassist.server.api import fleet_actions, invocation_actions  # noqa: F401  (registers)
+from openassist.server.api import (  # noqa: F401  (importing registers the actions)
+    diagnosis_actions,
+    fleet_actions,
+    invocation_actions,
+)
 from openassist.server.api.envelope import error_body
 from openassist.server.api.params import Params
 from openassist.server.api.registry import ACTIONS, Call, Services

@@ -8,6 +8,7 @@ from typing import Any
 
 from openassist.server.api.params import Params
 from openassist.server.service.context import Limits
+from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.invocations import InvocationService
 
@@ -16,6 +17,7 @@ from openassist.server.service.invocations import InvocationService
 class Services:
     invocations: InvocationService
     fleet: FleetService
+    diagnosis: DiagnosisService
     limits: Limits
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from openassist.errors import ApiError
 from openassist.server.bus import Bus
 from openassist.server.service.clock import Clock
 from openassist.server.store.db import Database
@@ -31,3 +32,7 @@ class ServiceContext:
 def kick_topic(instance_id: str) -> str:
     """Bus topic that wakes the node holding ``instance_id``'s connection."""
     return f"kick:{instance_id}"
+
+
+def invoke_not_found() -> ApiError:
+    return ApiError("InvalidInvokeId.NotFound", "The specified invoke ID does not exist.", 404)

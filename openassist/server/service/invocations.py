@@ -12,7 +12,7 @@ from openassist.errors import ApiError
 from openassist.protocol.statuses import CommandType, InstanceStatus, RepeatMode
 from openassist.server.lifecycle import Event, EventKind, overall_status
 from openassist.server.service import ids
-from openassist.server.service.context import ServiceContext, kick_topic
+from openassist.server.service.context import ServiceContext, invoke_not_found, kick_topic
 from openassist.server.store import fleet, invocations
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import (
@@ -173,9 +173,7 @@ class InvocationService:
 
         def request_stop(conn: Connection) -> list[str]:
             if invocations.get_invocation(conn, invoke_id) is None:
-                raise ApiError(
-                    "InvalidInvokeId.NotFound", "The specified invoke ID does not exist.", 404
-                )
+                raise invoke_not_found()
             rows = invocations.instances_of(conn, [invoke_id])[invoke_id]
             known = {row.instance_id for row in rows}
             unknown = [i for i in instance_ids if i not in known]

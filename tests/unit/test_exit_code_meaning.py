@@ -1,0 +1,25 @@
+"""Exit codes are explained the way an operator reads them."""
+
+from __future__ import annotations
+
+import pytest
+
+from openassist.server.service.diagnosis import exit_code_meaning
+
+
+@pytest.mark.parametrize(
+    ("code", "fragment"),
+    [
+        (None, ""),
+        (0, ""),
+        (126, "could not be executed"),
+        (127, "not found"),
+        (137, "SIGKILL (often the kernel's out-of-memory killer)"),
+        (143, "SIGTERM"),
+        (3, "exit code 3"),
+    ],
+)
+def test_exit_code_meaning(code: int | None, fragment: str) -> None:
+    meaning = exit_code_meaning(code)
+    assert fragment in meaning
+    assert (meaning == "") == (fragment == "")
