@@ -21,9 +21,11 @@ from openassist.server.bus import Bus, MemoryBus
 from openassist.server.gateway.routes import Gateway
 from openassist.server.gateway.tls import TlsFiles, ensure_tls, write_private
 from openassist.server.service.clock import SystemClock
+from openassist.server.service.commands import CommandService
 from openassist.server.service.context import Limits, ServiceContext
 from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.fleet import FleetService
+from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.invocations import InvocationService
 from openassist.server.settings import ServerSettings
 from openassist.server.store.db import Database
@@ -66,8 +68,10 @@ async def build_server(settings: ServerSettings) -> Server:
     context = ServiceContext(db=db, bus=bus, clock=SystemClock(), limits=limits)
     services = Services(
         invocations=InvocationService(context),
+        commands=CommandService(context),
         fleet=FleetService(context),
         diagnosis=DiagnosisService(context),
+        idempotency=IdempotencyService(context),
         limits=limits,
     )
     await _write_first_access_key(services.fleet, settings)

@@ -18,13 +18,14 @@ from starlette.responses import Response
 from openassist.errors import ApiError
 from openassist.protocol.acs_signature import parse_authorization
 from openassist.server.api import (  # noqa: F401  (importing registers the actions)
+    command_actions,
     diagnosis_actions,
     fleet_actions,
     invocation_actions,
 )
 from openassist.server.api.envelope import error_body
 from openassist.server.api.params import Params
-from openassist.server.api.registry import ACTIONS, Call, Services
+from openassist.server.api.registry import ACTIONS, IDEMPOTENT, Call, Services
 from openassist.server.api.signature import MemoryNonceCache, SignedRequest, verify
 from openassist.server.service import ids
 
@@ -87,7 +88,13 @@ class RpcEndpoint:
                 f"{', '.join(self._services.limits.regions)}.",
                 404,
             )
-        return await handler(Call(action, call_params, access_key_id, self._services))
+        call = Call(action, call_params, access_key_id, self._services)
+        token = params.get("ClientToken", "")
+        if token and action in IDEMPOTENT:
+            return await self._services.idempotency.run(
+                access_key_id, action, token, params, lambda: handler(call)
+            )
+        return await handler(call)
 
     async def _authenticate(self, signed: SignedRequest) -> str:
         key_id = signed.params.get("AccessKeyId", "")

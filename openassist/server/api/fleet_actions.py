@@ -29,7 +29,7 @@ def _ip_range(text: str) -> str:
     return text
 
 
-@action("CreateActivation")
+@action("CreateActivation", idempotent=True)
 async def create_activation(call: Call) -> dict[str, Any]:
     p = call.params
     name = p.text("InstanceName")

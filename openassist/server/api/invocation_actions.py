@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from openassist.errors import ApiError
-from openassist.protocol.statuses import CommandType, InvokeRecordStatus, RepeatMode
+from openassist.protocol.statuses import InvokeRecordStatus
+from openassist.server.api import task_params
 from openassist.server.api.envelope import (
     encode_output,
     iso,
@@ -22,88 +21,19 @@ from openassist.server.lifecycle import (
     deprecated_invoke_status,
     record_status,
 )
-from openassist.server.service.invocations import RunCommandArgs, TaskView
+from openassist.server.service.invocations import TaskView
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
 from openassist.server.store.records import Command, Invocation, InvocationInstance
 
-_SUPPORTED_REPEAT = (RepeatMode.ONCE,)
 
-
-def _content(params: Params, max_base64: int) -> bytes:
-    text = params.text("CommandContent", required=True)
-    if params.text("ContentEncoding").lower() == "base64":
-        try:
-            raw = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            raise ApiError(
-                "CmdContent.DecodeError",
-                "CommandContent is not valid Base64; encode the script with Base64 or set "
-                "ContentEncoding=PlainText.",
-            ) from None
-    else:
-        raw = text.encode("utf-8")
-    if not raw.strip():
-        raise ApiError("InvalidCommandText", "CommandContent is empty; give the script to run.")
-    size = len(base64.b64encode(raw))
-    if size > max_base64:
-        raise ApiError(
-            "CmdContent.ExceedLimit",
-            f"CommandContent is {size} bytes after Base64 encoding; the limit is {max_base64}.",
-            403,
-        )
-    return raw
-
-
-@action("RunCommand")
+@action("RunCommand", idempotent=True)
 async def run_command(call: Call) -> dict[str, Any]:
     p, limits = call.params, call.services.limits
-    command_type = p.choice(
-        "Type", CommandType, not_found_code="InvalidCmdType.NotFound", status=404
+    spec = task_params.command_spec(p, limits, default_encoding="PlainText")
+    args = task_params.task_args(p, limits, call.access_key_id, command_defaults=False)
+    command_id, invoke_id = await call.services.invocations.run_command(
+        spec, args, keep_command=p.boolean("KeepCommand")
     )
-    if command_type is None:
-        p.text("Type", required=True)
-    assert command_type is not None
-    instance_ids = p.repeated(
-        "InstanceId",
-        max_items=limits.max_instances_per_call,
-        too_many_code="InstanceIds.ExceedLimit",
-    )
-    if not instance_ids:
-        raise ApiError("MissingParam.InstanceId", "Give at least one InstanceId.N to run on.")
-    repeat_mode = p.choice(
-        "RepeatMode",
-        RepeatMode,
-        default=RepeatMode.ONCE,
-        not_found_code="InvalidRepeatMode.NotFound",
-    )
-    if p.text("Frequency") or repeat_mode not in _SUPPORTED_REPEAT:
-        raise ApiError(
-            "UnsupportedParameter",
-            "This server runs commands once (RepeatMode=Once); scheduled and reboot tasks are "
-            "not available yet.",
-        )
-    args = RunCommandArgs(
-        type=command_type,
-        content=_content(p, limits.max_content_base64),
-        instance_ids=tuple(dict.fromkeys(instance_ids)),
-        timeout=p.integer(
-            "Timeout",
-            default=60,
-            minimum=1,
-            maximum=limits.max_timeout_s,
-            too_large_code="InvalidTimeout.ExceedLimit",
-        ),
-        access_key_id=call.access_key_id,
-        name=p.text("Name", max_len=128, too_long_code="CmdName.ExceedLimit"),
-        description=p.text("Description", max_len=512, too_long_code="CmdDesc.ExceedLimit"),
-        working_dir=p.text("WorkingDir", max_len=200),
-        username=p.text("Username", max_len=255, too_long_code="Username.ExceedLimit"),
-        launcher=p.text(
-            "Launcher", max_len=1024, too_long_code="InvalidLauncher.LengthLimitExceeded"
-        ),
-        keep_command=p.boolean("KeepCommand"),
-    )
-    command_id, invoke_id = await call.services.invocations.run_command(args)
     return {"CommandId": command_id, "InvokeId": invoke_id}
 
 

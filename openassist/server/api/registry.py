@@ -7,17 +7,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from openassist.server.api.params import Params
+from openassist.server.service.commands import CommandService
 from openassist.server.service.context import Limits
 from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.fleet import FleetService
+from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.invocations import InvocationService
 
 
 @dataclass(frozen=True)
 class Services:
     invocations: InvocationService
+    commands: CommandService
     fleet: FleetService
     diagnosis: DiagnosisService
+    idempotency: IdempotencyService
     limits: Limits
 
 
@@ -34,11 +38,14 @@ class Call:
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]
 
 ACTIONS: dict[str, Handler] = {}
+IDEMPOTENT: set[str] = set()  # actions that honour ClientToken (API.md 1.9)
 
 
-def action(name: str) -> Callable[[Handler], Handler]:
+def action(name: str, *, idempotent: bool = False) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         ACTIONS[name] = handler
+        if idempotent:
+            IDEMPOTENT.add(name)
         return handler
 
     return register

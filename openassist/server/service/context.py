@@ -36,3 +36,7 @@ def kick_topic(instance_id: str) -> str:
 
 def invoke_not_found() -> ApiError:
     return ApiError("InvalidInvokeId.NotFound", "The specified invoke ID does not exist.", 404)
+
+
+def command_not_found(command_id: str) -> ApiError:
+    return ApiError("InvalidCmdId.NotFound", f"The command {command_id} does not exist.", 404)

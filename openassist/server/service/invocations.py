@@ -12,8 +12,13 @@ from openassist.errors import ApiError
 from openassist.protocol.statuses import CommandType, InstanceStatus, RepeatMode
 from openassist.server.lifecycle import Event, EventKind, overall_status
 from openassist.server.service import ids
-from openassist.server.service.context import ServiceContext, invoke_not_found, kick_topic
-from openassist.server.store import fleet, invocations
+from openassist.server.service.context import (
+    ServiceContext,
+    command_not_found,
+    invoke_not_found,
+    kick_topic,
+)
+from openassist.server.store import commands, fleet, invocations, tags
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import (
     Command,
@@ -24,22 +29,32 @@ from openassist.server.store.records import (
 
 
 @dataclass(frozen=True)
-class RunCommandArgs:
+class CommandSpec:
+    """What a command is: saved by CreateCommand, or made on the fly by RunCommand."""
+
     type: CommandType
     content: bytes
-    instance_ids: tuple[str, ...]
     timeout: int
-    access_key_id: str
     name: str = ""
     description: str = ""
     working_dir: str = ""
-    username: str = ""
     launcher: str = ""
-    repeat_mode: RepeatMode = RepeatMode.ONCE
-    keep_command: bool = False
     enable_parameter: bool = False
+
+
+@dataclass(frozen=True)
+class TaskArgs:
+    """How one task runs it; empty strings and None mean "the command's own value"."""
+
+    instance_ids: tuple[str, ...]
+    access_key_id: str
+    timeout: int | None = None
+    working_dir: str | None = None
+    username: str = ""
+    repeat_mode: RepeatMode = RepeatMode.ONCE
     parameters: dict[str, str] = field(default_factory=dict)
     termination_mode: str = ""
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,22 @@ class TaskView:
     invocation: Invocation
     command: Command
     instances: list[InvocationInstance]
+
+
+def new_command(spec: CommandSpec, kept: bool, now: int) -> Command:
+    return Command(
+        id=ids.command_id(),
+        name=spec.name,
+        description=spec.description,
+        type=spec.type.value,
+        content=spec.content,
+        working_dir=spec.working_dir,
+        timeout=spec.timeout,
+        enable_parameter=spec.enable_parameter,
+        launcher=spec.launcher,
+        kept=kept,
+        created_at=now,
+    )
 
 
 def agent_absence_code(instance: Instance, now: int, online_window_ms: int) -> str | None:
@@ -64,26 +95,29 @@ class InvocationService:
     def __init__(self, context: ServiceContext) -> None:
         self._ctx = context
 
-    async def run_command(self, args: RunCommandArgs) -> tuple[str, str]:
+    async def run_command(
+        self, spec: CommandSpec, args: TaskArgs, keep_command: bool = False
+    ) -> tuple[str, str]:
         """Create the command and the task on every target in one transaction; returns
         (CommandId, InvokeId). Raises ApiError when a target is unknown (nothing is written)."""
+        command = new_command(spec, kept=keep_command, now=self._ctx.clock.now_ms())
+        invoke_id = await self._start(args, command=command)
+        return command.id, invoke_id
+
+    async def invoke_command(self, command_id: str, args: TaskArgs) -> str:
+        """Run a saved command; raises ApiError InvalidCmdId.NotFound when there is none."""
+        return await self._start(args, command_id=command_id)
+
+    async def _start(
+        self, args: TaskArgs, command: Command | None = None, command_id: str = ""
+    ) -> str:
         now = self._ctx.clock.now_ms()
-        command = Command(
-            id=ids.command_id(),
-            name=args.name,
-            description=args.description,
-            type=args.type.value,
-            content=args.content,
-            working_dir=args.working_dir,
-            timeout=args.timeout,
-            enable_parameter=args.enable_parameter,
-            launcher=args.launcher,
-            kept=args.keep_command,
-            created_at=now,
-        )
         invoke_id = ids.invoke_id()
 
         def create(conn: Connection) -> list[InvocationInstance]:
+            saved = command or commands.get_kept(conn, command_id)
+            if saved is None:
+                raise command_not_found(command_id)
             targets = fleet.instances_by_id(conn, args.instance_ids)
             missing = [
                 i
@@ -99,11 +133,11 @@ class InvocationService:
             rows = [self._initial_row(invoke_id, targets[i], now) for i in args.instance_ids]
             invocation = Invocation(
                 id=invoke_id,
-                command_id=command.id,
+                command_id=saved.id,
                 repeat_mode=args.repeat_mode.value,
                 frequency="",
-                timeout=args.timeout,
-                working_dir=args.working_dir,
+                timeout=args.timeout if args.timeout is not None else saved.timeout,
+                working_dir=args.working_dir if args.working_dir is not None else saved.working_dir,
                 username=args.username,
                 parameters=json.dumps(args.parameters, ensure_ascii=False),
                 termination_mode=args.termination_mode,
@@ -111,8 +145,11 @@ class InvocationService:
                 access_key_id=args.access_key_id,
                 created_at=now,
             )
-            invocations.insert_command(conn, command)
+            if command is not None:
+                invocations.insert_command(conn, command)
+            commands.count_invocation(conn, saved.id)
             invocations.insert_invocation(conn, invocation, rows)
+            tags.set_tags(conn, "invocation", invoke_id, args.tags)
             fleet.count_invoked(conn, args.instance_ids, now)
             return rows
 
@@ -120,7 +157,7 @@ class InvocationService:
         for row in rows:
             if row.status is InstanceStatus.PENDING:
                 await self._ctx.bus.publish(kick_topic(row.instance_id), invoke_id)
-        return command.id, invoke_id
+        return invoke_id
 
     def _initial_row(self, invoke_id: str, instance: Instance, now: int) -> InvocationInstance:
         absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)

@@ -64,6 +64,8 @@ class Command:
     launcher: str
     kept: bool
     created_at: int
+    deleted: bool = False
+    invoke_times: int = 0
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData(
@@ -90,6 +91,9 @@ commands = Table(
     # RunCommand without KeepCommand creates a command that is not listed nor re-invokable.
     Column("kept", Boolean, nullable=False, default=False),
     Column("created_at", BigInteger, nullable=False),
+    # DeleteCommand hides a command; its past invocations still name it.
+    Column("deleted", Boolean, nullable=False, default=False, server_default=false()),
+    Column("invoke_times", Integer, nullable=False, default=0, server_default="0"),
 )
 
 invocations = Table(
@@ -131,4 +135,26 @@ invocation_instances = Table(
     Column("stop_at", BigInteger, nullable=True),
     Column("update_at", BigInteger, nullable=False),
     Index("ix_invocation_instances_instance_id_status", "instance_id", "status"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("resource_type", String(16), primary_key=True),  # command | invocation | activation
+    Column("resource_id", String(64), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", String(128), nullable=False, default=""),
+    Index("ix_tags_resource_type_key_value", "resource_type", "key", "value"),
+)
+
+client_tokens = Table(
+    "client_tokens",
+    metadata,
+    Column("access_key_id", String(64), primary_key=True),
+    Column("action", String(64), primary_key=True),
+    Column("token", String(64), primary_key=True),
+    # SHA-256 of the request's business parameters: same token + other parameters is refused.
+    Column("fingerprint", String(64), nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
 )
