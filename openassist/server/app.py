@@ -20,6 +20,7 @@ from openassist.server.api.registry import Services
 from openassist.server.bus import Bus, MemoryBus
 from openassist.server.gateway.routes import Gateway
 from openassist.server.gateway.tls import TlsFiles, ensure_tls, write_private
+from openassist.server.service.activations import ActivationService
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
 from openassist.server.service.context import Limits, ServiceContext
@@ -70,6 +71,7 @@ async def build_server(settings: ServerSettings) -> Server:
         invocations=InvocationService(context),
         commands=CommandService(context),
         fleet=FleetService(context),
+        activations=ActivationService(context),
         diagnosis=DiagnosisService(context),
         idempotency=IdempotencyService(context),
         limits=limits,

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from openassist.errors import ApiError
 from openassist.protocol.acs_signature import parse_authorization
 from openassist.server.api import (  # noqa: F401  (importing registers the actions)
+    activation_actions,
     command_actions,
     diagnosis_actions,
     fleet_actions,

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from openassist.errors import ApiError
+from openassist.server.api import task_params
 from openassist.server.api.envelope import iso, page_query, paging_fields
 from openassist.server.api.registry import Call, action
 from openassist.server.service.fleet import ActivationArgs
@@ -46,7 +47,7 @@ async def create_activation(call: Call) -> dict[str, Any]:
         ttl_hours=p.integer("TimeToLiveInHours", default=4, minimum=1, maximum=24),
         ip_range=_ip_range(p.text("IpAddressRange", max_len=64)),
     )
-    activation_id, code = await call.services.fleet.create_activation(args)
+    activation_id, code = await call.services.fleet.create_activation(args, task_params.tags(p))
     return {"ActivationId": activation_id, "ActivationCode": code}
 
 
@@ -93,7 +94,7 @@ async def describe_cloud_assistant_status(call: Call) -> dict[str, Any]:
     }
 
 
-def _managed_fields(instance: Instance, online: bool) -> dict[str, Any]:
+def managed_fields(instance: Instance, online: bool) -> dict[str, Any]:
     return {
         "InstanceId": instance.id,
         "InstanceName": instance.name,
@@ -133,5 +134,5 @@ async def describe_managed_instances(call: Call) -> dict[str, Any]:
     page = await fleet.list_instances(where, query)
     return {
         **paging_fields(page, query),
-        "Instances": [_managed_fields(i, fleet.is_online(i)) for i in page.items],
+        "Instances": [managed_fields(i, fleet.is_online(i)) for i in page.items],
     }

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openassist.server.api.params import Params
+from openassist.server.service.activations import ActivationService
 from openassist.server.service.commands import CommandService
 from openassist.server.service.context import Limits
 from openassist.server.service.diagnosis import DiagnosisService
@@ -20,6 +21,7 @@ class Services:
     invocations: InvocationService
     commands: CommandService
     fleet: FleetService
+    activations: ActivationService
     diagnosis: DiagnosisService
     idempotency: IdempotencyService
     limits: Limits

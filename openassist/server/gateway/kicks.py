@@ -13,14 +13,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from openassist.protocol.agent import KICK_MESSAGE
 from openassist.server.bus import Bus
-from openassist.server.service.context import kick_topic
+from openassist.server.service.context import DEREGISTERED, kick_topic
 
 log = logging.getLogger(__name__)
 
 
 class KickHub:
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, forget: Callable[[str], object]) -> None:
         self._bus = bus
+        self._forget = forget  # drops what the gateway cached about an instance
         self._sockets: dict[str, WebSocket] = {}
 
     def connected(self, instance_id: str) -> bool:
@@ -34,7 +35,11 @@ class KickHub:
         if previous is not None:  # the agent reconnected: the old socket is dead or stale
             await _close_quietly(previous)
 
-        async def kick(_topic: str, _payload: str) -> None:
+        async def kick(_topic: str, payload: str) -> None:
+            if payload == DEREGISTERED:
+                self._forget(instance_id)
+                await _close_quietly(socket)
+                return
             await socket.send_text(KICK_MESSAGE)
 
         unsubscribe: Callable[[], None] = self._bus.subscribe(kick_topic(instance_id), kick)

@@ -68,8 +68,8 @@ class Gateway:
         self._fleet = fleet
         self._delivery = DeliveryService(context)
         self._verifier = AgentVerifier()
-        self.kicks = KickHub(context.bus)
         self._instances: dict[str, tuple[float, Instance]] = {}
+        self.kicks = KickHub(context.bus, forget=lambda i: self._instances.pop(i, None))
 
     def app(self) -> Starlette:
         routes = [

@@ -29,8 +29,12 @@ class ServiceContext:
     limits: Limits
 
 
+DEREGISTERED = "deregistered"  # payload on the kick topic: close the agent's channel
+
+
 def kick_topic(instance_id: str) -> str:
-    """Bus topic that wakes the node holding ``instance_id``'s connection."""
+    """Bus topic that wakes the node holding ``instance_id``'s connection (payload: an invoke
+    id to fetch, or ``DEREGISTERED``)."""
     return f"kick:{instance_id}"
 
 
@@ -40,3 +44,9 @@ def invoke_not_found() -> ApiError:
 
 def command_not_found(command_id: str) -> ApiError:
     return ApiError("InvalidCmdId.NotFound", f"The command {command_id} does not exist.", 404)
+
+
+def instance_not_found(instance_id: str) -> ApiError:
+    return ApiError(
+        "InvalidInstanceId.NotFound", f"The instance {instance_id} does not exist here.", 404
+    )

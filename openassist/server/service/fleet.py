@@ -11,8 +11,13 @@ from sqlalchemy import Connection
 
 from openassist.errors import ApiError
 from openassist.server.service import ids
-from openassist.server.service.context import ServiceContext
-from openassist.server.store import fleet
+from openassist.server.service.context import (
+    DEREGISTERED,
+    ServiceContext,
+    instance_not_found,
+    kick_topic,
+)
+from openassist.server.store import activations, fleet, invocations, tags
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import AccessKey, Activation, Instance
 
@@ -67,7 +72,9 @@ class FleetService:
 
         return await self._ctx.db.write(create)
 
-    async def create_activation(self, args: ActivationArgs) -> tuple[str, str]:
+    async def create_activation(
+        self, args: ActivationArgs, tag_pairs: tuple[tuple[str, str], ...] = ()
+    ) -> tuple[str, str]:
         """Returns (ActivationId, ActivationCode); the code is not stored, only its hash."""
         code = ids.activation_code()
         activation = Activation(
@@ -83,7 +90,12 @@ class FleetService:
             disabled=False,
             created_at=self._ctx.clock.now_ms(),
         )
-        await self._ctx.db.write(lambda conn: fleet.insert_activation(conn, activation))
+
+        def insert(conn: Connection) -> None:
+            activations.insert_activation(conn, activation)
+            tags.set_tags(conn, "activation", activation.id, tag_pairs)
+
+        await self._ctx.db.write(insert)
         return activation.id, code
 
     async def register(self, request: Registration) -> str:
@@ -95,10 +107,10 @@ class FleetService:
         now = self._ctx.clock.now_ms()
 
         def create(conn: Connection) -> str:
-            activation = fleet.get_activation(conn, request.activation_id)
+            activation = activations.get_activation(conn, request.activation_id)
             _check_activation(activation, request, now)
             assert activation is not None  # _check_activation refused otherwise
-            if not fleet.count_registration(conn, activation.id):
+            if not activations.count_registration(conn, activation.id):
                 raise RegistrationRefused("the activation has no registrations left")
             instance = Instance(
                 id=ids.managed_instance_id(),
@@ -137,6 +149,42 @@ class FleetService:
         await self._ctx.db.write(
             lambda conn: fleet.record_heartbeat(conn, instance_id, now, changes)
         )
+
+    async def rename(self, instance_id: str, name: str) -> Instance:
+        def change(conn: Connection) -> Instance | None:
+            fleet.rename_instance(conn, instance_id, name)
+            return fleet.get_instance(conn, instance_id)
+
+        instance = await self._ctx.db.write(change)
+        if instance is None or instance.registration_state != "registered":
+            raise instance_not_found(instance_id)
+        return instance
+
+    async def deregister(self, instance_id: str) -> Instance:
+        """Deregister a managed instance: its agent is refused from now on, and every task
+        still waiting or running on it ends with InstanceDeregistered."""
+        now = self._ctx.clock.now_ms()
+
+        def change(conn: Connection) -> Instance | None:
+            if not fleet.deregister_instance(conn, instance_id):
+                return None
+            instance = fleet.get_instance(conn, instance_id)
+            if instance and instance.activation_id:
+                activations.count_deregistration(conn, instance.activation_id)
+            invocations.end_active_on_instance(
+                conn,
+                instance_id,
+                "InstanceDeregistered",
+                f"the managed instance {instance_id} was deregistered.",
+                now,
+            )
+            return instance
+
+        instance = await self._ctx.db.write(change)
+        if instance is None:
+            raise instance_not_found(instance_id)
+        await self._ctx.bus.publish(kick_topic(instance_id), DEREGISTERED)
+        return instance
 
     def is_online(self, instance: Instance) -> bool:
         if instance.last_heartbeat_at is None:

@@ -119,15 +119,11 @@ class InvocationService:
             if saved is None:
                 raise command_not_found(command_id)
             targets = fleet.instances_by_id(conn, args.instance_ids)
-            missing = [
-                i
-                for i in args.instance_ids
-                if i not in targets or targets[i].registration_state != "registered"
-            ]
+            missing = [i for i in args.instance_ids if i not in targets]
             if missing:
                 raise ApiError(
                     "InvalidInstance.NotFound",
-                    f"The specified instance does not exist or is not registered: {missing[0]}.",
+                    f"The specified instance does not exist: {missing[0]}.",
                     404,
                 )
             rows = [self._initial_row(invoke_id, targets[i], now) for i in args.instance_ids]
@@ -161,6 +157,8 @@ class InvocationService:
 
     def _initial_row(self, invoke_id: str, instance: Instance, now: int) -> InvocationInstance:
         absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)
+        if instance.registration_state == "deregistered":
+            absence = "InstanceDeregistered"
         return InvocationInstance(
             invoke_id=invoke_id,
             instance_id=instance.id,
@@ -239,6 +237,8 @@ class InvocationService:
 
 
 def _absence_info(instance: Instance, code: str | None) -> str:
+    if code == "InstanceDeregistered":
+        return f"the managed instance {instance.id} was deregistered; register it again to use it."
     if code == "ClientNotRunning":
         return f"the agent of {instance.id} has never connected to this server."
     if code == "ClientNotOnline":

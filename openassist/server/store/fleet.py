@@ -1,4 +1,4 @@
-"""Queries on access keys, activations and instances."""
+"""Queries on access keys and instances."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select, update
 
 from openassist.server.store.paging import Page, PageQuery, fetch_page
-from openassist.server.store.records import AccessKey, Activation, Instance
-from openassist.server.store.schema import access_keys, activations, instances
+from openassist.server.store.records import AccessKey, Instance
+from openassist.server.store.schema import access_keys, instances
 
 
 def insert_access_key(conn: Connection, key: AccessKey, now: int) -> None:
@@ -27,27 +27,6 @@ def get_access_key(conn: Connection, key_id: str) -> AccessKey | None:
 
 def count_access_keys(conn: Connection) -> int:
     return int(conn.scalar(select(func.count()).select_from(access_keys)) or 0)
-
-
-def insert_activation(conn: Connection, activation: Activation) -> None:
-    conn.execute(activations.insert().values(**asdict(activation)))
-
-
-def get_activation(conn: Connection, activation_id: str) -> Activation | None:
-    query = select(activations).where(activations.c.id == activation_id).with_for_update()
-    row = (conn.execute(query)).first()
-    return Activation(**row._mapping) if row else None
-
-
-def count_registration(conn: Connection, activation_id: str) -> bool:
-    """Take one registration slot of the activation; False when none is left."""
-    c = activations.c
-    result = conn.execute(
-        update(activations)
-        .where(c.id == activation_id, c.registered_count < c.instance_count)
-        .values(registered_count=c.registered_count + 1)
-    )
-    return bool(result.rowcount)
 
 
 def insert_instance(conn: Connection, instance: Instance) -> None:
@@ -124,3 +103,22 @@ def list_instances(conn: Connection, where: InstanceFilter, page: PageQuery) -> 
     return fetch_page(
         conn, query, count, (c.registered_at, c.id), page, lambda row: Instance(**row._mapping)
     )
+
+
+def rename_instance(conn: Connection, instance_id: str, name: str) -> bool:
+    result = conn.execute(
+        update(instances)
+        .where(instances.c.id == instance_id, instances.c.registration_state == "registered")
+        .values(name=name)
+    )
+    return bool(result.rowcount)
+
+
+def deregister_instance(conn: Connection, instance_id: str) -> bool:
+    """Mark a registered instance deregistered; False when it was not registered."""
+    result = conn.execute(
+        update(instances)
+        .where(instances.c.id == instance_id, instances.c.registration_state == "registered")
+        .values(registration_state="deregistered")
+    )
+    return bool(result.rowcount)

@@ -1,0 +1,64 @@
+"""Use cases of activations after creation: list, disable, delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from openassist.errors import ApiError
+from openassist.server.service.context import ServiceContext
+from openassist.server.store import activations, tags
+from openassist.server.store.paging import Page, PageQuery
+from openassist.server.store.records import Activation
+
+
+@dataclass(frozen=True)
+class ActivationView:
+    activation: Activation
+    tags: list[tuple[str, str]]
+
+
+def _not_found(activation_id: str) -> ApiError:
+    return ApiError("ActivationId.NotFound", f"The activation {activation_id} does not exist.", 404)
+
+
+class ActivationService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._ctx = context
+
+    async def describe(
+        self, where: activations.ActivationFilter, page: PageQuery
+    ) -> Page[ActivationView]:
+        def query(conn: Connection) -> Page[ActivationView]:
+            found = activations.list_activations(conn, where, page)
+            labels = tags.tags_of(conn, "activation", [a.id for a in found.items])
+            views = [ActivationView(a, labels[a.id]) for a in found.items]
+            return Page(items=views, total=found.total, next_key=found.next_key)
+
+        return await self._ctx.db.read(query)
+
+    async def disable(self, activation_id: str) -> Activation:
+        """Registered instances are unaffected; the code can register no more hosts."""
+        found = await self._ctx.db.write(lambda conn: activations.set_disabled(conn, activation_id))
+        if found is None:
+            raise _not_found(activation_id)
+        return found
+
+    async def delete(self, activation_id: str) -> Activation:
+        def remove(conn: Connection) -> Activation:
+            found = activations.get_activation(conn, activation_id)
+            if found is None:
+                raise _not_found(activation_id)
+            if activations.registered_instances(conn, activation_id):
+                raise ApiError(
+                    "ActivationId.InUse",
+                    f"The activation {activation_id} still has registered instances; deregister "
+                    "them first (DeregisterManagedInstance).",
+                    403,
+                )
+            tags.set_tags(conn, "activation", activation_id, ())
+            activations.delete_activation(conn, activation_id)
+            return found
+
+        return await self._ctx.db.write(remove)

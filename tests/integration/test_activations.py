@@ -1,0 +1,73 @@
+"""Activations and managed instances after registration: list, rename, deregister, disable."""
+
+from __future__ import annotations
+
+import pytest
+
+from openassist.cli.api_client import ApiCallError
+from tests.support.cluster import Cluster, wait_until
+
+
+def _refused(cluster: Cluster, action: str, **params: str) -> ApiCallError:
+    with pytest.raises(ApiCallError) as error:
+        cluster.call(action, **params)
+    return error.value
+
+
+def test_activation_lifecycle(cluster: Cluster) -> None:
+    created = cluster.call(
+        "CreateActivation",
+        InstanceName="web",
+        InstanceCount="2",
+        **{"Tag.1.Key": "env", "Tag.1.Value": "prod"},
+    )
+    activation_id = created["ActivationId"]
+    [listed] = cluster.call("DescribeActivations", ActivationId=activation_id)["ActivationList"]
+    assert listed["InstanceCount"] == 2 and listed["RegisteredCount"] == 0
+    assert listed["Disabled"] is False
+    assert listed["Tags"] == [{"TagKey": "env", "TagValue": "prod"}]
+    assert "ActivationCode" not in listed
+    assert cluster.call("DescribeActivations", **{"Tag.1.Key": "env"})["TotalCount"] >= 1
+
+    disabled = cluster.call("DisableActivation", ActivationId=activation_id)["Activation"]
+    assert disabled["Disabled"] is True
+    deleted = cluster.call("DeleteActivation", ActivationId=activation_id)["Activation"]
+    assert deleted["ActivationId"] == activation_id and "Disabled" not in deleted
+    error = _refused(cluster, "DisableActivation", ActivationId=activation_id)
+    assert (error.status, error.code) == (404, "ActivationId.NotFound")
+
+
+def test_rename_and_deregister_a_managed_instance(cluster: Cluster) -> None:
+    agent = cluster.new_agent("to-remove")
+    renamed = cluster.call(
+        "ModifyManagedInstance", InstanceId=agent.instance_id, InstanceName="renamed-host"
+    )
+    assert renamed["Instance"]["InstanceName"] == "renamed-host"
+    [instance] = cluster.call("DescribeManagedInstances", **{"InstanceId.1": agent.instance_id})[
+        "Instances"
+    ]
+    assert instance["InstanceName"] == "renamed-host" and instance["Connected"] is True
+    activation_id = instance["ActivationId"]
+    error = _refused(cluster, "DeleteActivation", ActivationId=activation_id)
+    assert (error.status, error.code) == (403, "ActivationId.InUse")
+
+    waiting = cluster.run("sleep 60", agent.instance_id, Timeout="120")
+    wait_until(lambda: cluster.results(waiting)[0]["InvocationStatus"] == "Running", 30)
+    gone = cluster.call("DeregisterManagedInstance", InstanceId=agent.instance_id)["Instance"]
+    assert gone["InstanceId"] == agent.instance_id
+    [result] = cluster.results(waiting)
+    assert result["ErrorCode"] == "InstanceDeregistered"
+    assert result["InvocationStatus"] == "Failed"
+
+    later = cluster.run("echo hi", agent.instance_id)
+    [result] = cluster.results(later)
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Aborted", "InstanceDeregistered")
+    [listed] = cluster.call("DescribeActivations", ActivationId=activation_id)["ActivationList"]
+    assert listed["DeregisteredCount"] == 1
+    assert (
+        cluster.call("DescribeManagedInstances", **{"InstanceId.1": agent.instance_id})[
+            "TotalCount"
+        ]
+        == 0
+    )
+    cluster.call("DeleteActivation", ActivationId=activation_id)
