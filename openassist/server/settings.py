@@ -30,6 +30,8 @@ class ServerSettings:
     tls_hostnames: tuple[str, ...] = ()  # extra names for the agent certificate
     heartbeat_online_s: int = 120
     redeliver_after_s: int = 30
+    api_rate_per_key: int = 200  # requests per second per access key; 0 disables the limit
+    api_burst_per_key: int = 400
     log_level: str = "info"
 
     @property

@@ -103,7 +103,9 @@ class Cluster:
 
     @classmethod
     @contextlib.contextmanager
-    def start(cls, root: Path, database_url: str = "") -> Iterator[Cluster]:
+    def start(
+        cls, root: Path, database_url: str = "", env: dict[str, str] | None = None
+    ) -> Iterator[Cluster]:
         api_port, agent_port = free_port(), free_port()
         data_dir = root / "data"
         ready = root / "ready"
@@ -125,7 +127,7 @@ class Cluster:
         log = (root / "server.log").open("wb")
         cluster: Cluster | None = None
         process = subprocess.Popen(
-            _cli(*args), stdout=log, stderr=subprocess.STDOUT, env=_child_env()
+            _cli(*args), stdout=log, stderr=subprocess.STDOUT, env={**_child_env(), **(env or {})}
         )
         try:
             wait_until(

@@ -6,7 +6,6 @@ traceback on the server and answered as ``InternalError`` without any detail to 
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -27,13 +26,14 @@ from openassist.server.api import (  # noqa: F401  (importing registers the acti
 from openassist.server.api.envelope import error_body
 from openassist.server.api.params import Params
 from openassist.server.api.registry import ACTIONS, IDEMPOTENT, Call, Services
+from openassist.server.api.render import render
 from openassist.server.api.signature import MemoryNonceCache, SignedRequest, verify
+from openassist.server.api.throttle import RateLimiter, ThrottlingError
 from openassist.server.service import ids
 
 log = logging.getLogger(__name__)
 
 ECS_VERSION = "2014-05-26"
-_JSON = "application/json;charset=utf-8"
 
 
 class RpcEndpoint:
@@ -42,21 +42,31 @@ class RpcEndpoint:
     def __init__(self, services: Services) -> None:
         self._services = services
         self._nonces = MemoryNonceCache()
+        limits = services.limits
+        self._limiter = RateLimiter(limits.api_rate_per_key, limits.api_burst_per_key)
 
     async def handle(self, request: Request) -> Response:
         request_id = ids.request_id()
         host = request.headers.get("host", "openassist")
+        wants_xml = request.query_params.get("Format", "").upper() == "XML"
+        action = request.headers.get("x-acs-action") or request.query_params.get("Action", "")
+        headers: dict[str, str] = {}
         try:
             body = await self._handle(request)
         except ApiError as error:
-            return _json(error_body(error, request_id, host), error.http_status)
+            if isinstance(error, ThrottlingError):
+                headers["x-acs-retry-after"] = str(error.retry_after_s)
+            content, media = render(error_body(error, request_id, host), "Error", wants_xml)
+            return Response(content, error.http_status, headers=headers, media_type=media)
         except Exception:
             log.exception("request %s failed", request_id)
             internal = ApiError(
                 "InternalError", "The request processing has failed due to some unknown error.", 500
             )
-            return _json(error_body(internal, request_id, host), 500)
-        return _json({"RequestId": request_id, **body}, 200)
+            content, media = render(error_body(internal, request_id, host), "Error", wants_xml)
+            return Response(content, 500, media_type=media)
+        content, media = render({"RequestId": request_id, **body}, f"{action}Response", wants_xml)
+        return Response(content, 200, media_type=media)
 
     async def _handle(self, request: Request) -> dict[str, Any]:
         raw_body = await request.body()
@@ -69,6 +79,7 @@ class RpcEndpoint:
             method=request.method, params=params, query=query, headers=headers, body=raw_body
         )
         access_key_id = await self._authenticate(signed)
+        self._limiter.take(access_key_id)
         action = headers.get("x-acs-action") or params.get("Action", "")
         version = headers.get("x-acs-version") or params.get("Version", "")
         if not action:
@@ -112,8 +123,3 @@ class RpcEndpoint:
             self._nonces,
             datetime.now(UTC),
         )
-
-
-def _json(body: dict[str, Any], status: int) -> Response:
-    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Response(content, status_code=status, media_type=_JSON)

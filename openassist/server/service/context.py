@@ -19,6 +19,8 @@ class Limits:
     max_content_base64: int = 24 * 1024
     max_timeout_s: int = 86400
     regions: tuple[str, ...] = ("local",)
+    api_rate_per_key: float = 200.0  # requests per second per access key; 0 disables
+    api_burst_per_key: float = 400.0
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,34 @@
+"""Rendering a response body as JSON (default) or XML (``Format=XML``), API.md 1.5 and 1.6."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from xml.sax.saxutils import escape
+
+JSON_TYPE = "application/json;charset=utf-8"
+XML_TYPE = "text/xml;charset=utf-8"  # exactly what the SDK checks before parsing an XML error
+
+
+def _xml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return escape(str(value))
+
+
+def _xml(name: str, value: Any) -> str:
+    if isinstance(value, dict):
+        inner = "".join(_xml(key, item) for key, item in value.items())
+        return f"<{name}>{inner}</{name}>"
+    if isinstance(value, list):
+        # A list repeats its element: {"Invocation": [a, b]} -> <Invocation>a</Invocation>...
+        return "".join(_xml(name, item) for item in value)
+    return f"<{name}>{_xml_value(value)}</{name}>"
+
+
+def render(body: dict[str, Any], root: str, wants_xml: bool) -> tuple[bytes, str]:
+    """(content, media type) of ``body``; ``root`` names the XML root element."""
+    if wants_xml:
+        text = '<?xml version="1.0" encoding="UTF-8"?>' + _xml(root, body)
+        return text.encode("utf-8"), XML_TYPE
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), JSON_TYPE

@@ -1,0 +1,41 @@
+"""Per-access-key request rate limit: a token bucket per key, in this process."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from openassist.errors import ApiError
+
+
+class ThrottlingError(ApiError):
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            "Throttling",
+            f"Request was denied due to request throttling; retry after {retry_after_s} s.",
+            429,
+        )
+        self.retry_after_s = retry_after_s
+
+
+class RateLimiter:
+    """``rate`` requests per second per key on average, ``burst`` at once; 0 disables it."""
+
+    def __init__(
+        self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate, self._burst, self._clock = rate, burst, clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill)
+
+    def take(self, key: str) -> None:
+        """Spend one token for ``key``; raises ThrottlingError when none is left."""
+        if self._rate <= 0:
+            return
+        now = self._clock()
+        tokens, last = self._buckets.get(key, (self._burst, now))
+        tokens = min(self._burst, tokens + (now - last) * self._rate)
+        if tokens < 1:
+            self._buckets[key] = (tokens, now)
+            raise ThrottlingError(max(1, math.ceil((1 - tokens) / self._rate)))
+        self._buckets[key] = (tokens - 1, now)
