@@ -133,3 +133,20 @@ def test_client_token_returns_the_first_result(cluster: Cluster, agent: Agent) -
     tasks = cluster.call("DescribeInvocations", InstanceId=agent.instance_id, MaxResults="50")
     ids = [t["InvokeId"] for t in tasks["Invocations"]["Invocation"]]
     assert ids.count(first["InvokeId"]) == 1
+
+
+def test_invocations_are_tagged_and_filtered(cluster: Cluster, agent: Agent) -> None:
+    tagged = cluster.call(
+        "RunCommand",
+        Type="RunShellScript",
+        CommandContent="true",
+        Name="tagged-run",
+        **{"InstanceId.1": agent.instance_id, "Tag.1.Key": "batch", "Tag.1.Value": "b7"},
+    )["InvokeId"]
+    cluster.run("true", agent.instance_id)
+    by_tag = cluster.call("DescribeInvocations", **{"Tag.1.Key": "batch", "Tag.1.Value": "b7"})
+    [task] = by_tag["Invocations"]["Invocation"]
+    assert task["InvokeId"] == tagged
+    assert task["Tags"]["Tag"] == [{"TagKey": "batch", "TagValue": "b7"}]
+    by_name = cluster.call("DescribeInvocations", CommandName="tagged-run")
+    assert [t["InvokeId"] for t in by_name["Invocations"]["Invocation"]] == [tagged]

@@ -11,14 +11,11 @@ from openassist.server.api.envelope import (
     output_encoding,
     page_query,
     paging_fields,
+    tag_list,
 )
 from openassist.server.api.registry import Call, action
 from openassist.server.service.commands import CommandView, parameter_names
 from openassist.server.store.commands import CommandFilter
-
-
-def tag_list(pairs: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
-    return {"Tag": [{"TagKey": key, "TagValue": value} for key, value in pairs]}
 
 
 @action("CreateCommand", idempotent=True)

@@ -77,3 +77,8 @@ def error_body(error: ApiError, request_id: str, host: str) -> dict[str, str]:
         "Code": error.code,
         "Message": error.message,
     }
+
+
+def tag_list(pairs: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
+    """``Tags.Tag[]`` as the wrapped responses spell it."""
+    return {"Tag": [{"TagKey": key, "TagValue": value} for key, value in pairs]}

@@ -13,6 +13,7 @@ from openassist.server.api.envelope import (
     output_encoding,
     page_query,
     paging_fields,
+    tag_list,
 )
 from openassist.server.api.params import Params
 from openassist.server.api.registry import Call, action
@@ -91,7 +92,7 @@ def _invocation_fields(view: TaskView, with_output: bool, encoding: str) -> dict
         "CreationTime": iso(task.created_at),
         "InvocationStatus": task.status.value,
         "InvokeStatus": deprecated_invoke_status(task.status),
-        "Tags": {"Tag": []},
+        "Tags": tag_list(view.tags),
         "InvokeInstances": {
             "InvokeInstance": [_instance_fields(r, with_output, encoding) for r in view.instances]
         },
@@ -109,6 +110,8 @@ async def describe_invocations(call: Call) -> dict[str, Any]:
         instance_id=p.text("InstanceId") or None,
         statuses=_status_filter(p),
         repeat_mode=p.text("RepeatMode") or None,
+        command_name=p.text("CommandName") or None,
+        tags=task_params.tags(p),
     )
     if with_output and not (where.invoke_id or where.instance_id):
         raise ApiError(

@@ -64,6 +64,7 @@ class TaskView:
     invocation: Invocation
     command: Command
     instances: list[InvocationInstance]
+    tags: list[tuple[str, str]] = field(default_factory=list)
 
 
 def new_command(spec: CommandSpec, kept: bool, now: int) -> Command:
@@ -184,7 +185,8 @@ class InvocationService:
             found = invocations.list_invocations(conn, where, page)
             rows = invocations.instances_of(conn, [i.id for i in found.items])
             cmds = invocations.commands_by_id(conn, [i.command_id for i in found.items])
-            views = [TaskView(i, cmds[i.command_id], rows[i.id]) for i in found.items]
+            labels = tags.tags_of(conn, "invocation", [i.id for i in found.items])
+            views = [TaskView(i, cmds[i.command_id], rows[i.id], labels[i.id]) for i in found.items]
             return Page(items=views, total=found.total, next_key=found.next_key)
 
         return await self._ctx.db.read(query)

@@ -21,6 +21,7 @@ from openassist.server.lifecycle import (
 from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import Command, Invocation, InvocationInstance
 from openassist.server.store.schema import commands, invocation_instances, invocations
+from openassist.server.store.tags import Tag, ids_tagged
 
 _ii = invocation_instances
 
@@ -33,6 +34,8 @@ class InvocationFilter:
     instance_id: str | None = None
     statuses: tuple[str, ...] | None = None
     repeat_mode: str | None = None
+    command_name: str | None = None
+    tags: tuple[Tag, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,12 @@ def _filtered_invocations(query: Select[Any], where: InvocationFilter) -> Select
         query = query.where(c.status.in_(where.statuses))
     if where.repeat_mode:
         query = query.where(c.repeat_mode == where.repeat_mode)
+    if where.command_name:
+        query = query.where(
+            c.command_id.in_(select(commands.c.id).where(commands.c.name == where.command_name))
+        )
+    if where.tags:
+        query = query.where(c.id.in_(ids_tagged("invocation", where.tags)))
     return query
 
 
