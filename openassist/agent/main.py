@@ -26,6 +26,9 @@ from openassist.protocol import agent as wire
 
 log = logging.getLogger("openassist.agent")
 
+PARTIAL_OUTPUT_ATTEMPTS = 3
+SHUTDOWN_REPORT_S = 5.0
+
 
 @dataclass(frozen=True)
 class AgentSettings:
@@ -50,6 +53,7 @@ class Agent:
         self._runs: dict[str, ScriptRun] = {}
         self._started: set[tuple[str, int]] = set()
         self._kicked = asyncio.Event()
+        self._deregistered = asyncio.Event()
         self._executions: set[asyncio.Task[None]] = set()
         self._script_dir = identity.state_dir / "scripts"
 
@@ -59,16 +63,31 @@ class Agent:
             asyncio.create_task(self._kick_channel(), name="kicks"),
             asyncio.create_task(self._fetcher(), name="fetch"),
         ]
+        endings = [
+            asyncio.create_task(stop.wait(), name="stop"),
+            asyncio.create_task(self._deregistered.wait(), name="deregistered"),
+        ]
         self._kicked.set()  # fetch once at start-up
         try:
-            await stop.wait()
+            await asyncio.wait(endings, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for duty in duties:
+            for duty in (*duties, *endings):
                 duty.cancel()
             for run in self._runs.values():
                 run.stop()
-            await asyncio.gather(*duties, return_exceptions=True)
+            await asyncio.gather(*duties, *endings, return_exceptions=True)
+            await self._finish_executions()
             await self._channel.close()
+
+    async def _finish_executions(self) -> None:
+        """Give stopped runs a moment to report, then abandon what cannot reach the server
+        (deregistered, or the server is down: the journal, not this process, must carry it)."""
+        if not self._executions:
+            return
+        _done, pending = await asyncio.wait(self._executions, timeout=SHUTDOWN_REPORT_S)
+        for execution in pending:
+            execution.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _heartbeats(self) -> None:
         attempt = 0
@@ -96,8 +115,14 @@ class Agent:
             self._kicked.set()  # anything queued while we were away
             try:
                 while True:
-                    if await socket.receive() == wire.KICK_MESSAGE:
-                        self._kicked.set()
+                    message = await socket.receive()
+                    if message.startswith(wire.KICK_DEREGISTER):
+                        log.warning("the server deregistered this instance; stopping")
+                        self._deregistered.set()
+                        return
+                    if message.startswith(wire.KICK_MESSAGE):
+                        self._kicked.set()  # "kick_vm", or "kick_vm task run t-...": fetch
+                        await socket.send_text(f"accept:{message}")
             except WebSocketClosed as error:
                 log.info("kick channel closed: %s", error)
             finally:
@@ -156,7 +181,7 @@ class Agent:
         )
 
         async def partial(chunk: bytes) -> None:
-            await self._report("running", query, chunk, retry=False)
+            await self._report("running", query, chunk, attempts=PARTIAL_OUTPUT_ATTEMPTS)
 
         run = ScriptRun(
             spec,
@@ -183,18 +208,20 @@ class Agent:
         with suppress(TimeoutError):
             await asyncio.wait_for(finished.wait(), self._settings.start_report_delay_s)
             return
-        await self._report("running", {**query, "start": str(start_ms)}, retry=False)
+        await self._report("running", {**query, "start": str(start_ms)}, attempts=1)
 
     async def _report(
-        self, kind: str, query: dict[str, str], output: bytes = b"", retry: bool = True
+        self, kind: str, query: dict[str, str], output: bytes = b"", attempts: int = 0
     ) -> None:
+        """Send a report; retried with backoff, forever when ``attempts`` is 0 (final results
+        must arrive), else that many times (start and partial-output hints)."""
         attempt = 0
         while True:
             try:
                 await self._channel.report(kind, query, output)
                 return
             except ChannelError as error:
-                if not retry:
+                if attempts and attempt + 1 >= attempts:
                     log.info("report %s dropped: %s", kind, error)
                     return
                 log.warning("report %s failed, will retry: %s", kind, error)
@@ -219,7 +246,7 @@ def _final_report(outcome: RunOutcome, query: dict[str, str]) -> tuple[str, dict
         **query,
         "start": str(outcome.started_at_ms),
         "end": str(outcome.finished_at_ms),
-        "dropped": str(outcome.dropped),
+        "dropped": str(outcome.unsent_dropped),
     }
     if outcome.exit_code is not None:
         final["exitCode"] = str(outcome.exit_code)
@@ -227,7 +254,10 @@ def _final_report(outcome: RunOutcome, query: dict[str, str]) -> tuple[str, dict
         final["errCode"] = outcome.error_code
     if outcome.error_info:
         final["errDesc"] = outcome.error_info
-    return _KIND_BY_STATUS[outcome.status], final, outcome.output
+    if outcome.status == "stopped":
+        final["exitcode"] = final.pop("exitCode", "-1")  # the stopped report's own spelling
+        final["result"] = "killed"
+    return _KIND_BY_STATUS[outcome.status], final, outcome.unsent
 
 
 async def run_agent(state_dir: Path, settings: AgentSettings | None = None) -> None:

@@ -45,10 +45,12 @@ class RunOutcome:
     exit_code: int | None
     error_code: str | None
     error_info: str
-    output: bytes
-    dropped: int
+    output: bytes  # the true tail of the whole output
+    dropped: int  # bytes before that tail
     started_at_ms: int
     finished_at_ms: int
+    unsent: bytes = b""  # output not handed to ``on_output`` yet (the final report's body)
+    unsent_dropped: int = 0  # output never handed out and no longer held
 
 
 def _now_ms() -> int:
@@ -273,6 +275,8 @@ class ScriptRun:
             error_info=info,
             output=self._tail.data,
             dropped=self._tail.dropped,
+            unsent=self._tail.take_new(),
+            unsent_dropped=self._tail.unsent_dropped,
             started_at_ms=started,
             finished_at_ms=_now_ms(),
         )

@@ -17,7 +17,8 @@ TASK_REPORT = (
     f"{API_PREFIX}/v1/task/"  # + verified | running | finish | stopped | timeout | error | invalid
 )
 KICK_CHANNEL = "/luban/notify_server"
-KICK_MESSAGE = "kick_vm"
+KICK_MESSAGE = "kick_vm"  # fetch the task list; the agent answers "accept:kick_vm"
+KICK_DEREGISTER = "kick_vm agent deregister"  # the agent removes its registration
 
 # Headers of a signed agent request.
 H_INSTANCE = "x-acs-instance-id"
@@ -77,7 +78,7 @@ class TaskInfo(msgspec.Struct, omit_defaults=True):
     builtInParameter: dict[str, str] = msgspec.field(default_factory=dict)
     creationTime: int = 0
     invokeVersion: int = 0
-    repeat: str = "Once"
+    # OpenAssist extensions (the official agent ignores unknown fields).
     terminationMode: str = ""
     launcher: str = ""
 
@@ -92,6 +93,8 @@ class OutputInfo(msgspec.Struct, omit_defaults=True):
 class RunItem(msgspec.Struct):
     task: TaskInfo
     output: OutputInfo = msgspec.field(default_factory=OutputInfo)
+    # Once | Period | NextRebootOnly | EveryReboot | Rate | At; beside ``task``, not inside it.
+    repeat: str = "Once"
 
 
 class StopItem(msgspec.Struct):
@@ -105,22 +108,15 @@ class TaskListResponse(msgspec.Struct, omit_defaults=True):
     stop: list[StopItem] = msgspec.field(default_factory=list)
 
 
-class ReportQuery(msgspec.Struct, omit_defaults=True):
-    """Query parameters of a task report; output travels in the body."""
-
-    taskId: str
-    invokeVersion: int = 0
-    start: int = 0
-    end: int = 0
-    exitCode: int | None = None
-    dropped: int = 0
-    errCode: str = ""
-    errDesc: str = ""
-
-
-class HeartbeatResponse(msgspec.Struct, omit_defaults=True):
+# Task reports: POST /luban/api/v1/task/<kind>?taskId=..&invokeVersion=..&start=..&end=..
+# &exitCode=..&dropped=.. (times in Unix ms), output as the raw text body. Spellings that differ:
+# "stopped" sends ``exitcode`` (lower case) and ``result=killed``; "error" adds ``errCode`` and
+# ``errDesc``; "invalid" sends ``param`` and ``value`` instead. Running reports carry new output
+# since the previous one; the final report carries what was not sent yet, so the server appends.
+class HeartbeatResponse(msgspec.Struct):
     code: int = 200
     instanceId: str = ""
+    # Milliseconds until the next heartbeat; the official agent accepts 55,000-65,000.
     nextInterval: int = 60000
 
 

@@ -58,6 +58,12 @@ def test_rename_and_deregister_a_managed_instance(cluster: Cluster) -> None:
     [result] = cluster.results(waiting)
     assert result["ErrorCode"] == "InstanceDeregistered"
     assert result["InvocationStatus"] == "Failed"
+    assert agent.process is not None  # told on its kick channel, the agent stops by itself
+    wait_until(
+        lambda: agent.process is not None and agent.process.poll() is not None,
+        30,
+        what="the deregistered agent to stop",
+    )
 
     later = cluster.run("echo hi", agent.instance_id)
     [result] = cluster.results(later)

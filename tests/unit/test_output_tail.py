@@ -21,3 +21,13 @@ def test_new_bytes_are_handed_out_once() -> None:
     tail.add(b"two")
     assert tail.take_new() == b"two"
     assert tail.data == b"one two"
+
+
+def test_unsent_bytes_are_bounded_and_their_drops_counted() -> None:
+    tail = OutputTail(4)
+    tail.add(b"ab")
+    assert tail.take_new() == b"ab"
+    tail.add(b"cdefgh")
+    assert tail.take_new() == b"efgh"
+    assert tail.unsent_dropped == 2
+    assert (tail.data, tail.dropped) == (b"efgh", 4)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from openassist.protocol.agent import KICK_MESSAGE
+from openassist.protocol.agent import KICK_DEREGISTER, KICK_MESSAGE
 from openassist.server.bus import Bus
 from openassist.server.service.context import DEREGISTERED, kick_topic
 
@@ -37,7 +37,9 @@ class KickHub:
 
         async def kick(_topic: str, payload: str) -> None:
             if payload == DEREGISTERED:
+                # The official agent removes its registration on this message; ours, too.
                 self._forget(instance_id)
+                await socket.send_text(KICK_DEREGISTER)
                 await _close_quietly(socket)
                 return
             await socket.send_text(KICK_MESSAGE)

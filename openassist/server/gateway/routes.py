@@ -21,8 +21,9 @@ from starlette.websockets import WebSocket
 from openassist.protocol import agent as wire
 from openassist.server.gateway.auth import AgentAuthError, AgentHeaders, AgentVerifier
 from openassist.server.gateway.kicks import KickHub
+from openassist.server.gateway.reports import parse_report
 from openassist.server.service.context import ServiceContext
-from openassist.server.service.delivery import Delivery, DeliveryService, Report, ReportKind
+from openassist.server.service.delivery import Delivery, DeliveryService, ReportKind
 from openassist.server.service.fleet import FleetService, Registration, RegistrationRefused
 from openassist.server.store.records import Instance
 
@@ -50,17 +51,9 @@ def _task_info(delivery: Delivery) -> wire.TaskInfo:
         enableParameter=command.enable_parameter,
         creationTime=task.created_at,
         invokeVersion=row.repeats,
-        repeat=task.repeat_mode,
         terminationMode=task.termination_mode,
         launcher=command.launcher,
     )
-
-
-def _int(value: str | None) -> int:
-    try:
-        return int(value) if value else 0
-    except ValueError:
-        return 0
 
 
 class Gateway:
@@ -74,6 +67,7 @@ class Gateway:
     def app(self) -> Starlette:
         routes = [
             Route(wire.REGISTER, self.register, methods=["POST"]),
+            Route(wire.DEREGISTER, self.deregister, methods=["POST"]),
             Route(wire.HEARTBEAT, self.heartbeat, methods=["GET", "POST"]),
             Route(wire.TASK_LIST, self.task_list, methods=["GET", "POST"]),
             Route(wire.TASK_REPORT + "{kind}", self.task_report, methods=["POST"]),
@@ -134,6 +128,16 @@ class Gateway:
         log.info("registered %s (%s) from %s", instance_id, body.hostname, source)
         return _json(wire.RegisterResponse(code=200, instanceId=instance_id))
 
+    async def deregister(self, request: Request) -> Response:
+        """The agent removes its own registration (``aliyun-service --deregister``)."""
+        try:
+            instance = await self._authenticate(request)
+        except AgentAuthError as refused:
+            return _json({"code": 401, "errMsg": str(refused)}, 401)
+        await self._fleet.deregister(instance.id)
+        self._instances.pop(instance.id, None)
+        return _json({"code": 200, "instanceId": instance.id})
+
     async def heartbeat(self, request: Request) -> Response:
         try:
             instance = await self._authenticate(request)
@@ -142,7 +146,7 @@ class Gateway:
         query = request.query_params
         await self._fleet.heartbeat(
             instance.id,
-            agent_version=query.get("agentVersion") or query.get("version") or "",
+            agent_version=query.get("app_version") or query.get("agentVersion") or "",
             boot_id=request.headers.get(wire.H_BOOT_ID, ""),
         )
         return _json(wire.HeartbeatResponse(code=200, instanceId=instance.id))
@@ -156,7 +160,7 @@ class Gateway:
         response = wire.TaskListResponse(
             code=200,
             instanceId=instance.id,
-            run=[wire.RunItem(task=_task_info(d)) for d in runs],
+            run=[wire.RunItem(task=_task_info(d), repeat=d.invocation.repeat_mode) for d in runs],
             stop=[wire.StopItem(task=_task_info(d)) for d in stops],
         )
         return _json(response)
@@ -170,19 +174,7 @@ class Gateway:
             kind = ReportKind(request.path_params["kind"])
         except ValueError:
             return _json({"code": 404, "errMsg": "unknown report kind"}, 404)
-        query = request.query_params
-        exit_code = query.get("exitCode")
-        report = Report(
-            kind=kind,
-            invoke_id=query.get("taskId", ""),
-            start_ms=_int(query.get("start")),
-            end_ms=_int(query.get("end")),
-            exit_code=_int(exit_code) if exit_code not in (None, "") else None,
-            dropped=_int(query.get("dropped")),
-            error_code=query.get("errCode", ""),
-            error_info=query.get("errDesc", ""),
-            output=await request.body(),
-        )
+        report = parse_report(kind, request.query_params, await request.body())
         await self._delivery.report(instance.id, report)
         return _json({"code": 200, "instanceId": instance.id})
 

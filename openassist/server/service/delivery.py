@@ -117,9 +117,12 @@ class DeliveryService:
     def _changes(self, report: Report, current: InvocationInstance) -> dict[str, Any]:
         quota = self._ctx.limits.output_quota
         if report.kind is ReportKind.RUNNING:
-            output, dropped = _tail(b"", report.output, 0, quota)
+            output, dropped = _tail(current.output, report.output, current.dropped, quota)
             return {"start_at": report.start_ms or None, "output": output, "dropped": dropped}
-        output, dropped = _tail(b"", report.output, report.dropped, quota)
+        # The final report carries the output not sent while running: append it, keep the tail.
+        output, dropped = _tail(
+            current.output, report.output, current.dropped + report.dropped, quota
+        )
         changes: dict[str, Any] = {
             "output": output,
             "dropped": dropped,

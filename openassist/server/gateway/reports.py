@@ -1,0 +1,59 @@
+"""Reading a task report of the official protocol into a service ``Report``.
+
+The official agent reports a task it cannot run on ``v1/task/invalid`` with ``param`` and
+``value`` instead of an error code; ``_INVALID_PARAMS`` maps those to catalog codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from openassist.catalog import ENTRIES
+from openassist.server.service.delivery import Report, ReportKind
+
+_INVALID_PARAMS = {
+    "TypeInvalid": "CommandNotApplicable",
+    "CommandContentInvalid": "InvalidCommandText",
+    "InvalidEnvironmentParameter": "InvalidSystemBuiltInParameter",
+    "homeDir": "DefaultWorkingDirectoryNotAvailable",
+    "workingDirectory": "DirectoryNotExists",
+    "username": "AccountNotExists",
+    "cron": "BadCronExpression",
+}
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value) if value else 0
+    except ValueError:
+        return 0
+
+
+def _invalid_code(param: str, value: str) -> str:
+    """A catalog code for an official ``invalid`` report: the value when it names one (cron
+    errors do), the one its prefix names (``DefaultWorkingDirectoryNotAvailable: ...``), or the
+    parameter's usual code."""
+    for candidate in (value, value.split(":", 1)[0].strip()):
+        if candidate in ENTRIES:
+            return candidate
+    return _INVALID_PARAMS.get(param, "InvalidCommandText")
+
+
+def parse_report(kind: ReportKind, query: Mapping[str, str], body: bytes) -> Report:
+    exit_code = query.get("exitCode") or query.get("exitcode")
+    error_code, error_info = query.get("errCode", ""), query.get("errDesc", "")
+    if kind is ReportKind.INVALID and not error_code:
+        param, value = query.get("param", ""), query.get("value", "")
+        error_code = _invalid_code(param, value)
+        error_info = f"{param}: {value}" if param else value
+    return Report(
+        kind=kind,
+        invoke_id=query.get("taskId", ""),
+        start_ms=_int(query.get("start")),
+        end_ms=_int(query.get("end")),
+        exit_code=_int(exit_code) if exit_code not in (None, "") else None,
+        dropped=_int(query.get("dropped")),
+        error_code=error_code,
+        error_info=error_info,
+        output=body,
+    )
