@@ -44,10 +44,14 @@ def test_create_describe_invoke_modify_delete(cluster: Cluster, agent: Agent) ->
     assert cluster.call("DescribeCommands", **{"Tag.1.Key": "team"})["TotalCount"] >= 1
 
     invoke_id = cluster.call(
-        "InvokeCommand", CommandId=command_id, **{"InstanceId.1": agent.instance_id}
+        "InvokeCommand",
+        CommandId=command_id,
+        Parameters='{"mount": "/"}',
+        **{"InstanceId.1": agent.instance_id},
     )["InvokeId"]
     [result] = cluster.wait_final(invoke_id)
     assert result["CommandId"] == command_id
+    assert result["Output"] == "disk /\n"
     task = cluster.call("DescribeInvocations", InvokeId=invoke_id)["Invocations"]["Invocation"][0]
     assert task["Timeout"] == 30  # the command's own timeout when InvokeCommand gives none
 
@@ -150,3 +154,35 @@ def test_invocations_are_tagged_and_filtered(cluster: Cluster, agent: Agent) -> 
     assert task["Tags"]["Tag"] == [{"TagKey": "batch", "TagValue": "b7"}]
     by_name = cluster.call("DescribeInvocations", CommandName="tagged-run")
     assert [t["InvokeId"] for t in by_name["Invocations"]["Invocation"]] == [tagged]
+
+
+def test_custom_parameters_are_filled_in(cluster: Cluster, agent: Agent) -> None:
+    invoke_id = cluster.call(
+        "RunCommand",
+        Type="RunShellScript",
+        EnableParameter="True",
+        CommandContent="echo '{{greeting}}, {{ Name }}!'",
+        Parameters='{"greeting": "hello", "name": "world"}',
+        **{"InstanceId.1": agent.instance_id},
+    )["InvokeId"]
+    [result] = cluster.wait_final(invoke_id)
+    assert result["Output"] == "hello, world!\n"
+    task = cluster.call("DescribeInvocations", InvokeId=invoke_id)["Invocations"]["Invocation"][0]
+    assert task["Parameters"] == '{"greeting": "hello", "name": "world"}'
+
+
+def test_parameter_mistakes_are_refused(cluster: Cluster, agent: Agent) -> None:
+    base = {
+        "Type": "RunShellScript",
+        "CommandContent": "echo {{a}}",
+        "InstanceId.1": agent.instance_id,
+    }
+    cases = [
+        ({"Parameters": '{"a": "1"}'}, "Parameter.Disabled"),
+        ({"EnableParameter": "true", "Parameters": '{"a": "1", "b": "2"}'}, "Parameter.NotMatched"),
+        ({"EnableParameter": "true", "Parameters": "{}"}, "Parameter.MissingValue"),
+        ({"EnableParameter": "true", "Parameters": "[1]"}, "InvalidParameter.Parameters"),
+        ({"EnableParameter": "true", "Parameters": '{"a": 1}'}, "ParameterType.NotSupported"),
+    ]
+    for extra, code in cases:
+        assert _refused(cluster, "RunCommand", **base, **extra).code == code

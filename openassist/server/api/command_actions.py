@@ -14,7 +14,8 @@ from openassist.server.api.envelope import (
     tag_list,
 )
 from openassist.server.api.registry import Call, action
-from openassist.server.service.commands import CommandView, parameter_names
+from openassist.server.service.commands import CommandView
+from openassist.server.service.parameters import parameter_names
 from openassist.server.store.commands import CommandFilter
 
 

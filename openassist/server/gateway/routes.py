@@ -44,11 +44,12 @@ def _task_info(delivery: Delivery) -> wire.TaskInfo:
         type=command.type,
         commandId=command.id,
         commandName=command.name,
-        commandContent=base64.b64encode(command.content).decode(),
+        commandContent=base64.b64encode(delivery.content).decode(),
         workingDirectory=task.working_dir,
         timeOut=str(task.timeout),
         username=task.username,
         enableParameter=command.enable_parameter,
+        builtInParameter=delivery.built_in if command.enable_parameter else {},
         creationTime=task.created_at,
         invokeVersion=row.repeats,
         terminationMode=task.termination_mode,
@@ -156,7 +157,7 @@ class Gateway:
             instance = await self._authenticate(request)
         except AgentAuthError as refused:
             return _json({"code": 401, "errMsg": str(refused)}, 401)
-        runs, stops = await self._delivery.task_list(instance.id)
+        runs, stops = await self._delivery.task_list(instance.id, instance.name)
         response = wire.TaskListResponse(
             code=200,
             instanceId=instance.id,

@@ -2,53 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
-from openassist.errors import ApiError
 from openassist.server.service.context import ServiceContext, command_not_found
 from openassist.server.service.invocations import CommandSpec, new_command
+from openassist.server.service.parameters import parameter_names
 from openassist.server.store import commands, invocations, tags
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import Command
-
-# {{name}} placeholders; built-ins ({{ACS::...}}) and parameter-store references are not custom.
-_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
-_CUSTOM_NAME = re.compile(r"[A-Za-z0-9_-]+")
-MAX_CUSTOM_PARAMETERS = 20
-
-
-def parameter_names(content: bytes) -> list[str]:
-    """The custom parameter names in ``content``, in order of first use (case-insensitive
-    duplicates folded). Raises ApiError with the CmdParam codes of API.md 3.2."""
-    names: dict[str, str] = {}
-    for match in _PLACEHOLDER.finditer(content.decode("utf-8", "replace")):
-        name = match.group(1)
-        if name.lower().startswith(("acs::", "oos:", "oos-secret:")):
-            continue
-        if not name:
-            raise ApiError("CmdParam.EmptyKey", "A {{}} placeholder has no parameter name.")
-        if len(name.encode()) > 64:
-            raise ApiError(
-                "CmdParamName.ExceedLimit", f"Parameter name {name[:20]}... is over 64 bytes.", 403
-            )
-        if not _CUSTOM_NAME.fullmatch(name):
-            raise ApiError(
-                "CmdParam.InvalidParamName",
-                f"Parameter name {name!r} may contain only letters, digits, - and _.",
-            )
-        names.setdefault(name.lower(), name)
-    if len(names) > MAX_CUSTOM_PARAMETERS:
-        raise ApiError(
-            "CmdParamCount.ExceedLimit",
-            f"A command may define at most {MAX_CUSTOM_PARAMETERS} parameters; "
-            f"it has {len(names)}.",
-            403,
-        )
-    return list(names.values())
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy import Connection
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.service.context import ServiceContext
+from openassist.server.service.parameters import substitute
 from openassist.server.store import invocations
 from openassist.server.store.records import Command, Invocation, InvocationInstance
 
@@ -43,6 +45,8 @@ class Delivery:
     row: InvocationInstance
     invocation: Invocation
     command: Command
+    content: bytes  # the command with this task's custom parameter values in place
+    built_in: dict[str, str]  # values for {{ACS::...}} that only the server knows
 
 
 _EVENT = {
@@ -65,7 +69,9 @@ class DeliveryService:
     def __init__(self, context: ServiceContext) -> None:
         self._ctx = context
 
-    async def task_list(self, instance_id: str) -> tuple[list[Delivery], list[Delivery]]:
+    async def task_list(
+        self, instance_id: str, instance_name: str = ""
+    ) -> tuple[list[Delivery], list[Delivery]]:
         """Tasks to run (new, or handed out earlier and never confirmed) and tasks to stop."""
         now = self._ctx.clock.now_ms()
         redeliver_before = now - self._ctx.limits.redeliver_after_s * 1000
@@ -89,7 +95,12 @@ class DeliveryService:
 
         def delivery(row: InvocationInstance) -> Delivery:
             task = tasks[row.invoke_id]
-            return Delivery(row, task, cmds[task.command_id])
+            command = cmds[task.command_id]
+            content = command.content
+            if command.enable_parameter:
+                content = substitute(content, json.loads(task.parameters or "{}"))
+            built_in = {"RegionId": self._ctx.limits.regions[0], "InstanceName": instance_name}
+            return Delivery(row, task, command, content, built_in)
 
         return [delivery(r) for r in runs], [delivery(r) for r in stops]
 

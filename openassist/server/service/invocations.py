@@ -18,6 +18,7 @@ from openassist.server.service.context import (
     invoke_not_found,
     kick_topic,
 )
+from openassist.server.service.parameters import check_values
 from openassist.server.store import commands, fleet, invocations, tags
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import (
@@ -119,6 +120,7 @@ class InvocationService:
             saved = command or commands.get_kept(conn, command_id)
             if saved is None:
                 raise command_not_found(command_id)
+            check_values(saved.content, saved.enable_parameter, args.parameters)
             targets = fleet.instances_by_id(conn, args.instance_ids)
             missing = [i for i in args.instance_ids if i not in targets]
             if missing:
