@@ -20,6 +20,7 @@ from pathlib import Path
 
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.identity import Identity, load
+from openassist.agent.parameters import UnknownBuiltIn, resolve_built_ins
 from openassist.agent.runner import RunOutcome, ScriptRun, ScriptSpec
 from openassist.agent.ws import WebSocketClosed
 from openassist.protocol import agent as wire
@@ -28,6 +29,15 @@ log = logging.getLogger("openassist.agent")
 
 PARTIAL_OUTPUT_ATTEMPTS = 3
 SHUTDOWN_REPORT_S = 5.0
+
+
+class _Unrunnable(Exception):
+    """A task that cannot start: ``kind`` is the report to send, ``details`` its fields."""
+
+    def __init__(self, kind: str, code: str, description: str) -> None:
+        super().__init__(description)
+        self.kind = kind
+        self.details = {"errCode": code, "errDesc": description}
 
 
 @dataclass(frozen=True)
@@ -160,25 +170,10 @@ class Agent:
         task = item.task
         query = {"taskId": task.taskID, "invokeVersion": str(task.invokeVersion)}
         try:
-            content = base64.b64decode(task.commandContent, validate=True)
-        except (binascii.Error, ValueError):
-            await self._report(
-                "error",
-                {
-                    **query,
-                    "errCode": "CommandContentDecodeError",
-                    "errDesc": "the command content is not valid Base64",
-                },
-            )
+            spec = self._spec(task)
+        except _Unrunnable as problem:
+            await self._report(problem.kind, {**query, **problem.details})
             return
-        spec = ScriptSpec(
-            content=content,
-            timeout_s=float(task.timeOut or 60),
-            working_dir=task.workingDirectory or None,
-            username=task.username or None,
-            script_dir=str(self._script_dir),
-            task_id=task.taskID,
-        )
 
         async def partial(chunk: bytes) -> None:
             await self._report("running", query, chunk, attempts=PARTIAL_OUTPUT_ATTEMPTS)
@@ -209,6 +204,44 @@ class Agent:
             await asyncio.wait_for(finished.wait(), self._settings.start_report_delay_s)
             return
         await self._report("running", {**query, "start": str(start_ms)}, attempts=1)
+
+    def _spec(self, task: wire.TaskInfo) -> ScriptSpec:
+        """The run to make of a task; raises _Unrunnable with the report to send instead."""
+        try:
+            content = base64.b64decode(task.commandContent, validate=True)
+        except (binascii.Error, ValueError):
+            raise _Unrunnable(
+                "error", "CommandContentDecodeError", "the command content is not valid Base64"
+            ) from None
+        launcher = task.launcher
+        if task.enableParameter:
+            values = {
+                **task.builtInParameter,
+                "InstanceId": self._identity.instance_id,
+                "CommandId": task.commandId,
+                "InvokeId": task.taskID,
+            }
+            try:
+                text = resolve_built_ins(content.decode("utf-8", "surrogateescape"), values)
+                # The script file's own placeholder is the runner's to fill.
+                kept = {"ScriptFileName": "{{ACS::ScriptFileName}}"}
+                launcher = resolve_built_ins(launcher, {**values, **kept})
+            except UnknownBuiltIn as unknown:
+                raise _Unrunnable(
+                    "invalid",
+                    "InvalidSystemBuiltInParameter",
+                    f"{{{{ACS::{unknown.name}}}}} is not a built-in parameter",
+                ) from None
+            content = text.encode("utf-8", "surrogateescape")
+        return ScriptSpec(
+            content=content,
+            timeout_s=float(task.timeOut or 60),
+            working_dir=task.workingDirectory or None,
+            username=task.username or None,
+            script_dir=str(self._script_dir),
+            task_id=task.taskID,
+            launcher=launcher,
+        )
 
     async def _report(
         self, kind: str, query: dict[str, str], output: bytes = b"", attempts: int = 0

@@ -12,6 +12,7 @@ import contextlib
 import os
 import pwd
 import signal
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from openassist.agent.output import OutputTail
+from openassist.agent.parameters import launcher_command, launcher_extension
 
 TERM_GRACE_S = 2.0  # between SIGTERM and SIGKILL
 KILL_WAIT_S = 5.0  # after SIGKILL; a group still alive then is a TerminationException
@@ -37,6 +39,9 @@ class ScriptSpec:
     task_id: str
     username: str | None = None
     shell: str = "/bin/sh"
+    # A Launcher runs the script file instead of the shell, e.g. "python3 -u {{ACS::Script
+    # FileName|Ext(".py")}}"; the placeholder becomes the file's path.
+    launcher: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,17 +103,29 @@ def _working_dir(spec: ScriptSpec, account: _Account) -> str:
 
 
 def _write_script(spec: ScriptSpec, account: _Account) -> Path:
-    directory = Path(spec.script_dir)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = directory / f"{spec.task_id}.sh"
+    """The script file, readable only by the user who runs it. For another user it goes in a
+    fresh private directory of theirs (random name, 0700), since the agent's own state
+    directory is closed to everyone else."""
+    if account.uid == os.geteuid():
+        directory = Path(spec.script_dir)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="openassist-run-"))
+        os.chown(directory, account.uid, account.gid)
+    path = directory / f"{spec.task_id}{launcher_extension(spec.launcher)}"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700)
     with os.fdopen(fd, "wb") as handle:
         handle.write(spec.content)
     if account.uid != os.geteuid():
-        # Another user runs it: they get the file, the directory stays closed to them.
         os.chown(path, account.uid, account.gid)
-        os.chmod(directory, 0o711)  # noqa: S103 - traverse only, no listing
     return path
+
+
+def _remove_script(path: Path, spec: ScriptSpec) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+        if path.parent != Path(spec.script_dir):
+            path.parent.rmdir()
 
 
 def _environment(account: _Account) -> dict[str, str]:
@@ -150,16 +167,21 @@ class ScriptRun:
             script = _write_script(self._spec, account)
             self._process = await self._start(script, cwd, account)
         except _Refused as refused:
+            if script is not None:  # written, but the process could not start
+                _remove_script(script, self._spec)
             return self._outcome("error", None, refused.code, refused.info, started)
         try:
             return await self._supervise(started)
         finally:
-            with contextlib.suppress(OSError):
-                script.unlink()
+            _remove_script(script, self._spec)
 
     async def _start(self, script: Path, cwd: str, account: _Account) -> asyncio.subprocess.Process:
-        has_shebang = self._spec.content.startswith(b"#!")
-        argv = [str(script)] if has_shebang else [self._spec.shell, str(script)]
+        if self._spec.launcher:
+            argv = [self._spec.shell, "-c", launcher_command(self._spec.launcher, str(script))]
+        elif self._spec.content.startswith(b"#!"):
+            argv = [str(script)]
+        else:
+            argv = [self._spec.shell, str(script)]
         switch_user = account.uid != os.geteuid()
         try:
             return await asyncio.create_subprocess_exec(
