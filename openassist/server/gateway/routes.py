@@ -80,10 +80,14 @@ class Gateway:
     async def close(self) -> None:
         await self.kicks.close()
 
-    async def _authenticate(self, connection: HTTPConnection) -> Instance:
+    async def _authenticate(
+        self, connection: HTTPConnection, allow_deregistered: bool = False
+    ) -> Instance:
         headers = AgentHeaders.parse(connection.headers)
         instance = await self._instance(headers.instance_id)
-        if instance is None or instance.registration_state != "registered":
+        if instance is None or (
+            instance.registration_state != "registered" and not allow_deregistered
+        ):
             raise AgentAuthError(f"instance {headers.instance_id} is not registered")
         self._verifier.verify(headers, instance)
         return instance
@@ -130,12 +134,14 @@ class Gateway:
         return _json(wire.RegisterResponse(code=200, instanceId=instance_id))
 
     async def deregister(self, request: Request) -> Response:
-        """The agent removes its own registration (``aliyun-service --deregister``)."""
+        """The agent removes its own registration (``aliyun-service --deregister``), also after
+        the server deregistered it: the official agent then deletes its identity files."""
         try:
-            instance = await self._authenticate(request)
+            instance = await self._authenticate(request, allow_deregistered=True)
         except AgentAuthError as refused:
             return _json({"code": 401, "errMsg": str(refused)}, 401)
-        await self._fleet.deregister(instance.id)
+        if instance.registration_state == "registered":
+            await self._fleet.deregister(instance.id)
         self._instances.pop(instance.id, None)
         return _json({"code": 200, "instanceId": instance.id})
 

@@ -118,7 +118,7 @@ class FleetService:
                 hostname=request.hostname,
                 machine_id=request.machine_id,
                 activation_id=activation.id,
-                os_type=request.os_type or "Linux",
+                os_type=_os_type(request.os_type),
                 os_version=request.os_version,
                 agent_version=request.agent_version,
                 public_key=request.public_key,
@@ -248,3 +248,11 @@ def _default_name(activation: Activation, hostname: str) -> str:
         return hostname
     width = len(str(activation.instance_count))
     return f"{activation.instance_name}-{activation.registered_count + 1:0{width}d}"
+
+
+_OS_TYPES = {"linux": "Linux", "windows": "Windows", "freebsd": "FreeBSD"}
+
+
+def _os_type(reported: str) -> str:
+    """The API's spelling (``Linux``) of what agents report (the official one says ``linux``)."""
+    return _OS_TYPES.get(reported.lower(), reported or "Linux")
