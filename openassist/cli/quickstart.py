@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -40,7 +41,21 @@ def _wait_for(path: Path, process: subprocess.Popen[bytes], what: str, timeout_s
         time.sleep(0.05)
 
 
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def run_quickstart(args: argparse.Namespace) -> int:
+    for port in (args.api_port, args.agent_port):
+        if _port_taken(port):
+            print(
+                f"port {port} is already in use (a quickstart server still running?). Stop it "
+                f"with: kill $(cat {args.data_dir}/agent.pid) $(cat {args.data_dir}/server.pid), "
+                "or pass --api-port/--agent-port.",
+                file=sys.stderr,
+            )
+            return 2
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     ready = data_dir / "server.ready"
