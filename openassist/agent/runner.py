@@ -1,14 +1,23 @@
 """Running one script: its file, user, working directory, process group, timeout and output.
 
 Each run gets its own session and process group, so a timeout or a stop ends the whole tree the
-script started (SIGTERM, a grace period, then SIGKILL). Problems of the script or the instance
-become outcomes with catalog codes; ``run`` never raises for them.
+script started: SIGTERM to the group, ``TERM_GRACE_S`` for it to go, then SIGKILL. Problems of the
+script or the instance become outcomes with catalog codes; ``run`` never raises for them.
+
+The run ends when the script's own process exits. Output still in the pipe is read for
+``DRAIN_S`` more, then the pipe is closed: background children the script left behind keep
+running (starting a daemon is a normal thing for a script to do) but lose their stdout, so they
+should redirect it. Exit codes: the script's own; -1 when we ended the run (timeout, stop);
+128+N when something else killed it with signal N, as a shell would report it.
+
+Standard library only: the agent stays small and never imports the server or the cli.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import pwd
 import signal
@@ -22,23 +31,26 @@ from typing import Literal
 from openassist.agent.output import OutputTail
 from openassist.agent.parameters import launcher_command, launcher_extension
 
-TERM_GRACE_S = 2.0  # between SIGTERM and SIGKILL
+TERM_GRACE_S = 2.0  # between SIGTERM and SIGKILL of the group
 KILL_WAIT_S = 5.0  # after SIGKILL; a group still alive then is a TerminationException
-DRAIN_S = 0.5  # output still arriving after exit (a background child holding the pipe)
-READ_CHUNK = 64 * 1024
+DRAIN_S = 0.5  # output still in the pipe after the script exited
+FLUSH_WAIT_S = 10.0  # for an output hand-off under way when the run ends
+POLL_S = 0.05  # how often a group being ended is checked
+MIN_QUOTA = 12000  # a smaller quota is raised to this, so a failure always shows some output
 
 Status = Literal["finished", "timeout", "error", "stopped"]
+log = logging.getLogger("openassist.agent")
 
 
 @dataclass(frozen=True)
 class ScriptSpec:
-    content: bytes
-    timeout_s: float
-    working_dir: str | None
-    script_dir: str
-    task_id: str
-    username: str | None = None
-    shell: str = "/bin/sh"
+    content: bytes  # the script text, already decoded from Base64
+    timeout_s: float  # wall-clock limit of the whole run
+    working_dir: str | None  # None: the user's home (for root "/" when that is missing)
+    script_dir: str  # private directory (0700) for the script files of the agent's own user
+    task_id: str  # the script file's name
+    username: str | None = None  # None: the agent's own user
+    shell: str = "/bin/sh"  # runs a script without a #! line; one with it is executed directly
     # A Launcher runs the script file instead of the shell, e.g. "python3 -u {{ACS::Script
     # FileName|Ext(".py")}}"; the placeholder becomes the file's path.
     launcher: str = ""
@@ -47,15 +59,15 @@ class ScriptSpec:
 @dataclass(frozen=True)
 class RunOutcome:
     status: Status
-    exit_code: int | None
-    error_code: str | None
-    error_info: str
+    exit_code: int | None  # None when no process started (or it could not be ended)
+    error_code: str | None  # a catalog code; None for exit 0 and for a stop
+    error_info: str  # the specific cause
     output: bytes  # the true tail of the whole output
     dropped: int  # bytes before that tail
     started_at_ms: int
     finished_at_ms: int
     unsent: bytes = b""  # output not handed to ``on_output`` yet (the final report's body)
-    unsent_dropped: int = 0  # output never handed out and no longer held
+    unsent_dropped: int = 0  # output never delivered through ``on_output`` and no longer held
 
 
 def _now_ms() -> int:
@@ -94,17 +106,19 @@ def _working_dir(spec: ScriptSpec, account: _Account) -> str:
             )
         return spec.working_dir
     home = account.home or "/"
-    if not os.path.isdir(home) or not os.access(home, os.X_OK):
-        raise _Refused(
-            "DefaultWorkingDirectoryNotAvailable",
-            f"the home directory {home} of {account.name} is missing or not accessible",
-        )
-    return home
+    if os.path.isdir(home) and os.access(home, os.X_OK):
+        return home
+    if account.uid == 0:  # root can always start somewhere
+        return "/"
+    raise _Refused(
+        "DefaultWorkingDirectoryNotAvailable",
+        f"the home directory {home} of {account.name} is missing or not accessible",
+    )
 
 
 def _write_script(spec: ScriptSpec, account: _Account) -> Path:
     """The script file, readable only by the user who runs it. For another user it goes in a
-    fresh private directory of theirs (random name, 0700), since the agent's own state
+    fresh private directory of theirs (random name, 0700), since the agent's own script
     directory is closed to everyone else."""
     if account.uid == os.geteuid():
         directory = Path(spec.script_dir)
@@ -116,6 +130,7 @@ def _write_script(spec: ScriptSpec, account: _Account) -> Path:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700)
     with os.fdopen(fd, "wb") as handle:
         handle.write(spec.content)
+    os.chmod(path, 0o700)  # an existing file keeps its old mode through O_CREAT
     if account.uid != os.geteuid():
         os.chown(path, account.uid, account.gid)
     return path
@@ -134,7 +149,108 @@ def _environment(account: _Account) -> dict[str, str]:
     return env
 
 
+def _argv(spec: ScriptSpec, script: Path) -> list[str]:
+    if spec.launcher:
+        return [spec.shell, "-c", launcher_command(spec.launcher, str(script))]
+    if spec.content.startswith(b"#!"):
+        return [str(script)]
+    return [spec.shell, str(script)]
+
+
+def _launcher_name(spec: ScriptSpec, argv: list[str]) -> str:
+    """What failed to start, in the user's terms: a #! line names the interpreter."""
+    if argv[0] == spec.shell:
+        return argv[0]
+    first_line = spec.content[2:].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+    return first_line or argv[0]
+
+
+def _exit_result(returncode: int) -> tuple[int, str | None, str]:
+    """Exit code, catalog code and cause for a process that ended on its own."""
+    if returncode == 0:
+        return 0, None, ""
+    if returncode > 0:
+        return returncode, "ExitCodeNonzero", f"exit code {returncode}"
+    signo = -returncode
+    try:
+        name = signal.Signals(signo).name
+    except ValueError:  # real-time signals have no name of their own
+        name = f"SIGRTMIN+{signo - signal.SIGRTMIN}"
+    return 128 + signo, "ExitCodeNonzero", f"killed by signal {name} ({signo})"
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while a process of the group lives. Zombies do not count: they are dead, and one
+    orphaned under an init that never reaps would otherwise look alive forever."""
+    try:
+        entries = list(os.scandir("/proc"))
+    except OSError:  # no /proc: ask the kernel, zombies included
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for entry in entries:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(entry.path, "stat").read_text().rpartition(")")[2].split()
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                return True
+    return False
+
+
+async def _group_gone(pgid: int, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while _group_alive(pgid):
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(POLL_S)
+    return True
+
+
+def _signal_group(pgid: int, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(pgid, signum)
+
+
+async def _wait_set(event: asyncio.Event, within_s: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), within_s)
+
+
+class _Pipe(asyncio.SubprocessProtocol):
+    """Feeds the combined output into the tail as it arrives; marks the exit and the pipe's end.
+
+    Not ``create_subprocess_exec``: its ``wait()`` returns only once every holder of the pipe
+    has closed it, so a background child would hold the run until the timeout."""
+
+    def __init__(self, tail: OutputTail) -> None:
+        self._tail = tail
+        self._transport: asyncio.SubprocessTransport | None = None
+        self.returncode: int | None = None
+        self.exited = asyncio.Event()
+        self.closed = asyncio.Event()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self._transport = transport
+
+    def pipe_data_received(self, fd: int, data: bytes | bytearray) -> None:
+        self._tail.add(bytes(data))
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        self.closed.set()
+
+    def process_exited(self) -> None:
+        assert self._transport is not None
+        self.returncode = self._transport.get_returncode()
+        self.exited.set()
+
+
 class ScriptRun:
+    """One run of one script. ``on_output`` is called every ``output_interval_s`` (when there
+    is any) with the output that is new since its last call, for partial reports; what it was
+    not given by the end is the outcome's ``unsent``."""
+
     def __init__(
         self,
         spec: ScriptSpec,
@@ -144,152 +260,144 @@ class ScriptRun:
         output_interval_s: float = 3.0,
     ) -> None:
         self._spec = spec
-        self._tail = OutputTail(max(quota, 12000))
+        self._tail = OutputTail(max(quota, MIN_QUOTA))
         self._on_output = on_output
         self._interval = max(output_interval_s, 0.05)
         self._stop = asyncio.Event()
-        self._process: asyncio.subprocess.Process | None = None
+        self._pid: int | None = None
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+        """The script process's id (also its process group's), once started."""
+        return self._pid
 
     def stop(self) -> None:
         """Ask the run to end (StopInvocation): ``run`` then returns status "stopped"."""
         self._stop.set()
 
     async def run(self) -> RunOutcome:
+        """Start the script and wait for its end; problems become the outcome, never raised."""
         started = _now_ms()
         script: Path | None = None
         try:
             account = _account(self._spec.username)
             cwd = _working_dir(self._spec, account)
             script = _write_script(self._spec, account)
-            self._process = await self._start(script, cwd, account)
+            transport, pipe = await self._start(script, cwd, account)
         except _Refused as refused:
             if script is not None:  # written, but the process could not start
                 _remove_script(script, self._spec)
-            return self._outcome("error", None, refused.code, refused.info, started)
+            return self._outcome(("error", None, refused.code, refused.info), started)
         try:
-            return await self._supervise(started)
+            return await self._supervise(pipe, started)
         finally:
+            if not pipe.exited.is_set() and self._pid is not None:  # run() itself was cancelled
+                _signal_group(self._pid, signal.SIGKILL)
+            transport.close()  # our end of the pipe, even if a background child holds its own
             _remove_script(script, self._spec)
 
-    async def _start(self, script: Path, cwd: str, account: _Account) -> asyncio.subprocess.Process:
-        if self._spec.launcher:
-            argv = [self._spec.shell, "-c", launcher_command(self._spec.launcher, str(script))]
-        elif self._spec.content.startswith(b"#!"):
-            argv = [str(script)]
-        else:
-            argv = [self._spec.shell, str(script)]
+    async def _start(
+        self, script: Path, cwd: str, account: _Account
+    ) -> tuple[asyncio.SubprocessTransport, _Pipe]:
+        argv = _argv(self._spec, script)
         switch_user = account.uid != os.geteuid()
         try:
-            return await asyncio.create_subprocess_exec(
+            transport, pipe = await asyncio.get_running_loop().subprocess_exec(
+                lambda: _Pipe(self._tail),
                 *argv,
                 cwd=cwd,
                 env=_environment(account),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True,  # its own session and process group, ended as one
                 user=account.uid if switch_user else None,
                 group=account.gid if switch_user else None,
                 extra_groups=os.getgrouplist(account.name, account.gid) if switch_user else None,
             )
         except OSError as error:
             raise _Refused(
-                "ExecutionException", f"cannot start {argv[0]}: {error.strerror or error}"
+                "ExecutionException", f"cannot start {_launcher_name(self._spec, argv)}: {error}"
             ) from error
+        self._pid = transport.get_pid()
+        return transport, pipe
 
-    async def _supervise(self, started: int) -> RunOutcome:
-        process = self._process
-        assert process is not None and process.stdout is not None
-        reader = asyncio.create_task(self._read(process.stdout))
-        flusher = asyncio.create_task(self._flush_periodically())
-        waiter = asyncio.create_task(process.wait())
-        stopper = asyncio.create_task(self._stop.wait())
+    async def _supervise(self, pipe: _Pipe, started: int) -> RunOutcome:
+        done = asyncio.Event()
+        flusher = asyncio.create_task(self._flush_periodically(done))
+        try:
+            result = await self._await_end(pipe)
+        finally:
+            done.set()
+            await self._finish_flushing(flusher)
+        return self._outcome(result, started)
+
+    async def _await_end(self, pipe: _Pipe) -> tuple[Status, int | None, str | None, str]:
+        """Status, exit code, catalog code and cause, once the script is over one way or another."""
+        exited = asyncio.create_task(pipe.exited.wait())
+        stopping = asyncio.create_task(self._stop.wait())
         try:
             await asyncio.wait(
-                {waiter, stopper}, timeout=self._spec.timeout_s, return_when=asyncio.FIRST_COMPLETED
-            )
-            if waiter.done():
-                return await self._exited(process.returncode, reader, started)
-            ended = await self._terminate_group(process)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(reader), DRAIN_S)
-            if not ended:
-                return self._outcome(
-                    "error",
-                    None,
-                    "TerminationException",
-                    f"the processes of the run did not end {KILL_WAIT_S:.0f} s after SIGKILL",
-                    started,
-                )
-            if stopper.done():
-                return self._outcome("stopped", -1, None, "stopped on request", started)
-            return self._outcome(
-                "timeout",
-                -1,
-                "ExecutionTimeout",
-                f"ran longer than the timeout of {self._spec.timeout_s:g} s; its process group "
-                "was killed",
-                started,
+                {exited, stopping},
+                timeout=self._spec.timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
-            for task in (reader, flusher, waiter, stopper):
-                task.cancel()
+            exited.cancel()
+            stopping.cancel()
+        if pipe.exited.is_set():
+            await _wait_set(pipe.closed, DRAIN_S)
+            returncode = pipe.returncode if pipe.returncode is not None else -1
+            return ("finished", *_exit_result(returncode))
+        assert self._pid is not None
+        if not await self._end_group(self._pid):
+            info = f"processes of the run were still alive {KILL_WAIT_S:g} s after SIGKILL"
+            return "error", None, "TerminationException", info
+        await _wait_set(pipe.closed, DRAIN_S)
+        if self._stop.is_set():
+            return "stopped", -1, None, "stopped on request"
+        info = (
+            f"ran longer than the timeout of {self._spec.timeout_s:g} s and was killed with "
+            "its process group"
+        )
+        return "timeout", -1, "ExecutionTimeout", info
 
-    async def _exited(
-        self, returncode: int | None, reader: asyncio.Task[None], started: int
-    ) -> RunOutcome:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(reader), DRAIN_S)
-        code = returncode if returncode is not None else -1
-        if code == 0:
-            return self._outcome("finished", 0, None, "", started)
-        if code < 0:
-            name = signal.Signals(-code).name
-            return self._outcome(
-                "finished",
-                128 - code,
-                "ExitCodeNonzero",
-                f"the script was killed by signal {name} ({-code})",
-                started,
-            )
-        return self._outcome("finished", code, "ExitCodeNonzero", f"exit code {code}", started)
-
-    async def _terminate_group(self, process: asyncio.subprocess.Process) -> bool:
-        """SIGTERM the group, then SIGKILL it; True when the script process has ended."""
-        for signum, wait_s in ((signal.SIGTERM, TERM_GRACE_S), (signal.SIGKILL, KILL_WAIT_S)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signum)
-            try:
-                await asyncio.wait_for(process.wait(), wait_s)
-            except TimeoutError:
-                continue
-            if signum == signal.SIGTERM:
-                # The leader is gone; make sure nothing of its group outlives it.
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
+    async def _end_group(self, pgid: int) -> bool:
+        """SIGTERM the group, give it TERM_GRACE_S, then SIGKILL it; True once none is left."""
+        _signal_group(pgid, signal.SIGTERM)
+        if await _group_gone(pgid, TERM_GRACE_S):
             return True
-        return False
+        _signal_group(pgid, signal.SIGKILL)
+        return await _group_gone(pgid, KILL_WAIT_S)
 
-    async def _read(self, stream: asyncio.StreamReader) -> None:
-        while chunk := await stream.read(READ_CHUNK):
-            self._tail.add(chunk)
-
-    async def _flush_periodically(self) -> None:
+    async def _flush_periodically(self, done: asyncio.Event) -> None:
         if self._on_output is None:
             return
         while True:
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self._interval)
+                return
             new = self._tail.take_new()
-            if new:
+            if not new:
+                continue
+            try:
                 await self._on_output(new)
+            except asyncio.CancelledError:
+                self._tail.unsent_dropped += len(new)  # may or may not have arrived
+                raise
+            except Exception:
+                log.warning("partial output of %s not delivered", self._spec.task_id, exc_info=True)
+                self._tail.unsent_dropped += len(new)
+
+    async def _finish_flushing(self, flusher: asyncio.Task[None]) -> None:
+        """Let a hand-off under way complete (bounded), so partial output keeps its order."""
+        with contextlib.suppress(TimeoutError):  # wait_for has cancelled it then
+            await asyncio.wait_for(flusher, FLUSH_WAIT_S)
 
     def _outcome(
-        self, status: Status, exit_code: int | None, code: str | None, info: str, started: int
+        self, result: tuple[Status, int | None, str | None, str], started: int
     ) -> RunOutcome:
+        status, exit_code, code, info = result
         return RunOutcome(
             status=status,
             exit_code=exit_code,

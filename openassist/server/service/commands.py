@@ -32,7 +32,7 @@ class CommandService:
 
         def insert(conn: Connection) -> None:
             invocations.insert_command(conn, command)
-            tags.set_tags(conn, "command", command.id, tag_pairs)
+            tags.set_tags(conn, "command", command.id, tag_pairs, new=True)
 
         await self._ctx.db.write(insert)
         return command.id

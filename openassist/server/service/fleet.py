@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -50,13 +51,28 @@ class RegistrationRefused(Exception):
     """Registration was refused; the message says why (it goes back to the agent)."""
 
 
+SECRET_CACHE_S = 5.0
+SECRET_CACHE_SIZE = 10_000
+
+
 class FleetService:
     def __init__(self, context: ServiceContext) -> None:
         self._ctx = context
+        self._secrets: dict[str, tuple[float, str | None]] = {}
 
     async def secret_of(self, access_key_id: str) -> str | None:
+        """The key's secret, or None when unknown or disabled. Cached for a few seconds: every
+        API call needs it (a disabled key is refused within ``SECRET_CACHE_S``)."""
+        now = time.monotonic()
+        cached = self._secrets.get(access_key_id)
+        if cached is not None and now - cached[0] < SECRET_CACHE_S:
+            return cached[1]
         key = await self._ctx.db.read(lambda conn: fleet.get_access_key(conn, access_key_id))
-        return key.secret if key and key.enabled else None
+        secret = key.secret if key and key.enabled else None
+        if len(self._secrets) > SECRET_CACHE_SIZE:
+            self._secrets.clear()
+        self._secrets[access_key_id] = (now, secret)
+        return secret
 
     async def ensure_admin_key(self) -> AccessKey | None:
         """Create the first access key if there is none; returns it only when just created."""
@@ -93,7 +109,7 @@ class FleetService:
 
         def insert(conn: Connection) -> None:
             activations.insert_activation(conn, activation)
-            tags.set_tags(conn, "activation", activation.id, tag_pairs)
+            tags.set_tags(conn, "activation", activation.id, tag_pairs, new=True)
 
         await self._ctx.db.write(insert)
         return activation.id, code

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Connection
 
@@ -144,11 +144,12 @@ class InvocationService:
                 access_key_id=args.access_key_id,
                 created_at=now,
             )
-            if command is not None:
-                invocations.insert_command(conn, command)
-            commands.count_invocation(conn, saved.id)
+            if command is not None:  # made for this task: its first and only invocation
+                invocations.insert_command(conn, replace(command, invoke_times=1))
+            else:
+                commands.count_invocation(conn, saved.id)
             invocations.insert_invocation(conn, invocation, rows)
-            tags.set_tags(conn, "invocation", invoke_id, args.tags)
+            tags.set_tags(conn, "invocation", invoke_id, args.tags, new=True)
             fleet.count_invoked(conn, args.instance_ids, now)
             return rows
 

@@ -11,10 +11,16 @@ from openassist.server.store.schema import tags
 Tag = tuple[str, str]
 
 
-def set_tags(conn: Connection, resource_type: str, resource_id: str, pairs: Sequence[Tag]) -> None:
-    conn.execute(
-        delete(tags).where(tags.c.resource_type == resource_type, tags.c.resource_id == resource_id)
-    )
+def set_tags(
+    conn: Connection, resource_type: str, resource_id: str, pairs: Sequence[Tag], new: bool = False
+) -> None:
+    """Replace the resource's tags; ``new`` resources have none to remove yet."""
+    if not new:
+        conn.execute(
+            delete(tags).where(
+                tags.c.resource_type == resource_type, tags.c.resource_id == resource_id
+            )
+        )
     if pairs:
         conn.execute(
             tags.insert(),
