@@ -4,10 +4,13 @@ Two views of one stream: the true tail (the last ``quota`` bytes, and how many c
 for the run's own outcome, and the bytes not yet sent to the server. Running reports send the
 unsent bytes; the final report sends what is left, and the server appends and keeps the tail.
 Unsent bytes are bounded by the quota too: when more piles up between two reports, the oldest
-are dropped and counted, so the server's tail is still the true tail.
+are dropped and counted, so the server's tail is still the true tail. ``OutputPipe`` is where
+the bytes come in from the script's process.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 
 class OutputTail:
@@ -38,3 +41,33 @@ class OutputTail:
     @property
     def data(self) -> bytes:
         return bytes(self._buffer)
+
+
+class OutputPipe(asyncio.SubprocessProtocol):
+    """A script process's side of the event loop: feeds its combined output into the tail as
+    it arrives (bounded memory, no reader task) and marks its exit and the pipe's end apart.
+
+    Not ``create_subprocess_exec``: its ``wait()`` returns only once every holder of the pipe
+    has closed it, so a background child would hold the run until the timeout."""
+
+    def __init__(self, tail: OutputTail) -> None:
+        self._tail = tail
+        self._transport: asyncio.SubprocessTransport | None = None
+        self.returncode: int | None = None
+        self.exited = asyncio.Event()
+        self.closed = asyncio.Event()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self._transport = transport
+
+    def pipe_data_received(self, fd: int, data: bytes | bytearray) -> None:
+        self._tail.add(bytes(data))
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        self.closed.set()
+
+    def process_exited(self) -> None:
+        assert self._transport is not None
+        self.returncode = self._transport.get_returncode()
+        self.exited.set()

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from openassist.agent.output import OutputTail
+from openassist.agent.output import OutputPipe, OutputTail
 from openassist.agent.parameters import launcher_command, launcher_extension
 
 TERM_GRACE_S = 2.0  # between SIGTERM and SIGKILL of the group
@@ -217,35 +217,6 @@ async def _wait_set(event: asyncio.Event, within_s: float) -> None:
         await asyncio.wait_for(event.wait(), within_s)
 
 
-class _Pipe(asyncio.SubprocessProtocol):
-    """Feeds the combined output into the tail as it arrives; marks the exit and the pipe's end.
-
-    Not ``create_subprocess_exec``: its ``wait()`` returns only once every holder of the pipe
-    has closed it, so a background child would hold the run until the timeout."""
-
-    def __init__(self, tail: OutputTail) -> None:
-        self._tail = tail
-        self._transport: asyncio.SubprocessTransport | None = None
-        self.returncode: int | None = None
-        self.exited = asyncio.Event()
-        self.closed = asyncio.Event()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.SubprocessTransport)
-        self._transport = transport
-
-    def pipe_data_received(self, fd: int, data: bytes | bytearray) -> None:
-        self._tail.add(bytes(data))
-
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        self.closed.set()
-
-    def process_exited(self) -> None:
-        assert self._transport is not None
-        self.returncode = self._transport.get_returncode()
-        self.exited.set()
-
-
 class ScriptRun:
     """One run of one script. ``on_output`` is called every ``output_interval_s`` (when there
     is any) with the output that is new since its last call, for partial reports; what it was
@@ -282,7 +253,7 @@ class ScriptRun:
         try:
             account = _account(self._spec.username)
             cwd = _working_dir(self._spec, account)
-            script = _write_script(self._spec, account)
+            script = self._write(account)
             transport, pipe = await self._start(script, cwd, account)
         except _Refused as refused:
             if script is not None:  # written, but the process could not start
@@ -296,14 +267,22 @@ class ScriptRun:
             transport.close()  # our end of the pipe, even if a background child holds its own
             _remove_script(script, self._spec)
 
+    def _write(self, account: _Account) -> Path:
+        try:
+            return _write_script(self._spec, account)
+        except OSError as error:  # full disk, or another user without being root
+            raise _Refused(
+                "ExecutionException", f"cannot write the script file for {account.name}: {error}"
+            ) from error
+
     async def _start(
         self, script: Path, cwd: str, account: _Account
-    ) -> tuple[asyncio.SubprocessTransport, _Pipe]:
+    ) -> tuple[asyncio.SubprocessTransport, OutputPipe]:
         argv = _argv(self._spec, script)
         switch_user = account.uid != os.geteuid()
         try:
             transport, pipe = await asyncio.get_running_loop().subprocess_exec(
-                lambda: _Pipe(self._tail),
+                lambda: OutputPipe(self._tail),
                 *argv,
                 cwd=cwd,
                 env=_environment(account),
@@ -322,7 +301,7 @@ class ScriptRun:
         self._pid = transport.get_pid()
         return transport, pipe
 
-    async def _supervise(self, pipe: _Pipe, started: int) -> RunOutcome:
+    async def _supervise(self, pipe: OutputPipe, started: int) -> RunOutcome:
         done = asyncio.Event()
         flusher = asyncio.create_task(self._flush_periodically(done))
         try:
@@ -332,7 +311,7 @@ class ScriptRun:
             await self._finish_flushing(flusher)
         return self._outcome(result, started)
 
-    async def _await_end(self, pipe: _Pipe) -> tuple[Status, int | None, str | None, str]:
+    async def _await_end(self, pipe: OutputPipe) -> tuple[Status, int | None, str | None, str]:
         """Status, exit code, catalog code and cause, once the script is over one way or another."""
         exited = asyncio.create_task(pipe.exited.wait())
         stopping = asyncio.create_task(self._stop.wait())

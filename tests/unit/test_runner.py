@@ -304,3 +304,15 @@ def test_a_failing_output_callback_does_not_fail_the_run(script_dir: Path) -> No
     assert calls[0] == b"first\n"
     assert outcome.output == b"first\nsecond\n"
     assert outcome.unsent_dropped == len(b"".join(calls))
+
+
+def test_unwritable_script_directory_is_an_execution_exception(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    outcome = _run(_spec("echo hi", blocker / "scripts"))
+    assert (outcome.status, outcome.exit_code, outcome.error_code) == (
+        "error",
+        None,
+        "ExecutionException",
+    )
+    assert "cannot write the script file" in outcome.error_info
