@@ -2,6 +2,8 @@
 
 Field names are the official agent's wire spellings (camelCase); unknown fields are ignored on
 decode so both the official agent and ours interoperate. Our agent's additions are optional.
+What the server sends carries every field, defaults included: the official agent reads an
+absent number as 0 (``logQuota`` 0 would shrink its output quota to its 12,000-byte floor).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class RegisterResponse(msgspec.Struct, omit_defaults=True):
     errMsg: str = ""
 
 
-class TaskInfo(msgspec.Struct, omit_defaults=True):
+class TaskInfo(msgspec.Struct):
     taskID: str
     type: str = "RunShellScript"
     commandId: str = ""
@@ -83,7 +85,7 @@ class TaskInfo(msgspec.Struct, omit_defaults=True):
     launcher: str = ""
 
 
-class OutputInfo(msgspec.Struct, omit_defaults=True):
+class OutputInfo(msgspec.Struct):
     interval: int = OUTPUT_INTERVAL_MS
     logQuota: int = OUTPUT_QUOTA
     skipEmpty: bool = True
@@ -101,7 +103,7 @@ class StopItem(msgspec.Struct):
     task: TaskInfo
 
 
-class TaskListResponse(msgspec.Struct, omit_defaults=True):
+class TaskListResponse(msgspec.Struct):
     code: int = 200
     instanceId: str = ""
     run: list[RunItem] = msgspec.field(default_factory=list)

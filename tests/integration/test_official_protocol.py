@@ -1,0 +1,253 @@
+"""Conformance with the official Cloud Assistant agent's protocol.
+
+Every endpoint is driven with the request shapes the official agent sends (recorded as data in
+tests/fixtures/official_agent_requests.json: method, path, query keys, bodies), signed the way
+it signs them. The driver below is a test client of ours, not a stand-in for the server.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from openassist.agent.identity import Identity
+from openassist.agent.keys import new_key, private_pem, public_key_field
+from openassist.agent.signing import RequestSigner
+from tests.support.cluster import Cluster, wait_until
+
+SHAPES: dict[str, Any] = json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "official_agent_requests.json").read_text()
+)
+
+
+def _fill(template: Any, values: dict[str, str]) -> Any:
+    if isinstance(template, dict):
+        return {key: _fill(value, values) for key, value in template.items()}
+    if isinstance(template, list):
+        return [_fill(value, values) for value in template]
+    if isinstance(template, str):
+        for name, value in values.items():
+            template = template.replace("{" + name + "}", value)
+    return template
+
+
+class OfficialShapedAgent:
+    """Sends the official agent's requests, shape for shape, to a real server."""
+
+    def __init__(self, cluster: Cluster, tmp: Path) -> None:
+        self.cluster = cluster
+        self.machine_id = uuid.uuid4().hex
+        self.tls = ssl.create_default_context(cafile=str(cluster.ca_file))
+        self.http = httpx.Client(
+            base_url=f"https://127.0.0.1:{cluster.agent_port}", verify=self.tls, timeout=10
+        )
+        self.tmp = tmp
+        self.instance_id = ""
+        self.signer: RequestSigner | None = None
+
+    def register(self) -> dict[str, Any]:
+        activation = self.cluster.call("CreateActivation", InstanceCount="1")
+        key = new_key()
+        (self.tmp / "instance.key").write_bytes(private_pem(key))
+        shape = SHAPES["register"]
+        body = _fill(
+            shape["body"],
+            {
+                "activation_code": activation["ActivationCode"],
+                "activation_id": activation["ActivationId"],
+                "machine_id": self.machine_id,
+                "public_key": public_key_field(key),
+            },
+        )
+        answer: dict[str, Any] = self.http.post(shape["path"], content=json.dumps(body)).json()
+        self.instance_id = answer.get("instanceId", "")
+        identity = Identity(self.instance_id, self.machine_id, "127.0.0.1", 0, "local", self.tmp)
+        self.signer = RequestSigner(identity)
+        return answer
+
+    def headers(self) -> dict[str, str]:
+        assert self.signer is not None
+        return {**self.signer.headers(), "User-Agent": "ALIYUN_ASSIST_OFFICIAL_SHAPE"}
+
+    def send(self, name: str, **values: str) -> httpx.Response:
+        shape = SHAPES[name]
+        filled = _fill(
+            shape, {"now_ms": str(int(time.time() * 1000)), "machine_id": self.machine_id, **values}
+        )
+        return self.http.request(
+            filled["method"],
+            filled["path"],
+            params=filled.get("query"),
+            content=filled.get("body", "").encode(),
+            headers=self.headers(),
+        )
+
+    def kick_channel(self) -> ClientConnection:
+        shape = SHAPES["websocket"]
+        return connect(
+            f"wss://127.0.0.1:{self.cluster.agent_port}{shape['path']}",
+            ssl=self.tls,
+            additional_headers=self.headers(),
+            open_timeout=10,
+        )
+
+
+@pytest.fixture
+def official(cluster: Cluster, tmp_path: Path) -> Iterator[OfficialShapedAgent]:
+    agent = OfficialShapedAgent(cluster, tmp_path)
+    registered = agent.register()
+    assert registered["code"] == 200 and agent.instance_id.startswith("mi-")
+    assert agent.send("heartbeat_first").json()["code"] == 200
+    yield agent
+    agent.http.close()
+
+
+def _task(agent: OfficialShapedAgent, reason: str = "task_list_kickoff") -> dict[str, Any]:
+    answer = agent.send(reason).json()
+    assert answer["code"] == 200 and answer["instanceId"] == agent.instance_id
+    [item] = answer["run"]
+    return dict(item)
+
+
+def test_registration_and_heartbeats(cluster: Cluster, official: OfficialShapedAgent) -> None:
+    answer = official.send("heartbeat_full").json()
+    assert answer["code"] == 200 and 55000 <= answer["nextInterval"] <= 65000
+    [managed] = cluster.call("DescribeManagedInstances", **{"InstanceId.1": official.instance_id})[
+        "Instances"
+    ]
+    assert (managed["OsType"], managed["AgentVersion"]) == ("Linux", "2.2.3.999")
+    assert managed["Hostname"] == "official-host" and managed["Connected"] is True
+    for name in ("metrics", "update_check"):
+        assert official.send(name).status_code == 200
+
+
+def test_kick_fetch_run_and_finish(cluster: Cluster, official: OfficialShapedAgent) -> None:
+    with official.kick_channel() as channel:
+        invoke_id = cluster.run("echo official", official.instance_id)
+        assert channel.recv(timeout=10) == SHAPES["websocket"]["kick"]
+        channel.send(SHAPES["websocket"]["reply"])
+    item = _task(official)
+    task = item["task"]
+    assert task["taskID"] == invoke_id and task["type"] == "RunShellScript"
+    assert task["timeOut"] == "60" and item["repeat"] == "Once"
+    assert item["output"]["logQuota"] == 24576
+    values = {
+        "task_id": invoke_id,
+        "invoke_version": str(task["invokeVersion"]),
+        "start_ms": str(int(time.time() * 1000)),
+    }
+    assert official.send("verified", **values).status_code == 200
+    official.send("running_start", **values)
+    [result] = cluster.results(invoke_id)
+    assert result["InvocationStatus"] == "Running"
+    official.send("running_output", output="first part, ", **values)
+    official.send(
+        "finish",
+        output="then the rest\n",
+        exit_code="0",
+        end_ms=str(int(time.time() * 1000)),
+        **values,
+    )
+    [result] = cluster.results(invoke_id)
+    assert result["InvocationStatus"] == "Success"
+    assert result["Output"] == "first part, then the rest\n"  # running output + final part
+    official.send("finish", output="again", exit_code="0", end_ms="1", **values)
+    assert cluster.results(invoke_id)[0]["Output"] == "first part, then the rest\n"
+
+
+def test_startup_fetch_timeout_and_error(cluster: Cluster, official: OfficialShapedAgent) -> None:
+    timed = cluster.run("sleep 100", official.instance_id, Timeout="5")
+    item = _task(official, "task_list_startup")
+    values = {
+        "task_id": timed,
+        "invoke_version": str(item["task"]["invokeVersion"]),
+        "start_ms": "1000",
+        "end_ms": "6000",
+    }
+    official.send("timeout", output="", **values)
+    [result] = cluster.results(timed)
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Timeout", "ExecutionTimeout")
+
+    failed = cluster.run("true", official.instance_id)
+    _task(official)
+    official.send(
+        "error",
+        task_id=failed,
+        invoke_version="0",
+        start_ms="0",
+        end_ms="0",
+        err_code="ExecutionException",
+        err_desc="fork/exec /bin/sh: no such file",
+    )
+    [result] = cluster.results(failed)
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Error", "ExecutionException")
+    assert "fork/exec" in result["ErrorInfo"]
+
+
+def test_invalid_report_maps_to_the_catalog(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    invoke_id = cluster.run("pwd", official.instance_id, WorkingDir="/nope")
+    _task(official)
+    official.send(
+        "invalid",
+        task_id=invoke_id,
+        invoke_version="0",
+        param="workingDirectory",
+        value="WorkingDirectoryNotExist: /nope",
+    )
+    [result] = cluster.results(invoke_id)
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Invalid", "DirectoryNotExists")
+
+
+def test_stop_travels_in_the_task_list(cluster: Cluster, official: OfficialShapedAgent) -> None:
+    invoke_id = cluster.run("sleep 100", official.instance_id, Timeout="600")
+    item = _task(official)
+    values = {
+        "task_id": invoke_id,
+        "invoke_version": str(item["task"]["invokeVersion"]),
+        "start_ms": "1000",
+    }
+    official.send("running_start", **values)
+    with official.kick_channel() as channel:
+        cluster.call("StopInvocation", InvokeId=invoke_id, **{"InstanceId.1": official.instance_id})
+        assert channel.recv(timeout=10) == "kick_vm"
+    answer = official.send("task_list_kickoff").json()
+    assert [stop["task"]["taskID"] for stop in answer["stop"]] == [invoke_id]
+    official.send("stopped", output="partial\n", end_ms="2000", **values)
+    [result] = cluster.results(invoke_id)
+    assert result["InvocationStatus"] == "Terminated"
+
+
+def test_a_request_signed_for_another_instance_is_refused(
+    cluster: Cluster, official: OfficialShapedAgent, tmp_path: Path
+) -> None:
+    other = OfficialShapedAgent(cluster, tmp_path / "other")
+    (tmp_path / "other").mkdir()
+    other.register()
+    forged = {**other.headers(), "x-acs-instance-id": official.instance_id}
+    response = official.http.get("/luban/api/heart-beat", headers=forged)
+    assert response.status_code == 401
+    other.http.close()
+
+
+def test_deregistration_from_either_side(cluster: Cluster, official: OfficialShapedAgent) -> None:
+    with official.kick_channel() as channel:
+        cluster.call("DeregisterManagedInstance", InstanceId=official.instance_id)
+        assert channel.recv(timeout=10) == "kick_vm agent deregister"
+    # The official agent then calls deregister itself: accepted, and it stays deregistered.
+    assert official.send("deregister").json()["code"] == 200
+    wait_until(
+        lambda: official.send("heartbeat_full").status_code == 401,
+        15,
+        what="the deregistered instance to be refused",
+    )
