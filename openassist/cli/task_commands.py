@@ -44,6 +44,8 @@ def run_task_command(args: argparse.Namespace, extra: Sequence[str]) -> int:
     except ApiCallError as error:
         print(f"openassist: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        return 0  # the reader of our output went away (``| head``): nothing to say
     except OSError as error:
         print(f"openassist: cannot reach the server: {error}", file=sys.stderr)
         return 1
