@@ -183,6 +183,7 @@ class Agent:
             quota=item.output.logQuota,
             on_output=partial,
             output_interval_s=item.output.interval / 1000,
+            send_cap=item.output.fullOutputCap,
         )
         self._runs[task.taskID] = run
         finished = asyncio.Event()

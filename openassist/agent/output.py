@@ -11,14 +11,27 @@ the bytes come in from the script's process.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+
+BACKLOG_BYTES = 256 * 1024  # unsent output that asks for a report before the interval
 
 
 class OutputTail:
-    def __init__(self, quota: int) -> None:
+    """``send_cap`` > 0 (the server keeps full output up to that many bytes): every byte up to
+    the cap is handed out for sending, none dropped; past it, and without a cap, the unsent
+    buffer keeps only the last ``quota`` bytes. ``on_backlog`` is called when the unsent buffer
+    passes BACKLOG_BYTES, so a fast writer is flushed before the interval ends."""
+
+    def __init__(
+        self, quota: int, send_cap: int = 0, on_backlog: Callable[[], None] | None = None
+    ) -> None:
         self._quota = quota
+        self._send_cap = send_cap
+        self._on_backlog = on_backlog
         self._buffer = bytearray()
         self.dropped = 0
         self._unsent = bytearray()
+        self._handed_out = 0
         self.unsent_dropped = 0  # bytes that left the unsent buffer without being sent
 
     def add(self, chunk: bytes) -> None:
@@ -28,14 +41,18 @@ class OutputTail:
             del self._buffer[:excess]
             self.dropped += excess
         self._unsent += chunk
-        excess = len(self._unsent) - self._quota
+        limit = max(self._quota, self._send_cap - self._handed_out)
+        excess = len(self._unsent) - limit
         if excess > 0:
             del self._unsent[:excess]
             self.unsent_dropped += excess
+        if self._on_backlog is not None and len(self._unsent) >= BACKLOG_BYTES:
+            self._on_backlog()
 
     def take_new(self) -> bytes:
-        """The bytes added since the last call (at most ``quota`` of them)."""
+        """The bytes added since the last call (bounded as the class says)."""
         new, self._unsent = bytes(self._unsent), bytearray()
+        self._handed_out += len(new)
         return new
 
     @property

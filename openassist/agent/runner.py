@@ -30,12 +30,10 @@ from typing import Literal
 
 from openassist.agent.output import OutputPipe, OutputTail
 from openassist.agent.parameters import launcher_command, launcher_extension
+from openassist.agent.process_group import KILL_WAIT_S, end_group, signal_group
 
-TERM_GRACE_S = 2.0  # between SIGTERM and SIGKILL of the group
-KILL_WAIT_S = 5.0  # after SIGKILL; a group still alive then is a TerminationException
 DRAIN_S = 0.5  # output still in the pipe after the script exited
 FLUSH_WAIT_S = 10.0  # for an output hand-off under way when the run ends
-POLL_S = 0.05  # how often a group being ended is checked
 MIN_QUOTA = 12000  # a smaller quota is raised to this, so a failure always shows some output
 
 Status = Literal["finished", "timeout", "error", "stopped"]
@@ -179,39 +177,6 @@ def _exit_result(returncode: int) -> tuple[int, str | None, str]:
     return 128 + signo, "ExitCodeNonzero", f"killed by signal {name} ({signo})"
 
 
-def _group_alive(pgid: int) -> bool:
-    """True while a process of the group lives. Zombies do not count: they are dead, and one
-    orphaned under an init that never reaps would otherwise look alive forever."""
-    try:
-        entries = list(os.scandir("/proc"))
-    except OSError:  # no /proc: ask the kernel, zombies included
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    for entry in entries:
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = Path(entry.path, "stat").read_text().rpartition(")")[2].split()
-            if fields[0] != "Z" and int(fields[2]) == pgid:
-                return True
-    return False
-
-
-async def _group_gone(pgid: int, within_s: float) -> bool:
-    deadline = time.monotonic() + within_s
-    while _group_alive(pgid):
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(POLL_S)
-    return True
-
-
-def _signal_group(pgid: int, signum: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):  # already gone
-        os.killpg(pgid, signum)
-
-
 async def _wait_set(event: asyncio.Event, within_s: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), within_s)
@@ -229,9 +194,11 @@ class ScriptRun:
         quota: int = 24576,
         on_output: Callable[[bytes], Awaitable[None]] | None = None,
         output_interval_s: float = 3.0,
+        send_cap: int = 0,
     ) -> None:
         self._spec = spec
-        self._tail = OutputTail(max(quota, MIN_QUOTA))
+        self._backlog = asyncio.Event()
+        self._tail = OutputTail(max(quota, MIN_QUOTA), send_cap, on_backlog=self._backlog.set)
         self._on_output = on_output
         self._interval = max(output_interval_s, 0.05)
         self._stop = asyncio.Event()
@@ -263,7 +230,7 @@ class ScriptRun:
             return await self._supervise(pipe, started)
         finally:
             if not pipe.exited.is_set() and self._pid is not None:  # run() itself was cancelled
-                _signal_group(self._pid, signal.SIGKILL)
+                signal_group(self._pid, signal.SIGKILL)
             transport.close()  # our end of the pipe, even if a background child holds its own
             _remove_script(script, self._spec)
 
@@ -342,20 +309,26 @@ class ScriptRun:
         return "timeout", -1, "ExecutionTimeout", info
 
     async def _end_group(self, pgid: int) -> bool:
-        """SIGTERM the group, give it TERM_GRACE_S, then SIGKILL it; True once none is left."""
-        _signal_group(pgid, signal.SIGTERM)
-        if await _group_gone(pgid, TERM_GRACE_S):
-            return True
-        _signal_group(pgid, signal.SIGKILL)
-        return await _group_gone(pgid, KILL_WAIT_S)
+        return await end_group(pgid)
 
     async def _flush_periodically(self, done: asyncio.Event) -> None:
         if self._on_output is None:
             return
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), self._interval)
+            waits = [
+                asyncio.ensure_future(done.wait()),
+                asyncio.ensure_future(self._backlog.wait()),
+            ]
+            try:
+                await asyncio.wait(
+                    waits, timeout=self._interval, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
+            if done.is_set():
                 return
+            self._backlog.clear()
             new = self._tail.take_new()
             if not new:
                 continue

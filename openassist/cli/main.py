@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     results.add_argument("invoke_id")
     _credentials_option(results)
 
+    output = sub.add_parser("output", help="the full output of one run (raw bytes)")
+    output.add_argument("invoke_id")
+    output.add_argument("--instance", "-i", required=True)
+    output.add_argument("--follow", "-f", action="store_true", help="keep reading while it runs")
+    _credentials_option(output)
+
     diagnose = sub.add_parser("diagnose", help="why each instance of a task failed, and the fix")
     diagnose.add_argument("invoke_id")
     diagnose.add_argument("--instance", default="", help="only this instance")

@@ -13,6 +13,7 @@ from typing import Any
 
 from openassist.cli.api_client import ApiCallError, ApiClient, load_credentials
 from openassist.cli.diagnosis import show_diagnosis
+from openassist.cli.output_command import show_output
 from openassist.cli.table import render_table
 
 _FINAL = {"Success", "Failed", "Invalid", "Aborted", "Error", "Timeout", "Cancelled", "Terminated"}
@@ -38,6 +39,8 @@ def run_task_command(args: argparse.Namespace, extra: Sequence[str]) -> int:
             return _invocations(client, args)
         if args.command == "results":
             return _show_results(client, args.invoke_id)
+        if args.command == "output":
+            return show_output(client, args.invoke_id, args.instance, args.follow)
         if args.command == "diagnose":
             return show_diagnosis(client, args.invoke_id, args.instance)
         return _ecs(client, args.action, extra)

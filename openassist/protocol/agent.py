@@ -90,6 +90,9 @@ class OutputInfo(msgspec.Struct):
     logQuota: int = OUTPUT_QUOTA
     skipEmpty: bool = True
     sendStart: bool = True
+    # OpenAssist: the server keeps full output up to this many bytes, so our agent sends all of
+    # it (0: only the last logQuota bytes matter, as with the official agent).
+    fullOutputCap: int = 0
 
 
 class RunItem(msgspec.Struct):

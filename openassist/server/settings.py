@@ -30,6 +30,7 @@ class ServerSettings:
     tls_hostnames: tuple[str, ...] = ()  # extra names for the agent certificate
     heartbeat_online_s: int = 120
     redeliver_after_s: int = 30
+    full_output_cap: int = 16 * 1024 * 1024  # bytes of full output kept per run; 0 keeps none
     api_rate_per_key: int = 200  # requests per second per access key; 0 disables the limit
     api_burst_per_key: int = 400
     log_level: str = "info"

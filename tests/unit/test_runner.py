@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from openassist.agent.runner import TERM_GRACE_S, RunOutcome, ScriptRun, ScriptSpec
+from openassist.agent.process_group import TERM_GRACE_S
+from openassist.agent.runner import RunOutcome, ScriptRun, ScriptSpec
 
 IS_ROOT = os.geteuid() == 0
 

@@ -61,6 +61,7 @@ class Gateway:
     def __init__(self, context: ServiceContext, fleet: FleetService) -> None:
         self._fleet = fleet
         self._delivery = DeliveryService(context)
+        self._full_output_cap = context.limits.full_output_cap
         self._verifier = AgentVerifier()
         self._instances: dict[str, tuple[float, Instance]] = {}
         self.kicks = KickHub(context.bus, forget=lambda i: self._instances.pop(i, None))
@@ -167,7 +168,14 @@ class Gateway:
         response = wire.TaskListResponse(
             code=200,
             instanceId=instance.id,
-            run=[wire.RunItem(task=_task_info(d), repeat=d.invocation.repeat_mode) for d in runs],
+            run=[
+                wire.RunItem(
+                    task=_task_info(d),
+                    output=wire.OutputInfo(fullOutputCap=self._full_output_cap),
+                    repeat=d.invocation.repeat_mode,
+                )
+                for d in runs
+            ],
             stop=[wire.StopItem(task=_task_info(d)) for d in stops],
         )
         return _json(response)

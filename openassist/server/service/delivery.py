@@ -13,7 +13,7 @@ from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.parameters import substitute
-from openassist.server.store import invocations
+from openassist.server.store import invocations, outputs
 from openassist.server.store.records import Command, Invocation, InvocationInstance
 
 
@@ -116,14 +116,27 @@ class DeliveryService:
             if report.kind is ReportKind.RUNNING and current.status is InstanceStatus.RUNNING:
                 # Partial output of a run already known to be running: append, keep the tail.
                 output, dropped = _tail(current.output, report.output, current.dropped, quota)
-                invocations.update_output(conn, report.invoke_id, instance_id, output, dropped, now)
+                if invocations.update_output(
+                    conn, report.invoke_id, instance_id, output, dropped, now
+                ):
+                    self._keep_full(conn, report, current)
                 return None
             event = Event(_EVENT[report.kind], exit_code=report.exit_code)
-            return invocations.apply_event(
+            new = invocations.apply_event(
                 conn, report.invoke_id, instance_id, event, self._changes(report, current), now
             )
+            if new is not None:
+                self._keep_full(conn, report, current)
+            return new
 
         return await self._ctx.db.write(apply)
+
+    def _keep_full(self, conn: Connection, report: Report, current: InvocationInstance) -> None:
+        cap = self._ctx.limits.full_output_cap
+        if report.output and cap:
+            outputs.append(
+                conn, report.invoke_id, current.instance_id, report.output, current.full_size, cap
+            )
 
     def _changes(self, report: Report, current: InvocationInstance) -> dict[str, Any]:
         quota = self._ctx.limits.output_quota

@@ -15,11 +15,13 @@ from openassist.server.service import ids
 from openassist.server.service.context import (
     ServiceContext,
     command_not_found,
+    instance_not_found,
     invoke_not_found,
     kick_topic,
 )
 from openassist.server.service.parameters import check_values
-from openassist.server.store import commands, fleet, invocations, tags
+from openassist.server.store import commands, fleet, invocations, outputs, tags
+from openassist.server.store.outputs import OutputSlice
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import (
     Command,
@@ -206,6 +208,22 @@ class InvocationService:
             return found, tasks, cmds
 
         return await self._ctx.db.read(query)
+
+    async def full_output(
+        self, invoke_id: str, instance_id: str, offset: int, limit: int
+    ) -> tuple[InvocationInstance, OutputSlice]:
+        """A slice of the full output kept for one instance of a task (from ``offset``)."""
+
+        def query(conn: Connection) -> tuple[InvocationInstance | None, OutputSlice]:
+            row = invocations.get_instance_row(conn, invoke_id, instance_id)
+            return row, outputs.read(conn, invoke_id, instance_id, offset, limit)
+
+        row, found = await self._ctx.db.read(query)
+        if row is None:
+            if await self._ctx.db.read(lambda conn: invocations.get_invocation(conn, invoke_id)):
+                raise instance_not_found(instance_id)
+            raise invoke_not_found()
+        return row, found
 
     async def stop(self, invoke_id: str, instance_ids: Sequence[str]) -> None:
         """Ask every (or the given) instance of the task to stop; not started runs are cancelled."""

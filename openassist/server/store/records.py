@@ -101,3 +101,5 @@ class InvocationInstance:
     finish_at: int | None
     stop_at: int | None
     update_at: int
+    full_size: int = 0
+    full_truncated: bool = False

@@ -134,7 +134,19 @@ invocation_instances = Table(
     Column("finish_at", BigInteger, nullable=True),
     Column("stop_at", BigInteger, nullable=True),
     Column("update_at", BigInteger, nullable=False),
+    # Bytes of full output kept in invocation_outputs, and whether more came than the cap.
+    Column("full_size", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("full_truncated", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_invocation_instances_instance_id_status", "instance_id", "status"),
+)
+
+invocation_outputs = Table(
+    "invocation_outputs",
+    metadata,
+    Column("invoke_id", String(64), primary_key=True),
+    Column("instance_id", String(64), primary_key=True),
+    Column("offset", BigInteger, primary_key=True),  # byte offset of the chunk in the output
+    Column("chunk", LargeBinary, nullable=False),
 )
 
 tags = Table(

@@ -1,0 +1,59 @@
+"""Full output of a run, kept in chunks up to a cap (the 24 KB tail lives on the row itself)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select, update
+
+from openassist.server.store.schema import invocation_instances, invocation_outputs
+
+_o = invocation_outputs
+_ii = invocation_instances
+
+
+def append(
+    conn: Connection, invoke_id: str, instance_id: str, chunk: bytes, kept: int, cap: int
+) -> None:
+    """Add ``chunk`` after the ``kept`` bytes stored so far, up to ``cap`` in all."""
+    room = max(0, cap - kept)
+    stored = chunk[:room]
+    if stored:
+        conn.execute(
+            _o.insert().values(
+                invoke_id=invoke_id, instance_id=instance_id, offset=kept, chunk=stored
+            )
+        )
+    conn.execute(
+        update(_ii)
+        .where(_ii.c.invoke_id == invoke_id, _ii.c.instance_id == instance_id)
+        .values(
+            full_size=kept + len(stored),
+            full_truncated=_ii.c.full_truncated | (len(stored) < len(chunk)),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class OutputSlice:
+    data: bytes
+    offset: int
+    size: int  # bytes stored in all
+
+
+def read(
+    conn: Connection, invoke_id: str, instance_id: str, offset: int, limit: int
+) -> OutputSlice:
+    """Up to ``limit`` bytes of the stored output from ``offset`` on."""
+    key = (_o.c.invoke_id == invoke_id, _o.c.instance_id == instance_id)
+    size = conn.scalar(select(func.coalesce(func.sum(func.length(_o.c.chunk)), 0)).where(*key))
+    rows = conn.execute(
+        select(_o.c.offset, _o.c.chunk)
+        .where(*key, _o.c.offset + func.length(_o.c.chunk) > offset, _o.c.offset < offset + limit)
+        .order_by(_o.c.offset)
+    )
+    data = bytearray()
+    for row in rows:
+        start = max(0, offset - row.offset)
+        data += row.chunk[start:]
+    return OutputSlice(bytes(data[:limit]), offset, int(size or 0))
