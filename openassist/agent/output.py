@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable
 
 BACKLOG_BYTES = 256 * 1024  # unsent output that asks for a report before the interval
+PAUSE_BYTES = 1024 * 1024  # unsent output to be sent in full: stop reading the script until sent
 
 
 class OutputTail:
@@ -33,6 +34,7 @@ class OutputTail:
         self._unsent = bytearray()
         self._handed_out = 0
         self.unsent_dropped = 0  # bytes that left the unsent buffer without being sent
+        self.on_drained: Callable[[], None] | None = None  # after take_new empties the buffer
 
     def add(self, chunk: bytes) -> None:
         self._buffer += chunk
@@ -53,7 +55,15 @@ class OutputTail:
         """The bytes added since the last call (bounded as the class says)."""
         new, self._unsent = bytes(self._unsent), bytearray()
         self._handed_out += len(new)
+        if self.on_drained is not None:
+            self.on_drained()
         return new
+
+    @property
+    def must_wait(self) -> bool:
+        """Output still to be sent in full has piled up: the writer should wait for a report
+        (back-pressure keeps the agent's memory flat however fast the script writes)."""
+        return len(self._unsent) >= PAUSE_BYTES and self._handed_out < self._send_cap
 
     @property
     def data(self) -> bytes:
@@ -70,6 +80,8 @@ class OutputPipe(asyncio.SubprocessProtocol):
     def __init__(self, tail: OutputTail) -> None:
         self._tail = tail
         self._transport: asyncio.SubprocessTransport | None = None
+        self._paused: asyncio.ReadTransport | None = None
+        tail.on_drained = self._resume
         self.returncode: int | None = None
         self.exited = asyncio.Event()
         self.closed = asyncio.Event()
@@ -80,6 +92,16 @@ class OutputPipe(asyncio.SubprocessProtocol):
 
     def pipe_data_received(self, fd: int, data: bytes | bytearray) -> None:
         self._tail.add(bytes(data))
+        if self._tail.must_wait and self._paused is None and self._transport is not None:
+            pipe = self._transport.get_pipe_transport(fd)
+            if isinstance(pipe, asyncio.ReadTransport):
+                pipe.pause_reading()  # the script blocks on its next write until we catch up
+                self._paused = pipe
+
+    def _resume(self) -> None:
+        paused, self._paused = self._paused, None
+        if paused is not None and not paused.is_closing():
+            paused.resume_reading()
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         self.closed.set()

@@ -198,7 +198,9 @@ class ScriptRun:
     ) -> None:
         self._spec = spec
         self._backlog = asyncio.Event()
-        self._tail = OutputTail(max(quota, MIN_QUOTA), send_cap, on_backlog=self._backlog.set)
+        # Sending everything needs someone to send it: without on_output there is no cap.
+        cap = send_cap if on_output is not None else 0
+        self._tail = OutputTail(max(quota, MIN_QUOTA), cap, on_backlog=self._backlog.set)
         self._on_output = on_output
         self._interval = max(output_interval_s, 0.05)
         self._stop = asyncio.Event()
