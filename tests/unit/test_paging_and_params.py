@@ -80,3 +80,12 @@ def test_page_query_schemes() -> None:
         with pytest.raises(ApiError) as error:
             page_query(Params(bad))
         assert error.value.code == code
+
+
+def test_numbers_beyond_the_store_are_refused_not_crashed_on() -> None:
+    with pytest.raises(ApiError) as error:
+        page_query(Params({"PageNumber": "922337203685477582"}))
+    assert error.value.code == "InvalidParam.PageNumber"
+    with pytest.raises(ApiError) as error:
+        Params({"Offset": str(2**70)}).integer("Offset", default=0)
+    assert error.value.code == "InvalidParameter.Offset"

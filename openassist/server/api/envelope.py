@@ -11,6 +11,7 @@ from openassist.server.api.params import Params
 from openassist.server.store.paging import Page, PageQuery, decode_token, encode_token
 
 MAX_PAGE_SIZE = 50
+MAX_PAGE_NUMBER = 10**9  # keeps the row offset within the store's 64-bit integers
 
 
 def iso(ms: int | None) -> str:
@@ -49,8 +50,11 @@ def page_query(params: Params) -> PageQuery:
             ) from None
     size = _bounded(params, "PageSize", "InvalidParam.PageSize")
     number = params.text("PageNumber", default="1")
-    if not number.isdigit() or int(number) < 1:
-        raise ApiError("InvalidParam.PageNumber", "PageNumber must be an integer of at least 1.")
+    if not number.isdigit() or not 1 <= int(number) <= MAX_PAGE_NUMBER:
+        raise ApiError(
+            "InvalidParam.PageNumber",
+            f"PageNumber must be an integer from 1 to {MAX_PAGE_NUMBER}; got {number[:20]!r}.",
+        )
     return PageQuery(limit=size, offset=(int(number) - 1) * size)
 
 

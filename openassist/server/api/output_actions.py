@@ -16,7 +16,7 @@ async def describe_invocation_full_output(call: Call) -> dict[str, Any]:
     p = call.params
     invoke_id = p.text("InvokeId", required=True)
     instance_id = p.text("InstanceId", required=True)
-    offset = p.integer("Offset", default=0, minimum=0)
+    offset = p.integer("Offset", default=0, minimum=0, maximum=2**62)
     limit = p.integer("MaxBytes", default=1024 * 1024, minimum=1, maximum=MAX_SLICE)
     row, found = await call.services.invocations.full_output(invoke_id, instance_id, offset, limit)
     next_offset = offset + len(found.data)

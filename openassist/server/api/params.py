@@ -10,6 +10,7 @@ from openassist.errors import ApiError
 
 E = TypeVar("E", bound=StrEnum)
 
+_INT64 = 2**63
 _TRUE = {"true"}
 _FALSE = {"false"}
 
@@ -68,6 +69,8 @@ class Params:
                 f"InvalidParameter.{name}",
                 f"The parameter {name} must be an integer, got {text!r}.",
             ) from None
+        if not -_INT64 <= value < _INT64:  # beyond what the store's integers hold
+            raise ApiError(f"InvalidParameter.{name}", f"The parameter {name} is out of range.")
         if minimum is not None and value < minimum:
             raise ApiError(
                 f"InvalidParameter.{name}", f"The parameter {name} must be at least {minimum}."
