@@ -81,6 +81,11 @@ def machine_id() -> str:
 
 
 def boot_id() -> str:
+    """The kernel's boot id; ``OPENASSIST_AGENT_BOOT_ID`` overrides it (tests simulate a reboot
+    with it, since they cannot reboot the machine)."""
+    override = os.environ.get("OPENASSIST_AGENT_BOOT_ID")
+    if override:
+        return override
     try:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:

@@ -14,13 +14,17 @@ import logging
 import random
 import signal
 import time
+from collections.abc import Coroutine
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from openassist.agent.channel import Channel, ChannelError
-from openassist.agent.identity import Identity, load
+from openassist.agent.identity import Identity, boot_id, load
+from openassist.agent.journal import Journal
 from openassist.agent.parameters import UnknownBuiltIn, resolve_built_ins
+from openassist.agent.process_group import end_group, group_alive
 from openassist.agent.runner import RunOutcome, ScriptRun, ScriptSpec
 from openassist.agent.ws import WebSocketClosed
 from openassist.protocol import agent as wire
@@ -61,7 +65,8 @@ class Agent:
         self._settings = settings or AgentSettings()
         self._channel = Channel(identity)
         self._runs: dict[str, ScriptRun] = {}
-        self._started: set[tuple[str, int]] = set()
+        self._journal = Journal.open(identity.state_dir)
+        self._boot_id = boot_id()
         self._kicked = asyncio.Event()
         self._deregistered = asyncio.Event()
         self._executions: set[asyncio.Task[None]] = set()
@@ -78,6 +83,7 @@ class Agent:
             asyncio.create_task(self._deregistered.wait(), name="deregistered"),
         ]
         self._kicked.set()  # fetch once at start-up
+        await self._recover()
         try:
             await asyncio.wait(endings, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -159,20 +165,24 @@ class Agent:
                     running.stop()
             for run_item in tasks.run:
                 key = (run_item.task.taskID, run_item.task.invokeVersion)
-                if key in self._started:
-                    continue  # redelivered while still running or reporting
-                self._started.add(key)
-                execution = asyncio.create_task(self._execute(run_item), name=f"run {key[0]}")
-                self._executions.add(execution)  # keep a reference until it is done
-                execution.add_done_callback(self._executions.discard)
+                if self._journal.seen(key):
+                    continue  # redelivered: started once already (maybe before a restart)
+                self._journal.started(key, self._boot_id)  # on disk before the process exists
+                self._spawn(self._execute(run_item), f"run {key[0]}")
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        execution = asyncio.create_task(work, name=name)
+        self._executions.add(execution)  # keep a reference until it is done
+        execution.add_done_callback(self._executions.discard)
 
     async def _execute(self, item: wire.RunItem) -> None:
         task = item.task
+        key = (task.taskID, task.invokeVersion)
         query = {"taskId": task.taskID, "invokeVersion": str(task.invokeVersion)}
         try:
             spec = self._spec(task)
         except _Unrunnable as problem:
-            await self._report(problem.kind, {**query, **problem.details})
+            await self._settle(key, problem.kind, {**query, **problem.details}, b"")
             return
 
         async def partial(chunk: bytes) -> None:
@@ -184,6 +194,7 @@ class Agent:
             on_output=partial,
             output_interval_s=item.output.interval / 1000,
             send_cap=item.output.fullOutputCap,
+            on_start=lambda pgid: self._journal.process(key, pgid),
         )
         self._runs[task.taskID] = run
         finished = asyncio.Event()
@@ -194,7 +205,50 @@ class Agent:
             self._runs.pop(task.taskID, None)
             finished.set()
             await announce
-        await self._report(*_final_report(outcome, query))
+        await self._settle(key, *_final_report(outcome, query))
+
+    async def _settle(
+        self, key: tuple[str, int], kind: str, query: dict[str, str], output: bytes
+    ) -> None:
+        """Journal the final report, send it until the server takes it, then mark it settled."""
+        self._journal.finished(key, kind, query, output)
+        await self._report(kind, query, output)
+        self._journal.settled(key)
+
+    async def _recover(self) -> None:
+        """Report what an earlier life of this agent left: runs it was killed in the middle of
+        (their processes ended if still there), and final reports it never got through."""
+        for entry in self._journal.interrupted():
+            same_boot = entry.boot_id == self._boot_id
+            if same_boot and entry.pgid and group_alive(entry.pgid):
+                await end_group(entry.pgid)
+            code, what = (
+                ("ClientRestarted", "the agent was restarted")
+                if same_boot
+                else ("InstanceRestarted", "the instance was rebooted")
+            )
+            query = {
+                "taskId": entry.task_id,
+                "invokeVersion": str(entry.version),
+                "start": str(int(entry.started_at * 1000)),
+                "end": str(_now_ms()),
+                "errCode": code,
+                "errDesc": f"{what} while the task ran; it was not run again.",
+            }
+            self._journal.finished(entry.key, "error", query, b"")
+        for entry in self._journal.unsettled():
+            assert entry.report is not None
+            report = entry.report
+            self._spawn(
+                self._resend(entry.key, report["kind"], report["query"], report["output"]),
+                f"resend {entry.task_id}",
+            )
+
+    async def _resend(
+        self, key: tuple[str, int], kind: str, query: dict[str, str], output: str
+    ) -> None:
+        await self._report(kind, query, output.encode("latin-1"))
+        self._journal.settled(key)
 
     async def _announce_start(
         self, query: dict[str, str], start_ms: int, finished: asyncio.Event

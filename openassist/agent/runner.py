@@ -195,6 +195,7 @@ class ScriptRun:
         on_output: Callable[[bytes], Awaitable[None]] | None = None,
         output_interval_s: float = 3.0,
         send_cap: int = 0,
+        on_start: Callable[[int], None] | None = None,
     ) -> None:
         self._spec = spec
         self._backlog = asyncio.Event()
@@ -202,6 +203,7 @@ class ScriptRun:
         cap = send_cap if on_output is not None else 0
         self._tail = OutputTail(max(quota, MIN_QUOTA), cap, on_backlog=self._backlog.set)
         self._on_output = on_output
+        self._on_start = on_start
         self._interval = max(output_interval_s, 0.05)
         self._stop = asyncio.Event()
         self._pid: int | None = None
@@ -268,6 +270,8 @@ class ScriptRun:
                 "ExecutionException", f"cannot start {_launcher_name(self._spec, argv)}: {error}"
             ) from error
         self._pid = transport.get_pid()
+        if self._on_start is not None:
+            self._on_start(self._pid)  # e.g. journal the process group before anything else
         return transport, pipe
 
     async def _supervise(self, pipe: OutputPipe, started: int) -> RunOutcome:

@@ -52,6 +52,41 @@ def _child_env() -> dict[str, str]:
     return env
 
 
+def _start_server(
+    root: Path, api_port: int, agent_port: int, database_url: str, env: dict[str, str] | None
+) -> subprocess.Popen[bytes]:
+    root.mkdir(parents=True, exist_ok=True)
+    ready = root / "ready"
+    ready.unlink(missing_ok=True)
+    args = [
+        "server",
+        "--data-dir",
+        str(root / "data"),
+        "--api-port",
+        str(api_port),
+        "--agent-port",
+        str(agent_port),
+        "--agent-host",
+        "127.0.0.1",
+        "--ready-file",
+        str(ready),
+    ]
+    if database_url:
+        args += ["--database-url", database_url]
+    with (root / "server.log").open("ab") as log:
+        process = subprocess.Popen(
+            _cli(*args), stdout=log, stderr=subprocess.STDOUT, env={**_child_env(), **(env or {})}
+        )
+    wait_until(
+        lambda: ready.exists() or process.poll() is not None,
+        STARTUP_TIMEOUT_S,
+        what="the server to start",
+    )
+    if process.poll() is not None:
+        raise AssertionError(f"server exited: {(root / 'server.log').read_text()}")
+    return process
+
+
 def _stop(process: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -73,6 +108,12 @@ class Agent:
         if self.process is not None:
             _stop(self.process)
 
+    def kill(self) -> None:
+        """SIGKILL the agent, as a crash would end it."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
 
 @dataclass
 class Cluster:
@@ -82,6 +123,8 @@ class Cluster:
     process: subprocess.Popen[bytes]
     credentials: Credentials
     agents: list[Agent] = field(default_factory=list)
+    database_url: str = ""
+    env: dict[str, str] | None = None
 
     @property
     def ca_file(self) -> Path:
@@ -107,37 +150,10 @@ class Cluster:
         cls, root: Path, database_url: str = "", env: dict[str, str] | None = None
     ) -> Iterator[Cluster]:
         api_port, agent_port = free_port(), free_port()
-        data_dir = root / "data"
-        ready = root / "ready"
-        args = [
-            "server",
-            "--data-dir",
-            str(data_dir),
-            "--api-port",
-            str(api_port),
-            "--agent-port",
-            str(agent_port),
-            "--agent-host",
-            "127.0.0.1",
-            "--ready-file",
-            str(ready),
-        ]
-        if database_url:
-            args += ["--database-url", database_url]
-        log = (root / "server.log").open("wb")
         cluster: Cluster | None = None
-        process = subprocess.Popen(
-            _cli(*args), stdout=log, stderr=subprocess.STDOUT, env={**_child_env(), **(env or {})}
-        )
+        process = _start_server(root, api_port, agent_port, database_url, env)
         try:
-            wait_until(
-                lambda: ready.exists() or process.poll() is not None,
-                STARTUP_TIMEOUT_S,
-                what="the server to start",
-            )
-            if process.poll() is not None:
-                raise AssertionError(f"server exited: {(root / 'server.log').read_text()}")
-            document = json.loads((data_dir / "admin-credentials.json").read_text())
+            document = json.loads((root / "data" / "admin-credentials.json").read_text())
             credentials = Credentials(
                 document["AccessKeyId"],
                 document["AccessKeySecret"],
@@ -145,12 +161,23 @@ class Cluster:
                 document["RegionId"],
             )
             cluster = cls(root, api_port, agent_port, process, credentials)
+            cluster.database_url, cluster.env = database_url, env
             yield cluster
         finally:
             for agent in cluster.agents if cluster else []:
                 agent.stop()
-            _stop(process)
-            log.close()
+            _stop(cluster.process if cluster else process)
+
+    def kill_server(self) -> None:
+        """SIGKILL the server: no shutdown of any kind."""
+        self.process.kill()
+        self.process.wait(10)
+
+    def restart_server(self) -> None:
+        """Start the server again on the same ports and data (after ``kill_server``)."""
+        self.process = _start_server(
+            self.root, self.api_port, self.agent_port, self.database_url, self.env
+        )
 
     def register_agent(self, name: str = "") -> Agent:
         """Create an activation and register a new agent identity (not started)."""
