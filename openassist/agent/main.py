@@ -258,7 +258,10 @@ class Agent:
         with suppress(TimeoutError):
             await asyncio.wait_for(finished.wait(), self._settings.start_report_delay_s)
             return
-        await self._report("running", {**query, "start": str(start_ms)}, attempts=1)
+        # Retried a little: until it arrives the server counts the task as not yet delivered.
+        await self._report(
+            "running", {**query, "start": str(start_ms)}, attempts=PARTIAL_OUTPUT_ATTEMPTS
+        )
 
     def _spec(self, task: wire.TaskInfo) -> ScriptSpec:
         """The run to make of a task; raises _Unrunnable with the report to send instead."""

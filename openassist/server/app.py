@@ -20,6 +20,7 @@ from openassist.server.api.registry import Services
 from openassist.server.bus import Bus, MemoryBus
 from openassist.server.gateway.routes import Gateway
 from openassist.server.gateway.tls import TlsFiles, ensure_tls, write_private
+from openassist.server.lifecycle.sweeper import SweepRules
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
@@ -28,6 +29,7 @@ from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.invocations import InvocationService
+from openassist.server.service.sweeps import Sweeper
 from openassist.server.settings import ServerSettings
 from openassist.server.store.db import Database
 
@@ -44,6 +46,7 @@ class Server:
     services: Services
     gateway: Gateway
     tls: TlsFiles
+    sweeper: Sweeper
 
     def api_app(self) -> Starlette:
         endpoint = RpcEndpoint(self.services)
@@ -82,7 +85,14 @@ async def build_server(settings: ServerSettings) -> Server:
     await _write_first_access_key(services.fleet, settings)
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
     gateway = Gateway(context, services.fleet)
-    return Server(settings, db, bus, services, gateway, tls)
+    rules = SweepRules(
+        delivery_timeout_ms=settings.delivery_timeout_s * 1000,
+        response_grace_ms=settings.response_grace_s * 1000,
+        stop_timeout_ms=settings.stop_timeout_s * 1000,
+        online_window_ms=settings.heartbeat_online_s * 1000,
+    )
+    sweeper = Sweeper(context, rules, settings.sweep_interval_s)
+    return Server(settings, db, bus, services, gateway, tls, sweeper)
 
 
 async def _write_first_access_key(fleet: FleetService, settings: ServerSettings) -> None:
@@ -143,6 +153,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     tasks = [asyncio.create_task(api.serve()), asyncio.create_task(agents.serve())]
+    sweeping = asyncio.create_task(server.sweeper.run(), name="sweeper")
     try:
         while not (api.started and agents.started):
             if any(task.done() for task in tasks):
@@ -163,6 +174,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
     finally:
+        sweeping.cancel()
         api.should_exit = agents.should_exit = True
         for task in tasks:
             with suppress(Exception):

@@ -30,6 +30,10 @@ class ServerSettings:
     tls_hostnames: tuple[str, ...] = ()  # extra names for the agent certificate
     heartbeat_online_s: int = 120
     redeliver_after_s: int = 30
+    delivery_timeout_s: int = 60  # not started this long after creation: DeliveryTimeout
+    response_grace_s: int = 60  # silent this long past its timeout: ClientNotResponse
+    stop_timeout_s: int = 30  # a stop not confirmed in this long: TerminationException
+    sweep_interval_s: int = 5
     full_output_cap: int = 16 * 1024 * 1024  # bytes of full output kept per run; 0 keeps none
     api_rate_per_key: int = 200  # requests per second per access key; 0 disables the limit
     api_burst_per_key: int = 400

@@ -108,6 +108,15 @@ class Agent:
         if self.process is not None:
             _stop(self.process)
 
+    def freeze(self) -> None:
+        """SIGSTOP the agent: alive, connected, and answering nothing."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL the agent, as a crash would end it."""
         assert self.process is not None

@@ -1,0 +1,61 @@
+"""The sweeper: periodically ends what the agents never answered for (see lifecycle.sweeper)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import Connection
+
+from openassist.server.lifecycle import Event
+from openassist.server.lifecycle.sweeper import SweepRules, overdue
+from openassist.server.service.context import ServiceContext
+from openassist.server.store import invocations
+
+log = logging.getLogger(__name__)
+
+
+class Sweeper:
+    def __init__(self, context: ServiceContext, rules: SweepRules, interval_s: float) -> None:
+        self._ctx = context
+        self._rules = rules
+        self._interval = interval_s
+
+    async def sweep_once(self) -> int:
+        """Apply every verdict due now; returns how many rows it ended."""
+        now = self._ctx.clock.now_ms()
+
+        def sweep(conn: Connection) -> int:
+            ended = 0
+            for row in invocations.active_rows(conn):
+                verdict = overdue(
+                    row.status,
+                    now,
+                    row.created_at,
+                    row.start_at,
+                    row.stop_at,
+                    row.timeout,
+                    row.last_heartbeat_at,
+                    self._rules,
+                )
+                if verdict is None:
+                    continue
+                changes = {"error_code": verdict.code, "error_info": verdict.info, "finish_at": now}
+                if invocations.apply_event(
+                    conn, row.invoke_id, row.instance_id, Event(verdict.event), changes, now
+                ):
+                    ended += 1
+            return ended
+
+        return await self._ctx.db.write(sweep)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                ended = await self.sweep_once()
+            except Exception:
+                log.exception("sweep failed; trying again next interval")
+                continue
+            if ended:
+                log.info("sweeper ended %d overdue task instance(s)", ended)

@@ -1,0 +1,63 @@
+"""What never answered ends with the code that says why: a frozen agent (SIGSTOP) after it took
+a task, before it took one, and while a stop was asked. Timings are lowered for the test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.cluster import Agent, Cluster, wait_until
+
+FAST = {
+    "OPENASSIST_DELIVERY_TIMEOUT_S": "2",
+    "OPENASSIST_RESPONSE_GRACE_S": "1",
+    "OPENASSIST_STOP_TIMEOUT_S": "2",
+    "OPENASSIST_SWEEP_INTERVAL_S": "1",
+}
+
+
+@pytest.fixture(scope="module")
+def fast(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with Cluster.start(tmp_path_factory.mktemp("sweeps"), env=FAST) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def agent(fast: Cluster) -> Iterator[Agent]:
+    agent = fast.new_agent("freezable")
+    yield agent
+    agent.thaw()
+
+
+def test_silent_agent_after_start_is_client_not_response(fast: Cluster, agent: Agent) -> None:
+    invoke_id = fast.run("sleep 30", agent.instance_id, Timeout="1")
+    wait_until(lambda: fast.results(invoke_id)[0]["InvocationStatus"] == "Running", 30)
+    agent.freeze()
+    [result] = fast.wait_final(invoke_id, timeout_s=30)
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Error", "ClientNotResponse")
+    agent.thaw()  # its late report changes nothing: the state is final
+    [later] = fast.wait_final(invoke_id)
+    assert later["ErrorCode"] == "ClientNotResponse"
+
+
+def test_undelivered_task_is_delivery_timeout(fast: Cluster, agent: Agent) -> None:
+    agent.freeze()  # connected (heartbeat recent) but taking nothing
+    invoke_id = fast.run("echo never", agent.instance_id)
+    [result] = fast.wait_final(invoke_id, timeout_s=30)
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Aborted", "DeliveryTimeout")
+    agent.thaw()
+
+
+def test_unconfirmed_stop_is_termination_exception(
+    fast: Cluster, agent: Agent, tmp_path: Path
+) -> None:
+    started = tmp_path / "started"
+    invoke_id = fast.run(f"touch {started}; sleep 60", agent.instance_id, Timeout="120")
+    wait_until(lambda: fast.results(invoke_id)[0]["InvocationStatus"] == "Running", 30)
+    agent.freeze()
+    fast.call("StopInvocation", InvokeId=invoke_id)
+    assert fast.results(invoke_id)[0]["InvocationStatus"] == "Stopping"
+    [result] = fast.wait_final(invoke_id, timeout_s=30)
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Error", "TerminationException")
