@@ -55,8 +55,11 @@ class Channel:
             raise ChannelError(f"{path}: HTTP {response.status} {response.body[:200]!r}")
         return response.body
 
-    async def heartbeat(self) -> None:
-        await self._call("GET", wire.HEARTBEAT, {"agentVersion": AGENT_VERSION})
+    async def heartbeat(self, goodbye: str = "") -> None:
+        query = {"app_version": AGENT_VERSION}
+        if goodbye:
+            query[wire.GOODBYE_PARAM] = goodbye
+        await self._call("GET", wire.HEARTBEAT, query)
 
     async def task_list(self, reason: str) -> wire.TaskListResponse:
         body = await self._call("POST", wire.TASK_LIST, {"reason": reason})

@@ -11,8 +11,10 @@ import asyncio
 import base64
 import binascii
 import logging
+import os
 import random
 import signal
+import subprocess
 import time
 from collections.abc import Coroutine
 from contextlib import suppress
@@ -33,6 +35,25 @@ log = logging.getLogger("openassist.agent")
 
 PARTIAL_OUTPUT_ATTEMPTS = 3
 SHUTDOWN_REPORT_S = 5.0
+GOODBYE_TIMEOUT_S = 3.0
+
+
+def _system_shutting_down() -> bool:
+    """systemd says "stopping" while the machine goes down. ``OPENASSIST_AGENT_SYSTEM_STATE``
+    stands in for its answer (tests cannot shut the machine down)."""
+    state = os.environ.get("OPENASSIST_AGENT_SYSTEM_STATE")
+    if state is None:
+        try:
+            state = subprocess.run(
+                ["systemctl", "is-system-running"],
+                capture_output=True,
+                text=True,
+                timeout=2,
+                check=False,
+            ).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+    return state == "stopping"
 
 
 class _Unrunnable(Exception):
@@ -93,7 +114,18 @@ class Agent:
                 run.stop()
             await asyncio.gather(*duties, *endings, return_exceptions=True)
             await self._finish_executions()
+            if not self._deregistered.is_set():
+                await self._say_goodbye()
             await self._channel.close()
+
+    async def _say_goodbye(self) -> None:
+        """Tell the server why we go, so tasks meanwhile get ClientNotRunning (service stopped)
+        or InstanceNotRunning (machine shutting down) instead of waiting for a timeout."""
+        reason = "shutdown" if await asyncio.to_thread(_system_shutting_down) else "stopped"
+        try:
+            await asyncio.wait_for(self._channel.heartbeat(goodbye=reason), GOODBYE_TIMEOUT_S)
+        except (ChannelError, TimeoutError):
+            log.info("could not say goodbye to the server")
 
     async def _finish_executions(self) -> None:
         """Give stopped runs a moment to report, then abandon what cannot reach the server

@@ -29,6 +29,7 @@ H_REQUEST = "x-acs-request-id"
 H_SIGNATURE = "x-acs-signature"
 # Our agent's optional extensions.
 H_BOOT_ID = "x-openassist-boot-id"
+GOODBYE_PARAM = "goodbye"  # last heartbeat: "stopped" (service) or "shutdown" (machine)
 
 OUTPUT_QUOTA = 24576
 OUTPUT_INTERVAL_MS = 3000

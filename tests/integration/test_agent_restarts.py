@@ -66,3 +66,20 @@ def test_final_result_survives_a_server_kill(tmp_path: Path) -> None:
         [result] = cluster.wait_final(invoke_id, timeout_s=60)
         assert result["InvocationStatus"] == "Success"
         assert result["Output"] == "finished\n"
+
+
+def test_goodbye_tells_a_stopped_service_from_a_shutdown(cluster: Cluster) -> None:
+    agent = cluster.new_agent("polite")
+    agent.stop()  # SIGTERM: the service stops and says so
+    [result] = cluster.results(cluster.run("true", agent.instance_id))
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Aborted", "ClientNotRunning")
+    assert "goodbye" in result["ErrorInfo"]
+
+    cluster.start_agent(agent, env={"OPENASSIST_AGENT_SYSTEM_STATE": "stopping"})
+    agent.stop()  # the machine is going down
+    [result] = cluster.results(cluster.run("true", agent.instance_id))
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Aborted", "InstanceNotRunning")
+
+    cluster.start_agent(agent)  # back: its first heartbeat clears the goodbye
+    [result] = cluster.wait_final(cluster.run("true", agent.instance_id))
+    assert result["InvocationStatus"] == "Success"

@@ -156,6 +156,7 @@ class Gateway:
             instance.id,
             agent_version=query.get("app_version") or query.get("agentVersion") or "",
             boot_id=request.headers.get(wire.H_BOOT_ID, ""),
+            goodbye=query.get(wire.GOODBYE_PARAM, ""),
         )
         return _json(wire.HeartbeatResponse(code=200, instanceId=instance.id))
 

@@ -51,6 +51,7 @@ class RegistrationRefused(Exception):
     """Registration was refused; the message says why (it goes back to the agent)."""
 
 
+GOODBYES = ("stopped", "shutdown")
 SECRET_CACHE_S = 5.0
 SECRET_CACHE_SIZE = 10_000
 
@@ -155,13 +156,18 @@ class FleetService:
     async def instance(self, instance_id: str) -> Instance | None:
         return await self._ctx.db.read(lambda conn: fleet.get_instance(conn, instance_id))
 
-    async def heartbeat(self, instance_id: str, agent_version: str, boot_id: str) -> None:
-        changes: dict[str, str] = {}
+    async def heartbeat(
+        self, instance_id: str, agent_version: str, boot_id: str, goodbye: str = ""
+    ) -> None:
+        """Record a heartbeat. ``goodbye`` ("stopped" or "shutdown") is our agent's last one:
+        its service is stopping, or the operating system is shutting down."""
+        changes: dict[str, str] = {"agent_state": goodbye if goodbye in GOODBYES else ""}
         if agent_version:
             changes["agent_version"] = agent_version
         if boot_id:
             changes["boot_id"] = boot_id
-        now = self._ctx.clock.now_ms()
+        # A goodbye is not a sign of life: the last heartbeat time stays that of the last one.
+        now = None if changes["agent_state"] else self._ctx.clock.now_ms()
         await self._ctx.db.write(
             lambda conn: fleet.record_heartbeat(conn, instance_id, now, changes)
         )
@@ -203,7 +209,7 @@ class FleetService:
         return instance
 
     def is_online(self, instance: Instance) -> bool:
-        if instance.last_heartbeat_at is None:
+        if instance.last_heartbeat_at is None or instance.agent_state:
             return False
         window = self._ctx.limits.heartbeat_online_s * 1000
         return self._ctx.clock.now_ms() - instance.last_heartbeat_at <= window

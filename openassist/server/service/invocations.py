@@ -88,7 +88,9 @@ def new_command(spec: CommandSpec, kept: bool, now: int) -> Command:
 
 def agent_absence_code(instance: Instance, now: int, online_window_ms: int) -> str | None:
     """Why the agent cannot take a task now, as a catalog code; None when it is online."""
-    if instance.last_heartbeat_at is None:
+    if instance.agent_state == "shutdown":
+        return "InstanceNotRunning"
+    if instance.last_heartbeat_at is None or instance.agent_state == "stopped":
         return "ClientNotRunning"
     if now - instance.last_heartbeat_at > online_window_ms:
         return "ClientNotOnline"
@@ -262,6 +264,10 @@ class InvocationService:
 def _absence_info(instance: Instance, code: str | None) -> str:
     if code == "InstanceDeregistered":
         return f"the managed instance {instance.id} was deregistered; register it again to use it."
+    if code == "InstanceNotRunning":
+        return f"the agent of {instance.id} reported that the machine is shutting down."
+    if code == "ClientNotRunning" and instance.agent_state == "stopped":
+        return f"the agent of {instance.id} said goodbye when its service stopped."
     if code == "ClientNotRunning":
         return f"the agent of {instance.id} has never connected to this server."
     if code == "ClientNotOnline":

@@ -46,12 +46,12 @@ def instances_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Instance]
     return {row.id: Instance(**row._mapping) for row in rows}
 
 
-def record_heartbeat(conn: Connection, instance_id: str, now: int, changes: dict[str, Any]) -> None:
-    conn.execute(
-        update(instances)
-        .where(instances.c.id == instance_id)
-        .values(last_heartbeat_at=now, **changes)
-    )
+def record_heartbeat(
+    conn: Connection, instance_id: str, now: int | None, changes: dict[str, Any]
+) -> None:
+    """Apply ``changes``; ``now`` (unless None) becomes the last heartbeat time."""
+    values = {**changes} if now is None else {"last_heartbeat_at": now, **changes}
+    conn.execute(update(instances).where(instances.c.id == instance_id).values(**values))
 
 
 def count_invoked(conn: Connection, instance_ids: Iterable[str], now: int) -> None:
@@ -85,10 +85,12 @@ def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any
     if where.os_type:
         query = query.where(func.lower(c.os_type) == where.os_type.lower())
     if where.connected_since is not None:
-        query = query.where(c.last_heartbeat_at >= where.connected_since)
+        query = query.where(c.last_heartbeat_at >= where.connected_since, c.agent_state == "")
     if where.disconnected_before is not None:
         query = query.where(
-            c.last_heartbeat_at.is_(None) | (c.last_heartbeat_at < where.disconnected_before)
+            c.last_heartbeat_at.is_(None)
+            | (c.last_heartbeat_at < where.disconnected_before)
+            | (c.agent_state != "")
         )
     if where.registered_only:
         query = query.where(c.registration_state == "registered")

@@ -49,6 +49,7 @@ class Instance:
     registration_state: str
     last_invoked_at: int | None
     invocation_count: int
+    agent_state: str = ""
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,9 @@ instances = Table(
     Column("registered_at", BigInteger, nullable=False),
     Column("last_heartbeat_at", BigInteger, nullable=True),
     Column("boot_id", String(64), nullable=False, default=""),
+    # "" while heartbeating; "stopped" / "shutdown" once the agent said goodbye (service
+    # stopped / operating system shutting down) until its next heartbeat.
+    Column("agent_state", String(16), nullable=False, default="", server_default=""),
     Column("registration_state", String(16), nullable=False, default="registered"),
     Column("last_invoked_at", BigInteger, nullable=True),
     Column("invocation_count", Integer, nullable=False, default=0),
