@@ -7,6 +7,7 @@ it signs them. The driver below is a test client of ours, not a stand-in for the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
 import time
@@ -91,14 +92,18 @@ class OfficialShapedAgent:
             headers=self.headers(),
         )
 
-    def kick_channel(self) -> ClientConnection:
+    @contextlib.contextmanager
+    def kick_channel(self) -> Iterator[ClientConnection]:
+        """The kick channel; the server kicks once on connect (to fetch what was queued)."""
         shape = SHAPES["websocket"]
-        return connect(
+        with connect(
             f"wss://127.0.0.1:{self.cluster.agent_port}{shape['path']}",
             ssl=self.tls,
             additional_headers=self.headers(),
             open_timeout=10,
-        )
+        ) as channel:
+            assert channel.recv(timeout=10) == shape["kick"]
+            yield channel
 
 
 @pytest.fixture

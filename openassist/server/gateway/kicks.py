@@ -45,6 +45,9 @@ class KickHub:
             await socket.send_text(KICK_MESSAGE)
 
         unsubscribe: Callable[[], None] = self._bus.subscribe(kick_topic(instance_id), kick)
+        # The official agent fetches only when kicked: whatever was queued while its channel
+        # was down is fetched now.
+        await socket.send_text(KICK_MESSAGE)
         try:
             while True:
                 await socket.receive_text()  # the agent has nothing to say; wait for the close
