@@ -18,6 +18,9 @@ TASK_LIST = f"{API_PREFIX}/v1/task/list"
 TASK_REPORT = (
     f"{API_PREFIX}/v1/task/"  # + verified | running | finish | stopped | timeout | error | invalid
 )
+UPDATE_CHECK = f"{API_PREFIX}/v1/update/update_check"
+STATE_CONFIGURATIONS = f"{API_PREFIX}/instance/list_instance_state_configurations"
+CONNECTION_DETECT = f"{API_PREFIX}/connection_detect"
 KICK_CHANNEL = "/luban/notify_server"
 KICK_MESSAGE = "kick_vm"  # fetch the task list; the agent answers "accept:kick_vm"
 KICK_DEREGISTER = "kick_vm agent deregister"  # the agent removes its registration

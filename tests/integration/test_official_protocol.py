@@ -131,8 +131,13 @@ def test_registration_and_heartbeats(cluster: Cluster, official: OfficialShapedA
     ]
     assert (managed["OsType"], managed["AgentVersion"]) == ("Linux", "2.2.3.999")
     assert managed["Hostname"] == "official-host" and managed["Connected"] is True
-    for name in ("metrics", "update_check"):
+    for name in ("metrics", "exception_report"):
         assert official.send(name).status_code == 200
+    assert official.send("update_check").json()["need_update"] == 0
+    assert official.send("state_configurations").json() == {"errCode": "", "result": {}}
+    assert official.send("connection_detect").text == "ok"
+    unsigned = official.http.post("/luban/api/metrics", content=b"{}")
+    assert unsigned.status_code == 401
 
 
 def test_kick_fetch_run_and_finish(cluster: Cluster, official: OfficialShapedAgent) -> None:

@@ -37,6 +37,11 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
 
 
+async def _refused(_request: Request, error: Exception) -> Response:
+    """Any agent endpoint: a request that is not from a registered instance's key."""
+    return _json({"code": 401, "errMsg": str(error)}, 401)
+
+
 def _task_info(delivery: Delivery) -> wire.TaskInfo:
     task, command, row = delivery.invocation, delivery.command, delivery.row
     return wire.TaskInfo(
@@ -73,10 +78,13 @@ class Gateway:
             Route(wire.HEARTBEAT, self.heartbeat, methods=["GET", "POST"]),
             Route(wire.TASK_LIST, self.task_list, methods=["GET", "POST"]),
             Route(wire.TASK_REPORT + "{kind}", self.task_report, methods=["POST"]),
+            Route(wire.UPDATE_CHECK, self.update_check, methods=["GET", "POST"]),
+            Route(wire.STATE_CONFIGURATIONS, self.state_configurations, methods=["POST"]),
+            Route(wire.CONNECTION_DETECT, self.connection_detect, methods=["GET"]),
             Route(wire.API_PREFIX + "/{rest:path}", self.acknowledge, methods=["GET", "POST"]),
             WebSocketRoute(wire.KICK_CHANNEL, self.kick_channel),
         ]
-        return Starlette(routes=routes)
+        return Starlette(routes=routes, exception_handlers={AgentAuthError: _refused})
 
     async def close(self) -> None:
         await self.kicks.close()
@@ -137,20 +145,14 @@ class Gateway:
     async def deregister(self, request: Request) -> Response:
         """The agent removes its own registration (``aliyun-service --deregister``), also after
         the server deregistered it: the official agent then deletes its identity files."""
-        try:
-            instance = await self._authenticate(request, allow_deregistered=True)
-        except AgentAuthError as refused:
-            return _json({"code": 401, "errMsg": str(refused)}, 401)
+        instance = await self._authenticate(request, allow_deregistered=True)
         if instance.registration_state == "registered":
             await self._fleet.deregister(instance.id)
         self._instances.pop(instance.id, None)
         return _json({"code": 200, "instanceId": instance.id})
 
     async def heartbeat(self, request: Request) -> Response:
-        try:
-            instance = await self._authenticate(request)
-        except AgentAuthError as refused:
-            return _json({"code": 401, "errMsg": str(refused)}, 401)
+        instance = await self._authenticate(request)
         query = request.query_params
         await self._fleet.heartbeat(
             instance.id,
@@ -161,10 +163,7 @@ class Gateway:
         return _json(wire.HeartbeatResponse(code=200, instanceId=instance.id))
 
     async def task_list(self, request: Request) -> Response:
-        try:
-            instance = await self._authenticate(request)
-        except AgentAuthError as refused:
-            return _json({"code": 401, "errMsg": str(refused)}, 401)
+        instance = await self._authenticate(request)
         runs, stops = await self._delivery.task_list(instance.id, instance.name)
         response = wire.TaskListResponse(
             code=200,
@@ -182,10 +181,7 @@ class Gateway:
         return _json(response)
 
     async def task_report(self, request: Request) -> Response:
-        try:
-            instance = await self._authenticate(request)
-        except AgentAuthError as refused:
-            return _json({"code": 401, "errMsg": str(refused)}, 401)
+        instance = await self._authenticate(request)
         try:
             kind = ReportKind(request.path_params["kind"])
         except ValueError:
@@ -195,12 +191,24 @@ class Gateway:
         return _json({"code": 200, "instanceId": instance.id})
 
     async def acknowledge(self, request: Request) -> Response:
-        """Endpoints the official agent calls that need no state here (metrics, update checks)."""
-        try:
-            instance = await self._authenticate(request)
-        except AgentAuthError:
-            return _json({"code": 200})  # e.g. connection_detect before registration
+        """What the official agent reports and we keep nothing of (metrics, exception reports,
+        plugin status): accepted, from a registered instance only."""
+        instance = await self._authenticate(request)
         return _json({"code": 200, "instanceId": instance.id})
+
+    async def update_check(self, request: Request) -> Response:
+        """No agent update is offered (self-upgrade is not configured here)."""
+        instance = await self._authenticate(request)
+        return _json({"code": 200, "instanceId": instance.id, "need_update": 0})
+
+    async def state_configurations(self, request: Request) -> Response:
+        """The official agent's state manager: no configurations to apply."""
+        await self._authenticate(request)
+        return _json({"errCode": "", "result": {}})
+
+    async def connection_detect(self, _request: Request) -> Response:
+        """Reachability probe (needs no identity): the answer the official agent expects."""
+        return Response(b"ok", media_type="text/plain")
 
     async def kick_channel(self, socket: WebSocket) -> None:
         try:
