@@ -12,7 +12,9 @@ import base64
 import binascii
 import logging
 import os
+import platform
 import random
+import shutil
 import signal
 import subprocess
 import time
@@ -36,6 +38,30 @@ log = logging.getLogger("openassist.agent")
 PARTIAL_OUTPUT_ATTEMPTS = 3
 SHUTDOWN_REPORT_S = 5.0
 GOODBYE_TIMEOUT_S = 3.0
+
+
+POWERSHELL_LAUNCHER = (
+    "pwsh -NoLogo -NoProfile -NonInteractive -File {{ACS::ScriptFileName|Ext(.ps1)}}"
+)
+
+
+def _type_launcher(command_type: str) -> str:
+    """How this (Linux) instance runs a command type; raises _Unrunnable for one it cannot."""
+    if command_type in ("", "RunShellScript"):
+        return ""
+    if command_type == "RunPowerShellScript" and shutil.which("pwsh"):
+        return POWERSHELL_LAUNCHER
+    if command_type == "RunPowerShellScript":
+        raise _Unrunnable(
+            "invalid",
+            "CommandNotApplicable",
+            "RunPowerShellScript needs PowerShell (pwsh), which is not installed on this instance",
+        )
+    raise _Unrunnable(
+        "invalid",
+        "CommandNotApplicable",
+        f"{command_type} runs on Windows; this instance runs {platform.system() or 'Linux'}",
+    )
 
 
 def _system_shutting_down() -> bool:
@@ -303,7 +329,7 @@ class Agent:
             raise _Unrunnable(
                 "error", "CommandContentDecodeError", "the command content is not valid Base64"
             ) from None
-        launcher = task.launcher
+        launcher = task.launcher or _type_launcher(task.type)
         if task.enableParameter:
             values = {
                 **task.builtInParameter,

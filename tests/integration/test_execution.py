@@ -3,6 +3,8 @@ Launcher, users."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from tests.support.cluster import Agent, Cluster
@@ -68,3 +70,16 @@ def test_unusable_home_directory_is_reported(cluster: Cluster, agent: Agent) -> 
     [result] = cluster.wait_final(invoke_id)
     assert result["ErrorCode"] == "DefaultWorkingDirectoryNotAvailable"
     assert "/nonexistent" in result["ErrorInfo"]
+
+
+@pytest.mark.parametrize("command_type", ["RunBatScript", "RunPowerShellScript"])
+def test_windows_command_types_are_not_applicable_on_linux(
+    cluster: Cluster, agent: Agent, command_type: str
+) -> None:
+    invoke_id = cluster.run("echo hi", agent.instance_id, Type=command_type)
+    [result] = cluster.wait_final(invoke_id)
+    if command_type == "RunPowerShellScript" and shutil.which("pwsh"):
+        assert result["InvocationStatus"] == "Success"  # PowerShell is there: it runs
+        return
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Invalid", "CommandNotApplicable")
+    assert command_type in result["ErrorInfo"]
