@@ -1,7 +1,7 @@
 """The vendor's official Python SDKs, unmodified, as clients of a real server and a real agent.
 
 Only the endpoint, the credentials and the region ("local") are set, as
-/work/notes/sdk-endpoints.md describes: the current SDK (``alibabacloud_ecs20140526``, signing
+docs/sdk-clients.md describes: the current SDK (``alibabacloud_ecs20140526``, signing
 with ACS3-HMAC-SHA256 by default and HMAC-SHA1 with ``signature_algorithm='v2'``) and the legacy
 core SDK (``aliyunsdkcore`` + ``aliyunsdkecs``, HMAC-SHA1, answers as JSON bytes).
 """

@@ -3,7 +3,7 @@
 A small HTTP server on 127.0.0.1 records each request as a ``SignedRequest``, verifies it with
 ``verify`` and answers like the ECS API (a JSON body, or the error body with its status). The
 current SDK (v3 by default, v1 with ``signature_algorithm='v2'``) and the legacy core SDK (v1)
-are pointed at it; see /work/notes/sdk-endpoints.md for the recipes.
+are pointed at it; see docs/sdk-clients.md for the recipes.
 """
 
 from __future__ import annotations
