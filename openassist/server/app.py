@@ -68,6 +68,7 @@ async def build_server(settings: ServerSettings) -> Server:
         heartbeat_online_s=settings.heartbeat_online_s,
         redeliver_after_s=settings.redeliver_after_s,
         regions=settings.regions,
+        agent_networks=settings.agent_networks,
         full_output_cap=settings.full_output_cap,
         api_rate_per_key=settings.api_rate_per_key,
         api_burst_per_key=settings.api_burst_per_key,

@@ -28,6 +28,7 @@ class ServerSettings:
     database_url: str = ""  # empty: SQLite file in data_dir
     regions: tuple[str, ...] = ("local",)
     tls_hostnames: tuple[str, ...] = ()  # extra names for the agent certificate
+    agent_networks: tuple[str, ...] = ()  # agent access rule: allowed source networks (CIDR)
     heartbeat_online_s: int = 120
     redeliver_after_s: int = 30
     delivery_timeout_s: int = 60  # not started this long after creation: DeliveryTimeout

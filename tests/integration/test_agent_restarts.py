@@ -83,3 +83,21 @@ def test_goodbye_tells_a_stopped_service_from_a_shutdown(cluster: Cluster) -> No
     cluster.start_agent(agent)  # back: its first heartbeat clears the goodbye
     [result] = cluster.wait_final(cluster.run("true", agent.instance_id))
     assert result["InvocationStatus"] == "Success"
+
+
+def test_access_rules_refuse_an_agent_and_say_so(tmp_path: Path) -> None:
+    with Cluster.start(tmp_path / "cluster") as cluster:
+        agent = cluster.new_agent("walled-off")
+        cluster.kill_server()
+        cluster.env = {"OPENASSIST_AGENT_NETWORKS": "192.0.2.0/24"}  # loopback not admitted
+        cluster.restart_server()
+
+        def refused() -> bool:
+            [result] = cluster.results(cluster.run("true", agent.instance_id))
+            return bool(result["ErrorCode"] == "SecurityGroupRuleDenied")
+
+        wait_until(refused, 30, interval_s=0.5, what="the agent to be refused at its reconnect")
+        [result] = cluster.results(cluster.run("true", agent.instance_id))
+        assert result["InvocationStatus"] == "Aborted"
+        assert "access rules" in result["ErrorInfo"]
+        assert "refused by the access rules" in (cluster.root / "server.log").read_text()

@@ -89,3 +89,12 @@ def test_numbers_beyond_the_store_are_refused_not_crashed_on() -> None:
     with pytest.raises(ApiError) as error:
         Params({"Offset": str(2**70)}).integer("Offset", default=0)
     assert error.value.code == "InvalidParameter.Offset"
+
+
+def test_address_rules() -> None:
+    from openassist.server.service.access import address_in
+
+    assert address_in("10.1.2.3", ["10.0.0.0/8"])
+    assert address_in("::1", ["192.0.2.0/24", "::1"])
+    assert not address_in("127.0.0.1", ["192.0.2.0/24", "not-a-network"])
+    assert not address_in("not-an-address", ["0.0.0.0/0"])

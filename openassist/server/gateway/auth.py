@@ -27,6 +27,10 @@ class AgentAuthError(Exception):
     """The request is not from the instance it claims to be; the message says why."""
 
 
+class AgentAccessDenied(Exception):
+    """The request is genuine, but the agent access rules refuse its source address."""
+
+
 @dataclass(frozen=True)
 class AgentHeaders:
     instance_id: str

@@ -19,7 +19,12 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from openassist.protocol import agent as wire
-from openassist.server.gateway.auth import AgentAuthError, AgentHeaders, AgentVerifier
+from openassist.server.gateway.auth import (
+    AgentAccessDenied,
+    AgentAuthError,
+    AgentHeaders,
+    AgentVerifier,
+)
 from openassist.server.gateway.kicks import KickHub
 from openassist.server.gateway.reports import parse_report
 from openassist.server.service.context import ServiceContext
@@ -40,6 +45,11 @@ def _json(body: Any, status: int = 200) -> Response:
 async def _refused(_request: Request, error: Exception) -> Response:
     """Any agent endpoint: a request that is not from a registered instance's key."""
     return _json({"code": 401, "errMsg": str(error)}, 401)
+
+
+async def _denied(_request: Request, error: Exception) -> Response:
+    """A genuine agent whose address the access rules refuse."""
+    return _json({"code": 403, "errCode": "SecurityGroupRuleDenied", "errMsg": str(error)}, 403)
 
 
 def _task_info(delivery: Delivery) -> wire.TaskInfo:
@@ -69,6 +79,7 @@ class Gateway:
         self._full_output_cap = context.limits.full_output_cap
         self._verifier = AgentVerifier()
         self._instances: dict[str, tuple[float, Instance]] = {}
+        self._access: dict[tuple[str, str], tuple[float, bool]] = {}
         self.kicks = KickHub(context.bus, forget=lambda i: self._instances.pop(i, None))
 
     def app(self) -> Starlette:
@@ -84,7 +95,8 @@ class Gateway:
             Route(wire.API_PREFIX + "/{rest:path}", self.acknowledge, methods=["GET", "POST"]),
             WebSocketRoute(wire.KICK_CHANNEL, self.kick_channel),
         ]
-        return Starlette(routes=routes, exception_handlers={AgentAuthError: _refused})
+        handlers = {AgentAuthError: _refused, AgentAccessDenied: _denied}
+        return Starlette(routes=routes, exception_handlers=handlers)
 
     async def close(self) -> None:
         await self.kicks.close()
@@ -99,7 +111,29 @@ class Gateway:
         ):
             raise AgentAuthError(f"instance {headers.instance_id} is not registered")
         self._verifier.verify(headers, instance)
+        address = connection.client.host if connection.client else ""
+        if not await self._access_allowed(instance, address):
+            raise AgentAccessDenied(
+                f"the agent access rules do not admit {address} for instance {instance.id}"
+            )
         return instance
+
+    async def _access_allowed(self, instance: Instance, address: str) -> bool:
+        """Checked on every call (cached like the instance): a refusal is recorded once per
+        cache period, so tasks for the instance say SecurityGroupRuleDenied."""
+        now = time.monotonic()
+        key = (instance.id, address)
+        cached = self._access.get(key)
+        if cached is not None and now - cached[0] < INSTANCE_CACHE_TTL_S:
+            return cached[1]
+        allowed = await self._fleet.access_allowed(instance, address)
+        if not allowed:
+            await self._fleet.record_denial(instance.id)
+            log.warning("agent %s refused by the access rules (from %s)", instance.id, address)
+        if len(self._access) > INSTANCE_CACHE_SIZE:
+            self._access.clear()
+        self._access[key] = (now, allowed)
+        return allowed
 
     async def _instance(self, instance_id: str) -> Instance | None:
         """The instance behind a request, cached briefly: every agent call needs it, and its
@@ -213,7 +247,7 @@ class Gateway:
     async def kick_channel(self, socket: WebSocket) -> None:
         try:
             instance = await self._authenticate(socket)
-        except AgentAuthError as refused:
+        except (AgentAuthError, AgentAccessDenied) as refused:
             log.info("kick channel refused: %s", refused)
             await socket.close(code=4401)
             return

@@ -20,6 +20,7 @@ class Limits:
     max_content_base64: int = 24 * 1024
     max_timeout_s: int = 86400
     regions: tuple[str, ...] = ("local",)
+    agent_networks: tuple[str, ...] = ()  # networks agents may connect from; empty: any
     api_rate_per_key: float = 200.0  # requests per second per access key; 0 disables
     api_burst_per_key: float = 400.0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import time
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ from sqlalchemy import Connection
 
 from openassist.errors import ApiError
 from openassist.server.service import ids
+from openassist.server.service.access import address_in
 from openassist.server.service.context import (
     DEREGISTERED,
     ServiceContext,
@@ -122,6 +122,9 @@ class FleetService:
         wrong, it is disabled, expired or used up, or the source address is outside its range.
         """
         now = self._ctx.clock.now_ms()
+        networks = self._ctx.limits.agent_networks
+        if networks and not address_in(request.source_ip, networks):
+            raise RegistrationRefused(f"the agent access rules do not admit {request.source_ip}")
 
         def create(conn: Connection) -> str:
             activation = activations.get_activation(conn, request.activation_id)
@@ -208,6 +211,27 @@ class FleetService:
         await self._ctx.bus.publish(kick_topic(instance_id), DEREGISTERED)
         return instance
 
+    async def access_allowed(self, instance: Instance, address: str) -> bool:
+        """The agent access rules: the server's allowed networks, and the range of the
+        activation the instance registered with; both must admit ``address``."""
+        allowed = self._ctx.limits.agent_networks
+        if allowed and not address_in(address, allowed):
+            return False
+        if instance.activation_id:
+            activation_id = instance.activation_id
+            found = await self._ctx.db.read(
+                lambda conn: activations.get_activation(conn, activation_id)
+            )
+            if found and found.ip_range and not address_in(address, found.ip_range.split(",")):
+                return False
+        return True
+
+    async def record_denial(self, instance_id: str) -> None:
+        now = self._ctx.clock.now_ms()
+        await self._ctx.db.write(
+            lambda conn: fleet.record_heartbeat(conn, instance_id, None, {"access_denied_at": now})
+        )
+
     def is_online(self, instance: Instance) -> bool:
         if instance.last_heartbeat_at is None or instance.agent_state:
             return False
@@ -245,24 +269,10 @@ def _check_activation(activation: Activation | None, request: Registration, now:
         raise RegistrationRefused("the activation is disabled")
     if now > activation.created_at + activation.ttl_hours * 3_600_000:
         raise RegistrationRefused("the activation has expired")
-    if activation.ip_range and not _address_in(request.source_ip, activation.ip_range):
+    if activation.ip_range and not address_in(request.source_ip, activation.ip_range.split(",")):
         raise RegistrationRefused(
             f"the source address {request.source_ip} is outside the activation's range"
         )
-
-
-def _address_in(address: str, ranges: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    for item in ranges.split(","):
-        try:
-            if ip in ipaddress.ip_network(item.strip(), strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
 
 
 def _default_name(activation: Activation, hostname: str) -> str:

@@ -90,6 +90,9 @@ def agent_absence_code(instance: Instance, now: int, online_window_ms: int) -> s
     """Why the agent cannot take a task now, as a catalog code; None when it is online."""
     if instance.agent_state == "shutdown":
         return "InstanceNotRunning"
+    denied = instance.access_denied_at
+    if denied is not None and (instance.last_heartbeat_at or 0) <= denied:
+        return "SecurityGroupRuleDenied"
     if instance.last_heartbeat_at is None or instance.agent_state == "stopped":
         return "ClientNotRunning"
     if now - instance.last_heartbeat_at > online_window_ms:
@@ -264,6 +267,11 @@ class InvocationService:
 def _absence_info(instance: Instance, code: str | None) -> str:
     if code == "InstanceDeregistered":
         return f"the managed instance {instance.id} was deregistered; register it again to use it."
+    if code == "SecurityGroupRuleDenied":
+        return (
+            f"the agent of {instance.id} was refused by the server's agent access rules "
+            "(allowed networks, or its activation's address range)."
+        )
     if code == "InstanceNotRunning":
         return f"the agent of {instance.id} reported that the machine is shutting down."
     if code == "ClientNotRunning" and instance.agent_state == "stopped":

@@ -50,6 +50,7 @@ class Instance:
     last_invoked_at: int | None
     invocation_count: int
     agent_state: str = ""
+    access_denied_at: int | None = None
 
 
 @dataclass(frozen=True)
