@@ -8,13 +8,9 @@ reports are retried until the server takes them.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
 import os
-import platform
 import random
-import shutil
 import signal
 import subprocess
 import time
@@ -27,9 +23,9 @@ from typing import Any
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.identity import Identity, boot_id, load
 from openassist.agent.journal import Journal
-from openassist.agent.parameters import UnknownBuiltIn, resolve_built_ins
 from openassist.agent.process_group import end_group, group_alive
-from openassist.agent.runner import RunOutcome, ScriptRun, ScriptSpec
+from openassist.agent.runner import ScriptRun
+from openassist.agent.tasks import Unrunnable, final_report, script_spec
 from openassist.agent.ws import WebSocketClosed
 from openassist.protocol import agent as wire
 
@@ -38,30 +34,6 @@ log = logging.getLogger("openassist.agent")
 PARTIAL_OUTPUT_ATTEMPTS = 3
 SHUTDOWN_REPORT_S = 5.0
 GOODBYE_TIMEOUT_S = 3.0
-
-
-POWERSHELL_LAUNCHER = (
-    "pwsh -NoLogo -NoProfile -NonInteractive -File {{ACS::ScriptFileName|Ext(.ps1)}}"
-)
-
-
-def _type_launcher(command_type: str) -> str:
-    """How this (Linux) instance runs a command type; raises _Unrunnable for one it cannot."""
-    if command_type in ("", "RunShellScript"):
-        return ""
-    if command_type == "RunPowerShellScript" and shutil.which("pwsh"):
-        return POWERSHELL_LAUNCHER
-    if command_type == "RunPowerShellScript":
-        raise _Unrunnable(
-            "invalid",
-            "CommandNotApplicable",
-            "RunPowerShellScript needs PowerShell (pwsh), which is not installed on this instance",
-        )
-    raise _Unrunnable(
-        "invalid",
-        "CommandNotApplicable",
-        f"{command_type} runs on Windows; this instance runs {platform.system() or 'Linux'}",
-    )
 
 
 def _system_shutting_down() -> bool:
@@ -80,15 +52,6 @@ def _system_shutting_down() -> bool:
         except (OSError, subprocess.TimeoutExpired):
             return False
     return state == "stopping"
-
-
-class _Unrunnable(Exception):
-    """A task that cannot start: ``kind`` is the report to send, ``details`` its fields."""
-
-    def __init__(self, kind: str, code: str, description: str) -> None:
-        super().__init__(description)
-        self.kind = kind
-        self.details = {"errCode": code, "errDesc": description}
 
 
 @dataclass(frozen=True)
@@ -238,8 +201,8 @@ class Agent:
         key = (task.taskID, task.invokeVersion)
         query = {"taskId": task.taskID, "invokeVersion": str(task.invokeVersion)}
         try:
-            spec = self._spec(task)
-        except _Unrunnable as problem:
+            spec = script_spec(task, self._identity.instance_id, self._script_dir)
+        except Unrunnable as problem:
             await self._settle(key, problem.kind, {**query, **problem.details}, b"")
             return
 
@@ -263,7 +226,7 @@ class Agent:
             self._runs.pop(task.taskID, None)
             finished.set()
             await announce
-        await self._settle(key, *_final_report(outcome, query))
+        await self._settle(key, *final_report(outcome, query))
 
     async def _settle(
         self, key: tuple[str, int], kind: str, query: dict[str, str], output: bytes
@@ -321,44 +284,6 @@ class Agent:
             "running", {**query, "start": str(start_ms)}, attempts=PARTIAL_OUTPUT_ATTEMPTS
         )
 
-    def _spec(self, task: wire.TaskInfo) -> ScriptSpec:
-        """The run to make of a task; raises _Unrunnable with the report to send instead."""
-        try:
-            content = base64.b64decode(task.commandContent, validate=True)
-        except (binascii.Error, ValueError):
-            raise _Unrunnable(
-                "error", "CommandContentDecodeError", "the command content is not valid Base64"
-            ) from None
-        launcher = task.launcher or _type_launcher(task.type)
-        if task.enableParameter:
-            values = {
-                **task.builtInParameter,
-                "InstanceId": self._identity.instance_id,
-                "CommandId": task.commandId,
-                "InvokeId": task.taskID,
-            }
-            try:
-                text = resolve_built_ins(content.decode("utf-8", "surrogateescape"), values)
-                # The script file's own placeholder is the runner's to fill.
-                kept = {"ScriptFileName": "{{ACS::ScriptFileName}}"}
-                launcher = resolve_built_ins(launcher, {**values, **kept})
-            except UnknownBuiltIn as unknown:
-                raise _Unrunnable(
-                    "invalid",
-                    "InvalidSystemBuiltInParameter",
-                    f"{{{{ACS::{unknown.name}}}}} is not a built-in parameter",
-                ) from None
-            content = text.encode("utf-8", "surrogateescape")
-        return ScriptSpec(
-            content=content,
-            timeout_s=float(task.timeOut or 60),
-            working_dir=task.workingDirectory or None,
-            username=task.username or None,
-            script_dir=str(self._script_dir),
-            task_id=task.taskID,
-            launcher=launcher,
-        )
-
     async def _report(
         self, kind: str, query: dict[str, str], output: bytes = b"", attempts: int = 0
     ) -> None:
@@ -380,33 +305,6 @@ class Agent:
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-_KIND_BY_STATUS = {
-    "finished": "finish",
-    "timeout": "timeout",
-    "error": "error",
-    "stopped": "stopped",
-}
-
-
-def _final_report(outcome: RunOutcome, query: dict[str, str]) -> tuple[str, dict[str, str], bytes]:
-    final = {
-        **query,
-        "start": str(outcome.started_at_ms),
-        "end": str(outcome.finished_at_ms),
-        "dropped": str(outcome.unsent_dropped),
-    }
-    if outcome.exit_code is not None:
-        final["exitCode"] = str(outcome.exit_code)
-    if outcome.error_code and outcome.error_code != "ExitCodeNonzero":
-        final["errCode"] = outcome.error_code
-    if outcome.error_info:
-        final["errDesc"] = outcome.error_info
-    if outcome.status == "stopped":
-        final["exitcode"] = final.pop("exitCode", "-1")  # the stopped report's own spelling
-        final["result"] = "killed"
-    return _KIND_BY_STATUS[outcome.status], final, outcome.unsent
 
 
 async def run_agent(state_dir: Path, settings: AgentSettings | None = None) -> None:
