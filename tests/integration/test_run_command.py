@@ -112,6 +112,9 @@ def test_stop_invocation_terminates_a_running_script(
     invoke_id = cluster.run(f"touch {started}; sleep 300", agent.instance_id, Timeout="600")
     wait_until(started.exists, 30, what="the script to start")
     wait_until(lambda: cluster.results(invoke_id)[0]["InvocationStatus"] == "Running", 30)
+    status = cluster.call("DescribeCloudAssistantStatus", **{"InstanceId.1": agent.instance_id})
+    [entry] = status["InstanceCloudAssistantStatusSet"]["InstanceCloudAssistantStatus"]
+    assert entry["ActiveTaskCount"] == 1
     cluster.call("StopInvocation", InvokeId=invoke_id, **{"InstanceId.1": agent.instance_id})
     [result] = cluster.wait_final(invoke_id, timeout_s=30)
     assert result["InvocationStatus"] == "Terminated"

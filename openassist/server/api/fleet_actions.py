@@ -72,6 +72,7 @@ async def describe_cloud_assistant_status(call: Call) -> dict[str, Any]:
     else:
         query = page_query(p)
         page = await fleet.list_instances(InstanceFilter(os_type=p.text("OSType") or None), query)
+    active = await fleet.active_task_counts([i.id for i in page.items])
     items = []
     for instance in page.items:
         online = fleet.is_online(instance)
@@ -82,7 +83,7 @@ async def describe_cloud_assistant_status(call: Call) -> dict[str, Any]:
                 "CloudAssistantVersion": instance.agent_version if online else "",
                 "LastHeartbeatTime": iso(instance.last_heartbeat_at),
                 "OSType": instance.os_type,
-                "ActiveTaskCount": 0,
+                "ActiveTaskCount": active.get(instance.id, 0),
                 "InvocationCount": instance.invocation_count,
                 "LastInvokedTime": iso(instance.last_invoked_at),
                 "SupportSessionManager": False,

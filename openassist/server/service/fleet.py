@@ -226,6 +226,10 @@ class FleetService:
                 return False
         return True
 
+    async def active_task_counts(self, instance_ids: list[str]) -> dict[str, int]:
+        """Tasks running (or stopping) on each instance now."""
+        return await self._ctx.db.read(lambda conn: invocations.count_running(conn, instance_ids))
+
     async def record_denial(self, instance_id: str) -> None:
         now = self._ctx.clock.now_ms()
         await self._ctx.db.write(

@@ -348,3 +348,18 @@ def active_rows(conn: Connection) -> list[ActiveRow]:
         )
         for r in conn.execute(query)
     ]
+
+
+def count_running(conn: Connection, instance_ids: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(instance_ids))
+    if not wanted:
+        return {}
+    query = (
+        select(_ii.c.instance_id, func.count())
+        .where(
+            _ii.c.instance_id.in_(wanted),
+            _ii.c.status.in_((InstanceStatus.RUNNING.value, InstanceStatus.STOPPING.value)),
+        )
+        .group_by(_ii.c.instance_id)
+    )
+    return {row[0]: int(row[1]) for row in conn.execute(query)}
