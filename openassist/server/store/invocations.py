@@ -15,15 +15,15 @@ from openassist.server.lifecycle import (
     RECORD_BY_STATUS,
     Event,
     EventKind,
-    overall_status,
-    transition,
 )
+from openassist.server.store import proposals
 from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import Command, Invocation, InvocationInstance
 from openassist.server.store.schema import commands, instances, invocation_instances, invocations
 from openassist.server.store.tags import Tag, ids_tagged
 
 _ii = invocation_instances
+TABLES = proposals.TaskTables(tasks=invocations, rows=invocation_instances)
 
 
 @dataclass(frozen=True)
@@ -189,34 +189,8 @@ def apply_event(
     changes: dict[str, Any],
     now: int,
 ) -> InstanceStatus | None:
-    """Propose ``event`` for one instance of a task; returns the new status, or None if refused.
-
-    The update is a compare-and-set on the status that was read, so two writers (two nodes, or a
-    late report racing a sweep) can never both win. The task row is locked first so the overall
-    status recomputed afterwards sees every instance's latest state.
-    """
-    conn.execute(select(invocations.c.id).where(invocations.c.id == invoke_id).with_for_update())
-    for _attempt in range(3):
-        current = get_instance_row(conn, invoke_id, instance_id)
-        if current is None:
-            return None
-        new_status = transition(current.status, event)
-        if new_status is None:
-            return None
-        result = conn.execute(
-            update(_ii)
-            .where(
-                _ii.c.invoke_id == invoke_id,
-                _ii.c.instance_id == instance_id,
-                _ii.c.status == current.status.value,
-            )
-            .values(status=new_status.value, update_at=now, **changes)
-        )
-        if result.rowcount == 1:
-            if new_status is not current.status:
-                refresh_overall(conn, invoke_id)
-            return new_status
-    return None
+    """Propose ``event`` for one instance of a command task (see ``proposals.apply_event``)."""
+    return proposals.apply_event(conn, TABLES, invoke_id, instance_id, event, changes, now)
 
 
 def update_output(
@@ -241,12 +215,7 @@ def update_output(
 
 
 def refresh_overall(conn: Connection, invoke_id: str) -> InvocationStatus:
-    rows = conn.execute(select(_ii.c.status).where(_ii.c.invoke_id == invoke_id))
-    status = overall_status(InstanceStatus(row.status) for row in rows)
-    conn.execute(
-        update(invocations).where(invocations.c.id == invoke_id).values(status=status.value)
-    )
-    return status
+    return proposals.refresh_overall(conn, TABLES, invoke_id)
 
 
 def pending_for_instance(

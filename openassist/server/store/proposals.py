@@ -1,0 +1,77 @@
+"""Applying a state-machine event to one per-instance row, for any kind of task (commands and
+send-file tasks keep their rows in tables of the same shape)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Table, select, update
+
+from openassist.protocol.statuses import InstanceStatus, InvocationStatus
+from openassist.server.lifecycle import Event, overall_status, transition
+
+
+@dataclass(frozen=True)
+class TaskTables:
+    tasks: Table  # id, status
+    rows: Table  # invoke_id, instance_id, status, update_at, ...
+
+
+def current_status(
+    conn: Connection, tables: TaskTables, invoke_id: str, instance_id: str
+) -> InstanceStatus | None:
+    rows = tables.rows.c
+    found = conn.execute(
+        select(rows.status).where(rows.invoke_id == invoke_id, rows.instance_id == instance_id)
+    ).first()
+    return InstanceStatus(found.status) if found else None
+
+
+def refresh_overall(conn: Connection, tables: TaskTables, invoke_id: str) -> InvocationStatus:
+    rows = conn.execute(select(tables.rows.c.status).where(tables.rows.c.invoke_id == invoke_id))
+    status = overall_status(InstanceStatus(row.status) for row in rows)
+    conn.execute(
+        update(tables.tasks).where(tables.tasks.c.id == invoke_id).values(status=status.value)
+    )
+    return status
+
+
+def apply_event(
+    conn: Connection,
+    tables: TaskTables,
+    invoke_id: str,
+    instance_id: str,
+    event: Event,
+    changes: dict[str, Any],
+    now: int,
+) -> InstanceStatus | None:
+    """Propose ``event`` for one instance of a task; returns the new status, or None if refused.
+
+    The update is a compare-and-set on the status that was read, so two writers (two nodes, or a
+    late report racing a sweep) can never both win. The task row is locked first so the overall
+    status recomputed afterwards sees every instance's latest state.
+    """
+    tasks, rows = tables.tasks, tables.rows
+    conn.execute(select(tasks.c.id).where(tasks.c.id == invoke_id).with_for_update())
+    for _attempt in range(3):
+        current = current_status(conn, tables, invoke_id, instance_id)
+        if current is None:
+            return None
+        new_status = transition(current, event)
+        if new_status is None:
+            return None
+        result = conn.execute(
+            update(rows)
+            .where(
+                rows.c.invoke_id == invoke_id,
+                rows.c.instance_id == instance_id,
+                rows.c.status == current.value,
+            )
+            .values(status=new_status.value, update_at=now, **changes)
+        )
+        if result.rowcount == 1:
+            if new_status is not current:
+                refresh_overall(conn, tables, invoke_id)
+            return new_status
+    return None
