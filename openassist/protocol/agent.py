@@ -110,11 +110,33 @@ class StopItem(msgspec.Struct):
     task: TaskInfo
 
 
+class FileTaskInfo(msgspec.Struct):
+    """One send-file task. ``signature`` is the hex MD5 of the Base64 ``content`` text."""
+
+    taskID: str
+    name: str
+    destination: str
+    content: str  # Base64
+    contentType: str = "Base64"
+    mode: str = "0644"
+    owner: str = "root"
+    group: str = "root"
+    overwrite: bool = False
+    signature: str = ""
+    timeout: int = 60
+
+
+class FileItem(msgspec.Struct):
+    task: FileTaskInfo
+    output: OutputInfo = msgspec.field(default_factory=OutputInfo)
+
+
 class TaskListResponse(msgspec.Struct):
     code: int = 200
     instanceId: str = ""
     run: list[RunItem] = msgspec.field(default_factory=list)
     stop: list[StopItem] = msgspec.field(default_factory=list)
+    file: list[FileItem] = msgspec.field(default_factory=list)
 
 
 # Task reports: POST /luban/api/v1/task/<kind>?taskId=..&invokeVersion=..&start=..&end=..

@@ -26,6 +26,7 @@ from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
 from openassist.server.service.context import Limits, ServiceContext
 from openassist.server.service.diagnosis import DiagnosisService
+from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.invocations import InvocationService
@@ -78,6 +79,7 @@ async def build_server(settings: ServerSettings) -> Server:
         invocations=InvocationService(context),
         commands=CommandService(context),
         fleet=FleetService(context),
+        files=FileService(context),
         activations=ActivationService(context),
         diagnosis=DiagnosisService(context),
         idempotency=IdempotencyService(context),
@@ -85,7 +87,7 @@ async def build_server(settings: ServerSettings) -> Server:
     )
     await _write_first_access_key(services.fleet, settings)
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
-    gateway = Gateway(context, services.fleet)
+    gateway = Gateway(context, services.fleet, services.files)
     rules = SweepRules(
         delivery_timeout_ms=settings.delivery_timeout_s * 1000,
         response_grace_ms=settings.response_grace_s * 1000,

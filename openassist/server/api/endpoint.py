@@ -20,6 +20,7 @@ from openassist.server.api import (  # noqa: F401  (importing registers the acti
     activation_actions,
     command_actions,
     diagnosis_actions,
+    file_actions,
     fleet_actions,
     invocation_actions,
     output_actions,

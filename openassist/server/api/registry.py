@@ -11,6 +11,7 @@ from openassist.server.service.activations import ActivationService
 from openassist.server.service.commands import CommandService
 from openassist.server.service.context import Limits
 from openassist.server.service.diagnosis import DiagnosisService
+from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.invocations import InvocationService
@@ -21,6 +22,7 @@ class Services:
     invocations: InvocationService
     commands: CommandService
     fleet: FleetService
+    files: FileService
     activations: ActivationService
     diagnosis: DiagnosisService
     idempotency: IdempotencyService

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from openassist.catalog import ENTRIES
 from openassist.server.service.delivery import Report, ReportKind
+from openassist.server.service.files import FileReport
 
 _INVALID_PARAMS = {
     "TypeInvalid": "CommandNotApplicable",
@@ -19,6 +20,26 @@ _INVALID_PARAMS = {
     "workingDirectory": "DirectoryNotExists",
     "username": "AccountNotExists",
     "cron": "BadCronExpression",
+}
+
+
+# The official agent's send-file outcomes -> catalog codes.
+FILE_FINISH_ERRORS = {
+    1: ("FileCreateFail", "the file could not be created"),
+    2: ("FileCreateFail", "the file's owner or group could not be set"),
+    3: ("FileAuthorityInvalid", "the file's mode could not be set"),
+    4: ("FilePathInvalid", "the target directory could not be created"),
+}
+FILE_INVALID_PARAMS = {
+    "FileNameInvalid": "FileNameInvalid",
+    "FileExist": "FileAlreadyExists",
+    "EmptyFile": "FileContentInvalid",
+    "InvalidFileContent": "FileContentInvalid",
+    "InvalidSignature": "FileContentInvalid",
+    "InvalidFileMode": "FileAuthorityInvalid",
+    "FileGroupNotExist": "UserGroupNotExists",
+    "FileOwnerNotExist": "AccountNotExists",
+    "InvalidFilePath": "FilePathInvalid",
 }
 
 
@@ -57,3 +78,17 @@ def parse_report(kind: ReportKind, query: Mapping[str, str], body: bytes) -> Rep
         error_info=error_info,
         output=body,
     )
+
+
+def parse_file_report(kind: ReportKind, query: Mapping[str, str]) -> FileReport:
+    """A send-file report: ``finish`` with status and errorcode, or ``invalid`` with param."""
+    invoke_id = query.get("taskId", "")
+    if kind is ReportKind.INVALID:
+        param, value = query.get("param", ""), query.get("value", "")
+        code = FILE_INVALID_PARAMS.get(param, "FileContentInvalid")
+        return FileReport(invoke_id, error_code=code, error_info=f"{param}: {value}", invalid=True)
+    if query.get("status", "Success") == "Success":
+        return FileReport(invoke_id, success=True)
+    number = _int(query.get("errorcode"))
+    code, info = FILE_FINISH_ERRORS.get(number, ("FileCreateFail", f"error code {number}"))
+    return FileReport(invoke_id, error_code=code, error_info=info)

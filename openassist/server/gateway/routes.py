@@ -7,6 +7,7 @@ registration is authenticated by its RSA signature before anything else happens.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import time
 from typing import Any
@@ -26,11 +27,12 @@ from openassist.server.gateway.auth import (
     AgentVerifier,
 )
 from openassist.server.gateway.kicks import KickHub
-from openassist.server.gateway.reports import parse_report
+from openassist.server.gateway.reports import parse_file_report, parse_report
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.delivery import Delivery, DeliveryService, ReportKind
+from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService, Registration, RegistrationRefused
-from openassist.server.store.records import Instance
+from openassist.server.store.records import FileTask, Instance
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,23 @@ async def _refused(_request: Request, error: Exception) -> Response:
 async def _denied(_request: Request, error: Exception) -> Response:
     """A genuine agent whose address the access rules refuse."""
     return _json({"code": 403, "errCode": "SecurityGroupRuleDenied", "errMsg": str(error)}, 403)
+
+
+def _file_info(task: FileTask) -> wire.FileTaskInfo:
+    content = base64.b64encode(task.content).decode()
+    return wire.FileTaskInfo(
+        taskID=task.id,
+        name=task.name,
+        destination=task.target_dir,
+        content=content,
+        contentType="Base64",
+        mode=task.file_mode,
+        owner=task.owner,
+        group=task.group,
+        overwrite=task.overwrite,
+        signature=hashlib.md5(content.encode()).hexdigest(),  # noqa: S324 - the wire format's
+        timeout=task.timeout,
+    )
 
 
 def _task_info(delivery: Delivery) -> wire.TaskInfo:
@@ -73,8 +92,9 @@ def _task_info(delivery: Delivery) -> wire.TaskInfo:
 
 
 class Gateway:
-    def __init__(self, context: ServiceContext, fleet: FleetService) -> None:
+    def __init__(self, context: ServiceContext, fleet: FleetService, files: FileService) -> None:
         self._fleet = fleet
+        self._files = files
         self._delivery = DeliveryService(context)
         self._full_output_cap = context.limits.full_output_cap
         self._verifier = AgentVerifier()
@@ -199,6 +219,7 @@ class Gateway:
     async def task_list(self, request: Request) -> Response:
         instance = await self._authenticate(request)
         runs, stops = await self._delivery.task_list(instance.id, instance.name)
+        file_tasks = await self._files.claim(instance.id)
         response = wire.TaskListResponse(
             code=200,
             instanceId=instance.id,
@@ -211,6 +232,7 @@ class Gateway:
                 for d in runs
             ],
             stop=[wire.StopItem(task=_task_info(d)) for d in stops],
+            file=[wire.FileItem(task=_file_info(task)) for task in file_tasks],
         )
         return _json(response)
 
@@ -220,6 +242,9 @@ class Gateway:
             kind = ReportKind(request.path_params["kind"])
         except ValueError:
             return _json({"code": 404, "errMsg": "unknown report kind"}, 404)
+        if request.query_params.get("taskType") == "sendfile":
+            await self._files.report(instance.id, parse_file_report(kind, request.query_params))
+            return _json({"code": 200, "instanceId": instance.id})
         report = parse_report(kind, request.query_params, await request.body())
         await self._delivery.report(instance.id, report)
         return _json({"code": 200, "instanceId": instance.id})

@@ -175,7 +175,7 @@ class InvocationService:
             instance_id=instance.id,
             status=InstanceStatus.ABORTED if absence else InstanceStatus.PENDING,
             error_code=absence or "",
-            error_info=_absence_info(instance, absence),
+            error_info=absence_info(instance, absence),
             exit_code=None,
             output=b"",
             dropped=0,
@@ -264,7 +264,7 @@ class InvocationService:
             await self._ctx.bus.publish(kick_topic(instance_id), invoke_id)
 
 
-def _absence_info(instance: Instance, code: str | None) -> str:
+def absence_info(instance: Instance, code: str | None) -> str:
     if code == "InstanceDeregistered":
         return f"the managed instance {instance.id} was deregistered; register it again to use it."
     if code == "SecurityGroupRuleDenied":

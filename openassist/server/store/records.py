@@ -105,3 +105,35 @@ class InvocationInstance:
     update_at: int
     full_size: int = 0
     full_truncated: bool = False
+
+
+@dataclass(frozen=True)
+class FileTask:
+    id: str
+    name: str
+    description: str
+    content: bytes
+    content_type: str
+    file_mode: str
+    owner: str
+    group: str
+    overwrite: bool
+    target_dir: str
+    timeout: int
+    status: InvocationStatus
+    access_key_id: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class FileTaskInstance:
+    invoke_id: str
+    instance_id: str
+    status: InstanceStatus
+    error_code: str
+    error_info: str
+    created_at: int
+    delivered_at: int | None
+    start_at: int | None
+    finish_at: int | None
+    update_at: int

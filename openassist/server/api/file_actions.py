@@ -1,0 +1,125 @@
+"""SendFile and DescribeSendFileResults (API.md 5.11, 5.12)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+from openassist.errors import ApiError
+from openassist.server.api import task_params
+from openassist.server.api.envelope import iso, page_query, paging_fields, tag_list
+from openassist.server.api.registry import Call, action
+from openassist.server.service.files import FileTaskView, SendFileArgs
+from openassist.server.store.files import FileTaskFilter
+
+MAX_CONTENT_BASE64 = 32 * 1024
+_MODE = re.compile(r"0?[0-7]{3}|[0-7]{4}")
+
+
+def _content(call: Call) -> tuple[bytes, str]:
+    p = call.params
+    text = p.text("Content", required=True)
+    kind = p.text("ContentType", default="PlainText")
+    if kind.lower() not in ("plaintext", "base64"):
+        raise ApiError("FileContentType.Invalid", "ContentType must be PlainText or Base64.")
+    if kind.lower() == "base64":
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError("FileContent.DecodeError", "Content is not valid Base64.") from None
+    else:
+        raw = text.encode("utf-8")
+    size = len(base64.b64encode(raw))
+    if size > MAX_CONTENT_BASE64:
+        raise ApiError(
+            "FileSize.ExceedLimit",
+            f"Content is {size} bytes after Base64 encoding; the limit is {MAX_CONTENT_BASE64}.",
+            403,
+        )
+    return raw, "Base64" if kind.lower() == "base64" else "PlainText"
+
+
+@action("SendFile", idempotent=True)
+async def send_file(call: Call) -> dict[str, Any]:
+    p = call.params
+    instance_ids = p.repeated("InstanceId", max_items=50, too_many_code="InstanceIds.ExceedLimit")
+    if not instance_ids:
+        raise ApiError("MissingParam.InstanceId", "Give at least one InstanceId.N.")
+    name = p.text("Name", required=True, max_len=255, too_long_code="FileName.ExceedLimit")
+    target_dir = p.text("TargetDir", required=True, max_len=255)
+    if not target_dir.startswith("/"):
+        raise ApiError("FileTargetDir.Invalid", "TargetDir must be an absolute path.")
+    mode = p.text("FileMode", default="0644")
+    if not _MODE.fullmatch(mode):
+        raise ApiError("FileMode.Invalid", "FileMode must be an octal mode such as 0644 or 755.")
+    content, content_type = _content(call)
+    args = SendFileArgs(
+        instance_ids=tuple(dict.fromkeys(instance_ids)),
+        name=name,
+        target_dir=target_dir,
+        content=content,
+        content_type=content_type,
+        file_mode=mode,
+        owner=p.text("FileOwner", default="root", max_len=64),
+        group=p.text("FileGroup", default="root", max_len=64),
+        overwrite=p.boolean("Overwrite"),
+        timeout=max(10, p.integer("Timeout", default=60, minimum=1, maximum=86400)),
+        description=p.text("Description", max_len=512, too_long_code="FileDesc.ExceedLimit"),
+        access_key_id=call.access_key_id,
+        tags=task_params.tags(p),
+    )
+    return {"InvokeId": await call.services.files.send(args)}
+
+
+def _task_fields(view: FileTaskView) -> dict[str, Any]:
+    task = view.task
+    return {
+        "InvokeId": task.id,
+        "Name": task.name,
+        "Description": task.description,
+        "Content": base64.b64encode(task.content).decode(),
+        "ContentType": task.content_type,
+        "FileMode": task.file_mode,
+        "FileOwner": task.owner,
+        "FileGroup": task.group,
+        "Overwrite": "true" if task.overwrite else "false",  # a string in the SDK models
+        "TargetDir": task.target_dir,
+        "CreationTime": iso(task.created_at),
+        "InvocationStatus": task.status.value,
+        "VmCount": len(view.rows),
+        "Tags": tag_list(view.tags),
+        "InvokeInstances": {
+            "InvokeInstance": [
+                {
+                    "InstanceId": row.instance_id,
+                    "InvocationStatus": row.status.value,
+                    "CreationTime": iso(row.created_at),
+                    "StartTime": iso(row.start_at),
+                    "FinishTime": iso(row.finish_at),
+                    "UpdateTime": iso(row.update_at),
+                    "ErrorCode": row.error_code,
+                    "ErrorInfo": row.error_info,
+                }
+                for row in view.rows
+            ]
+        },
+    }
+
+
+@action("DescribeSendFileResults")
+async def describe_send_file_results(call: Call) -> dict[str, Any]:
+    p = call.params
+    where = FileTaskFilter(
+        invoke_id=p.text("InvokeId") or None,
+        instance_id=p.text("InstanceId") or None,
+        name=p.text("Name") or None,
+        status=p.text("InvocationStatus") or None,
+    )
+    query = page_query(p)
+    page = await call.services.files.describe(where, query)
+    return {
+        **paging_fields(page, query),
+        "Invocations": {"Invocation": [_task_fields(view) for view in page.items]},
+    }

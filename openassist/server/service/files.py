@@ -1,0 +1,146 @@
+"""Use cases of SendFile: create the task, list results, take the agents' reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from openassist.errors import ApiError
+from openassist.protocol.statuses import InstanceStatus
+from openassist.server.lifecycle import Event, EventKind, overall_status
+from openassist.server.service import ids
+from openassist.server.service.context import ServiceContext, kick_topic
+from openassist.server.service.invocations import absence_info, agent_absence_code
+from openassist.server.store import files, fleet, proposals, tags
+from openassist.server.store.paging import Page, PageQuery
+from openassist.server.store.records import FileTask, FileTaskInstance, Instance
+
+
+@dataclass(frozen=True)
+class SendFileArgs:
+    instance_ids: tuple[str, ...]
+    name: str
+    target_dir: str
+    content: bytes
+    content_type: str
+    file_mode: str
+    owner: str
+    group: str
+    overwrite: bool
+    timeout: int
+    description: str
+    access_key_id: str
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class FileTaskView:
+    task: FileTask
+    rows: list[FileTaskInstance]
+    tags: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class FileReport:
+    invoke_id: str
+    success: bool = False
+    error_code: str = ""
+    error_info: str = ""
+    invalid: bool = False
+
+
+class FileService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._ctx = context
+
+    async def send(self, args: SendFileArgs) -> str:
+        now = self._ctx.clock.now_ms()
+        invoke_id = "f-" + ids.invoke_id()[2:]
+
+        def create(conn: Connection) -> list[FileTaskInstance]:
+            targets = fleet.instances_by_id(conn, args.instance_ids)
+            missing = [i for i in args.instance_ids if i not in targets]
+            if missing:
+                raise ApiError(
+                    "InvalidInstance.NotFound",
+                    f"The specified instance does not exist: {missing[0]}.",
+                    404,
+                )
+            rows = [self._row(invoke_id, targets[i], now) for i in args.instance_ids]
+            task = FileTask(
+                id=invoke_id,
+                name=args.name,
+                description=args.description,
+                content=args.content,
+                content_type=args.content_type,
+                file_mode=args.file_mode,
+                owner=args.owner,
+                group=args.group,
+                overwrite=args.overwrite,
+                target_dir=args.target_dir,
+                timeout=args.timeout,
+                status=overall_status(r.status for r in rows),
+                access_key_id=args.access_key_id,
+                created_at=now,
+            )
+            files.insert(conn, task, rows)
+            tags.set_tags(conn, "file", invoke_id, args.tags, new=True)
+            return rows
+
+        rows = await self._ctx.db.write(create)
+        for row in rows:
+            if row.status is InstanceStatus.PENDING:
+                await self._ctx.bus.publish(kick_topic(row.instance_id), invoke_id)
+        return invoke_id
+
+    def _row(self, invoke_id: str, instance: Instance, now: int) -> FileTaskInstance:
+        absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)
+        if instance.registration_state == "deregistered":
+            absence = "InstanceDeregistered"
+        return FileTaskInstance(
+            invoke_id=invoke_id,
+            instance_id=instance.id,
+            status=InstanceStatus.ABORTED if absence else InstanceStatus.PENDING,
+            error_code=absence or "",
+            error_info=absence_info(instance, absence),
+            created_at=now,
+            delivered_at=None,
+            start_at=None,
+            finish_at=now if absence else None,
+            update_at=now,
+        )
+
+    async def describe(self, where: files.FileTaskFilter, page: PageQuery) -> Page[FileTaskView]:
+        def query(conn: Connection) -> Page[FileTaskView]:
+            found = files.list_tasks(conn, where, page)
+            rows = files.rows_of(conn, [t.id for t in found.items])
+            labels = tags.tags_of(conn, "file", [t.id for t in found.items])
+            views = [FileTaskView(t, rows[t.id], labels[t.id]) for t in found.items]
+            return Page(items=views, total=found.total, next_key=found.next_key)
+
+        return await self._ctx.db.read(query)
+
+    async def claim(self, instance_id: str) -> list[FileTask]:
+        now = self._ctx.clock.now_ms()
+        before = now - self._ctx.limits.redeliver_after_s * 1000
+        return await self._ctx.db.write(
+            lambda conn: files.claim_pending(conn, instance_id, before, now)
+        )
+
+    async def report(self, instance_id: str, report: FileReport) -> InstanceStatus | None:
+        now = self._ctx.clock.now_ms()
+        changes: dict[str, Any] = {"finish_at": now}
+        if report.success:
+            event = Event(EventKind.FINISHED, exit_code=0)
+        else:
+            event = Event(EventKind.INVALID if report.invalid else EventKind.FAILED)
+            changes.update(error_code=report.error_code, error_info=report.error_info)
+
+        def apply(conn: Connection) -> InstanceStatus | None:
+            return proposals.apply_event(
+                conn, files.TABLES, report.invoke_id, instance_id, event, changes, now
+            )
+
+        return await self._ctx.db.write(apply)

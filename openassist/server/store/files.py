@@ -1,0 +1,99 @@
+"""Queries on send-file tasks and their per-instance rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Select, func, select, update
+
+from openassist.protocol.statuses import InstanceStatus, InvocationStatus
+from openassist.server.store import proposals
+from openassist.server.store.paging import Page, PageQuery, fetch_page
+from openassist.server.store.records import FileTask, FileTaskInstance
+from openassist.server.store.schema import file_task_instances, file_tasks
+
+_t, _r = file_tasks, file_task_instances
+TABLES = proposals.TaskTables(tasks=file_tasks, rows=file_task_instances)
+
+
+def _task(row: Any) -> FileTask:
+    data = dict(row._mapping)
+    data["status"] = InvocationStatus(data["status"])
+    return FileTask(**data)
+
+
+def _row(row: Any) -> FileTaskInstance:
+    data = dict(row._mapping)
+    data["status"] = InstanceStatus(data["status"])
+    return FileTaskInstance(**data)
+
+
+def insert(conn: Connection, task: FileTask, rows: Sequence[FileTaskInstance]) -> None:
+    conn.execute(_t.insert().values(**asdict(task)))
+    conn.execute(_r.insert(), [asdict(row) for row in rows])
+
+
+@dataclass(frozen=True)
+class FileTaskFilter:
+    invoke_id: str | None = None
+    instance_id: str | None = None
+    name: str | None = None
+    status: str | None = None
+
+
+def _filtered(query: Select[Any], where: FileTaskFilter) -> Select[Any]:
+    if where.invoke_id:
+        query = query.where(_t.c.id == where.invoke_id)
+    if where.instance_id:
+        query = query.where(
+            _t.c.id.in_(select(_r.c.invoke_id).where(_r.c.instance_id == where.instance_id))
+        )
+    if where.name:
+        query = query.where(_t.c.name == where.name)
+    if where.status:
+        query = query.where(_t.c.status == where.status)
+    return query
+
+
+def list_tasks(conn: Connection, where: FileTaskFilter, page: PageQuery) -> Page[FileTask]:
+    count = _filtered(select(func.count()).select_from(_t), where)
+    return fetch_page(
+        conn, _filtered(select(_t), where), count, (_t.c.created_at, _t.c.id), page, _task
+    )
+
+
+def rows_of(conn: Connection, invoke_ids: Iterable[str]) -> dict[str, list[FileTaskInstance]]:
+    wanted = sorted(set(invoke_ids))
+    found: dict[str, list[FileTaskInstance]] = {invoke_id: [] for invoke_id in wanted}
+    if wanted:
+        query = select(_r).where(_r.c.invoke_id.in_(wanted)).order_by(_r.c.instance_id)
+        for row in conn.execute(query):
+            found[row.invoke_id].append(_row(row))
+    return found
+
+
+def claim_pending(
+    conn: Connection, instance_id: str, redeliver_before: int, now: int
+) -> list[FileTask]:
+    """Send-file tasks to hand to the agent (new, or handed out and not confirmed)."""
+    pending = (
+        conn.execute(
+            select(_r.c.invoke_id).where(
+                _r.c.instance_id == instance_id,
+                _r.c.status == InstanceStatus.PENDING.value,
+                _r.c.delivered_at.is_(None) | (_r.c.delivered_at < redeliver_before),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not pending:
+        return []
+    conn.execute(
+        update(_r)
+        .where(_r.c.instance_id == instance_id, _r.c.invoke_id.in_(pending))
+        .values(delivered_at=now)
+    )
+    return [_task(row) for row in conn.execute(select(_t).where(_t.c.id.in_(pending)))]
