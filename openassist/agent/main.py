@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from openassist.agent.channel import Channel, ChannelError
+from openassist.agent.files import deliver_file
 from openassist.agent.identity import Identity, boot_id, load
 from openassist.agent.journal import Journal
 from openassist.agent.process_group import end_group, group_alive
@@ -184,6 +185,11 @@ class Agent:
                 running = self._runs.get(item.task.taskID)
                 if running is not None:
                     running.stop()
+            for file_item in tasks.file:
+                key = (file_item.task.taskID, 0)
+                if not self._journal.seen(key):
+                    self._journal.started(key, self._boot_id)
+                    self._spawn(self._send_file(file_item.task), f"file {key[0]}")
             for run_item in tasks.run:
                 key = (run_item.task.taskID, run_item.task.invokeVersion)
                 if self._journal.seen(key):
@@ -227,6 +233,10 @@ class Agent:
             finished.set()
             await announce
         await self._settle(key, *final_report(outcome, query))
+
+    async def _send_file(self, task: wire.FileTaskInfo) -> None:
+        kind, query = await asyncio.to_thread(deliver_file, task)
+        await self._settle((task.taskID, 0), kind, query, b"")
 
     async def _settle(
         self, key: tuple[str, int], kind: str, query: dict[str, str], output: bytes
