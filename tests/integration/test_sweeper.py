@@ -61,3 +61,22 @@ def test_unconfirmed_stop_is_termination_exception(
     assert fast.results(invoke_id)[0]["InvocationStatus"] == "Stopping"
     [result] = fast.wait_final(invoke_id, timeout_s=30)
     assert (result["InvocationStatus"], result["ErrorCode"]) == ("Error", "TerminationException")
+
+
+def test_undelivered_file_is_delivery_timeout(fast: Cluster, agent: Agent, tmp_path: Path) -> None:
+    agent.freeze()
+    invoke_id = fast.call(
+        "SendFile",
+        Name="f",
+        TargetDir=str(tmp_path),
+        Content="x",
+        **{"InstanceId.1": agent.instance_id},
+    )["InvokeId"]
+
+    def row() -> dict[str, str]:
+        task = fast.call("DescribeSendFileResults", InvokeId=invoke_id)["Invocations"]
+        return dict(task["Invocation"][0]["InvokeInstances"]["InvokeInstance"][0])
+
+    wait_until(lambda: row()["InvocationStatus"] == "Aborted", 30, what="the sweep")
+    assert row()["ErrorCode"] == "DeliveryTimeout"
+    agent.thaw()

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from openassist.server.lifecycle import Event
 from openassist.server.lifecycle.sweeper import SweepRules, overdue
 from openassist.server.service.context import ServiceContext
-from openassist.server.store import invocations
+from openassist.server.store import files, invocations, proposals
 
 log = logging.getLogger(__name__)
 
@@ -27,27 +27,33 @@ class Sweeper:
 
         def sweep(conn: Connection) -> int:
             ended = 0
-            for row in invocations.active_rows(conn):
-                verdict = overdue(
-                    row.status,
-                    now,
-                    row.created_at,
-                    row.start_at,
-                    row.stop_at,
-                    row.timeout,
-                    row.last_heartbeat_at,
-                    self._rules,
-                )
-                if verdict is None:
-                    continue
-                changes = {"error_code": verdict.code, "error_info": verdict.info, "finish_at": now}
-                if invocations.apply_event(
-                    conn, row.invoke_id, row.instance_id, Event(verdict.event), changes, now
-                ):
-                    ended += 1
+            for tables in (invocations.TABLES, files.TABLES):
+                ended += self._sweep_table(conn, tables, now)
             return ended
 
         return await self._ctx.db.write(sweep)
+
+    def _sweep_table(self, conn: Connection, tables: proposals.TaskTables, now: int) -> int:
+        ended = 0
+        for row in proposals.active_rows(conn, tables):
+            verdict = overdue(
+                row.status,
+                now,
+                row.created_at,
+                row.start_at,
+                row.stop_at,
+                row.timeout,
+                row.last_heartbeat_at,
+                self._rules,
+            )
+            if verdict is None:
+                continue
+            changes = {"error_code": verdict.code, "error_info": verdict.info, "finish_at": now}
+            if proposals.apply_event(
+                conn, tables, row.invoke_id, row.instance_id, Event(verdict.event), changes, now
+            ):
+                ended += 1
+        return ended
 
     async def run(self) -> None:
         while True:

@@ -19,7 +19,7 @@ from openassist.server.lifecycle import (
 from openassist.server.store import proposals
 from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import Command, Invocation, InvocationInstance
-from openassist.server.store.schema import commands, instances, invocation_instances, invocations
+from openassist.server.store.schema import commands, invocation_instances, invocations
 from openassist.server.store.tags import Tag, ids_tagged
 
 _ii = invocation_instances
@@ -272,51 +272,6 @@ def end_active_on_instance(
         if apply_event(conn, row.invoke_id, instance_id, event, changes, now) is not None:
             changed.append(row.invoke_id)
     return changed
-
-
-@dataclass(frozen=True)
-class ActiveRow:
-    invoke_id: str
-    instance_id: str
-    status: InstanceStatus
-    created_at: int
-    start_at: int | None
-    stop_at: int | None
-    timeout: int
-    last_heartbeat_at: int | None
-
-
-def active_rows(conn: Connection) -> list[ActiveRow]:
-    """Every per-instance row not final yet, with its task's timeout and its agent's last
-    heartbeat (what the sweeper judges)."""
-    query = (
-        select(
-            _ii.c.invoke_id,
-            _ii.c.instance_id,
-            _ii.c.status,
-            _ii.c.created_at,
-            _ii.c.start_at,
-            _ii.c.stop_at,
-            invocations.c.timeout,
-            instances.c.last_heartbeat_at,
-        )
-        .join(invocations, invocations.c.id == _ii.c.invoke_id)
-        .join(instances, instances.c.id == _ii.c.instance_id)
-        .where(_ii.c.status.in_([s.value for s in InstanceStatus if not s.is_final]))
-    )
-    return [
-        ActiveRow(
-            r.invoke_id,
-            r.instance_id,
-            InstanceStatus(r.status),
-            r.created_at,
-            r.start_at,
-            r.stop_at,
-            r.timeout,
-            r.last_heartbeat_at,
-        )
-        for r in conn.execute(query)
-    ]
 
 
 def count_running(conn: Connection, instance_ids: Iterable[str]) -> dict[str, int]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Table, null, select, update
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus
 from openassist.server.lifecycle import Event, overall_status, transition
+from openassist.server.store.schema import instances
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,50 @@ def apply_event(
                 refresh_overall(conn, tables, invoke_id)
             return new_status
     return None
+
+
+@dataclass(frozen=True)
+class ActiveRow:
+    invoke_id: str
+    instance_id: str
+    status: InstanceStatus
+    created_at: int
+    start_at: int | None
+    stop_at: int | None
+    timeout: int
+    last_heartbeat_at: int | None
+
+
+def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
+    """Every per-instance row not final yet, with its task's timeout and its agent's last
+    heartbeat (what the sweeper judges)."""
+    rows, tasks = tables.rows.c, tables.tasks.c
+    stop_at = rows.get("stop_at")
+    query = (
+        select(
+            rows.invoke_id,
+            rows.instance_id,
+            rows.status,
+            rows.created_at,
+            rows.start_at,
+            (stop_at if stop_at is not None else null()).label("stop_at"),
+            tasks.timeout,
+            instances.c.last_heartbeat_at,
+        )
+        .join(tables.tasks, tasks.id == rows.invoke_id)
+        .join(instances, instances.c.id == rows.instance_id)
+        .where(rows.status.in_([s.value for s in InstanceStatus if not s.is_final]))
+    )
+    return [
+        ActiveRow(
+            r.invoke_id,
+            r.instance_id,
+            InstanceStatus(r.status),
+            r.created_at,
+            r.start_at,
+            r.stop_at,
+            r.timeout,
+            r.last_heartbeat_at,
+        )
+        for r in conn.execute(query)
+    ]
