@@ -182,9 +182,7 @@ class Agent:
                 self._kicked.set()
                 continue
             for item in tasks.stop:
-                running = self._runs.get(item.task.taskID)
-                if running is not None:
-                    running.stop()
+                self._stop(item.task)
             for file_item in tasks.file:
                 key = (file_item.task.taskID, 0)
                 if not self._journal.seen(key):
@@ -196,6 +194,27 @@ class Agent:
                     continue  # redelivered: started once already (maybe before a restart)
                 self._journal.started(key, self._boot_id)  # on disk before the process exists
                 self._spawn(self._execute(run_item), f"run {key[0]}")
+
+    def _stop(self, task: wire.TaskInfo) -> None:
+        """End a running task; one this agent never started (or finished and reported) cannot
+        be running here, which the server is told so that the stop does not hang."""
+        running = self._runs.get(task.taskID)
+        if running is not None:
+            running.stop()
+            return
+        key = (task.taskID, task.invokeVersion)
+        if self._journal.seen(key):
+            return  # finished here: its final report is on its way
+        self._journal.started(key, self._boot_id)
+        query = {
+            "taskId": task.taskID,
+            "invokeVersion": str(task.invokeVersion),
+            "exitcode": "-1",
+            "result": "killed",
+            "start": "0",
+            "end": str(_now_ms()),
+        }
+        self._spawn(self._settle(key, "stopped", query, b""), f"stop {task.taskID}")
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         execution = asyncio.create_task(work, name=name)

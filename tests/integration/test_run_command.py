@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,33 @@ def test_record_status_filter_counts_a_nonzero_exit_as_finished(
         ids = {r["InvokeId"] for r in results}
         assert expected in ids and excluded not in ids
         assert answer["TotalCount"] == len(results)
+
+
+def test_stop_of_a_task_the_agent_never_got_ends_at_once(cluster: Cluster) -> None:
+    """The delivery is lost on the way (taken here with the agent's own key while it is
+    frozen): the stop still ends quickly, because the agent says it has no such run."""
+    import asyncio
+
+    from openassist.agent.channel import Channel
+    from openassist.agent.identity import load
+
+    agent = cluster.new_agent("lost-delivery")
+    assert agent.process is not None
+    agent.process.send_signal(signal.SIGSTOP)
+    try:
+        invoke_id = cluster.run("sleep 300", agent.instance_id, Timeout="600")
+
+        async def take() -> list[str]:
+            channel = Channel(load(agent.state_dir))
+            try:
+                answer = await channel.task_list("kickoff")
+            finally:
+                await channel.close()
+            return [item.task.taskID for item in answer.run]
+
+        assert asyncio.run(take()) == [invoke_id]
+    finally:
+        agent.process.send_signal(signal.SIGCONT)
+    cluster.call("StopInvocation", InvokeId=invoke_id)
+    [result] = cluster.wait_final(invoke_id, timeout_s=20)
+    assert result["InvocationStatus"] == "Terminated"
