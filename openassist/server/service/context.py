@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from openassist.errors import ApiError
+from openassist.protocol.statuses import InstanceStatus
 from openassist.server.bus import Bus
 from openassist.server.service.clock import Clock
 from openassist.server.store.db import Database
@@ -54,3 +57,18 @@ def instance_not_found(instance_id: str) -> ApiError:
     return ApiError(
         "InvalidInstanceId.NotFound", f"The instance {instance_id} does not exist here.", 404
     )
+
+
+class _Row(Protocol):
+    @property
+    def instance_id(self) -> str: ...
+
+    @property
+    def status(self) -> InstanceStatus: ...
+
+
+async def kick_pending(bus: Bus, rows: Iterable[_Row], invoke_id: str) -> None:
+    """Wake the agents that have something to fetch for a new task."""
+    for row in rows:
+        if row.status is InstanceStatus.PENDING:
+            await bus.publish(kick_topic(row.instance_id), invoke_id)

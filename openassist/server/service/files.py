@@ -11,7 +11,7 @@ from openassist.errors import ApiError
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle import Event, EventKind, overall_status
 from openassist.server.service import ids
-from openassist.server.service.context import ServiceContext, kick_topic
+from openassist.server.service.context import ServiceContext, kick_pending
 from openassist.server.service.invocations import absence_info, agent_absence_code
 from openassist.server.store import files, fleet, proposals, tags
 from openassist.server.store.paging import Page, PageQuery
@@ -90,15 +90,11 @@ class FileService:
             return rows
 
         rows = await self._ctx.db.write(create)
-        for row in rows:
-            if row.status is InstanceStatus.PENDING:
-                await self._ctx.bus.publish(kick_topic(row.instance_id), invoke_id)
+        await kick_pending(self._ctx.bus, rows, invoke_id)
         return invoke_id
 
     def _row(self, invoke_id: str, instance: Instance, now: int) -> FileTaskInstance:
         absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)
-        if instance.registration_state == "deregistered":
-            absence = "InstanceDeregistered"
         return FileTaskInstance(
             invoke_id=invoke_id,
             instance_id=instance.id,

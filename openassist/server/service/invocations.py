@@ -17,6 +17,7 @@ from openassist.server.service.context import (
     command_not_found,
     instance_not_found,
     invoke_not_found,
+    kick_pending,
     kick_topic,
 )
 from openassist.server.service.parameters import check_values
@@ -88,6 +89,8 @@ def new_command(spec: CommandSpec, kept: bool, now: int) -> Command:
 
 def agent_absence_code(instance: Instance, now: int, online_window_ms: int) -> str | None:
     """Why the agent cannot take a task now, as a catalog code; None when it is online."""
+    if instance.registration_state == "deregistered":
+        return "InstanceDeregistered"
     if instance.agent_state == "shutdown":
         return "InstanceNotRunning"
     denied = instance.access_denied_at
@@ -161,15 +164,11 @@ class InvocationService:
             return rows
 
         rows = await self._ctx.db.write(create)
-        for row in rows:
-            if row.status is InstanceStatus.PENDING:
-                await self._ctx.bus.publish(kick_topic(row.instance_id), invoke_id)
+        await kick_pending(self._ctx.bus, rows, invoke_id)
         return invoke_id
 
     def _initial_row(self, invoke_id: str, instance: Instance, now: int) -> InvocationInstance:
         absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)
-        if instance.registration_state == "deregistered":
-            absence = "InstanceDeregistered"
         return InvocationInstance(
             invoke_id=invoke_id,
             instance_id=instance.id,
