@@ -30,7 +30,7 @@ from typing import Literal
 
 from openassist.agent.output import OutputPipe, OutputTail
 from openassist.agent.parameters import launcher_command, launcher_extension
-from openassist.agent.process_group import KILL_WAIT_S, end_group, signal_group
+from openassist.agent.process_group import KILL_WAIT_S, TERM_GRACE_S, end_group, signal_group
 
 DRAIN_S = 0.5  # output still in the pipe after the script exited
 FLUSH_WAIT_S = 10.0  # for an output hand-off under way when the run ends
@@ -52,6 +52,9 @@ class ScriptSpec:
     # A Launcher runs the script file instead of the shell, e.g. "python3 -u {{ACS::Script
     # FileName|Ext(".py")}}"; the placeholder becomes the file's path.
     launcher: str = ""
+    # "Process": a timeout or stop ends only the script's own process (what it started in the
+    # background lives on); "ProcessTree" or empty: its whole process group.
+    termination_mode: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,19 @@ def _exit_result(returncode: int) -> tuple[int, str | None, str]:
     except ValueError:  # real-time signals have no name of their own
         name = f"SIGRTMIN+{signo - signal.SIGRTMIN}"
     return 128 + signo, "ExitCodeNonzero", f"killed by signal {name} ({signo})"
+
+
+async def _end_process(pid: int, exited: asyncio.Event) -> bool:
+    """SIGTERM the script's own process, then SIGKILL it; True once it has exited."""
+    for signum, wait_s in ((signal.SIGTERM, TERM_GRACE_S), (signal.SIGKILL, KILL_WAIT_S)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+        try:
+            await asyncio.wait_for(exited.wait(), wait_s)
+        except TimeoutError:
+            continue
+        return True
+    return False
 
 
 async def _wait_set(event: asyncio.Event, within_s: float) -> None:
@@ -302,16 +318,20 @@ class ScriptRun:
             returncode = pipe.returncode if pipe.returncode is not None else -1
             return ("finished", *_exit_result(returncode))
         assert self._pid is not None
-        if not await self._end_group(self._pid):
+        only_process = self._spec.termination_mode == "Process"
+        ended = (
+            await _end_process(self._pid, pipe.exited)
+            if only_process
+            else await self._end_group(self._pid)
+        )
+        if not ended:
             info = f"processes of the run were still alive {KILL_WAIT_S:g} s after SIGKILL"
             return "error", None, "TerminationException", info
         await _wait_set(pipe.closed, DRAIN_S)
         if self._stop.is_set():
             return "stopped", -1, None, "stopped on request"
-        info = (
-            f"ran longer than the timeout of {self._spec.timeout_s:g} s and was killed with "
-            "its process group"
-        )
+        killed = "its process" if only_process else "its process group"
+        info = f"ran longer than the timeout of {self._spec.timeout_s:g} s; {killed} was killed"
         return "timeout", -1, "ExecutionTimeout", info
 
     async def _end_group(self, pgid: int) -> bool:

@@ -83,6 +83,7 @@ def script_spec(task: wire.TaskInfo, instance_id: str, script_dir: Path) -> Scri
         script_dir=str(script_dir),
         task_id=task.taskID,
         launcher=launcher,
+        termination_mode=task.terminationMode,
     )
 
 

@@ -63,6 +63,22 @@ def test_timeout_kills_the_process_group(cluster: Cluster, agent: Agent, tmp_pat
     wait_until(lambda: not _alive(child), 10, what="the background child to be killed")
 
 
+def test_termination_mode_process_spares_background_children(
+    cluster: Cluster, agent: Agent, tmp_path: Path
+) -> None:
+    marker = tmp_path / "child.pid"
+    script = f"sleep 300 & echo $! > {marker}; sleep 300"
+    invoke_id = cluster.run(script, agent.instance_id, Timeout="1", TerminationMode="Process")
+    [result] = cluster.wait_final(invoke_id, timeout_s=30)
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Timeout", "ExecutionTimeout")
+    assert result["TerminationMode"] == "Process"
+    child = int(marker.read_text())
+    try:
+        assert _alive(child)  # only the script's own process was ended
+    finally:
+        os.kill(child, 9)
+
+
 def test_working_dir_is_used(cluster: Cluster, agent: Agent, tmp_path: Path) -> None:
     invoke_id = cluster.run("pwd", agent.instance_id, WorkingDir=str(tmp_path))
     [result] = cluster.wait_final(invoke_id)
