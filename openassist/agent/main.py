@@ -210,7 +210,7 @@ class Agent:
             "taskId": task.taskID,
             "invokeVersion": str(task.invokeVersion),
             "exitcode": "-1",
-            "result": "killed",
+            "result": "canceled",
             "start": "0",
             "end": str(_now_ms()),
         }

@@ -106,3 +106,8 @@ def test_record_status_of_a_nonzero_exit_is_finished() -> None:
     assert record_status(S.TIMEOUT, "ExecutionTimeout") is R.FAILED
     assert record_status(S.TERMINATED, "") is R.STOPPED
     assert {record_status(s, "") for s in S} == set(R) - {R.PARTIAL_FAILED}
+
+
+def test_a_stop_answered_for_a_run_never_started_is_cancelled() -> None:
+    assert transition(S.STOPPING, Event(K.STOPPED, never_started=True)) is S.CANCELLED
+    assert transition(S.STOPPING, Event(K.STOPPED)) is S.TERMINATED

@@ -77,6 +77,9 @@ def parse_report(kind: ReportKind, query: Mapping[str, str], body: bytes) -> Rep
         error_code=error_code,
         error_info=error_info,
         output=body,
+        # OpenAssist agents answer ``result=canceled`` for a run they never started; the official
+        # agent only ever sends ``killed`` or ``completed``.
+        never_started=query.get("result") == "canceled",
     )
 
 

@@ -31,6 +31,8 @@ class Event:
     exit_code: int | None = None
     # For STOP_REQUESTED: the task was already handed to the agent, which must be told to stop.
     delivered: bool = False
+    # For STOPPED: the agent never started the run it was asked to stop.
+    never_started: bool = False
 
 
 _NOT_STARTED = (S.PENDING, S.SCHEDULED)
@@ -84,5 +86,7 @@ def transition(current: S, event: Event) -> S | None:
                 return S.CANCELLED
             return S.STOPPING
         case EventKind.STOPPED:
-            return S.CANCELLED if current in _NOT_STARTED else S.TERMINATED
+            if current in _NOT_STARTED or event.never_started:
+                return S.CANCELLED
+            return S.TERMINATED
     return current  # DELIVERED: handed out, still Pending until the agent reports

@@ -38,6 +38,7 @@ class Report:
     error_code: str = ""
     error_info: str = ""
     output: bytes = b""
+    never_started: bool = False  # a stop the agent answered for a run it never had
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,9 @@ class DeliveryService:
                 ):
                     self._keep_full(conn, report, current)
                 return None
-            event = Event(_EVENT[report.kind], exit_code=report.exit_code)
+            event = Event(
+                _EVENT[report.kind], exit_code=report.exit_code, never_started=report.never_started
+            )
             new = invocations.apply_event(
                 conn, report.invoke_id, instance_id, event, self._changes(report, current), now
             )
