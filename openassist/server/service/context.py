@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -72,3 +72,14 @@ async def kick_pending(bus: Bus, rows: Iterable[_Row], invoke_id: str) -> None:
     for row in rows:
         if row.status is InstanceStatus.PENDING:
             await bus.publish(kick_topic(row.instance_id), invoke_id)
+
+
+def require_all(found: Mapping[str, object], instance_ids: Iterable[str]) -> None:
+    """Raise InvalidInstance.NotFound (404) for the first id not in ``found``."""
+    for instance_id in instance_ids:
+        if instance_id not in found:
+            raise ApiError(
+                "InvalidInstance.NotFound",
+                f"The specified instance does not exist: {instance_id}.",
+                404,
+            )

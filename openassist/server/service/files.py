@@ -7,11 +7,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from openassist.errors import ApiError
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle import Event, EventKind, overall_status
 from openassist.server.service import ids
-from openassist.server.service.context import ServiceContext, kick_pending
+from openassist.server.service.context import ServiceContext, kick_pending, require_all
 from openassist.server.service.invocations import absence_info, agent_absence_code
 from openassist.server.store import files, fleet, proposals, tags
 from openassist.server.store.paging import Page, PageQuery
@@ -61,13 +60,7 @@ class FileService:
 
         def create(conn: Connection) -> list[FileTaskInstance]:
             targets = fleet.instances_by_id(conn, args.instance_ids)
-            missing = [i for i in args.instance_ids if i not in targets]
-            if missing:
-                raise ApiError(
-                    "InvalidInstance.NotFound",
-                    f"The specified instance does not exist: {missing[0]}.",
-                    404,
-                )
+            require_all(targets, args.instance_ids)
             rows = [self._row(invoke_id, targets[i], now) for i in args.instance_ids]
             task = FileTask(
                 id=invoke_id,

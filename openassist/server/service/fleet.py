@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from openassist.errors import ApiError
 from openassist.server.service import ids
 from openassist.server.service.access import address_in
 from openassist.server.service.context import (
@@ -17,6 +16,7 @@ from openassist.server.service.context import (
     ServiceContext,
     instance_not_found,
     kick_topic,
+    require_all,
 )
 from openassist.server.store import activations, fleet, invocations, tags
 from openassist.server.store.paging import Page, PageQuery
@@ -250,13 +250,7 @@ class FleetService:
 
     async def require_instances(self, instance_ids: tuple[str, ...]) -> dict[str, Instance]:
         found = await self._ctx.db.read(lambda conn: fleet.instances_by_id(conn, instance_ids))
-        for instance_id in instance_ids:
-            if instance_id not in found:
-                raise ApiError(
-                    "InvalidInstance.NotFound",
-                    f"The specified instance does not exist: {instance_id}.",
-                    404,
-                )
+        require_all(found, instance_ids)
         return found
 
 

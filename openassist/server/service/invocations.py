@@ -19,6 +19,7 @@ from openassist.server.service.context import (
     invoke_not_found,
     kick_pending,
     kick_topic,
+    require_all,
 )
 from openassist.server.service.parameters import check_values
 from openassist.server.store import commands, fleet, invocations, outputs, tags
@@ -132,13 +133,7 @@ class InvocationService:
                 raise command_not_found(command_id)
             check_values(saved.content, saved.enable_parameter, args.parameters)
             targets = fleet.instances_by_id(conn, args.instance_ids)
-            missing = [i for i in args.instance_ids if i not in targets]
-            if missing:
-                raise ApiError(
-                    "InvalidInstance.NotFound",
-                    f"The specified instance does not exist: {missing[0]}.",
-                    404,
-                )
+            require_all(targets, args.instance_ids)
             rows = [self._initial_row(invoke_id, targets[i], now) for i in args.instance_ids]
             invocation = Invocation(
                 id=invoke_id,
