@@ -26,6 +26,7 @@ from openassist.agent.identity import Identity, boot_id, load
 from openassist.agent.journal import Journal
 from openassist.agent.process_group import end_group, group_alive
 from openassist.agent.runner import ScriptRun
+from openassist.agent.schedule import Outcome, Schedules, is_periodic
 from openassist.agent.tasks import Unrunnable, final_report, script_spec
 from openassist.agent.ws import WebSocketClosed
 from openassist.protocol import agent as wire
@@ -82,6 +83,7 @@ class Agent:
         self._deregistered = asyncio.Event()
         self._executions: set[asyncio.Task[None]] = set()
         self._script_dir = identity.state_dir / "scripts"
+        self._schedules = Schedules(identity.state_dir, self._run_periodic, self._queue_report)
 
     async def run(self, stop: asyncio.Event) -> None:
         duties = [
@@ -95,11 +97,13 @@ class Agent:
         ]
         self._kicked.set()  # fetch once at start-up
         await self._recover()
+        self._schedules.load()
         try:
             await asyncio.wait(endings, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for duty in (*duties, *endings):
                 duty.cancel()
+            self._schedules.close()
             for run in self._runs.values():
                 run.stop()
             await asyncio.gather(*duties, *endings, return_exceptions=True)
@@ -189,6 +193,9 @@ class Agent:
                     self._journal.started(key, self._boot_id)
                     self._spawn(self._send_file(file_item.task), f"file {key[0]}")
             for run_item in tasks.run:
+                if is_periodic(run_item):
+                    self._schedules.install(run_item)
+                    continue
                 key = (run_item.task.taskID, run_item.task.invokeVersion)
                 if self._journal.seen(key):
                     continue  # redelivered: started once already (maybe before a restart)
@@ -199,6 +206,8 @@ class Agent:
         """End a running task; one this agent never started (or finished and reported) cannot
         be running here, which the server is told so that the stop does not hang."""
         running = self._runs.get(task.taskID)
+        if self._schedules.holds(task.taskID):
+            self._schedules.cancel(task.taskID, report=running is None)
         if running is not None:
             running.stop()
             return
@@ -252,6 +261,26 @@ class Agent:
             finished.set()
             await announce
         await self._settle(key, *final_report(outcome, query))
+
+    async def _run_periodic(self, item: wire.RunItem, query: dict[str, str]) -> Outcome:
+        """One run of a periodic task: no journal entry (the schedule file holds the task) and,
+        as the official agent does for them, no partial output."""
+        task = item.task
+        try:
+            spec = script_spec(task, self._identity.instance_id, self._script_dir)
+        except Unrunnable as problem:
+            return problem.kind, {**query, **problem.details}, b""
+        run = ScriptRun(spec, quota=item.output.logQuota)
+        self._runs[task.taskID] = run
+        try:
+            outcome = await run.run()
+        finally:
+            self._runs.pop(task.taskID, None)
+        return final_report(outcome, query)
+
+    def _queue_report(self, kind: str, query: dict[str, str], output: bytes) -> None:
+        """Send a report in the background, retried until the server takes it."""
+        self._spawn(self._report(kind, query, output), f"report {kind} {query.get('taskId')}")
 
     async def _send_file(self, task: wire.FileTaskInfo) -> None:
         kind, query = await asyncio.to_thread(deliver_file, task)

@@ -33,7 +33,8 @@ def parse_zone(text: str) -> tzinfo:
         raise FrequencyError(TZ_CORRUPT, f"{text!r} is neither an IANA zone, GMT+H:MM nor UTC")
     try:
         return zoneinfo.ZoneInfo(text)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
+    # Any failure to read the zone's data (missing, truncated, garbage) is the same verdict.
+    except Exception as exc:
         raise FrequencyError(TZ_CORRUPT, f"cannot load zone {text!r}: {exc}") from None
 
 

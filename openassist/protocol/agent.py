@@ -108,6 +108,7 @@ class RunItem(msgspec.Struct):
 
 class StopItem(msgspec.Struct):
     task: TaskInfo
+    repeat: str = "Once"  # with ``task.cron``: the agent stops a schedule, not a one-shot run
 
 
 class FileTaskInfo(msgspec.Struct):

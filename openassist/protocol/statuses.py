@@ -62,6 +62,13 @@ class InvocationStatus(StrEnum):
     STOPPED = "Stopped"
     PARTIAL_FAILED = "PartialFailed"
 
+    @property
+    def is_final(self) -> bool:
+        return self.value not in _ACTIVE_OVERALL
+
+
+_ACTIVE_OVERALL = frozenset({"Pending", "Scheduled", "Running", "Stopping"})
+
 
 class InvokeRecordStatus(StrEnum):
     """Status of one run (API.md 2.7)."""

@@ -73,6 +73,8 @@ async def build_server(settings: ServerSettings) -> Server:
         full_output_cap=settings.full_output_cap,
         api_rate_per_key=settings.api_rate_per_key,
         api_burst_per_key=settings.api_burst_per_key,
+        min_rate_interval_s=settings.min_rate_interval_s,
+        min_cron_interval_s=settings.min_cron_interval_s,
     )
     context = ServiceContext(db=db, bus=bus, clock=SystemClock(), limits=limits)
     services = Services(

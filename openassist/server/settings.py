@@ -39,6 +39,9 @@ class ServerSettings:
     api_rate_per_key: int = 200  # requests per second per access key; 0 disables the limit
     api_burst_per_key: int = 400
     log_level: str = "info"
+    # Minimum intervals of timed tasks (API.md 4); a test deployment may lower them.
+    min_rate_interval_s: int = 60
+    min_cron_interval_s: int = 10
 
     @property
     def effective_database_url(self) -> str:

@@ -42,6 +42,14 @@ EXPECTED: dict[EventKind, dict[S, S | None]] = {
         S.RUNNING: S.STOPPING,
         S.STOPPING: None,
     },
+    # The end of a timed task's schedule: judged by the last run's exit code (none here).
+    K.SCHEDULE_ENDED: {
+        S.PENDING: S.FAILED,
+        S.SCHEDULED: S.FAILED,
+        S.RUNNING: S.FAILED,
+        S.STOPPING: S.TERMINATED,
+    },
+    K.REARMED: {S.PENDING: None, S.SCHEDULED: S.PENDING, S.RUNNING: None, S.STOPPING: None},
 }
 
 
@@ -111,3 +119,35 @@ def test_record_status_of_a_nonzero_exit_is_finished() -> None:
 def test_a_stop_answered_for_a_run_never_started_is_cancelled() -> None:
     assert transition(S.STOPPING, Event(K.STOPPED, never_started=True)) is S.CANCELLED
     assert transition(S.STOPPING, Event(K.STOPPED)) is S.TERMINATED
+
+
+# Timed tasks: a run's end leaves the instance Scheduled for the next run.
+TIMED_EXPECTED: dict[EventKind, dict[S, S | None]] = {
+    K.DELIVERED: {S.PENDING: S.SCHEDULED, S.SCHEDULED: None, S.RUNNING: None, S.STOPPING: None},
+    K.STARTED: {S.PENDING: S.RUNNING, S.SCHEDULED: S.RUNNING, S.RUNNING: None, S.STOPPING: None},
+    K.FINISHED: {
+        S.PENDING: S.SCHEDULED,
+        S.SCHEDULED: S.SCHEDULED,
+        S.RUNNING: S.SCHEDULED,
+        S.STOPPING: S.STOPPING,
+    },
+    K.TIMED_OUT: {
+        S.PENDING: S.SCHEDULED,
+        S.SCHEDULED: S.SCHEDULED,
+        S.RUNNING: S.SCHEDULED,
+        S.STOPPING: S.STOPPING,
+    },
+}
+
+
+@pytest.mark.parametrize(("kind", "current"), list(itertools.product(TIMED_EXPECTED, ACTIVE)))
+def test_timed_runs_wait_scheduled_between_runs(kind: EventKind, current: S) -> None:
+    assert (
+        transition(current, Event(kind, exit_code=1, timed=True)) is TIMED_EXPECTED[kind][current]
+    )
+
+
+def test_end_of_a_schedule_takes_the_last_exit_code() -> None:
+    assert transition(S.SCHEDULED, Event(K.SCHEDULE_ENDED, exit_code=0)) is S.SUCCESS
+    assert transition(S.SCHEDULED, Event(K.SCHEDULE_ENDED, exit_code=3)) is S.FAILED
+    assert transition(S.SUCCESS, Event(K.SCHEDULE_ENDED, exit_code=0)) is None

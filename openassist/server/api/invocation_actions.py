@@ -22,9 +22,19 @@ from openassist.server.lifecycle import (
     deprecated_invoke_status,
     record_status,
 )
+from openassist.server.service import timed
+from openassist.server.service.clock import SystemClock
 from openassist.server.service.invocations import TaskView
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
-from openassist.server.store.records import Command, Invocation, InvocationInstance
+from openassist.server.store.paging import PageQuery
+from openassist.server.store.records import (
+    Command,
+    Invocation,
+    InvocationInstance,
+    InvocationRun,
+)
+
+_CLOCK = SystemClock()
 
 
 @action("RunCommand", idempotent=True)
@@ -47,7 +57,9 @@ def _status_filter(params: Params) -> tuple[str, ...] | None:
     return (value,)
 
 
-def _instance_fields(row: InvocationInstance, with_output: bool, encoding: str) -> dict[str, Any]:
+def _instance_fields(
+    row: InvocationInstance, task: Invocation, with_output: bool, encoding: str
+) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "InstanceId": row.instance_id,
         "InvocationStatus": row.status.value,
@@ -62,8 +74,11 @@ def _instance_fields(row: InvocationInstance, with_output: bool, encoding: str) 
         "FinishTime": iso(row.finish_at),
         "StopTime": iso(row.stop_at),
         "UpdateTime": iso(row.update_at),
-        "Timed": False,
+        "Timed": timed.is_timed(task) and not row.status.is_final,
     }
+    next_run = None if row.status.is_final else timed.next_run_ms(task, _CLOCK.now_ms())
+    if next_run is not None:  # OpenAssist extension: when the schedule fires next
+        fields["NextRunTime"] = iso(next_run)
     if with_output:
         fields["Output"] = encode_output(row.output, encoding)
     return fields
@@ -81,7 +96,7 @@ def _invocation_fields(view: TaskView, with_output: bool, encoding: str) -> dict
         "Parameters": task.parameters,
         "RepeatMode": task.repeat_mode,
         "Frequency": task.frequency,
-        "Timed": False,
+        "Timed": timed.is_timed(task) and not task.status.is_final,
         "Timeout": task.timeout,
         "Username": task.username,
         "WorkingDir": task.working_dir,
@@ -94,7 +109,9 @@ def _invocation_fields(view: TaskView, with_output: bool, encoding: str) -> dict
         "InvokeStatus": deprecated_invoke_status(task.status),
         "Tags": tag_list(view.tags),
         "InvokeInstances": {
-            "InvokeInstance": [_instance_fields(r, with_output, encoding) for r in view.instances]
+            "InvokeInstance": [
+                _instance_fields(r, task, with_output, encoding) for r in view.instances
+            ]
         },
     }
 
@@ -112,6 +129,7 @@ async def describe_invocations(call: Call) -> dict[str, Any]:
         repeat_mode=p.text("RepeatMode") or None,
         command_name=p.text("CommandName") or None,
         tags=task_params.tags(p),
+        timed=p.boolean("Timed") if p.text("Timed") else None,
     )
     if with_output and not (where.invoke_id or where.instance_id):
         raise ApiError(
@@ -172,6 +190,8 @@ async def describe_invocation_results(call: Call) -> dict[str, Any]:
         record_status=wanted,
     )
     query = page_query(p)
+    if p.boolean("IncludeHistory"):
+        return await _history(call, where, query)
     page, tasks, commands = await call.services.invocations.results(where, query)
     encoding = output_encoding(p)
     results = []
@@ -184,6 +204,52 @@ async def describe_invocation_results(call: Call) -> dict[str, Any]:
             "InvocationResults": {"InvocationResult": results},
         }
     }
+
+
+async def _history(call: Call, where: ResultFilter, query: PageQuery) -> dict[str, Any]:
+    """IncludeHistory=true: every run of a Period / EveryReboot task, newest first."""
+    if not where.invoke_id:
+        raise ApiError(
+            "InvalidParameter.IncludeHistory",
+            "IncludeHistory=true needs the InvokeId of a Period or EveryReboot task.",
+        )
+    page, task, command = await call.services.invocations.history(
+        where.invoke_id, where.instance_id, where.record_status, query
+    )
+    encoding = output_encoding(call.params)
+    results = [
+        {
+            **_result_fields(_as_row(run), task, command, encoding),
+            "Repeats": run.run_number,
+        }
+        for run in page.items
+    ]
+    return {
+        "Invocation": {
+            **paging_fields(page, query),
+            "InvocationResults": {"InvocationResult": results},
+        }
+    }
+
+
+def _as_row(run: InvocationRun) -> InvocationInstance:
+    return InvocationInstance(
+        invoke_id=run.invoke_id,
+        instance_id=run.instance_id,
+        status=run.status,
+        error_code=run.error_code,
+        error_info=run.error_info,
+        exit_code=run.exit_code,
+        output=run.output,
+        dropped=run.dropped,
+        repeats=run.run_number,
+        created_at=run.start_at,
+        delivered_at=None,
+        start_at=run.start_at,
+        finish_at=run.finish_at,
+        stop_at=None,
+        update_at=run.finish_at or run.start_at,
+    )
 
 
 @action("StopInvocation")

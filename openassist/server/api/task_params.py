@@ -13,7 +13,6 @@ from openassist.server.api.params import Params
 from openassist.server.service.context import Limits
 from openassist.server.service.invocations import CommandSpec, TaskArgs
 
-SUPPORTED_REPEAT = (RepeatMode.ONCE,)
 MAX_TAGS = 20
 _PARAMETER_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -165,13 +164,14 @@ def task_args(
         default=RepeatMode.ONCE,
         not_found_code="InvalidRepeatMode.NotFound",
     )
-    if params.text("Frequency") or repeat_mode not in SUPPORTED_REPEAT:
-        raise ApiError(
-            "UnsupportedParameter",
-            "This server runs commands once (RepeatMode=Once); scheduled and reboot tasks are "
-            "not available yet.",
-        )
     assert repeat_mode is not None
+    frequency = params.text("Frequency", max_len=256).strip()
+    if frequency and repeat_mode is not RepeatMode.DRY_RUN:
+        repeat_mode = RepeatMode.PERIOD  # a Frequency makes the task periodic (API.md 2.3)
+    elif repeat_mode is RepeatMode.PERIOD:
+        raise ApiError(
+            "MissingParam.Frequency", "RepeatMode=Period needs a Frequency: rate, at or cron."
+        )
     termination = params.choice(
         "TerminationMode", TerminationMode, not_found_code="InvalidTerminationMode.NotFound"
     )
@@ -183,6 +183,7 @@ def task_args(
         working_dir=working_dir if working_dir or not command_defaults else None,
         username=params.text("Username", max_len=255, too_long_code="Username.ExceedLimit"),
         repeat_mode=repeat_mode,
+        frequency=frequency,
         parameters=parameters(params),
         termination_mode=termination.value if termination else "",
         tags=tags(params),

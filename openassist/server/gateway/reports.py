@@ -80,6 +80,8 @@ def parse_report(kind: ReportKind, query: Mapping[str, str], body: bytes) -> Rep
         # OpenAssist agents answer ``result=canceled`` for a run they never started; the official
         # agent only ever sends ``killed`` or ``completed``.
         never_started=query.get("result") == "canceled",
+        completed=kind is ReportKind.STOPPED and query.get("result") == "completed",
+        fire_ms=_int(query.get("currentTime")),
     )
 
 

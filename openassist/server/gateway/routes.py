@@ -72,7 +72,7 @@ def _file_info(task: FileTask) -> wire.FileTaskInfo:
 
 
 def _task_info(delivery: Delivery) -> wire.TaskInfo:
-    task, command, row = delivery.invocation, delivery.command, delivery.row
+    task, command = delivery.invocation, delivery.command
     return wire.TaskInfo(
         taskID=task.id,
         type=command.type,
@@ -85,7 +85,8 @@ def _task_info(delivery: Delivery) -> wire.TaskInfo:
         enableParameter=command.enable_parameter,
         builtInParameter=delivery.built_in if command.enable_parameter else {},
         creationTime=task.created_at,
-        invokeVersion=row.repeats,
+        invokeVersion=delivery.version,
+        cron=delivery.cron,
         terminationMode=task.termination_mode,
         launcher=command.launcher,
     )
@@ -227,11 +228,11 @@ class Gateway:
                 wire.RunItem(
                     task=_task_info(d),
                     output=wire.OutputInfo(fullOutputCap=self._full_output_cap),
-                    repeat=d.invocation.repeat_mode,
+                    repeat=d.repeat,
                 )
                 for d in runs
             ],
-            stop=[wire.StopItem(task=_task_info(d)) for d in stops],
+            stop=[wire.StopItem(task=_task_info(d), repeat=d.repeat) for d in stops],
             file=[wire.FileItem(task=_file_info(task)) for task in file_tasks],
         )
         return _json(response)

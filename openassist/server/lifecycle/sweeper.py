@@ -40,7 +40,8 @@ def overdue(
 ) -> Overdue | None:
     """The verdict for one row, or None while it may still end by itself."""
     online = last_heartbeat_at is not None and now - last_heartbeat_at <= rules.online_window_ms
-    if status in (S.PENDING, S.SCHEDULED) and now - created_at > rules.delivery_timeout_ms:
+    # Scheduled rows wait for their next run (or boot) on the agent's clock: never swept.
+    if status is S.PENDING and now - created_at > rules.delivery_timeout_ms:
         if not online:
             return Overdue(
                 "ClientNotOnline",

@@ -23,6 +23,8 @@ class EventKind(StrEnum):
     STOP_REQUESTED = "stop_requested"
     STOPPED = "stopped"  # agent confirms the stop
     FAILED = "failed"  # the server gives up on a delivered task (ClientNotResponse ...)
+    SCHEDULE_ENDED = "schedule_ended"  # a timed task has no more runs (exit code of the last)
+    REARMED = "rearmed"  # a reboot task waiting for a boot: the boot came, deliver it again
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class Event:
     delivered: bool = False
     # For STOPPED: the agent never started the run it was asked to stop.
     never_started: bool = False
+    # For DELIVERED and run reports: a timed task, whose runs leave it Scheduled.
+    timed: bool = False
 
 
 _NOT_STARTED = (S.PENDING, S.SCHEDULED)
@@ -51,7 +55,10 @@ _FROM: dict[EventKind, tuple[S, ...]] = {
     EventKind.STOP_REQUESTED: _LIVE,
     EventKind.STOPPED: _ANY_ACTIVE,
     EventKind.FAILED: _ANY_ACTIVE,
+    EventKind.SCHEDULE_ENDED: _ANY_ACTIVE,
+    EventKind.REARMED: (S.SCHEDULED,),
 }
+_RUN_ENDS = (EventKind.FINISHED, EventKind.TIMED_OUT, EventKind.ERRORED)
 
 
 def allowed_from(kind: EventKind) -> tuple[S, ...]:
@@ -74,6 +81,8 @@ def transition(current: S, event: Event) -> S | None:
     """Return the status after ``event``, or None when the event is refused in ``current``."""
     if current not in _FROM[event.kind]:
         return None
+    if event.timed:
+        return _timed(current, event)
     fixed = _FIXED.get(event.kind)
     if fixed is not None:
         return fixed
@@ -89,4 +98,21 @@ def transition(current: S, event: Event) -> S | None:
             if current in _NOT_STARTED or event.never_started:
                 return S.CANCELLED
             return S.TERMINATED
+        case EventKind.SCHEDULE_ENDED:
+            if current is S.STOPPING:
+                return S.TERMINATED
+            return S.SUCCESS if event.exit_code == 0 else S.FAILED
+        case EventKind.REARMED:
+            return S.PENDING
     return current  # DELIVERED: handed out, still Pending until the agent reports
+
+
+def _timed(current: S, event: Event) -> S | None:
+    """A timed task waits Scheduled between runs; one run's end does not end the task."""
+    if event.kind is EventKind.DELIVERED:
+        return S.SCHEDULED
+    if event.kind is EventKind.STARTED:
+        return S.RUNNING
+    if event.kind in _RUN_ENDS:
+        return S.STOPPING if current is S.STOPPING else S.SCHEDULED
+    return transition(current, Event(event.kind, event.exit_code, event.delivered))

@@ -26,6 +26,8 @@ class Limits:
     agent_networks: tuple[str, ...] = ()  # networks agents may connect from; empty: any
     api_rate_per_key: float = 200.0  # requests per second per access key; 0 disables
     api_burst_per_key: float = 400.0
+    min_rate_interval_s: int = 60  # rate(...) at least this long (API.md 4.1)
+    min_cron_interval_s: int = 10  # cron runs at least this far apart (API.md 4.3)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from openassist.protocol.statuses import InstanceStatus
+from openassist.protocol.statuses import InstanceStatus, RepeatMode
 from openassist.server.lifecycle import Event, EventKind
+from openassist.server.service import timed
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.parameters import substitute
 from openassist.server.store import invocations, outputs
@@ -25,6 +26,7 @@ class ReportKind(StrEnum):
     TIMEOUT = "timeout"
     ERROR = "error"
     INVALID = "invalid"
+    SKIPPED = "skipped"  # OpenAssist agents: a timed run not started, the last still going
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class Report:
     error_info: str = ""
     output: bytes = b""
     never_started: bool = False  # a stop the agent answered for a run it never had
+    completed: bool = False  # stopped: the schedule of a timed task has no more runs
+    fire_ms: int = 0  # currentTime of a timed run (the fire time of a skipped one)
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,9 @@ class Delivery:
     command: Command
     content: bytes  # the command with this task's custom parameter values in place
     built_in: dict[str, str]  # values for {{ACS::...}} that only the server knows
+    repeat: str = "Once"  # Once | Period | Rate | At | NextRebootOnly | EveryReboot
+    cron: str = ""  # the schedule of Period / Rate / At, as the agent reads it
+    version: int = 0  # invokeVersion
 
 
 _EVENT = {
@@ -58,6 +65,17 @@ _EVENT = {
     ReportKind.ERROR: EventKind.ERRORED,
     ReportKind.INVALID: EventKind.INVALID,
 }
+
+
+_TIMED_KINDS = frozenset(
+    {
+        ReportKind.RUNNING,
+        ReportKind.FINISH,
+        ReportKind.TIMEOUT,
+        ReportKind.ERROR,
+        ReportKind.SKIPPED,
+    }
+)
 
 
 def _tail(previous: bytes, chunk: bytes, dropped: int, quota: int) -> tuple[bytes, int]:
@@ -89,6 +107,10 @@ class DeliveryService:
             invocations.mark_delivered(conn, runs, now)
             stops = invocations.stopping_for_instance(conn, instance_id)
             tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in (*runs, *stops)])
+            for row in runs:  # a schedule, once handed out, waits Scheduled on the agent
+                if tasks[row.invoke_id].repeat_mode == RepeatMode.PERIOD:
+                    event = Event(EventKind.DELIVERED, timed=True)
+                    invocations.apply_event(conn, row.invoke_id, instance_id, event, {}, now)
             cmds = invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
             return runs, stops, tasks, cmds
 
@@ -101,7 +123,8 @@ class DeliveryService:
             if command.enable_parameter:
                 content = substitute(content, json.loads(task.parameters or "{}"))
             built_in = {"RegionId": self._ctx.limits.regions[0], "InstanceName": instance_name}
-            return Delivery(row, task, command, content, built_in)
+            repeat, cron, version = timed.wire_schedule(task, row)
+            return Delivery(row, task, command, content, built_in, repeat, cron, version)
 
         return [delivery(r) for r in runs], [delivery(r) for r in stops]
 
@@ -113,6 +136,12 @@ class DeliveryService:
         def apply(conn: Connection) -> InstanceStatus | None:
             current = invocations.get_instance_row(conn, report.invoke_id, instance_id)
             if current is None or report.kind is ReportKind.VERIFIED:
+                return None
+            task = invocations.get_invocation(conn, report.invoke_id)
+            about_run = report.kind in _TIMED_KINDS or report.completed
+            if task is not None and timed.keeps_history(task) and about_run:
+                return self._timed_report(conn, report, current, now)
+            if report.kind is ReportKind.SKIPPED:
                 return None
             if report.kind is ReportKind.RUNNING and current.status is InstanceStatus.RUNNING:
                 # Partial output of a run already known to be running: append, keep the tail.
@@ -134,6 +163,35 @@ class DeliveryService:
 
         return await self._ctx.db.write(apply)
 
+    def _timed_report(
+        self, conn: Connection, report: Report, current: InvocationInstance, now: int
+    ) -> InstanceStatus | None:
+        """One report about a run of a timed task: the run is kept as history and the instance
+        waits Scheduled for the next one; the end of the schedule ends the task."""
+        ids = (report.invoke_id, current.instance_id)
+        if report.kind is ReportKind.SKIPPED:
+            timed.record_skip(conn, current, report.fire_ms or now)
+            return None
+        if report.kind is ReportKind.STOPPED:  # completed: no more runs
+            event = Event(EventKind.SCHEDULE_ENDED, exit_code=current.exit_code)
+            return invocations.apply_event(conn, *ids, event, {"finish_at": now}, now)
+        if report.kind is ReportKind.RUNNING:
+            if current.status is InstanceStatus.RUNNING:
+                quota = self._ctx.limits.output_quota
+                output, dropped = _tail(current.output, report.output, current.dropped, quota)
+                invocations.update_output(conn, *ids, output, dropped, now)
+                return None
+            changes = {"start_at": report.start_ms or now, "output": report.output, "dropped": 0}
+            event = Event(EventKind.STARTED, timed=True)
+            return invocations.apply_event(conn, *ids, event, changes, now)
+        fresh = current.status is not InstanceStatus.RUNNING  # no chunks of this run yet
+        changes = self._changes(report, current, fresh=fresh)
+        kind = _EVENT[report.kind]
+        if not timed.record_run(conn, current, timed.run_status(kind, report.exit_code), changes):
+            return None  # this run is known already
+        event = Event(kind, exit_code=report.exit_code, timed=True)
+        return invocations.apply_event(conn, *ids, event, changes, now)
+
     def _keep_full(self, conn: Connection, report: Report, current: InvocationInstance) -> None:
         cap = self._ctx.limits.full_output_cap
         if report.output and cap:
@@ -141,15 +199,17 @@ class DeliveryService:
                 conn, report.invoke_id, current.instance_id, report.output, current.full_size, cap
             )
 
-    def _changes(self, report: Report, current: InvocationInstance) -> dict[str, Any]:
+    def _changes(
+        self, report: Report, current: InvocationInstance, fresh: bool = False
+    ) -> dict[str, Any]:
         quota = self._ctx.limits.output_quota
         if report.kind is ReportKind.RUNNING:
             output, dropped = _tail(current.output, report.output, current.dropped, quota)
             return {"start_at": report.start_ms or None, "output": output, "dropped": dropped}
         # The final report carries the output not sent while running: append it, keep the tail.
-        output, dropped = _tail(
-            current.output, report.output, current.dropped + report.dropped, quota
-        )
+        # ``fresh``: a run of a timed task that sent no chunks; earlier runs' output goes.
+        previous, previous_dropped = (b"", 0) if fresh else (current.output, current.dropped)
+        output, dropped = _tail(previous, report.output, previous_dropped + report.dropped, quota)
         changes: dict[str, Any] = {
             "output": output,
             "dropped": dropped,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from openassist.server.service import ids
+from openassist.server.service import ids, timed
 from openassist.server.service.access import address_in
 from openassist.server.service.context import (
     DEREGISTERED,
@@ -171,9 +171,17 @@ class FleetService:
             changes["boot_id"] = boot_id
         # A goodbye is not a sign of life: the last heartbeat time stays that of the last one.
         now = None if changes["agent_state"] else self._ctx.clock.now_ms()
-        await self._ctx.db.write(
-            lambda conn: fleet.record_heartbeat(conn, instance_id, now, changes)
-        )
+
+        def record(conn: Connection) -> list[str]:
+            before = fleet.get_instance(conn, instance_id)
+            fleet.record_heartbeat(conn, instance_id, now, changes)
+            if before is None or not before.boot_id or not boot_id or before.boot_id == boot_id:
+                return []
+            # A new boot: reboot tasks waiting for it are handed out (NextRebootOnly, EveryReboot).
+            return timed.rearm_reboot_tasks(conn, instance_id, self._ctx.clock.now_ms())
+
+        for invoke_id in await self._ctx.db.write(record):
+            await self._ctx.bus.publish(kick_topic(instance_id), invoke_id)
 
     async def rename(self, instance_id: str, name: str) -> Instance:
         def change(conn: Connection) -> Instance | None:

@@ -9,9 +9,14 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import Connection
 
 from openassist.errors import ApiError
-from openassist.protocol.statuses import CommandType, InstanceStatus, RepeatMode
+from openassist.protocol.statuses import (
+    CommandType,
+    InstanceStatus,
+    InvokeRecordStatus,
+    RepeatMode,
+)
 from openassist.server.lifecycle import Event, EventKind, overall_status
-from openassist.server.service import ids
+from openassist.server.service import ids, timed
 from openassist.server.service.context import (
     ServiceContext,
     command_not_found,
@@ -22,7 +27,7 @@ from openassist.server.service.context import (
     require_all,
 )
 from openassist.server.service.parameters import check_values
-from openassist.server.store import commands, fleet, invocations, outputs, tags
+from openassist.server.store import commands, fleet, invocations, outputs, runs, tags
 from openassist.server.store.outputs import OutputSlice
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import (
@@ -30,6 +35,7 @@ from openassist.server.store.records import (
     Instance,
     Invocation,
     InvocationInstance,
+    InvocationRun,
 )
 
 
@@ -57,6 +63,7 @@ class TaskArgs:
     working_dir: str | None = None
     username: str = ""
     repeat_mode: RepeatMode = RepeatMode.ONCE
+    frequency: str = ""  # Period: rate(...), at(...) or cron (checked when the task starts)
     parameters: dict[str, str] = field(default_factory=dict)
     termination_mode: str = ""
     tags: tuple[tuple[str, str], ...] = ()
@@ -132,15 +139,20 @@ class InvocationService:
             if saved is None:
                 raise command_not_found(command_id)
             check_values(saved.content, saved.enable_parameter, args.parameters)
+            timeout = args.timeout if args.timeout is not None else saved.timeout
+            if args.frequency:
+                timed.checked_frequency(args.frequency, now, timeout, self._ctx.limits)
             targets = fleet.instances_by_id(conn, args.instance_ids)
             require_all(targets, args.instance_ids)
-            rows = [self._initial_row(invoke_id, targets[i], now) for i in args.instance_ids]
+            rows = [self._initial_row(invoke_id, targets[i], args, now) for i in args.instance_ids]
+            if args.repeat_mode is RepeatMode.DRY_RUN:
+                dry_run_verdict(rows)  # raises: nothing is written and nothing runs
             invocation = Invocation(
                 id=invoke_id,
                 command_id=saved.id,
                 repeat_mode=args.repeat_mode.value,
-                frequency="",
-                timeout=args.timeout if args.timeout is not None else saved.timeout,
+                frequency=args.frequency,
+                timeout=timeout,
                 working_dir=args.working_dir if args.working_dir is not None else saved.working_dir,
                 username=args.username,
                 parameters=json.dumps(args.parameters, ensure_ascii=False),
@@ -162,12 +174,17 @@ class InvocationService:
         await kick_pending(self._ctx.bus, rows, invoke_id)
         return invoke_id
 
-    def _initial_row(self, invoke_id: str, instance: Instance, now: int) -> InvocationInstance:
+    def _initial_row(
+        self, invoke_id: str, instance: Instance, args: TaskArgs, now: int
+    ) -> InvocationInstance:
         absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)
+        waiting = InstanceStatus.PENDING
+        if args.repeat_mode in timed.REBOOT_MODES:
+            waiting = InstanceStatus.SCHEDULED  # until the instance boots again
         return InvocationInstance(
             invoke_id=invoke_id,
             instance_id=instance.id,
-            status=InstanceStatus.ABORTED if absence else InstanceStatus.PENDING,
+            status=InstanceStatus.ABORTED if absence else waiting,
             error_code=absence or "",
             error_info=absence_info(instance, absence),
             exit_code=None,
@@ -208,6 +225,31 @@ class InvocationService:
 
         return await self._ctx.db.read(query)
 
+    async def history(
+        self,
+        invoke_id: str,
+        instance_id: str | None,
+        wanted: InvokeRecordStatus | None,
+        page: PageQuery,
+    ) -> tuple[Page[InvocationRun], Invocation, Command]:
+        """Every run of a Period / EveryReboot task; ApiError for another kind of task."""
+
+        def query(conn: Connection) -> tuple[Page[InvocationRun], Invocation, Command]:
+            task = invocations.get_invocation(conn, invoke_id)
+            if task is None:
+                raise invoke_not_found()
+            if not timed.keeps_history(task):
+                raise ApiError(
+                    "InvalidParameter.IncludeHistory",
+                    f"Task {invoke_id} is {task.repeat_mode}; only Period and EveryReboot tasks "
+                    "keep a history of runs.",
+                )
+            found = runs.list_runs(conn, invoke_id, instance_id, wanted, page)
+            command = invocations.commands_by_id(conn, [task.command_id])[task.command_id]
+            return found, task, command
+
+        return await self._ctx.db.read(query)
+
     async def full_output(
         self, invoke_id: str, instance_id: str, offset: int, limit: int
     ) -> tuple[InvocationInstance, OutputSlice]:
@@ -229,7 +271,8 @@ class InvocationService:
         now = self._ctx.clock.now_ms()
 
         def request_stop(conn: Connection) -> list[str]:
-            if invocations.get_invocation(conn, invoke_id) is None:
+            task = invocations.get_invocation(conn, invoke_id)
+            if task is None:
                 raise invoke_not_found()
             rows = invocations.instances_of(conn, [invoke_id])[invoke_id]
             known = {row.instance_id for row in rows}
@@ -245,7 +288,13 @@ class InvocationService:
             for row in rows:
                 if row.instance_id not in wanted:
                     continue
-                event = Event(EventKind.STOP_REQUESTED, delivered=row.delivered_at is not None)
+                # A reboot task waiting for a boot is not on the agent: it is simply cancelled.
+                waiting_boot = (
+                    task.repeat_mode in timed.REBOOT_MODES
+                    and row.status is InstanceStatus.SCHEDULED
+                )
+                delivered = row.delivered_at is not None and not waiting_boot
+                event = Event(EventKind.STOP_REQUESTED, delivered=delivered)
                 new = invocations.apply_event(
                     conn, invoke_id, row.instance_id, event, {"stop_at": now}, now
                 )
@@ -256,6 +305,19 @@ class InvocationService:
         stopping = await self._ctx.db.write(request_stop)
         for instance_id in stopping:
             await self._ctx.bus.publish(kick_topic(instance_id), invoke_id)
+
+
+def dry_run_verdict(rows: Sequence[InvocationInstance]) -> None:
+    """RepeatMode=DryRun: the first instance that could not take the task names the error (its
+    catalog code, 403); when every check passes, DryRunOperation (400), as ECS answers a dry
+    run elsewhere. Parameters, content and targets were checked before this."""
+    for row in rows:
+        if row.error_code:
+            raise ApiError(row.error_code, f"instance {row.instance_id}: {row.error_info}", 403)
+    raise ApiError(
+        "DryRunOperation",
+        "Request validation has been passed with DryRun flag set; nothing was run.",
+    )
 
 
 def absence_info(instance: Instance, code: str | None) -> str:

@@ -7,7 +7,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, not_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    func,
+    not_,
+    or_,
+    select,
+    update,
+)
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus, InvokeRecordStatus
 from openassist.server.lifecycle import (
@@ -36,6 +47,11 @@ class InvocationFilter:
     repeat_mode: str | None = None
     command_name: str | None = None
     tags: tuple[Tag, ...] = ()
+    timed: bool | None = None  # True: timed tasks still active; False: the others
+
+
+_TIMED_MODES = ("Period", "NextRebootOnly", "EveryReboot")
+_ACTIVE_OVERALL = ("Pending", "Scheduled", "Running", "Stopping")
 
 
 @dataclass(frozen=True)
@@ -107,6 +123,9 @@ def _filtered_invocations(query: Select[Any], where: InvocationFilter) -> Select
         )
     if where.tags:
         query = query.where(c.id.in_(ids_tagged("invocation", where.tags)))
+    if where.timed is not None:
+        active_timed = and_(c.repeat_mode.in_(_TIMED_MODES), c.status.in_(_ACTIVE_OVERALL))
+        query = query.where(active_timed if where.timed else not_(active_timed))
     return query
 
 
@@ -145,17 +164,18 @@ def _filtered_results(query: Select[Any], where: ResultFilter) -> Select[Any]:
             )
         )
     if where.record_status is not None:
-        query = query.where(_record_condition(where.record_status))
+        query = query.where(record_condition(_ii, where.record_status))
     return query
 
 
-def _record_condition(wanted: InvokeRecordStatus) -> ColumnElement[bool]:
-    """SQL for ``record_status(status, error_code) == wanted`` (see lifecycle)."""
+def record_condition(table: Table, wanted: InvokeRecordStatus) -> ColumnElement[bool]:
+    """SQL for ``record_status(status, error_code) == wanted`` (see lifecycle) on the rows of
+    ``table`` (per-instance rows, or runs of timed tasks)."""
     statuses = [s.value for s, r in RECORD_BY_STATUS.items() if r is wanted]
     exited_nonzero = and_(
-        _ii.c.status == InstanceStatus.FAILED.value, _ii.c.error_code == EXIT_CODE_NONZERO
+        table.c.status == InstanceStatus.FAILED.value, table.c.error_code == EXIT_CODE_NONZERO
     )
-    condition = _ii.c.status.in_(statuses)
+    condition = table.c.status.in_(statuses)
     if wanted is InvokeRecordStatus.FINISHED:
         return or_(condition, exited_nonzero)
     if wanted is InvokeRecordStatus.FAILED:

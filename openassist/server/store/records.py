@@ -84,6 +84,7 @@ class Invocation:
     status: InvocationStatus
     access_key_id: str
     created_at: int
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,23 @@ class InvocationInstance:
     update_at: int
     full_size: int = 0
     full_truncated: bool = False
+
+
+@dataclass(frozen=True)
+class InvocationRun:
+    """One run of a timed task on one instance (a skipped fire is a Cancelled run)."""
+
+    invoke_id: str
+    instance_id: str
+    start_at: int
+    status: InstanceStatus
+    error_code: str
+    error_info: str
+    exit_code: int | None
+    output: bytes
+    dropped: int
+    finish_at: int | None
+    run_number: int
 
 
 @dataclass(frozen=True)

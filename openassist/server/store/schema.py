@@ -118,6 +118,9 @@ invocations = Table(
     Column("status", String(16), nullable=False),
     Column("access_key_id", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # invokeVersion of timed tasks: ModifyInvocationAttribute raises it, and the agents then
+    # replace the schedule they hold.
+    Column("version", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_invocations_created_at", "created_at"),
 )
 
@@ -143,6 +146,25 @@ invocation_instances = Table(
     Column("full_size", BigInteger, nullable=False, default=0, server_default="0"),
     Column("full_truncated", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_invocation_instances_instance_id_status", "instance_id", "status"),
+)
+
+# One row per run of a timed task on one instance (DescribeInvocationResults IncludeHistory).
+invocation_runs = Table(
+    "invocation_runs",
+    metadata,
+    Column("invoke_id", String(64), ForeignKey("invocations.id"), primary_key=True),
+    Column("instance_id", String(64), primary_key=True),
+    # The run's start (ms) as the agent reported it, or the fire time of a skipped run: a
+    # report sent twice names the same run.
+    Column("start_at", BigInteger, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("error_code", String(64), nullable=False, default=""),
+    Column("error_info", Text, nullable=False, default=""),
+    Column("exit_code", Integer, nullable=True),
+    Column("output", LargeBinary, nullable=False, default=b""),
+    Column("dropped", BigInteger, nullable=False, default=0),
+    Column("finish_at", BigInteger, nullable=True),
+    Column("run_number", Integer, nullable=False),
 )
 
 invocation_outputs = Table(

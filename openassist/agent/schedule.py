@@ -1,0 +1,232 @@
+"""Periodic tasks (Period cron, Rate, At) that the agent runs on its own clock.
+
+The server hands a periodic task out once; from then on the agent fires it by itself, so it keeps
+running while the server is unreachable (each run's report waits in a retrying sender). Runs
+never overlap: a fire that comes while the last run is still going is skipped and reported as
+skipped (an OpenAssist report the official agent does not send). The schedules are kept in an
+owner-only file, so they survive a restart of the agent. Reports follow the official agent:
+``invalid`` with ``param=cron`` for a schedule this instance cannot keep, a final report per run
+with the wall-clock params, ``stopped`` with ``result=completed`` when no run is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import zoneinfo
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+
+import msgspec
+
+from openassist import expressions
+from openassist.expressions import errors as codes
+from openassist.protocol import agent as wire
+
+log = logging.getLogger("openassist.agent.schedule")
+
+SCHEDULE_FILE = "schedules.json"
+PERIODIC = frozenset({"Period", "Rate", "At"})
+SLEEP_SLICE_S = 5.0  # wake at least this often, so a clock change is noticed
+
+Outcome = tuple[str, dict[str, str], bytes]  # report kind, query, output
+RunOnce = Callable[[wire.RunItem, dict[str, str]], Awaitable[Outcome]]
+Send = Callable[[str, dict[str, str], bytes], None]  # queues a report (retried until taken)
+
+
+def is_periodic(item: wire.RunItem) -> bool:
+    """Period / Rate / At; a task without ``repeat`` is periodic when it has a ``cron``."""
+    return item.repeat in PERIODIC or (not item.repeat and bool(item.task.cron))
+
+
+def local_zone() -> tzinfo:
+    """The instance's own zone (for cron without a zone): ``TZ``, else /etc/localtime."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    try:
+        if name:
+            return zoneinfo.ZoneInfo(name)
+        with open("/etc/localtime", "rb") as handle:
+            return zoneinfo.ZoneInfo.from_file(handle, key="localtime")
+    except (OSError, ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return UTC
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+@dataclass
+class Schedule:
+    item: wire.RunItem
+    frequency: expressions.Frequency
+    loop: asyncio.Task[None] | None = None
+    run: asyncio.Task[Outcome] | None = None
+    last: Outcome | None = None
+
+    @property
+    def version(self) -> int:
+        return self.item.task.invokeVersion
+
+
+@dataclass
+class Schedules:
+    state_dir: Path
+    run_once: RunOnce
+    send: Send
+    zone: tzinfo = field(default_factory=local_zone)
+    held: dict[str, Schedule] = field(default_factory=dict)
+    closing: bool = False
+
+    @property
+    def _path(self) -> Path:
+        return self.state_dir / SCHEDULE_FILE
+
+    def load(self) -> None:
+        """Start again the schedules an earlier life of this agent held."""
+        try:
+            items = msgspec.json.decode(self._path.read_bytes(), type=list[wire.RunItem])
+        except (OSError, msgspec.DecodeError):
+            return
+        for item in items:
+            try:
+                frequency = expressions.parse(item.task.cron)
+            except expressions.FrequencyError:
+                continue
+            self._start(Schedule(item, frequency))
+
+    def _save(self) -> None:
+        data = msgspec.json.encode([s.item for s in self.held.values()])
+        temporary = self._path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, self._path)
+
+    def holds(self, task_id: str) -> bool:
+        return task_id in self.held
+
+    def install(self, item: wire.RunItem) -> None:
+        """Take a periodic task: a new version replaces the schedule held quietly."""
+        task = item.task
+        held = self.held.get(task.taskID)
+        if held is not None and held.version == task.invokeVersion:
+            return  # handed out again: already held
+        if held is not None:
+            self._drop(task.taskID)
+        base = {"taskId": task.taskID, "invokeVersion": str(task.invokeVersion)}
+        try:
+            frequency = expressions.parse(task.cron)
+            if expressions.next_run(frequency, _now(), self._created(item), self.zone) is None:
+                expired = codes.AT_EXPIRED if item.repeat == "At" else codes.CRON_EXPIRED
+                raise expressions.FrequencyError(expired, "no run is left in the future")
+        except expressions.FrequencyError as error:
+            log.info("schedule of %s refused: %s", task.taskID, error)
+            self.send("invalid", {**base, "param": "cron", "value": error.code}, b"")
+            return
+        self._start(Schedule(item, frequency))
+
+    def _start(self, schedule: Schedule) -> None:
+        self.held[schedule.item.task.taskID] = schedule
+        self._save()
+        schedule.loop = asyncio.create_task(self._fire(schedule), name=schedule.item.task.taskID)
+
+    def _drop(self, task_id: str) -> Schedule | None:
+        schedule = self.held.pop(task_id, None)
+        if schedule is not None and schedule.loop is not None:
+            schedule.loop.cancel()
+        self._save()
+        return schedule
+
+    def cancel(self, task_id: str, report: bool) -> None:
+        """StopInvocation: no more runs. With ``report`` (no run going), say so now with the
+        last run's times and exit code, as the official agent does."""
+        schedule = self._drop(task_id)
+        if schedule is None or not report:
+            return
+        query = {"taskId": task_id, "invokeVersion": str(schedule.version)}
+        last = schedule.last[1] if schedule.last else {}
+        for name, default in (("start", "0"), ("end", "0"), ("dropped", "0")):
+            query[name] = last.get(name, default)
+        query["exitcode"] = last.get("exitCode", last.get("exitcode", "0"))
+        self.send("stopped", {**query, "result": "killed"}, b"")
+
+    def close(self) -> None:
+        """The agent stops: the schedules stay on file; a run cut short says so (the task
+        itself goes on when the agent is back)."""
+        self.closing = True
+        for schedule in self.held.values():
+            if schedule.loop is not None:
+                schedule.loop.cancel()
+
+    def _created(self, item: wire.RunItem) -> datetime:
+        created_ms = item.task.creationTime or int(time.time() * 1000)
+        return datetime.fromtimestamp(created_ms / 1000, UTC)
+
+    def _wall_clock(self, schedule: Schedule, fire: datetime) -> dict[str, str]:
+        """The official agent's wall-clock params: Rate currentTime; Period also the zone."""
+        if isinstance(schedule.frequency, expressions.Rate):
+            return {"currentTime": str(_ms(fire))}
+        if isinstance(schedule.frequency, expressions.Cron):
+            zone = schedule.frequency.spec.zone or self.zone
+            offset = fire.astimezone(zone).utcoffset()
+            return {
+                "currentTime": str(_ms(fire)),
+                "offset": str(int(offset.total_seconds()) if offset else 0),
+                "timeZone": str(zone),
+            }
+        return {}
+
+    async def _fire(self, schedule: Schedule) -> None:
+        task = schedule.item.task
+        base = {"taskId": task.taskID, "invokeVersion": str(task.invokeVersion)}
+        created = self._created(schedule.item)
+        while True:
+            fire = expressions.next_run(schedule.frequency, _now(), created, self.zone)
+            if fire is None:
+                break
+            # Waiting for a wall-clock time, not for an event: sleep in slices and look again.
+            while (left := (fire - _now()).total_seconds()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(min(left, SLEEP_SLICE_S))
+            wall = self._wall_clock(schedule, fire)
+            if schedule.run is not None and not schedule.run.done():
+                log.info("run of %s at %s skipped: the last one is still going", task.taskID, fire)
+                self.send("skipped", {**base, "currentTime": str(_ms(fire))}, b"")
+                continue
+            schedule.run = asyncio.create_task(self._run(schedule, {**base, **wall}))
+        if schedule.run is not None:
+            await asyncio.wait([schedule.run])
+        schedule.loop = None  # ending by itself: nothing to cancel
+        self._drop(task.taskID)
+        last = schedule.last[1] if schedule.last else {}
+        ended = {
+            **base,
+            "start": last.get("start", "0"),
+            "end": last.get("end", "0"),
+            "exitcode": last.get("exitCode", "0"),
+            "dropped": "0",
+            "result": "completed",
+        }
+        self.send("stopped", ended, b"")
+
+    async def _run(self, schedule: Schedule, query: dict[str, str]) -> Outcome:
+        outcome = await self.run_once(schedule.item, query)
+        kind, final, output = outcome
+        if self.closing and kind == "stopped":  # ended by the agent's own stop, not the user's
+            final = {k: v for k, v in final.items() if k not in ("result", "exitcode")}
+            final |= {
+                "exitCode": "-1",
+                "errCode": "ClientRestarted",
+                "errDesc": "the agent stopped while the run was going",
+            }
+            outcome = ("error", final, output)
+        schedule.last = outcome
+        self.send(*outcome)
+        return outcome
