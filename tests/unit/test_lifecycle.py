@@ -49,7 +49,7 @@ EXPECTED: dict[EventKind, dict[S, S | None]] = {
         S.RUNNING: S.FAILED,
         S.STOPPING: S.TERMINATED,
     },
-    K.REARMED: {S.PENDING: None, S.SCHEDULED: S.PENDING, S.RUNNING: None, S.STOPPING: None},
+    K.REARMED: {S.PENDING: None, S.SCHEDULED: S.PENDING, S.RUNNING: S.PENDING, S.STOPPING: None},
 }
 
 
@@ -124,15 +124,15 @@ def test_a_stop_answered_for_a_run_never_started_is_cancelled() -> None:
 # Timed tasks: a run's end leaves the instance Scheduled for the next run.
 TIMED_EXPECTED: dict[EventKind, dict[S, S | None]] = {
     K.DELIVERED: {S.PENDING: S.SCHEDULED, S.SCHEDULED: None, S.RUNNING: None, S.STOPPING: None},
-    K.STARTED: {S.PENDING: S.RUNNING, S.SCHEDULED: S.RUNNING, S.RUNNING: None, S.STOPPING: None},
+    K.STARTED: {S.PENDING: S.PENDING, S.SCHEDULED: S.RUNNING, S.RUNNING: None, S.STOPPING: None},
     K.FINISHED: {
-        S.PENDING: S.SCHEDULED,
+        S.PENDING: S.PENDING,
         S.SCHEDULED: S.SCHEDULED,
         S.RUNNING: S.SCHEDULED,
         S.STOPPING: S.STOPPING,
     },
     K.TIMED_OUT: {
-        S.PENDING: S.SCHEDULED,
+        S.PENDING: S.PENDING,
         S.SCHEDULED: S.SCHEDULED,
         S.RUNNING: S.SCHEDULED,
         S.STOPPING: S.STOPPING,

@@ -24,6 +24,7 @@ from openassist.server.api import (  # noqa: F401  (importing registers the acti
     fleet_actions,
     invocation_actions,
     output_actions,
+    schedule_actions,
 )
 from openassist.server.api.envelope import error_body
 from openassist.server.api.params import Params

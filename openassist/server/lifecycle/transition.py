@@ -24,7 +24,8 @@ class EventKind(StrEnum):
     STOPPED = "stopped"  # agent confirms the stop
     FAILED = "failed"  # the server gives up on a delivered task (ClientNotResponse ...)
     SCHEDULE_ENDED = "schedule_ended"  # a timed task has no more runs (exit code of the last)
-    REARMED = "rearmed"  # a reboot task waiting for a boot: the boot came, deliver it again
+    # Deliver a timed task again: a reboot task's boot came, or a schedule was modified.
+    REARMED = "rearmed"
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ _FROM: dict[EventKind, tuple[S, ...]] = {
     EventKind.STOPPED: _ANY_ACTIVE,
     EventKind.FAILED: _ANY_ACTIVE,
     EventKind.SCHEDULE_ENDED: _ANY_ACTIVE,
-    EventKind.REARMED: (S.SCHEDULED,),
+    EventKind.REARMED: (S.SCHEDULED, S.RUNNING),
 }
 _RUN_ENDS = (EventKind.FINISHED, EventKind.TIMED_OUT, EventKind.ERRORED)
 
@@ -111,8 +112,10 @@ def _timed(current: S, event: Event) -> S | None:
     """A timed task waits Scheduled between runs; one run's end does not end the task."""
     if event.kind is EventKind.DELIVERED:
         return S.SCHEDULED
+    if current in (S.PENDING, S.STOPPING) and event.kind in (EventKind.STARTED, *_RUN_ENDS):
+        return current  # a run of the version being replaced (or stopped): wait for that
     if event.kind is EventKind.STARTED:
         return S.RUNNING
     if event.kind in _RUN_ENDS:
-        return S.STOPPING if current is S.STOPPING else S.SCHEDULED
+        return S.SCHEDULED
     return transition(current, Event(event.kind, event.exit_code, event.delivered))

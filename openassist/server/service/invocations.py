@@ -16,7 +16,7 @@ from openassist.protocol.statuses import (
     RepeatMode,
 )
 from openassist.server.lifecycle import Event, EventKind, overall_status
-from openassist.server.service import ids, timed
+from openassist.server.service import ids, modify, timed
 from openassist.server.service.context import (
     ServiceContext,
     command_not_found,
@@ -144,7 +144,10 @@ class InvocationService:
                 timed.checked_frequency(args.frequency, now, timeout, self._ctx.limits)
             targets = fleet.instances_by_id(conn, args.instance_ids)
             require_all(targets, args.instance_ids)
-            rows = [self._initial_row(invoke_id, targets[i], args, now) for i in args.instance_ids]
+            rows = [
+                self._initial_row(invoke_id, targets[i], args.repeat_mode, now)
+                for i in args.instance_ids
+            ]
             if args.repeat_mode is RepeatMode.DRY_RUN:
                 dry_run_verdict(rows)  # raises: nothing is written and nothing runs
             invocation = Invocation(
@@ -175,11 +178,11 @@ class InvocationService:
         return invoke_id
 
     def _initial_row(
-        self, invoke_id: str, instance: Instance, args: TaskArgs, now: int
+        self, invoke_id: str, instance: Instance, repeat_mode: str, now: int
     ) -> InvocationInstance:
         absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)
         waiting = InstanceStatus.PENDING
-        if args.repeat_mode in timed.REBOOT_MODES:
+        if repeat_mode in timed.REBOOT_MODES:
             waiting = InstanceStatus.SCHEDULED  # until the instance boots again
         return InvocationInstance(
             invoke_id=invoke_id,
@@ -224,6 +227,14 @@ class InvocationService:
             return found, tasks, cmds
 
         return await self._ctx.db.read(query)
+
+    async def modify(self, change: modify.Modification) -> str:
+        """ModifyInvocationAttribute; returns the task's (maybe new) command id."""
+
+        def new_row(task: Invocation, instance: Instance, now: int) -> InvocationInstance:
+            return self._initial_row(task.id, instance, task.repeat_mode, now)
+
+        return await modify.modify(self._ctx, change, new_row)
 
     async def history(
         self,

@@ -94,6 +94,15 @@ def insert_invocation(
     conn.execute(_ii.insert(), [asdict(target) for target in targets])
 
 
+def update_invocation(conn: Connection, invoke_id: str, values: dict[str, Any]) -> None:
+    conn.execute(update(invocations).where(invocations.c.id == invoke_id).values(**values))
+
+
+def add_rows(conn: Connection, rows: Sequence[InvocationInstance]) -> None:
+    if rows:
+        conn.execute(_ii.insert(), [asdict(row) for row in rows])
+
+
 def get_invocation(conn: Connection, invoke_id: str) -> Invocation | None:
     row = (conn.execute(select(invocations).where(invocations.c.id == invoke_id))).first()
     return _invocation(row) if row else None
