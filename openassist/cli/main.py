@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workdir", default="")
     run.add_argument("--user", default="")
     run.add_argument("--no-wait", action="store_true")
+    run.add_argument(
+        "--frequency", default="", help="rate(5m), at(...) or cron: a Period task (no wait)"
+    )
     _credentials_option(run)
 
     invocations = sub.add_parser("invocations", help="list tasks, newest first")

@@ -114,8 +114,12 @@ def _run(client: ApiClient, args: argparse.Namespace) -> int:
         params["WorkingDir"] = args.workdir
     if args.user:
         params["Username"] = args.user
+    if args.frequency:
+        params["Frequency"] = args.frequency
     invoke_id = client.call("RunCommand", params)["InvokeId"]
     print(f"task {invoke_id}")
+    if args.frequency:  # a schedule: its runs come later; see `openassist invocations`
+        return 0
     if args.no_wait:
         return 0
     results = wait_for_results(client, invoke_id, args.timeout + 30)
@@ -132,16 +136,21 @@ def _invocations(client: ApiClient, args: argparse.Namespace) -> int:
     for task in answer["Invocations"]["Invocation"]:
         instances = task["InvokeInstances"]["InvokeInstance"]
         content = base64.b64decode(task["CommandContent"]).decode("utf-8", "replace")
+        next_runs = sorted(i["NextRunTime"] for i in instances if i.get("NextRunTime"))
         rows.append(
             [
                 task["InvokeId"],
                 task["InvocationStatus"],
                 str(len(instances)),
+                task["RepeatMode"],
+                str(sum(i["Repeats"] for i in instances)),
+                next_runs[0] if next_runs else "-",
                 task["CreationTime"],
                 content.splitlines()[0][:40] if content else "",
             ]
         )
-    print(render_table(["INVOKE ID", "STATUS", "INSTANCES", "CREATED", "COMMAND"], rows))
+    headers = ["INVOKE ID", "STATUS", "INSTANCES", "REPEAT", "RUNS", "NEXT RUN", "CREATED"]
+    print(render_table([*headers, "COMMAND"], rows))
     return 0
 
 

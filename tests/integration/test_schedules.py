@@ -4,6 +4,9 @@ schedule codes caused for real. The minimum intervals are lowered for this deplo
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +18,7 @@ from openassist.cli.api_client import ApiCallError
 from tests.conftest import BACKENDS
 from tests.support.cluster import Agent, Cluster, temporary_postgres_database, wait_until
 
+NEVER = "0 0 0 1 1 ? 2099 UTC"  # a valid schedule whose first run is far away
 FAST = {
     "OPENASSIST_MIN_RATE_INTERVAL_S": "1",
     "OPENASSIST_MIN_CRON_INTERVAL_S": "1",
@@ -272,6 +276,42 @@ def test_schedules_survive_an_agent_restart(timed: Cluster) -> None:
     timed.start_agent(machine)
     _repeats_at_least(timed, invoke_id, before + 2)
     _stop_and_wait(timed, machine, invoke_id)
+
+
+def _cli(cluster: Cluster, tmp_path: Path, *args: str) -> str:
+    credentials = tmp_path / "credentials.json"
+    credentials.write_text(
+        json.dumps(
+            {
+                "AccessKeyId": cluster.credentials.access_key_id,
+                "AccessKeySecret": cluster.credentials.access_key_secret,
+                "Endpoint": cluster.endpoint,
+                "RegionId": cluster.credentials.region_id,
+            }
+        )
+    )
+    command = [sys.executable, "-m", "openassist.cli.main", *args]
+    result = subprocess.run(
+        [*command, "--credentials", str(credentials)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_cli_starts_a_schedule_and_shows_its_next_run(
+    timed: Cluster, agent: Agent, tmp_path: Path
+) -> None:
+    started = _cli(timed, tmp_path, "run", "echo hi", "-i", agent.instance_id, "--frequency", NEVER)
+    invoke_id = started.split()[1]
+    wait_until(lambda: _instance(timed, invoke_id)["InvocationStatus"] == "Scheduled", 30)
+    listing = _cli(timed, tmp_path, "invocations", "--limit", "50")
+    [line] = [row for row in listing.splitlines() if row.startswith(invoke_id)]
+    assert "Scheduled" in line and "Period" in line and "2099-01-01T00:00:00Z" in line
+    _stop_and_wait(timed, agent, invoke_id)
 
 
 def test_runs_go_on_while_the_server_is_down(timed: Cluster, tmp_path: Path) -> None:
