@@ -21,7 +21,8 @@ from openassist.server.service.context import (
     kick_topic,
     require_all,
 )
-from openassist.server.service.parameters import check_values
+from openassist.server.service.parameter_store import check_references
+from openassist.server.service.parameters import check_values, store_references
 from openassist.server.store import commands, fleet, invocations, outputs, tags
 from openassist.server.store.outputs import OutputSlice
 from openassist.server.store.paging import Page, PageQuery
@@ -132,6 +133,8 @@ class InvocationService:
             if saved is None:
                 raise command_not_found(command_id)
             check_values(saved.content, saved.enable_parameter, args.parameters)
+            if saved.enable_parameter:
+                check_references(conn, store_references(saved.content))
             targets = fleet.instances_by_id(conn, args.instance_ids)
             require_all(targets, args.instance_ids)
             rows = [self._initial_row(invoke_id, targets[i], now) for i in args.instance_ids]
