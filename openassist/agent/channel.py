@@ -3,6 +3,7 @@ under ``/luban/api/`` on one kept-alive connection, and the kick WebSocket."""
 
 from __future__ import annotations
 
+import platform
 import ssl
 from collections.abc import Mapping
 
@@ -55,11 +56,29 @@ class Channel:
             raise ChannelError(f"{path}: HTTP {response.status} {response.body[:200]!r}")
         return response.body
 
-    async def heartbeat(self, goodbye: str = "") -> None:
+    async def heartbeat(self, goodbye: str = "", upgrading: str = "") -> None:
         query = {"app_version": AGENT_VERSION}
         if goodbye:
             query[wire.GOODBYE_PARAM] = goodbye
+        if upgrading:
+            query[wire.UPGRADING_PARAM] = upgrading
         await self._call("GET", wire.HEARTBEAT, query)
+
+    async def update_check(self) -> wire.UpdateCheckResponse:
+        request = wire.UpdateCheckRequest(
+            app_version=AGENT_VERSION,
+            arch=platform.machine(),
+            os_version=platform.platform(),
+            kernel_version=platform.release(),
+        )
+        body = await self._call("POST", wire.UPDATE_CHECK, None, msgspec.json.encode(request))
+        try:
+            return msgspec.json.decode(body, type=wire.UpdateCheckResponse)
+        except msgspec.DecodeError as error:
+            raise ChannelError(f"update check: {error}") from error
+
+    async def download(self, file_name: str) -> bytes:
+        return await self._call("GET", wire.UPDATE_PACKAGE + file_name)
 
     async def task_list(self, reason: str) -> wire.TaskListResponse:
         body = await self._call("POST", wire.TASK_LIST, {"reason": reason})

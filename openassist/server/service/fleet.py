@@ -53,7 +53,7 @@ class RegistrationRefused(Exception):
     """Registration was refused; the message says why (it goes back to the agent)."""
 
 
-GOODBYES = ("stopped", "shutdown")
+GOODBYES = fleet.GONE_STATES
 SECRET_CACHE_S = 5.0
 SECRET_CACHE_SIZE = 10_000
 
@@ -165,17 +165,24 @@ class FleetService:
         return await self._ctx.db.read(lambda conn: fleet.get_instance(conn, instance_id))
 
     async def heartbeat(
-        self, instance_id: str, agent_version: str, boot_id: str, goodbye: str = ""
+        self,
+        instance_id: str,
+        agent_version: str,
+        boot_id: str,
+        goodbye: str = "",
+        upgrading: str = "",
     ) -> None:
         """Record a heartbeat. ``goodbye`` ("stopped" or "shutdown") is our agent's last one:
-        its service is stopping, or the operating system is shutting down."""
-        changes: dict[str, str] = {"agent_state": goodbye if goodbye in GOODBYES else ""}
+        its service is stopping, or the operating system is shutting down. ``upgrading`` (the
+        version it installs) says it takes no task until its next plain heartbeat."""
+        state = goodbye if goodbye in GOODBYES else ("upgrading" if upgrading else "")
+        changes: dict[str, str] = {"agent_state": state}
         if agent_version:
             changes["agent_version"] = agent_version
         if boot_id:
             changes["boot_id"] = boot_id
         # A goodbye is not a sign of life: the last heartbeat time stays that of the last one.
-        now = None if changes["agent_state"] else self._ctx.clock.now_ms()
+        now = None if state in GOODBYES else self._ctx.clock.now_ms()
         await self._ctx.db.write(
             lambda conn: fleet.record_heartbeat(conn, instance_id, now, changes)
         )
@@ -242,7 +249,7 @@ class FleetService:
         )
 
     def is_online(self, instance: Instance) -> bool:
-        if instance.last_heartbeat_at is None or instance.agent_state:
+        if instance.last_heartbeat_at is None or instance.agent_state in GOODBYES:
             return False
         window = self._ctx.limits.heartbeat_online_s * 1000
         return self._ctx.clock.now_ms() - instance.last_heartbeat_at <= window

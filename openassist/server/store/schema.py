@@ -230,3 +230,12 @@ parameters = Table(
     Column("created_by", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
 )
+
+# DescribeCloudAssistantSettings / ModifyCloudAssistantSettings: one JSON document per type.
+cloud_assistant_settings = Table(
+    "cloud_assistant_settings",
+    metadata,
+    Column("setting_type", String(64), primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
