@@ -200,21 +200,35 @@ class FleetService:
     async def deregister(self, instance_id: str) -> Instance:
         """Deregister a managed instance: its agent is refused from now on, and every task
         still waiting or running on it ends with InstanceDeregistered."""
+        return await self._retire(
+            instance_id,
+            "deregistered",
+            "InstanceDeregistered",
+            f"the managed instance {instance_id} was deregistered.",
+        )
+
+    async def release(self, instance_id: str) -> Instance:
+        """Delete a managed instance from the inventory (the machine is gone for good): it is
+        no longer listed, its agent is refused, and its unfinished tasks end InstanceReleased.
+        Past results still name it."""
+        return await self._retire(
+            instance_id,
+            "released",
+            "InstanceReleased",
+            f"the managed instance {instance_id} was deleted from the inventory while the task "
+            "waited or ran.",
+        )
+
+    async def _retire(self, instance_id: str, state: str, code: str, info: str) -> Instance:
         now = self._ctx.clock.now_ms()
 
         def change(conn: Connection) -> Instance | None:
-            if not fleet.deregister_instance(conn, instance_id):
+            if not fleet.deregister_instance(conn, instance_id, state):
                 return None
             instance = fleet.get_instance(conn, instance_id)
             if instance and instance.activation_id:
                 activations.count_deregistration(conn, instance.activation_id)
-            invocations.end_active_on_instance(
-                conn,
-                instance_id,
-                "InstanceDeregistered",
-                f"the managed instance {instance_id} was deregistered.",
-                now,
-            )
+            invocations.end_active_on_instance(conn, instance_id, code, info, now)
             return instance
 
         instance = await self._ctx.db.write(change)

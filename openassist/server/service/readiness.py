@@ -13,6 +13,8 @@ def agent_absence_code(instance: Instance, now: int, online_window_ms: int) -> s
     """Why the agent cannot take a task now, as a catalog code; None when it is online."""
     if instance.registration_state == "deregistered":
         return "InstanceDeregistered"
+    if instance.registration_state == "released":
+        return "InstanceReleased"
     if instance.agent_state == "shutdown":
         return "InstanceNotRunning"
     denied = instance.access_denied_at
@@ -30,6 +32,8 @@ def agent_absence_code(instance: Instance, now: int, online_window_ms: int) -> s
 def absence_info(instance: Instance, code: str | None) -> str:
     if code == "InstanceDeregistered":
         return f"the managed instance {instance.id} was deregistered; register it again to use it."
+    if code == "InstanceReleased":
+        return f"the managed instance {instance.id} was deleted from the inventory."
     if code == "SecurityGroupRuleDenied":
         return (
             f"the agent of {instance.id} was refused by the server's agent access rules "

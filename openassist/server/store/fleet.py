@@ -132,11 +132,12 @@ def rename_instance(conn: Connection, instance_id: str, name: str) -> bool:
     return bool(result.rowcount)
 
 
-def deregister_instance(conn: Connection, instance_id: str) -> bool:
-    """Mark a registered instance deregistered; False when it was not registered."""
+def deregister_instance(conn: Connection, instance_id: str, state: str = "deregistered") -> bool:
+    """Mark a registered instance deregistered (or ``released``: deleted from the inventory);
+    False when it was not registered."""
     result = conn.execute(
         update(instances)
         .where(instances.c.id == instance_id, instances.c.registration_state == "registered")
-        .values(registration_state="deregistered")
+        .values(registration_state=state)
     )
     return bool(result.rowcount)
