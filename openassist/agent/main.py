@@ -140,7 +140,7 @@ class Agent:
         attempt = 0
         while True:
             try:
-                await self._channel.heartbeat()
+                await self._channel.heartbeat(running=len(self._runs))
                 attempt = 0
                 await asyncio.sleep(self._settings.heartbeat_s)
             except ChannelError as error:
