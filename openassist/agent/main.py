@@ -26,8 +26,9 @@ from openassist.agent.identity import Identity, boot_id, load
 from openassist.agent.journal import Journal
 from openassist.agent.process_group import end_group, group_alive
 from openassist.agent.runner import ScriptRun
-from openassist.agent.schedule import Outcome, Schedules, is_periodic
-from openassist.agent.tasks import Unrunnable, final_report, script_spec
+from openassist.agent.schedule import Schedules, is_periodic
+from openassist.agent.tasks import Unrunnable, final_report, run_periodic, script_spec
+from openassist.agent.upgrader import Upgrader
 from openassist.agent.ws import WebSocketClosed
 from openassist.protocol import agent as wire
 
@@ -35,7 +36,7 @@ log = logging.getLogger("openassist.agent")
 
 PARTIAL_OUTPUT_ATTEMPTS = 3
 SHUTDOWN_REPORT_S = 5.0
-GOODBYE_TIMEOUT_S = 3.0
+GOODBYE_TIMEOUT_S = 5.0  # generous: a loaded machine is slow to open a TLS connection
 
 
 def _system_shutting_down() -> bool:
@@ -83,7 +84,15 @@ class Agent:
         self._deregistered = asyncio.Event()
         self._executions: set[asyncio.Task[None]] = set()
         self._script_dir = identity.state_dir / "scripts"
-        self._schedules = Schedules(identity.state_dir, self._run_periodic, self._queue_report)
+        self._schedules = Schedules(
+            identity.state_dir,
+            lambda item, query: run_periodic(item, query, identity, self._script_dir, self._runs),
+            self._queue_report,
+        )
+        self._upgrader = Upgrader(
+            self._channel, identity.state_dir, busy=lambda: bool(self._executions)
+        )
+        self.restart_into: tuple[str, Path] | None = None  # a newly installed version
 
     async def run(self, stop: asyncio.Event) -> None:
         duties = [
@@ -91,9 +100,11 @@ class Agent:
             asyncio.create_task(self._kick_channel(), name="kicks"),
             asyncio.create_task(self._fetcher(), name="fetch"),
         ]
+        upgraded = asyncio.create_task(self._upgrader.run(), name="upgrade")
         endings = [
             asyncio.create_task(stop.wait(), name="stop"),
             asyncio.create_task(self._deregistered.wait(), name="deregistered"),
+            upgraded,
         ]
         self._kicked.set()  # fetch once at start-up
         await self._recover()
@@ -108,7 +119,9 @@ class Agent:
                 run.stop()
             await asyncio.gather(*duties, *endings, return_exceptions=True)
             await self._finish_executions()
-            if not self._deregistered.is_set():
+            if upgraded.done() and not upgraded.cancelled() and not upgraded.exception():
+                self.restart_into = upgraded.result()  # no goodbye: back in a moment
+            elif not self._deregistered.is_set():
                 await self._say_goodbye()
             await self._channel.close()
 
@@ -135,7 +148,7 @@ class Agent:
         attempt = 0
         while True:
             try:
-                await self._channel.heartbeat()
+                await self._channel.heartbeat(running=len(self._runs))
                 attempt = 0
                 await asyncio.sleep(self._settings.heartbeat_s)
             except ChannelError as error:
@@ -176,6 +189,8 @@ class Agent:
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._kicked.wait(), self._settings.poll_s)
             self._kicked.clear()
+            if self._upgrader.upgrading:
+                continue  # the new version takes what is waiting
             try:
                 tasks = await self._channel.task_list("kickoff")
                 attempt = 0
@@ -261,22 +276,6 @@ class Agent:
             finished.set()
             await announce
         await self._settle(key, *final_report(outcome, query))
-
-    async def _run_periodic(self, item: wire.RunItem, query: dict[str, str]) -> Outcome:
-        """One run of a periodic task: no journal entry (the schedule file holds the task) and,
-        as the official agent does for them, no partial output."""
-        task = item.task
-        try:
-            spec = script_spec(task, self._identity.instance_id, self._script_dir)
-        except Unrunnable as problem:
-            return problem.kind, {**query, **problem.details}, b""
-        run = ScriptRun(spec, quota=item.output.logQuota)
-        self._runs[task.taskID] = run
-        try:
-            outcome = await run.run()
-        finally:
-            self._runs.pop(task.taskID, None)
-        return final_report(outcome, query)
 
     def _queue_report(self, kind: str, query: dict[str, str], output: bytes) -> None:
         """Send a report in the background, retried until the server takes it."""
@@ -374,8 +373,11 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-async def run_agent(state_dir: Path, settings: AgentSettings | None = None) -> None:
-    """Run until SIGINT/SIGTERM."""
+async def run_agent(
+    state_dir: Path, settings: AgentSettings | None = None
+) -> tuple[str, Path] | None:
+    """Run until SIGINT/SIGTERM, or until a newer version is installed: then returns its
+    (version, directory) for the caller to start."""
     identity = load(state_dir)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -387,4 +389,6 @@ async def run_agent(state_dir: Path, settings: AgentSettings | None = None) -> N
         identity.server_host,
         identity.server_port,
     )
-    await Agent(identity, settings).run(stop)
+    agent = Agent(identity, settings)
+    await agent.run(stop)
+    return agent.restart_into

@@ -9,8 +9,9 @@ import platform
 import shutil
 from pathlib import Path
 
+from openassist.agent.identity import Identity
 from openassist.agent.parameters import UnknownBuiltIn, resolve_built_ins
-from openassist.agent.runner import RunOutcome, ScriptSpec
+from openassist.agent.runner import RunOutcome, ScriptRun, ScriptSpec
 from openassist.protocol import agent as wire
 
 
@@ -112,3 +113,27 @@ def final_report(outcome: RunOutcome, query: dict[str, str]) -> tuple[str, dict[
         final["exitcode"] = final.pop("exitCode", "-1")  # the stopped report's own spelling
         final["result"] = "killed"
     return _KIND_BY_STATUS[outcome.status], final, outcome.unsent
+
+
+async def run_periodic(
+    item: wire.RunItem,
+    query: dict[str, str],
+    identity: Identity,
+    script_dir: Path,
+    runs: dict[str, ScriptRun],
+) -> tuple[str, dict[str, str], bytes]:
+    """One run of a periodic task: no journal entry (the schedule file holds the task) and, as
+    the official agent does for them, no partial output. ``runs`` holds it while it runs, so a
+    stop can end it."""
+    task = item.task
+    try:
+        spec = script_spec(task, identity.instance_id, script_dir)
+    except Unrunnable as problem:
+        return problem.kind, {**query, **problem.details}, b""
+    run = ScriptRun(spec, quota=item.output.logQuota)
+    runs[task.taskID] = run
+    try:
+        outcome = await run.run()
+    finally:
+        runs.pop(task.taskID, None)
+    return final_report(outcome, query)

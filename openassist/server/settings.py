@@ -39,6 +39,13 @@ class ServerSettings:
     api_rate_per_key: int = 200  # requests per second per access key; 0 disables the limit
     api_burst_per_key: int = 400
     log_level: str = "info"
+    # Key that seals secret parameters. Keep it apart from database backups: a database copy
+    # without it reveals no secret; losing it loses the secrets. Empty: a file in data_dir.
+    parameter_key_file: str = ""
+    # Agent packages offered for self-upgrade (openassist-agent-<version>.zip, made by
+    # `openassist agent package`). Empty: data_dir/agent-packages.
+    agent_packages_dir: str = ""
+    agent_update_check_s: int = 1800  # how often agents ask for a newer version
     # Minimum intervals of timed tasks (API.md 4); a test deployment may lower them.
     min_rate_interval_s: int = 60
     min_cron_interval_s: int = 10
@@ -46,6 +53,14 @@ class ServerSettings:
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'openassist.db'}"
+
+    @property
+    def effective_agent_packages_dir(self) -> Path:
+        return Path(self.agent_packages_dir or self.data_dir / "agent-packages")
+
+    @property
+    def effective_parameter_key_file(self) -> Path:
+        return Path(self.parameter_key_file or self.data_dir / "parameter-store.key")
 
 
 def _convert(name: str, kind: Any, value: Any) -> Any:

@@ -147,6 +147,11 @@ def test_timed_runs_wait_scheduled_between_runs(kind: EventKind, current: S) -> 
     )
 
 
+def test_a_delivered_pending_reboot_task_is_scheduled_after_its_run() -> None:
+    delivered_run = Event(K.FINISHED, exit_code=0, delivered=True, timed=True)
+    assert transition(S.PENDING, delivered_run) is S.SCHEDULED
+
+
 def test_end_of_a_schedule_takes_the_last_exit_code() -> None:
     assert transition(S.SCHEDULED, Event(K.SCHEDULE_ENDED, exit_code=0)) is S.SUCCESS
     assert transition(S.SCHEDULED, Event(K.SCHEDULE_ENDED, exit_code=3)) is S.FAILED

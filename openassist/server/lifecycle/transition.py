@@ -36,7 +36,8 @@ class Event:
     delivered: bool = False
     # For STOPPED: the agent never started the run it was asked to stop.
     never_started: bool = False
-    # For DELIVERED and run reports: a timed task, whose runs leave it Scheduled.
+    # For DELIVERED and run reports: a timed task, whose runs leave it Scheduled. With
+    # ``delivered`` unset, a Pending timed row waits to be handed out again.
     timed: bool = False
 
 
@@ -112,7 +113,8 @@ def _timed(current: S, event: Event) -> S | None:
     """A timed task waits Scheduled between runs; one run's end does not end the task."""
     if event.kind is EventKind.DELIVERED:
         return S.SCHEDULED
-    if current in (S.PENDING, S.STOPPING) and event.kind in (EventKind.STARTED, *_RUN_ENDS):
+    replaced = current is S.PENDING and not event.delivered  # waiting for a new version
+    if (replaced or current is S.STOPPING) and event.kind in (EventKind.STARTED, *_RUN_ENDS):
         return current  # a run of the version being replaced (or stopped): wait for that
     if event.kind is EventKind.STARTED:
         return S.RUNNING

@@ -13,7 +13,13 @@ from openassist.protocol.statuses import InstanceStatus, RepeatMode
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.service import timed
 from openassist.server.service.context import ServiceContext
-from openassist.server.service.parameters import substitute
+from openassist.server.service.parameter_store import MissingStoreParameter, ParameterStoreService
+from openassist.server.service.parameters import (
+    StoreReference,
+    store_references,
+    substitute,
+    substitute_store,
+)
 from openassist.server.store import invocations, outputs
 from openassist.server.store.records import Command, Invocation, InvocationInstance
 
@@ -43,6 +49,15 @@ class Report:
     never_started: bool = False  # a stop the agent answered for a run it never had
     completed: bool = False  # stopped: the schedule of a timed task has no more runs
     fire_ms: int = 0  # currentTime of a timed run (the fire time of a skipped one)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    runs: list[InvocationInstance]
+    stops: list[InvocationInstance]
+    tasks: dict[str, Invocation]
+    commands: dict[str, Command]
+    store_values: dict[str, dict[StoreReference, str]]  # per invoke id
 
 
 @dataclass(frozen=True)
@@ -85,8 +100,9 @@ def _tail(previous: bytes, chunk: bytes, dropped: int, quota: int) -> tuple[byte
 
 
 class DeliveryService:
-    def __init__(self, context: ServiceContext) -> None:
+    def __init__(self, context: ServiceContext, parameter_store: ParameterStoreService) -> None:
         self._ctx = context
+        self._store = parameter_store
 
     async def task_list(
         self, instance_id: str, instance_name: str = ""
@@ -95,16 +111,8 @@ class DeliveryService:
         now = self._ctx.clock.now_ms()
         redeliver_before = now - self._ctx.limits.redeliver_after_s * 1000
 
-        def claim(
-            conn: Connection,
-        ) -> tuple[
-            list[InvocationInstance],
-            list[InvocationInstance],
-            dict[str, Invocation],
-            dict[str, Command],
-        ]:
+        def claim(conn: Connection) -> _Claimed:
             runs = invocations.pending_for_instance(conn, instance_id, redeliver_before)
-            invocations.mark_delivered(conn, runs, now)
             stops = invocations.stopping_for_instance(conn, instance_id)
             tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in (*runs, *stops)])
             for row in runs:  # a schedule, once handed out, waits Scheduled on the agent
@@ -112,9 +120,19 @@ class DeliveryService:
                     event = Event(EventKind.DELIVERED, timed=True)
                     invocations.apply_event(conn, row.invoke_id, instance_id, event, {}, now)
             cmds = invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
-            return runs, stops, tasks, cmds
+            values: dict[str, dict[StoreReference, str]] = {}
+            ready = []
+            for row in runs:
+                command = cmds[tasks[row.invoke_id].command_id]
+                filled = self._store_values(conn, row, command, now)
+                if filled is not None:
+                    values[row.invoke_id] = filled
+                    ready.append(row)
+            invocations.mark_delivered(conn, ready, now)
+            return _Claimed(ready, stops, tasks, cmds, values)
 
-        runs, stops, tasks, cmds = await self._ctx.db.write(claim)
+        claimed = await self._ctx.db.write(claim)
+        tasks, cmds = claimed.tasks, claimed.commands
 
         def delivery(row: InvocationInstance) -> Delivery:
             task = tasks[row.invoke_id]
@@ -122,11 +140,30 @@ class DeliveryService:
             content = command.content
             if command.enable_parameter:
                 content = substitute(content, json.loads(task.parameters or "{}"))
+                content = substitute_store(content, claimed.store_values.get(row.invoke_id, {}))
             built_in = {"RegionId": self._ctx.limits.regions[0], "InstanceName": instance_name}
             repeat, cron, version = timed.wire_schedule(task, row)
             return Delivery(row, task, command, content, built_in, repeat, cron, version)
 
-        return [delivery(r) for r in runs], [delivery(r) for r in stops]
+        return [delivery(r) for r in claimed.runs], [delivery(r) for r in claimed.stops]
+
+    def _store_values(
+        self, conn: Connection, row: InvocationInstance, command: Command, now: int
+    ) -> dict[StoreReference, str] | None:
+        """The parameter store values the task's command refers to, read as it is handed out;
+        None when one is gone (the instance's run then fails with QueryParameterStoreFailed)."""
+        references = store_references(command.content) if command.enable_parameter else []
+        try:
+            return self._store.values_for(conn, references)
+        except MissingStoreParameter as missing:
+            changes = {
+                "finish_at": now,
+                "error_code": "QueryParameterStoreFailed",
+                "error_info": str(missing),
+            }
+            event = Event(EventKind.FAILED)
+            invocations.apply_event(conn, row.invoke_id, row.instance_id, event, changes, now)
+            return None
 
     async def report(self, instance_id: str, report: Report) -> InstanceStatus | None:
         """Apply one report; repeated or late reports change nothing and return None."""
@@ -182,14 +219,16 @@ class DeliveryService:
                 invocations.update_output(conn, *ids, output, dropped, now)
                 return None
             changes = {"start_at": report.start_ms or now, "output": report.output, "dropped": 0}
-            event = Event(EventKind.STARTED, timed=True)
+            delivered = current.delivered_at is not None
+            event = Event(EventKind.STARTED, delivered=delivered, timed=True)
             return invocations.apply_event(conn, *ids, event, changes, now)
         fresh = current.status is not InstanceStatus.RUNNING  # no chunks of this run yet
         changes = self._changes(report, current, fresh=fresh)
         kind = _EVENT[report.kind]
         if not timed.record_run(conn, current, timed.run_status(kind, report.exit_code), changes):
             return None  # this run is known already
-        event = Event(kind, exit_code=report.exit_code, timed=True)
+        delivered = current.delivered_at is not None
+        event = Event(kind, exit_code=report.exit_code, delivered=delivered, timed=True)
         return invocations.apply_event(conn, *ids, event, changes, now)
 
     def _keep_full(self, conn: Connection, report: Report, current: InvocationInstance) -> None:

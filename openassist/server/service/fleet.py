@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 
+from openassist.errors import ApiError
 from openassist.server.service import ids, timed
 from openassist.server.service.access import address_in
 from openassist.server.service.context import (
@@ -51,7 +54,7 @@ class RegistrationRefused(Exception):
     """Registration was refused; the message says why (it goes back to the agent)."""
 
 
-GOODBYES = ("stopped", "shutdown")
+GOODBYES = fleet.GONE_STATES
 SECRET_CACHE_S = 5.0
 SECRET_CACHE_SIZE = 10_000
 
@@ -152,6 +155,9 @@ class FleetService:
                 invocation_count=0,
             )
             fleet.insert_instance(conn, instance)
+            # The instance carries its activation's tags (ResourceTag targeting finds it by them).
+            inherited = tags.tags_of(conn, "activation", [activation.id])[activation.id]
+            tags.set_tags(conn, tags.INSTANCE, instance.id, inherited, new=True)
             return instance.id
 
         return await self._ctx.db.write(create)
@@ -160,17 +166,28 @@ class FleetService:
         return await self._ctx.db.read(lambda conn: fleet.get_instance(conn, instance_id))
 
     async def heartbeat(
-        self, instance_id: str, agent_version: str, boot_id: str, goodbye: str = ""
+        self,
+        instance_id: str,
+        agent_version: str,
+        boot_id: str,
+        goodbye: str = "",
+        upgrading: str = "",
+        capabilities: str = "",
+        running: int | None = None,
     ) -> None:
         """Record a heartbeat. ``goodbye`` ("stopped" or "shutdown") is our agent's last one:
-        its service is stopping, or the operating system is shutting down."""
-        changes: dict[str, str] = {"agent_state": goodbye if goodbye in GOODBYES else ""}
+        its service is stopping, or the operating system is shutting down. ``upgrading`` (the
+        version it installs) says it takes no task until its next plain heartbeat."""
+        state = goodbye if goodbye in GOODBYES else ("upgrading" if upgrading else "")
+        changes: dict[str, Any] = {"agent_state": state}
+        if running is not None:  # our agent's facts; the official agent sends neither
+            changes.update(running_tasks=running, agent_capabilities=capabilities[:512])
         if agent_version:
             changes["agent_version"] = agent_version
         if boot_id:
             changes["boot_id"] = boot_id
         # A goodbye is not a sign of life: the last heartbeat time stays that of the last one.
-        now = None if changes["agent_state"] else self._ctx.clock.now_ms()
+        now = None if state in GOODBYES else self._ctx.clock.now_ms()
 
         def record(conn: Connection) -> list[str]:
             before = fleet.get_instance(conn, instance_id)
@@ -196,21 +213,35 @@ class FleetService:
     async def deregister(self, instance_id: str) -> Instance:
         """Deregister a managed instance: its agent is refused from now on, and every task
         still waiting or running on it ends with InstanceDeregistered."""
+        return await self._retire(
+            instance_id,
+            "deregistered",
+            "InstanceDeregistered",
+            f"the managed instance {instance_id} was deregistered.",
+        )
+
+    async def release(self, instance_id: str) -> Instance:
+        """Delete a managed instance from the inventory (the machine is gone for good): it is
+        no longer listed, its agent is refused, and its unfinished tasks end InstanceReleased.
+        Past results still name it."""
+        return await self._retire(
+            instance_id,
+            "released",
+            "InstanceReleased",
+            f"the managed instance {instance_id} was deleted from the inventory while the task "
+            "waited or ran.",
+        )
+
+    async def _retire(self, instance_id: str, state: str, code: str, info: str) -> Instance:
         now = self._ctx.clock.now_ms()
 
         def change(conn: Connection) -> Instance | None:
-            if not fleet.deregister_instance(conn, instance_id):
+            if not fleet.deregister_instance(conn, instance_id, state):
                 return None
             instance = fleet.get_instance(conn, instance_id)
             if instance and instance.activation_id:
                 activations.count_deregistration(conn, instance.activation_id)
-            invocations.end_active_on_instance(
-                conn,
-                instance_id,
-                "InstanceDeregistered",
-                f"the managed instance {instance_id} was deregistered.",
-                now,
-            )
+            invocations.end_active_on_instance(conn, instance_id, code, info, now)
             return instance
 
         instance = await self._ctx.db.write(change)
@@ -245,13 +276,44 @@ class FleetService:
         )
 
     def is_online(self, instance: Instance) -> bool:
-        if instance.last_heartbeat_at is None or instance.agent_state:
+        if instance.last_heartbeat_at is None or instance.agent_state in GOODBYES:
             return False
         window = self._ctx.limits.heartbeat_online_s * 1000
         return self._ctx.clock.now_ms() - instance.last_heartbeat_at <= window
 
     async def list_instances(self, where: fleet.InstanceFilter, page: PageQuery) -> Page[Instance]:
         return await self._ctx.db.read(lambda conn: fleet.list_instances(conn, where, page))
+
+    async def instance_tags(self, instance_ids: Iterable[str]) -> dict[str, list[tags.Tag]]:
+        wanted = list(instance_ids)
+        return await self._ctx.db.read(lambda conn: tags.tags_of(conn, tags.INSTANCE, wanted))
+
+    async def instances_tagged(self, pairs: tuple[tags.Tag, ...], limit: int = 1000) -> list[str]:
+        return await self._ctx.db.read(lambda conn: fleet.ids_with_tags(conn, pairs, limit))
+
+    async def tag_instances(
+        self, instance_ids: tuple[str, ...], pairs: tuple[tags.Tag, ...], remove: bool = False
+    ) -> None:
+        """Add (or, with ``remove``, take off by key) tags on registered instances; an unknown
+        id refuses the whole call."""
+
+        def change(conn: Connection) -> None:
+            found = fleet.instances_by_id(conn, instance_ids)
+            for instance_id in instance_ids:
+                if instance_id not in found:
+                    raise ApiError(
+                        "InvalidResourceId.NotFound",
+                        f"The managed instance {instance_id} does not exist here.",
+                        404,
+                    )
+            for instance_id in instance_ids:
+                if remove:
+                    keys = [key for key, _ in pairs] if pairs else None
+                    tags.remove_tags(conn, tags.INSTANCE, instance_id, keys)
+                else:
+                    tags.add_tags(conn, tags.INSTANCE, instance_id, pairs)
+
+        await self._ctx.db.write(change)
 
     def online_since(self) -> int:
         return self._ctx.clock.now_ms() - self._ctx.limits.heartbeat_online_s * 1000

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Connection
 
+from openassist import catalog
 from openassist.errors import ApiError
 from openassist.protocol.statuses import (
     CommandType,
@@ -26,7 +27,9 @@ from openassist.server.service.context import (
     kick_topic,
     require_all,
 )
-from openassist.server.service.parameters import check_values
+from openassist.server.service.parameter_store import check_references
+from openassist.server.service.parameters import check_values, store_references
+from openassist.server.service.readiness import absence_info, agent_absence_code, missing_feature
 from openassist.server.store import commands, fleet, invocations, outputs, runs, tags
 from openassist.server.store.outputs import OutputSlice
 from openassist.server.store.paging import Page, PageQuery
@@ -67,6 +70,8 @@ class TaskArgs:
     parameters: dict[str, str] = field(default_factory=dict)
     termination_mode: str = ""
     tags: tuple[tuple[str, str], ...] = ()
+    # Targets chosen by tag instead of by id (ResourceTag.N); resolved when the task is created.
+    resource_tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,20 +100,11 @@ def new_command(spec: CommandSpec, kept: bool, now: int) -> Command:
     )
 
 
-def agent_absence_code(instance: Instance, now: int, online_window_ms: int) -> str | None:
-    """Why the agent cannot take a task now, as a catalog code; None when it is online."""
-    if instance.registration_state == "deregistered":
-        return "InstanceDeregistered"
-    if instance.agent_state == "shutdown":
-        return "InstanceNotRunning"
-    denied = instance.access_denied_at
-    if denied is not None and (instance.last_heartbeat_at or 0) <= denied:
-        return "SecurityGroupRuleDenied"
-    if instance.last_heartbeat_at is None or instance.agent_state == "stopped":
-        return "ClientNotRunning"
-    if now - instance.last_heartbeat_at > online_window_ms:
-        return "ClientNotOnline"
-    return None
+def required_features(args: TaskArgs) -> tuple[str, ...]:
+    """What a task needs of the agent beyond running a script (see protocol.agent_versions)."""
+    if args.frequency and timed.needs_new_agent(args.frequency):
+        return ("schedule",)
+    return ()
 
 
 class InvocationService:
@@ -139,14 +135,18 @@ class InvocationService:
             if saved is None:
                 raise command_not_found(command_id)
             check_values(saved.content, saved.enable_parameter, args.parameters)
+            if saved.enable_parameter:
+                check_references(conn, store_references(saved.content))
             timeout = args.timeout if args.timeout is not None else saved.timeout
             if args.frequency:
                 timed.checked_frequency(args.frequency, now, timeout, self._ctx.limits)
-            targets = fleet.instances_by_id(conn, args.instance_ids)
-            require_all(targets, args.instance_ids)
+            instance_ids = self._targets(conn, args)
+            targets = fleet.instances_by_id(conn, instance_ids)
+            require_all(targets, instance_ids)
+            features = required_features(args)
             rows = [
-                self._initial_row(invoke_id, targets[i], args.repeat_mode, now)
-                for i in args.instance_ids
+                self._initial_row(invoke_id, targets[i], args.repeat_mode, now, features)
+                for i in instance_ids
             ]
             if args.repeat_mode is RepeatMode.DRY_RUN:
                 dry_run_verdict(rows)  # raises: nothing is written and nothing runs
@@ -170,26 +170,53 @@ class InvocationService:
                 commands.count_invocation(conn, saved.id)
             invocations.insert_invocation(conn, invocation, rows)
             tags.set_tags(conn, "invocation", invoke_id, args.tags, new=True)
-            fleet.count_invoked(conn, args.instance_ids, now)
+            fleet.count_invoked(conn, instance_ids, now)
             return rows
 
         rows = await self._ctx.db.write(create)
         await kick_pending(self._ctx.bus, rows, invoke_id)
         return invoke_id
 
+    def _targets(self, conn: Connection, args: TaskArgs) -> tuple[str, ...]:
+        if not args.resource_tags:
+            return args.instance_ids
+        limit = self._ctx.limits.max_instances_per_call
+        found = fleet.ids_with_tags(conn, args.resource_tags, limit + 1)
+        if not found:
+            wanted = ", ".join(f"{k}={v or '*'}" for k, v in args.resource_tags)
+            raise ApiError(
+                "InvalidResourceTag.InstanceNotFound", f"No managed instance is tagged {wanted}."
+            )
+        if len(found) > limit:
+            raise ApiError(
+                "InstanceIds.ExceedLimit",
+                f"The ResourceTag.N match more than {limit} instances; narrow them.",
+                403,
+            )
+        return tuple(found)
+
     def _initial_row(
-        self, invoke_id: str, instance: Instance, repeat_mode: str, now: int
+        self,
+        invoke_id: str,
+        instance: Instance,
+        repeat_mode: str,
+        now: int,
+        features: tuple[str, ...] = (),
     ) -> InvocationInstance:
         absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)
+        info = absence_info(instance, absence)
+        too_old = None if absence else missing_feature(instance, features)
+        if too_old:
+            absence, info = "ClientNeedUpgrade", too_old
         waiting = InstanceStatus.PENDING
         if repeat_mode in timed.REBOOT_MODES:
             waiting = InstanceStatus.SCHEDULED  # until the instance boots again
         return InvocationInstance(
             invoke_id=invoke_id,
             instance_id=instance.id,
-            status=InstanceStatus.ABORTED if absence else waiting,
+            status=catalog.lookup(absence).status if absence else waiting,
             error_code=absence or "",
-            error_info=absence_info(instance, absence),
+            error_info=info,
             exit_code=None,
             output=b"",
             dropped=0,
@@ -329,22 +356,3 @@ def dry_run_verdict(rows: Sequence[InvocationInstance]) -> None:
         "DryRunOperation",
         "Request validation has been passed with DryRun flag set; nothing was run.",
     )
-
-
-def absence_info(instance: Instance, code: str | None) -> str:
-    if code == "InstanceDeregistered":
-        return f"the managed instance {instance.id} was deregistered; register it again to use it."
-    if code == "SecurityGroupRuleDenied":
-        return (
-            f"the agent of {instance.id} was refused by the server's agent access rules "
-            "(allowed networks, or its activation's address range)."
-        )
-    if code == "InstanceNotRunning":
-        return f"the agent of {instance.id} reported that the machine is shutting down."
-    if code == "ClientNotRunning" and instance.agent_state == "stopped":
-        return f"the agent of {instance.id} said goodbye when its service stopped."
-    if code == "ClientNotRunning":
-        return f"the agent of {instance.id} has never connected to this server."
-    if code == "ClientNotOnline":
-        return f"the agent of {instance.id} has not sent a heartbeat for more than two minutes."
-    return ""

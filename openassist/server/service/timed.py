@@ -58,6 +58,13 @@ def wire_schedule(task: Invocation, row: InvocationInstance) -> tuple[str, str, 
     return task.repeat_mode, "", row.repeats
 
 
+def needs_new_agent(frequency: str) -> bool:
+    """rate(...), at(...), a year or a time zone need agent 2.2.3.282 or later (API.md 4)."""
+    return not isinstance(expressions.parse(frequency), expressions.Cron) or (
+        len(frequency.split()) > 6
+    )
+
+
 def is_timed(task: Invocation) -> bool:
     return task.repeat_mode in TIMED_MODES
 

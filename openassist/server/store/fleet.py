@@ -11,6 +11,10 @@ from sqlalchemy import Connection, Select, func, select, update
 from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import AccessKey, Instance
 from openassist.server.store.schema import access_keys, instances
+from openassist.server.store.tags import INSTANCE, Tag, ids_tagged
+
+# agent_state values of an agent that said goodbye ("upgrading" is connected, busy restarting).
+GONE_STATES = ("stopped", "shutdown")
 
 
 def insert_access_key(conn: Connection, key: AccessKey, now: int) -> None:
@@ -72,6 +76,7 @@ class InstanceFilter:
     connected_since: int | None = None  # heartbeat at or after this instant
     disconnected_before: int | None = None  # no heartbeat since this instant
     registered_only: bool = True
+    tags: tuple[Tag, ...] = ()  # every one must be on the instance (empty value: any value)
 
 
 def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any]:
@@ -84,17 +89,28 @@ def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any
         query = query.where(c.activation_id == where.activation_id)
     if where.os_type:
         query = query.where(func.lower(c.os_type) == where.os_type.lower())
+    if where.tags:
+        query = query.where(c.id.in_(ids_tagged(INSTANCE, where.tags)))
     if where.connected_since is not None:
-        query = query.where(c.last_heartbeat_at >= where.connected_since, c.agent_state == "")
+        query = query.where(
+            c.last_heartbeat_at >= where.connected_since, c.agent_state.notin_(GONE_STATES)
+        )
     if where.disconnected_before is not None:
         query = query.where(
             c.last_heartbeat_at.is_(None)
             | (c.last_heartbeat_at < where.disconnected_before)
-            | (c.agent_state != "")
+            | c.agent_state.in_(GONE_STATES)
         )
     if where.registered_only:
         query = query.where(c.registration_state == "registered")
     return query
+
+
+def ids_with_tags(conn: Connection, pairs: tuple[Tag, ...], limit: int) -> list[str]:
+    """Registered instances carrying every tag in ``pairs``, oldest first, at most ``limit``."""
+    query = _filtered_instances(select(instances.c.id), InstanceFilter(tags=pairs))
+    rows = conn.execute(query.order_by(instances.c.registered_at, instances.c.id).limit(limit))
+    return [row.id for row in rows]
 
 
 def list_instances(conn: Connection, where: InstanceFilter, page: PageQuery) -> Page[Instance]:
@@ -116,11 +132,12 @@ def rename_instance(conn: Connection, instance_id: str, name: str) -> bool:
     return bool(result.rowcount)
 
 
-def deregister_instance(conn: Connection, instance_id: str) -> bool:
-    """Mark a registered instance deregistered; False when it was not registered."""
+def deregister_instance(conn: Connection, instance_id: str, state: str = "deregistered") -> bool:
+    """Mark a registered instance deregistered (or ``released``: deleted from the inventory);
+    False when it was not registered."""
     result = conn.execute(
         update(instances)
         .where(instances.c.id == instance_id, instances.c.registration_state == "registered")
-        .values(registration_state="deregistered")
+        .values(registration_state=state)
     )
     return bool(result.rowcount)

@@ -83,7 +83,7 @@ class ActiveRow:
     invoke_id: str
     instance_id: str
     status: InstanceStatus
-    created_at: int
+    created_at: int  # when the row last became Pending (its creation, or a timed task's rearm)
     start_at: int | None
     stop_at: int | None
     timeout: int
@@ -100,7 +100,9 @@ def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
             rows.invoke_id,
             rows.instance_id,
             rows.status,
-            rows.created_at,
+            # A Pending row's last change made it Pending: at creation, or when a timed task
+            # was handed out again (a new boot, a modified schedule).
+            rows.update_at.label("created_at"),
             rows.start_at,
             (stop_at if stop_at is not None else null()).label("stop_at"),
             tasks.timeout,

@@ -51,6 +51,9 @@ class Instance:
     invocation_count: int
     agent_state: str = ""
     access_denied_at: int | None = None
+    # What our agent said in its last heartbeat (the official agent says neither).
+    agent_capabilities: str = ""  # comma-separated
+    running_tasks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -155,3 +158,19 @@ class FileTaskInstance:
     start_at: int | None
     finish_at: int | None
     update_at: int
+
+
+@dataclass(frozen=True)
+class Parameter:
+    id: str
+    name: str
+    type: str  # String | StringList | Secret
+    value: str  # sealed for Secret
+    description: str
+    constraints: str
+    tags: str  # JSON object
+    resource_group_id: str
+    version: int
+    key_id: str
+    created_by: str
+    created_at: int

@@ -76,6 +76,8 @@ instances = Table(
     Column("agent_state", String(16), nullable=False, default="", server_default=""),
     # Last time a correctly signed request of this instance was refused by the access rules.
     Column("access_denied_at", BigInteger, nullable=True),
+    Column("agent_capabilities", String(512), nullable=False, default="", server_default=""),
+    Column("running_tasks", Integer, nullable=True),
     Column("registration_state", String(16), nullable=False, default="registered"),
     Column("last_invoked_at", BigInteger, nullable=True),
     Column("invocation_count", Integer, nullable=False, default=0),
@@ -232,4 +234,32 @@ file_task_instances = Table(
     Column("finish_at", BigInteger, nullable=True),
     Column("update_at", BigInteger, nullable=False),
     Index("ix_file_task_instances_instance_id_status", "instance_id", "status"),
+)
+
+# OOS parameter store: plain parameters ({{oos:name}}) and secret ones ({{oos-secret:name}},
+# WindowsPasswordName), one namespace. A secret's value is sealed (service/secret_box.py).
+parameters = Table(
+    "parameters",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("type", String(16), nullable=False),  # String | StringList | Secret
+    Column("value", Text, nullable=False),
+    Column("description", String(200), nullable=False, default=""),
+    Column("constraints", Text, nullable=False, default=""),
+    Column("tags", Text, nullable=False, default="{}"),
+    Column("resource_group_id", String(64), nullable=False, default=""),
+    Column("version", Integer, nullable=False, default=1),
+    Column("key_id", String(64), nullable=False, default=""),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# DescribeCloudAssistantSettings / ModifyCloudAssistantSettings: one JSON document per type.
+cloud_assistant_settings = Table(
+    "cloud_assistant_settings",
+    metadata,
+    Column("setting_type", String(64), primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
 )
