@@ -177,7 +177,7 @@ class DeliveryService:
             task = invocations.get_invocation(conn, report.invoke_id)
             about_run = report.kind in _TIMED_KINDS or report.completed
             if task is not None and timed.keeps_history(task) and about_run:
-                return self._timed_report(conn, report, current, now)
+                return self._timed_report(conn, report, current, timed.one_off(task), now)
             if report.kind is ReportKind.SKIPPED:
                 return None
             if report.kind is ReportKind.RUNNING and current.status is InstanceStatus.RUNNING:
@@ -201,7 +201,12 @@ class DeliveryService:
         return await self._ctx.db.write(apply)
 
     def _timed_report(
-        self, conn: Connection, report: Report, current: InvocationInstance, now: int
+        self,
+        conn: Connection,
+        report: Report,
+        current: InvocationInstance,
+        one_off: bool,
+        now: int,
     ) -> InstanceStatus | None:
         """One report about a run of a timed task: the run is kept as history and the instance
         waits Scheduled for the next one; the end of the schedule ends the task."""
@@ -228,7 +233,9 @@ class DeliveryService:
         if not timed.record_run(conn, current, timed.run_status(kind, report.exit_code), changes):
             return None  # this run is known already
         delivered = current.delivered_at is not None
-        event = Event(kind, exit_code=report.exit_code, delivered=delivered, timed=True)
+        # An at(...) task has one run: it ends the task (the official agent sends no
+        # ``stopped``/``completed`` after it).
+        event = Event(kind, exit_code=report.exit_code, delivered=delivered, timed=not one_off)
         return invocations.apply_event(conn, *ids, event, changes, now)
 
     def _keep_full(self, conn: Connection, report: Report, current: InvocationInstance) -> None:

@@ -65,6 +65,13 @@ def needs_new_agent(frequency: str) -> bool:
     )
 
 
+def one_off(task: Invocation) -> bool:
+    """An at(...) Period task: its one run ends it."""
+    if task.repeat_mode != RepeatMode.PERIOD or not task.frequency:
+        return False
+    return isinstance(expressions.parse(task.frequency), expressions.At)
+
+
 def is_timed(task: Invocation) -> bool:
     return task.repeat_mode in TIMED_MODES
 
