@@ -60,6 +60,8 @@ class TaskArgs:
     parameters: dict[str, str] = field(default_factory=dict)
     termination_mode: str = ""
     tags: tuple[tuple[str, str], ...] = ()
+    container_id: str = ""
+    container_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,8 @@ class InvocationService:
                 status=overall_status(row.status for row in rows),
                 access_key_id=args.access_key_id,
                 created_at=now,
+                container_id=args.container_id,
+                container_name=args.container_name,
             )
             if command is not None:  # made for this task: its first and only invocation
                 invocations.insert_command(conn, replace(command, invoke_times=1))

@@ -1,0 +1,200 @@
+"""ContainerId / ContainerName: scripts run inside containers of a real Docker engine (Debian's
+dockerd on a private socket, an image imported from a static busybox), with output, exit code,
+timeout and stop as on the host, and every container code caused for real.
+
+Skips, with the reason, where the engine cannot start (no docker.io, no busybox, not root).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openassist.agent.containers import find_container
+from openassist.agent.tasks import Unrunnable
+from openassist.cli.api_client import ApiCallError
+from openassist.protocol import agent as wire
+from tests.support.cluster import Agent, Cluster, wait_until
+from tests.support.docker_engine import IMAGE, DockerEngine, EngineUnavailable
+
+SOCKET_ENV = "OPENASSIST_AGENT_DOCKER_SOCKET"
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerEngine]:
+    with contextlib.ExitStack() as stack:
+        try:
+            running = stack.enter_context(DockerEngine.start(tmp_path_factory.mktemp("dk")))
+        except EngineUnavailable as reason:
+            pytest.skip(f"no Docker engine for the container tests: {reason}")
+        running.run_container("web", "--label", "io.kubernetes.container.name=app")
+        running.docker("create", "--network", "none", "--name", "halted", IMAGE, "true")
+        for pod in ("pod-a", "pod-b"):  # two pods, each with a container named "sidecar"
+            running.run_container(pod, "--label", "io.kubernetes.container.name=sidecar")
+        yield running
+
+
+@pytest.fixture(scope="module")
+def agent(cluster: Cluster, engine: DockerEngine) -> Agent:
+    return cluster.new_agent("docker-host", env={SOCKET_ENV: str(engine.socket)})
+
+
+def _id(engine: DockerEngine, name: str) -> str:
+    return str(engine.inspect(name)["Id"])
+
+
+def _in_container(engine: DockerEngine, name: str, marker: str) -> bool:
+    """Whether a process whose command line holds ``marker`` lives in the container."""
+    return marker in engine.docker("exec", name, "ps", "-o", "pid,args")
+
+
+def _run(cluster: Cluster, agent: Agent, script: str, **params: str) -> dict[str, Any]:
+    invoke_id = cluster.run(script, agent.instance_id, **params)
+    [result] = cluster.wait_final(invoke_id, timeout_s=60)
+    return result
+
+
+def test_script_runs_inside_the_container_with_its_output(
+    cluster: Cluster, agent: Agent, engine: DockerEngine
+) -> None:
+    script = "echo out; echo err >&2; cat /etc/hostname; ls /bin/busybox"
+    result = _run(cluster, agent, script, ContainerName="web")
+    assert (result["InvocationStatus"], result["ExitCode"], result["ErrorCode"]) == (
+        "Success",
+        0,
+        "",
+    )
+    hostname = _id(engine, "web")[:12]  # a container's hostname is its short id
+    assert result["Output"] == f"out\nerr\n{hostname}\n/bin/busybox\n"
+    assert (result["ContainerName"], result["Dropped"]) == ("web", 0)
+
+
+def test_nonzero_exit_in_the_container_is_failed(cluster: Cluster, agent: Agent) -> None:
+    result = _run(cluster, agent, "echo partial; exit 7", ContainerName="web")
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Failed", "ExitCodeNonzero")
+    assert (result["ExitCode"], result["Output"]) == (7, "partial\n")
+
+
+def test_output_past_the_quota_is_dropped_as_on_the_host(cluster: Cluster, agent: Agent) -> None:
+    script = "i=0; while [ $i -lt 4000 ]; do printf '%09d\\n' $i; i=$((i+1)); done"
+    result = _run(cluster, agent, script, ContainerName="web")
+    expected = "".join(f"{i:09d}\n" for i in range(4000))
+    assert result["Dropped"] == len(expected) - 24576
+    assert result["Output"] == expected[-24576:]
+
+
+def test_timeout_kills_the_processes_in_the_container(
+    cluster: Cluster, agent: Agent, engine: DockerEngine
+) -> None:
+    script = "sleep 1001 & echo started; sleep 1001"
+    result = _run(cluster, agent, script, ContainerName="web", Timeout="2")
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Timeout", "ExecutionTimeout")
+    assert result["Output"] == "started\n"
+    assert not _in_container(engine, "web", "sleep 1001")  # the background child too
+
+
+def test_stop_ends_the_script_in_the_container(
+    cluster: Cluster, agent: Agent, engine: DockerEngine
+) -> None:
+    invoke_id = cluster.run("echo started; sleep 1002", agent.instance_id, ContainerName="web")
+    wait_until(lambda: _in_container(engine, "web", "sleep 1002"), 30, what="the script to start")
+    wait_until(lambda: cluster.results(invoke_id)[0]["InvocationStatus"] == "Running", 30)
+    cluster.call("StopInvocation", InvokeId=invoke_id, **{"InstanceId.1": agent.instance_id})
+    [result] = cluster.wait_final(invoke_id, timeout_s=30)
+    assert result["InvocationStatus"] == "Terminated"
+    assert not _in_container(engine, "web", "sleep 1002")
+
+
+def test_kubernetes_container_name_and_full_id_both_find_it(
+    cluster: Cluster, agent: Agent, engine: DockerEngine
+) -> None:
+    web = _id(engine, "web")
+    by_label = _run(cluster, agent, "cat /etc/hostname", ContainerName="app")
+    assert (by_label["InvocationStatus"], by_label["Output"]) == ("Success", f"{web[:12]}\n")
+    both = _run(cluster, agent, "echo ok", ContainerId=f"docker://{web}", ContainerName="web")
+    assert (both["InvocationStatus"], both["Output"]) == ("Success", "ok\n")
+    task = cluster.call("DescribeInvocations", InvokeId=both["InvokeId"])["Invocations"]
+    assert task["Invocation"][0]["ContainerId"] == f"docker://{web}"
+
+
+@pytest.mark.parametrize(
+    ("target", "code"),
+    [
+        ({"ContainerName": "nosuch"}, "ContainerNotFound"),
+        ({"ContainerId": "f" * 64}, "ContainerNotFound"),
+        ({"ContainerName": "halted"}, "ContainerStateAbnormal"),
+        ({"ContainerName": "sidecar"}, "ContainerNameDuplicated"),
+        ({"ContainerId": "<web>", "ContainerName": "halted"}, "ContainerNameAndIdNotMatch"),
+        ({"ContainerId": "rkt://<web>"}, "UnsupportedContainerRuntime"),
+    ],
+)
+def test_a_container_that_cannot_be_used_is_invalid_with_its_code(
+    cluster: Cluster, agent: Agent, engine: DockerEngine, target: dict[str, str], code: str
+) -> None:
+    web = _id(engine, "web")
+    params = {key: value.replace("<web>", web) for key, value in target.items()}
+    result = _run(cluster, agent, "echo never", **params)
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Invalid", code)
+    assert result["Output"] == ""
+    assert result["ErrorInfo"].startswith(f"{code}: ")
+
+
+def test_an_unreachable_engine_is_container_connect_failed(
+    cluster: Cluster, engine: DockerEngine, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-docker.sock"
+    lonely = cluster.new_agent("no-docker", env={SOCKET_ENV: str(missing)})
+    result = _run(cluster, lonely, "echo never", ContainerName="web")
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Error", "ContainerConnectFailed")
+    assert str(missing) in result["ErrorInfo"]
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"ContainerId": "docker://abc"}, "InvalidContainerId.Malformed"),
+        ({"ContainerId": "g" * 64}, "InvalidContainerId.Malformed"),
+        ({"ContainerName": "-web"}, "InvalidContainerName.Malformed"),
+        ({"ContainerName": "a" * 256}, "InvalidContainerName.Malformed"),
+        ({"ContainerName": "web;id"}, "InvalidContainerName.Malformed"),
+    ],
+)
+def test_malformed_container_parameters_are_refused_at_the_api(
+    cluster: Cluster, agent: Agent, params: dict[str, str], code: str
+) -> None:
+    with pytest.raises(ApiCallError) as refused:
+        cluster.run("echo never", agent.instance_id, **params)
+    assert (refused.value.code, refused.value.status) == (code, 400)
+
+
+@pytest.mark.parametrize(
+    ("container_id", "name", "code"),
+    [
+        ("docker://", "", "InvalidContainerId"),
+        ("docker://xyz", "", "InvalidContainerId"),
+        ("", "-web", "InvalidContainerName"),
+        ("", "web/../x", "InvalidContainerName"),
+    ],
+)
+def test_the_agent_checks_ids_and_names_the_server_did_not(
+    engine: DockerEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    container_id: str,
+    name: str,
+    code: str,
+) -> None:
+    """A task straight from the protocol (the server's own check left out): the agent refuses a
+    malformed id or name itself, before it asks the engine anything."""
+    monkeypatch.setenv(SOCKET_ENV, str(engine.socket))
+    task = wire.TaskInfo(
+        taskID=f"t-{secrets.token_hex(4)}", containerId=container_id, containerName=name
+    )
+    with pytest.raises(Unrunnable) as refused:
+        asyncio.run(find_container(task))
+    assert (refused.value.kind, refused.value.details["errCode"]) == ("invalid", code)
