@@ -198,3 +198,13 @@ def test_the_agent_checks_ids_and_names_the_server_did_not(
     with pytest.raises(Unrunnable) as refused:
         asyncio.run(find_container(task))
     assert (refused.value.kind, refused.value.details["errCode"]) == ("invalid", code)
+
+
+def test_cli_run_takes_a_container(cluster: Cluster, agent: Agent, engine: DockerEngine) -> None:
+    args = ["run", "cat /etc/hostname", "-i", agent.instance_id, "--container-name", "web"]
+    done = cluster.cli(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"\n{_id(engine, 'web')[:12]}\n" in done.stdout
+    refused = cluster.cli("run", "true", "-i", agent.instance_id, "--container-id", "abc")
+    assert refused.returncode == 1
+    assert "InvalidContainerId.Malformed" in refused.stderr
