@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,14 +146,19 @@ def test_a_container_that_cannot_be_used_is_invalid_with_its_code(
     assert result["ErrorInfo"].startswith(f"{code}: ")
 
 
+@pytest.mark.parametrize("refusing", [False, True], ids=["socket-missing", "socket-refusing"])
 def test_an_unreachable_engine_is_container_connect_failed(
-    cluster: Cluster, engine: DockerEngine, tmp_path: Path
+    cluster: Cluster, engine: DockerEngine, tmp_path: Path, refusing: bool
 ) -> None:
-    missing = tmp_path / "no-docker.sock"
-    lonely = cluster.new_agent("no-docker", env={SOCKET_ENV: str(missing)})
-    result = _run(cluster, lonely, "echo never", ContainerName="web")
+    path = tmp_path / "docker.sock"
+    with contextlib.closing(socket.socket(socket.AF_UNIX)) as bound:
+        if refusing:
+            bound.bind(str(path))  # bound, never listening: connections are refused
+        lonely = cluster.new_agent("no-docker", env={SOCKET_ENV: str(path)})
+        result = _run(cluster, lonely, "echo never", ContainerName="web")
     assert (result["InvocationStatus"], result["ErrorCode"]) == ("Error", "ContainerConnectFailed")
-    assert str(missing) in result["ErrorInfo"]
+    assert str(path) in result["ErrorInfo"]
+    assert ("did not answer" in result["ErrorInfo"]) is refusing
 
 
 @pytest.mark.parametrize(
