@@ -241,12 +241,9 @@ class Agent:
             "on_output": partial,
             "output_interval_s": item.output.interval / 1000,
             "send_cap": item.output.fullOutputCap,
+            "on_start": lambda pgid: self._journal.process(key, pgid),
         }
-        run = (
-            ContainerRun(spec, found, **options)
-            if found is not None
-            else ScriptRun(spec, on_start=lambda pgid: self._journal.process(key, pgid), **options)
-        )
+        run = ContainerRun(spec, found, **options) if found else ScriptRun(spec, **options)
         self._runs[task.taskID] = run
         finished = asyncio.Event()
         announce = asyncio.create_task(self._announce_start(query, _now_ms(), finished))

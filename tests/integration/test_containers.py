@@ -214,3 +214,20 @@ def test_cli_run_takes_a_container(cluster: Cluster, agent: Agent, engine: Docke
     refused = cluster.cli("run", "true", "-i", agent.instance_id, "--container-id", "abc")
     assert refused.returncode == 1
     assert "InvalidContainerId.Malformed" in refused.stderr
+
+
+def test_agent_killed_mid_run_ends_the_script_in_the_container_at_restart(
+    cluster: Cluster, engine: DockerEngine
+) -> None:
+    env = {SOCKET_ENV: str(engine.socket)}
+    crashy = cluster.new_agent("crashy-docker-host", env=env)
+    invoke_id = cluster.run("sleep 1003 & sleep 1004", crashy.instance_id, ContainerName="web")
+    wait_until(lambda: _in_container(engine, "web", "sleep 1004"), 30, what="the script to start")
+    wait_until(lambda: cluster.results(invoke_id)[0]["InvocationStatus"] == "Running", 30)
+    crashy.kill()
+    assert _in_container(engine, "web", "sleep 1003")  # outlives the crashed agent...
+    cluster.start_agent(crashy, env=env)
+    [result] = cluster.wait_final(invoke_id)
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Error", "ClientRestarted")
+    for marker in ("sleep 1003", "sleep 1004"):  # ...and ends when it comes back
+        assert not _in_container(engine, "web", marker)

@@ -165,6 +165,8 @@ class ContainerRun(ScriptRun):
         ]
         try:
             self._pid = await self._exec_pid(exec_id, pipe)
+            if self._pid is not None and self._on_start is not None:
+                self._on_start(self._pid)  # runc makes it a session leader: a group to end
             return await self._supervise(pipe, started)
         finally:
             if not pipe.exited.is_set() and self._pid:  # run() itself was cancelled
