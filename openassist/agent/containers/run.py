@@ -40,6 +40,7 @@ from openassist.agent.runner import RunOutcome, ScriptRun, ScriptSpec, _now_ms, 
 from openassist.protocol import agent as wire
 
 EXEC_POLL_S = 0.2  # how often a running exec is asked whether it has ended
+PID_WAIT_S = 30.0  # for the engine to report the started exec's process
 # The script's stderr joins its stdout in one pipe, so the output keeps its order as on the host;
 # the outer shell replaces itself with the script's, so the exec's pid is the script's.
 SHELL = ("/bin/sh", "-c", 'exec /bin/sh -c "$1" 2>&1', "sh")
@@ -165,6 +166,11 @@ class ContainerRun(ScriptRun):
         ]
         try:
             self._pid = await self._exec_pid(exec_id, pipe)
+            if self._pid is None and not pipe.exited.is_set():
+                info = (
+                    f"the engine did not report the process of the exec in {self._container.name}"
+                )
+                return self._outcome(("error", None, "ExecutionException", info), started)
             if self._pid is not None and self._on_start is not None:
                 self._on_start(self._pid)  # runc makes it a session leader: a group to end
             return await self._supervise(pipe, started)
@@ -188,8 +194,10 @@ class ContainerRun(ScriptRun):
             raise _Refused("ExecutionException", info) from None
 
     async def _exec_pid(self, exec_id: str, pipe: _ExecPipe) -> int | None:
-        """The exec's process id on this host, once the engine has started it."""
-        while not pipe.exited.is_set():
+        """The exec's process id on this host, once the engine has started it (None when the
+        exec ended first, or the engine does not say within PID_WAIT_S)."""
+        deadline = time.monotonic() + PID_WAIT_S
+        while not pipe.exited.is_set() and time.monotonic() < deadline:
             with contextlib.suppress(EngineUnreachable, EngineError):
                 pid = (await self._engine.inspect_exec(exec_id)).get("Pid")
                 if isinstance(pid, int) and pid > 0:
