@@ -211,9 +211,10 @@ class Cluster:
             self.root, self.api_port, self.agent_port, self.database_url, self.env
         )
 
-    def register_agent(self, name: str = "") -> Agent:
-        """Create an activation and register a new agent identity (not started)."""
-        activation = self.call("CreateActivation", InstanceCount="1")
+    def register_agent(self, name: str = "", **activation_params: str) -> Agent:
+        """Create an activation (with ``activation_params``, e.g. tags) and register a new agent
+        identity (not started)."""
+        activation = self.call("CreateActivation", InstanceCount="1", **activation_params)
         state_dir = self.root / f"agent-{secrets.token_hex(4)}"
         result = subprocess.run(
             _cli(
