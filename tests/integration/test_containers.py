@@ -231,3 +231,27 @@ def test_agent_killed_mid_run_ends_the_script_in_the_container_at_restart(
     assert (result["InvocationStatus"], result["ErrorCode"]) == ("Error", "ClientRestarted")
     for marker in ("sleep 1003", "sleep 1004"):  # ...and ends when it comes back
         assert not _in_container(engine, "web", marker)
+
+
+def test_invoke_command_runs_a_saved_command_in_the_container(
+    cluster: Cluster, agent: Agent, engine: DockerEngine
+) -> None:
+    created = cluster.call(
+        "CreateCommand",
+        Name="hostname-in-container",
+        Type="RunShellScript",
+        CommandContent="cat /etc/hostname",
+        ContentEncoding="PlainText",
+    )
+    invoke_id = cluster.call(
+        "InvokeCommand",
+        CommandId=created["CommandId"],
+        ContainerName="web",
+        **{"InstanceId.1": agent.instance_id},
+    )["InvokeId"]
+    [result] = cluster.wait_final(invoke_id)
+    assert (result["InvocationStatus"], result["Output"]) == (
+        "Success",
+        f"{_id(engine, 'web')[:12]}\n",
+    )
+    assert result["ContainerName"] == "web"
