@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
+import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +57,14 @@ def _in_container(engine: DockerEngine, name: str, marker: str) -> bool:
     return marker in engine.docker("exec", name, "ps", "-o", "pid,args")
 
 
+def _kill_on_host(cmdline: bytes) -> None:
+    """SIGKILL the host processes (a container's among them) with exactly this command line."""
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes() == cmdline:
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
 def _run(cluster: Cluster, agent: Agent, script: str, **params: str) -> dict[str, Any]:
     invoke_id = cluster.run(script, agent.instance_id, **params)
     [result] = cluster.wait_final(invoke_id, timeout_s=60)
@@ -98,6 +108,20 @@ def test_timeout_kills_the_processes_in_the_container(
     assert (result["InvocationStatus"], result["ErrorCode"]) == ("Timeout", "ExecutionTimeout")
     assert result["Output"] == "started\n"
     assert not _in_container(engine, "web", "sleep 1001")  # the background child too
+
+
+def test_termination_mode_process_spares_background_children_in_the_container(
+    cluster: Cluster, agent: Agent, engine: DockerEngine
+) -> None:
+    script = "sleep 1005 & sleep 1006"
+    params = {"ContainerName": "web", "Timeout": "2", "TerminationMode": "Process"}
+    result = _run(cluster, agent, script, **params)
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Timeout", "ExecutionTimeout")
+    try:
+        assert not _in_container(engine, "web", "sleep 1006")
+        assert _in_container(engine, "web", "sleep 1005")  # only the script's own process ended
+    finally:
+        _kill_on_host(b"sleep\x001005\x00")
 
 
 def test_stop_ends_the_script_in_the_container(
