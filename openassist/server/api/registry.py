@@ -9,6 +9,7 @@ from typing import Any
 from openassist.protocol.api_versions import version_of
 from openassist.server.api.params import Params
 from openassist.server.service.activations import ActivationService
+from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.commands import CommandService
 from openassist.server.service.context import Limits
 from openassist.server.service.diagnosis import DiagnosisService
@@ -28,6 +29,7 @@ class Services:
     activations: ActivationService
     diagnosis: DiagnosisService
     parameter_store: ParameterStoreService
+    agent_upgrades: AgentUpgradeService
     idempotency: IdempotencyService
     limits: Limits
 
