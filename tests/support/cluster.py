@@ -188,9 +188,13 @@ class Cluster:
             self.root, self.api_port, self.agent_port, self.database_url, self.env
         )
 
-    def register_agent(self, name: str = "") -> Agent:
-        """Create an activation and register a new agent identity (not started)."""
-        activation = self.call("CreateActivation", InstanceCount="1")
+    def register_agent(self, name: str = "", tags: dict[str, str] | None = None) -> Agent:
+        """Create an activation (with ``tags``, which the instance inherits) and register a new
+        agent identity (not started)."""
+        labels = {}
+        for index, (key, value) in enumerate((tags or {}).items(), start=1):
+            labels[f"Tag.{index}.Key"], labels[f"Tag.{index}.Value"] = key, value
+        activation = self.call("CreateActivation", InstanceCount="1", **labels)
         state_dir = self.root / f"agent-{secrets.token_hex(4)}"
         result = subprocess.run(
             _cli(
@@ -235,9 +239,11 @@ class Cluster:
             wait_until(lambda: self.online(agent.instance_id), 30, what="the agent to heartbeat")
         return agent
 
-    def new_agent(self, name: str = "", env: dict[str, str] | None = None) -> Agent:
+    def new_agent(
+        self, name: str = "", env: dict[str, str] | None = None, tags: dict[str, str] | None = None
+    ) -> Agent:
         """Register and start an agent; ``env`` is added to its environment (and its scripts')."""
-        return self.start_agent(self.register_agent(name), env=env)
+        return self.start_agent(self.register_agent(name, tags), env=env)
 
     def online(self, instance_id: str) -> bool:
         answer = self.call("DescribeCloudAssistantStatus", **{"InstanceId.1": instance_id})

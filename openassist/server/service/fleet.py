@@ -152,6 +152,9 @@ class FleetService:
                 invocation_count=0,
             )
             fleet.insert_instance(conn, instance)
+            # A managed instance carries the tags of the activation it registered with.
+            inherited = tags.tags_of(conn, "activation", [activation.id])[activation.id]
+            tags.set_tags(conn, "instance", instance.id, inherited, new=True)
             return instance.id
 
         return await self._ctx.db.write(create)
@@ -244,6 +247,9 @@ class FleetService:
 
     async def list_instances(self, where: fleet.InstanceFilter, page: PageQuery) -> Page[Instance]:
         return await self._ctx.db.read(lambda conn: fleet.list_instances(conn, where, page))
+
+    async def instance_tags(self, instance_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+        return await self._ctx.db.read(lambda conn: tags.tags_of(conn, "instance", instance_ids))
 
     def online_since(self) -> int:
         return self._ctx.clock.now_ms() - self._ctx.limits.heartbeat_online_s * 1000

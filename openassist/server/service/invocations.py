@@ -60,6 +60,7 @@ class TaskArgs:
     parameters: dict[str, str] = field(default_factory=dict)
     termination_mode: str = ""
     tags: tuple[tuple[str, str], ...] = ()
+    frequency: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,12 @@ class InvocationService:
     async def _start(
         self, args: TaskArgs, command: Command | None = None, command_id: str = ""
     ) -> str:
+        if args.frequency or args.repeat_mode is not RepeatMode.ONCE:
+            raise ApiError(
+                "UnsupportedParameter",
+                "This server runs commands once (RepeatMode=Once); scheduled and reboot tasks "
+                "are not available yet.",
+            )
         now = self._ctx.clock.now_ms()
         invoke_id = ids.invoke_id()
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Select, func, select, update
 from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import AccessKey, Instance
 from openassist.server.store.schema import access_keys, instances
+from openassist.server.store.tags import Tag, ids_tagged
 
 
 def insert_access_key(conn: Connection, key: AccessKey, now: int) -> None:
@@ -72,6 +73,7 @@ class InstanceFilter:
     connected_since: int | None = None  # heartbeat at or after this instant
     disconnected_before: int | None = None  # no heartbeat since this instant
     registered_only: bool = True
+    tags: tuple[Tag, ...] = ()
 
 
 def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any]:
@@ -94,6 +96,8 @@ def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any
         )
     if where.registered_only:
         query = query.where(c.registration_state == "registered")
+    if where.tags:
+        query = query.where(c.id.in_(ids_tagged("instance", where.tags)))
     return query
 
 

@@ -1,4 +1,4 @@
-"""Tags on commands, invocations and activations (API.md 1.11)."""
+"""Tags on commands, invocations, activations and instances (API.md 1.11)."""
 
 from __future__ import annotations
 
