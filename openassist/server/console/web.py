@@ -91,6 +91,7 @@ class Console:
         )
         self.templates.filters["when"] = display.when
         self.templates.filters["iso"] = display.iso
+        self.templates.filters["first_line"] = display.first_line
         self.templates.globals.update(
             prefix=PREFIX,
             task_labels=display.TASK_LABELS,
