@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from openassist.server.console.auth_pages import FailedSignIns
 from openassist.server.console.identity import ConsoleKeys, first_user, hash_password
 from openassist.server.console.identity import verify_password as verify
 from openassist.server.console.session import SESSION_TTL_S, SessionSigner
@@ -43,3 +44,13 @@ def test_session_round_trip_tamper_expiry_and_revocation() -> None:
     assert signer.load(cookie, now=1001.0) is None
     key_session = signer.new("key:OA123")
     assert key_session.actor == "OA123" and key_session.display_name == "access key OA123"
+
+
+def test_failed_sign_ins_are_limited_per_address() -> None:
+    failures = FailedSignIns(limit=3, window_s=3600)
+    for _ in range(3):
+        assert failures.allowed("10.0.0.1")
+        failures.record("10.0.0.1")
+    assert not failures.allowed("10.0.0.1")
+    assert failures.allowed("10.0.0.2")
+    assert FailedSignIns(limit=1, window_s=0).allowed("10.0.0.1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import time
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,9 +36,32 @@ def _safe_next(target: str) -> str:
     return PREFIX + "/"
 
 
+class FailedSignIns:
+    """At most ``limit`` failed sign-ins per address per ``window_s`` (per server process)."""
+
+    def __init__(self, limit: int = 10, window_s: float = 60.0) -> None:
+        self.limit, self.window_s = limit, window_s
+        self._seen: dict[str, list[float]] = {}
+
+    def _recent(self, address: str) -> list[float]:
+        now = time.monotonic()
+        recent = [t for t in self._seen.get(address, []) if now - t < self.window_s]
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+        self._seen[address] = recent
+        return recent
+
+    def allowed(self, address: str) -> bool:
+        return len(self._recent(address)) < self.limit
+
+    def record(self, address: str) -> None:
+        self._recent(address).append(time.monotonic())
+
+
 class AuthPages:
     def __init__(self, console: Console) -> None:
         self.console = console
+        self.failures = FailedSignIns()
 
     def _form(self, request: Request, error: str = "", status: int = 200) -> Response:
         token = secrets.token_urlsafe(24)
@@ -64,12 +88,17 @@ class AuthPages:
             return refusal("The form is too large or not a form.", 413)
         if not same_token(form.get("csrf"), request.cookies.get(PRE_COOKIE, "")):
             return refusal("The sign-in form's security token is missing or wrong; reload.", 403)
+        address = request.client.host if request.client else ""
+        if not self.failures.allowed(address):
+            return self._form(request, "Too many failed sign-ins; wait a minute.", 429)
         principal = await self._principal(
             form.get("method"), form.get("name"), form.raw("secret").strip()
         )
         if principal is None:
-            # Which part was wrong is not said, and the secret is never logged.
-            log.info("console sign-in refused for %r", form.get("name")[:64])
+            # Which part was wrong is not said, and nothing typed is logged (a password typed
+            # into the name field would otherwise land in the log).
+            self.failures.record(address)
+            log.info("console sign-in refused from %s", address)
             return self._form(request, "The name or the secret is not correct.", 401)
         session = self.console.signer.new(principal)
         response = see_other(_safe_next(form.get("next")))

@@ -122,7 +122,7 @@ class Console:
         async def guarded(request: Request) -> Response:
             session = self.session_of(request)
             if session is None:
-                if request.method != "GET":
+                if request.method not in ("GET", "HEAD"):
                     return refusal("Your session has ended; sign in again.", 403)
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return see_other(f"{PREFIX}/signin?next={quote(target, safe='')}")
