@@ -34,7 +34,7 @@ log = logging.getLogger("openassist.agent")
 
 PARTIAL_OUTPUT_ATTEMPTS = 3
 SHUTDOWN_REPORT_S = 5.0
-GOODBYE_TIMEOUT_S = 3.0
+GOODBYE_TIMEOUT_S = 5.0  # generous: a loaded machine is slow to open a TLS connection
 
 
 def _system_shutting_down() -> bool:

@@ -98,9 +98,11 @@ ENTRIES: tuple[CatalogEntry, ...] = (
     _windows(
         "QueryParameterStoreFailed",
         "Failed to pull parameters from Parameter Store.",
-        "The password parameter could not be read. Check that a secret parameter with the exact "
-        "name given in WindowsPasswordName exists in the server's parameter store "
-        "(`openassist ecs GetSecretParameter --Name NAME`), then run the command again.",
+        "A parameter the task needs could not be read: the secret named by WindowsPasswordName, "
+        "or a {{oos:NAME}} / {{oos-secret:NAME}} in the command, was deleted after the task was "
+        "created, or the server's parameter store key no longer opens it. Check it exists "
+        "(`openassist ecs GetSecretParameter --Name NAME` or GetParameter), recreate it if needed, "
+        "then run the command again.",
         Source.SERVER,
     ),
     _windows(

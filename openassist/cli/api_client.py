@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from openassist.protocol.acs_signature import signed_v1_query
+from openassist.protocol.api_versions import version_of
 
-ECS_VERSION = "2014-05-26"
 DEFAULT_CREDENTIALS = Path(".openassist") / "admin-credentials.json"
 
 
@@ -69,7 +69,7 @@ class ApiClient:
     def call(self, action: str, params: dict[str, str]) -> dict[str, Any]:
         """Call ``action``; raises ApiCallError with the server's code and message."""
         merged = {"RegionId": self._credentials.region_id, **params}
-        merged.update(Action=action, Version=ECS_VERSION)
+        merged.update(Action=action, Version=version_of(action))
         signed = signed_v1_query(
             merged,
             self._credentials.access_key_id,

@@ -21,8 +21,9 @@ from openassist.server.api.endpoint import RpcEndpoint
 from openassist.server.bus import Bus, MemoryBus
 from openassist.server.console import ConsoleKeys, console_app, first_user
 from openassist.server.gateway.routes import Gateway
-from openassist.server.gateway.tls import TlsFiles, ensure_tls, write_private
+from openassist.server.gateway.tls import TlsFiles, ensure_tls
 from openassist.server.lifecycle.sweeper import SweepRules
+from openassist.server.private_files import write_private
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
@@ -32,6 +33,8 @@ from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.invocations import InvocationService
+from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
 from openassist.server.service.sweeps import Sweeper
 from openassist.server.settings import ServerSettings
@@ -88,6 +91,8 @@ async def build_server(settings: ServerSettings) -> Server:
         api_burst_per_key=settings.api_burst_per_key,
     )
     context = ServiceContext(db=db, bus=bus, clock=SystemClock(), limits=limits)
+    box = await asyncio.to_thread(SecretBox.load_or_create, settings.effective_parameter_key_file)
+    parameter_store = ParameterStoreService(context, box)
     services = Services(
         invocations=InvocationService(context),
         commands=CommandService(context),
@@ -95,13 +100,14 @@ async def build_server(settings: ServerSettings) -> Server:
         files=FileService(context),
         activations=ActivationService(context),
         diagnosis=DiagnosisService(context),
+        parameter_store=parameter_store,
         idempotency=IdempotencyService(context),
         limits=limits,
     )
     await _write_first_access_key(services.fleet, settings)
     console_keys = await asyncio.to_thread(_console_keys, settings)
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
-    gateway = Gateway(context, services.fleet, services.files)
+    gateway = Gateway(context, services.fleet, services.files, parameter_store)
     rules = SweepRules(
         delivery_timeout_ms=settings.delivery_timeout_s * 1000,
         response_grace_ms=settings.response_grace_s * 1000,

@@ -39,10 +39,17 @@ class ServerSettings:
     api_rate_per_key: int = 200  # requests per second per access key; 0 disables the limit
     api_burst_per_key: int = 400
     log_level: str = "info"
+    # Key that seals secret parameters. Keep it apart from database backups: a database copy
+    # without it reveals no secret; losing it loses the secrets. Empty: a file in data_dir.
+    parameter_key_file: str = ""
 
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'openassist.db'}"
+
+    @property
+    def effective_parameter_key_file(self) -> Path:
+        return Path(self.parameter_key_file or self.data_dir / "parameter-store.key")
 
 
 def _convert(name: str, kind: Any, value: Any) -> Any:

@@ -150,6 +150,18 @@ def test_run_form_shows_refusals_with_their_codes(
         client, "/console/run", "/console/run", content="date", instance_ids="mi-nosuch"
     )
     assert unknown.status_code == 400 and "InvalidInstance.NotFound" in unknown.text
+    both = _post_form(
+        client,
+        "/console/run",
+        "/console/run",
+        content="date",
+        instance_id=good.instance_id,
+        tag="role=web",
+    )
+    assert both.status_code == 400 and "not both" in both.text
+    untagged = _post_form(client, "/console/run", "/console/run", content="date", tag="role=none")
+    assert untagged.status_code == 400
+    assert "InvalidResourceTag.InstanceNotFound" in untagged.text
     bad_timeout = _post_form(
         client,
         "/console/run",

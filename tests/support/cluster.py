@@ -188,13 +188,10 @@ class Cluster:
             self.root, self.api_port, self.agent_port, self.database_url, self.env
         )
 
-    def register_agent(self, name: str = "", tags: dict[str, str] | None = None) -> Agent:
-        """Create an activation (with ``tags``, which the instance inherits) and register a new
-        agent identity (not started)."""
-        labels = {}
-        for index, (key, value) in enumerate((tags or {}).items(), start=1):
-            labels[f"Tag.{index}.Key"], labels[f"Tag.{index}.Value"] = key, value
-        activation = self.call("CreateActivation", InstanceCount="1", **labels)
+    def register_agent(self, name: str = "", **activation_params: str) -> Agent:
+        """Create an activation (with ``activation_params``, e.g. tags) and register a new agent
+        identity (not started)."""
+        activation = self.call("CreateActivation", InstanceCount="1", **activation_params)
         state_dir = self.root / f"agent-{secrets.token_hex(4)}"
         result = subprocess.run(
             _cli(
@@ -242,8 +239,12 @@ class Cluster:
     def new_agent(
         self, name: str = "", env: dict[str, str] | None = None, tags: dict[str, str] | None = None
     ) -> Agent:
-        """Register and start an agent; ``env`` is added to its environment (and its scripts')."""
-        return self.start_agent(self.register_agent(name, tags), env=env)
+        """Register and start an agent; ``env`` is added to its environment (and its scripts'),
+        ``tags`` to its activation (the instance inherits them)."""
+        labels: dict[str, str] = {}
+        for index, (key, value) in enumerate((tags or {}).items(), start=1):
+            labels[f"Tag.{index}.Key"], labels[f"Tag.{index}.Value"] = key, value
+        return self.start_agent(self.register_agent(name, **labels), env=env)
 
     def online(self, instance_id: str) -> bool:
         answer = self.call("DescribeCloudAssistantStatus", **{"InstanceId.1": instance_id})

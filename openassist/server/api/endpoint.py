@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from openassist.errors import ApiError
 from openassist.protocol.acs_signature import parse_authorization
+from openassist.protocol.api_versions import ECS_VERSION
 from openassist.server.api import (  # noqa: F401  (importing registers the actions)
     activation_actions,
     command_actions,
@@ -23,19 +24,25 @@ from openassist.server.api import (  # noqa: F401  (importing registers the acti
     file_actions,
     fleet_actions,
     invocation_actions,
+    oos_actions,
     output_actions,
+    tag_actions,
 )
 from openassist.server.api.envelope import error_body
 from openassist.server.api.params import Params
-from openassist.server.api.registry import ACTIONS, IDEMPOTENT, Call, Services
+from openassist.server.api.registry import (
+    ACTIONS,
+    IDEMPOTENT,
+    VERSIONS,
+    Call,
+    Services,
+)
 from openassist.server.api.render import render
 from openassist.server.api.signature import MemoryNonceCache, SignedRequest, verify
 from openassist.server.api.throttle import RateLimiter, ThrottlingError
 from openassist.server.service import ids
 
 log = logging.getLogger(__name__)
-
-ECS_VERSION = "2014-05-26"
 
 
 class RpcEndpoint:
@@ -89,12 +96,18 @@ class RpcEndpoint:
         handler = ACTIONS.get(action)
         if handler is None:
             raise ApiError("InvalidAction", f"The action {action!r} is not supported.", 403)
-        if version != ECS_VERSION:
+        expected = VERSIONS[action]
+        if version != expected:
             raise ApiError(
-                "InvalidVersion", f"Version must be {ECS_VERSION}; got {version!r}.", 400
+                "InvalidVersion", f"Version of {action} must be {expected}; got {version!r}.", 400
             )
         call_params = Params(params)
-        region = call_params.text("RegionId", required=True)
+        # The OOS SDK may leave RegionId out; an ECS call must name it.
+        region = call_params.text(
+            "RegionId",
+            required=expected == ECS_VERSION,
+            default=self._services.limits.regions[0],
+        )
         if region not in self._services.limits.regions:
             raise ApiError(
                 "InvalidRegionId.NotFound",

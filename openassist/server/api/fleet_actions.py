@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from openassist.errors import ApiError
@@ -95,7 +96,9 @@ async def describe_cloud_assistant_status(call: Call) -> dict[str, Any]:
     }
 
 
-def managed_fields(instance: Instance, online: bool) -> dict[str, Any]:
+def managed_fields(
+    instance: Instance, online: bool, tags: Sequence[tuple[str, str]] = ()
+) -> dict[str, Any]:
     return {
         "InstanceId": instance.id,
         "InstanceName": instance.name,
@@ -112,7 +115,7 @@ def managed_fields(instance: Instance, online: bool) -> dict[str, Any]:
         "LastInvokedTime": iso(instance.last_invoked_at),
         "InvocationCount": instance.invocation_count,
         "ResourceGroupId": "",
-        "Tags": [],
+        "Tags": [{"TagKey": k, "TagValue": v} for k, v in tags],
     }
 
 
@@ -130,10 +133,12 @@ async def describe_managed_instances(call: Call) -> dict[str, Any]:
         os_type=p.text("OsType") or None,
         connected_since=since if connected == "true" else None,
         disconnected_before=since if connected == "false" else None,
+        tags=task_params.tags(p),
     )
     query = page_query(p)
     page = await fleet.list_instances(where, query)
+    tags = await fleet.instance_tags(i.id for i in page.items)
     return {
         **paging_fields(page, query),
-        "Instances": [managed_fields(i, fleet.is_online(i)) for i in page.items],
+        "Instances": [managed_fields(i, fleet.is_online(i), tags[i.id]) for i in page.items],
     }

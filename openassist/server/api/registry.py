@@ -6,10 +6,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from openassist.protocol.api_versions import version_of
 from openassist.server.api.params import Params
 from openassist.server.service.services import Services
 
-__all__ = ["ACTIONS", "IDEMPOTENT", "Call", "Handler", "Services", "action"]
+__all__ = ["ACTIONS", "IDEMPOTENT", "VERSIONS", "Call", "Handler", "Services", "action"]
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,14 @@ class Call:
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]
 
 ACTIONS: dict[str, Handler] = {}
+VERSIONS: dict[str, str] = {}  # the API version each action belongs to
 IDEMPOTENT: set[str] = set()  # actions that honour ClientToken (API.md 1.9)
 
 
 def action(name: str, *, idempotent: bool = False) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         ACTIONS[name] = handler
+        VERSIONS[name] = version_of(name)
         if idempotent:
             IDEMPOTENT.add(name)
         return handler

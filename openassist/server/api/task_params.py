@@ -157,8 +157,17 @@ def task_args(
         max_items=limits.max_instances_per_call,
         too_many_code="InstanceIds.ExceedLimit",
     )
-    if not instance_ids:
-        raise ApiError("MissingParam.InstanceId", "Give at least one InstanceId.N to run on.")
+    resource_tags = tags(params, "ResourceTag")
+    if instance_ids and resource_tags:
+        raise ApiError(
+            "InvalidResourceTag.ConflictWithInstanceIds",
+            "Give either InstanceId.N or ResourceTag.N to choose the instances, not both.",
+        )
+    if not instance_ids and not resource_tags:
+        raise ApiError(
+            "MissingParam.InstanceId",
+            "Give at least one InstanceId.N, or ResourceTag.N to run on the instances tagged so.",
+        )
     repeat_mode = params.choice(
         "RepeatMode",
         RepeatMode,
@@ -186,4 +195,5 @@ def task_args(
         parameters=parameters(params),
         termination_mode=termination.value if termination else "",
         tags=tags(params),
+        resource_tags=resource_tags,
     )

@@ -104,9 +104,8 @@ class FleetPages:
             command = await self._saved(form.get("command_id"))
             if form.get("command_id") and command is None:
                 raise ApiError("InvalidCmdId.NotFound", "The saved command no longer exists.")
-            ids = await forms.targets(form, self.fleet, services.limits.max_instances_per_call)
             args = forms.task_args(
-                form, services.limits, visit.session.actor, ids, saved=command is not None
+                form, services.limits, visit.session.actor, saved=command is not None
             )
             if command is not None:
                 invoke_id = await services.invocations.invoke_command(command.id, args)
@@ -133,7 +132,7 @@ class FleetPages:
     async def send(self, visit: Visit) -> Response:
         services = self.console.services
         try:
-            ids = await forms.targets(visit.form, self.fleet, 50)
+            ids = await forms.resolved(visit.form, self.fleet, 50)
             args = forms.send_file_args(visit.form, visit.session.actor, ids)
             invoke_id = await services.files.send(args)
         except ApiError as error:

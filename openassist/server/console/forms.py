@@ -13,8 +13,6 @@ from openassist.server.service.context import Limits
 from openassist.server.service.files import SendFileArgs
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.invocations import CommandSpec, TaskArgs
-from openassist.server.store.fleet import InstanceFilter
-from openassist.server.store.paging import PageQuery
 
 _MODE = re.compile(r"0?[0-7]{3}|[0-7]{4}")
 MAX_FILE_BASE64 = 32 * 1024
@@ -35,24 +33,31 @@ def parse_tag(text: str) -> tuple[str, str] | None:
     return (key.strip(), value.strip()) if key.strip() else None
 
 
-async def targets(form: Form, fleet: FleetService, limit: int) -> tuple[str, ...]:
-    """Instance ids ticked or typed, plus every registered instance carrying the tag.
-
-    Tag targeting is resolved here through the fleet service (the task service takes ids)."""
+def chosen(form: Form) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The instance ids ticked or typed, or the tag to target (one of the two)."""
     typed = [i for text in form.all("instance_ids") for i in re.split(r"[\s,]+", text) if i]
-    chosen = [*form.all("instance_id"), *typed]
+    ids = tuple(dict.fromkeys([*form.all("instance_id"), *typed]))
     tag = parse_tag(form.get("tag"))
-    if tag is not None:
-        tagged = await fleet.list_instances(InstanceFilter(tags=(tag,)), PageQuery(limit=limit))
-        if not tagged.items:
-            raise ApiError("InvalidTag.NotFound", f"No registered instance carries {tag[0]}.")
-        chosen += [i.id for i in tagged.items]
-    if not chosen:
+    if tag is not None and ids:
+        raise ApiError(
+            "InvalidParameter.Targets", "Choose instances or a tag, not both: clear one of them."
+        )
+    if tag is None and not ids:
         raise ApiError("MissingParam.InstanceId", "Choose at least one instance or a tag.")
-    unique = tuple(dict.fromkeys(chosen))
-    if len(unique) > limit:
+    return ids, (tag,) if tag else ()
+
+
+async def resolved(form: Form, fleet: FleetService, limit: int) -> tuple[str, ...]:
+    """Instance ids for a task kind that takes ids only (SendFile): a tag is resolved through
+    the fleet service."""
+    ids, tags = chosen(form)
+    if tags:
+        ids = tuple(await fleet.instances_tagged(tags, limit + 1))
+        if not ids:
+            raise ApiError("InvalidResourceTag.InstanceNotFound", "No instance carries the tag.")
+    if len(ids) > limit:
         raise ApiError("InstanceIds.ExceedLimit", f"At most {limit} instances per task.")
-    return unique
+    return ids
 
 
 def command_spec(form: Form, limits: Limits) -> CommandSpec:
@@ -92,10 +97,14 @@ def parameters(form: Form) -> dict[str, str]:
     return values
 
 
-def task_args(
-    form: Form, limits: Limits, actor: str, instance_ids: tuple[str, ...], saved: bool
-) -> TaskArgs:
-    """The task part; for a saved command (``saved``) empty fields keep the command's values."""
+def task_args(form: Form, limits: Limits, actor: str, saved: bool) -> TaskArgs:
+    """The task part; for a saved command (``saved``) empty fields keep the command's values.
+    Targets are instance ids, or a tag that the task service resolves (as ResourceTag.N)."""
+    instance_ids, resource_tags = chosen(form)
+    if len(instance_ids) > limits.max_instances_per_call:
+        raise ApiError(
+            "InstanceIds.ExceedLimit", f"At most {limits.max_instances_per_call} instances."
+        )
     periodic = form.get("schedule") == "period"
     timeout_given = bool(form.get("Timeout"))
     return TaskArgs(
@@ -109,6 +118,7 @@ def task_args(
         repeat_mode=RepeatMode.PERIOD if periodic else RepeatMode.ONCE,
         frequency=form.get("frequency") if periodic else "",
         parameters=parameters(form),
+        resource_tags=resource_tags,
     )
 
 

@@ -32,6 +32,7 @@ from openassist.server.service.context import ServiceContext
 from openassist.server.service.delivery import Delivery, DeliveryService, ReportKind
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService, Registration, RegistrationRefused
+from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.store.records import FileTask, Instance
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,16 @@ def _task_info(delivery: Delivery) -> wire.TaskInfo:
 
 
 class Gateway:
-    def __init__(self, context: ServiceContext, fleet: FleetService, files: FileService) -> None:
+    def __init__(
+        self,
+        context: ServiceContext,
+        fleet: FleetService,
+        files: FileService,
+        parameter_store: ParameterStoreService,
+    ) -> None:
         self._fleet = fleet
         self._files = files
-        self._delivery = DeliveryService(context)
+        self._delivery = DeliveryService(context, parameter_store)
         self._full_output_cap = context.limits.full_output_cap
         self._verifier = AgentVerifier()
         self._instances: dict[str, tuple[float, Instance]] = {}

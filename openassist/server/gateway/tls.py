@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from openassist.server.private_files import write_private
 
 _VALIDITY_DAYS_CA = 3650
 _VALIDITY_DAYS_SERVER = 825
@@ -26,15 +27,6 @@ class TlsFiles:
     ca_cert: Path
     server_cert: Path
     server_key: Path
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to a file created owner-only, never briefly world-readable."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(path, 0o600)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:

@@ -12,7 +12,13 @@ from sqlalchemy import Connection
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.service.context import ServiceContext
-from openassist.server.service.parameters import substitute
+from openassist.server.service.parameter_store import MissingStoreParameter, ParameterStoreService
+from openassist.server.service.parameters import (
+    StoreReference,
+    store_references,
+    substitute,
+    substitute_store,
+)
 from openassist.server.store import invocations, outputs
 from openassist.server.store.records import Command, Invocation, InvocationInstance
 
@@ -42,6 +48,15 @@ class Report:
 
 
 @dataclass(frozen=True)
+class _Claimed:
+    runs: list[InvocationInstance]
+    stops: list[InvocationInstance]
+    tasks: dict[str, Invocation]
+    commands: dict[str, Command]
+    store_values: dict[str, dict[StoreReference, str]]  # per invoke id
+
+
+@dataclass(frozen=True)
 class Delivery:
     row: InvocationInstance
     invocation: Invocation
@@ -67,8 +82,9 @@ def _tail(previous: bytes, chunk: bytes, dropped: int, quota: int) -> tuple[byte
 
 
 class DeliveryService:
-    def __init__(self, context: ServiceContext) -> None:
+    def __init__(self, context: ServiceContext, parameter_store: ParameterStoreService) -> None:
         self._ctx = context
+        self._store = parameter_store
 
     async def task_list(
         self, instance_id: str, instance_name: str = ""
@@ -77,22 +93,24 @@ class DeliveryService:
         now = self._ctx.clock.now_ms()
         redeliver_before = now - self._ctx.limits.redeliver_after_s * 1000
 
-        def claim(
-            conn: Connection,
-        ) -> tuple[
-            list[InvocationInstance],
-            list[InvocationInstance],
-            dict[str, Invocation],
-            dict[str, Command],
-        ]:
+        def claim(conn: Connection) -> _Claimed:
             runs = invocations.pending_for_instance(conn, instance_id, redeliver_before)
-            invocations.mark_delivered(conn, runs, now)
             stops = invocations.stopping_for_instance(conn, instance_id)
             tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in (*runs, *stops)])
             cmds = invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
-            return runs, stops, tasks, cmds
+            values: dict[str, dict[StoreReference, str]] = {}
+            ready = []
+            for row in runs:
+                command = cmds[tasks[row.invoke_id].command_id]
+                filled = self._store_values(conn, row, command, now)
+                if filled is not None:
+                    values[row.invoke_id] = filled
+                    ready.append(row)
+            invocations.mark_delivered(conn, ready, now)
+            return _Claimed(ready, stops, tasks, cmds, values)
 
-        runs, stops, tasks, cmds = await self._ctx.db.write(claim)
+        claimed = await self._ctx.db.write(claim)
+        tasks, cmds = claimed.tasks, claimed.commands
 
         def delivery(row: InvocationInstance) -> Delivery:
             task = tasks[row.invoke_id]
@@ -100,10 +118,29 @@ class DeliveryService:
             content = command.content
             if command.enable_parameter:
                 content = substitute(content, json.loads(task.parameters or "{}"))
+                content = substitute_store(content, claimed.store_values.get(row.invoke_id, {}))
             built_in = {"RegionId": self._ctx.limits.regions[0], "InstanceName": instance_name}
             return Delivery(row, task, command, content, built_in)
 
-        return [delivery(r) for r in runs], [delivery(r) for r in stops]
+        return [delivery(r) for r in claimed.runs], [delivery(r) for r in claimed.stops]
+
+    def _store_values(
+        self, conn: Connection, row: InvocationInstance, command: Command, now: int
+    ) -> dict[StoreReference, str] | None:
+        """The parameter store values the task's command refers to, read as it is handed out;
+        None when one is gone (the instance's run then fails with QueryParameterStoreFailed)."""
+        references = store_references(command.content) if command.enable_parameter else []
+        try:
+            return self._store.values_for(conn, references)
+        except MissingStoreParameter as missing:
+            changes = {
+                "finish_at": now,
+                "error_code": "QueryParameterStoreFailed",
+                "error_info": str(missing),
+            }
+            event = Event(EventKind.FAILED)
+            invocations.apply_event(conn, row.invoke_id, row.instance_id, event, changes, now)
+            return None
 
     async def report(self, instance_id: str, report: Report) -> InstanceStatus | None:
         """Apply one report; repeated or late reports change nothing and return None."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from openassist.errors import ApiError
 from openassist.server.service import ids
 from openassist.server.service.access import address_in
 from openassist.server.service.context import (
@@ -152,9 +154,9 @@ class FleetService:
                 invocation_count=0,
             )
             fleet.insert_instance(conn, instance)
-            # A managed instance carries the tags of the activation it registered with.
+            # The instance carries its activation's tags (ResourceTag targeting finds it by them).
             inherited = tags.tags_of(conn, "activation", [activation.id])[activation.id]
-            tags.set_tags(conn, "instance", instance.id, inherited, new=True)
+            tags.set_tags(conn, tags.INSTANCE, instance.id, inherited, new=True)
             return instance.id
 
         return await self._ctx.db.write(create)
@@ -248,8 +250,36 @@ class FleetService:
     async def list_instances(self, where: fleet.InstanceFilter, page: PageQuery) -> Page[Instance]:
         return await self._ctx.db.read(lambda conn: fleet.list_instances(conn, where, page))
 
-    async def instance_tags(self, instance_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
-        return await self._ctx.db.read(lambda conn: tags.tags_of(conn, "instance", instance_ids))
+    async def instance_tags(self, instance_ids: Iterable[str]) -> dict[str, list[tags.Tag]]:
+        wanted = list(instance_ids)
+        return await self._ctx.db.read(lambda conn: tags.tags_of(conn, tags.INSTANCE, wanted))
+
+    async def instances_tagged(self, pairs: tuple[tags.Tag, ...], limit: int = 1000) -> list[str]:
+        return await self._ctx.db.read(lambda conn: fleet.ids_with_tags(conn, pairs, limit))
+
+    async def tag_instances(
+        self, instance_ids: tuple[str, ...], pairs: tuple[tags.Tag, ...], remove: bool = False
+    ) -> None:
+        """Add (or, with ``remove``, take off by key) tags on registered instances; an unknown
+        id refuses the whole call."""
+
+        def change(conn: Connection) -> None:
+            found = fleet.instances_by_id(conn, instance_ids)
+            for instance_id in instance_ids:
+                if instance_id not in found:
+                    raise ApiError(
+                        "InvalidResourceId.NotFound",
+                        f"The managed instance {instance_id} does not exist here.",
+                        404,
+                    )
+            for instance_id in instance_ids:
+                if remove:
+                    keys = [key for key, _ in pairs] if pairs else None
+                    tags.remove_tags(conn, tags.INSTANCE, instance_id, keys)
+                else:
+                    tags.add_tags(conn, tags.INSTANCE, instance_id, pairs)
+
+        await self._ctx.db.write(change)
 
     def online_since(self) -> int:
         return self._ctx.clock.now_ms() - self._ctx.limits.heartbeat_online_s * 1000

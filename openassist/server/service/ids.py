@@ -41,3 +41,7 @@ def access_key_id() -> str:
 
 def access_key_secret() -> str:
     return secrets.token_urlsafe(30)
+
+
+def parameter_id(secret: bool) -> str:
+    return _hex("sp-" if secret else "p-")

@@ -21,7 +21,8 @@ from openassist.server.service.context import (
     kick_topic,
     require_all,
 )
-from openassist.server.service.parameters import check_values
+from openassist.server.service.parameter_store import check_references
+from openassist.server.service.parameters import check_values, store_references
 from openassist.server.store import commands, fleet, invocations, outputs, tags
 from openassist.server.store.outputs import OutputSlice
 from openassist.server.store.paging import Page, PageQuery
@@ -60,6 +61,8 @@ class TaskArgs:
     parameters: dict[str, str] = field(default_factory=dict)
     termination_mode: str = ""
     tags: tuple[tuple[str, str], ...] = ()
+    # Targets chosen by tag instead of by id (ResourceTag.N); resolved when the task is created.
+    resource_tags: tuple[tuple[str, str], ...] = ()
     frequency: str = ""
 
 
@@ -139,9 +142,12 @@ class InvocationService:
             if saved is None:
                 raise command_not_found(command_id)
             check_values(saved.content, saved.enable_parameter, args.parameters)
-            targets = fleet.instances_by_id(conn, args.instance_ids)
-            require_all(targets, args.instance_ids)
-            rows = [self._initial_row(invoke_id, targets[i], now) for i in args.instance_ids]
+            if saved.enable_parameter:
+                check_references(conn, store_references(saved.content))
+            instance_ids = self._targets(conn, args)
+            targets = fleet.instances_by_id(conn, instance_ids)
+            require_all(targets, instance_ids)
+            rows = [self._initial_row(invoke_id, targets[i], now) for i in instance_ids]
             invocation = Invocation(
                 id=invoke_id,
                 command_id=saved.id,
@@ -162,12 +168,30 @@ class InvocationService:
                 commands.count_invocation(conn, saved.id)
             invocations.insert_invocation(conn, invocation, rows)
             tags.set_tags(conn, "invocation", invoke_id, args.tags, new=True)
-            fleet.count_invoked(conn, args.instance_ids, now)
+            fleet.count_invoked(conn, instance_ids, now)
             return rows
 
         rows = await self._ctx.db.write(create)
         await kick_pending(self._ctx.bus, rows, invoke_id)
         return invoke_id
+
+    def _targets(self, conn: Connection, args: TaskArgs) -> tuple[str, ...]:
+        if not args.resource_tags:
+            return args.instance_ids
+        limit = self._ctx.limits.max_instances_per_call
+        found = fleet.ids_with_tags(conn, args.resource_tags, limit + 1)
+        if not found:
+            wanted = ", ".join(f"{k}={v or '*'}" for k, v in args.resource_tags)
+            raise ApiError(
+                "InvalidResourceTag.InstanceNotFound", f"No managed instance is tagged {wanted}."
+            )
+        if len(found) > limit:
+            raise ApiError(
+                "InstanceIds.ExceedLimit",
+                f"The ResourceTag.N match more than {limit} instances; narrow them.",
+                403,
+            )
+        return tuple(found)
 
     def _initial_row(self, invoke_id: str, instance: Instance, now: int) -> InvocationInstance:
         absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)

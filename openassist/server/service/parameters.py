@@ -1,12 +1,14 @@
 """Custom ``{{name}}`` parameters: names in a command, the values a task must give, and the
-content the agent receives (API.md 3.2). Built-in ``{{ACS::...}}`` and ``{{oos:...}}``
-placeholders are left for the agent, as the official protocol does.
+content the agent receives (API.md 3.2), and the parameter store references ``{{oos:name}}`` /
+``{{oos-secret:name}}`` (3.4), which the server fills when it hands the task out. Built-in
+``{{ACS::...}}`` placeholders are left for the agent, as the official protocol does.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from openassist.errors import ApiError
 
@@ -14,6 +16,18 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _CUSTOM_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _NOT_CUSTOM = ("acs::", "oos:", "oos-secret:")
 MAX_CUSTOM_PARAMETERS = 20
+# The agent's matcher: whitespace tolerated inside the braces and around the colon.
+_STORE_REFERENCE = re.compile(r"\{\{\s*(oos|oos-secret)\s*:\s*([A-Za-z0-9_.-]+)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class StoreReference:
+    secret: bool
+    name: str
+
+    @property
+    def placeholder(self) -> str:
+        return f"{{{{{'oos-secret' if self.secret else 'oos'}:{self.name}}}}}"
 
 
 def parameter_names(content: bytes) -> list[str]:
@@ -86,3 +100,24 @@ def substitute(content: bytes, values: Mapping[str, str]) -> bytes:
     return _PLACEHOLDER.sub(replace, content.decode("utf-8", "surrogateescape")).encode(
         "utf-8", "surrogateescape"
     )
+
+
+def store_references(content: bytes) -> list[StoreReference]:
+    """The parameter store references in ``content``, each once, in order of first use."""
+    text = content.decode("utf-8", "surrogateescape")
+    found = (
+        StoreReference(m.group(1) == "oos-secret", m.group(2))
+        for m in _STORE_REFERENCE.finditer(text)
+    )
+    return list(dict.fromkeys(found))
+
+
+def substitute_store(content: bytes, values: Mapping[StoreReference, str]) -> bytes:
+    """``content`` with each parameter store reference replaced by its value."""
+
+    def replace(match: re.Match[str]) -> str:
+        reference = StoreReference(match.group(1) == "oos-secret", match.group(2))
+        return values.get(reference, match.group(0))
+
+    text = content.decode("utf-8", "surrogateescape")
+    return _STORE_REFERENCE.sub(replace, text).encode("utf-8", "surrogateescape")

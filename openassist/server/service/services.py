@@ -12,6 +12,7 @@ from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.invocations import InvocationService
+from openassist.server.service.parameter_store import ParameterStoreService
 
 
 @dataclass(frozen=True)
@@ -22,5 +23,6 @@ class Services:
     files: FileService
     activations: ActivationService
     diagnosis: DiagnosisService
+    parameter_store: ParameterStoreService
     idempotency: IdempotencyService
     limits: Limits

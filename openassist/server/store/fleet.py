@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Select, func, select, update
 from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import AccessKey, Instance
 from openassist.server.store.schema import access_keys, instances
-from openassist.server.store.tags import Tag, ids_tagged
+from openassist.server.store.tags import INSTANCE, Tag, ids_tagged
 
 
 def insert_access_key(conn: Connection, key: AccessKey, now: int) -> None:
@@ -73,7 +73,7 @@ class InstanceFilter:
     connected_since: int | None = None  # heartbeat at or after this instant
     disconnected_before: int | None = None  # no heartbeat since this instant
     registered_only: bool = True
-    tags: tuple[Tag, ...] = ()
+    tags: tuple[Tag, ...] = ()  # every one must be on the instance (empty value: any value)
 
 
 def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any]:
@@ -86,6 +86,8 @@ def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any
         query = query.where(c.activation_id == where.activation_id)
     if where.os_type:
         query = query.where(func.lower(c.os_type) == where.os_type.lower())
+    if where.tags:
+        query = query.where(c.id.in_(ids_tagged(INSTANCE, where.tags)))
     if where.connected_since is not None:
         query = query.where(c.last_heartbeat_at >= where.connected_since, c.agent_state == "")
     if where.disconnected_before is not None:
@@ -96,9 +98,14 @@ def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any
         )
     if where.registered_only:
         query = query.where(c.registration_state == "registered")
-    if where.tags:
-        query = query.where(c.id.in_(ids_tagged("instance", where.tags)))
     return query
+
+
+def ids_with_tags(conn: Connection, pairs: tuple[Tag, ...], limit: int) -> list[str]:
+    """Registered instances carrying every tag in ``pairs``, oldest first, at most ``limit``."""
+    query = _filtered_instances(select(instances.c.id), InstanceFilter(tags=pairs))
+    rows = conn.execute(query.order_by(instances.c.registered_at, instances.c.id).limit(limit))
+    return [row.id for row in rows]
 
 
 def list_instances(conn: Connection, where: InstanceFilter, page: PageQuery) -> Page[Instance]:

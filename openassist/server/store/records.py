@@ -137,3 +137,19 @@ class FileTaskInstance:
     start_at: int | None
     finish_at: int | None
     update_at: int
+
+
+@dataclass(frozen=True)
+class Parameter:
+    id: str
+    name: str
+    type: str  # String | StringList | Secret
+    value: str  # sealed for Secret
+    description: str
+    constraints: str
+    tags: str  # JSON object
+    resource_group_id: str
+    version: int
+    key_id: str
+    created_by: str
+    created_at: int

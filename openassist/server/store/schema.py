@@ -211,3 +211,22 @@ file_task_instances = Table(
     Column("update_at", BigInteger, nullable=False),
     Index("ix_file_task_instances_instance_id_status", "instance_id", "status"),
 )
+
+# OOS parameter store: plain parameters ({{oos:name}}) and secret ones ({{oos-secret:name}},
+# WindowsPasswordName), one namespace. A secret's value is sealed (service/secret_box.py).
+parameters = Table(
+    "parameters",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("type", String(16), nullable=False),  # String | StringList | Secret
+    Column("value", Text, nullable=False),
+    Column("description", String(200), nullable=False, default=""),
+    Column("constraints", Text, nullable=False, default=""),
+    Column("tags", Text, nullable=False, default="{}"),
+    Column("resource_group_id", String(64), nullable=False, default=""),
+    Column("version", Integer, nullable=False, default=1),
+    Column("key_id", String(64), nullable=False, default=""),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)

@@ -1,4 +1,4 @@
-"""Tags on commands, invocations, activations and instances (API.md 1.11)."""
+"""Tags on commands, invocations, activations and managed instances (API.md 1.11)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Select, delete, select
 from openassist.server.store.schema import tags
 
 Tag = tuple[str, str]
+INSTANCE = "instance"  # a managed instance: tagged from its activation, or by TagResources
 
 
 def set_tags(
@@ -56,3 +57,21 @@ def ids_tagged(resource_type: str, pairs: Sequence[Tag]) -> Select[tuple[str]]:
             condition.append(alias.c.value == value)
         query = query.where(tags.c.resource_id.in_(select(alias.c.resource_id).where(*condition)))
     return query.distinct()
+
+
+def add_tags(conn: Connection, resource_type: str, resource_id: str, pairs: Sequence[Tag]) -> None:
+    """Set the given keys (a key already there takes the new value); other tags stay."""
+    remove_tags(conn, resource_type, resource_id, [key for key, _ in pairs])
+    set_tags(conn, resource_type, resource_id, pairs, new=True)
+
+
+def remove_tags(
+    conn: Connection, resource_type: str, resource_id: str, keys: Sequence[str] | None
+) -> None:
+    """Remove the tags with ``keys`` (None: all of them)."""
+    query = delete(tags).where(
+        tags.c.resource_type == resource_type, tags.c.resource_id == resource_id
+    )
+    if keys is not None:
+        query = query.where(tags.c.key.in_(list(keys)))
+    conn.execute(query)
