@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from openassist.agent import upgrade
 from openassist.agent.main import AgentSettings, run_agent
 
 
@@ -42,8 +43,17 @@ def run_agent_command(args: argparse.Namespace) -> int:
             return 1
         print(identity.instance_id)
         return 0
+    argv = [
+        "agent",
+        "run",
+        "--state-dir",
+        str(state_dir.resolve()),
+        "--heartbeat",
+        str(args.heartbeat),
+    ]
+    upgrade.start_installed(state_dir, argv)  # an upgraded version, when one is installed
     try:
-        asyncio.run(run_agent(state_dir, AgentSettings(heartbeat_s=args.heartbeat)))
+        restart = asyncio.run(run_agent(state_dir, AgentSettings(heartbeat_s=args.heartbeat)))
     except FileNotFoundError:
         print(
             f"openassist agent run: no identity in {state_dir}; run `openassist agent register` "
@@ -51,4 +61,6 @@ def run_agent_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if restart is not None:
+        upgrade.exec_into(*restart, argv)
     return 0

@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     run_agent = agent_sub.add_parser("run", help="run the agent until stopped")
     run_agent.add_argument("--state-dir")
     run_agent.add_argument("--heartbeat", type=float, default=60.0, help="seconds")
+    package = agent_sub.add_parser("package", help="make the package agents upgrade to")
+    package.add_argument("--out", default=".openassist/agent-packages", help="the server's dir")
+    package.add_argument("--version", default="", help="label (default: this installation's)")
 
     run = sub.add_parser("run", help="run a shell script on instances and show the results")
     run.add_argument("script")
@@ -93,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from openassist.cli.server_command import run_server
 
         return run_server(args)
+    if args.command == "agent" and args.agent_command == "package":
+        from openassist.cli.agent_package import run_package_command
+
+        return run_package_command(args)
     if args.command == "agent":
         from openassist.cli.agent_command import run_agent_command
 

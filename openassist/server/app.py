@@ -25,6 +25,7 @@ from openassist.server.gateway.tls import TlsFiles, ensure_tls
 from openassist.server.lifecycle.sweeper import SweepRules
 from openassist.server.private_files import write_private
 from openassist.server.service.activations import ActivationService
+from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
 from openassist.server.service.context import Limits, ServiceContext
@@ -93,6 +94,9 @@ async def build_server(settings: ServerSettings) -> Server:
     context = ServiceContext(db=db, bus=bus, clock=SystemClock(), limits=limits)
     box = await asyncio.to_thread(SecretBox.load_or_create, settings.effective_parameter_key_file)
     parameter_store = ParameterStoreService(context, box)
+    upgrades = AgentUpgradeService(
+        context, settings.effective_agent_packages_dir, settings.agent_update_check_s
+    )
     services = Services(
         invocations=InvocationService(context),
         commands=CommandService(context),
@@ -101,13 +105,14 @@ async def build_server(settings: ServerSettings) -> Server:
         activations=ActivationService(context),
         diagnosis=DiagnosisService(context),
         parameter_store=parameter_store,
+        agent_upgrades=upgrades,
         idempotency=IdempotencyService(context),
         limits=limits,
     )
     await _write_first_access_key(services.fleet, settings)
     console_keys = await asyncio.to_thread(_console_keys, settings)
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
-    gateway = Gateway(context, services.fleet, services.files, parameter_store)
+    gateway = Gateway(context, services.fleet, services.files, parameter_store, upgrades)
     rules = SweepRules(
         delivery_timeout_ms=settings.delivery_timeout_s * 1000,
         response_grace_ms=settings.response_grace_s * 1000,

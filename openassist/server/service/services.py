@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openassist.server.service.activations import ActivationService
+from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.commands import CommandService
 from openassist.server.service.context import Limits
 from openassist.server.service.diagnosis import DiagnosisService
@@ -24,5 +25,6 @@ class Services:
     activations: ActivationService
     diagnosis: DiagnosisService
     parameter_store: ParameterStoreService
+    agent_upgrades: AgentUpgradeService
     idempotency: IdempotencyService
     limits: Limits
