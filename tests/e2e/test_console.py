@@ -73,6 +73,18 @@ def _shot(page: Page, name: str, backend: str) -> Path:
     return path
 
 
+def _unlabelled(page: Page) -> list[str]:
+    """Form fields a screen reader could not name (no <label> and no aria-label)."""
+    return list(
+        page.evaluate(
+            """() => Array.from(document.querySelectorAll(
+                'input:not([type=hidden]), select, textarea'))
+              .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+              .map(e => e.name)"""
+        )
+    )
+
+
 def _backend(cluster: Cluster) -> str:
     return "postgres" if cluster.database_url else "sqlite"
 
@@ -100,6 +112,7 @@ def test_operator_flow_in_a_real_browser(
     page.get_by_role("navigation", name="Console sections").get_by_role(
         "link", name="Run command"
     ).click()
+    assert _unlabelled(page) == []
     page.get_by_label("Script", exact=True).fill(SCRIPT)
     page.get_by_label(re.compile(good.instance_id)).check()
     page.get_by_label(re.compile(bad.instance_id)).check()
@@ -116,6 +129,7 @@ def test_operator_flow_in_a_real_browser(
     row = page.locator(f"tr[data-invoke-id='{invoke_id}']")
     expect(row).to_contain_text("Partially failed")
     shots.append(_shot(page, "03-results", backend))
+    assert _unlabelled(page) == []
     row.get_by_role("link", name="View").click()
     expect(page.get_by_role("heading", name=f"Task {invoke_id}")).to_be_visible()
 
