@@ -67,6 +67,7 @@ class TaskArgs:
     container_name: str = ""
     # Targets chosen by tag instead of by id (ResourceTag.N); resolved when the task is created.
     resource_tags: tuple[tuple[str, str], ...] = ()
+    frequency: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,12 @@ class InvocationService:
     async def _start(
         self, args: TaskArgs, command: Command | None = None, command_id: str = ""
     ) -> str:
+        if args.frequency or args.repeat_mode is not RepeatMode.ONCE:
+            raise ApiError(
+                "UnsupportedParameter",
+                "This server runs commands once (RepeatMode=Once); scheduled and reboot tasks "
+                "are not available yet.",
+            )
         now = self._ctx.clock.now_ms()
         invoke_id = ids.invoke_id()
 
