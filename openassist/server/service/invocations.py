@@ -98,7 +98,7 @@ def new_command(spec: CommandSpec, kept: bool, now: int) -> Command:
 
 def required_features(args: TaskArgs) -> tuple[str, ...]:
     """What a task needs of the agent beyond running a script (see protocol.agent_versions)."""
-    return ()
+    return ("container",) if args.container_id or args.container_name else ()
 
 
 class InvocationService:
