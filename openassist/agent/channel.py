@@ -25,6 +25,7 @@ CAPABILITIES = (
     "launcher",
     "send-file",
     "self-upgrade",
+    "container",
 )
 
 

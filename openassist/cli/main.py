@@ -45,11 +45,26 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=int, default=60)
     run.add_argument("--workdir", default="")
     run.add_argument("--user", default="")
+    run.add_argument("--container-name", default="", help="run inside this container")
+    run.add_argument("--container-id", default="", help="[docker://]<64 hex>: run inside it")
     run.add_argument("--no-wait", action="store_true")
     run.add_argument(
         "--frequency", default="", help="rate(5m), at(...) or cron: a Period task (no wait)"
     )
     _credentials_option(run)
+
+    send = sub.add_parser("send-file", help="send a local file to instances and show the results")
+    send.add_argument("local", help="the file to send (at most 32 KB after Base64)")
+    send.add_argument("--to", required=True, help="absolute target directory on the instances")
+    send.add_argument("--instance", "-i", action="append", required=True, help="mi-... (repeat)")
+    send.add_argument("--name", default="", help="its name there (default: the local name)")
+    send.add_argument("--mode", default="0644", help="octal, as chmod takes it")
+    send.add_argument("--owner", default="root")
+    send.add_argument("--group", default="root")
+    send.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    send.add_argument("--timeout", type=int, default=60, help="seconds")
+    send.add_argument("--no-wait", action="store_true")
+    _credentials_option(send)
 
     invocations = sub.add_parser("invocations", help="list tasks, newest first")
     invocations.add_argument("--status")

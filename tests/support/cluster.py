@@ -167,6 +167,29 @@ class Cluster:
     def call(self, action: str, **params: str) -> dict[str, Any]:
         return self.client().call(action, params)
 
+    def cli_credentials(self) -> Path:
+        """A credentials file for ``openassist`` commands run against this server."""
+        path = self.root / "cli-credentials.json"
+        fields = {
+            "AccessKeyId": self.credentials.access_key_id,
+            "AccessKeySecret": self.credentials.access_key_secret,
+            "Endpoint": self.endpoint,
+            "RegionId": self.credentials.region_id,
+        }
+        path.write_text(json.dumps(fields))
+        return path
+
+    def cli(self, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run ``openassist ARGS --credentials ...`` to its end; its exit code and output."""
+        return subprocess.run(
+            _cli(*args, "--credentials", str(self.cli_credentials())),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=_child_env(),
+            check=False,
+        )
+
     @classmethod
     @contextlib.contextmanager
     def start(
@@ -256,9 +279,15 @@ class Cluster:
             wait_until(lambda: self.online(agent.instance_id), 30, what="the agent to heartbeat")
         return agent
 
-    def new_agent(self, name: str = "", env: dict[str, str] | None = None) -> Agent:
-        """Register and start an agent; ``env`` is added to its environment (and its scripts')."""
-        return self.start_agent(self.register_agent(name), env=env)
+    def new_agent(
+        self, name: str = "", env: dict[str, str] | None = None, tags: dict[str, str] | None = None
+    ) -> Agent:
+        """Register and start an agent; ``env`` is added to its environment (and its scripts'),
+        ``tags`` to its activation (the instance inherits them)."""
+        labels: dict[str, str] = {}
+        for index, (key, value) in enumerate((tags or {}).items(), start=1):
+            labels[f"Tag.{index}.Key"], labels[f"Tag.{index}.Value"] = key, value
+        return self.start_agent(self.register_agent(name, **labels), env=env)
 
     def online(self, instance_id: str) -> bool:
         answer = self.call("DescribeCloudAssistantStatus", **{"InstanceId.1": instance_id})

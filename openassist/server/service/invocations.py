@@ -70,6 +70,8 @@ class TaskArgs:
     parameters: dict[str, str] = field(default_factory=dict)
     termination_mode: str = ""
     tags: tuple[tuple[str, str], ...] = ()
+    container_id: str = ""
+    container_name: str = ""
     # Targets chosen by tag instead of by id (ResourceTag.N); resolved when the task is created.
     resource_tags: tuple[tuple[str, str], ...] = ()
 
@@ -102,9 +104,10 @@ def new_command(spec: CommandSpec, kept: bool, now: int) -> Command:
 
 def required_features(args: TaskArgs) -> tuple[str, ...]:
     """What a task needs of the agent beyond running a script (see protocol.agent_versions)."""
+    features: tuple[str, ...] = ("container",) if args.container_id or args.container_name else ()
     if args.frequency and timed.needs_new_agent(args.frequency):
-        return ("schedule",)
-    return ()
+        features += ("schedule",)
+    return features
 
 
 class InvocationService:
@@ -127,6 +130,10 @@ class InvocationService:
     async def _start(
         self, args: TaskArgs, command: Command | None = None, command_id: str = ""
     ) -> str:
+        if args.repeat_mode is RepeatMode.PERIOD and not args.frequency:
+            raise ApiError(
+                "MissingParam.Frequency", "RepeatMode=Period needs a Frequency: rate, at or cron."
+            )
         now = self._ctx.clock.now_ms()
         invoke_id = ids.invoke_id()
 
@@ -163,6 +170,8 @@ class InvocationService:
                 status=overall_status(row.status for row in rows),
                 access_key_id=args.access_key_id,
                 created_at=now,
+                container_id=args.container_id,
+                container_name=args.container_name,
             )
             if command is not None:  # made for this task: its first and only invocation
                 invocations.insert_command(conn, replace(command, invoke_times=1))

@@ -47,6 +47,8 @@ class InvocationFilter:
     repeat_mode: str | None = None
     command_name: str | None = None
     tags: tuple[Tag, ...] = ()
+    created_from: int | None = None  # ms since the epoch, inclusive
+    created_to: int | None = None  # ms since the epoch, exclusive
     timed: bool | None = None  # True: timed tasks still active; False: the others
 
 
@@ -132,6 +134,10 @@ def _filtered_invocations(query: Select[Any], where: InvocationFilter) -> Select
         )
     if where.tags:
         query = query.where(c.id.in_(ids_tagged("invocation", where.tags)))
+    if where.created_from is not None:
+        query = query.where(c.created_at >= where.created_from)
+    if where.created_to is not None:
+        query = query.where(c.created_at < where.created_to)
     if where.timed is not None:
         active_timed = and_(c.repeat_mode.in_(_TIMED_MODES), c.status.in_(_ACTIVE_OVERALL))
         query = query.where(active_timed if where.timed else not_(active_timed))

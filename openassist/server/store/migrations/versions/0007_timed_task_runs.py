@@ -1,7 +1,7 @@
 """timed task runs and invoke versions
 
 Revision ID: 0007
-Revises: 0013
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0013"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
