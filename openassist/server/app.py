@@ -55,7 +55,10 @@ class Server:
 
     def api_app(self) -> Starlette:
         endpoint = RpcEndpoint(self.services)
-        return Starlette(routes=[Route("/", endpoint.handle, methods=["GET", "POST"])])
+        # Every method reaches the endpoint, which answers all but GET and POST with the
+        # documented UnsupportedHTTPMethod envelope rather than a bare 405.
+        methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+        return Starlette(routes=[Route("/", endpoint.handle, methods=methods)])
 
     async def close(self) -> None:
         await self.gateway.close()
