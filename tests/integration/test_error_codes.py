@@ -26,7 +26,7 @@ import pytest
 from openassist.cli.api_client import ApiCallError
 from openassist.protocol.acs_signature import signed_v1_query
 from tests.conftest import BACKENDS
-from tests.support.cluster import Agent, Cluster, temporary_postgres_database
+from tests.support.cluster import Agent, Cluster, backend_cluster
 
 # code -> the module that causes it together with a state it needs or a side effect it checks.
 COVERED_ELSEWHERE = {
@@ -925,13 +925,9 @@ def cluster(
 ) -> Iterator[Cluster]:
     """As conftest's, without the per-key rate limit: this module sends hundreds of requests a
     second on purpose (Throttling itself: test_envelope_formats.py)."""
-    root, env = tmp_path_factory.mktemp("codes"), {"OPENASSIST_API_RATE_PER_KEY": "0"}
-    if request.param == "postgres":
-        with temporary_postgres_database() as url, Cluster.start(root, url, env) as running:
-            yield running
-    else:
-        with Cluster.start(root, env=env) as running:
-            yield running
+    env = {"OPENASSIST_API_RATE_PER_KEY": "0"}
+    with backend_cluster(request.param, tmp_path_factory.mktemp("codes"), env) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
