@@ -17,6 +17,16 @@ from openassist.agent.signing import RequestSigner
 from openassist.protocol import agent as wire
 
 AGENT_VERSION = f"openassist-{__version__}"
+# What this agent can do beyond running a script, told in every heartbeat.
+CAPABILITIES = (
+    "journal",
+    "full-output",
+    "termination-mode",
+    "launcher",
+    "send-file",
+    "self-upgrade",
+    "container",
+)
 
 
 class ChannelError(Exception):
@@ -56,8 +66,12 @@ class Channel:
             raise ChannelError(f"{path}: HTTP {response.status} {response.body[:200]!r}")
         return response.body
 
-    async def heartbeat(self, goodbye: str = "", upgrading: str = "") -> None:
-        query = {"app_version": AGENT_VERSION}
+    async def heartbeat(self, goodbye: str = "", upgrading: str = "", running: int = 0) -> None:
+        query = {
+            "app_version": AGENT_VERSION,
+            wire.CAPABILITIES_PARAM: ",".join(CAPABILITIES),
+            wire.RUNNING_PARAM: str(running),
+        }
         if goodbye:
             query[wire.GOODBYE_PARAM] = goodbye
         if upgrading:

@@ -34,6 +34,8 @@ RunCommand: create a command and run it at once on instances (or on the instance
   Parameters: JSON object of placeholder values, at most 10: {"name":"value"}
   RepeatMode: Once (default)
   Username: user to run as; default root
+  ContainerId: run inside this container: [docker://]<64 hex characters>
+  ContainerName: run inside the container with this name
   Launcher: program that starts the script, at most 1 KB
   TerminationMode: Process or ProcessTree, what a stop or timeout kills
   KeepCommand: true to keep the command for InvokeCommand afterwards
@@ -59,6 +61,8 @@ InvokeCommand: run a saved command on instances
   Parameters: JSON object of placeholder values, required when the command has parameters
   RepeatMode: Once (default)
   Username: user to run as; default root
+  ContainerId: run inside this container: [docker://]<64 hex characters>
+  ContainerName: run inside the container with this name
   Timeout: seconds for this run; default the command's
   WorkingDir: directory for this run; default the command's
   TerminationMode: Process or ProcessTree, what a stop or timeout kills

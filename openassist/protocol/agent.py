@@ -36,6 +36,8 @@ H_SIGNATURE = "x-acs-signature"
 H_BOOT_ID = "x-openassist-boot-id"
 GOODBYE_PARAM = "goodbye"  # last heartbeat: "stopped" (service) or "shutdown" (machine)
 UPGRADING_PARAM = "upgrading"  # heartbeat while the agent replaces itself: the new version
+CAPABILITIES_PARAM = "caps"  # heartbeat: what this agent can do, comma-separated
+RUNNING_PARAM = "running"  # heartbeat: how many tasks it runs now
 
 OUTPUT_QUOTA = 24576
 OUTPUT_INTERVAL_MS = 3000

@@ -73,10 +73,8 @@ NOT_PRODUCED_HERE: dict[tuple[str, ...], str] = {
     (
         "MissingParam.Frequency",
         "InvalidParam.Frequency",
-        "InvalidContainerId.Malformed",
-        "InvalidContainerName.Malformed",
         "InvalidOperation.RepeatModeUnsupported",
-    ): "schedules, containers, ModifyInvocationAttribute: being built now, tested by their authors",
+    ): "schedules and ModifyInvocationAttribute are being built now, tested by their authors",
     ("IdempotentProcessing",): "needs a first request still in flight: a race, not a bad request",
     ("OperationConflict", "InternalError", "InternalError.Dispatch", "ServiceUnavailable"): (
         "not caused by a bad request"
@@ -251,6 +249,22 @@ CASES: list[tuple[str, str, Params, int, str, str]] = [
         400,
         "InvalidParameter.EnableParameter",
         "EnableParameter",
+    ),
+    (
+        "run-container-id-not-hex",
+        "RunCommand",
+        {**RUN, "ContainerId": "docker://abc"},
+        400,
+        "InvalidContainerId.Malformed",
+        "ContainerId",
+    ),
+    (
+        "invoke-container-name-bad",
+        "InvokeCommand",
+        {"CommandId": "<cmd>", "InstanceId.1": "<mi>", "ContainerName": "-web/1"},
+        400,
+        "InvalidContainerName.Malformed",
+        "ContainerName",
     ),
     # custom parameters (API.md 3.2)
     (

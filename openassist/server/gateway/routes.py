@@ -43,6 +43,10 @@ INSTANCE_CACHE_TTL_S = 5.0
 INSTANCE_CACHE_SIZE = 100_000
 
 
+def _count(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) < 7 else None
+
+
 def _json(body: Any, status: int = 200) -> Response:
     return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
 
@@ -85,6 +89,8 @@ def _task_info(delivery: Delivery) -> wire.TaskInfo:
         workingDirectory=task.working_dir,
         timeOut=str(task.timeout),
         username=task.username,
+        containerId=task.container_id,
+        containerName=task.container_name,
         enableParameter=command.enable_parameter,
         builtInParameter=delivery.built_in if command.enable_parameter else {},
         creationTime=task.created_at,
@@ -226,6 +232,8 @@ class Gateway:
             boot_id=request.headers.get(wire.H_BOOT_ID, ""),
             goodbye=query.get(wire.GOODBYE_PARAM, ""),
             upgrading=query.get(wire.UPGRADING_PARAM, ""),
+            capabilities=query.get(wire.CAPABILITIES_PARAM, ""),
+            running=_count(query.get(wire.RUNNING_PARAM, "")),
         )
         return _json(wire.HeartbeatResponse(code=200, instanceId=instance.id))
 

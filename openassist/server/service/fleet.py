@@ -7,6 +7,7 @@ import hmac
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -171,12 +172,16 @@ class FleetService:
         boot_id: str,
         goodbye: str = "",
         upgrading: str = "",
+        capabilities: str = "",
+        running: int | None = None,
     ) -> None:
         """Record a heartbeat. ``goodbye`` ("stopped" or "shutdown") is our agent's last one:
         its service is stopping, or the operating system is shutting down. ``upgrading`` (the
         version it installs) says it takes no task until its next plain heartbeat."""
         state = goodbye if goodbye in GOODBYES else ("upgrading" if upgrading else "")
-        changes: dict[str, str] = {"agent_state": state}
+        changes: dict[str, Any] = {"agent_state": state}
+        if running is not None:  # our agent's facts; the official agent sends neither
+            changes.update(running_tasks=running, agent_capabilities=capabilities[:512])
         if agent_version:
             changes["agent_version"] = agent_version
         if boot_id:

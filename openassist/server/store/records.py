@@ -51,6 +51,9 @@ class Instance:
     invocation_count: int
     agent_state: str = ""
     access_denied_at: int | None = None
+    # What our agent said in its last heartbeat (the official agent says neither).
+    agent_capabilities: str = ""  # comma-separated
+    running_tasks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class Invocation:
     status: InvocationStatus
     access_key_id: str
     created_at: int
+    container_id: str = ""
+    container_name: str = ""
 
 
 @dataclass(frozen=True)

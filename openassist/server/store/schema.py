@@ -76,6 +76,8 @@ instances = Table(
     Column("agent_state", String(16), nullable=False, default="", server_default=""),
     # Last time a correctly signed request of this instance was refused by the access rules.
     Column("access_denied_at", BigInteger, nullable=True),
+    Column("agent_capabilities", String(512), nullable=False, default="", server_default=""),
+    Column("running_tasks", Integer, nullable=True),
     Column("registration_state", String(16), nullable=False, default="registered"),
     Column("last_invoked_at", BigInteger, nullable=True),
     Column("invocation_count", Integer, nullable=False, default=0),
@@ -118,6 +120,9 @@ invocations = Table(
     Column("status", String(16), nullable=False),
     Column("access_key_id", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Run inside this container (API.md 3.7); empty: on the host.
+    Column("container_id", String(128), nullable=False, default="", server_default=""),
+    Column("container_name", String(255), nullable=False, default="", server_default=""),
     Index("ix_invocations_created_at", "created_at"),
 )
 
