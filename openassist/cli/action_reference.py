@@ -32,7 +32,8 @@ RunCommand: create a command and run it at once on instances (or on the instance
   Timeout: seconds before the run is killed (ExecutionTimeout); default 60
   EnableParameter: true to fill {{name}} and {{ACS::...}} placeholders
   Parameters: JSON object of placeholder values, at most 10: {"name":"value"}
-  RepeatMode: Once (default)
+  RepeatMode: Once (default), Period, NextRebootOnly, EveryReboot or DryRun (check, run nothing)
+  Frequency: rate(5m), at(2030-06-06 13:15:30 Asia/Shanghai) or cron, seconds first: Period
   Username: user to run as; default root
   ContainerId: run inside this container: [docker://]<64 hex characters>
   ContainerName: run inside the container with this name
@@ -59,7 +60,8 @@ InvokeCommand: run a saved command on instances
   ResourceTag.N.Key: run on the instances with this tag instead of InstanceId.N
   ResourceTag.N.Value: the value of that tag
   Parameters: JSON object of placeholder values, required when the command has parameters
-  RepeatMode: Once (default)
+  RepeatMode: Once (default), Period, NextRebootOnly, EveryReboot or DryRun (check, run nothing)
+  Frequency: rate(5m), at(2030-06-06 13:15:30 Asia/Shanghai) or cron, seconds first: Period
   Username: user to run as; default root
   ContainerId: run inside this container: [docker://]<64 hex characters>
   ContainerName: run inside the container with this name
@@ -93,6 +95,7 @@ DescribeInvocations: list tasks with the state of each instance
   InstanceId: only the tasks on this instance
   InvokeStatus: Running, Finished, Success, Failed, Stopped, Stopping, PartialFailed, Pending
   RepeatMode: Once, Period, NextRebootOnly or EveryReboot
+  Timed: true for timed tasks still active, false for the others
   IncludeOutput: true to include each instance's output (needs InvokeId or InstanceId)
   ContentEncoding: encoding of CommandContent and Output, Base64 (default) or PlainText
   +TAG_FILTER
@@ -102,11 +105,21 @@ DescribeInvocationResults: the result of each instance of tasks: status, exit co
   InstanceId: only this instance
   CommandId: only the tasks of this command
   InvokeRecordStatus: Running, Finished, Failed, PartialFailed, Stopped or Stopping
+  IncludeHistory: true for every run of a Period or EveryReboot task (needs InvokeId)
   ContentEncoding: encoding of Output, Base64 (default) or PlainText
   +PAGING
 StopInvocation: stop a task on all or some of its instances
   InvokeId*: the task (t-...)
   InstanceId.N: only these instances, 1-50; default all
+ModifyInvocationAttribute: change a timed task that is still going
+  InvokeId*: the task (t-...), Period, NextRebootOnly or EveryReboot
+  CommandContent: new script (a new command)
+  ContentEncoding: PlainText (default) or Base64
+  EnableParameter: true to fill {{name}} placeholders
+  Parameters: JSON object of placeholder values, at most 10
+  Frequency: the new schedule (Period tasks only)
+  InstanceId.N: instances to add; at most 100 in all
+  ClientToken: idempotency token, at most 64 ASCII characters
 DescribeInvocationFullOutput: (OpenAssist) the whole output of one run, read from an offset
   InvokeId*: the task (t-...)
   InstanceId*: the instance
