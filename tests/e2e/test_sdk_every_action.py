@@ -35,7 +35,7 @@ from tests.e2e.test_official_sdks import (
     wait_final_current,
     without_proxies,
 )
-from tests.support.cluster import Agent, Cluster
+from tests.support.cluster import Agent, Cluster, wait_until
 
 __all__ = ["without_proxies"]  # the autouse fixture applies here too
 
@@ -64,6 +64,7 @@ COVERAGE: dict[str, tuple[str, ...]] = {
         f"{OFFICIAL}::test_legacy_sdk_runs_a_command_and_reads_its_result",
         f"{NODE}::test_node_sdk_runs_and_describes",
     ),
+    "ModifyInvocationAttribute": (f"{HERE}::test_current_sdk_runs_and_modifies_a_schedule",),
     "StopInvocation": (
         f"{OFFICIAL}::test_current_sdk_v3_stops_a_running_command",
         f"{LEGACY}::test_legacy_sdk_invokes_describes_and_stops",
@@ -222,6 +223,58 @@ def agent(cluster: Cluster) -> Agent:
 @pytest.fixture(scope="module")
 def client(cluster: Cluster) -> Client:
     return current_client(cluster)
+
+
+# --- timed tasks: a schedule started, modified, its runs kept, stopped --------------------------
+
+
+def test_current_sdk_runs_and_modifies_a_schedule(client: Client, agent: Agent) -> None:
+    started = client.run_command(
+        ecs.RunCommandRequest(
+            region_id=REGION,
+            type="RunShellScript",
+            command_content="echo before",
+            instance_id=[agent.instance_id],
+            frequency="0 0 0 1 1 ? 2099",  # far away: nothing runs before the change
+            timeout=5,
+        )
+    ).body
+    invoke_id = str(started.invoke_id)
+
+    def task() -> Any:
+        answer = client.describe_invocations(
+            ecs.DescribeInvocationsRequest(region_id=REGION, invoke_id=invoke_id)
+        ).body
+        return answer.invocations.invocation[0]
+
+    assert (task().repeat_mode, task().timed) == ("Period", True)
+    changed = client.modify_invocation_attribute(
+        ecs.ModifyInvocationAttributeRequest(
+            region_id=REGION,
+            invoke_id=invoke_id,
+            command_content=base64.b64encode(b"echo after").decode(),
+            content_encoding="Base64",
+            frequency="0/10 * * * * ?",
+        )
+    ).body
+    assert str(changed.command_id) != str(started.command_id)
+
+    def history() -> Any:
+        answer = client.describe_invocation_results(
+            ecs.DescribeInvocationResultsRequest(
+                region_id=REGION,
+                invoke_id=invoke_id,
+                include_history=True,
+                content_encoding="PlainText",
+            )
+        ).body
+        return answer.invocation.invocation_results.invocation_result
+
+    [run, *_] = wait_until(history, 60, interval_s=0.5, what="a run of the new schedule")
+    assert (run.output, run.invoke_record_status) == ("after\n", "Finished")
+    assert task().frequency == "0/10 * * * * ?"
+    client.stop_invocation(ecs.StopInvocationRequest(region_id=REGION, invoke_id=invoke_id))
+    wait_until(lambda: task().invocation_status == "Stopped", 30, what="the stop")
 
 
 # --- commands: create, describe, modify, invoke, delete ----------------------------------------
