@@ -8,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from openassist.agent.main import AgentSettings, run_agent
+from openassist.agent.main import run_agent
+from openassist.agent.settings import AgentSettings
 
 
 def default_state_dir() -> Path:
@@ -43,7 +44,10 @@ def run_agent_command(args: argparse.Namespace) -> int:
         print(identity.instance_id)
         return 0
     try:
-        asyncio.run(run_agent(state_dir, AgentSettings(heartbeat_s=args.heartbeat)))
+        settings = AgentSettings(
+            heartbeat_s=args.heartbeat, kick_ping_s=args.kick_ping, kick_pong_s=args.kick_pong
+        )
+        asyncio.run(run_agent(state_dir, settings))
     except FileNotFoundError:
         print(
             f"openassist agent run: no identity in {state_dir}; run `openassist agent register` "

@@ -33,6 +33,8 @@ H_SIGNATURE = "x-acs-signature"
 # Our agent's optional extensions.
 H_BOOT_ID = "x-openassist-boot-id"
 GOODBYE_PARAM = "goodbye"  # last heartbeat: "stopped" (service) or "shutdown" (machine)
+# Unix ms since when the agent could not reach the server; sent on every call until one succeeds.
+OUTAGE_PARAM = "outage_since"
 
 OUTPUT_QUOTA = 24576
 OUTPUT_INTERVAL_MS = 3000
