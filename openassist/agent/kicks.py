@@ -30,6 +30,7 @@ class KickChannel:
         self.kicked = asyncio.Event()
         self.connected = asyncio.Event()
         self.deregistered = asyncio.Event()
+        self.opened_at_ms = 0  # Unix ms of the last (re)connection
 
     async def run(self) -> None:
         attempt = 0
@@ -42,6 +43,7 @@ class KickChannel:
                 attempt += 1
                 continue
             opened = time.monotonic()
+            self.opened_at_ms = time.time_ns() // 1_000_000
             self.kicked.set()
             self.connected.set()
             try:

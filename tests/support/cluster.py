@@ -276,6 +276,21 @@ class Cluster:
         )
         return list(answer["Invocation"]["InvocationResults"]["InvocationResult"])
 
+    def all_results(self, invoke_id: str) -> list[dict[str, Any]]:
+        """Every instance's result of a task (all pages)."""
+        found: list[dict[str, Any]] = []
+        token = ""
+        for _page in range(1000):
+            params = {"InvokeId": invoke_id, "MaxResults": "50", "ContentEncoding": "PlainText"}
+            if token:
+                params["NextToken"] = token
+            answer = self.call("DescribeInvocationResults", **params)["Invocation"]
+            found += answer["InvocationResults"]["InvocationResult"]
+            token = answer.get("NextToken", "")
+            if not token:
+                break
+        return found
+
     def wait_final(self, invoke_id: str, timeout_s: float = 60) -> list[dict[str, Any]]:
         final = {
             "Success",
