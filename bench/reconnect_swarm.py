@@ -13,6 +13,7 @@ process, one call at a time. Usage:
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -35,6 +36,12 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Probe:
@@ -142,12 +149,18 @@ def main() -> int:
                 time.sleep(args.down_seconds)
                 cluster.restart_server()
                 ready_at = now_ms()
+                cpu_before = cpu_s(cluster.process.pid), cpu_s(swarm.process.pid)
                 with Probe(cluster, ids) as storm:
                     wait_until(
                         lambda: len(swarm.back_since(killed_at)) == count, 900, 0.05, "all back"
                     )
                     storm_s = (now_ms() - ready_at) / 1000
+                cpu_storm = (
+                    cpu_s(cluster.process.pid) - cpu_before[0],
+                    cpu_s(swarm.process.pid) - cpu_before[1],
+                )
                 back = swarm.back_since(killed_at)
+                kicks, beats = swarm.last_seen()
                 after = run_everywhere(cluster, swarm, 600)
     since_ready = [(t - ready_at) / 1000 for t in back.values()]
     backend = "PostgreSQL" if args.database_url else "SQLite"
@@ -162,6 +175,16 @@ def main() -> int:
         f"  back after ready (kick channel + heartbeat): p50 {statistics.median(since_ready):.1f}"
         f" s, p99 {percentile(since_ready, 0.99):.1f} s, all {max(since_ready):.1f} s"
         f" ({(max(back.values()) - killed_at) / 1000:.1f} s after the kill)"
+    )
+    for label, seen in (("kick channel open", kicks), ("heartbeat taken", beats)):
+        after_ready = [(t - ready_at) / 1000 for t in seen.values()]
+        print(
+            f"    {label:<18} p50 {statistics.median(after_ready):.1f} s,"
+            f" p99 {percentile(after_ready, 0.99):.1f} s, min {min(after_ready):.1f} s"
+        )
+    print(
+        f"  CPU from ready to all back ({storm_s:.1f} s): server {cpu_storm[0]:.1f} s,"
+        f" simulated agents {cpu_storm[1]:.1f} s"
     )
     print("  API latency, one call at a time:")
     print("    " + latency_line("idle", idle, args.idle_seconds))

@@ -20,9 +20,10 @@ log = logging.getLogger("openassist.agent")
 
 
 class KickChannel:
-    """Sets ``kicked`` when the task list should be fetched (a kick, or a new connection: what
-    was queued meanwhile), ``connected`` on every (re)connection, and ``deregistered`` when the
-    server removed this instance (``run`` then returns)."""
+    """Sets ``kicked`` when the task list should be fetched, ``connected`` on every
+    (re)connection, and ``deregistered`` when the server removed this instance (``run`` then
+    returns). The server kicks every channel as it opens (what was queued meanwhile), so a
+    reconnection fetches once, on that kick, not twice."""
 
     def __init__(self, channel: Channel, settings: AgentSettings) -> None:
         self._channel = channel
@@ -44,7 +45,6 @@ class KickChannel:
                 continue
             opened = time.monotonic()
             self.opened_at_ms = time.time_ns() // 1_000_000
-            self.kicked.set()
             self.connected.set()
             try:
                 if await self._serve(socket):

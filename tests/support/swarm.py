@@ -193,6 +193,11 @@ class Swarm:
             if kicks[agent] > since_ms and beats.get(agent, 0) > since_ms
         }
 
+    def last_seen(self) -> tuple[dict[int, int], dict[int, int]]:
+        """(agent -> last kick channel open, agent -> last heartbeat), Unix ms."""
+        with self._lock:
+            return dict(self._seen.kicks), dict(self._seen.beats)
+
     def answers(self, task_id: str) -> list[int]:
         with self._lock:
             return list(self._seen.tasks.get(task_id, []))
