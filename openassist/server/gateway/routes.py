@@ -214,15 +214,13 @@ class Gateway:
         self._instances.pop(instance.id, None)
         return _json({"code": 200, "instanceId": instance.id})
 
-    async def _settle_overdue(
-        self, request: Request, instance: Instance, fetching: bool = False
-    ) -> None:
+    async def _settle_overdue(self, request: Request, instance: Instance) -> None:
         """Before anything else: tasks that waited past their delivery window while this agent
         could not reach us (it says since when) end ClientNetworkBlocked."""
         outage = parse_outage(request.query_params.get(wire.OUTAGE_PARAM))
-        ended = await self._outages.settle_overdue(instance.id, outage, fetching)
+        ended = await self._outages.settle_overdue(instance.id, outage)
         if ended:
-            log.info("%s: %d task(s) ended past their delivery window", instance.id, ended)
+            log.info("%s: %d task(s) ended ClientNetworkBlocked", instance.id, ended)
 
     async def heartbeat(self, request: Request) -> Response:
         instance = await self._authenticate(request)
@@ -238,9 +236,9 @@ class Gateway:
 
     async def task_list(self, request: Request) -> Response:
         instance = await self._authenticate(request)
-        await self._settle_overdue(request, instance, fetching=True)
-        runs, stops = await self._delivery.task_list(instance.id, instance.name)
-        file_tasks = await self._files.claim(instance.id)
+        outage = parse_outage(request.query_params.get(wire.OUTAGE_PARAM))
+        runs, stops = await self._delivery.task_list(instance.id, instance.name, outage)
+        file_tasks = await self._files.claim(instance.id, outage)
         response = wire.TaskListResponse(
             code=200,
             instanceId=instance.id,
