@@ -29,6 +29,7 @@ class WebSocket:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader, self._writer = reader, writer
         self.last_heard = time.monotonic()  # when the last frame arrived (pongs included)
+        self._heard = asyncio.Event()
 
     async def receive(self) -> str:
         """The next text (or binary, decoded) message; answers pings on the way."""
@@ -64,6 +65,7 @@ class WebSocket:
         if mask:
             payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
         self.last_heard = time.monotonic()
+        self._heard.set()
         return first & 0x0F, bool(first & 0x80), payload
 
     async def _send(self, opcode: int, payload: bytes) -> None:
@@ -87,16 +89,19 @@ class WebSocket:
         await self._send(OP_TEXT, text.encode())
 
     async def watch(self, interval_s: float, timeout_s: float) -> None:
-        """Ping every ``interval_s``; when nothing at all arrives within ``timeout_s`` of a ping,
-        the peer is gone (a cut network keeps a TCP connection open and silent): abort the
-        connection, so that ``receive`` raises WebSocketClosed. Returns then."""
+        """Ping when nothing arrived for ``interval_s``; when nothing at all comes back within
+        ``timeout_s``, the peer is gone (a cut network keeps a TCP connection open and silent):
+        abort the connection, so that ``receive`` raises WebSocketClosed. Returns then."""
         while True:
             await asyncio.sleep(interval_s)
-            sent = time.monotonic()
+            if time.monotonic() - self.last_heard < interval_s:
+                continue  # heard from recently: alive
+            self._heard.clear()
             with contextlib.suppress(WebSocketClosed, TimeoutError):
                 await asyncio.wait_for(self._send(OP_PING, b"alive?"), timeout_s)
-            await asyncio.sleep(max(0.0, timeout_s - (time.monotonic() - sent)))
-            if self.last_heard < sent:
+            try:
+                await asyncio.wait_for(self._heard.wait(), timeout_s)
+            except TimeoutError:
                 self._writer.transport.abort()
                 return
 
