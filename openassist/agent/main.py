@@ -117,31 +117,30 @@ class Agent:
         that restarted, or a network that healed, learns at once that we are back."""
         attempt = 0
         while True:
+            self._kicks.connected.clear()
             try:
-                self._kicks.connected.clear()
                 await self._channel.heartbeat()
-                attempt = 0
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._kicks.connected.wait(), self._settings.heartbeat_s)
+                attempt, pause = 0, self._settings.heartbeat_s
             except ChannelError as error:
                 log.warning("heartbeat failed: %s", error)
-                await asyncio.sleep(backoff(attempt, self._settings))
+                pause = backoff(attempt, self._settings)
                 attempt += 1
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._kicks.connected.wait(), pause)
 
     async def _fetcher(self) -> None:
-        attempt = 0
+        attempt, pause = 0, self._settings.poll_s
         while True:
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._kicked.wait(), self._settings.poll_s)
+                await asyncio.wait_for(self._kicked.wait(), pause)
             self._kicked.clear()
             try:
                 tasks = await self._channel.task_list("kickoff")
-                attempt = 0
+                attempt, pause = 0, self._settings.poll_s
             except ChannelError as error:
                 log.warning("task list failed: %s", error)
-                await asyncio.sleep(backoff(attempt, self._settings))
+                pause = backoff(attempt, self._settings)  # or sooner, on a kick
                 attempt += 1
-                self._kicked.set()
                 continue
             for item in tasks.stop:
                 self._stop(item.task)

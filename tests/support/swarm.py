@@ -58,29 +58,28 @@ class SimulatedAgent:
                 _emit("kick", self._index, self._kicks.opened_at_ms)
             try:
                 await self._channel.heartbeat()
+                attempt, pause = 0, self._settings.heartbeat_s
+                _emit("beat", self._index)
             except ChannelError:
-                await asyncio.sleep(backoff(attempt, self._settings))
+                pause = backoff(attempt, self._settings)
                 attempt += 1
-                continue
-            attempt = 0
-            _emit("beat", self._index)
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._kicks.connected.wait(), self._settings.heartbeat_s)
+                await asyncio.wait_for(self._kicks.connected.wait(), pause)
 
     async def _fetcher(self) -> None:
-        attempt = 0
+        attempt, pause = 0, self._settings.poll_s
         while True:
-            await self._kicks.kicked.wait()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._kicks.kicked.wait(), pause)
             self._kicks.kicked.clear()
             try:
                 tasks = await self._channel.task_list("kickoff")
-                attempt = 0
+                attempt, pause = 0, self._settings.poll_s
                 for item in tasks.run:
                     await self._answer(item.task.taskID, item.task.invokeVersion)
             except ChannelError:
-                await asyncio.sleep(backoff(attempt, self._settings))
+                pause = backoff(attempt, self._settings)  # or sooner, on a kick
                 attempt += 1
-                self._kicks.kicked.set()
 
     async def _answer(self, task_id: str, version: int) -> None:
         now = str(time.time_ns() // 1_000_000)
