@@ -4,4 +4,4 @@ Packages: ``protocol``, ``catalog``, ``expressions`` and ``errors`` are the leaf
 server and the agent; ``server`` and ``agent`` never import each other; nothing imports ``cli``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -3,6 +3,7 @@ under ``/luban/api/`` on one kept-alive connection, and the kick WebSocket."""
 
 from __future__ import annotations
 
+import platform
 import ssl
 import time
 from collections.abc import Mapping
@@ -17,6 +18,15 @@ from openassist.agent.signing import RequestSigner
 from openassist.protocol import agent as wire
 
 AGENT_VERSION = f"openassist-{__version__}"
+# What this agent can do beyond running a script, told in every heartbeat.
+CAPABILITIES = (
+    "journal",
+    "full-output",
+    "termination-mode",
+    "launcher",
+    "send-file",
+    "self-upgrade",
+)
 
 
 class ChannelError(Exception):
@@ -74,11 +84,33 @@ class Channel:
             raise ChannelError(f"{path}: HTTP {response.status} {response.body[:200]!r}")
         return response.body
 
-    async def heartbeat(self, goodbye: str = "") -> None:
-        query = {"app_version": AGENT_VERSION}
+    async def heartbeat(self, goodbye: str = "", upgrading: str = "", running: int = 0) -> None:
+        query = {
+            "app_version": AGENT_VERSION,
+            wire.CAPABILITIES_PARAM: ",".join(CAPABILITIES),
+            wire.RUNNING_PARAM: str(running),
+        }
         if goodbye:
             query[wire.GOODBYE_PARAM] = goodbye
+        if upgrading:
+            query[wire.UPGRADING_PARAM] = upgrading
         await self._call("GET", wire.HEARTBEAT, query)
+
+    async def update_check(self) -> wire.UpdateCheckResponse:
+        request = wire.UpdateCheckRequest(
+            app_version=AGENT_VERSION,
+            arch=platform.machine(),
+            os_version=platform.platform(),
+            kernel_version=platform.release(),
+        )
+        body = await self._call("POST", wire.UPDATE_CHECK, None, msgspec.json.encode(request))
+        try:
+            return msgspec.json.decode(body, type=wire.UpdateCheckResponse)
+        except msgspec.DecodeError as error:
+            raise ChannelError(f"update check: {error}") from error
+
+    async def download(self, file_name: str) -> bytes:
+        return await self._call("GET", wire.UPDATE_PACKAGE + file_name)
 
     async def task_list(self, reason: str) -> wire.TaskListResponse:
         body = await self._call("POST", wire.TASK_LIST, {"reason": reason})

@@ -27,6 +27,7 @@ from openassist.agent.process_group import end_group, group_alive
 from openassist.agent.runner import ScriptRun
 from openassist.agent.settings import AgentSettings, backoff
 from openassist.agent.tasks import Unrunnable, final_report, script_spec
+from openassist.agent.upgrader import Upgrader
 from openassist.protocol import agent as wire
 
 log = logging.getLogger("openassist.agent")
@@ -67,6 +68,10 @@ class Agent:
         self._deregistered = self._kicks.deregistered
         self._executions: set[asyncio.Task[None]] = set()
         self._script_dir = identity.state_dir / "scripts"
+        self._upgrader = Upgrader(
+            self._channel, identity.state_dir, busy=lambda: bool(self._executions)
+        )
+        self.restart_into: tuple[str, Path] | None = None  # a newly installed version
 
     async def run(self, stop: asyncio.Event) -> None:
         duties = [
@@ -74,9 +79,11 @@ class Agent:
             asyncio.create_task(self._kicks.run(), name="kicks"),
             asyncio.create_task(self._fetcher(), name="fetch"),
         ]
+        upgraded = asyncio.create_task(self._upgrader.run(), name="upgrade")
         endings = [
             asyncio.create_task(stop.wait(), name="stop"),
             asyncio.create_task(self._deregistered.wait(), name="deregistered"),
+            upgraded,
         ]
         self._kicked.set()  # fetch once at start-up
         await self._recover()
@@ -89,7 +96,9 @@ class Agent:
                 run.stop()
             await asyncio.gather(*duties, *endings, return_exceptions=True)
             await self._finish_executions()
-            if not self._deregistered.is_set():
+            if upgraded.done() and not upgraded.cancelled() and not upgraded.exception():
+                self.restart_into = upgraded.result()  # no goodbye: back in a moment
+            elif not self._deregistered.is_set():
                 await self._say_goodbye()
             await self._channel.close()
 
@@ -119,7 +128,7 @@ class Agent:
         while True:
             self._kicks.connected.clear()
             try:
-                await self._channel.heartbeat()
+                await self._channel.heartbeat(running=len(self._runs))
                 attempt, pause = 0, self._settings.heartbeat_s
             except ChannelError as error:
                 log.warning("heartbeat failed: %s", error)
@@ -134,6 +143,8 @@ class Agent:
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._kicked.wait(), pause)
             self._kicked.clear()
+            if self._upgrader.upgrading:
+                continue  # the new version takes what is waiting
             try:
                 tasks = await self._channel.task_list("kickoff")
                 attempt, pause = 0, self._settings.poll_s
@@ -306,8 +317,11 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-async def run_agent(state_dir: Path, settings: AgentSettings | None = None) -> None:
-    """Run until SIGINT/SIGTERM."""
+async def run_agent(
+    state_dir: Path, settings: AgentSettings | None = None
+) -> tuple[str, Path] | None:
+    """Run until SIGINT/SIGTERM, or until a newer version is installed: then returns its
+    (version, directory) for the caller to start."""
     identity = load(state_dir)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -319,4 +333,6 @@ async def run_agent(state_dir: Path, settings: AgentSettings | None = None) -> N
         identity.server_host,
         identity.server_port,
     )
-    await Agent(identity, settings).run(stop)
+    agent = Agent(identity, settings)
+    await agent.run(stop)
+    return agent.restart_into

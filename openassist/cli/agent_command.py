@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from openassist.agent import upgrade
 from openassist.agent.main import run_agent
 from openassist.agent.settings import AgentSettings
 
@@ -43,11 +44,24 @@ def run_agent_command(args: argparse.Namespace) -> int:
             return 1
         print(identity.instance_id)
         return 0
+    argv = [
+        "agent",
+        "run",
+        "--state-dir",
+        str(state_dir.resolve()),
+        "--heartbeat",
+        str(args.heartbeat),
+    ]
+    defaults = AgentSettings()
+    if (args.kick_ping, args.kick_pong) != (defaults.kick_ping_s, defaults.kick_pong_s):
+        # Only when set: a version that predates these flags can still be started.
+        argv += ["--kick-ping", str(args.kick_ping), "--kick-pong", str(args.kick_pong)]
+    upgrade.start_installed(state_dir, argv)  # an upgraded version, when one is installed
     try:
         settings = AgentSettings(
             heartbeat_s=args.heartbeat, kick_ping_s=args.kick_ping, kick_pong_s=args.kick_pong
         )
-        asyncio.run(run_agent(state_dir, settings))
+        restart = asyncio.run(run_agent(state_dir, settings))
     except FileNotFoundError:
         print(
             f"openassist agent run: no identity in {state_dir}; run `openassist agent register` "
@@ -55,4 +69,6 @@ def run_agent_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if restart is not None:
+        upgrade.exec_into(*restart, argv)
     return 0

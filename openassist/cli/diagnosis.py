@@ -43,7 +43,12 @@ def render_diagnosis(answer: dict[str, Any]) -> str:
             lines += [f"    | {line}" for line in item["LastOutput"].splitlines()]
         heartbeat = item["LastHeartbeatTime"] or "never"
         state = "online" if item["AgentOnline"] else "OFFLINE"
-        lines.append(_line("Agent", f"{state}, last heartbeat {heartbeat}"))
+        facts = f"{state}, last heartbeat {heartbeat}"
+        if item.get("AgentVersion"):
+            facts += f", version {item['AgentVersion']}"
+        if item.get("AgentRunningTasks", -1) >= 0:
+            facts += f", {item['AgentRunningTasks']} task(s) running then"
+        lines.append(_line("Agent", facts))
         if item["RecommendedSolution"]:
             lines.append(_line("Recommended", item["RecommendedSolution"]))
     return "\n".join(lines)

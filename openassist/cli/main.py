@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     run_agent.add_argument(
         "--kick-pong", type=float, default=10.0, help="seconds to wait for the server's answer"
     )
+    package = agent_sub.add_parser("package", help="make the package agents upgrade to")
+    package.add_argument("--out", default=".openassist/agent-packages", help="the server's dir")
+    package.add_argument("--version", default="", help="label (default: this installation's)")
 
     run = sub.add_parser("run", help="run a shell script on instances and show the results")
     run.add_argument("script")
@@ -99,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from openassist.cli.server_command import run_server
 
         return run_server(args)
+    if args.command == "agent" and args.agent_command == "package":
+        from openassist.cli.agent_package import run_package_command
+
+        return run_package_command(args)
     if args.command == "agent":
         from openassist.cli.agent_command import run_agent_command
 

@@ -19,6 +19,8 @@ TASK_REPORT = (
     f"{API_PREFIX}/v1/task/"  # + verified | running | finish | stopped | timeout | error | invalid
 )
 UPDATE_CHECK = f"{API_PREFIX}/v1/update/update_check"
+# OpenAssist: where our agent downloads the package an update check offered (+ file name).
+UPDATE_PACKAGE = f"{API_PREFIX}/v1/update/package/"
 STATE_CONFIGURATIONS = f"{API_PREFIX}/instance/list_instance_state_configurations"
 CONNECTION_DETECT = f"{API_PREFIX}/connection_detect"
 KICK_CHANNEL = "/luban/notify_server"
@@ -35,6 +37,9 @@ H_BOOT_ID = "x-openassist-boot-id"
 GOODBYE_PARAM = "goodbye"  # last heartbeat: "stopped" (service) or "shutdown" (machine)
 # Unix ms since when the agent could not reach the server; sent on every call until one succeeds.
 OUTAGE_PARAM = "outage_since"
+UPGRADING_PARAM = "upgrading"  # heartbeat while the agent replaces itself: the new version
+CAPABILITIES_PARAM = "caps"  # heartbeat: what this agent can do, comma-separated
+RUNNING_PARAM = "running"  # heartbeat: how many tasks it runs now
 
 OUTPUT_QUOTA = 24576
 OUTPUT_INTERVAL_MS = 3000
@@ -162,3 +167,28 @@ def decode_register(data: bytes) -> RegisterRequest:
 
 def decode_task_list(data: bytes) -> TaskListResponse:
     return msgspec.json.decode(data, type=TaskListResponse)
+
+
+class UpdateCheckRequest(msgspec.Struct):
+    app_version: str
+    os: str = "linux"
+    arch: str = ""
+    os_version: str = ""
+    app_id: str = "aliyun assistant"
+    kernel_version: str = ""
+
+
+class UpdateInfo(msgspec.Struct):
+    file_name: str = ""
+    md5: str = ""
+    url: str = ""
+    sha256: str = ""  # OpenAssist: what our agent checks the package against
+
+
+class UpdateCheckResponse(msgspec.Struct):
+    need_update: int = 0
+    flag: int = 0
+    instanceId: str = ""
+    next_interval: int = 1800  # seconds until the next check
+    update_info: UpdateInfo = msgspec.field(default_factory=UpdateInfo)
+    code: int = 200

@@ -1,10 +1,12 @@
-"""Composition root: settings, store, bus, services, API and agent gateway wired in one place."""
+"""Composition root: settings, store, bus, services, API, console and agent gateway wired in one
+place."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import secrets
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -13,16 +15,17 @@ from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from openassist.server.api.endpoint import RpcEndpoint
-from openassist.server.api.registry import Services
 from openassist.server.bus import Bus, MemoryBus
+from openassist.server.console import ConsoleKeys, console_app, first_user
 from openassist.server.gateway.routes import Gateway
 from openassist.server.gateway.tls import TlsFiles, ensure_tls
 from openassist.server.lifecycle.sweeper import SweepRules
 from openassist.server.private_files import write_private
 from openassist.server.service.activations import ActivationService
+from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
 from openassist.server.service.context import Limits, ServiceContext
@@ -33,6 +36,7 @@ from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.secret_box import SecretBox
+from openassist.server.service.services import Services
 from openassist.server.service.sweeps import Sweeper
 from openassist.server.settings import ServerSettings
 from openassist.server.store.db import Database
@@ -40,6 +44,9 @@ from openassist.server.store.db import Database
 log = logging.getLogger("openassist.server")
 
 CREDENTIALS_FILE = "admin-credentials.json"
+CONSOLE_CREDENTIALS_FILE = "console-credentials.json"  # the first console user's password
+CONSOLE_USERS_FILE = "console-users.json"  # console users' scrypt hashes
+CONSOLE_SECRET_FILE = "console-secret"  # noqa: S105 (a file name: the key that signs sessions)
 
 
 @dataclass
@@ -51,10 +58,17 @@ class Server:
     gateway: Gateway
     tls: TlsFiles
     sweeper: Sweeper
+    console_keys: ConsoleKeys
 
     def api_app(self) -> Starlette:
+        """The RPC API at ``/`` and the web console under ``/console`` (one port)."""
         endpoint = RpcEndpoint(self.services)
-        return Starlette(routes=[Route("/", endpoint.handle, methods=["GET", "POST"])])
+        return Starlette(
+            routes=[
+                Route("/", endpoint.handle, methods=["GET", "POST"]),
+                Mount("/console", console_app(self.services, self.console_keys)),
+            ]
+        )
 
     async def close(self) -> None:
         await self.gateway.close()
@@ -81,6 +95,9 @@ async def build_server(settings: ServerSettings) -> Server:
     context = ServiceContext(db=db, bus=bus, clock=SystemClock(), limits=limits)
     box = await asyncio.to_thread(SecretBox.load_or_create, settings.effective_parameter_key_file)
     parameter_store = ParameterStoreService(context, box)
+    upgrades = AgentUpgradeService(
+        context, settings.effective_agent_packages_dir, settings.agent_update_check_s
+    )
     services = Services(
         invocations=InvocationService(context),
         commands=CommandService(context),
@@ -89,12 +106,14 @@ async def build_server(settings: ServerSettings) -> Server:
         activations=ActivationService(context),
         diagnosis=DiagnosisService(context),
         parameter_store=parameter_store,
+        agent_upgrades=upgrades,
         idempotency=IdempotencyService(context),
         limits=limits,
     )
     await _write_first_access_key(services.fleet, settings)
+    console_keys = await asyncio.to_thread(_console_keys, settings)
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
-    gateway = Gateway(context, services.fleet, services.files, parameter_store)
+    gateway = Gateway(context, services.fleet, services.files, parameter_store, upgrades)
     rules = SweepRules(
         delivery_timeout_ms=settings.delivery_timeout_s * 1000,
         response_grace_ms=settings.response_grace_s * 1000,
@@ -102,7 +121,7 @@ async def build_server(settings: ServerSettings) -> Server:
         online_window_ms=settings.heartbeat_online_s * 1000,
     )
     sweeper = Sweeper(context, rules, settings.sweep_interval_s)
-    return Server(settings, db, bus, services, gateway, tls, sweeper)
+    return Server(settings, db, bus, services, gateway, tls, sweeper, console_keys)
 
 
 async def _write_first_access_key(fleet: FleetService, settings: ServerSettings) -> None:
@@ -119,6 +138,30 @@ async def _write_first_access_key(fleet: FleetService, settings: ServerSettings)
     write_private(path, json.dumps(document, indent=2).encode() + b"\n")
     # The secret itself is never logged: only where it is.
     log.info("created the first access key %s; credentials written to %s", key.id, path)
+
+
+def _console_keys(settings: ServerSettings) -> ConsoleKeys:
+    """The console's session secret and users; at first start, create both and write the first
+    user's password owner-only beside the admin credentials (never to the log)."""
+    secret_path = settings.data_dir / CONSOLE_SECRET_FILE
+    if not secret_path.exists():
+        write_private(secret_path, secrets.token_bytes(32))
+    users_path = settings.data_dir / CONSOLE_USERS_FILE
+    if not users_path.exists():
+        name, password, stored = first_user()
+        write_private(users_path, json.dumps({"users": {name: stored}}, indent=2).encode())
+        credentials = settings.data_dir / CONSOLE_CREDENTIALS_FILE
+        document = {
+            "User": name,
+            "Password": password,
+            "Url": f"http://{settings.api_host}:{settings.api_port}/console/",
+        }
+        write_private(credentials, json.dumps(document, indent=2).encode() + b"\n")
+        log.info("created the console user %s; its password is in %s", name, credentials)
+    return ConsoleKeys(
+        session_secret=secret_path.read_bytes(),
+        users=ConsoleKeys.users_from_json(users_path.read_text()),
+    )
 
 
 class _QuietServer(uvicorn.Server):
@@ -171,7 +214,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
             await asyncio.sleep(0.01)
         if api.started and agents.started:
             log.info(
-                "API on http://%s:%d, agents on https://%s:%d (CA %s)",
+                "API on http://%s:%d (console at /console/), agents on https://%s:%d (CA %s)",
                 settings.api_host,
                 settings.api_port,
                 settings.agent_host,

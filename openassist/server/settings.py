@@ -42,10 +42,18 @@ class ServerSettings:
     # Key that seals secret parameters. Keep it apart from database backups: a database copy
     # without it reveals no secret; losing it loses the secrets. Empty: a file in data_dir.
     parameter_key_file: str = ""
+    # Agent packages offered for self-upgrade (openassist-agent-<version>.zip, made by
+    # `openassist agent package`). Empty: data_dir/agent-packages.
+    agent_packages_dir: str = ""
+    agent_update_check_s: int = 1800  # how often agents ask for a newer version
 
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'openassist.db'}"
+
+    @property
+    def effective_agent_packages_dir(self) -> Path:
+        return Path(self.agent_packages_dir or self.data_dir / "agent-packages")
 
     @property
     def effective_parameter_key_file(self) -> Path:

@@ -77,3 +77,31 @@ def test_rename_and_deregister_a_managed_instance(cluster: Cluster) -> None:
         == 0
     )
     cluster.call("DeleteActivation", ActivationId=activation_id)
+
+
+def test_release_ends_unfinished_tasks_with_instance_released(cluster: Cluster) -> None:
+    agent = cluster.new_agent("decommissioned")
+    running = cluster.run("sleep 60", agent.instance_id, Timeout="120")
+    wait_until(lambda: cluster.results(running)[0]["InvocationStatus"] == "Running", 30)
+    agent.freeze()  # a task it never fetches: released while still waiting
+    waiting = cluster.run("echo never", agent.instance_id)
+    released = cluster.call("ReleaseManagedInstance", InstanceId=agent.instance_id)
+    assert released["Instance"]["InstanceId"] == agent.instance_id
+    agent.thaw()
+    [was_running] = cluster.results(running)
+    [was_waiting] = cluster.results(waiting)
+    assert (was_running["InvocationStatus"], was_running["ErrorCode"]) == (
+        "Failed",
+        "InstanceReleased",
+    )
+    assert (was_waiting["InvocationStatus"], was_waiting["ErrorCode"]) == (
+        "Aborted",
+        "InstanceReleased",
+    )
+    assert "deleted from the inventory" in was_waiting["ErrorInfo"]
+    later = cluster.results(cluster.run("echo hi", agent.instance_id))[0]
+    assert (later["InvocationStatus"], later["ErrorCode"]) == ("Aborted", "InstanceReleased")
+    listed = cluster.call("DescribeManagedInstances", **{"InstanceId.1": agent.instance_id})
+    assert listed["TotalCount"] == 0
+    again = _refused(cluster, "ReleaseManagedInstance", InstanceId=agent.instance_id)
+    assert again.status == 404

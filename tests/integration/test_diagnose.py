@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from openassist import __version__
 from openassist.catalog import lookup
 from tests.support.cluster import Agent, Cluster
 
@@ -27,6 +28,9 @@ def test_command_not_found_is_explained(cluster: Cluster, agent: Agent) -> None:
     assert "not found" in item["ExitCodeMeaning"]
     assert "no-such-command-here" in item["LastOutput"]
     assert item["AgentOnline"] is True and item["LastHeartbeatTime"]
+    # What the agent told in its last heartbeat: its version, load and capabilities.
+    assert item["AgentVersion"] == f"openassist-{__version__}"
+    assert item["AgentRunningTasks"] >= 0 and "send-file" in item["AgentCapabilities"]
     assert item["RecommendedSolution"] == lookup("ExitCodeNonzero").solution
 
 

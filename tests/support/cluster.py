@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import secrets
 import signal
 import socket
@@ -21,10 +22,23 @@ from openassist.cli.api_client import ApiClient, Credentials
 STARTUP_TIMEOUT_S = 60
 
 
+# Below the kernel's ephemeral range (32768-60999 by default), which outgoing connections (our
+# agents', everyone's) draw from: a port picked there can be taken before the server binds it.
+_PORTS = range(20000, 32000)
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port free right now, outside the ephemeral range; random, so parallel test
+    runs rarely pick the same one (a server that loses the race is started again)."""
+    for _ in range(200):
+        port = random.choice(_PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free loopback port between 20000 and 32000")
 
 
 def wait_until(
@@ -169,9 +183,15 @@ class Cluster:
         env: dict[str, str] | None = None,
         agent_host: str = "127.0.0.1",
     ) -> Iterator[Cluster]:
-        api_port, agent_port = free_port(), free_port()
         cluster: Cluster | None = None
-        process = _start_server(root, api_port, agent_port, database_url, env, agent_host)
+        for attempt in range(3):
+            api_port, agent_port = free_port(), free_port()
+            try:
+                process = _start_server(root, api_port, agent_port, database_url, env, agent_host)
+                break
+            except AssertionError as failed:
+                if "address already in use" not in str(failed) or attempt == 2:
+                    raise
         try:
             document = json.loads((root / "data" / "admin-credentials.json").read_text())
             credentials = Credentials(
@@ -258,9 +278,15 @@ class Cluster:
             wait_until(lambda: self.online(agent.instance_id), 30, what="the agent to heartbeat")
         return agent
 
-    def new_agent(self, name: str = "", env: dict[str, str] | None = None) -> Agent:
-        """Register and start an agent; ``env`` is added to its environment (and its scripts')."""
-        return self.start_agent(self.register_agent(name), env=env)
+    def new_agent(
+        self, name: str = "", env: dict[str, str] | None = None, tags: dict[str, str] | None = None
+    ) -> Agent:
+        """Register and start an agent; ``env`` is added to its environment (and its scripts'),
+        ``tags`` to its activation (the instance inherits them)."""
+        labels: dict[str, str] = {}
+        for index, (key, value) in enumerate((tags or {}).items(), start=1):
+            labels[f"Tag.{index}.Key"], labels[f"Tag.{index}.Value"] = key, value
+        return self.start_agent(self.register_agent(name, **labels), env=env)
 
     def online(self, instance_id: str) -> bool:
         answer = self.call("DescribeCloudAssistantStatus", **{"InstanceId.1": instance_id})

@@ -85,3 +85,12 @@ async def deregister_managed_instance(call: Call) -> dict[str, Any]:
     for absent in ("Connected", "Tags"):
         fields.pop(absent)
     return {"Instance": fields}
+
+
+@action("ReleaseManagedInstance")
+async def release_managed_instance(call: Call) -> dict[str, Any]:
+    """OpenAssist extension: delete a managed instance from the inventory for good (the
+    machine is gone). Unlike DeregisterManagedInstance, its unfinished tasks end with
+    InstanceReleased."""
+    instance = await call.services.fleet.release(call.params.text("InstanceId", required=True))
+    return {"Instance": {"InstanceId": instance.id, "InstanceName": instance.name}}

@@ -21,6 +21,9 @@ def _fields(item: InstanceDiagnosis) -> dict[str, Any]:
         "LastOutput": "\n".join(item.last_output),
         "LastHeartbeatTime": iso(item.last_heartbeat_at),
         "AgentOnline": item.agent_online,
+        "AgentVersion": item.agent_version,
+        "AgentRunningTasks": item.running_tasks if item.running_tasks is not None else -1,
+        "AgentCapabilities": item.agent_capabilities,
         "RecommendedSolution": item.solution,
         "Retryable": item.retryable,
     }

@@ -26,6 +26,7 @@ from openassist.server.api import (  # noqa: F401  (importing registers the acti
     invocation_actions,
     oos_actions,
     output_actions,
+    settings_actions,
     tag_actions,
 )
 from openassist.server.api.envelope import error_body

@@ -8,28 +8,9 @@ from typing import Any
 
 from openassist.protocol.api_versions import version_of
 from openassist.server.api.params import Params
-from openassist.server.service.activations import ActivationService
-from openassist.server.service.commands import CommandService
-from openassist.server.service.context import Limits
-from openassist.server.service.diagnosis import DiagnosisService
-from openassist.server.service.files import FileService
-from openassist.server.service.fleet import FleetService
-from openassist.server.service.idempotency import IdempotencyService
-from openassist.server.service.invocations import InvocationService
-from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.services import Services
 
-
-@dataclass(frozen=True)
-class Services:
-    invocations: InvocationService
-    commands: CommandService
-    fleet: FleetService
-    files: FileService
-    activations: ActivationService
-    diagnosis: DiagnosisService
-    parameter_store: ParameterStoreService
-    idempotency: IdempotencyService
-    limits: Limits
+__all__ = ["ACTIONS", "IDEMPOTENT", "VERSIONS", "Call", "Handler", "Services", "action"]
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ registration is authenticated by its RSA signature before anything else happens.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
@@ -28,6 +29,7 @@ from openassist.server.gateway.auth import (
 )
 from openassist.server.gateway.kicks import KickHub
 from openassist.server.gateway.reports import parse_file_report, parse_report
+from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.delivery import Delivery, DeliveryService, ReportKind
 from openassist.server.service.files import FileService
@@ -40,6 +42,10 @@ log = logging.getLogger(__name__)
 
 INSTANCE_CACHE_TTL_S = 5.0
 INSTANCE_CACHE_SIZE = 100_000
+
+
+def _count(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) < 7 else None
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -100,8 +106,10 @@ class Gateway:
         fleet: FleetService,
         files: FileService,
         parameter_store: ParameterStoreService,
+        upgrades: AgentUpgradeService,
     ) -> None:
         self._fleet = fleet
+        self._upgrades = upgrades
         self._files = files
         self._delivery = DeliveryService(context, parameter_store)
         self._outages = OutageService(context)
@@ -119,6 +127,7 @@ class Gateway:
             Route(wire.TASK_LIST, self.task_list, methods=["GET", "POST"]),
             Route(wire.TASK_REPORT + "{kind}", self.task_report, methods=["POST"]),
             Route(wire.UPDATE_CHECK, self.update_check, methods=["GET", "POST"]),
+            Route(wire.UPDATE_PACKAGE + "{file_name}", self.update_package, methods=["GET"]),
             Route(wire.STATE_CONFIGURATIONS, self.state_configurations, methods=["POST"]),
             Route(wire.CONNECTION_DETECT, self.connection_detect, methods=["GET"]),
             Route(wire.API_PREFIX + "/{rest:path}", self.acknowledge, methods=["GET", "POST"]),
@@ -231,6 +240,9 @@ class Gateway:
             agent_version=query.get("app_version") or query.get("agentVersion") or "",
             boot_id=request.headers.get(wire.H_BOOT_ID, ""),
             goodbye=query.get(wire.GOODBYE_PARAM, ""),
+            upgrading=query.get(wire.UPGRADING_PARAM, ""),
+            capabilities=query.get(wire.CAPABILITIES_PARAM, ""),
+            running=_count(query.get(wire.RUNNING_PARAM, "")),
         )
         return _json(wire.HeartbeatResponse(code=200, instanceId=instance.id))
 
@@ -276,9 +288,36 @@ class Gateway:
         return _json({"code": 200, "instanceId": instance.id})
 
     async def update_check(self, request: Request) -> Response:
-        """No agent update is offered (self-upgrade is not configured here)."""
+        """Offer our agent the newest package when the upgrade policy allows it now."""
         instance = await self._authenticate(request)
-        return _json({"code": 200, "instanceId": instance.id, "need_update": 0})
+        try:
+            asked = msgspec.json.decode(await request.body(), type=wire.UpdateCheckRequest)
+            version = asked.app_version
+        except msgspec.DecodeError:
+            version = instance.agent_version
+        upgrades = self._upgrades
+        answer = wire.UpdateCheckResponse(
+            instanceId=instance.id, next_interval=upgrades.check_interval_s
+        )
+        package = await upgrades.offer(version)
+        if package is not None:
+            answer.need_update = 1
+            answer.update_info = wire.UpdateInfo(
+                file_name=package.file_name,
+                md5=package.md5,
+                sha256=package.sha256,
+                url=str(request.url.replace(path=wire.UPDATE_PACKAGE + package.file_name)),
+            )
+        return _json(answer)
+
+    async def update_package(self, request: Request) -> Response:
+        await self._authenticate(request)
+        data = await asyncio.to_thread(
+            self._upgrades.package_bytes, request.path_params["file_name"]
+        )
+        if data is None:
+            return _json({"code": 404, "errMsg": "no such agent package on offer"}, 404)
+        return Response(data, media_type="application/zip")
 
     async def state_configurations(self, request: Request) -> Response:
         """The official agent's state manager: no configurations to apply."""

@@ -57,6 +57,9 @@ class InstanceDiagnosis:
     agent_online: bool
     solution: str
     retryable: bool
+    agent_version: str = ""
+    running_tasks: int | None = None  # at the agent's last heartbeat
+    agent_capabilities: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,4 +121,7 @@ class DiagnosisService:
             agent_online=online,
             solution=entry.solution if entry else "",
             retryable=entry.retryable if entry else False,
+            agent_version=host.agent_version if host else "",
+            running_tasks=host.running_tasks if host else None,
+            agent_capabilities=host.agent_capabilities if host else "",
         )

@@ -11,8 +11,8 @@ from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle import Event, EventKind, overall_status
 from openassist.server.service import ids
 from openassist.server.service.context import ServiceContext, kick_pending, require_all
-from openassist.server.service.invocations import absence_info, agent_absence_code
 from openassist.server.service.outages import settle_rows
+from openassist.server.service.readiness import absence_info, agent_absence_code
 from openassist.server.store import files, fleet, proposals, tags
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import FileTask, FileTaskInstance, Instance

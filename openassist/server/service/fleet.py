@@ -7,6 +7,7 @@ import hmac
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -53,7 +54,7 @@ class RegistrationRefused(Exception):
     """Registration was refused; the message says why (it goes back to the agent)."""
 
 
-GOODBYES = ("stopped", "shutdown")
+GOODBYES = fleet.GONE_STATES
 SECRET_CACHE_S = 5.0
 SECRET_CACHE_SIZE = 10_000
 
@@ -165,17 +166,28 @@ class FleetService:
         return await self._ctx.db.read(lambda conn: fleet.get_instance(conn, instance_id))
 
     async def heartbeat(
-        self, instance_id: str, agent_version: str, boot_id: str, goodbye: str = ""
+        self,
+        instance_id: str,
+        agent_version: str,
+        boot_id: str,
+        goodbye: str = "",
+        upgrading: str = "",
+        capabilities: str = "",
+        running: int | None = None,
     ) -> None:
         """Record a heartbeat. ``goodbye`` ("stopped" or "shutdown") is our agent's last one:
-        its service is stopping, or the operating system is shutting down."""
-        changes: dict[str, str] = {"agent_state": goodbye if goodbye in GOODBYES else ""}
+        its service is stopping, or the operating system is shutting down. ``upgrading`` (the
+        version it installs) says it takes no task until its next plain heartbeat."""
+        state = goodbye if goodbye in GOODBYES else ("upgrading" if upgrading else "")
+        changes: dict[str, Any] = {"agent_state": state}
+        if running is not None:  # our agent's facts; the official agent sends neither
+            changes.update(running_tasks=running, agent_capabilities=capabilities[:512])
         if agent_version:
             changes["agent_version"] = agent_version
         if boot_id:
             changes["boot_id"] = boot_id
         # A goodbye is not a sign of life: the last heartbeat time stays that of the last one.
-        now = None if changes["agent_state"] else self._ctx.clock.now_ms()
+        now = None if state in GOODBYES else self._ctx.clock.now_ms()
         await self._ctx.db.write(
             lambda conn: fleet.record_heartbeat(conn, instance_id, now, changes)
         )
@@ -193,21 +205,35 @@ class FleetService:
     async def deregister(self, instance_id: str) -> Instance:
         """Deregister a managed instance: its agent is refused from now on, and every task
         still waiting or running on it ends with InstanceDeregistered."""
+        return await self._retire(
+            instance_id,
+            "deregistered",
+            "InstanceDeregistered",
+            f"the managed instance {instance_id} was deregistered.",
+        )
+
+    async def release(self, instance_id: str) -> Instance:
+        """Delete a managed instance from the inventory (the machine is gone for good): it is
+        no longer listed, its agent is refused, and its unfinished tasks end InstanceReleased.
+        Past results still name it."""
+        return await self._retire(
+            instance_id,
+            "released",
+            "InstanceReleased",
+            f"the managed instance {instance_id} was deleted from the inventory while the task "
+            "waited or ran.",
+        )
+
+    async def _retire(self, instance_id: str, state: str, code: str, info: str) -> Instance:
         now = self._ctx.clock.now_ms()
 
         def change(conn: Connection) -> Instance | None:
-            if not fleet.deregister_instance(conn, instance_id):
+            if not fleet.deregister_instance(conn, instance_id, state):
                 return None
             instance = fleet.get_instance(conn, instance_id)
             if instance and instance.activation_id:
                 activations.count_deregistration(conn, instance.activation_id)
-            invocations.end_active_on_instance(
-                conn,
-                instance_id,
-                "InstanceDeregistered",
-                f"the managed instance {instance_id} was deregistered.",
-                now,
-            )
+            invocations.end_active_on_instance(conn, instance_id, code, info, now)
             return instance
 
         instance = await self._ctx.db.write(change)
@@ -242,7 +268,7 @@ class FleetService:
         )
 
     def is_online(self, instance: Instance) -> bool:
-        if instance.last_heartbeat_at is None or instance.agent_state:
+        if instance.last_heartbeat_at is None or instance.agent_state in GOODBYES:
             return False
         window = self._ctx.limits.heartbeat_online_s * 1000
         return self._ctx.clock.now_ms() - instance.last_heartbeat_at <= window

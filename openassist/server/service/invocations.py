@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Connection
 
+from openassist import catalog
 from openassist.errors import ApiError
 from openassist.protocol.statuses import CommandType, InstanceStatus, RepeatMode
 from openassist.server.lifecycle import Event, EventKind, overall_status
@@ -23,6 +24,7 @@ from openassist.server.service.context import (
 )
 from openassist.server.service.parameter_store import check_references
 from openassist.server.service.parameters import check_values, store_references
+from openassist.server.service.readiness import absence_info, agent_absence_code, missing_feature
 from openassist.server.store import commands, fleet, invocations, outputs, tags
 from openassist.server.store.outputs import OutputSlice
 from openassist.server.store.paging import Page, PageQuery
@@ -63,6 +65,7 @@ class TaskArgs:
     tags: tuple[tuple[str, str], ...] = ()
     # Targets chosen by tag instead of by id (ResourceTag.N); resolved when the task is created.
     resource_tags: tuple[tuple[str, str], ...] = ()
+    frequency: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,20 +94,9 @@ def new_command(spec: CommandSpec, kept: bool, now: int) -> Command:
     )
 
 
-def agent_absence_code(instance: Instance, now: int, online_window_ms: int) -> str | None:
-    """Why the agent cannot take a task now, as a catalog code; None when it is online."""
-    if instance.registration_state == "deregistered":
-        return "InstanceDeregistered"
-    if instance.agent_state == "shutdown":
-        return "InstanceNotRunning"
-    denied = instance.access_denied_at
-    if denied is not None and (instance.last_heartbeat_at or 0) <= denied:
-        return "SecurityGroupRuleDenied"
-    if instance.last_heartbeat_at is None or instance.agent_state == "stopped":
-        return "ClientNotRunning"
-    if now - instance.last_heartbeat_at > online_window_ms:
-        return "ClientNotOnline"
-    return None
+def required_features(args: TaskArgs) -> tuple[str, ...]:
+    """What a task needs of the agent beyond running a script (see protocol.agent_versions)."""
+    return ()
 
 
 class InvocationService:
@@ -127,6 +119,12 @@ class InvocationService:
     async def _start(
         self, args: TaskArgs, command: Command | None = None, command_id: str = ""
     ) -> str:
+        if args.frequency or args.repeat_mode is not RepeatMode.ONCE:
+            raise ApiError(
+                "UnsupportedParameter",
+                "This server runs commands once (RepeatMode=Once); scheduled and reboot tasks "
+                "are not available yet.",
+            )
         now = self._ctx.clock.now_ms()
         invoke_id = ids.invoke_id()
 
@@ -140,7 +138,8 @@ class InvocationService:
             instance_ids = self._targets(conn, args)
             targets = fleet.instances_by_id(conn, instance_ids)
             require_all(targets, instance_ids)
-            rows = [self._initial_row(invoke_id, targets[i], now) for i in instance_ids]
+            features = required_features(args)
+            rows = [self._initial_row(invoke_id, targets[i], now, features) for i in instance_ids]
             invocation = Invocation(
                 id=invoke_id,
                 command_id=saved.id,
@@ -186,14 +185,20 @@ class InvocationService:
             )
         return tuple(found)
 
-    def _initial_row(self, invoke_id: str, instance: Instance, now: int) -> InvocationInstance:
+    def _initial_row(
+        self, invoke_id: str, instance: Instance, now: int, features: tuple[str, ...] = ()
+    ) -> InvocationInstance:
         absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)
+        info = absence_info(instance, absence)
+        too_old = None if absence else missing_feature(instance, features)
+        if too_old:
+            absence, info = "ClientNeedUpgrade", too_old
         return InvocationInstance(
             invoke_id=invoke_id,
             instance_id=instance.id,
-            status=InstanceStatus.ABORTED if absence else InstanceStatus.PENDING,
+            status=catalog.lookup(absence).status if absence else InstanceStatus.PENDING,
             error_code=absence or "",
-            error_info=absence_info(instance, absence),
+            error_info=info,
             exit_code=None,
             output=b"",
             dropped=0,
@@ -280,22 +285,3 @@ class InvocationService:
         stopping = await self._ctx.db.write(request_stop)
         for instance_id in stopping:
             await self._ctx.bus.publish(kick_topic(instance_id), invoke_id)
-
-
-def absence_info(instance: Instance, code: str | None) -> str:
-    if code == "InstanceDeregistered":
-        return f"the managed instance {instance.id} was deregistered; register it again to use it."
-    if code == "SecurityGroupRuleDenied":
-        return (
-            f"the agent of {instance.id} was refused by the server's agent access rules "
-            "(allowed networks, or its activation's address range)."
-        )
-    if code == "InstanceNotRunning":
-        return f"the agent of {instance.id} reported that the machine is shutting down."
-    if code == "ClientNotRunning" and instance.agent_state == "stopped":
-        return f"the agent of {instance.id} said goodbye when its service stopped."
-    if code == "ClientNotRunning":
-        return f"the agent of {instance.id} has never connected to this server."
-    if code == "ClientNotOnline":
-        return f"the agent of {instance.id} has not sent a heartbeat for more than two minutes."
-    return ""

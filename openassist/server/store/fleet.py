@@ -13,6 +13,9 @@ from openassist.server.store.records import AccessKey, Instance
 from openassist.server.store.schema import access_keys, instances
 from openassist.server.store.tags import INSTANCE, Tag, ids_tagged
 
+# agent_state values of an agent that said goodbye ("upgrading" is connected, busy restarting).
+GONE_STATES = ("stopped", "shutdown")
+
 
 def insert_access_key(conn: Connection, key: AccessKey, now: int) -> None:
     conn.execute(access_keys.insert().values(**asdict(key), created_at=now))
@@ -89,12 +92,14 @@ def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any
     if where.tags:
         query = query.where(c.id.in_(ids_tagged(INSTANCE, where.tags)))
     if where.connected_since is not None:
-        query = query.where(c.last_heartbeat_at >= where.connected_since, c.agent_state == "")
+        query = query.where(
+            c.last_heartbeat_at >= where.connected_since, c.agent_state.notin_(GONE_STATES)
+        )
     if where.disconnected_before is not None:
         query = query.where(
             c.last_heartbeat_at.is_(None)
             | (c.last_heartbeat_at < where.disconnected_before)
-            | (c.agent_state != "")
+            | c.agent_state.in_(GONE_STATES)
         )
     if where.registered_only:
         query = query.where(c.registration_state == "registered")
@@ -127,11 +132,12 @@ def rename_instance(conn: Connection, instance_id: str, name: str) -> bool:
     return bool(result.rowcount)
 
 
-def deregister_instance(conn: Connection, instance_id: str) -> bool:
-    """Mark a registered instance deregistered; False when it was not registered."""
+def deregister_instance(conn: Connection, instance_id: str, state: str = "deregistered") -> bool:
+    """Mark a registered instance deregistered (or ``released``: deleted from the inventory);
+    False when it was not registered."""
     result = conn.execute(
         update(instances)
         .where(instances.c.id == instance_id, instances.c.registration_state == "registered")
-        .values(registration_state="deregistered")
+        .values(registration_state=state)
     )
     return bool(result.rowcount)

@@ -36,6 +36,8 @@ class InvocationFilter:
     repeat_mode: str | None = None
     command_name: str | None = None
     tags: tuple[Tag, ...] = ()
+    created_from: int | None = None  # ms since the epoch, inclusive
+    created_to: int | None = None  # ms since the epoch, exclusive
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,10 @@ def _filtered_invocations(query: Select[Any], where: InvocationFilter) -> Select
         )
     if where.tags:
         query = query.where(c.id.in_(ids_tagged("invocation", where.tags)))
+    if where.created_from is not None:
+        query = query.where(c.created_at >= where.created_from)
+    if where.created_to is not None:
+        query = query.where(c.created_at < where.created_to)
     return query
 
 

@@ -51,6 +51,9 @@ class Instance:
     invocation_count: int
     agent_state: str = ""
     access_denied_at: int | None = None
+    # What our agent said in its last heartbeat (the official agent says neither).
+    agent_capabilities: str = ""  # comma-separated
+    running_tasks: int | None = None
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,8 @@ instances = Table(
     Column("agent_state", String(16), nullable=False, default="", server_default=""),
     # Last time a correctly signed request of this instance was refused by the access rules.
     Column("access_denied_at", BigInteger, nullable=True),
+    Column("agent_capabilities", String(512), nullable=False, default="", server_default=""),
+    Column("running_tasks", Integer, nullable=True),
     Column("registration_state", String(16), nullable=False, default="registered"),
     Column("last_invoked_at", BigInteger, nullable=True),
     Column("invocation_count", Integer, nullable=False, default=0),
@@ -229,4 +231,13 @@ parameters = Table(
     Column("key_id", String(64), nullable=False, default=""),
     Column("created_by", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# DescribeCloudAssistantSettings / ModifyCloudAssistantSettings: one JSON document per type.
+cloud_assistant_settings = Table(
+    "cloud_assistant_settings",
+    metadata,
+    Column("setting_type", String(64), primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
 )

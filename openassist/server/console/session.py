@@ -1,0 +1,102 @@
+"""Signed session cookies and CSRF tokens.
+
+A session is ``base64(json).base64(hmac-sha256)``: who signed in, how, when it expires, and the
+CSRF token that every POST form must echo. The cookie is HttpOnly and SameSite=Strict, and Secure
+whenever the console is served over https. On plain http (the default: the API port listens on
+loopback) it cannot be Secure, or the browser would never send it back. Logout revokes the
+session id in this process (and clears the cookie); sessions also expire after ``SESSION_TTL_S``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+COOKIE = "oa_console"
+PRE_COOKIE = "oa_console_pre"  # CSRF token of the sign-in form, before there is a session
+SESSION_TTL_S = 8 * 3600
+MAX_REVOKED = 100_000
+
+
+@dataclass(frozen=True)
+class Session:
+    sid: str
+    principal: str  # "user:admin" or "key:OA..." (what the task records as its access key)
+    csrf: str
+    expires: int
+
+    @property
+    def display_name(self) -> str:
+        kind, _, name = self.principal.partition(":")
+        return name if kind == "user" else f"access key {name}"
+
+    @property
+    def actor(self) -> str:
+        """What a task records as its creator: the access key id, or ``console:<user>``."""
+        kind, _, name = self.principal.partition(":")
+        return name if kind == "key" else f"console:{name}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class SessionSigner:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+        self._revoked: dict[str, int] = {}
+
+    def new(self, principal: str, now: float | None = None) -> Session:
+        now = time.time() if now is None else now
+        return Session(
+            sid=secrets.token_urlsafe(16),
+            principal=principal,
+            csrf=secrets.token_urlsafe(24),
+            expires=int(now) + SESSION_TTL_S,
+        )
+
+    def _mac(self, payload: str) -> str:
+        return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
+
+    def dump(self, session: Session) -> str:
+        payload = _b64(
+            json.dumps(
+                [session.sid, session.principal, session.csrf, session.expires],
+                separators=(",", ":"),
+            ).encode()
+        )
+        return f"{payload}.{self._mac(payload)}"
+
+    def load(self, cookie: str, now: float | None = None) -> Session | None:
+        """The session in ``cookie``; None when unsigned, tampered with, expired or revoked."""
+        payload, _, mac = cookie.partition(".")
+        if not payload or not hmac.compare_digest(mac.encode(), self._mac(payload).encode()):
+            return None
+        try:
+            sid, principal, csrf, expires = json.loads(_unb64(payload))
+            session = Session(str(sid), str(principal), str(csrf), int(expires))
+        except (ValueError, TypeError):
+            return None
+        now = time.time() if now is None else now
+        if session.expires <= now or session.sid in self._revoked:
+            return None
+        return session
+
+    def revoke(self, session: Session) -> None:
+        if len(self._revoked) >= MAX_REVOKED:
+            now = time.time()
+            self._revoked = {k: v for k, v in self._revoked.items() if v > now}
+        self._revoked[session.sid] = session.expires
+
+
+def same_token(given: str, expected: str) -> bool:
+    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())

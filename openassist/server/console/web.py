@@ -1,0 +1,147 @@
+"""The console's request plumbing: templates, the session guard, CSRF checks, form bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from openassist.server.console import display
+from openassist.server.console.identity import ConsoleKeys
+from openassist.server.console.session import COOKIE, Session, SessionSigner, same_token
+from openassist.server.service.services import Services
+
+PREFIX = "/console"
+MAX_FORM_BYTES = 256 * 1024
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True)
+class Form:
+    """An ``application/x-www-form-urlencoded`` body: every value of every field, in order."""
+
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    def get(self, name: str, default: str = "") -> str:
+        values = self.fields.get(name)
+        return values[0].strip() if values else default
+
+    def raw(self, name: str) -> str:
+        """The value as typed (scripts and file contents keep their spaces)."""
+        values = self.fields.get(name)
+        return values[0].replace("\r\n", "\n") if values else ""
+
+    def all(self, name: str) -> list[str]:
+        return [v.strip() for v in self.fields.get(name, []) if v.strip()]
+
+    def checked(self, name: str) -> bool:
+        return self.get(name) in ("on", "true", "1", "yes")
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One signed-in request: who, and (for POST) the form that passed the CSRF check."""
+
+    request: Request
+    session: Session
+    form: Form
+
+
+Page = Callable[[Visit], Awaitable[Response]]
+
+
+async def read_form(request: Request) -> Form | None:
+    """The form body; None when it is too large or not a form."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return None
+    kind = request.headers.get("content-type", "")
+    if body and not kind.startswith("application/x-www-form-urlencoded"):
+        return None
+    fields: dict[str, list[str]] = {}
+    for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        fields.setdefault(key, []).append(value)
+    return Form(fields)
+
+
+class Console:
+    """What every page needs: the services, the session signer and the templates."""
+
+    def __init__(self, services: Services, keys: ConsoleKeys) -> None:
+        self.services = services
+        self.keys = keys
+        self.signer = SessionSigner(keys.session_secret)
+        self.templates = jinja2.Environment(
+            loader=jinja2.PackageLoader("openassist.server.console", "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.templates.filters["when"] = display.when
+        self.templates.filters["iso"] = display.iso
+        self.templates.filters["first_line"] = display.first_line
+        self.templates.globals.update(
+            prefix=PREFIX,
+            task_labels=display.TASK_LABELS,
+            instance_labels=display.INSTANCE_LABELS,
+            outcomes=display.OUTCOMES,
+        )
+
+    def render(
+        self, template: str, context: Mapping[str, Any], status: int = 200, **headers: str
+    ) -> HTMLResponse:
+        html = self.templates.get_template(template).render(**context)
+        return HTMLResponse(html, status, headers={**SECURITY_HEADERS, **headers})
+
+    def page(self, visit: Visit, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """Render a full page (or, with ``?fragment=1``, only its live region)."""
+        fragment = visit.request.query_params.get("fragment") == "1"
+        base = {"session": visit.session, "fragment": fragment, "path": visit.request.url.path}
+        return self.render(template, {**base, **context}, status)
+
+    def session_of(self, request: Request) -> Session | None:
+        cookie = request.cookies.get(COOKIE, "")
+        return self.signer.load(cookie) if cookie else None
+
+    def guard(self, handler: Page) -> Callable[[Request], Awaitable[Response]]:
+        """Only signed-in visitors reach ``handler``; every POST must carry the session's CSRF
+        token. Others are sent to sign-in (GET) or refused with 403 (POST)."""
+
+        async def guarded(request: Request) -> Response:
+            session = self.session_of(request)
+            if session is None:
+                if request.method not in ("GET", "HEAD"):
+                    return refusal("Your session has ended; sign in again.", 403)
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return see_other(f"{PREFIX}/signin?next={quote(target, safe='')}")
+            form = Form()
+            if request.method == "POST":
+                found = await read_form(request)
+                if found is None:
+                    return refusal("The form is too large or not a form.", 413)
+                if not same_token(found.get("csrf"), session.csrf):
+                    return refusal("The form's security token is missing or wrong; reload.", 403)
+                form = found
+            return await handler(Visit(request, session, form))
+
+        return guarded
+
+
+def see_other(url: str, **headers: str) -> RedirectResponse:
+    return RedirectResponse(url, 303, headers={**SECURITY_HEADERS, **headers})
+
+
+def refusal(message: str, status: int) -> PlainTextResponse:
+    return PlainTextResponse(message, status, headers=SECURITY_HEADERS)

@@ -1,0 +1,30 @@
+"""Every use case the front ends (RPC API and console) call, wired once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openassist.server.service.activations import ActivationService
+from openassist.server.service.agent_upgrades import AgentUpgradeService
+from openassist.server.service.commands import CommandService
+from openassist.server.service.context import Limits
+from openassist.server.service.diagnosis import DiagnosisService
+from openassist.server.service.files import FileService
+from openassist.server.service.fleet import FleetService
+from openassist.server.service.idempotency import IdempotencyService
+from openassist.server.service.invocations import InvocationService
+from openassist.server.service.parameter_store import ParameterStoreService
+
+
+@dataclass(frozen=True)
+class Services:
+    invocations: InvocationService
+    commands: CommandService
+    fleet: FleetService
+    files: FileService
+    activations: ActivationService
+    diagnosis: DiagnosisService
+    parameter_store: ParameterStoreService
+    agent_upgrades: AgentUpgradeService
+    idempotency: IdempotencyService
+    limits: Limits

@@ -1,0 +1,56 @@
+"""Console passwords (scrypt) and signed session cookies, in-process."""
+
+from __future__ import annotations
+
+from openassist.server.console.auth_pages import FailedSignIns
+from openassist.server.console.identity import ConsoleKeys, first_user, hash_password
+from openassist.server.console.identity import verify_password as verify
+from openassist.server.console.session import SESSION_TTL_S, SessionSigner
+
+
+def test_password_hash_verifies_only_the_password() -> None:
+    stored = hash_password("correct horse")
+    assert stored.startswith("scrypt$") and "correct horse" not in stored
+    assert verify("correct horse", stored)
+    assert not verify("correct horse!", stored)
+    assert not verify("correct horse", "scrypt$broken")
+    assert not verify("correct horse", "md5$1$1$1$AA==$AA==")
+    assert hash_password("same") != hash_password("same")  # salted
+
+
+def test_first_user_and_keys() -> None:
+    name, password, stored = first_user()
+    keys = ConsoleKeys(session_secret=b"k" * 32, users={name: stored})
+    assert keys.check_user(name, password)
+    assert not keys.check_user(name, password + "x")
+    assert not keys.check_user("someone-else", password)
+    assert password not in repr(keys) and stored not in repr(keys)
+    assert ConsoleKeys.users_from_json('{"users": {"a": "h"}}') == {"a": "h"}
+
+
+def test_session_round_trip_tamper_expiry_and_revocation() -> None:
+    signer = SessionSigner(b"s" * 32)
+    session = signer.new("user:admin", now=1000.0)
+    cookie = signer.dump(session)
+    assert signer.load(cookie, now=1001.0) == session
+    assert session.actor == "console:admin"
+    payload, _, mac = cookie.partition(".")
+    assert signer.load(f"{payload}x.{mac}", now=1001.0) is None
+    assert signer.load(f"{payload}.{mac[::-1]}", now=1001.0) is None
+    assert signer.load("garbage", now=1001.0) is None
+    assert SessionSigner(b"other" * 8).load(cookie, now=1001.0) is None
+    assert signer.load(cookie, now=1000.0 + SESSION_TTL_S) is None
+    signer.revoke(session)
+    assert signer.load(cookie, now=1001.0) is None
+    key_session = signer.new("key:OA123")
+    assert key_session.actor == "OA123" and key_session.display_name == "access key OA123"
+
+
+def test_failed_sign_ins_are_limited_per_address() -> None:
+    failures = FailedSignIns(limit=3, window_s=3600)
+    for _ in range(3):
+        assert failures.allowed("10.0.0.1")
+        failures.record("10.0.0.1")
+    assert not failures.allowed("10.0.0.1")
+    assert failures.allowed("10.0.0.2")
+    assert FailedSignIns(limit=1, window_s=0).allowed("10.0.0.1")
