@@ -64,8 +64,15 @@ class Channel:
         return headers
 
     async def _call(
-        self, method: str, path: str, query: Mapping[str, str] | None = None, body: bytes = b""
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        told: bool = False,
     ) -> bytes:
+        """One signed call; ``told``: the server takes the outage window from this call (a
+        heartbeat, task list or report), so an answer clears it."""
         query = dict(query or {})
         outage = self.unreachable_since
         if outage is not None:
@@ -78,7 +85,7 @@ class Channel:
         except HttpError as error:
             self.lost_since(started)
             raise ChannelError(str(error)) from error
-        if response.status == 200 and self.unreachable_since == outage:
+        if told and response.status == 200 and self.unreachable_since == outage:
             self.unreachable_since = None  # the server has the window now
         if response.status != 200:
             raise ChannelError(f"{path}: HTTP {response.status} {response.body[:200]!r}")
@@ -94,7 +101,7 @@ class Channel:
             query[wire.GOODBYE_PARAM] = goodbye
         if upgrading:
             query[wire.UPGRADING_PARAM] = upgrading
-        await self._call("GET", wire.HEARTBEAT, query)
+        await self._call("GET", wire.HEARTBEAT, query, told=True)
 
     async def update_check(self) -> wire.UpdateCheckResponse:
         request = wire.UpdateCheckRequest(
@@ -113,14 +120,14 @@ class Channel:
         return await self._call("GET", wire.UPDATE_PACKAGE + file_name)
 
     async def task_list(self, reason: str) -> wire.TaskListResponse:
-        body = await self._call("POST", wire.TASK_LIST, {"reason": reason})
+        body = await self._call("POST", wire.TASK_LIST, {"reason": reason}, told=True)
         try:
             return wire.decode_task_list(body)
         except msgspec.DecodeError as error:
             raise ChannelError(f"task list: {error}") from error
 
     async def report(self, kind: str, query: Mapping[str, str], output: bytes = b"") -> None:
-        await self._call("POST", wire.TASK_REPORT + kind, query, output)
+        await self._call("POST", wire.TASK_REPORT + kind, query, output, told=True)
 
     async def open_kicks(self) -> ws.WebSocket:
         started = _now_ms()
