@@ -26,6 +26,7 @@ CAPABILITIES = (
     "launcher",
     "send-file",
     "self-upgrade",
+    "container",
 )
 
 

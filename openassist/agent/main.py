@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from openassist.agent.channel import Channel, ChannelError
+from openassist.agent.containers import ContainerRun, find_container
 from openassist.agent.files import deliver_file
 from openassist.agent.identity import Identity, boot_id, load
 from openassist.agent.journal import Journal
@@ -199,6 +200,7 @@ class Agent:
         query = {"taskId": task.taskID, "invokeVersion": str(task.invokeVersion)}
         try:
             spec = script_spec(task, self._identity.instance_id, self._script_dir)
+            found = await find_container(task) if task.containerId or task.containerName else None
         except Unrunnable as problem:
             await self._settle(key, problem.kind, {**query, **problem.details}, b"")
             return
@@ -206,14 +208,14 @@ class Agent:
         async def partial(chunk: bytes) -> None:
             await self._report("running", query, chunk, attempts=PARTIAL_OUTPUT_ATTEMPTS)
 
-        run = ScriptRun(
-            spec,
-            quota=item.output.logQuota,
-            on_output=partial,
-            output_interval_s=item.output.interval / 1000,
-            send_cap=item.output.fullOutputCap,
-            on_start=lambda pgid: self._journal.process(key, pgid),
-        )
+        options: dict[str, Any] = {
+            "quota": item.output.logQuota,
+            "on_output": partial,
+            "output_interval_s": item.output.interval / 1000,
+            "send_cap": item.output.fullOutputCap,
+            "on_start": lambda pgid: self._journal.process(key, pgid),
+        }
+        run = ContainerRun(spec, found, **options) if found else ScriptRun(spec, **options)
         self._runs[task.taskID] = run
         finished = asyncio.Event()
         announce = asyncio.create_task(self._announce_start(query, _now_ms(), finished))

@@ -56,9 +56,12 @@ ENTRIES: tuple[CatalogEntry, ...] = (
     _container(
         "ContainerConnectFailed",
         "Cannot connect to the container.",
-        "The agent could not reach the container runtime. Check that it runs "
-        "(`systemctl status docker` or `systemctl status containerd`) and that the agent's user "
-        "can open its socket (/var/run/docker.sock or the CRI socket), then run the command again.",
+        "The agent reaches containers through the Docker Engine API on its unix socket "
+        "(/var/run/docker.sock, or the path in OPENASSIST_AGENT_DOCKER_SOCKET or "
+        "DOCKER_HOST=unix://... of the agent's service). Check that dockerd runs "
+        "(`systemctl status docker`) and that the agent can open that socket, then run the "
+        "command again. Containers managed by containerd or cri-o alone (CRI, no Docker) "
+        "cannot be reached by the OpenAssist agent; ErrorInfo names the socket it found.",
         # Error: the runtime being down is an environment failure, not a bad parameter.
         retryable=True,
     ),
@@ -78,7 +81,8 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         "ContainerNameDuplicated",
         "The node has containers with the same name. The container on which to run the command "
         "cannot be identified.",
-        "Several containers on the instance share this name; pass ContainerId instead "
+        "Several containers on the instance answer to this name (Kubernetes gives the "
+        "container of every replica of a pod the same name); pass ContainerId instead "
         f"(see {_LIST}).",
     ),
     _container(

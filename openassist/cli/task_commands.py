@@ -1,4 +1,4 @@
-"""``openassist run | invocations | results | ecs``: friendly views over the RPC API."""
+"""``openassist run | send-file | invocations | results | ecs``: friendly views over the RPC API."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from openassist.cli.api_client import ApiCallError, ApiClient, load_credentials
 from openassist.cli.diagnosis import show_diagnosis
+from openassist.cli.file_command import send_file
 from openassist.cli.output_command import show_output
 from openassist.cli.table import render_table
 
@@ -35,6 +36,8 @@ def run_task_command(args: argparse.Namespace, extra: Sequence[str]) -> int:
     try:
         if args.command == "run":
             return _run(client, args)
+        if args.command == "send-file":
+            return send_file(client, args)
         if args.command == "invocations":
             return _invocations(client, args)
         if args.command == "results":
@@ -114,6 +117,10 @@ def _run(client: ApiClient, args: argparse.Namespace) -> int:
         params["WorkingDir"] = args.workdir
     if args.user:
         params["Username"] = args.user
+    if args.container_name:
+        params["ContainerName"] = args.container_name
+    if args.container_id:
+        params["ContainerId"] = args.container_id
     invoke_id = client.call("RunCommand", params)["InvokeId"]
     print(f"task {invoke_id}")
     if args.no_wait:

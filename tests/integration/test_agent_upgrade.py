@@ -99,6 +99,12 @@ def test_upgrade_policy_holds_agents_back(upgrading_cluster: Cluster, tmp_path: 
         [result] = cluster.wait_final(cluster.run("echo still", agent.instance_id))
         assert result["InvocationStatus"] == "Success"
     assert _version_of(cluster, agent) == f"openassist-{OLD}"
+    # What 0.1.0 cannot do is refused for it, with the version that can.
+    too_old = cluster.results(cluster.run("true", agent.instance_id, ContainerName="web"))[0]
+    assert (too_old["InvocationStatus"], too_old["ErrorCode"]) == ("Invalid", "ClientNeedUpgrade")
+    assert (
+        f"openassist-{__version__}" in too_old["ErrorInfo"] and "container" in too_old["ErrorInfo"]
+    )
 
 
 def test_settings_refusals(upgrading_cluster: Cluster) -> None:

@@ -174,6 +174,29 @@ class Cluster:
     def call(self, action: str, **params: str) -> dict[str, Any]:
         return self.client().call(action, params)
 
+    def cli_credentials(self) -> Path:
+        """A credentials file for ``openassist`` commands run against this server."""
+        path = self.root / "cli-credentials.json"
+        fields = {
+            "AccessKeyId": self.credentials.access_key_id,
+            "AccessKeySecret": self.credentials.access_key_secret,
+            "Endpoint": self.endpoint,
+            "RegionId": self.credentials.region_id,
+        }
+        path.write_text(json.dumps(fields))
+        return path
+
+    def cli(self, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run ``openassist ARGS --credentials ...`` to its end; its exit code and output."""
+        return subprocess.run(
+            _cli(*args, "--credentials", str(self.cli_credentials())),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=_child_env(),
+            check=False,
+        )
+
     @classmethod
     @contextlib.contextmanager
     def start(

@@ -39,6 +39,15 @@ def test_invalid_reports_map_parameters_to_catalog_codes() -> None:
         ("cron", "CronExpressionExpired"): "CronExpressionExpired",
         ("cron", "something else"): "BadCronExpression",
         ("unheard-of", "x"): "InvalidCommandText",
+        # The official agent's container checks: param is the category, value "<category>: ..."
+        (
+            "ContainerNotFound",
+            "ContainerNotFound: The specified container does not exist.",
+        ): "ContainerNotFound",
+        (
+            "ContainerConnectFailed",
+            "ContainerConnectFailed: Unable to connect to container to invoke command. x",
+        ): "ContainerConnectFailed",
     }
     for (param, value), code in cases.items():
         report = parse_report(

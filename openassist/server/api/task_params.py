@@ -16,6 +16,10 @@ from openassist.server.service.invocations import CommandSpec, TaskArgs
 SUPPORTED_REPEAT = (RepeatMode.ONCE,)
 MAX_TAGS = 20
 _PARAMETER_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# API.md 3.7. Any runtime scheme passes here: which runtimes an instance has is for its agent to
+# say (UnsupportedContainerRuntime), as the server cannot know.
+_CONTAINER_ID = re.compile(r"(?:[a-z][a-z0-9.+-]{0,31}://)?[0-9a-fA-F]{64}")
+_CONTAINER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 
 
 def content(params: Params, max_base64: int, default_encoding: str) -> bytes:
@@ -147,6 +151,25 @@ def parameters(params: Params) -> dict[str, str]:
     return dict(value)
 
 
+def container(params: Params) -> tuple[str, str]:
+    """``ContainerId`` and ``ContainerName``, each empty or well formed (API.md 3.7)."""
+    container_id = params.text("ContainerId")
+    if container_id and not _CONTAINER_ID.fullmatch(container_id):
+        raise ApiError(
+            "InvalidContainerId.Malformed",
+            "ContainerId must be the container's 64-character hexadecimal id, optionally "
+            "prefixed with its runtime (docker://, containerd:// or cri-o://).",
+        )
+    name = params.text("ContainerName")
+    if name and not _CONTAINER_NAME.fullmatch(name):
+        raise ApiError(
+            "InvalidContainerName.Malformed",
+            "ContainerName must start with a letter or digit, contain only letters, digits, "
+            "'.', '_' and '-', and be at most 255 characters long.",
+        )
+    return container_id, name
+
+
 def task_args(
     params: Params, limits: Limits, access_key_id: str, command_defaults: bool
 ) -> TaskArgs:
@@ -185,6 +208,7 @@ def task_args(
         "TerminationMode", TerminationMode, not_found_code="InvalidTerminationMode.NotFound"
     )
     working_dir = params.text("WorkingDir", max_len=200)
+    container_id, container_name = container(params)
     return TaskArgs(
         instance_ids=tuple(dict.fromkeys(instance_ids)),
         access_key_id=access_key_id,
@@ -195,5 +219,7 @@ def task_args(
         parameters=parameters(params),
         termination_mode=termination.value if termination else "",
         tags=tags(params),
+        container_id=container_id,
+        container_name=container_name,
         resource_tags=resource_tags,
     )

@@ -90,6 +90,8 @@ def _task_info(delivery: Delivery) -> wire.TaskInfo:
         workingDirectory=task.working_dir,
         timeOut=str(task.timeout),
         username=task.username,
+        containerId=task.container_id,
+        containerName=task.container_name,
         enableParameter=command.enable_parameter,
         builtInParameter=delivery.built_in if command.enable_parameter else {},
         creationTime=task.created_at,

@@ -63,6 +63,8 @@ class TaskArgs:
     parameters: dict[str, str] = field(default_factory=dict)
     termination_mode: str = ""
     tags: tuple[tuple[str, str], ...] = ()
+    container_id: str = ""
+    container_name: str = ""
     # Targets chosen by tag instead of by id (ResourceTag.N); resolved when the task is created.
     resource_tags: tuple[tuple[str, str], ...] = ()
     frequency: str = ""
@@ -96,7 +98,7 @@ def new_command(spec: CommandSpec, kept: bool, now: int) -> Command:
 
 def required_features(args: TaskArgs) -> tuple[str, ...]:
     """What a task needs of the agent beyond running a script (see protocol.agent_versions)."""
-    return ()
+    return ("container",) if args.container_id or args.container_name else ()
 
 
 class InvocationService:
@@ -153,6 +155,8 @@ class InvocationService:
                 status=overall_status(row.status for row in rows),
                 access_key_id=args.access_key_id,
                 created_at=now,
+                container_id=args.container_id,
+                container_name=args.container_name,
             )
             if command is not None:  # made for this task: its first and only invocation
                 invocations.insert_command(conn, replace(command, invoke_times=1))

@@ -87,6 +87,8 @@ class Invocation:
     status: InvocationStatus
     access_key_id: str
     created_at: int
+    container_id: str = ""
+    container_name: str = ""
 
 
 @dataclass(frozen=True)

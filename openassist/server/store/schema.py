@@ -120,6 +120,9 @@ invocations = Table(
     Column("status", String(16), nullable=False),
     Column("access_key_id", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Run inside this container (API.md 3.7); empty: on the host.
+    Column("container_id", String(128), nullable=False, default="", server_default=""),
+    Column("container_name", String(255), nullable=False, default="", server_default=""),
     Index("ix_invocations_created_at", "created_at"),
 )
 
