@@ -21,15 +21,17 @@ log = logging.getLogger("openassist.agent")
 
 class KickChannel:
     """Sets ``kicked`` when the task list should be fetched, ``connected`` on every
-    (re)connection, and ``deregistered`` when the server removed this instance (``run`` then
-    returns). The server kicks every channel as it opens (what was queued meanwhile), so a
-    reconnection fetches once, on that kick, not twice."""
+    connection, ``reconnected`` on every one after the first, and ``deregistered`` when the
+    server removed this instance (``run`` then returns). The server kicks every channel as it
+    opens (what was queued meanwhile), so a reconnection fetches once, on that kick."""
 
     def __init__(self, channel: Channel, settings: AgentSettings) -> None:
         self._channel = channel
         self._settings = settings
         self.kicked = asyncio.Event()
         self.connected = asyncio.Event()
+        self.reconnected = asyncio.Event()
+        self.connections = 0
         self.deregistered = asyncio.Event()
         self.opened_at_ms = 0  # Unix ms of the last (re)connection
 
@@ -45,7 +47,10 @@ class KickChannel:
                 continue
             opened = time.monotonic()
             self.opened_at_ms = time.time_ns() // 1_000_000
+            self.connections += 1
             self.connected.set()
+            if self.connections > 1:
+                self.reconnected.set()
             try:
                 if await self._serve(socket):
                     return

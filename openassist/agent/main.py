@@ -123,20 +123,31 @@ class Agent:
         await asyncio.gather(*pending, return_exceptions=True)
 
     async def _heartbeats(self) -> None:
-        """Every ``heartbeat_s``, and at once when the kick channel (re)connects: a server
-        that restarted, or a network that healed, learns at once that we are back."""
+        """Every ``heartbeat_s``, and at once when the kick channel reconnects: a server that
+        restarted, or a network that healed, learns at once that we are back."""
         attempt = 0
         while True:
-            self._kicks.connected.clear()
+            self._kicks.reconnected.clear()
             try:
-                await self._channel.heartbeat(running=len(self._runs))
+                await self._beat()
                 attempt, pause = 0, self._settings.heartbeat_s
             except ChannelError as error:
                 log.warning("heartbeat failed: %s", error)
                 pause = backoff(attempt, self._settings)
                 attempt += 1
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._kicks.connected.wait(), pause)
+                await asyncio.wait_for(self._kicks.reconnected.wait(), pause)
+
+    async def _beat(self) -> None:
+        """One heartbeat that a stop does not cut off once sent: the goodbye that follows
+        queues behind it on the connection, so the server never sees them out of order (a
+        late plain heartbeat would undo the goodbye)."""
+        beat = asyncio.ensure_future(self._channel.heartbeat(running=len(self._runs)))
+        try:
+            await asyncio.shield(beat)
+        except asyncio.CancelledError:
+            beat.add_done_callback(lambda done: done.cancelled() or done.exception())
+            raise
 
     async def _fetcher(self) -> None:
         attempt, pause = 0, self._settings.poll_s
