@@ -26,7 +26,7 @@ from openassist.agent.journal import Journal
 from openassist.agent.kicks import KickChannel
 from openassist.agent.process_group import end_group, group_alive
 from openassist.agent.runner import ScriptRun
-from openassist.agent.settings import AgentSettings, backoff
+from openassist.agent.settings import AgentSettings, backoff, pause
 from openassist.agent.tasks import Unrunnable, final_report, script_spec
 from openassist.agent.upgrader import Upgrader
 from openassist.protocol import agent as wire
@@ -130,13 +130,12 @@ class Agent:
             self._kicks.reconnected.clear()
             try:
                 await self._beat()
-                attempt, pause = 0, self._settings.heartbeat_s
+                attempt, wait_s = 0, self._settings.heartbeat_s
             except ChannelError as error:
                 log.warning("heartbeat failed: %s", error)
-                pause = backoff(attempt, self._settings)
+                wait_s = backoff(attempt, self._settings)
                 attempt += 1
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._kicks.reconnected.wait(), pause)
+            await pause(self._kicks.reconnected, wait_s)
 
     async def _beat(self) -> None:
         """One heartbeat that a stop does not cut off once sent: the goodbye that follows
@@ -150,19 +149,18 @@ class Agent:
             raise
 
     async def _fetcher(self) -> None:
-        attempt, pause = 0, self._settings.poll_s
+        attempt, wait_s = 0, self._settings.poll_s
         while True:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._kicked.wait(), pause)
+            await pause(self._kicked, wait_s)
             self._kicked.clear()
             if self._upgrader.upgrading:
                 continue  # the new version takes what is waiting
             try:
                 tasks = await self._channel.task_list("kickoff")
-                attempt, pause = 0, self._settings.poll_s
+                attempt, wait_s = 0, self._settings.poll_s
             except ChannelError as error:
                 log.warning("task list failed: %s", error)
-                pause = backoff(attempt, self._settings)  # or sooner, on a kick
+                wait_s = backoff(attempt, self._settings)  # or sooner, on a kick
                 attempt += 1
                 continue
             for item in tasks.stop:

@@ -1,7 +1,10 @@
-"""The agent's timings (one frozen object, built at ``agent run``) and its retry delays."""
+"""The agent's timings (one frozen object, built at ``agent run``), its retry delays, and the
+wait between attempts."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 from dataclasses import dataclass
 
@@ -24,3 +27,12 @@ def backoff(attempt: int, settings: AgentSettings) -> float:
     """Exponential backoff with full jitter, capped, so a returning fleet does not stampede."""
     ceiling = min(settings.backoff_max_s, settings.backoff_min_s * (2 ** min(attempt, 30)))
     return random.uniform(settings.backoff_min_s / 2, ceiling)
+
+
+async def pause(event: asyncio.Event, seconds: float) -> None:
+    """Wait until ``event`` is set or ``seconds`` have passed. Unlike ``asyncio.wait_for`` on
+    Python 3.11, a cancellation that arrives just as the event is set is never lost (a lost one
+    left a stopping agent waiting out a whole poll period instead of saying goodbye)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()

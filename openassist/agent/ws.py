@@ -98,9 +98,11 @@ class WebSocket:
                 continue  # heard from recently: alive
             self._heard.clear()
             with contextlib.suppress(WebSocketClosed, TimeoutError):
-                await asyncio.wait_for(self._send(OP_PING, b"alive?"), timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    await self._send(OP_PING, b"alive?")
             try:
-                await asyncio.wait_for(self._heard.wait(), timeout_s)
+                async with asyncio.timeout(timeout_s):  # wait_for may lose a cancel (3.11)
+                    await self._heard.wait()
             except TimeoutError:
                 self._writer.transport.abort()
                 return

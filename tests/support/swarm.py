@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.identity import Identity
 from openassist.agent.kicks import KickChannel
 from openassist.agent.registration import RegistrationError, register
-from openassist.agent.settings import AgentSettings, backoff
+from openassist.agent.settings import AgentSettings, backoff, pause
 
 
 def _emit(event: str, agent: int, at_ms: int = 0, **extra: str) -> None:
@@ -58,27 +58,25 @@ class SimulatedAgent:
                 _emit("kick", self._index, self._kicks.opened_at_ms)
             try:
                 await self._channel.heartbeat()
-                attempt, pause = 0, self._settings.heartbeat_s
+                attempt, wait_s = 0, self._settings.heartbeat_s
                 _emit("beat", self._index)
             except ChannelError:
-                pause = backoff(attempt, self._settings)
+                wait_s = backoff(attempt, self._settings)
                 attempt += 1
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._kicks.connected.wait(), pause)
+            await pause(self._kicks.connected, wait_s)
 
     async def _fetcher(self) -> None:
-        attempt, pause = 0, self._settings.poll_s
+        attempt, wait_s = 0, self._settings.poll_s
         while True:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._kicks.kicked.wait(), pause)
+            await pause(self._kicks.kicked, wait_s)
             self._kicks.kicked.clear()
             try:
                 tasks = await self._channel.task_list("kickoff")
-                attempt, pause = 0, self._settings.poll_s
+                attempt, wait_s = 0, self._settings.poll_s
                 for item in tasks.run:
                     await self._answer(item.task.taskID, item.task.invokeVersion)
             except ChannelError:
-                pause = backoff(attempt, self._settings)  # or sooner, on a kick
+                wait_s = backoff(attempt, self._settings)  # or sooner, on a kick
                 attempt += 1
 
     async def _answer(self, task_id: str, version: int) -> None:
