@@ -89,8 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--instance", default="", help="only this instance")
     _credentials_option(diagnose)
 
-    ecs = sub.add_parser("ecs", help="call an API action: openassist ecs <Action> --Param value")
-    ecs.add_argument("action")
+    # No argparse help here: ``--help`` after an action prints that action's parameters.
+    ecs = sub.add_parser(
+        "ecs", help="call an API action: openassist ecs <Action> --Param value", add_help=False
+    )
+    ecs.add_argument("action", nargs="?", default="")
     _credentials_option(ecs)
 
     quickstart = sub.add_parser("quickstart", help="server + local agent + a command, end to end")
@@ -102,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _credentials_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--credentials", help="credentials file (default: the server's)")
+
+
+def _asks_help(extra: Sequence[str]) -> bool:
+    """``--help`` / ``-h`` in a name position of ``--Name value`` pairs (not as a value)."""
+    return any(item in ("--help", "-h") for item in extra[::2])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from openassist.cli.agent_command import run_agent_command
 
         return run_agent_command(args)
+    if args.command == "ecs" and (not args.action or _asks_help(extra)):
+        from openassist.cli.ecs_help import show_ecs_help
+
+        return show_ecs_help(args.action, _asks_help(extra))
     if args.command == "quickstart":
         from openassist.cli.quickstart import run_quickstart
 

@@ -63,9 +63,12 @@ class Server:
     def api_app(self) -> Starlette:
         """The RPC API at ``/`` and the web console under ``/console`` (one port)."""
         endpoint = RpcEndpoint(self.services)
+        # Every method reaches the RPC endpoint, which answers all but GET and POST with the
+        # documented UnsupportedHTTPMethod envelope rather than a bare 405.
+        methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
         return Starlette(
             routes=[
-                Route("/", endpoint.handle, methods=["GET", "POST"]),
+                Route("/", endpoint.handle, methods=methods),
                 Mount("/console", console_app(self.services, self.console_keys)),
             ]
         )

@@ -369,6 +369,20 @@ class Cluster:
         return str(self.call("RunCommand", **args)["InvokeId"])
 
 
+@contextlib.contextmanager
+def backend_cluster(
+    backend: str, root: Path, env: dict[str, str] | None = None
+) -> Iterator[Cluster]:
+    """A running server on ``backend`` ("sqlite" or "postgres", a fresh database), with ``env``
+    added to the server's environment (e.g. OPENASSIST_API_RATE_PER_KEY)."""
+    if backend == "postgres":
+        with temporary_postgres_database() as url, Cluster.start(root, url, env) as running:
+            yield running
+    else:
+        with Cluster.start(root, env=env) as running:
+            yield running
+
+
 def postgres_admin_url() -> str:
     return os.environ.get("OPENASSIST_TEST_POSTGRES_URL", "")
 

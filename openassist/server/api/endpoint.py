@@ -79,6 +79,12 @@ class RpcEndpoint:
         return Response(content, 200, media_type=media)
 
     async def _handle(self, request: Request) -> dict[str, Any]:
+        if request.method not in ("GET", "POST", "HEAD"):
+            raise ApiError(
+                "UnsupportedHTTPMethod",
+                f"The HTTP method {request.method} is not supported; send GET or POST.",
+                403,
+            )
         raw_body = await request.body()
         query = tuple(parse_qsl(request.url.query, keep_blank_values=True))
         params = dict(query)

@@ -65,7 +65,16 @@ async def send_file(call: Call) -> dict[str, Any]:
         owner=p.text("FileOwner", default="root", max_len=64),
         group=p.text("FileGroup", default="root", max_len=64),
         overwrite=p.boolean("Overwrite"),
-        timeout=max(10, p.integer("Timeout", default=60, minimum=1, maximum=86400)),
+        timeout=max(
+            10,
+            p.integer(
+                "Timeout",
+                default=60,
+                minimum=1,
+                maximum=call.services.limits.max_timeout_s,
+                too_large_code="InvalidTimeout.ExceedLimit",
+            ),
+        ),
         description=p.text("Description", max_len=512, too_long_code="FileDesc.ExceedLimit"),
         access_key_id=call.access_key_id,
         tags=task_params.tags(p),

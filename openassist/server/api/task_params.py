@@ -122,13 +122,27 @@ def tags(params: Params, name: str = "Tag") -> tuple[tuple[str, str], ...]:
     return tuple(pairs.items())
 
 
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys differ also when case is ignored (placeholder names do)."""
+    seen: set[str] = set()
+    for key, _value in pairs:
+        if key.lower() in seen:
+            raise ApiError(
+                "ParameterKey.Duplicate",
+                f"The parameter {key!r} is given twice in Parameters (names ignore case).",
+                403,
+            )
+        seen.add(key.lower())
+    return dict(pairs)
+
+
 def parameters(params: Params) -> dict[str, str]:
     """``Parameters``: a JSON object of at most 10 string values (API.md 3.2)."""
     text = params.text("Parameters")
     if not text:
         return {}
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=_unique_keys)
     except ValueError:
         raise ApiError("InvalidParameter.Parameters", "Parameters must be a JSON object.") from None
     if not isinstance(value, dict):
