@@ -137,6 +137,16 @@ class Agent:
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
 
+    def journalled_process(self, invoke_id: str) -> bool:
+        """Whether the agent's journal holds the process (group) of its run of ``invoke_id``:
+        from then on a restarted agent can end what a crash left behind."""
+        with contextlib.suppress(OSError, ValueError):
+            for line in (self.state_dir / "journal.jsonl").read_text().splitlines():
+                entry = json.loads(line)
+                if entry.get("task") == invoke_id and entry.get("pgid"):
+                    return True
+        return False
+
     def kill(self) -> None:
         """SIGKILL the agent, as a crash would end it."""
         assert self.process is not None
