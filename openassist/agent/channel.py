@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import platform
 import ssl
+import time
 from collections.abc import Mapping
 
 import msgspec
@@ -40,12 +41,22 @@ def tls_context(ca_path: str) -> ssl.SSLContext:
 
 
 class Channel:
-    def __init__(self, identity: Identity) -> None:
+    def __init__(self, identity: Identity, timeout_s: float = 30) -> None:
         self._identity = identity
         self._tls = tls_context(str(identity.ca_path))
-        self._http = HttpConnection(identity.server_host, identity.server_port, self._tls)
+        self._http = HttpConnection(
+            identity.server_host, identity.server_port, self._tls, timeout_s=timeout_s
+        )
         self._signer = RequestSigner(identity)
         self._boot_id = boot_id()
+        # Unix ms since when the server could not be reached (None: it can). Every call carries
+        # it until one gets through, so the server learns the outage window (ClientNetworkBlocked).
+        self.unreachable_since: int | None = None
+
+    def lost_since(self, epoch_ms: int) -> None:
+        """Note that the server has not been reachable since ``epoch_ms`` (kept if earlier)."""
+        if self.unreachable_since is None or epoch_ms < self.unreachable_since:
+            self.unreachable_since = epoch_ms
 
     def _headers(self) -> dict[str, str]:
         headers = self._signer.headers()
@@ -54,14 +65,29 @@ class Channel:
         return headers
 
     async def _call(
-        self, method: str, path: str, query: Mapping[str, str] | None = None, body: bytes = b""
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        told: bool = False,
     ) -> bytes:
+        """One signed call; ``told``: the server takes the outage window from this call (a
+        heartbeat, task list or report), so an answer clears it."""
+        query = dict(query or {})
+        outage = self.unreachable_since
+        if outage is not None:
+            query[wire.OUTAGE_PARAM] = str(outage)
+        started = _now_ms()
         try:
             response = await self._http.request(
-                method, path, query=dict(query or {}), headers=self._headers(), body=body
+                method, path, query=query, headers=self._headers(), body=body
             )
         except HttpError as error:
+            self.lost_since(started)
             raise ChannelError(str(error)) from error
+        if told and response.status == 200 and self.unreachable_since == outage:
+            self.unreachable_since = None  # the server has the window now
         if response.status != 200:
             raise ChannelError(f"{path}: HTTP {response.status} {response.body[:200]!r}")
         return response.body
@@ -76,7 +102,7 @@ class Channel:
             query[wire.GOODBYE_PARAM] = goodbye
         if upgrading:
             query[wire.UPGRADING_PARAM] = upgrading
-        await self._call("GET", wire.HEARTBEAT, query)
+        await self._call("GET", wire.HEARTBEAT, query, told=True)
 
     async def update_check(self) -> wire.UpdateCheckResponse:
         request = wire.UpdateCheckRequest(
@@ -95,16 +121,17 @@ class Channel:
         return await self._call("GET", wire.UPDATE_PACKAGE + file_name)
 
     async def task_list(self, reason: str) -> wire.TaskListResponse:
-        body = await self._call("POST", wire.TASK_LIST, {"reason": reason})
+        body = await self._call("POST", wire.TASK_LIST, {"reason": reason}, told=True)
         try:
             return wire.decode_task_list(body)
         except msgspec.DecodeError as error:
             raise ChannelError(f"task list: {error}") from error
 
     async def report(self, kind: str, query: Mapping[str, str], output: bytes = b"") -> None:
-        await self._call("POST", wire.TASK_REPORT + kind, query, output)
+        await self._call("POST", wire.TASK_REPORT + kind, query, output, told=True)
 
     async def open_kicks(self) -> ws.WebSocket:
+        started = _now_ms()
         try:
             return await ws.connect(
                 self._identity.server_host,
@@ -113,8 +140,15 @@ class Channel:
                 self._tls,
                 self._headers(),
             )
+        except ws.WebSocketUnreachable as error:
+            self.lost_since(started)
+            raise ChannelError(str(error)) from error
         except ws.WebSocketClosed as error:
             raise ChannelError(str(error)) from error
 
     async def close(self) -> None:
         await self._http.close()
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000

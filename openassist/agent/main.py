@@ -10,13 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import signal
 import subprocess
 import time
 from collections.abc import Coroutine
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +23,13 @@ from openassist.agent.containers import ContainerRun, find_container
 from openassist.agent.files import deliver_file
 from openassist.agent.identity import Identity, boot_id, load
 from openassist.agent.journal import Journal
+from openassist.agent.kicks import KickChannel
 from openassist.agent.process_group import end_group, group_alive
 from openassist.agent.runner import ScriptRun
 from openassist.agent.schedule import Schedules, is_periodic
+from openassist.agent.settings import AgentSettings, backoff, pause
 from openassist.agent.tasks import Unrunnable, final_report, run_periodic, script_spec
 from openassist.agent.upgrader import Upgrader
-from openassist.agent.ws import WebSocketClosed
 from openassist.protocol import agent as wire
 
 log = logging.getLogger("openassist.agent")
@@ -58,21 +57,6 @@ def _system_shutting_down() -> bool:
     return state == "stopping"
 
 
-@dataclass(frozen=True)
-class AgentSettings:
-    heartbeat_s: float = 60.0
-    poll_s: float = 60.0  # task-list poll while the kick channel is down
-    backoff_min_s: float = 0.5
-    backoff_max_s: float = 30.0
-    start_report_delay_s: float = 0.05
-
-
-def _backoff(attempt: int, settings: AgentSettings) -> float:
-    """Exponential backoff with full jitter, so a returning fleet does not stampede."""
-    ceiling = min(settings.backoff_max_s, settings.backoff_min_s * (2**attempt))
-    return random.uniform(settings.backoff_min_s / 2, ceiling)
-
-
 class Agent:
     def __init__(self, identity: Identity, settings: AgentSettings | None = None) -> None:
         self._identity = identity
@@ -81,8 +65,9 @@ class Agent:
         self._runs: dict[str, ScriptRun] = {}
         self._journal = Journal.open(identity.state_dir)
         self._boot_id = boot_id()
-        self._kicked = asyncio.Event()
-        self._deregistered = asyncio.Event()
+        self._kicks = KickChannel(self._channel, self._settings)
+        self._kicked = self._kicks.kicked
+        self._deregistered = self._kicks.deregistered
         self._executions: set[asyncio.Task[None]] = set()
         self._script_dir = identity.state_dir / "scripts"
         self._schedules = Schedules(
@@ -98,7 +83,7 @@ class Agent:
     async def run(self, stop: asyncio.Event) -> None:
         duties = [
             asyncio.create_task(self._heartbeats(), name="heartbeat"),
-            asyncio.create_task(self._kick_channel(), name="kicks"),
+            asyncio.create_task(self._kicks.run(), name="kicks"),
             asyncio.create_task(self._fetcher(), name="fetch"),
         ]
         upgraded = asyncio.create_task(self._upgrader.run(), name="upgrade")
@@ -146,60 +131,45 @@ class Agent:
         await asyncio.gather(*pending, return_exceptions=True)
 
     async def _heartbeats(self) -> None:
+        """Every ``heartbeat_s``, and at once when the kick channel reconnects: a server that
+        restarted, or a network that healed, learns at once that we are back."""
         attempt = 0
         while True:
+            self._kicks.reconnected.clear()
             try:
-                await self._channel.heartbeat(running=len(self._runs))
-                attempt = 0
-                await asyncio.sleep(self._settings.heartbeat_s)
+                await self._beat()
+                attempt, wait_s = 0, self._settings.heartbeat_s
             except ChannelError as error:
                 log.warning("heartbeat failed: %s", error)
-                await asyncio.sleep(_backoff(attempt, self._settings))
+                wait_s = backoff(attempt, self._settings)
                 attempt += 1
+            await pause(self._kicks.reconnected, wait_s)
 
-    async def _kick_channel(self) -> None:
-        attempt = 0
-        while True:
-            try:
-                socket = await self._channel.open_kicks()
-            except ChannelError as error:
-                log.warning("kick channel unavailable: %s", error)
-                await asyncio.sleep(_backoff(attempt, self._settings))
-                attempt += 1
-                continue
-            attempt = 0
-            self._kicked.set()  # anything queued while we were away
-            try:
-                while True:
-                    message = await socket.receive()
-                    if message.startswith(wire.KICK_DEREGISTER):
-                        log.warning("the server deregistered this instance; stopping")
-                        self._deregistered.set()
-                        return
-                    if message.startswith(wire.KICK_MESSAGE):
-                        self._kicked.set()  # "kick_vm", or "kick_vm task run t-...": fetch
-                        await socket.send_text(f"accept:{message}")
-            except WebSocketClosed as error:
-                log.info("kick channel closed: %s", error)
-            finally:
-                await socket.close()
+    async def _beat(self) -> None:
+        """One heartbeat that a stop does not cut off once sent: the goodbye that follows
+        queues behind it on the connection, so the server never sees them out of order (a
+        late plain heartbeat would undo the goodbye)."""
+        beat = asyncio.ensure_future(self._channel.heartbeat(running=len(self._runs)))
+        try:
+            await asyncio.shield(beat)
+        except asyncio.CancelledError:
+            beat.add_done_callback(lambda done: done.cancelled() or done.exception())
+            raise
 
     async def _fetcher(self) -> None:
-        attempt = 0
+        attempt, wait_s = 0, self._settings.poll_s
         while True:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._kicked.wait(), self._settings.poll_s)
+            await pause(self._kicked, wait_s)
             self._kicked.clear()
             if self._upgrader.upgrading:
                 continue  # the new version takes what is waiting
             try:
                 tasks = await self._channel.task_list("kickoff")
-                attempt = 0
+                attempt, wait_s = 0, self._settings.poll_s
             except ChannelError as error:
                 log.warning("task list failed: %s", error)
-                await asyncio.sleep(_backoff(attempt, self._settings))
+                wait_s = backoff(attempt, self._settings)  # or sooner, on a kick
                 attempt += 1
-                self._kicked.set()
                 continue
             for item in tasks.stop:
                 self._stop(item.task)
@@ -367,7 +337,7 @@ class Agent:
                     log.info("report %s dropped: %s", kind, error)
                     return
                 log.warning("report %s failed, will retry: %s", kind, error)
-                await asyncio.sleep(_backoff(attempt, self._settings))
+                await asyncio.sleep(backoff(attempt, self._settings))
                 attempt += 1
 
 

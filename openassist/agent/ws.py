@@ -10,6 +10,7 @@ import hashlib
 import os
 import ssl
 import struct
+import time
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _MAX_MESSAGE = 1 << 20
@@ -20,9 +21,15 @@ class WebSocketClosed(Exception):
     """The connection ended (close frame, EOF, or a protocol violation)."""
 
 
+class WebSocketUnreachable(WebSocketClosed):
+    """The server could not be reached at all (no connection, or no answer to the upgrade)."""
+
+
 class WebSocket:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader, self._writer = reader, writer
+        self.last_heard = time.monotonic()  # when the last frame arrived (pongs included)
+        self._heard = asyncio.Event()
 
     async def receive(self) -> str:
         """The next text (or binary, decoded) message; answers pings on the way."""
@@ -57,6 +64,8 @@ class WebSocket:
             raise WebSocketClosed(str(error)) from error
         if mask:
             payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.last_heard = time.monotonic()
+        self._heard.set()
         return first & 0x0F, bool(first & 0x80), payload
 
     async def _send(self, opcode: int, payload: bytes) -> None:
@@ -78,6 +87,25 @@ class WebSocket:
 
     async def send_text(self, text: str) -> None:
         await self._send(OP_TEXT, text.encode())
+
+    async def watch(self, interval_s: float, timeout_s: float) -> None:
+        """Ping when nothing arrived for ``interval_s``; when nothing at all comes back within
+        ``timeout_s``, the peer is gone (a cut network keeps a TCP connection open and silent):
+        abort the connection, so that ``receive`` raises WebSocketClosed. Returns then."""
+        while True:
+            await asyncio.sleep(interval_s)
+            if time.monotonic() - self.last_heard < interval_s:
+                continue  # heard from recently: alive
+            self._heard.clear()
+            with contextlib.suppress(WebSocketClosed, TimeoutError):
+                async with asyncio.timeout(timeout_s):
+                    await self._send(OP_PING, b"alive?")
+            try:
+                async with asyncio.timeout(timeout_s):  # wait_for may lose a cancel (3.11)
+                    await self._heard.wait()
+            except TimeoutError:
+                self._writer.transport.abort()
+                return
 
     async def close(self) -> None:
         if not self._writer.is_closing():
@@ -113,7 +141,7 @@ async def connect(
         await writer.drain()
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout_s)
     except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as error:
-        raise WebSocketClosed(f"cannot open the kick channel: {error!r}") from error
+        raise WebSocketUnreachable(f"cannot open the kick channel: {error!r}") from error
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     expected = base64.b64encode(hashlib.sha1(key.encode() + _GUID).digest()).decode()  # noqa: S324
     accepted = any(

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from openassist.agent import upgrade
-from openassist.agent.main import AgentSettings, run_agent
+from openassist.agent.main import run_agent
+from openassist.agent.settings import AgentSettings
 
 
 def default_state_dir() -> Path:
@@ -51,9 +52,16 @@ def run_agent_command(args: argparse.Namespace) -> int:
         "--heartbeat",
         str(args.heartbeat),
     ]
+    defaults = AgentSettings()
+    if (args.kick_ping, args.kick_pong) != (defaults.kick_ping_s, defaults.kick_pong_s):
+        # Only when set: a version that predates these flags can still be started.
+        argv += ["--kick-ping", str(args.kick_ping), "--kick-pong", str(args.kick_pong)]
     upgrade.start_installed(state_dir, argv)  # an upgraded version, when one is installed
     try:
-        restart = asyncio.run(run_agent(state_dir, AgentSettings(heartbeat_s=args.heartbeat)))
+        settings = AgentSettings(
+            heartbeat_s=args.heartbeat, kick_ping_s=args.kick_ping, kick_pong_s=args.kick_pong
+        )
+        restart = asyncio.run(run_agent(state_dir, settings))
     except FileNotFoundError:
         print(
             f"openassist agent run: no identity in {state_dir}; run `openassist agent register` "

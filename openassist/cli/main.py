@@ -35,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     run_agent = agent_sub.add_parser("run", help="run the agent until stopped")
     run_agent.add_argument("--state-dir")
     run_agent.add_argument("--heartbeat", type=float, default=60.0, help="seconds")
+    run_agent.add_argument(
+        "--kick-ping", type=float, default=30.0, help="seconds between pings of the kick channel"
+    )
+    run_agent.add_argument(
+        "--kick-pong", type=float, default=10.0, help="seconds to wait for the server's answer"
+    )
     package = agent_sub.add_parser("package", help="make the package agents upgrade to")
     package.add_argument("--out", default=".openassist/agent-packages", help="the server's dir")
     package.add_argument("--version", default="", help="label (default: this installation's)")

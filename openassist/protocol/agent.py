@@ -35,6 +35,8 @@ H_SIGNATURE = "x-acs-signature"
 # Our agent's optional extensions.
 H_BOOT_ID = "x-openassist-boot-id"
 GOODBYE_PARAM = "goodbye"  # last heartbeat: "stopped" (service) or "shutdown" (machine)
+# Unix ms since when the agent could not reach the server; sent on every call until one succeeds.
+OUTAGE_PARAM = "outage_since"
 UPGRADING_PARAM = "upgrading"  # heartbeat while the agent replaces itself: the new version
 CAPABILITIES_PARAM = "caps"  # heartbeat: what this agent can do, comma-separated
 RUNNING_PARAM = "running"  # heartbeat: how many tasks it runs now

@@ -88,6 +88,7 @@ async def build_server(settings: ServerSettings) -> Server:
     limits = Limits(
         heartbeat_online_s=settings.heartbeat_online_s,
         redeliver_after_s=settings.redeliver_after_s,
+        delivery_timeout_s=settings.delivery_timeout_s,
         regions=settings.regions,
         agent_networks=settings.agent_networks,
         full_output_cap=settings.full_output_cap,

@@ -29,6 +29,7 @@ def _start_long_task(cluster: Cluster, instance_id: str, tmp_path: Path) -> tupl
 def test_agent_killed_mid_run_reports_client_restarted(cluster: Cluster, tmp_path: Path) -> None:
     agent = cluster.new_agent("crashy")
     invoke_id, runs, pid_file = _start_long_task(cluster, agent.instance_id, tmp_path)
+    wait_until(lambda: agent.journalled_process(invoke_id), 30, what="the group journalled")
     agent.kill()
     orphan = int(pid_file.read_text())
     assert _alive(orphan)  # the script's group outlives a crashed agent...

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import secrets
 import signal
@@ -64,16 +63,6 @@ def _kill_on_host(cmdline: bytes) -> None:
         with contextlib.suppress(OSError):
             if entry.name.isdigit() and (entry / "cmdline").read_bytes() == cmdline:
                 os.kill(int(entry.name), signal.SIGKILL)
-
-
-def _journalled_pid(agent: Agent, invoke_id: str) -> bool:
-    """Whether the agent's journal holds the process of its run of ``invoke_id``."""
-    with contextlib.suppress(OSError):
-        for line in (agent.state_dir / "journal.jsonl").read_text().splitlines():
-            entry = json.loads(line)
-            if entry.get("task") == invoke_id and entry.get("pgid"):
-                return True
-    return False
 
 
 def _run(cluster: Cluster, agent: Agent, script: str, **params: str) -> dict[str, Any]:
@@ -258,7 +247,7 @@ def test_agent_killed_mid_run_ends_the_script_in_the_container_at_restart(
     crashy = cluster.new_agent("crashy-docker-host", env=env)
     invoke_id = cluster.run("sleep 1003 & sleep 1004", crashy.instance_id, ContainerName="web")
     wait_until(lambda: _in_container(engine, "web", "sleep 1004"), 30, what="the script to start")
-    wait_until(lambda: _journalled_pid(crashy, invoke_id), 30, what="the exec's pid journalled")
+    wait_until(lambda: crashy.journalled_process(invoke_id), 30, what="the exec's pid journalled")
     crashy.kill()
     assert _in_container(engine, "web", "sleep 1003")  # outlives the crashed agent...
     cluster.start_agent(crashy, env=env)

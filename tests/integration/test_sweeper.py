@@ -3,6 +3,7 @@ a task, before it took one, and while a stop was asked. Timings are lowered for 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,8 @@ FAST = {
     "OPENASSIST_STOP_TIMEOUT_S": "2",
     "OPENASSIST_SWEEP_INTERVAL_S": "1",
 }
+# Past the delivery window and a few sweeps: long enough for the sweeper to have acted.
+PAST_WINDOW_S = 2 + 3 * 1
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +45,20 @@ def test_silent_agent_after_start_is_client_not_response(fast: Cluster, agent: A
     assert later["ErrorCode"] == "ClientNotResponse"
 
 
-def test_undelivered_task_is_delivery_timeout(fast: Cluster, agent: Agent) -> None:
-    agent.freeze()  # connected (heartbeat recent) but taking nothing
-    invoke_id = fast.run("echo never", agent.instance_id)
+def test_undelivered_task_of_a_silent_agent_waits_then_is_delivery_timeout(
+    fast: Cluster, agent: Agent, tmp_path: Path
+) -> None:
+    ran = tmp_path / "ran"
+    agent.freeze()  # connected, last heard before the task, silent since
+    invoke_id = fast.run(f"touch {ran}", agent.instance_id)
+    time.sleep(PAST_WINDOW_S)
+    # Not heard from since the task was created: it may be cut off, so the sweeper waits for
+    # its return (or for the online window to pass) instead of calling it DeliveryTimeout.
+    assert fast.results(invoke_id)[0]["InvocationStatus"] == "Pending"
+    agent.thaw()  # it fetches its task list, too late: the task is ended, not handed out
     [result] = fast.wait_final(invoke_id, timeout_s=30)
     assert (result["InvocationStatus"], result["ErrorCode"]) == ("Aborted", "DeliveryTimeout")
-    agent.thaw()
+    assert not ran.exists()
 
 
 def test_unconfirmed_stop_is_termination_exception(
@@ -65,6 +76,7 @@ def test_unconfirmed_stop_is_termination_exception(
 
 def test_undelivered_file_is_delivery_timeout(fast: Cluster, agent: Agent, tmp_path: Path) -> None:
     agent.freeze()
+    target = tmp_path / "f"
     invoke_id = fast.call(
         "SendFile",
         Name="f",
@@ -77,6 +89,9 @@ def test_undelivered_file_is_delivery_timeout(fast: Cluster, agent: Agent, tmp_p
         task = fast.call("DescribeSendFileResults", InvokeId=invoke_id)["Invocations"]
         return dict(task["Invocation"][0]["InvokeInstances"]["InvokeInstance"][0])
 
-    wait_until(lambda: row()["InvocationStatus"] == "Aborted", 30, what="the sweep")
-    assert row()["ErrorCode"] == "DeliveryTimeout"
+    time.sleep(PAST_WINDOW_S)
+    assert row()["InvocationStatus"] == "Pending"  # silent agent: waited for (see above)
     agent.thaw()
+    wait_until(lambda: row()["InvocationStatus"] == "Aborted", 30, what="the late fetch")
+    assert row()["ErrorCode"] == "DeliveryTimeout"
+    assert not target.exists()

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,7 +67,12 @@ def _child_env() -> dict[str, str]:
 
 
 def _start_server(
-    root: Path, api_port: int, agent_port: int, database_url: str, env: dict[str, str] | None
+    root: Path,
+    api_port: int,
+    agent_port: int,
+    database_url: str,
+    env: dict[str, str] | None,
+    agent_host: str = "127.0.0.1",
 ) -> subprocess.Popen[bytes]:
     root.mkdir(parents=True, exist_ok=True)
     ready = root / "ready"
@@ -81,7 +86,7 @@ def _start_server(
         "--agent-port",
         str(agent_port),
         "--agent-host",
-        "127.0.0.1",
+        agent_host,
         "--ready-file",
         str(ready),
     ]
@@ -117,6 +122,7 @@ class Agent:
     state_dir: Path
     process: subprocess.Popen[bytes] | None
     log: Path
+    wrapper: Sequence[str] = ()
 
     def stop(self) -> None:
         if self.process is not None:
@@ -130,6 +136,16 @@ class Agent:
     def thaw(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
+
+    def journalled_process(self, invoke_id: str) -> bool:
+        """Whether the agent's journal holds the process (group) of its run of ``invoke_id``:
+        from then on a restarted agent can end what a crash left behind."""
+        with contextlib.suppress(OSError, ValueError):
+            for line in (self.state_dir / "journal.jsonl").read_text().splitlines():
+                entry = json.loads(line)
+                if entry.get("task") == invoke_id and entry.get("pgid"):
+                    return True
+        return False
 
     def kill(self) -> None:
         """SIGKILL the agent, as a crash would end it."""
@@ -148,6 +164,7 @@ class Cluster:
     agents: list[Agent] = field(default_factory=list)
     database_url: str = ""
     env: dict[str, str] | None = None
+    agent_host: str = "127.0.0.1"  # where the agent gateway listens (and agents dial)
 
     @property
     def ca_file(self) -> Path:
@@ -193,13 +210,17 @@ class Cluster:
     @classmethod
     @contextlib.contextmanager
     def start(
-        cls, root: Path, database_url: str = "", env: dict[str, str] | None = None
+        cls,
+        root: Path,
+        database_url: str = "",
+        env: dict[str, str] | None = None,
+        agent_host: str = "127.0.0.1",
     ) -> Iterator[Cluster]:
         cluster: Cluster | None = None
         for attempt in range(3):
             api_port, agent_port = free_port(), free_port()
             try:
-                process = _start_server(root, api_port, agent_port, database_url, env)
+                process = _start_server(root, api_port, agent_port, database_url, env, agent_host)
                 break
             except AssertionError as failed:
                 if "address already in use" not in str(failed) or attempt == 2:
@@ -214,6 +235,7 @@ class Cluster:
             )
             cluster = cls(root, api_port, agent_port, process, credentials)
             cluster.database_url, cluster.env = database_url, env
+            cluster.agent_host = agent_host
             yield cluster
         finally:
             for agent in cluster.agents if cluster else []:
@@ -228,31 +250,36 @@ class Cluster:
     def restart_server(self) -> None:
         """Start the server again on the same ports and data (after ``kill_server``)."""
         self.process = _start_server(
-            self.root, self.api_port, self.agent_port, self.database_url, self.env
+            self.root, self.api_port, self.agent_port, self.database_url, self.env, self.agent_host
         )
 
-    def register_agent(self, name: str = "", **activation_params: str) -> Agent:
+    def register_agent(
+        self, name: str = "", wrapper: Sequence[str] = (), **activation_params: str
+    ) -> Agent:
         """Create an activation (with ``activation_params``, e.g. tags) and register a new agent
-        identity (not started)."""
+        identity (not started); ``wrapper`` prefixes the command (e.g. ``ip netns exec NS``)."""
         activation = self.call("CreateActivation", InstanceCount="1", **activation_params)
         state_dir = self.root / f"agent-{secrets.token_hex(4)}"
         result = subprocess.run(
-            _cli(
-                "agent",
-                "register",
-                "--server",
-                f"127.0.0.1:{self.agent_port}",
-                "--ca",
-                str(self.ca_file),
-                "--activation-id",
-                activation["ActivationId"],
-                "--activation-code",
-                activation["ActivationCode"],
-                "--state-dir",
-                str(state_dir),
-                "--name",
-                name,
-            ),
+            [
+                *wrapper,
+                *_cli(
+                    "agent",
+                    "register",
+                    "--server",
+                    f"{self.agent_host}:{self.agent_port}",
+                    "--ca",
+                    str(self.ca_file),
+                    "--activation-id",
+                    activation["ActivationId"],
+                    "--activation-code",
+                    activation["ActivationCode"],
+                    "--state-dir",
+                    str(state_dir),
+                    "--name",
+                    name,
+                ),
+            ],
             capture_output=True,
             text=True,
             env=_child_env(),
@@ -260,16 +287,21 @@ class Cluster:
             check=False,
         )
         assert result.returncode == 0, result.stderr
-        agent = Agent(result.stdout.strip(), state_dir, None, state_dir / "agent.log")
+        agent = Agent(result.stdout.strip(), state_dir, None, state_dir / "agent.log", wrapper)
         self.agents.append(agent)
         return agent
 
     def start_agent(
-        self, agent: Agent, wait_online: bool = True, env: dict[str, str] | None = None
+        self,
+        agent: Agent,
+        wait_online: bool = True,
+        env: dict[str, str] | None = None,
+        args: Sequence[str] = (),
     ) -> Agent:
+        """Start a registered agent (inside its ``wrapper``); ``args`` go to ``agent run``."""
         log = agent.log.open("ab")
         agent.process = subprocess.Popen(
-            _cli("agent", "run", "--state-dir", str(agent.state_dir)),
+            [*agent.wrapper, *_cli("agent", "run", "--state-dir", str(agent.state_dir), *args)],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**_child_env(), **(env or {})},
@@ -302,6 +334,21 @@ class Cluster:
             MaxResults="50",
         )
         return list(answer["Invocation"]["InvocationResults"]["InvocationResult"])
+
+    def all_results(self, invoke_id: str) -> list[dict[str, Any]]:
+        """Every instance's result of a task (all pages)."""
+        found: list[dict[str, Any]] = []
+        token = ""
+        for _page in range(1000):
+            params = {"InvokeId": invoke_id, "MaxResults": "50", "ContentEncoding": "PlainText"}
+            if token:
+                params["NextToken"] = token
+            answer = self.call("DescribeInvocationResults", **params)["Invocation"]
+            found += answer["InvocationResults"]["InvocationResult"]
+            token = answer.get("NextToken", "")
+            if not token:
+                break
+        return found
 
     def wait_final(self, invoke_id: str, timeout_s: float = 60) -> list[dict[str, Any]]:
         final = {

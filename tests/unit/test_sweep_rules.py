@@ -21,6 +21,11 @@ NOW = 1_000_000_000
     [
         (S.PENDING, NOW - 59_000, None, None, NOW, None),
         (S.PENDING, NOW - 61_000, None, None, NOW, "DeliveryTimeout"),
+        (S.PENDING, NOW - 61_000, None, None, NOW - 61_000, "DeliveryTimeout"),  # heard at creation
+        # Silent since creation but still within the online window: maybe cut off, so it waits
+        # for the agent's return (ClientNetworkBlocked) or for the window to pass.
+        (S.PENDING, NOW - 61_000, None, None, NOW - 62_000, None),
+        (S.SCHEDULED, NOW - 61_000, None, None, NOW - 62_000, None),
         (S.PENDING, NOW - 61_000, None, None, NOW - 121_000, "ClientNotOnline"),
         (S.PENDING, NOW - 61_000, None, None, None, "ClientNotOnline"),
         (S.RUNNING, NOW - 999_000, NOW - 119_000, None, NOW, None),  # timeout 60 + grace 60
@@ -40,3 +45,11 @@ def test_verdicts(
 ) -> None:
     verdict = overdue(status, NOW, created, start, stop, 60, heartbeat, RULES)
     assert (verdict.code if verdict else None) == expected
+
+
+def test_a_task_handed_out_but_never_started_is_delivery_timeout_even_without_heartbeat() -> None:
+    # The task list call that took it is the sign of life the heartbeat did not give.
+    silent = NOW - 62_000
+    verdict = overdue(S.PENDING, NOW, NOW - 61_000, None, None, 60, silent, RULES, NOW - 60_000)
+    assert verdict is not None and verdict.code == "DeliveryTimeout"
+    assert overdue(S.PENDING, NOW, NOW - 61_000, None, None, 60, silent, RULES) is None

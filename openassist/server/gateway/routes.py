@@ -34,6 +34,7 @@ from openassist.server.service.context import ServiceContext
 from openassist.server.service.delivery import Delivery, DeliveryService, ReportKind
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService, Registration, RegistrationRefused
+from openassist.server.service.outages import OutageService, parse_outage
 from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.store.records import FileTask, Instance
 
@@ -114,6 +115,7 @@ class Gateway:
         self._upgrades = upgrades
         self._files = files
         self._delivery = DeliveryService(context, parameter_store)
+        self._outages = OutageService(context)
         self._full_output_cap = context.limits.full_output_cap
         self._verifier = AgentVerifier()
         self._instances: dict[str, tuple[float, Instance]] = {}
@@ -224,8 +226,17 @@ class Gateway:
         self._instances.pop(instance.id, None)
         return _json({"code": 200, "instanceId": instance.id})
 
+    async def _settle_overdue(self, request: Request, instance: Instance) -> None:
+        """Before anything else: tasks that waited past their delivery window while this agent
+        could not reach us (it says since when) end ClientNetworkBlocked."""
+        outage = parse_outage(request.query_params.get(wire.OUTAGE_PARAM))
+        ended = await self._outages.settle_overdue(instance.id, outage)
+        if ended:
+            log.info("%s: %d task(s) ended ClientNetworkBlocked", instance.id, ended)
+
     async def heartbeat(self, request: Request) -> Response:
         instance = await self._authenticate(request)
+        await self._settle_overdue(request, instance)
         query = request.query_params
         await self._fleet.heartbeat(
             instance.id,
@@ -240,8 +251,9 @@ class Gateway:
 
     async def task_list(self, request: Request) -> Response:
         instance = await self._authenticate(request)
-        runs, stops = await self._delivery.task_list(instance.id, instance.name)
-        file_tasks = await self._files.claim(instance.id)
+        outage = parse_outage(request.query_params.get(wire.OUTAGE_PARAM))
+        runs, stops = await self._delivery.task_list(instance.id, instance.name, outage)
+        file_tasks = await self._files.claim(instance.id, outage)
         response = wire.TaskListResponse(
             code=200,
             instanceId=instance.id,
@@ -264,6 +276,7 @@ class Gateway:
             kind = ReportKind(request.path_params["kind"])
         except ValueError:
             return _json({"code": 404, "errMsg": "unknown report kind"}, 404)
+        await self._settle_overdue(request, instance)
         if request.query_params.get("taskType") == "sendfile":
             await self._files.report(instance.id, parse_file_report(kind, request.query_params))
             return _json({"code": 200, "instanceId": instance.id})

@@ -37,6 +37,7 @@ def overdue(
     timeout_s: int,
     last_heartbeat_at: int | None,
     rules: SweepRules,
+    delivered_at: int | None = None,
 ) -> Overdue | None:
     """The verdict for one row, or None while it may still end by itself."""
     online = last_heartbeat_at is not None and now - last_heartbeat_at <= rules.online_window_ms
@@ -48,6 +49,13 @@ def overdue(
                 EventKind.ABORTED,
                 "the agent went offline before the task could be delivered.",
             )
+        heard = delivered_at is not None or (
+            last_heartbeat_at is not None and last_heartbeat_at >= created_at
+        )
+        if not heard:
+            # Silent since the task was created: it may be cut off from the server. It says so
+            # when it comes back (ClientNetworkBlocked), or the online window passes first.
+            return None
         return Overdue(
             "DeliveryTimeout",
             EventKind.ABORTED,

@@ -17,6 +17,7 @@ from openassist.server.store.db import Database
 class Limits:
     heartbeat_online_s: int = 120  # CloudAssistantStatus is "true" within this window
     redeliver_after_s: int = 30  # a delivered task not confirmed by a report is handed out again
+    delivery_timeout_s: int = 60  # a task not started this long after creation is not handed out
     output_quota: int = 24576  # bytes of output kept per run
     full_output_cap: int = 16 * 1024 * 1024  # full output kept per run (0: tail only)
     max_instances_per_call: int = 100

@@ -13,6 +13,7 @@ from openassist.protocol.statuses import InstanceStatus, RepeatMode
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.service import timed
 from openassist.server.service.context import ServiceContext
+from openassist.server.service.outages import settle_rows
 from openassist.server.service.parameter_store import MissingStoreParameter, ParameterStoreService
 from openassist.server.service.parameters import (
     StoreReference,
@@ -105,14 +106,24 @@ class DeliveryService:
         self._store = parameter_store
 
     async def task_list(
-        self, instance_id: str, instance_name: str = ""
+        self, instance_id: str, instance_name: str = "", outage_since: int | None = None
     ) -> tuple[list[Delivery], list[Delivery]]:
-        """Tasks to run (new, or handed out earlier and never confirmed) and tasks to stop."""
+        """Tasks to run (new, or handed out earlier and never confirmed) and tasks to stop.
+        Tasks never handed out and past their delivery window end instead (see outages)."""
         now = self._ctx.clock.now_ms()
         redeliver_before = now - self._ctx.limits.redeliver_after_s * 1000
+        window = self._ctx.limits.delivery_timeout_s * 1000
 
         def claim(conn: Connection) -> _Claimed:
-            runs = invocations.pending_for_instance(conn, instance_id, redeliver_before)
+            runs: list[InvocationInstance] = []
+            overdue: list[InvocationInstance] = []
+            for row in invocations.pending_for_instance(conn, instance_id, redeliver_before):
+                late = row.delivered_at is None and row.created_at < now - window
+                (overdue if late else runs).append(row)
+            if overdue:
+                late_rows = [(r.invoke_id, r.created_at) for r in overdue]
+                tables = invocations.TABLES
+                settle_rows(conn, tables, instance_id, late_rows, outage_since, now, window, True)
             stops = invocations.stopping_for_instance(conn, instance_id)
             tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in (*runs, *stops)])
             for row in runs:  # a schedule, once handed out, waits Scheduled on the agent

@@ -11,6 +11,7 @@ from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle import Event, EventKind, overall_status
 from openassist.server.service import ids
 from openassist.server.service.context import ServiceContext, kick_pending, require_all
+from openassist.server.service.outages import settle_rows
 from openassist.server.service.readiness import absence_info, agent_absence_code
 from openassist.server.store import files, fleet, proposals, tags
 from openassist.server.store.paging import Page, PageQuery
@@ -111,12 +112,22 @@ class FileService:
 
         return await self._ctx.db.read(query)
 
-    async def claim(self, instance_id: str) -> list[FileTask]:
+    async def claim(self, instance_id: str, outage_since: int | None = None) -> list[FileTask]:
+        """Send-file tasks to hand out; those never handed out and past their delivery window
+        end instead (see outages)."""
         now = self._ctx.clock.now_ms()
         before = now - self._ctx.limits.redeliver_after_s * 1000
-        return await self._ctx.db.write(
-            lambda conn: files.claim_pending(conn, instance_id, before, now)
-        )
+        window = self._ctx.limits.delivery_timeout_s * 1000
+
+        def claim(conn: Connection) -> list[FileTask]:
+            tasks, overdue = files.claim_pending(conn, instance_id, before, now, now - window)
+            if overdue:
+                settle_rows(
+                    conn, files.TABLES, instance_id, overdue, outage_since, now, window, True
+                )
+            return tasks
+
+        return await self._ctx.db.write(claim)
 
     async def report(self, instance_id: str, report: FileReport) -> InstanceStatus | None:
         now = self._ctx.clock.now_ms()

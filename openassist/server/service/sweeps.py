@@ -45,6 +45,7 @@ class Sweeper:
                 row.timeout,
                 row.last_heartbeat_at,
                 self._rules,
+                row.delivered_at,
             )
             if verdict is None:
                 continue

@@ -75,25 +75,31 @@ def rows_of(conn: Connection, invoke_ids: Iterable[str]) -> dict[str, list[FileT
 
 
 def claim_pending(
-    conn: Connection, instance_id: str, redeliver_before: int, now: int
-) -> list[FileTask]:
-    """Send-file tasks to hand to the agent (new, or handed out and not confirmed)."""
-    pending = (
-        conn.execute(
-            select(_r.c.invoke_id).where(
-                _r.c.instance_id == instance_id,
-                _r.c.status == InstanceStatus.PENDING.value,
-                _r.c.delivered_at.is_(None) | (_r.c.delivered_at < redeliver_before),
-            )
+    conn: Connection, instance_id: str, redeliver_before: int, now: int, overdue_before: int
+) -> tuple[list[FileTask], list[tuple[str, int]]]:
+    """Send-file tasks to hand to the agent (new, or handed out and not confirmed), and the
+    (invoke id, created at) of those never handed out and created before ``overdue_before``,
+    which are not handed out (the caller ends them)."""
+    found = conn.execute(
+        select(_r.c.invoke_id, _r.c.created_at, _r.c.delivered_at).where(
+            _r.c.instance_id == instance_id,
+            _r.c.status == InstanceStatus.PENDING.value,
+            _r.c.delivered_at.is_(None) | (_r.c.delivered_at < redeliver_before),
         )
-        .scalars()
-        .all()
-    )
+    ).all()
+    overdue = [
+        (r.invoke_id, r.created_at)
+        for r in found
+        if r.delivered_at is None and r.created_at < overdue_before
+    ]
+    late = {invoke_id for invoke_id, _ in overdue}
+    pending = [r.invoke_id for r in found if r.invoke_id not in late]
     if not pending:
-        return []
+        return [], overdue
     conn.execute(
         update(_r)
         .where(_r.c.instance_id == instance_id, _r.c.invoke_id.in_(pending))
         .values(delivered_at=now)
     )
-    return [_task(row) for row in conn.execute(select(_t).where(_t.c.id.in_(pending)))]
+    tasks = [_task(row) for row in conn.execute(select(_t).where(_t.c.id.in_(pending)))]
+    return tasks, overdue

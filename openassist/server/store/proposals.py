@@ -88,6 +88,7 @@ class ActiveRow:
     stop_at: int | None
     timeout: int
     last_heartbeat_at: int | None
+    delivered_at: int | None
 
 
 def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
@@ -105,6 +106,7 @@ def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
             rows.update_at.label("created_at"),
             rows.start_at,
             (stop_at if stop_at is not None else null()).label("stop_at"),
+            rows.delivered_at,
             tasks.timeout,
             instances.c.last_heartbeat_at,
         )
@@ -122,6 +124,22 @@ def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
             r.stop_at,
             r.timeout,
             r.last_heartbeat_at,
+            r.delivered_at,
         )
         for r in conn.execute(query)
     ]
+
+
+def undelivered_before(
+    conn: Connection, tables: TaskTables, instance_id: str, created_before: int
+) -> list[tuple[str, int]]:
+    """(invoke id, created at) of the instance's waiting rows never handed out and created
+    before ``created_before`` (those past their delivery window)."""
+    rows = tables.rows.c
+    query = select(rows.invoke_id, rows.created_at).where(
+        rows.instance_id == instance_id,
+        rows.status == InstanceStatus.PENDING.value,
+        rows.delivered_at.is_(None),
+        rows.created_at < created_before,
+    )
+    return [(r.invoke_id, r.created_at) for r in conn.execute(query)]

@@ -1,0 +1,247 @@
+"""Simulated agents that speak the real agent protocol, many in one process.
+
+Each simulated agent registers with an activation (a real RSA key), then holds what a real
+agent holds, through the agent's own modules: the signed HTTPS channel (``agent.channel``) and
+the kick channel with its keep-alive and jittered reconnects (``agent.kicks``). It heartbeats
+when the kick channel (re)connects and every ``heartbeat_s``, fetches its task list when kicked,
+and answers every task with a finish report (exit 0, output ``ok``) instead of running it.
+
+Run as a worker process: ``python -m tests.support.swarm --server HOST:PORT --ca CA
+--activation-id ID --activation-code CODE --count N --state-root DIR``; it prints one JSON line
+per event on stdout: ``registered`` (all identities made), ``kick`` (channel opened, with its time),
+``beat`` (heartbeat taken), ``task`` (a task answered). ``Swarm`` drives such a worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openassist.agent.channel import Channel, ChannelError
+from openassist.agent.identity import Identity
+from openassist.agent.kicks import KickChannel
+from openassist.agent.registration import RegistrationError, register
+from openassist.agent.settings import AgentSettings, backoff, pause
+
+
+def _emit(event: str, agent: int, at_ms: int = 0, **extra: str) -> None:
+    line = {"event": event, "agent": agent, "at": at_ms or time.time_ns() // 1_000_000, **extra}
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
+
+
+class SimulatedAgent:
+    def __init__(self, index: int, identity: Identity, settings: AgentSettings) -> None:
+        self._index = index
+        self._settings = settings
+        self._channel = Channel(identity, timeout_s=30)
+        self._kicks = KickChannel(self._channel, settings)
+
+    async def run(self) -> None:
+        await asyncio.gather(self._kicks.run(), self._heartbeats(), self._fetcher())
+
+    async def _heartbeats(self) -> None:
+        attempt = 0
+        while True:
+            if self._kicks.connected.is_set():
+                self._kicks.connected.clear()
+                _emit("kick", self._index, self._kicks.opened_at_ms)
+            try:
+                await self._channel.heartbeat()
+                attempt, wait_s = 0, self._settings.heartbeat_s
+                _emit("beat", self._index)
+            except ChannelError:
+                wait_s = backoff(attempt, self._settings)
+                attempt += 1
+            await pause(self._kicks.connected, wait_s)
+
+    async def _fetcher(self) -> None:
+        attempt, wait_s = 0, self._settings.poll_s
+        while True:
+            await pause(self._kicks.kicked, wait_s)
+            self._kicks.kicked.clear()
+            try:
+                tasks = await self._channel.task_list("kickoff")
+                attempt, wait_s = 0, self._settings.poll_s
+                for item in tasks.run:
+                    await self._answer(item.task.taskID, item.task.invokeVersion)
+            except ChannelError:
+                wait_s = backoff(attempt, self._settings)  # or sooner, on a kick
+                attempt += 1
+
+    async def _answer(self, task_id: str, version: int) -> None:
+        now = str(time.time_ns() // 1_000_000)
+        query = {
+            "taskId": task_id,
+            "invokeVersion": str(version),
+            "start": now,
+            "end": now,
+            "exitCode": "0",
+            "dropped": "0",
+        }
+        await self._channel.report("finish", query, b"ok\n")
+        _emit("task", self._index, task=task_id)
+
+
+async def _register_all(args: argparse.Namespace) -> list[Identity]:
+    gate = asyncio.Semaphore(8)
+
+    async def one(index: int) -> Identity:
+        async with gate:
+            for attempt in range(5):
+                try:
+                    return await register(
+                        args.state_root / f"sim-{index:04d}",
+                        args.server,
+                        args.ca,
+                        args.activation_id,
+                        args.activation_code,
+                        instance_name=f"sim-{index:04d}",
+                    )
+                except RegistrationError:
+                    if attempt == 4:
+                        raise
+                    await asyncio.sleep(0.5 * (attempt + 1))
+            raise AssertionError("unreachable")
+
+    return list(await asyncio.gather(*(one(i) for i in range(args.count))))
+
+
+async def _worker(args: argparse.Namespace) -> None:
+    identities = await _register_all(args)
+    for index, identity in enumerate(identities):
+        _emit("registered", index, instance=identity.instance_id)
+    settings = AgentSettings(heartbeat_s=args.heartbeat)
+    agents = [SimulatedAgent(i, identity, settings) for i, identity in enumerate(identities)]
+    await asyncio.gather(*(agent.run() for agent in agents))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--server", required=True)
+    parser.add_argument("--ca", type=Path, required=True)
+    parser.add_argument("--activation-id", required=True)
+    parser.add_argument("--activation-code", required=True)
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--state-root", type=Path, required=True)
+    parser.add_argument("--heartbeat", type=float, default=60.0)
+    logging.getLogger("openassist").setLevel(logging.ERROR)  # retries are expected here
+    asyncio.run(_worker(parser.parse_args()))
+
+
+@dataclass
+class _Seen:
+    instance_ids: dict[int, str] = field(default_factory=dict)
+    kicks: dict[int, int] = field(default_factory=dict)  # agent -> last channel open (Unix ms)
+    beats: dict[int, int] = field(default_factory=dict)  # agent -> last heartbeat (Unix ms)
+    tasks: dict[str, list[int]] = field(default_factory=dict)  # task id -> agents that answered
+
+
+class Swarm:
+    """A worker process of simulated agents and what it reported so far."""
+
+    def __init__(self, process: subprocess.Popen[str], count: int) -> None:
+        self.process, self.count = process, count
+        self._seen = _Seen()
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            with self._lock:
+                seen, agent = self._seen, int(event["agent"])
+                if event["event"] == "registered":
+                    seen.instance_ids[agent] = event["instance"]
+                elif event["event"] == "kick":
+                    seen.kicks[agent] = event["at"]
+                elif event["event"] == "beat":
+                    seen.beats[agent] = event["at"]
+                elif event["event"] == "task":
+                    seen.tasks.setdefault(event["task"], []).append(agent)
+
+    def instance_ids(self) -> list[str]:
+        with self._lock:
+            return [self._seen.instance_ids[i] for i in sorted(self._seen.instance_ids)]
+
+    def back_since(self, since_ms: int) -> dict[int, int]:
+        """Agents with both a kick channel opened and a heartbeat taken after ``since_ms``:
+        agent -> when the later of the two happened (Unix ms)."""
+        with self._lock:
+            kicks, beats = dict(self._seen.kicks), dict(self._seen.beats)
+        return {
+            agent: max(kicks[agent], beats[agent])
+            for agent in kicks
+            if kicks[agent] > since_ms and beats.get(agent, 0) > since_ms
+        }
+
+    def last_seen(self) -> tuple[dict[int, int], dict[int, int]]:
+        """(agent -> last kick channel open, agent -> last heartbeat), Unix ms."""
+        with self._lock:
+            return dict(self._seen.kicks), dict(self._seen.beats)
+
+    def answers(self, task_id: str) -> list[int]:
+        with self._lock:
+            return list(self._seen.tasks.get(task_id, []))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._reader.join(10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+@contextmanager
+def start_swarm(
+    server: str, ca: Path, activation: dict[str, str], count: int, state_root: Path, log: Path
+) -> Iterator[Swarm]:
+    """Start a worker with ``count`` simulated agents (registration included)."""
+    command = [
+        sys.executable,
+        "-m",
+        "tests.support.swarm",
+        "--server",
+        server,
+        "--ca",
+        str(ca),
+        "--activation-id",
+        activation["ActivationId"],
+        "--activation-code",
+        activation["ActivationCode"],
+        "--count",
+        str(count),
+        "--state-root",
+        str(state_root),
+    ]
+    with log.open("ab") as errors:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+    swarm = Swarm(process, count)
+    try:
+        yield swarm
+    finally:
+        swarm.stop()
+
+
+if __name__ == "__main__":
+    main()
