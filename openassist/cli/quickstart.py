@@ -144,7 +144,8 @@ def run_quickstart(args: argparse.Namespace) -> int:
         f"\nThe server and the agent keep running.\n"
         f"  API endpoint:   http://127.0.0.1:{args.api_port}/ (credentials in "
         f"{data_dir / 'admin-credentials.json'}, owner-only)\n"
-        f"  Console:        not built yet; use the CLI: .venv/bin/openassist invocations\n"
+        f"  Console:        http://127.0.0.1:{args.api_port}/console/ (user admin, password in "
+        f"{data_dir / 'console-credentials.json'})\n"
         f"  Try:            .venv/bin/openassist run 'df -h /' --instance {instance_id}\n"
         f"  Stop them:      kill $(cat {data_dir / 'agent.pid'}) $(cat {data_dir / 'server.pid'})"
     )
