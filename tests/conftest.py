@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.cluster import Cluster, postgres_admin_url, temporary_postgres_database
+from tests.support.cluster import Cluster, backend_cluster, postgres_admin_url
 
 BACKENDS = ["sqlite"] + (["postgres"] if postgres_admin_url() else [])
 
@@ -20,10 +20,5 @@ def cluster(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
     """A running server (one per test module and backend) and a way to add agents to it."""
-    root = tmp_path_factory.mktemp("cluster")
-    if request.param == "postgres":
-        with temporary_postgres_database() as url, Cluster.start(root, database_url=url) as running:
-            yield running
-    else:
-        with Cluster.start(root) as running:
-            yield running
+    with backend_cluster(request.param, tmp_path_factory.mktemp("cluster")) as running:
+        yield running

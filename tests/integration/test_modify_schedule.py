@@ -13,7 +13,7 @@ import pytest
 from openassist.cli.api_client import ApiCallError
 from tests.conftest import BACKENDS
 from tests.integration.test_schedules import FAST, _history, _instance, _task
-from tests.support.cluster import Agent, Cluster, temporary_postgres_database, wait_until
+from tests.support.cluster import Agent, Cluster, backend_cluster, wait_until
 
 NEVER = "0 0 1 1 1 ? 2099"  # a valid schedule whose first run is far away
 
@@ -22,13 +22,8 @@ NEVER = "0 0 1 1 1 ? 2099"  # a valid schedule whose first run is far away
 def timed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
-    root = tmp_path_factory.mktemp("modify")
-    if request.param == "postgres":
-        with temporary_postgres_database() as url, Cluster.start(root, url, FAST) as cluster:
-            yield cluster
-    else:
-        with Cluster.start(root, env=FAST) as cluster:
-            yield cluster
+    with backend_cluster(request.param, tmp_path_factory.mktemp("modify"), FAST) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 
 from openassist.cli.api_client import ApiCallError
 from tests.conftest import BACKENDS
-from tests.support.cluster import Agent, Cluster, temporary_postgres_database, wait_until
+from tests.support.cluster import Agent, Cluster, backend_cluster, wait_until
 
 NEVER = "0 0 0 1 1 ? 2099 UTC"  # a valid schedule whose first run is far away
 FAST = {
@@ -31,13 +31,8 @@ FAST = {
 def timed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
-    root = tmp_path_factory.mktemp("timed")
-    if request.param == "postgres":
-        with temporary_postgres_database() as url, Cluster.start(root, url, FAST) as cluster:
-            yield cluster
-    else:
-        with Cluster.start(root, env=FAST) as cluster:
-            yield cluster
+    with backend_cluster(request.param, tmp_path_factory.mktemp("timed"), FAST) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module")
