@@ -24,6 +24,7 @@ KEEP_SETTLED_S = 7 * 24 * 3600
 COMPACT_AT_LINES = 5000
 
 Key = tuple[str, int]  # (task id, invoke version)
+QUEUED_MARK = "#"  # in the key of a queued report: "<task id>#<n>"
 
 
 @dataclass
@@ -71,6 +72,8 @@ class Journal:
                 int(record.get("pgid", 0)),
                 float(record.get("at", 0)),
             )
+        elif event == "queued":
+            self.entries[key] = Entry(key[0], key[1], "", report=record.get("report"))
         elif key in self.entries and event == "finished":
             self.entries[key].report = record.get("report")
         elif key in self.entries and event == "settled":
@@ -120,6 +123,13 @@ class Journal:
         self.entries[key].report = report
         self._append({"e": "finished", "task": key[0], "v": key[1], "report": report}, sync=True)
 
+    def queued(self, key: Key, kind: str, query: dict[str, str], output: bytes) -> None:
+        """A report that ends no task start (a periodic run's, under a key of its own): kept,
+        like a final report, until the server takes it."""
+        report = {"kind": kind, "query": query, "output": output.decode("latin-1")}
+        self.entries[key] = Entry(key[0], key[1], "", started_at=time.time(), report=report)
+        self._append({"e": "queued", "task": key[0], "v": key[1], "report": report}, sync=True)
+
     def settled(self, key: Key) -> None:
         self.entries[key].settled = True
         self._append({"e": "settled", "task": key[0], "v": key[1]}, sync=False)
@@ -136,7 +146,12 @@ class Journal:
 
     def compact(self) -> None:
         horizon = time.time() - KEEP_SETTLED_S
-        keep = {k: e for k, e in self.entries.items() if not e.settled or e.started_at > horizon}
+        # A settled queued report guards nothing (no run can start twice from it): drop it.
+        keep = {
+            k: e
+            for k, e in self.entries.items()
+            if not e.settled or (e.started_at > horizon and QUEUED_MARK not in e.task_id)
+        }
         lines = []
         for e in keep.values():
             lines.append(

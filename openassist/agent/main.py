@@ -22,7 +22,7 @@ from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.containers import ContainerRun, find_container
 from openassist.agent.files import deliver_file
 from openassist.agent.identity import Identity, boot_id, load
-from openassist.agent.journal import Journal
+from openassist.agent.journal import QUEUED_MARK, Journal
 from openassist.agent.kicks import KickChannel
 from openassist.agent.process_group import end_group, group_alive
 from openassist.agent.runner import ScriptRun
@@ -250,8 +250,12 @@ class Agent:
         await self._settle(key, *final_report(outcome, query))
 
     def _queue_report(self, kind: str, query: dict[str, str], output: bytes) -> None:
-        """Send a report in the background, retried until the server takes it."""
-        self._spawn(self._report(kind, query, output), f"report {kind} {query.get('taskId')}")
+        """Journal a periodic run's report and send it in the background until the server
+        takes it; after a restart the journal sends what was still waiting."""
+        task_id = query.get("taskId", "")
+        key = (f"{task_id}{QUEUED_MARK}{time.time_ns()}", int(query.get("invokeVersion") or 0))
+        self._journal.queued(key, kind, query, output)
+        self._spawn(self._resend(key, kind, query, output.decode("latin-1")), f"report {task_id}")
 
     async def _send_file(self, task: wire.FileTaskInfo) -> None:
         kind, query = await asyncio.to_thread(deliver_file, task)

@@ -51,3 +51,18 @@ def test_compaction_keeps_what_is_still_needed(tmp_path: Path, monkeypatch: obje
     assert len(again.interrupted()) == 10
     assert all(again.seen((f"t-{index}", 0)) for index in range(20))
     assert journal_module.KEEP_SETTLED_S > 0
+
+
+def test_queued_reports_wait_until_settled_then_go_at_compaction(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path)
+    waiting, taken = ("t-1#1", 3), ("t-1#2", 3)
+    journal.queued(waiting, "finish", {"taskId": "t-1", "currentTime": "1"}, b"out\xff")
+    journal.queued(taken, "finish", {"taskId": "t-1", "currentTime": "2"}, b"")
+    journal.settled(taken)
+    again = Journal.open(tmp_path)
+    [pending] = again.unsettled()
+    assert pending.key == waiting and pending.report is not None
+    assert pending.report["output"].encode("latin-1") == b"out\xff"
+    assert again.interrupted() == []  # a queued report is not a run cut short
+    again.compact()
+    assert set(Journal.open(tmp_path).entries) == {waiting}
