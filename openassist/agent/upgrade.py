@@ -21,12 +21,11 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from openassist import __version__
+from openassist.protocol import agent_versions
 from openassist.protocol.agent_versions import version_key
 
 log = logging.getLogger("openassist.agent")
 
-PACKAGE_PREFIX = "openassist-agent-"
-PACKAGE_SUFFIX = ".zip"
 BOOTSTRAPPED_ENV = "OPENASSIST_AGENT_BOOTSTRAPPED"  # set in the re-executed agent: no loop
 
 
@@ -36,11 +35,9 @@ class PackageRefused(Exception):
 
 def package_version(file_name: str) -> str:
     """The version in a package's file name; raises PackageRefused for another name."""
-    if not (file_name.startswith(PACKAGE_PREFIX) and file_name.endswith(PACKAGE_SUFFIX)):
+    version = agent_versions.package_version(file_name)
+    if version is None:
         raise PackageRefused(f"{file_name!r} is not an OpenAssist agent package")
-    version = file_name[len(PACKAGE_PREFIX) : -len(PACKAGE_SUFFIX)]
-    if not version_key(version):
-        raise PackageRefused(f"{file_name!r} carries no version")
     return version
 
 

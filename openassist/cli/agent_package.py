@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import openassist
+from openassist.protocol.agent_versions import package_name
 
 
 def build_package(out_dir: Path, version: str = openassist.__version__) -> Path:
@@ -23,7 +24,7 @@ def build_package(out_dir: Path, version: str = openassist.__version__) -> Path:
         raise ValueError(f"version {version!r} must be dotted numbers, e.g. 0.2.0")
     source = Path(openassist.__file__).parent
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"openassist-agent-{version}.zip"
+    target = out_dir / package_name(version)
     fd, temporary = tempfile.mkstemp(dir=out_dir, prefix=".package-")
     with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(source.rglob("*")):

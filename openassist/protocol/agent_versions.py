@@ -30,3 +30,21 @@ def upgrade_needed(agent_version: str, feature: str) -> str | None:
     if needed is None or not running or running >= version_key(needed):
         return None
     return f"{OURS}{needed}" if agent_version.startswith(OURS) else needed
+
+
+# Our agent's upgrade packages: ``openassist-agent-<version>.zip`` (cli ``agent package`` makes
+# them, the server offers the newest, the agent installs one).
+PACKAGE_GLOB = "openassist-agent-*.zip"
+_PACKAGE_PREFIX, _PACKAGE_SUFFIX = "openassist-agent-", ".zip"
+
+
+def package_name(version: str) -> str:
+    return f"{_PACKAGE_PREFIX}{version}{_PACKAGE_SUFFIX}"
+
+
+def package_version(file_name: str) -> str | None:
+    """The version a package's file name carries; None for any other name."""
+    if not (file_name.startswith(_PACKAGE_PREFIX) and file_name.endswith(_PACKAGE_SUFFIX)):
+        return None
+    version = file_name[len(_PACKAGE_PREFIX) : -len(_PACKAGE_SUFFIX)]
+    return version if version_key(version) else None

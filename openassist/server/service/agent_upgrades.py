@@ -7,23 +7,28 @@ Only our agent is offered packages (they are Python packages); the official agen
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from openassist.errors import ApiError
-from openassist.protocol.agent_versions import OURS, version_key
+from openassist.expressions.errors import FrequencyError
+from openassist.expressions.zones import parse_zone
+from openassist.protocol.agent_versions import (
+    OURS,
+    PACKAGE_GLOB,
+    package_version,
+    version_key,
+)
 from openassist.server.service.context import ServiceContext
 from openassist.server.store import settings_documents
 
 UPGRADE_CONFIG = "AgentUpgradeConfig"
-PACKAGE = re.compile(r"openassist-agent-(\d+(?:\.\d+)*)\.zip")
 _WINDOW = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
-_GMT = re.compile(r"GMT([+-])(1[0-4]|[0-9])(?::([0-5]\d))?")
 
 
 @dataclass(frozen=True)
@@ -45,20 +50,12 @@ class AgentPackage:
 
 
 def zone(name: str) -> tzinfo:
-    """An IANA name, UTC, or GMT+H[:MM] / GMT-H[:MM] (hours without a leading zero)."""
-    if name in ("", "UTC"):
-        return UTC
-    offset = _GMT.fullmatch(name)
-    if offset:
-        sign = 1 if offset.group(1) == "+" else -1
-        delta = timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3) or 0))
-        return timezone(sign * delta)
+    """An IANA name, UTC, or GMT+H:MM / GMT-H:MM (the expressions' own zone rules)."""
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return parse_zone(name or "UTC")
+    except FrequencyError as error:
         raise ApiError(
-            "InvalidParameter.AgentUpgradeConfig",
-            f"TimeZone {name!r} is neither an IANA zone, UTC nor GMT+H:MM.",
+            "InvalidParameter.AgentUpgradeConfig", f"TimeZone {name!r}: {error}."
         ) from None
 
 
@@ -133,10 +130,10 @@ class AgentUpgradeService:
 
     def newest_package(self) -> AgentPackage | None:
         found: list[tuple[tuple[int, ...], Path, str]] = []
-        for path in self._dir.glob("openassist-agent-*.zip") if self._dir.is_dir() else ():
-            match = PACKAGE.fullmatch(path.name)
-            if match:
-                found.append((version_key(match.group(1)), path, match.group(1)))
+        for path in self._dir.glob(PACKAGE_GLOB) if self._dir.is_dir() else ():
+            version = package_version(path.name)
+            if version:
+                found.append((version_key(version), path, version))
         if not found:
             return None
         _key, path, version = max(found)
@@ -156,9 +153,12 @@ class AgentUpgradeService:
         """The package to offer an agent reporting ``agent_version`` now, if any."""
         if not agent_version.startswith(OURS):
             return None
-        package = self.newest_package()
         running = version_key(agent_version[len(OURS) :])
-        if package is None or not running or version_key(package.version) <= running:
+        if not running:
+            return None
+        # A directory scan, and on a new package a read to hash it: off the event loop.
+        package = await asyncio.to_thread(self.newest_package)
+        if package is None or version_key(package.version) <= running:
             return None
         if not upgrade_allowed(await self.config(), datetime.now(UTC)):
             return None
