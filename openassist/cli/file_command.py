@@ -6,14 +6,12 @@ from __future__ import annotations
 import argparse
 import base64
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from openassist.cli.api_client import ApiClient
 from openassist.cli.table import render_table
-
-FINAL = {"Success", "Failed", "Invalid", "Aborted", "Error", "Timeout", "Cancelled", "Terminated"}
+from openassist.cli.waiting import wait_for_results
 
 
 def send_file(client: ApiClient, args: argparse.Namespace) -> int:
@@ -41,7 +39,7 @@ def send_file(client: ApiClient, args: argparse.Namespace) -> int:
     print(f"task {invoke_id}")
     if args.no_wait:
         return 0
-    rows = _wait(client, invoke_id, args.timeout + 30)
+    rows = wait_for_results(client, invoke_id, args.timeout + 30, progress=False, fetch=_rows)
     _print(rows)
     return 0 if rows and all(r["InvocationStatus"] == "Success" for r in rows) else 3
 
@@ -50,16 +48,6 @@ def _rows(client: ApiClient, invoke_id: str) -> list[dict[str, Any]]:
     answer = client.call("DescribeSendFileResults", {"InvokeId": invoke_id})
     tasks = answer["Invocations"]["Invocation"]
     return list(tasks[0]["InvokeInstances"]["InvokeInstance"]) if tasks else []
-
-
-def _wait(client: ApiClient, invoke_id: str, deadline_s: float) -> list[dict[str, Any]]:
-    delay, end = 0.02, time.monotonic() + deadline_s
-    while True:
-        rows = _rows(client, invoke_id)
-        if (rows and all(r["InvocationStatus"] in FINAL for r in rows)) or time.monotonic() > end:
-            return rows
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
 
 
 def _print(rows: list[dict[str, Any]]) -> None:

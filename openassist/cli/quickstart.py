@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from openassist.cli.api_client import ApiClient, load_credentials
-from openassist.cli.task_commands import print_results, wait_for_results
+from openassist.cli.task_commands import print_results
+from openassist.cli.waiting import wait_for_results
 
 DEMO_SCRIPT = 'echo "hello from $(hostname) as $(id -un)"; uname -sr; echo "cwd: $(pwd)"'
 

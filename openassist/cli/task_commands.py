@@ -6,7 +6,6 @@ import argparse
 import base64
 import json
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,7 @@ from openassist.cli.diagnosis import show_diagnosis
 from openassist.cli.file_command import send_file
 from openassist.cli.output_command import show_output
 from openassist.cli.table import render_table
-
-_FINAL = {"Success", "Failed", "Invalid", "Aborted", "Error", "Timeout", "Cancelled", "Terminated"}
+from openassist.cli.waiting import FINAL, fetch_results, wait_for_results
 
 
 def _client(args: argparse.Namespace) -> ApiClient:
@@ -57,41 +55,12 @@ def run_task_command(args: argparse.Namespace, extra: Sequence[str]) -> int:
         return 1
 
 
-def fetch_results(client: ApiClient, invoke_id: str) -> list[dict[str, Any]]:
-    params = {"InvokeId": invoke_id, "ContentEncoding": "PlainText", "MaxResults": "50"}
-    results: list[dict[str, Any]] = []
-    while True:
-        answer = client.call("DescribeInvocationResults", params)["Invocation"]
-        results += answer["InvocationResults"]["InvocationResult"]
-        if not answer.get("NextToken"):
-            return results
-        params["NextToken"] = answer["NextToken"]
-
-
-def wait_for_results(
-    client: ApiClient, invoke_id: str, deadline_s: float, progress: bool = True
-) -> list[dict[str, Any]]:
-    """Poll until every instance is final or the deadline passes; shows progress on stderr."""
-    delay, end = 0.02, time.monotonic() + deadline_s
-    while True:
-        results = fetch_results(client, invoke_id)
-        done = sum(r["InvocationStatus"] in _FINAL for r in results)
-        if progress and sys.stderr.isatty():
-            print(f"\r{invoke_id}: {done}/{len(results)} finished", end="", file=sys.stderr)
-        if (results and done == len(results)) or time.monotonic() > end:
-            if progress and sys.stderr.isatty():
-                print(file=sys.stderr)
-            return results
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
-
-
 def print_results(results: list[dict[str, Any]]) -> None:
     rows = [
         [
             r["InstanceId"],
             r["InvocationStatus"],
-            str(r["ExitCode"]) if r["InvocationStatus"] in _FINAL else "",
+            str(r["ExitCode"]) if r["InvocationStatus"] in FINAL else "",
             r["ErrorCode"] or "-",
             r["FinishedTime"] or r["StartTime"] or "",
         ]
