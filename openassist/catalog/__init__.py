@@ -3,8 +3,9 @@
 One table, one place: API responses, the CLI, the console and ``diagnose`` render the same entry.
 Must not import ``openassist.server``, ``openassist.agent`` or ``openassist.cli``.
 
-Public face: ``CatalogEntry``, ``Phase``, ``Source``, ``ENTRIES`` (code -> entry), ``lookup`` and
-``explain``. Messages are those of the Cloud Assistant documentation (the wire contract); solutions
+Public face: ``CatalogEntry``, ``Phase``, ``Source``, ``ENTRIES`` (code -> entry), ``lookup``,
+``explain`` and ``DOCUMENTED_CODES`` (the codes of the Cloud Assistant documentation's failure
+tables). Messages of documented codes are the documentation's own (the wire contract); solutions
 are written for a self-hosted OpenAssist deployment.
 """
 
@@ -14,9 +15,10 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from openassist.catalog import environments, files, fleet, preparation, schedule
+from openassist.catalog.documented import DOCUMENTED_CODES
 from openassist.catalog.model import CatalogEntry, Phase, Source
 
-__all__ = ["ENTRIES", "CatalogEntry", "Phase", "Source", "explain", "lookup"]
+__all__ = ["DOCUMENTED_CODES", "ENTRIES", "CatalogEntry", "Phase", "Source", "explain", "lookup"]
 
 
 def index(entries: Iterable[CatalogEntry]) -> Mapping[str, CatalogEntry]:

@@ -1,60 +1,52 @@
-"""The catalog covers every code of the seed pages, with the seed's message and a fix."""
+"""The catalog covers every code of the Cloud Assistant documentation, with its message and a fix.
+
+The documentation's codes and messages are recorded in ``tests/fixtures/documented_codes.json``
+(the failure tables of the two documentation pages the product was born from), so this test needs
+nothing outside the repository.
+"""
 
 from __future__ import annotations
 
-import re
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from openassist.catalog import ENTRIES, CatalogEntry, Phase, Source, explain, index, lookup
+from openassist.catalog import (
+    DOCUMENTED_CODES,
+    ENTRIES,
+    CatalogEntry,
+    Phase,
+    Source,
+    explain,
+    index,
+    lookup,
+)
 from openassist.protocol.statuses import InstanceStatus
 
-SEEDS = Path(__file__).parents[3] / "shared" / "seeds"
-
-# A code is one CamelCase word with at least two capitals ("ExitCodeNonzero",
-# "InvalidGMTOffsetForTimezone"); this keeps out "Note" and table prose.
-_CODE = re.compile(r"[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*")
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "documented_codes.json"
+DOCUMENTED: dict[str, str] = json.loads(FIXTURE.read_text(encoding="utf-8"))["codes"]
 
 
-def _seed_rows() -> dict[str, set[str]]:
-    """Map each code in the seed tables to the messages the seeds give for it.
-
-    Rows look like ``Code | message | solution |`` or ``|Code|message|solution|``; cells may
-    continue on following lines, which never start with a code followed by a ``|``.
-    """
-    rows: dict[str, set[str]] = {}
-    for page in sorted(SEEDS.glob("*.txt")):
-        for line in page.read_text(encoding="utf-8").splitlines():
-            if "|" not in line:
-                continue
-            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-            code = cells[0]
-            if not _CODE.fullmatch(code) or sum(c.isupper() for c in code) < 2:
-                continue
-            rows.setdefault(code, set())
-            if len(cells) > 1 and cells[1]:
-                rows[code].add(cells[1])
-    return rows
-
-
-SEED_ROWS = _seed_rows()
-
-
-def test_seed_pages_yield_enough_codes_to_be_meaningful() -> None:
-    assert len(SEED_ROWS) >= 50, sorted(SEED_ROWS)
+def test_the_record_of_the_documentation_holds_its_fifty_codes() -> None:
+    assert len(DOCUMENTED) == 50, sorted(DOCUMENTED)
     assert {"ExitCodeNonzero", "InvalidGMTOffsetForTimezone", "UserGroupNotExists"} <= set(
-        SEED_ROWS
+        DOCUMENTED
     )
 
 
-@pytest.mark.parametrize("code", sorted(SEED_ROWS))
-def test_every_seed_code_is_catalogued_with_seed_message_and_solution(code: str) -> None:
+def test_the_catalog_names_exactly_the_documented_codes() -> None:
+    assert len(set(DOCUMENTED_CODES)) == len(DOCUMENTED_CODES), "a code is listed twice"
+    assert list(DOCUMENTED_CODES) == list(DOCUMENTED)
+
+
+@pytest.mark.parametrize("code", sorted(DOCUMENTED))
+def test_every_documented_code_is_catalogued_with_its_message_and_a_solution(code: str) -> None:
     entry = lookup(code)
     assert entry.code == code
-    assert entry.message in SEED_ROWS[code]
+    assert entry.message == DOCUMENTED[code]
     assert entry.solution.strip()
 
 
