@@ -21,6 +21,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 
 from openassist.errors import ConfigurationError
+from openassist.server.store.revisions import restamp_renumbered
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 T = TypeVar("T")
@@ -89,6 +90,7 @@ class Database:
     def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent; blocking, run at start-up)."""
         with self.engine.begin() as connection:
+            restamp_renumbered(connection)
             config = Config()
             config.set_main_option("script_location", str(_MIGRATIONS))
             config.attributes["connection"] = connection

@@ -1,7 +1,7 @@
 """invocation containers
 
-Revision ID: 0010
-Revises: 0013
+Revision ID: 0017 (was 0010)
+Revises: 0016
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0013"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """cloud assistant settings
 
-Revision ID: 0012
-Revises: 0009
+Revision ID: 0015 (was 0012)
+Revises: 0014
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0009"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """timed task runs and invoke versions
 
-Revision ID: 0007
-Revises: 0010
+Revision ID: 0018 (was 0007)
+Revises: 0017
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0010"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

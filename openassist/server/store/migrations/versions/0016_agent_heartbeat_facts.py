@@ -1,7 +1,7 @@
 """agent capabilities and running tasks from heartbeats
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0016 (was 0013)
+Revises: 0015
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """parameter store
 
-Revision ID: 0009
+Revision ID: 0014 (was 0009)
 Revises: 0006
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
+revision = "0014"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
