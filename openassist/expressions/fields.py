@@ -44,8 +44,6 @@ def values(text: str, low: int, high: int, names: dict[str, int] | None = None) 
     for item in text.split(","):
         base, slash, step_text = item.partition("/")
         step = number(step_text, 1, high - low + 1 if high > low else 1) if slash else 1
-        if slash and step == 0:
-            raise bad("a step must be positive")
         if base == "*":
             first, last = low, high
         elif "-" in base:

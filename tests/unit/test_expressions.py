@@ -78,6 +78,9 @@ def test_at_is_normalised_to_utc_for_the_agent() -> None:
         ("008 0 1 * * ?", "BadCronExpression"),
         ("0 0 1 L,3 * ?", "BadCronExpression"),
         ("0 0 1 ? * 2#6", "BadCronExpression"),
+        ("0 0/0 1 * * ?", "BadCronExpression"),  # a step of zero
+        ("0 0 10-5 * * ?", "BadCronExpression"),  # a range that runs backwards
+        ("0 0 1 ? * L,3", "BadCronExpression"),  # L in a day-of-week list
         ("0 0 1 * * ? 1960-2030", "BadCronExpression"),
         ("0 0 1 * * ? GMT+8", "InvalidGMTOffsetForTimezone"),
         ("0 0 1 * * ? GMT+08:00", "InvalidGMTOffsetHourForTimezone"),
@@ -99,6 +102,16 @@ def test_malformed_expressions_name_their_code(text: str, code: str) -> None:
     with pytest.raises(FrequencyError) as caught:
         parse(text)
     assert caught.value.code == code
+
+
+def test_wire_forms_of_rate_and_cron() -> None:
+    assert wire_form(parse("rate(5m)")) == ("Rate", "rate(300s)")
+    assert wire_form(parse("0 0 1 * * ? UTC")) == ("Period", "0 0 1 * * ? UTC")
+
+
+def test_day_of_week_l_alone_is_sunday() -> None:
+    # 2026-01-01 is a Thursday; the first Sunday after it is the 4th.
+    assert next_run(parse("0 0 10 ? * L"), T0, T0) == datetime(2026, 1, 4, 10, tzinfo=UTC)
 
 
 def test_the_gmt_range_edges_are_accepted() -> None:
@@ -123,6 +136,11 @@ def test_check_applies_clock_and_interval_rules(text: str, timeout: int, code: s
     with pytest.raises(FrequencyError) as caught:
         check(parse(text), T0, timeout, min_rate_s=60, min_cron_s=10)
     assert caught.value.code == code
+
+
+def test_check_accepts_a_future_at_and_a_cron_with_one_run_left() -> None:
+    check(parse("at(2030-06-06 13:15:30)"), T0, 60, min_rate_s=60, min_cron_s=10)
+    check(parse("0 0 1 1 1 ? 2030"), T0, 60, min_rate_s=60, min_cron_s=10)
 
 
 def test_lowered_minimums_let_a_test_deployment_run_often() -> None:

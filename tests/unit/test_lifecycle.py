@@ -11,6 +11,7 @@ from openassist.protocol.statuses import InvocationStatus as O
 from openassist.server.lifecycle import (
     Event,
     EventKind,
+    allowed_from,
     deprecated_instance_status,
     deprecated_invoke_status,
     overall_status,
@@ -103,6 +104,7 @@ def test_deprecated_fields() -> None:
     assert deprecated_instance_status(S.TIMEOUT, "ExecutionTimeout") == "Failed"
     assert deprecated_instance_status(S.TERMINATED) == "Stopped"
     assert deprecated_instance_status(S.RUNNING) == "Running"
+    assert deprecated_instance_status(S.STOPPING) == "Stopping"
 
 
 def test_record_status_of_a_nonzero_exit_is_finished() -> None:
@@ -156,3 +158,19 @@ def test_end_of_a_schedule_takes_the_last_exit_code() -> None:
     assert transition(S.SCHEDULED, Event(K.SCHEDULE_ENDED, exit_code=0)) is S.SUCCESS
     assert transition(S.SCHEDULED, Event(K.SCHEDULE_ENDED, exit_code=3)) is S.FAILED
     assert transition(S.SUCCESS, Event(K.SCHEDULE_ENDED, exit_code=0)) is None
+
+
+@pytest.mark.parametrize("kind", [k for k in K if k not in (*TIMED_EXPECTED, K.ERRORED)])
+@pytest.mark.parametrize("current", ACTIVE)
+def test_other_events_of_a_timed_task_move_it_as_a_one_shot_task(
+    kind: EventKind, current: S
+) -> None:
+    timed = transition(current, Event(kind, exit_code=1, timed=True))
+    assert timed is transition(current, Event(kind, exit_code=1))
+
+
+@pytest.mark.parametrize("kind", list(K))
+def test_allowed_from_lists_the_states_an_event_is_accepted_in(kind: EventKind) -> None:
+    accepted = {s for s in ACTIVE if transition(s, Event(kind)) is not None}
+    assert accepted <= set(allowed_from(kind))
+    assert not set(allowed_from(kind)) & set(FINAL)
