@@ -9,6 +9,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from tests.support.cluster import (
     temporary_postgres_database,
     wait_until,
 )
+from tests.support.held_agent import HeldAgent
 from tests.support.netns import NetnsHost, netns_host, unavailable_reason
 
 pytestmark = pytest.mark.skipif(bool(unavailable_reason()), reason=unavailable_reason())
@@ -52,6 +54,13 @@ def partitioned(
             yield cluster, host
 
 
+def _rows_once_witness_ended(
+    cluster: Cluster, invoke_id: str, witness_id: str
+) -> dict[str, dict[str, Any]] | None:
+    rows = {row["InstanceId"]: row for row in cluster.results(invoke_id)}
+    return rows if rows[witness_id]["InvocationStatus"] == "Aborted" else None
+
+
 def test_cut_network_blocks_the_waiting_task_and_loses_nothing(
     partitioned: tuple[Cluster, NetnsHost], tmp_path: Path
 ) -> None:
@@ -71,18 +80,32 @@ def test_cut_network_blocks_the_waiting_task_and_loses_nothing(
 
     host.cut()
     cut_at = time.monotonic()
-    second_id = cluster.run(f"touch {second}", agent.instance_id)
+    # The second task also goes to an agent outside the cut that is heard after it was created
+    # and never fetches it: the sweep that ends that row (past the delivery window) sees the
+    # partitioned agent's row at the same instant.
+    witness = HeldAgent(cluster, "witness")
+    witness.heartbeat()
+    second_id = cluster.run(f"touch {second}", agent.instance_id, witness.instance_id)
+    witness.heartbeat()
     # Cut for longer than the script runs and the second task's delivery window.
     wait_until(lambda: finished.exists(), 30, what="the first script to end behind the cut")
-    time.sleep(max(0.0, DELIVERY_WINDOW_S + 3 - (time.monotonic() - cut_at)))
+    rows = wait_until(
+        lambda: _rows_once_witness_ended(cluster, second_id, witness.instance_id),
+        30,
+        what="the sweeper to end the witness's row",
+    )
     # The agent has been silent since the task was created: it may be cut off, so the sweeper
     # has not called it DeliveryTimeout; the agent has not reported the finished run either.
-    assert cluster.results(second_id)[0]["InvocationStatus"] == "Pending"
+    assert rows[agent.instance_id]["InvocationStatus"] == "Pending"
     assert cluster.results(first_id)[0]["InvocationStatus"] == "Running"
     cut_s = time.monotonic() - cut_at
     host.heal()
 
-    [blocked] = cluster.wait_final(second_id, timeout_s=90)
+    [blocked] = [
+        row
+        for row in cluster.wait_final(second_id, timeout_s=90)
+        if row["InstanceId"] == agent.instance_id
+    ]
     assert (blocked["InvocationStatus"], blocked["ErrorCode"]) == (
         "Aborted",
         "ClientNetworkBlocked",

@@ -2,25 +2,22 @@
 a task and while a stop was asked, and an agent silent since before its task was created.
 
 Timings are lowered for the test, and no assertion races them: a silent agent is one the test
-speaks for (``HeldAgent``: the agent's own signed channel, used only when the test says), so
-nothing it sent can reach the server later than the test believes; "still waiting after its
+speaks for (``tests.support.held_agent``), so nothing it sent can reach the server later than
+the test believes; "still waiting after its
 window" is judged at the sweep that ended a sibling row of the same task whose agent was heard
 (both rows have the same creation time and one sweep sees them at one instant).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from openassist.agent.channel import Channel
-from openassist.agent.identity import load
-from openassist.protocol import agent as wire
 from tests.support.cluster import Agent, Cluster, wait_until
+from tests.support.held_agent import HeldAgent
 
 FAST = {
     "OPENASSIST_DELIVERY_TIMEOUT_S": "2",
@@ -28,7 +25,6 @@ FAST = {
     "OPENASSIST_STOP_TIMEOUT_S": "2",
     "OPENASSIST_SWEEP_INTERVAL_S": "1",
 }
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -42,30 +38,6 @@ def agent(fast: Cluster) -> Iterator[Agent]:
     agent = fast.new_agent("freezable")
     yield agent
     agent.thaw()
-
-
-class HeldAgent:
-    """A registered agent that says something only when the test tells it to."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        self._state_dir = cluster.register_agent("held").state_dir
-        self.instance_id = load(self._state_dir).instance_id
-
-    def _call(self, use: Callable[[Channel], Awaitable[T]]) -> T:
-        async def once() -> T:
-            channel = Channel(load(self._state_dir))
-            try:
-                return await use(channel)
-            finally:
-                await channel.close()
-
-        return asyncio.run(once())
-
-    def heartbeat(self) -> None:
-        self._call(lambda channel: channel.heartbeat())
-
-    def task_list(self) -> wire.TaskListResponse:
-        return self._call(lambda channel: channel.task_list("kickoff"))
 
 
 def _rows(fast: Cluster, invoke_id: str, send_file: bool) -> dict[str, dict[str, Any]]:
