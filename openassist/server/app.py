@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 from openassist.server.api.endpoint import RpcEndpoint
 from openassist.server.bus import Bus, MemoryBus
 from openassist.server.console import ConsoleKeys, console_app, first_user
+from openassist.server.data_dir import secure_data_dir
 from openassist.server.gateway.routes import Gateway
 from openassist.server.gateway.tls import TlsFiles, ensure_tls
 from openassist.server.lifecycle.sweeper import SweepRules
@@ -81,7 +82,7 @@ class Server:
 
 async def build_server(settings: ServerSettings) -> Server:
     """Open the store (migrating it), create first-start material, wire the services."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(secure_data_dir, settings.data_dir)
     db = Database(settings.effective_database_url)
     await asyncio.to_thread(db.migrate)
     bus = MemoryBus()
