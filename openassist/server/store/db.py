@@ -105,6 +105,18 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
+    def scrub(self) -> None:
+        """After rows holding plain-text secrets were rewritten: leave no old copy on disk.
+        SQLite keeps old page images in free pages and in its WAL; VACUUM rewrites the file and
+        the checkpoint empties the WAL. (PostgreSQL keeps dead row versions in its own files,
+        readable only by its server's user; ``VACUUM FULL`` rewrites them.) Blocking."""
+        if not self.is_sqlite:
+            return
+        with self.engine.connect() as conn:
+            autocommit = conn.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit.exec_driver_sql("VACUUM")
+            autocommit.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         self._writer.shutdown(wait=True)
         self._reader.shutdown(wait=True)
