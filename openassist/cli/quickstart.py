@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -57,6 +58,7 @@ def run_quickstart(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+    os.umask(0o077)  # the logs and pid files beside the server's data are owner-only too
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     ready = data_dir / "server.ready"

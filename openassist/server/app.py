@@ -20,10 +20,12 @@ from starlette.routing import Mount, Route
 from openassist.server.api.endpoint import RpcEndpoint
 from openassist.server.bus import Bus, MemoryBus
 from openassist.server.console import ConsoleKeys, console_app, first_user
+from openassist.server.data_dir import secure_data_dir
 from openassist.server.gateway.routes import Gateway
 from openassist.server.gateway.tls import TlsFiles, ensure_tls
 from openassist.server.lifecycle.sweeper import SweepRules
 from openassist.server.private_files import write_private
+from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.clock import SystemClock
@@ -81,7 +83,7 @@ class Server:
 
 async def build_server(settings: ServerSettings) -> Server:
     """Open the store (migrating it), create first-start material, wire the services."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(secure_data_dir, settings.data_dir)
     db = Database(settings.effective_database_url)
     await asyncio.to_thread(db.migrate)
     bus = MemoryBus()
@@ -103,7 +105,17 @@ async def build_server(settings: ServerSettings) -> Server:
     upgrades = AgentUpgradeService(
         context, settings.effective_agent_packages_dir, settings.agent_update_check_s
     )
+    access_keys = AccessKeyService(context, box)
+    idempotency = IdempotencyService(context, box)
+    sealed = await access_keys.seal_plain_secrets(), await idempotency.seal_plain_answers()
+    if any(sealed):
+        await asyncio.to_thread(db.scrub)
+        log.warning(
+            "sealed %d access-key secret(s) and %d ClientToken answer(s) kept in plain text",
+            *sealed,
+        )
     services = Services(
+        access_keys=access_keys,
         invocations=InvocationService(context),
         commands=CommandService(context),
         fleet=FleetService(context),
@@ -112,10 +124,10 @@ async def build_server(settings: ServerSettings) -> Server:
         diagnosis=DiagnosisService(context),
         parameter_store=parameter_store,
         agent_upgrades=upgrades,
-        idempotency=IdempotencyService(context),
+        idempotency=idempotency,
         limits=limits,
     )
-    await _write_first_access_key(services.fleet, settings)
+    await _write_first_access_key(access_keys, settings)
     console_keys = await asyncio.to_thread(_console_keys, settings)
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
     gateway = Gateway(context, services.fleet, services.files, parameter_store, upgrades)
@@ -129,8 +141,8 @@ async def build_server(settings: ServerSettings) -> Server:
     return Server(settings, db, bus, services, gateway, tls, sweeper, console_keys)
 
 
-async def _write_first_access_key(fleet: FleetService, settings: ServerSettings) -> None:
-    key = await fleet.ensure_admin_key()
+async def _write_first_access_key(keys: AccessKeyService, settings: ServerSettings) -> None:
+    key = await keys.ensure_admin_key()
     if key is None:
         return
     path = settings.data_dir / CREDENTIALS_FILE

@@ -139,7 +139,7 @@ class RpcEndpoint:
                 key_id = parse_authorization(authorization)[1]
             except ValueError:
                 key_id = ""
-        secret = await self._services.fleet.secret_of(key_id) if key_id else None
+        secret = await self._services.access_keys.secret_of(key_id) if key_id else None
         return verify(
             signed,
             lambda candidate: secret if candidate == key_id else None,

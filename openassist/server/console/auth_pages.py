@@ -111,7 +111,7 @@ class AuthPages:
         if not name or not secret:
             return None
         if method == "key":
-            expected = await self.console.services.fleet.secret_of(name)
+            expected = await self.console.services.access_keys.secret_of(name)
             if expected is not None and hmac.compare_digest(secret.encode(), expected.encode()):
                 return f"key:{name}"
             return None

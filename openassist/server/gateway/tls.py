@@ -54,7 +54,7 @@ def ensure_tls(directory: Path, hostnames: tuple[str, ...] = ()) -> TlsFiles:
     files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
     if files.ca_cert.exists() and files.server_cert.exists() and files.server_key.exists():
         return files
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "OpenAssist agent CA")])
@@ -91,6 +91,7 @@ def ensure_tls(directory: Path, hostnames: tuple[str, ...] = ()) -> TlsFiles:
     )
     write_private(directory / "ca.key", _key_pem(ca_key))
     write_private(files.server_key, _key_pem(server_key))
-    files.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    files.server_cert.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    # Owner-only like everything in the data directory; agents get a copy of ca.pem.
+    write_private(files.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM))
+    write_private(files.server_cert, server_cert.public_bytes(serialization.Encoding.PEM))
     return files

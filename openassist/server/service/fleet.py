@@ -1,10 +1,9 @@
-"""Use cases of the fleet: access keys, activations, registration, heartbeats, agent status."""
+"""Use cases of the fleet: activations, registration, heartbeats, agent status."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from openassist.server.service.context import (
 )
 from openassist.server.store import activations, fleet, invocations, tags
 from openassist.server.store.paging import Page, PageQuery
-from openassist.server.store.records import AccessKey, Activation, Instance
+from openassist.server.store.records import Activation, Instance
 
 
 @dataclass(frozen=True)
@@ -55,42 +54,11 @@ class RegistrationRefused(Exception):
 
 
 GOODBYES = fleet.GONE_STATES
-SECRET_CACHE_S = 5.0
-SECRET_CACHE_SIZE = 10_000
 
 
 class FleetService:
     def __init__(self, context: ServiceContext) -> None:
         self._ctx = context
-        self._secrets: dict[str, tuple[float, str | None]] = {}
-
-    async def secret_of(self, access_key_id: str) -> str | None:
-        """The key's secret, or None when unknown or disabled. Cached for a few seconds: every
-        API call needs it (a disabled key is refused within ``SECRET_CACHE_S``)."""
-        now = time.monotonic()
-        cached = self._secrets.get(access_key_id)
-        if cached is not None and now - cached[0] < SECRET_CACHE_S:
-            return cached[1]
-        key = await self._ctx.db.read(lambda conn: fleet.get_access_key(conn, access_key_id))
-        secret = key.secret if key and key.enabled else None
-        if len(self._secrets) > SECRET_CACHE_SIZE:
-            self._secrets.clear()
-        self._secrets[access_key_id] = (now, secret)
-        return secret
-
-    async def ensure_admin_key(self) -> AccessKey | None:
-        """Create the first access key if there is none; returns it only when just created."""
-
-        def create(conn: Connection) -> AccessKey | None:
-            if fleet.count_access_keys(conn):
-                return None
-            key = AccessKey(
-                id=ids.access_key_id(), secret=ids.access_key_secret(), owner="admin", enabled=True
-            )
-            fleet.insert_access_key(conn, key, self._ctx.clock.now_ms())
-            return key
-
-        return await self._ctx.db.write(create)
 
     async def create_activation(
         self, args: ActivationArgs, tag_pairs: tuple[tuple[str, str], ...] = ()

@@ -12,8 +12,11 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from sqlalchemy import Connection
+
 from openassist.errors import ApiError
 from openassist.server.service.context import ServiceContext
+from openassist.server.service.secret_box import SEALED_PREFIX, SecretBox
 from openassist.server.store import client_tokens
 
 MAX_TOKEN_LENGTH = 64
@@ -53,9 +56,28 @@ def check_token(token: str) -> None:
         )
 
 
+def _sealing_name(access_key_id: str, action: str, token: str) -> str:
+    return f"client-token:{access_key_id}:{action}:{token}"
+
+
 class IdempotencyService:
-    def __init__(self, context: ServiceContext) -> None:
+    """Answers are kept sealed: one may hold a secret shown once (CreateActivation's code)."""
+
+    def __init__(self, context: ServiceContext, box: SecretBox) -> None:
         self._ctx = context
+        self._box = box
+
+    async def seal_plain_answers(self) -> int:
+        """Seal the answers that releases before sealing kept in plain text; returns how many."""
+
+        def seal(conn: Connection) -> int:
+            plain = client_tokens.unsealed_answers(conn, SEALED_PREFIX)
+            for key_id, action, token, answer in plain:
+                sealed = self._box.seal(_sealing_name(key_id, action, token), answer)
+                client_tokens.complete(conn, key_id, action, token, sealed)
+            return len(plain)
+
+        return await self._ctx.db.write(seal)
 
     async def run(
         self,
@@ -67,6 +89,7 @@ class IdempotencyService:
     ) -> dict[str, Any]:
         check_token(token)
         mark = fingerprint(params)
+        sealing = _sealing_name(access_key_id, action, token)
         now = self._ctx.clock.now_ms()
         db = self._ctx.db
         record = await db.write(
@@ -85,14 +108,14 @@ class IdempotencyService:
                     "The previous idempotent request(s) is still processing.",
                     403,
                 )
-            loaded: dict[str, Any] = json.loads(record.response)
+            loaded: dict[str, Any] = json.loads(self._box.open(sealing, record.response))
             return loaded
         try:
             body = await handler()
         except BaseException:
             await db.write(lambda conn: client_tokens.release(conn, access_key_id, action, token))
             raise
-        text = json.dumps(body, ensure_ascii=False)
+        text = self._box.seal(sealing, json.dumps(body, ensure_ascii=False))
         await db.write(
             lambda conn: client_tokens.complete(conn, access_key_id, action, token, text)
         )

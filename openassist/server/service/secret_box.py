@@ -1,6 +1,7 @@
-"""Encryption at rest for secret parameters: AES-256-GCM with a key kept in a file outside the
-database, so a copy of the database alone reveals no secret. The parameter name is bound to each
-sealed value (associated data): a sealed value moved to another name does not open."""
+"""Encryption at rest for secrets (secret parameters, access-key secrets, ClientToken answers):
+AES-256-GCM with a key kept in a file outside the database, so a copy of the database alone
+reveals no secret. A name is bound to each sealed value (associated data): a sealed value moved
+to another name does not open."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from openassist.server.private_files import write_private
 
-_SCHEME = "aesgcm1:"
+SEALED_PREFIX = "aesgcm1:"  # every sealed value starts so; a plain one never does
 _NONCE_BYTES = 12
 
 
@@ -40,12 +41,12 @@ class SecretBox:
     def seal(self, name: str, plaintext: str) -> str:
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, plaintext.encode(), name.encode())
-        return _SCHEME + base64.b64encode(nonce + sealed).decode()
+        return SEALED_PREFIX + base64.b64encode(nonce + sealed).decode()
 
     def open(self, name: str, sealed: str) -> str:
-        if not sealed.startswith(_SCHEME):
+        if not sealed.startswith(SEALED_PREFIX):
             raise SecretUnreadable(f"the value of {name} is not a sealed secret")
-        raw = base64.b64decode(sealed[len(_SCHEME) :])
+        raw = base64.b64decode(sealed[len(SEALED_PREFIX) :])
         try:
             plain = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], name.encode())
         except InvalidTag:

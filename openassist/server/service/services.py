@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.commands import CommandService
@@ -18,6 +19,7 @@ from openassist.server.service.parameter_store import ParameterStoreService
 
 @dataclass(frozen=True)
 class Services:
+    access_keys: AccessKeyService
     invocations: InvocationService
     commands: CommandService
     fleet: FleetService

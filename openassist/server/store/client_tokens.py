@@ -73,3 +73,18 @@ def release(conn: Connection, access_key_id: str, action: str, token: str) -> No
             client_tokens.c.response == PROCESSING,
         )
     )
+
+
+def unsealed_answers(conn: Connection, sealed_prefix: str) -> list[tuple[str, str, str, str]]:
+    """(access key id, action, token, answer) of finished answers kept in plain text by a release
+    before answers were sealed."""
+    query = select(
+        client_tokens.c.access_key_id,
+        client_tokens.c.action,
+        client_tokens.c.token,
+        client_tokens.c.response,
+    ).where(
+        client_tokens.c.response != PROCESSING,
+        client_tokens.c.response.not_like(sealed_prefix + "%"),
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in conn.execute(query)]

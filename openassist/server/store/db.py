@@ -10,7 +10,9 @@ beside it (WAL). This module is where dialect differences live (principle 6).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 
 from openassist.errors import ConfigurationError
 from openassist.server.store.revisions import restamp_renumbered
@@ -46,6 +48,14 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _create_private(database: str) -> None:
+    """Create the SQLite file owner-only before SQLite opens it; SQLite then gives its -wal and
+    -shm files the same mode."""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class Database:
     """The store's engine plus the threads that run its transactions."""
 
@@ -53,6 +63,7 @@ class Database:
         url = _normalise(url)
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
+            _create_private(make_url(url).database or "")
             self.engine: Engine = create_engine(
                 url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=readers + 1
             )
@@ -95,6 +106,18 @@ class Database:
             config.set_main_option("script_location", str(_MIGRATIONS))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def scrub(self) -> None:
+        """After rows holding plain-text secrets were rewritten: leave no old copy on disk.
+        SQLite keeps old page images in free pages and in its WAL; VACUUM rewrites the file and
+        the checkpoint empties the WAL. (PostgreSQL keeps dead row versions in its own files,
+        readable only by its server's user; ``VACUUM FULL`` rewrites them.) Blocking."""
+        if not self.is_sqlite:
+            return
+        with self.engine.connect() as conn:
+            autocommit = conn.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit.exec_driver_sql("VACUUM")
+            autocommit.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)

@@ -9,28 +9,12 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select, update
 
 from openassist.server.store.paging import Page, PageQuery, fetch_page
-from openassist.server.store.records import AccessKey, Instance
-from openassist.server.store.schema import access_keys, instances
+from openassist.server.store.records import Instance
+from openassist.server.store.schema import instances
 from openassist.server.store.tags import INSTANCE, Tag, ids_tagged
 
 # agent_state values of an agent that said goodbye ("upgrading" is connected, busy restarting).
 GONE_STATES = ("stopped", "shutdown")
-
-
-def insert_access_key(conn: Connection, key: AccessKey, now: int) -> None:
-    conn.execute(access_keys.insert().values(**asdict(key), created_at=now))
-
-
-def get_access_key(conn: Connection, key_id: str) -> AccessKey | None:
-    query = select(
-        access_keys.c.id, access_keys.c.secret, access_keys.c.owner, access_keys.c.enabled
-    )
-    row = (conn.execute(query.where(access_keys.c.id == key_id))).first()
-    return AccessKey(**row._mapping) if row else None
-
-
-def count_access_keys(conn: Connection) -> int:
-    return int(conn.scalar(select(func.count()).select_from(access_keys)) or 0)
 
 
 def insert_instance(conn: Connection, instance: Instance) -> None:

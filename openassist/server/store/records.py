@@ -10,7 +10,7 @@ from openassist.protocol.statuses import InstanceStatus, InvocationStatus
 @dataclass(frozen=True)
 class AccessKey:
     id: str
-    secret: str
+    sealed_secret: str
     owner: str
     enabled: bool
 

@@ -31,7 +31,8 @@ access_keys = Table(
     "access_keys",
     metadata,
     Column("id", String(64), primary_key=True),
-    Column("secret", String(128), nullable=False),
+    # Sealed with the server's key file (service.secret_box): a database copy cannot sign.
+    Column("sealed_secret", Text, nullable=False),
     Column("owner", String(128), nullable=False),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("created_at", BigInteger, nullable=False),

@@ -1,0 +1,107 @@
+"""Access keys: a secret is shown once, when the key is created, and kept only sealed.
+
+The secret must stay recoverable (both signature schemes are HMACs keyed with it), so it is
+sealed with the server's ``SecretBox`` (the key file that seals secret parameters, outside the
+database) and bound to its key id: a copy of the database alone cannot sign a request, and a
+sealed secret moved to another key id does not open.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from openassist.server.service import ids
+from openassist.server.service.context import ServiceContext
+from openassist.server.service.secret_box import SEALED_PREFIX, SecretBox, SecretUnreadable
+from openassist.server.store import access_keys
+from openassist.server.store.records import AccessKey
+
+log = logging.getLogger(__name__)
+
+SECRET_CACHE_S = 5.0
+SECRET_CACHE_SIZE = 10_000
+ADMIN_OWNER = "admin"
+
+
+@dataclass(frozen=True)
+class NewAccessKey:
+    """A key just created: the only time its secret is handed out."""
+
+    id: str
+    secret: str = field(repr=False)
+    owner: str
+
+
+def _sealing_name(key_id: str) -> str:
+    # Parameter names are [A-Za-z0-9_-]: this name can never open a sealed parameter value.
+    return f"access-key:{key_id}"
+
+
+class AccessKeyService:
+    def __init__(self, context: ServiceContext, box: SecretBox) -> None:
+        self._ctx = context
+        self._box = box
+        self._secrets: dict[str, tuple[float, str | None]] = {}
+
+    def _new_key(self, owner: str) -> tuple[NewAccessKey, AccessKey]:
+        key_id, secret = ids.access_key_id(), ids.access_key_secret()
+        sealed = self._box.seal(_sealing_name(key_id), secret)
+        return NewAccessKey(key_id, secret, owner), AccessKey(key_id, sealed, owner, True)
+
+    async def create(self, owner: str) -> NewAccessKey:
+        """A new enabled key for ``owner``; its secret is returned here and never again."""
+        new, row = self._new_key(owner)
+        now = self._ctx.clock.now_ms()
+        await self._ctx.db.write(lambda conn: access_keys.insert_access_key(conn, row, now))
+        return new
+
+    async def ensure_admin_key(self) -> NewAccessKey | None:
+        """Create the first key if there is none; returns it only when just created."""
+        new, row = self._new_key(ADMIN_OWNER)
+        now = self._ctx.clock.now_ms()
+
+        def create(conn: Connection) -> bool:
+            if access_keys.count_access_keys(conn):
+                return False
+            access_keys.insert_access_key(conn, row, now)
+            return True
+
+        return new if await self._ctx.db.write(create) else None
+
+    async def secret_of(self, key_id: str) -> str | None:
+        """The key's secret for verifying a signature; None when unknown, disabled or sealed
+        under another key file. Cached for a few seconds: every API call needs it (a disabled
+        key is refused within ``SECRET_CACHE_S``)."""
+        now = time.monotonic()
+        cached = self._secrets.get(key_id)
+        if cached is not None and now - cached[0] < SECRET_CACHE_S:
+            return cached[1]
+        key = await self._ctx.db.read(lambda conn: access_keys.get_access_key(conn, key_id))
+        secret = self._open(key) if key is not None and key.enabled else None
+        if len(self._secrets) > SECRET_CACHE_SIZE:
+            self._secrets.clear()
+        self._secrets[key_id] = (now, secret)
+        return secret
+
+    def _open(self, key: AccessKey) -> str | None:
+        try:
+            return self._box.open(_sealing_name(key.id), key.sealed_secret)
+        except SecretUnreadable:
+            log.warning("the secret of access key %s does not open with this key file", key.id)
+            return None
+
+    async def seal_plain_secrets(self) -> int:
+        """Seal the secrets that releases before sealing stored in plain text; returns how many."""
+
+        def seal(conn: Connection) -> int:
+            plain = access_keys.unsealed_access_keys(conn, SEALED_PREFIX)
+            for key in plain:
+                sealed = self._box.seal(_sealing_name(key.id), key.sealed_secret)
+                access_keys.set_sealed_secret(conn, key.id, sealed)
+            return len(plain)
+
+        return await self._ctx.db.write(seal)
