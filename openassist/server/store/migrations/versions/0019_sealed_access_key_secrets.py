@@ -1,7 +1,7 @@
 """access-key secrets are kept sealed (the server seals the plain ones of older releases at start)
 
-Revision ID: 0014
-Revises: 0007
+Revision ID: 0019
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0007"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
