@@ -73,3 +73,13 @@ def user() -> Iterator[User]:
 @needs_root
 def test_a_run_as_script_gets_its_users_login_environment(tmp_path: Path, user: User) -> None:
     assert _environment(tmp_path / "scripts", user.name) == _expected(user.name)
+
+
+def test_variables_the_operator_names_are_passed_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    monkeypatch.setenv("OPENASSIST_AGENT_SCRIPT_ENV", "https_proxy, NOT_SET_HERE")
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    expected = {**_expected(me), "https_proxy": "http://proxy.example:3128"}
+    assert _environment(tmp_path / "scripts", None) == expected
