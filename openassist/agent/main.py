@@ -18,6 +18,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from openassist.agent import script_file
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.containers import ContainerRun, find_container
 from openassist.agent.files import deliver_file
@@ -94,6 +95,8 @@ class Agent:
         ]
         self._kicked.set()  # fetch once at start-up
         await self._recover()
+        # What runs cut short by a crash left (script files may hold secret values).
+        script_file.sweep(self._script_dir)
         self._schedules.load()
         try:
             await asyncio.wait(endings, return_when=asyncio.FIRST_COMPLETED)

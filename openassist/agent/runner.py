@@ -21,16 +21,17 @@ import logging
 import os
 import pwd
 import signal
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from openassist.agent import script_file
 from openassist.agent.output import OutputPipe, OutputTail
 from openassist.agent.parameters import launcher_command, launcher_extension
 from openassist.agent.process_group import KILL_WAIT_S, TERM_GRACE_S, end_group, signal_group
+from openassist.agent.script_env import script_environment
 
 DRAIN_S = 0.5  # output still in the pipe after the script exited
 FLUSH_WAIT_S = 10.0  # for an output hand-off under way when the run ends
@@ -42,7 +43,8 @@ log = logging.getLogger("openassist.agent")
 
 @dataclass(frozen=True)
 class ScriptSpec:
-    content: bytes  # the script text, already decoded from Base64
+    # The script text, already decoded from Base64 (it may hold secret values: never shown).
+    content: bytes = field(repr=False)
     timeout_s: float  # wall-clock limit of the whole run
     working_dir: str | None  # None: the user's home (for root "/" when that is missing)
     script_dir: str  # private directory (0700) for the script files of the agent's own user
@@ -89,6 +91,7 @@ class _Account:
     uid: int
     gid: int
     home: str
+    shell: str
 
 
 def _account(username: str | None) -> _Account:
@@ -96,7 +99,7 @@ def _account(username: str | None) -> _Account:
         entry = pwd.getpwnam(username) if username else pwd.getpwuid(os.geteuid())
     except KeyError:
         raise _Refused("AccountNotExists", f"the user {username!r} does not exist") from None
-    return _Account(entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir)
+    return _Account(entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir, entry.pw_shell)
 
 
 def _working_dir(spec: ScriptSpec, account: _Account) -> str:
@@ -118,36 +121,18 @@ def _working_dir(spec: ScriptSpec, account: _Account) -> str:
 
 
 def _write_script(spec: ScriptSpec, account: _Account) -> Path:
-    """The script file, readable only by the user who runs it. For another user it goes in a
-    fresh private directory of theirs (random name, 0700), since the agent's own script
-    directory is closed to everyone else."""
-    if account.uid == os.geteuid():
-        directory = Path(spec.script_dir)
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    else:
-        directory = Path(tempfile.mkdtemp(prefix="openassist-run-"))
-        os.chown(directory, account.uid, account.gid)
-    path = directory / f"{spec.task_id}{launcher_extension(spec.launcher)}"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(spec.content)
-    os.chmod(path, 0o700)  # an existing file keeps its old mode through O_CREAT
-    if account.uid != os.geteuid():
-        os.chown(path, account.uid, account.gid)
-    return path
+    """The script file, readable only by the user who runs it (see ``script_file``)."""
+    name = f"{spec.task_id}{launcher_extension(spec.launcher)}"
+    owner = None if account.uid == os.geteuid() else (account.uid, account.gid)
+    return script_file.write(spec.content, Path(spec.script_dir), name, owner)
 
 
 def _remove_script(path: Path, spec: ScriptSpec) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()
-        if path.parent != Path(spec.script_dir):
-            path.parent.rmdir()
+    script_file.remove(path, Path(spec.script_dir))
 
 
 def _environment(account: _Account) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(HOME=account.home or "/", USER=account.name, LOGNAME=account.name)
-    return env
+    return script_environment(account.name, account.uid, account.home, account.shell)
 
 
 def _argv(spec: ScriptSpec, script: Path) -> list[str]:

@@ -54,7 +54,8 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         "FileAuthorityInvalid",
         S.INVALID,
         "The file permissions are invalid.",
-        "Give FileMode as chmod octal digits, such as `0644` or `0755` (Linux only).",
+        "Give FileMode as chmod octal permission digits, such as `0644` or `0755` (Linux only); "
+        "set-uid, set-gid and sticky bits are never given to a sent file.",
         "the authority of file is invalid",
     ),
     _entry(

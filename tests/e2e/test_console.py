@@ -45,7 +45,11 @@ if not CHROMIUM.exists():
 @pytest.fixture(scope="module")
 def agents(cluster: Cluster) -> tuple[Agent, Agent]:
     good = cluster.new_agent("e2e-web", tags={"tier": "web"})
-    bad = cluster.new_agent("e2e-db", env={"OA_E2E_FAIL": "1"}, tags={"tier": "db"})
+    bad = cluster.new_agent(
+        "e2e-db",
+        env={"OA_E2E_FAIL": "1", "OPENASSIST_AGENT_SCRIPT_ENV": "OA_E2E_FAIL"},
+        tags={"tier": "db"},
+    )
     return good, bad
 
 

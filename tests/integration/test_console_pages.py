@@ -19,7 +19,11 @@ FAILING = 'test -z "$OA_CONSOLE_FAIL" || { echo "no disk for me"; exit 3; }; ech
 @pytest.fixture(scope="module")
 def agents(cluster: Cluster) -> tuple[Agent, Agent]:
     good = cluster.new_agent("web-1", tags={"role": "web"})
-    bad = cluster.new_agent("db-1", env={"OA_CONSOLE_FAIL": "1"}, tags={"role": "db"})
+    bad = cluster.new_agent(
+        "db-1",
+        env={"OA_CONSOLE_FAIL": "1", "OPENASSIST_AGENT_SCRIPT_ENV": "OA_CONSOLE_FAIL"},
+        tags={"role": "db"},
+    )
     return good, bad
 
 

@@ -141,7 +141,13 @@ def test_stop_invocation_terminates_a_running_script(
 
 
 def test_one_task_on_two_agents_aggregates_partial_failure(cluster: Cluster, agent: Agent) -> None:
-    second = cluster.new_agent("second", env={"OPENASSIST_TEST_FAIL_HERE": "1"})
+    second = cluster.new_agent(
+        "second",
+        env={
+            "OPENASSIST_TEST_FAIL_HERE": "1",
+            "OPENASSIST_AGENT_SCRIPT_ENV": "OPENASSIST_TEST_FAIL_HERE",
+        },
+    )
     script = '[ -n "$OPENASSIST_TEST_FAIL_HERE" ] && exit 7; echo ok'
     invoke_id = cluster.run(script, agent.instance_id, second.instance_id)
     results = {r["InstanceId"]: r for r in cluster.wait_final(invoke_id)}

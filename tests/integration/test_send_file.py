@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from openassist.cli.api_client import ApiCallError
 from tests.support.cluster import Agent, Cluster, wait_until
@@ -121,3 +122,55 @@ def test_api_refuses_bad_send_file_requests(cluster: Cluster, agent: Agent) -> N
         with pytest.raises(ApiCallError) as error:
             cluster.call("SendFile", **{**base, **change})
         assert (error.value.status, error.value.code) == (status, code), change
+
+
+@pytest.mark.parametrize("name", ["conf.d/app.conf", "..", "é" * 128])
+def test_a_name_the_api_lets_through_but_no_file_system_takes_is_file_name_invalid(
+    cluster: Cluster, agent: Agent, tmp_path: Path, name: str
+) -> None:
+    # A slash, a name of the directory itself, or more than 255 bytes (128 two-byte characters
+    # are within the API's 255 characters): the agent refuses it, as the official agent refuses
+    # the names it cannot write (its FileNameInvalid).
+    task = _send(cluster, agent, Name=name, TargetDir=str(tmp_path / "d"), Content="x")
+    row = task["InvokeInstances"]["InvokeInstance"][0]
+    assert (row["InvocationStatus"], row["ErrorCode"]) == ("Invalid", "FileNameInvalid")
+    assert not (tmp_path / "d").exists()
+
+
+def test_a_mode_accepted_before_special_bits_were_refused_is_file_authority_invalid(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """A task stored by a server from before the API refused set-uid, set-gid and sticky bits
+    (still pending when the server was upgraded) reaches the agent with mode 4755: the agent
+    refuses it (the official agent's InvalidFileMode), so the file is never made set-uid."""
+    waiting = cluster.new_agent("upgraded-meanwhile")
+    waiting.kill()  # gone without a goodbye: the task waits for it, Pending
+    invoke_id = cluster.call(
+        "SendFile",
+        **{"InstanceId.1": waiting.instance_id},
+        Name="tool",
+        TargetDir=str(tmp_path),
+        Content="#!/bin/sh\n",
+        FileMode="0755",
+    )["InvokeId"]
+    url = cluster.database_url or f"sqlite:///{cluster.root / 'data' / 'openassist.db'}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            change = sa.text("UPDATE file_tasks SET file_mode = '4755' WHERE id = :id")
+            conn.execute(change, {"id": invoke_id})
+    finally:
+        engine.dispose()
+    cluster.start_agent(waiting)
+
+    def final() -> dict[str, Any] | None:
+        answer = cluster.call("DescribeSendFileResults", InvokeId=invoke_id)
+        row = answer["Invocations"]["Invocation"][0]["InvokeInstances"]["InvokeInstance"][0]
+        return dict(row) if row["InvocationStatus"] in FINAL else None
+
+    row = wait_until(final, 30, what=f"{invoke_id} to finish")
+    assert (row["InvocationStatus"], row["ErrorCode"]) == ("Invalid", "FileAuthorityInvalid")
+    assert "4755" in row["ErrorInfo"]
+    assert not (tmp_path / "tool").exists()

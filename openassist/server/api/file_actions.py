@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from typing import Any
 
 from openassist.errors import ApiError
 from openassist.server.api import task_params
 from openassist.server.api.envelope import iso, page_query, paging_fields, tag_list
 from openassist.server.api.registry import Call, action
-from openassist.server.service.files import FileTaskView, SendFileArgs
+from openassist.server.service.files import FILE_MODE, FILE_MODE_RULE, FileTaskView, SendFileArgs
 from openassist.server.store.files import FileTaskFilter
 
 MAX_CONTENT_BASE64 = 32 * 1024
-_MODE = re.compile(r"0?[0-7]{3}|[0-7]{4}")
 
 
 def _content(call: Call) -> tuple[bytes, str]:
@@ -52,8 +50,8 @@ async def send_file(call: Call) -> dict[str, Any]:
     if not target_dir.startswith("/"):
         raise ApiError("FileTargetDir.Invalid", "TargetDir must be an absolute path.")
     mode = p.text("FileMode", default="0644")
-    if not _MODE.fullmatch(mode):
-        raise ApiError("FileMode.Invalid", "FileMode must be an octal mode such as 0644 or 755.")
+    if not FILE_MODE.fullmatch(mode):
+        raise ApiError("FileMode.Invalid", FILE_MODE_RULE)
     content, content_type = _content(call)
     args = SendFileArgs(
         instance_ids=tuple(dict.fromkeys(instance_ids)),

@@ -10,11 +10,10 @@ from openassist.errors import ApiError
 from openassist.protocol.statuses import CommandType, RepeatMode
 from openassist.server.console.web import Form
 from openassist.server.service.context import Limits
-from openassist.server.service.files import SendFileArgs
+from openassist.server.service.files import FILE_MODE, FILE_MODE_RULE, SendFileArgs
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.invocations import CommandSpec, TaskArgs
 
-_MODE = re.compile(r"0?[0-7]{3}|[0-7]{4}")
 MAX_FILE_BASE64 = 32 * 1024
 
 
@@ -128,8 +127,8 @@ def send_file_args(form: Form, actor: str, instance_ids: tuple[str, ...]) -> Sen
         raise ApiError("MissingParameter.Name", "Give the file a name.")
     if not target_dir.startswith("/"):
         raise ApiError("FileTargetDir.Invalid", "The target directory must be an absolute path.")
-    if not _MODE.fullmatch(mode):
-        raise ApiError("FileMode.Invalid", "The mode must be octal, such as 0644 or 755.")
+    if not FILE_MODE.fullmatch(mode):
+        raise ApiError("FileMode.Invalid", FILE_MODE_RULE)
     content = form.raw("content").encode()
     if len(base64.b64encode(content)) > MAX_FILE_BASE64:
         raise ApiError("FileSize.ExceedLimit", "The content is over 32 KB after Base64 encoding.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,14 @@ from openassist.server.service.readiness import absence_info, agent_absence_code
 from openassist.server.store import files, fleet, proposals, tags
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import FileTask, FileTaskInstance, Instance
+
+# Permission bits only: a set-uid, set-gid or sticky bit (a leading 1-7 of four digits) would let
+# whoever runs the file act as its owner (issue 13.3).
+FILE_MODE = re.compile(r"0?[0-7]{3}")
+FILE_MODE_RULE = (
+    "FileMode must be permission bits in octal, such as 0644 or 755; set-uid, set-gid and "
+    "sticky bits (4000, 2000, 1000) are refused."
+)
 
 
 @dataclass(frozen=True)
