@@ -13,9 +13,10 @@ import pwd
 import tempfile
 from pathlib import Path
 
-from openassist.protocol import agent as wire
+from msgspec.structs import replace
 
-Report = tuple[str, dict[str, str]]  # (report kind, query)
+from openassist.protocol import agent as wire
+from openassist.protocol.reports import FileStatus, ReportKind, TaskReport
 
 CREATE_FAILED, CHOWN_FAILED, CHMOD_FAILED, MKDIR_FAILED = 1, 2, 3, 4
 
@@ -93,15 +94,16 @@ def _write(content: bytes, mode: int, uid: int, gid: int, path: Path) -> None:
         raise
 
 
-def deliver_file(task: wire.FileTaskInfo) -> Report:
+def deliver_file(task: wire.FileTaskInfo) -> TaskReport:
     """Carry out one send-file task (blocking: run it off the event loop); returns its report."""
-    base = {"taskId": task.taskID, "taskType": "sendfile"}
+    base = TaskReport(kind=ReportKind.FINISH, task_id=task.taskID, send_file=True)
+    failed = replace(base, file_status=FileStatus.FAILED, file_error=CREATE_FAILED)
     try:
         _write(*_checked(task))
     except _Invalid as invalid:
-        return "invalid", {**base, "param": invalid.param, "value": invalid.value}
-    except _Failed as failed:
-        return "finish", {**base, "status": "Failed", "errorcode": str(failed.errorcode)}
+        return replace(base, kind=ReportKind.INVALID, param=invalid.param, value=invalid.value)
+    except _Failed as failure:
+        return replace(failed, file_error=failure.errorcode)
     except OSError:
-        return "finish", {**base, "status": "Failed", "errorcode": str(CREATE_FAILED)}
-    return "finish", {**base, "status": "Success", "errorcode": "0"}
+        return failed
+    return replace(base, file_status=FileStatus.SUCCESS, file_error=0)
