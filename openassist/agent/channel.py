@@ -16,6 +16,7 @@ from openassist.agent.http import HttpConnection, HttpError
 from openassist.agent.identity import Identity, boot_id
 from openassist.agent.signing import RequestSigner
 from openassist.protocol import agent as wire
+from openassist.protocol.reports import TaskReport, encode_query
 
 AGENT_VERSION = f"openassist-{__version__}"
 # What this agent can do beyond running a script, told in every heartbeat.
@@ -127,8 +128,9 @@ class Channel:
         except msgspec.DecodeError as error:
             raise ChannelError(f"task list: {error}") from error
 
-    async def report(self, kind: str, query: Mapping[str, str], output: bytes = b"") -> None:
-        await self._call("POST", wire.TASK_REPORT + kind, query, output, told=True)
+    async def report(self, report: TaskReport) -> None:
+        path = wire.TASK_REPORT + report.kind
+        await self._call("POST", path, encode_query(report), report.output, told=True)
 
     async def open_kicks(self) -> ws.WebSocket:
         started = _now_ms()

@@ -23,10 +23,11 @@ import secrets
 import stat
 from dataclasses import dataclass
 
+from msgspec.structs import replace
+
 from openassist.agent.dir_walk import WalkRefused, open_directory
 from openassist.protocol import agent as wire
-
-Report = tuple[str, dict[str, str]]  # (report kind, query)
+from openassist.protocol.reports import FileStatus, ReportKind, TaskReport
 
 CREATE_FAILED, CHOWN_FAILED, CHMOD_FAILED, MKDIR_FAILED = 1, 2, 3, 4
 NAME_MAX = 255  # bytes, as the file systems count them
@@ -190,16 +191,17 @@ def _write(file: _File) -> None:
         os.close(dir_fd)
 
 
-def deliver_file(task: wire.FileTaskInfo) -> Report:
+def deliver_file(task: wire.FileTaskInfo) -> TaskReport:
     """Carry out one send-file task (blocking: run it off the event loop); returns its report."""
-    base = {"taskId": task.taskID, "taskType": "sendfile"}
+    base = TaskReport(kind=ReportKind.FINISH, task_id=task.taskID, send_file=True)
+    failed = replace(base, file_status=FileStatus.FAILED, file_error=CREATE_FAILED)
     try:
         _write(_checked(task))
     except _Invalid as invalid:
-        return "invalid", {**base, "param": invalid.param, "value": invalid.value}
-    except _Failed as failed:
-        return "finish", {**base, "status": "Failed", "errorcode": str(failed.errorcode)}
+        return replace(base, kind=ReportKind.INVALID, param=invalid.param, value=invalid.value)
+    except _Failed as failure:
+        return replace(failed, file_error=failure.errorcode)
     except OSError as error:
         code = MKDIR_FAILED if error.errno == errno.ENOTDIR else CREATE_FAILED
-        return "finish", {**base, "status": "Failed", "errorcode": str(code)}
-    return "finish", {**base, "status": "Success", "errorcode": "0"}
+        return replace(failed, file_error=code)
+    return replace(base, file_status=FileStatus.SUCCESS, file_error=0)

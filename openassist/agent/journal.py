@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openassist.protocol.reports import ReportKind, TaskReport, decode_report, encode_query
+
 JOURNAL_FILE = "journal.jsonl"
 KEEP_SETTLED_S = 7 * 24 * 3600
 COMPACT_AT_LINES = 5000
@@ -40,6 +42,20 @@ class Entry:
     @property
     def key(self) -> Key:
         return (self.task_id, self.version)
+
+    @property
+    def final_report(self) -> TaskReport | None:
+        if self.report is None:
+            return None
+        kind, query = ReportKind(self.report["kind"]), self.report["query"]
+        return decode_report(kind, query, self.report["output"].encode("latin-1"))
+
+
+def _stored(report: TaskReport) -> dict[str, Any]:
+    """A report as the journal keeps it: kind, query as sent, output (latin-1). The format of
+    earlier versions, so a journal survives an upgrade."""
+    output = report.output.decode("latin-1")
+    return {"kind": report.kind.value, "query": encode_query(report), "output": output}
 
 
 @dataclass
@@ -118,15 +134,15 @@ class Journal:
             sync=False,
         )
 
-    def finished(self, key: Key, kind: str, query: dict[str, str], output: bytes) -> None:
-        report = {"kind": kind, "query": query, "output": output.decode("latin-1")}
+    def finished(self, key: Key, final: TaskReport) -> None:
+        report = _stored(final)
         self.entries[key].report = report
         self._append({"e": "finished", "task": key[0], "v": key[1], "report": report}, sync=True)
 
-    def queued(self, key: Key, kind: str, query: dict[str, str], output: bytes) -> None:
+    def queued(self, key: Key, final: TaskReport) -> None:
         """A report that ends no task start (a periodic run's, under a key of its own): kept,
         like a final report, until the server takes it."""
-        report = {"kind": kind, "query": query, "output": output.decode("latin-1")}
+        report = _stored(final)
         self.entries[key] = Entry(key[0], key[1], "", started_at=time.time(), report=report)
         self._append({"e": "queued", "task": key[0], "v": key[1], "report": report}, sync=True)
 

@@ -18,6 +18,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from msgspec.structs import replace
+
 from openassist.agent import script_file
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.containers import ContainerRun, find_container
@@ -29,9 +31,16 @@ from openassist.agent.process_group import end_group, group_alive
 from openassist.agent.runner import ScriptRun
 from openassist.agent.schedule import Schedules, is_periodic
 from openassist.agent.settings import AgentSettings, backoff, pause
-from openassist.agent.tasks import Unrunnable, final_report, run_periodic, script_spec
+from openassist.agent.tasks import (
+    Unrunnable,
+    base_report,
+    final_report,
+    run_periodic,
+    script_spec,
+)
 from openassist.agent.upgrader import Upgrader
 from openassist.protocol import agent as wire
+from openassist.protocol.reports import FileStatus, ReportKind, StopResult, TaskReport
 
 log = logging.getLogger("openassist.agent")
 
@@ -73,7 +82,7 @@ class Agent:
         self._script_dir = identity.state_dir / "scripts"
         self._schedules = Schedules(
             identity.state_dir,
-            lambda item, query: run_periodic(item, query, identity, self._script_dir, self._runs),
+            lambda item, base: run_periodic(item, base, identity, self._script_dir, self._runs),
             self._queue_report,
         )
         self._upgrader = Upgrader(
@@ -204,15 +213,15 @@ class Agent:
         if self._journal.seen(key):
             return  # finished here: its final report is on its way
         self._journal.started(key, self._boot_id)
-        query = {
-            "taskId": task.taskID,
-            "invokeVersion": str(task.invokeVersion),
-            "exitcode": "-1",
-            "result": "canceled",
-            "start": "0",
-            "end": str(_now_ms()),
-        }
-        self._spawn(self._settle(key, "stopped", query, b""), f"stop {task.taskID}")
+        report = replace(
+            base_report(task),
+            kind=ReportKind.STOPPED,
+            exit_code=-1,
+            result=StopResult.CANCELED,
+            start_ms=0,
+            end_ms=_now_ms(),
+        )
+        self._spawn(self._settle(key, report), f"stop {task.taskID}")
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         execution = asyncio.create_task(work, name=name)
@@ -222,16 +231,16 @@ class Agent:
     async def _execute(self, item: wire.RunItem) -> None:
         task = item.task
         key = (task.taskID, task.invokeVersion)
-        query = {"taskId": task.taskID, "invokeVersion": str(task.invokeVersion)}
+        base = base_report(task)
         try:
             spec = script_spec(task, self._identity.instance_id, self._script_dir)
             found = await find_container(task) if task.containerId or task.containerName else None
         except Unrunnable as problem:
-            await self._settle(key, problem.kind, {**query, **problem.details}, b"")
+            await self._settle(key, problem.report(base))
             return
 
         async def partial(chunk: bytes) -> None:
-            await self._report("running", query, chunk, attempts=PARTIAL_OUTPUT_ATTEMPTS)
+            await self._report(replace(base, output=chunk), attempts=PARTIAL_OUTPUT_ATTEMPTS)
 
         options: dict[str, Any] = {
             "quota": item.output.logQuota,
@@ -243,33 +252,31 @@ class Agent:
         run = ContainerRun(spec, found, **options) if found else ScriptRun(spec, **options)
         self._runs[task.taskID] = run
         finished = asyncio.Event()
-        announce = asyncio.create_task(self._announce_start(query, _now_ms(), finished))
+        announce = asyncio.create_task(self._announce_start(base, _now_ms(), finished))
         try:
             outcome = await run.run()
         finally:
             self._runs.pop(task.taskID, None)
             finished.set()
             await announce
-        await self._settle(key, *final_report(outcome, query))
+        await self._settle(key, final_report(outcome, base))
 
-    def _queue_report(self, kind: str, query: dict[str, str], output: bytes) -> None:
+    def _queue_report(self, report: TaskReport) -> None:
         """Journal a periodic run's report and send it in the background until the server
         takes it; after a restart the journal sends what was still waiting."""
-        task_id = query.get("taskId", "")
-        key = (f"{task_id}{QUEUED_MARK}{time.time_ns()}", int(query.get("invokeVersion") or 0))
-        self._journal.queued(key, kind, query, output)
-        self._spawn(self._resend(key, kind, query, output.decode("latin-1")), f"report {task_id}")
+        task_id = report.task_id
+        key = (f"{task_id}{QUEUED_MARK}{time.time_ns()}", report.invoke_version or 0)
+        self._journal.queued(key, report)
+        self._spawn(self._resend(key, report), f"report {task_id}")
 
     async def _send_file(self, task: wire.FileTaskInfo) -> None:
-        kind, query = await asyncio.to_thread(deliver_file, task)
-        await self._settle((task.taskID, 0), kind, query, b"")
+        report = await asyncio.to_thread(deliver_file, task)
+        await self._settle((task.taskID, 0), report)
 
-    async def _settle(
-        self, key: tuple[str, int], kind: str, query: dict[str, str], output: bytes
-    ) -> None:
+    async def _settle(self, key: tuple[str, int], report: TaskReport) -> None:
         """Journal the final report, send it until the server takes it, then mark it settled."""
-        self._journal.finished(key, kind, query, output)
-        await self._report(kind, query, output)
+        self._journal.finished(key, report)
+        await self._report(report)
         self._journal.settled(key)
 
     async def _recover(self) -> None:
@@ -285,39 +292,36 @@ class Agent:
                 else ("InstanceRestarted", "the instance was rebooted")
             )
             if entry.task_id.startswith("f-"):  # a send-file task: its own report shape
-                query = {
-                    "taskId": entry.task_id,
-                    "taskType": "sendfile",
-                    "status": "Failed",
-                    "errorcode": "1",
-                }
-                self._journal.finished(entry.key, "finish", query, b"")
+                failed = TaskReport(
+                    kind=ReportKind.FINISH,
+                    task_id=entry.task_id,
+                    send_file=True,
+                    file_status=FileStatus.FAILED,
+                    file_error=1,
+                )
+                self._journal.finished(entry.key, failed)
                 continue
-            query = {
-                "taskId": entry.task_id,
-                "invokeVersion": str(entry.version),
-                "start": str(int(entry.started_at * 1000)),
-                "end": str(_now_ms()),
-                "errCode": code,
-                "errDesc": f"{what} while the task ran; it was not run again.",
-            }
-            self._journal.finished(entry.key, "error", query, b"")
-        for entry in self._journal.unsettled():
-            assert entry.report is not None
-            report = entry.report
-            self._spawn(
-                self._resend(entry.key, report["kind"], report["query"], report["output"]),
-                f"resend {entry.task_id}",
+            interrupted = TaskReport(
+                kind=ReportKind.ERROR,
+                task_id=entry.task_id,
+                invoke_version=entry.version,
+                start_ms=int(entry.started_at * 1000),
+                end_ms=_now_ms(),
+                error_code=code,
+                error_info=f"{what} while the task ran; it was not run again.",
             )
+            self._journal.finished(entry.key, interrupted)
+        for entry in self._journal.unsettled():
+            report = entry.final_report
+            assert report is not None
+            self._spawn(self._resend(entry.key, report), f"resend {entry.task_id}")
 
-    async def _resend(
-        self, key: tuple[str, int], kind: str, query: dict[str, str], output: str
-    ) -> None:
-        await self._report(kind, query, output.encode("latin-1"))
+    async def _resend(self, key: tuple[str, int], report: TaskReport) -> None:
+        await self._report(report)
         self._journal.settled(key)
 
     async def _announce_start(
-        self, query: dict[str, str], start_ms: int, finished: asyncio.Event
+        self, base: TaskReport, start_ms: int, finished: asyncio.Event
     ) -> None:
         """Report "running" unless the run ends first: a short script needs one report, not two,
         and the process is never held back waiting for the server."""
@@ -325,25 +329,21 @@ class Agent:
             await asyncio.wait_for(finished.wait(), self._settings.start_report_delay_s)
             return
         # Retried a little: until it arrives the server counts the task as not yet delivered.
-        await self._report(
-            "running", {**query, "start": str(start_ms)}, attempts=PARTIAL_OUTPUT_ATTEMPTS
-        )
+        await self._report(replace(base, start_ms=start_ms), attempts=PARTIAL_OUTPUT_ATTEMPTS)
 
-    async def _report(
-        self, kind: str, query: dict[str, str], output: bytes = b"", attempts: int = 0
-    ) -> None:
+    async def _report(self, report: TaskReport, attempts: int = 0) -> None:
         """Send a report; retried with backoff, forever when ``attempts`` is 0 (final results
         must arrive), else that many times (start and partial-output hints)."""
         attempt = 0
         while True:
             try:
-                await self._channel.report(kind, query, output)
+                await self._channel.report(report)
                 return
             except ChannelError as error:
                 if attempts and attempt + 1 >= attempts:
-                    log.info("report %s dropped: %s", kind, error)
+                    log.info("report %s dropped: %s", report.kind, error)
                     return
-                log.warning("report %s failed, will retry: %s", kind, error)
+                log.warning("report %s failed, will retry: %s", report.kind, error)
                 await asyncio.sleep(backoff(attempt, self._settings))
                 attempt += 1
 

@@ -20,12 +20,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import Any
 
 import msgspec
+from msgspec.structs import replace
 
 from openassist import expressions
+from openassist.agent.tasks import base_report
 from openassist.expressions import errors as codes
 from openassist.protocol import agent as wire
+from openassist.protocol.reports import ReportKind, StopResult, TaskReport
 
 log = logging.getLogger("openassist.agent.schedule")
 
@@ -33,9 +37,9 @@ SCHEDULE_FILE = "schedules.json"
 PERIODIC = frozenset({"Period", "Rate", "At"})
 SLEEP_SLICE_S = 5.0  # wake at least this often, so a clock change is noticed
 
-Outcome = tuple[str, dict[str, str], bytes]  # report kind, query, output
-RunOnce = Callable[[wire.RunItem, dict[str, str]], Awaitable[Outcome]]
-Send = Callable[[str, dict[str, str], bytes], None]  # queues a report (retried until taken)
+# Runs once: the run's final report, from the base report naming its task and wall clock.
+RunOnce = Callable[[wire.RunItem, TaskReport], Awaitable[TaskReport]]
+Send = Callable[[TaskReport], None]  # queues a report (retried until taken)
 
 
 def is_periodic(item: wire.RunItem) -> bool:
@@ -68,12 +72,28 @@ class Schedule:
     item: wire.RunItem
     frequency: expressions.Frequency
     loop: asyncio.Task[None] | None = None
-    run: asyncio.Task[Outcome] | None = None
-    last: Outcome | None = None
+    run: asyncio.Task[TaskReport] | None = None
+    last: TaskReport | None = None
 
     @property
     def version(self) -> int:
         return self.item.task.invokeVersion
+
+    def base(self) -> TaskReport:
+        return base_report(self.item.task)
+
+    def ended(self, result: StopResult) -> TaskReport:
+        """``stopped`` with the last run's times and exit code, as the official agent sends it."""
+        last = self.last or self.base()
+        return replace(
+            self.base(),
+            kind=ReportKind.STOPPED,
+            start_ms=last.start_ms or 0,
+            end_ms=last.end_ms or 0,
+            exit_code=last.exit_code or 0,
+            dropped=0 if result is StopResult.COMPLETED else last.dropped or 0,
+            result=result,
+        )
 
 
 @dataclass
@@ -121,7 +141,6 @@ class Schedules:
             return  # handed out again: already held
         if held is not None:
             self._drop(task.taskID)
-        base = {"taskId": task.taskID, "invokeVersion": str(task.invokeVersion)}
         try:
             frequency = expressions.parse(task.cron)
             if expressions.next_run(frequency, _now(), self._created(item), self.zone) is None:
@@ -129,7 +148,8 @@ class Schedules:
                 raise expressions.FrequencyError(expired, "no run is left in the future")
         except expressions.FrequencyError as error:
             log.info("schedule of %s refused: %s", task.taskID, error)
-            self.send("invalid", {**base, "param": "cron", "value": error.code}, b"")
+            refused = replace(base_report(item.task), kind=ReportKind.INVALID, param="cron")
+            self.send(replace(refused, value=error.code))
             return
         self._start(Schedule(item, frequency))
 
@@ -151,12 +171,7 @@ class Schedules:
         schedule = self._drop(task_id)
         if schedule is None or not report:
             return
-        query = {"taskId": task_id, "invokeVersion": str(schedule.version)}
-        last = schedule.last[1] if schedule.last else {}
-        for name, default in (("start", "0"), ("end", "0"), ("dropped", "0")):
-            query[name] = last.get(name, default)
-        query["exitcode"] = last.get("exitCode", last.get("exitcode", "0"))
-        self.send("stopped", {**query, "result": "killed"}, b"")
+        self.send(schedule.ended(StopResult.KILLED))
 
     def close(self) -> None:
         """The agent stops: the schedules stay on file; a run cut short says so (the task
@@ -170,23 +185,22 @@ class Schedules:
         created_ms = item.task.creationTime or int(time.time() * 1000)
         return datetime.fromtimestamp(created_ms / 1000, UTC)
 
-    def _wall_clock(self, schedule: Schedule, fire: datetime) -> dict[str, str]:
+    def _wall_clock(self, schedule: Schedule, fire: datetime) -> dict[str, Any]:
         """The official agent's wall-clock params: Rate currentTime; Period also the zone."""
         if isinstance(schedule.frequency, expressions.Rate):
-            return {"currentTime": str(_ms(fire))}
+            return {"current_time_ms": _ms(fire)}
         if isinstance(schedule.frequency, expressions.Cron):
             zone = schedule.frequency.spec.zone or self.zone
             offset = fire.astimezone(zone).utcoffset()
             return {
-                "currentTime": str(_ms(fire)),
-                "offset": str(int(offset.total_seconds()) if offset else 0),
-                "timeZone": str(zone),
+                "current_time_ms": _ms(fire),
+                "utc_offset_s": int(offset.total_seconds()) if offset else 0,
+                "time_zone": str(zone),
             }
         return {}
 
     async def _fire(self, schedule: Schedule) -> None:
         task = schedule.item.task
-        base = {"taskId": task.taskID, "invokeVersion": str(task.invokeVersion)}
         created = self._created(schedule.item)
         while True:
             fire = expressions.next_run(schedule.frequency, _now(), created, self.zone)
@@ -195,38 +209,30 @@ class Schedules:
             # Waiting for a wall-clock time, not for an event: sleep in slices and look again.
             while (left := (fire - _now()).total_seconds()) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(min(left, SLEEP_SLICE_S))
-            wall = self._wall_clock(schedule, fire)
             if schedule.run is not None and not schedule.run.done():
                 log.info("run of %s at %s skipped: the last one is still going", task.taskID, fire)
-                self.send("skipped", {**base, "currentTime": str(_ms(fire))}, b"")
+                skipped = ReportKind.SKIPPED
+                self.send(replace(schedule.base(), kind=skipped, current_time_ms=_ms(fire)))
                 continue
-            schedule.run = asyncio.create_task(self._run(schedule, {**base, **wall}))
+            base = replace(schedule.base(), **self._wall_clock(schedule, fire))
+            schedule.run = asyncio.create_task(self._run(schedule, base))
         if schedule.run is not None:
             await asyncio.wait([schedule.run])
         schedule.loop = None  # ending by itself: nothing to cancel
         self._drop(task.taskID)
-        last = schedule.last[1] if schedule.last else {}
-        ended = {
-            **base,
-            "start": last.get("start", "0"),
-            "end": last.get("end", "0"),
-            "exitcode": last.get("exitCode", "0"),
-            "dropped": "0",
-            "result": "completed",
-        }
-        self.send("stopped", ended, b"")
+        self.send(schedule.ended(StopResult.COMPLETED))
 
-    async def _run(self, schedule: Schedule, query: dict[str, str]) -> Outcome:
-        outcome = await self.run_once(schedule.item, query)
-        kind, final, output = outcome
-        if self.closing and kind == "stopped":  # ended by the agent's own stop, not the user's
-            final = {k: v for k, v in final.items() if k not in ("result", "exitcode")}
-            final |= {
-                "exitCode": "-1",
-                "errCode": "ClientRestarted",
-                "errDesc": "the agent stopped while the run was going",
-            }
-            outcome = ("error", final, output)
+    async def _run(self, schedule: Schedule, base: TaskReport) -> TaskReport:
+        outcome = await self.run_once(schedule.item, base)
+        if self.closing and outcome.kind is ReportKind.STOPPED:  # the agent's own stop
+            outcome = replace(
+                outcome,
+                kind=ReportKind.ERROR,
+                result=None,
+                exit_code=-1,
+                error_code="ClientRestarted",
+                error_info="the agent stopped while the run was going",
+            )
         schedule.last = outcome
-        self.send(*outcome)
+        self.send(outcome)
         return outcome

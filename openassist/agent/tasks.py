@@ -9,19 +9,25 @@ import platform
 import shutil
 from pathlib import Path
 
+from msgspec.structs import replace
+
 from openassist.agent.identity import Identity
 from openassist.agent.parameters import UnknownBuiltIn, resolve_built_ins
 from openassist.agent.runner import RunOutcome, ScriptRun, ScriptSpec
 from openassist.protocol import agent as wire
+from openassist.protocol.reports import ReportKind, StopResult, TaskReport
 
 
 class Unrunnable(Exception):
-    """A task that cannot start: ``kind`` is the report to send, ``details`` its fields."""
+    """A task that cannot start: ``kind`` is the report to send, ``code`` its catalog code."""
 
-    def __init__(self, kind: str, code: str, description: str) -> None:
+    def __init__(self, kind: ReportKind, code: str, description: str) -> None:
         super().__init__(description)
-        self.kind = kind
-        self.details = {"errCode": code, "errDesc": description}
+        self.kind, self.code, self.description = kind, code, description
+
+    def report(self, base: TaskReport) -> TaskReport:
+        """The report saying so, about the task (and run) of ``base``."""
+        return replace(base, kind=self.kind, error_code=self.code, error_info=self.description)
 
 
 POWERSHELL_LAUNCHER = (
@@ -37,12 +43,12 @@ def type_launcher(command_type: str) -> str:
         return POWERSHELL_LAUNCHER
     if command_type == "RunPowerShellScript":
         raise Unrunnable(
-            "invalid",
+            ReportKind.INVALID,
             "CommandNotApplicable",
             "RunPowerShellScript needs PowerShell (pwsh), which is not installed on this instance",
         )
     raise Unrunnable(
-        "invalid",
+        ReportKind.INVALID,
         "CommandNotApplicable",
         f"{command_type} runs on Windows; this instance runs {platform.system() or 'Linux'}",
     )
@@ -54,7 +60,7 @@ def script_spec(task: wire.TaskInfo, instance_id: str, script_dir: Path) -> Scri
         content = base64.b64decode(task.commandContent, validate=True)
     except (binascii.Error, ValueError):
         raise Unrunnable(
-            "error", "CommandContentDecodeError", "the command content is not valid Base64"
+            ReportKind.ERROR, "CommandContentDecodeError", "the command content is not valid Base64"
         ) from None
     launcher = task.launcher or type_launcher(task.type)
     if task.enableParameter:
@@ -71,7 +77,7 @@ def script_spec(task: wire.TaskInfo, instance_id: str, script_dir: Path) -> Scri
             launcher = resolve_built_ins(launcher, {**values, **kept})
         except UnknownBuiltIn as unknown:
             raise Unrunnable(
-                "invalid",
+                ReportKind.INVALID,
                 "InvalidSystemBuiltInParameter",
                 f"{{{{ACS::{unknown.name}}}}} is not a built-in parameter",
             ) from None
@@ -88,40 +94,47 @@ def script_spec(task: wire.TaskInfo, instance_id: str, script_dir: Path) -> Scri
     )
 
 
+def base_report(task: wire.TaskInfo) -> TaskReport:
+    """What every report about a run of ``task`` starts from: its task and version."""
+    return TaskReport(
+        kind=ReportKind.RUNNING, task_id=task.taskID, invoke_version=task.invokeVersion
+    )
+
+
 _KIND_BY_STATUS = {
-    "finished": "finish",
-    "timeout": "timeout",
-    "error": "error",
-    "stopped": "stopped",
+    "finished": ReportKind.FINISH,
+    "timeout": ReportKind.TIMEOUT,
+    "error": ReportKind.ERROR,
+    "stopped": ReportKind.STOPPED,
 }
 
 
-def final_report(outcome: RunOutcome, query: dict[str, str]) -> tuple[str, dict[str, str], bytes]:
-    final = {
-        **query,
-        "start": str(outcome.started_at_ms),
-        "end": str(outcome.finished_at_ms),
-        "dropped": str(outcome.unsent_dropped),
-    }
-    if outcome.exit_code is not None:
-        final["exitCode"] = str(outcome.exit_code)
-    if outcome.error_code and outcome.error_code != "ExitCodeNonzero":
-        final["errCode"] = outcome.error_code
-    if outcome.error_info:
-        final["errDesc"] = outcome.error_info
-    if outcome.status == "stopped":
-        final["exitcode"] = final.pop("exitCode", "-1")  # the stopped report's own spelling
-        final["result"] = "killed"
-    return _KIND_BY_STATUS[outcome.status], final, outcome.unsent
+def final_report(outcome: RunOutcome, base: TaskReport) -> TaskReport:
+    """The report that ends the run of ``base`` (its task, version and wall clock)."""
+    stopped = outcome.status == "stopped"
+    exit_code = -1 if stopped and outcome.exit_code is None else outcome.exit_code
+    code = outcome.error_code if outcome.error_code != "ExitCodeNonzero" else ""
+    return replace(
+        base,
+        kind=_KIND_BY_STATUS[outcome.status],
+        start_ms=outcome.started_at_ms,
+        end_ms=outcome.finished_at_ms,
+        dropped=outcome.unsent_dropped,
+        exit_code=exit_code,
+        error_code=code or "",
+        error_info=outcome.error_info,
+        result=StopResult.KILLED if stopped else None,
+        output=outcome.unsent,
+    )
 
 
 async def run_periodic(
     item: wire.RunItem,
-    query: dict[str, str],
+    base: TaskReport,
     identity: Identity,
     script_dir: Path,
     runs: dict[str, ScriptRun],
-) -> tuple[str, dict[str, str], bytes]:
+) -> TaskReport:
     """One run of a periodic task: no journal entry (the schedule file holds the task) and, as
     the official agent does for them, no partial output. ``runs`` holds it while it runs, so a
     stop can end it."""
@@ -129,11 +142,11 @@ async def run_periodic(
     try:
         spec = script_spec(task, identity.instance_id, script_dir)
     except Unrunnable as problem:
-        return problem.kind, {**query, **problem.details}, b""
+        return problem.report(base)
     run = ScriptRun(spec, quota=item.output.logQuota)
     runs[task.taskID] = run
     try:
         outcome = await run.run()
     finally:
         runs.pop(task.taskID, None)
-    return final_report(outcome, query)
+    return final_report(outcome, base)

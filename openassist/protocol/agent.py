@@ -15,9 +15,7 @@ REGISTER = f"{API_PREFIX}/instance/register"
 DEREGISTER = f"{API_PREFIX}/instance/deregister"
 HEARTBEAT = f"{API_PREFIX}/heart-beat"
 TASK_LIST = f"{API_PREFIX}/v1/task/list"
-TASK_REPORT = (
-    f"{API_PREFIX}/v1/task/"  # + verified | running | finish | stopped | timeout | error | invalid
-)
+TASK_REPORT = f"{API_PREFIX}/v1/task/"  # + a report kind (protocol.reports.ReportKind)
 UPDATE_CHECK = f"{API_PREFIX}/v1/update/update_check"
 # OpenAssist: where our agent downloads the package an update check offered (+ file name).
 UPDATE_PACKAGE = f"{API_PREFIX}/v1/update/package/"
@@ -43,8 +41,6 @@ RUNNING_PARAM = "running"  # heartbeat: how many tasks it runs now
 
 OUTPUT_QUOTA = 24576
 OUTPUT_INTERVAL_MS = 3000
-
-REPORT_KINDS = ("verified", "running", "finish", "stopped", "timeout", "error", "invalid")
 
 
 class Tag(msgspec.Struct, omit_defaults=True):
@@ -147,11 +143,6 @@ class TaskListResponse(msgspec.Struct):
     file: list[FileItem] = msgspec.field(default_factory=list)
 
 
-# Task reports: POST /luban/api/v1/task/<kind>?taskId=..&invokeVersion=..&start=..&end=..
-# &exitCode=..&dropped=.. (times in Unix ms), output as the raw text body. Spellings that differ:
-# "stopped" sends ``exitcode`` (lower case) and ``result=killed``; "error" adds ``errCode`` and
-# ``errDesc``; "invalid" sends ``param`` and ``value`` instead. Running reports carry new output
-# since the previous one; the final report carries what was not sent yet, so the server appends.
 class HeartbeatResponse(msgspec.Struct):
     code: int = 200
     instanceId: str = ""

@@ -23,6 +23,7 @@ from openassist.agent.containers import find_container
 from openassist.agent.tasks import Unrunnable
 from openassist.cli.api_client import ApiCallError
 from openassist.protocol import agent as wire
+from openassist.protocol.reports import ReportKind
 from tests.support.cluster import Agent, Cluster, wait_until
 from tests.support.docker_engine import IMAGE, DockerEngine, EngineUnavailable
 
@@ -227,7 +228,7 @@ def test_the_agent_checks_ids_and_names_the_server_did_not(
     )
     with pytest.raises(Unrunnable) as refused:
         asyncio.run(find_container(task))
-    assert (refused.value.kind, refused.value.details["errCode"]) == ("invalid", code)
+    assert (refused.value.kind, refused.value.code) == (ReportKind.INVALID, code)
 
 
 def test_cli_run_takes_a_container(cluster: Cluster, agent: Agent, engine: DockerEngine) -> None:

@@ -32,6 +32,7 @@ from openassist.agent.identity import Identity
 from openassist.agent.kicks import KickChannel
 from openassist.agent.registration import RegistrationError, register
 from openassist.agent.settings import AgentSettings, backoff, pause
+from openassist.protocol.reports import ReportKind, TaskReport
 
 
 def _emit(event: str, agent: int, at_ms: int = 0, **extra: str) -> None:
@@ -80,16 +81,18 @@ class SimulatedAgent:
                 attempt += 1
 
     async def _answer(self, task_id: str, version: int) -> None:
-        now = str(time.time_ns() // 1_000_000)
-        query = {
-            "taskId": task_id,
-            "invokeVersion": str(version),
-            "start": now,
-            "end": now,
-            "exitCode": "0",
-            "dropped": "0",
-        }
-        await self._channel.report("finish", query, b"ok\n")
+        now = time.time_ns() // 1_000_000
+        report = TaskReport(
+            kind=ReportKind.FINISH,
+            task_id=task_id,
+            invoke_version=version,
+            start_ms=now,
+            end_ms=now,
+            exit_code=0,
+            dropped=0,
+            output=b"ok\n",
+        )
+        await self._channel.report(report)
         _emit("task", self._index, task=task_id)
 
 

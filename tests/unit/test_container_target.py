@@ -8,6 +8,7 @@ import pytest
 
 from openassist.agent.containers.target import Wanted, pick, wanted
 from openassist.agent.tasks import Unrunnable
+from openassist.protocol.reports import ReportKind
 
 WEB = "a" * 64
 OTHER = "ab" + "c" * 62
@@ -58,8 +59,8 @@ def test_the_named_container_is_picked(container_id: str, name: str, expected: s
 def test_each_problem_has_its_code(container_id: str, name: str, code: str) -> None:
     with pytest.raises(Unrunnable) as refused:
         pick(ENGINE, wanted(container_id, name))
-    assert refused.value.details["errCode"] == code
-    assert refused.value.kind == "invalid"
+    assert refused.value.code == code
+    assert refused.value.kind is ReportKind.INVALID
 
 
 def test_runtime_prefix_is_kept_apart() -> None:

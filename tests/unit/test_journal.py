@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
 from openassist.agent import journal as journal_module
 from openassist.agent.journal import Journal
+from openassist.protocol.reports import ReportKind, TaskReport
+
+FINISH = ReportKind.FINISH
 
 
 def test_entries_survive_reopening(tmp_path: Path) -> None:
@@ -14,17 +18,17 @@ def test_entries_survive_reopening(tmp_path: Path) -> None:
     journal.started(("t-1", 0), "boot-a")
     journal.process(("t-1", 0), 4242)
     journal.started(("t-2", 0), "boot-a")
-    journal.finished(("t-2", 0), "finish", {"taskId": "t-2", "exitCode": "0"}, b"\xffout")
+    finished = TaskReport(kind=FINISH, task_id="t-2", exit_code=0, output=b"\xffout")
+    journal.finished(("t-2", 0), finished)
     journal.started(("t-3", 0), "boot-a")
-    journal.finished(("t-3", 0), "finish", {"taskId": "t-3"}, b"")
+    journal.finished(("t-3", 0), TaskReport(kind=FINISH, task_id="t-3"))
     journal.settled(("t-3", 0))
     again = Journal.open(tmp_path)
     assert [e.key for e in again.interrupted()] == [("t-1", 0)]
     assert again.entries[("t-1", 0)].pgid == 4242
     [pending] = again.unsettled()
     assert pending.key == ("t-2", 0)
-    assert pending.report is not None
-    assert pending.report["output"].encode("latin-1") == b"\xffout"
+    assert pending.final_report == finished
     assert again.seen(("t-3", 0))
     assert stat.S_IMODE((tmp_path / "journal.jsonl").stat().st_mode) == 0o600
 
@@ -44,7 +48,7 @@ def test_compaction_keeps_what_is_still_needed(tmp_path: Path, monkeypatch: obje
         key = (f"t-{index}", 0)
         journal.started(key, "boot")
         if index % 2:
-            journal.finished(key, "finish", {}, b"")
+            journal.finished(key, TaskReport(kind=FINISH, task_id=key[0]))
             journal.settled(key)
     journal.compact()
     again = Journal.open(tmp_path)
@@ -56,13 +60,36 @@ def test_compaction_keeps_what_is_still_needed(tmp_path: Path, monkeypatch: obje
 def test_queued_reports_wait_until_settled_then_go_at_compaction(tmp_path: Path) -> None:
     journal = Journal.open(tmp_path)
     waiting, taken = ("t-1#1", 3), ("t-1#2", 3)
-    journal.queued(waiting, "finish", {"taskId": "t-1", "currentTime": "1"}, b"out\xff")
-    journal.queued(taken, "finish", {"taskId": "t-1", "currentTime": "2"}, b"")
+    report = TaskReport(kind=FINISH, task_id="t-1", current_time_ms=1, output=b"out\xff")
+    journal.queued(waiting, report)
+    journal.queued(taken, TaskReport(kind=FINISH, task_id="t-1", current_time_ms=2))
     journal.settled(taken)
     again = Journal.open(tmp_path)
     [pending] = again.unsettled()
-    assert pending.key == waiting and pending.report is not None
-    assert pending.report["output"].encode("latin-1") == b"out\xff"
+    assert pending.key == waiting and pending.final_report == report
     assert again.interrupted() == []  # a queued report is not a run cut short
     again.compact()
     assert set(Journal.open(tmp_path).entries) == {waiting}
+
+
+def test_a_journal_written_by_an_earlier_version_is_read(tmp_path: Path) -> None:
+    """The on-disk report is kind, query as sent and output: an upgraded agent still sends
+    what the version before it left unsettled."""
+    lines = [
+        {"e": "started", "task": "t-1", "v": 2, "boot": "b", "at": 1.5},
+        {
+            "e": "finished",
+            "task": "t-1",
+            "v": 2,
+            "report": {
+                "kind": "stopped",
+                "query": {"taskId": "t-1", "invokeVersion": "2", "exitcode": "-1"},
+                "output": "\u00ff",
+            },
+        },
+    ]
+    (tmp_path / "journal.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    [pending] = Journal.open(tmp_path).unsettled()
+    assert pending.final_report == TaskReport(
+        kind=ReportKind.STOPPED, task_id="t-1", invoke_version=2, exit_code=-1, output=b"\xff"
+    )

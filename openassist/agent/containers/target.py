@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openassist.agent.tasks import Unrunnable
+from openassist.protocol.reports import ReportKind
 
 RUNTIMES = ("docker", "containerd", "cri-o")
 # Where a CRI runtime listens (the official agent looks at the same places).
@@ -41,12 +42,13 @@ class Container:
 
 
 def invalid(code: str, info: str) -> Unrunnable:
-    return Unrunnable("invalid", code, f"{code}: {info}")
+    return Unrunnable(ReportKind.INVALID, code, f"{code}: {info}")
 
 
 def connect_failed(info: str) -> Unrunnable:
     # An Error, not Invalid: the runtime being unreachable is the instance's trouble.
-    return Unrunnable("error", "ContainerConnectFailed", f"ContainerConnectFailed: {info}")
+    info = f"ContainerConnectFailed: {info}"
+    return Unrunnable(ReportKind.ERROR, "ContainerConnectFailed", info)
 
 
 def wanted(container_id: str, container_name: str) -> Wanted:

@@ -1,4 +1,4 @@
-"""Reading a task report of the official protocol into a service ``Report``.
+"""Task reports of the official protocol, decoded by ``protocol.reports``, given catalog codes.
 
 The official agent reports a task it cannot run on ``v1/task/invalid`` with ``param`` and
 ``value`` instead of an error code; ``_INVALID_PARAMS`` maps those to catalog codes.
@@ -6,10 +6,10 @@ The official agent reports a task it cannot run on ``v1/task/invalid`` with ``pa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import msgspec
 
 from openassist.catalog import ENTRIES
-from openassist.server.service.delivery import Report, ReportKind
+from openassist.protocol.reports import FileStatus, ReportKind, TaskReport
 from openassist.server.service.files import FileReport
 
 _INVALID_PARAMS = {
@@ -43,13 +43,6 @@ FILE_INVALID_PARAMS = {
 }
 
 
-def _int(value: str | None) -> int:
-    try:
-        return int(value) if value else 0
-    except ValueError:
-        return 0
-
-
 def _invalid_code(param: str, value: str) -> str:
     """A catalog code for an official ``invalid`` report: the value when it names one (cron
     errors do), the one its prefix names (``DefaultWorkingDirectoryNotAvailable: ...``), or the
@@ -60,40 +53,28 @@ def _invalid_code(param: str, value: str) -> str:
     return _INVALID_PARAMS.get(param, "InvalidCommandText")
 
 
-def parse_report(kind: ReportKind, query: Mapping[str, str], body: bytes) -> Report:
-    exit_code = query.get("exitCode") or query.get("exitcode")
-    error_code, error_info = query.get("errCode", ""), query.get("errDesc", "")
-    if kind is ReportKind.INVALID and not error_code:
-        param, value = query.get("param", ""), query.get("value", "")
-        error_code = _invalid_code(param, value)
-        error_info = f"{param}: {value}" if param else value
-    return Report(
-        kind=kind,
-        invoke_id=query.get("taskId", ""),
-        start_ms=_int(query.get("start")),
-        end_ms=_int(query.get("end")),
-        exit_code=_int(exit_code) if exit_code not in (None, "") else None,
-        dropped=_int(query.get("dropped")),
-        error_code=error_code,
-        error_info=error_info,
-        output=body,
-        # OpenAssist agents answer ``result=canceled`` for a run they never started; the official
-        # agent only ever sends ``killed`` or ``completed``.
-        never_started=query.get("result") == "canceled",
-        completed=kind is ReportKind.STOPPED and query.get("result") == "completed",
-        fire_ms=_int(query.get("currentTime")),
+def task_report(report: TaskReport) -> TaskReport:
+    """The report with a catalog code: the official agent's ``invalid`` reports carry
+    ``param`` and ``value`` instead of one."""
+    if report.kind is not ReportKind.INVALID or report.error_code:
+        return report
+    param, value = report.param or "", report.value
+    return msgspec.structs.replace(
+        report,
+        error_code=_invalid_code(param, value),
+        error_info=f"{param}: {value}" if param else value,
     )
 
 
-def parse_file_report(kind: ReportKind, query: Mapping[str, str]) -> FileReport:
+def file_report(report: TaskReport) -> FileReport:
     """A send-file report: ``finish`` with status and errorcode, or ``invalid`` with param."""
-    invoke_id = query.get("taskId", "")
-    if kind is ReportKind.INVALID:
-        param, value = query.get("param", ""), query.get("value", "")
+    invoke_id = report.task_id
+    if report.kind is ReportKind.INVALID:
+        param, value = report.param or "", report.value
         code = FILE_INVALID_PARAMS.get(param, "FileContentInvalid")
         return FileReport(invoke_id, error_code=code, error_info=f"{param}: {value}", invalid=True)
-    if query.get("status", "Success") == "Success":
+    if report.file_status is not FileStatus.FAILED:
         return FileReport(invoke_id, success=True)
-    number = _int(query.get("errorcode"))
+    number = report.file_error or 0
     code, info = FILE_FINISH_ERRORS.get(number, ("FileCreateFail", f"error code {number}"))
     return FileReport(invoke_id, error_code=code, error_info=info)

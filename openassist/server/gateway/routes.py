@@ -21,6 +21,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from openassist.protocol import agent as wire
+from openassist.protocol.reports import ReportKind, decode_report
 from openassist.server.gateway.auth import (
     AgentAccessDenied,
     AgentAuthError,
@@ -28,10 +29,10 @@ from openassist.server.gateway.auth import (
     AgentVerifier,
 )
 from openassist.server.gateway.kicks import KickHub
-from openassist.server.gateway.reports import parse_file_report, parse_report
+from openassist.server.gateway.reports import file_report, task_report
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.context import ServiceContext
-from openassist.server.service.delivery import Delivery, DeliveryService, ReportKind
+from openassist.server.service.delivery import Delivery, DeliveryService
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService, Registration, RegistrationRefused
 from openassist.server.service.outages import OutageService, parse_outage
@@ -277,11 +278,11 @@ class Gateway:
         except ValueError:
             return _json({"code": 404, "errMsg": "unknown report kind"}, 404)
         await self._settle_overdue(request, instance)
-        if request.query_params.get("taskType") == "sendfile":
-            await self._files.report(instance.id, parse_file_report(kind, request.query_params))
-            return _json({"code": 200, "instanceId": instance.id})
-        report = parse_report(kind, request.query_params, await request.body())
-        await self._delivery.report(instance.id, report)
+        report = decode_report(kind, request.query_params, await request.body())
+        if report.send_file:
+            await self._files.report(instance.id, file_report(report))
+        else:
+            await self._delivery.report(instance.id, task_report(report))
         return _json({"code": 200, "instanceId": instance.id})
 
     async def acknowledge(self, request: Request) -> Response:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection
 
+from openassist.protocol.reports import ReportKind, TaskReport
 from openassist.protocol.statuses import InstanceStatus, RepeatMode
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.service import timed
@@ -23,33 +23,6 @@ from openassist.server.service.parameters import (
 )
 from openassist.server.store import invocations, outputs
 from openassist.server.store.records import Command, Invocation, InvocationInstance
-
-
-class ReportKind(StrEnum):
-    VERIFIED = "verified"
-    RUNNING = "running"
-    FINISH = "finish"
-    STOPPED = "stopped"
-    TIMEOUT = "timeout"
-    ERROR = "error"
-    INVALID = "invalid"
-    SKIPPED = "skipped"  # OpenAssist agents: a timed run not started, the last still going
-
-
-@dataclass(frozen=True)
-class Report:
-    kind: ReportKind
-    invoke_id: str
-    start_ms: int = 0
-    end_ms: int = 0
-    exit_code: int | None = None
-    dropped: int = 0
-    error_code: str = ""
-    error_info: str = ""
-    output: bytes = b""
-    never_started: bool = False  # a stop the agent answered for a run it never had
-    completed: bool = False  # stopped: the schedule of a timed task has no more runs
-    fire_ms: int = 0  # currentTime of a timed run (the fire time of a skipped one)
 
 
 @dataclass(frozen=True)
@@ -176,17 +149,17 @@ class DeliveryService:
             invocations.apply_event(conn, row.invoke_id, row.instance_id, event, changes, now)
             return None
 
-    async def report(self, instance_id: str, report: Report) -> InstanceStatus | None:
+    async def report(self, instance_id: str, report: TaskReport) -> InstanceStatus | None:
         """Apply one report; repeated or late reports change nothing and return None."""
         now = self._ctx.clock.now_ms()
         quota = self._ctx.limits.output_quota
 
         def apply(conn: Connection) -> InstanceStatus | None:
-            current = invocations.get_instance_row(conn, report.invoke_id, instance_id)
+            current = invocations.get_instance_row(conn, report.task_id, instance_id)
             if current is None or report.kind is ReportKind.VERIFIED:
                 return None
-            task = invocations.get_invocation(conn, report.invoke_id)
-            about_run = report.kind in _TIMED_KINDS or report.completed
+            task = invocations.get_invocation(conn, report.task_id)
+            about_run = report.kind in _TIMED_KINDS or report.schedule_completed
             if task is not None and timed.keeps_history(task) and about_run:
                 return self._timed_report(conn, report, current, timed.one_off(task), now)
             if report.kind is ReportKind.SKIPPED:
@@ -195,7 +168,7 @@ class DeliveryService:
                 # Partial output of a run already known to be running: append, keep the tail.
                 output, dropped = _tail(current.output, report.output, current.dropped, quota)
                 if invocations.update_output(
-                    conn, report.invoke_id, instance_id, output, dropped, now
+                    conn, report.task_id, instance_id, output, dropped, now
                 ):
                     self._keep_full(conn, report, current)
                 return None
@@ -203,7 +176,7 @@ class DeliveryService:
                 _EVENT[report.kind], exit_code=report.exit_code, never_started=report.never_started
             )
             new = invocations.apply_event(
-                conn, report.invoke_id, instance_id, event, self._changes(report, current), now
+                conn, report.task_id, instance_id, event, self._changes(report, current), now
             )
             if new is not None:
                 self._keep_full(conn, report, current)
@@ -214,16 +187,16 @@ class DeliveryService:
     def _timed_report(
         self,
         conn: Connection,
-        report: Report,
+        report: TaskReport,
         current: InvocationInstance,
         one_off: bool,
         now: int,
     ) -> InstanceStatus | None:
         """One report about a run of a timed task: the run is kept as history and the instance
         waits Scheduled for the next one; the end of the schedule ends the task."""
-        ids = (report.invoke_id, current.instance_id)
+        ids = (report.task_id, current.instance_id)
         if report.kind is ReportKind.SKIPPED:
-            timed.record_skip(conn, current, report.fire_ms or now)
+            timed.record_skip(conn, current, report.current_time_ms or now)
             return None
         if report.kind is ReportKind.STOPPED:  # completed: no more runs
             event = Event(EventKind.SCHEDULE_ENDED, exit_code=current.exit_code)
@@ -249,15 +222,15 @@ class DeliveryService:
         event = Event(kind, exit_code=report.exit_code, delivered=delivered, timed=not one_off)
         return invocations.apply_event(conn, *ids, event, changes, now)
 
-    def _keep_full(self, conn: Connection, report: Report, current: InvocationInstance) -> None:
+    def _keep_full(self, conn: Connection, report: TaskReport, current: InvocationInstance) -> None:
         cap = self._ctx.limits.full_output_cap
         if report.output and cap:
             outputs.append(
-                conn, report.invoke_id, current.instance_id, report.output, current.full_size, cap
+                conn, report.task_id, current.instance_id, report.output, current.full_size, cap
             )
 
     def _changes(
-        self, report: Report, current: InvocationInstance, fresh: bool = False
+        self, report: TaskReport, current: InvocationInstance, fresh: bool = False
     ) -> dict[str, Any]:
         quota = self._ctx.limits.output_quota
         if report.kind is ReportKind.RUNNING:
@@ -266,7 +239,8 @@ class DeliveryService:
         # The final report carries the output not sent while running: append it, keep the tail.
         # ``fresh``: a run of a timed task that sent no chunks; earlier runs' output goes.
         previous, previous_dropped = (b"", 0) if fresh else (current.output, current.dropped)
-        output, dropped = _tail(previous, report.output, previous_dropped + report.dropped, quota)
+        dropped = previous_dropped + (report.dropped or 0)
+        output, dropped = _tail(previous, report.output, dropped, quota)
         changes: dict[str, Any] = {
             "output": output,
             "dropped": dropped,
@@ -281,7 +255,7 @@ class DeliveryService:
         return changes
 
 
-def _default_code(report: Report) -> str:
+def _default_code(report: TaskReport) -> str:
     if report.kind is ReportKind.FINISH:
         return "ExitCodeNonzero" if report.exit_code not in (0, None) else ""
     if report.kind is ReportKind.TIMEOUT:
@@ -291,7 +265,7 @@ def _default_code(report: Report) -> str:
     return ""
 
 
-def _default_info(report: Report) -> str:
+def _default_info(report: TaskReport) -> str:
     if report.kind is ReportKind.FINISH and report.exit_code not in (0, None):
         return f"the command execution exit code is not zero: {report.exit_code}."
     if report.kind is ReportKind.TIMEOUT:
