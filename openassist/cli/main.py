@@ -115,6 +115,16 @@ def _asks_help(extra: Sequence[str]) -> bool:
     return any(item in ("--help", "-h") for item in extra[::2])
 
 
+def _needs_server_extra(command: str, missing: ModuleNotFoundError) -> int:
+    """A plain install is the agent and the CLI: say what the server part needs."""
+    print(
+        f"openassist {command}: this installation has no server libraries ({missing}); "
+        "install them with: pip install 'openassist[server]'",
+        file=sys.stderr,
+    )
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
@@ -125,8 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at every start
     if args.command == "server":
-        from openassist.cli.server_command import run_server
-
+        try:
+            from openassist.cli.server_command import run_server
+        except ModuleNotFoundError as missing:
+            return _needs_server_extra("server", missing)
         return run_server(args)
     if args.command == "agent" and args.agent_command == "package":
         from openassist.cli.agent_package import run_package_command
