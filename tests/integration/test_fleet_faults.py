@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.cluster import Cluster, wait_until
 
 AGENTS = 50
+# Its own waits add up to more than the default per-test timeout on a loaded machine.
+pytestmark = pytest.mark.timeout(600)
 
 
 def test_server_killed_mid_run_loses_nothing_and_runs_nothing_twice(tmp_path: Path) -> None:

@@ -7,10 +7,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.cluster import Cluster, wait_until
 from tests.support.swarm import start_swarm
 
 COUNT = 100
+# Its own waits add up to more than the default per-test timeout on a loaded machine.
+pytestmark = pytest.mark.timeout(600)
 
 
 def _run_everywhere(cluster: Cluster, instance_ids: list[str]) -> list[str]:
