@@ -7,6 +7,7 @@ Frozen after start and passed down explicitly. Unknown keys in the file and unkn
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -47,6 +48,13 @@ class ServerSettings:
     data_dir: Path = Path(".openassist")
     api_host: str = "127.0.0.1"  # where the RPC API and the console listen
     api_port: int = 8640  # the RPC API's and the console's port
+    # TLS on the API and console port: "auto" (on unless api_host is a loopback address), "on"
+    # or "off".
+    api_tls: str = "auto"
+    # The API port's certificate (chain) and key, PEM files; empty: a certificate issued by the
+    # server's CA (data_dir/tls/ca.pem, which the CLI and SDKs then trust).
+    api_tls_cert_file: str = ""
+    api_tls_key_file: str = ""  # the key of api_tls_cert_file
     # Agents connect from other machines; the gateway is TLS-only and every request is signed.
     agent_host: str = "0.0.0.0"  # noqa: S104
     agent_port: int = 8643  # the agent gateway's port (TLS)
@@ -75,6 +83,16 @@ class ServerSettings:
     # Shortest rate(...) interval of timed tasks (API.md 4); a test deployment may lower it.
     min_rate_interval_s: int = 60
     min_cron_interval_s: int = 10  # shortest interval between runs of a cron Frequency
+
+    @property
+    def api_tls_enabled(self) -> bool:
+        if self.api_tls == "auto":
+            return not _is_loopback(self.api_host)
+        return self.api_tls == "on"
+
+    @property
+    def api_scheme(self) -> str:
+        return "https" if self.api_tls_enabled else "http"
 
     @property
     def effective_database_url(self) -> str:
@@ -128,7 +146,25 @@ def load_server_settings(
             raise ConfigurationError(f"unknown setting {name}")
         if value is not None:
             values[name] = _convert(name, kinds[name], value)
-    return replace(ServerSettings(), **values)
+    settings = replace(ServerSettings(), **values)
+    _check(settings)
+    return settings
+
+
+def _check(settings: ServerSettings) -> None:
+    if settings.api_tls not in ("auto", "on", "off"):
+        raise ConfigurationError(f"setting api_tls: {settings.api_tls!r} is not auto, on or off")
+    if bool(settings.api_tls_cert_file) != bool(settings.api_tls_key_file):
+        raise ConfigurationError("settings api_tls_cert_file and api_tls_key_file go together")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _refuse_unknown_variables(environ: Mapping[str, str], kinds: Mapping[str, Any]) -> None:
