@@ -1,22 +1,25 @@
-"""A small signed RPC client for the CLI (HMAC-SHA1 v1 over plain HTTP, standard library only)."""
+"""A small signed RPC client for the CLI (HMAC-SHA1 v1 over http, or https verified with the
+server's CA; standard library only). Where credentials come from: ``cli/credentials.py``."""
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
+import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from openassist.protocol.acs_signature import signed_v1_query
 from openassist.protocol.api_versions import version_of
 
-DEFAULT_CREDENTIALS = Path(".openassist") / "admin-credentials.json"
+
+class ApiUnreachable(Exception):
+    """The server could not be reached (or its certificate not verified); the message names the
+    endpoint and where the credentials came from."""
 
 
 class ApiCallError(Exception):
@@ -29,38 +32,29 @@ class ApiCallError(Exception):
 class Credentials:
     access_key_id: str
     access_key_secret: str
-    endpoint: str
+    endpoint: str  # host:port (plain http) or http(s)://host:port
     region_id: str
+    ca_file: str = ""  # the CA that verifies an https endpoint; empty: the system's
+    source: str = ""  # where they were read, for error messages
 
     def __repr__(self) -> str:  # the secret never appears in a repr or a log
         return f"Credentials({self.access_key_id!r}, endpoint={self.endpoint!r})"
 
-
-def load_credentials(path: Path | None = None) -> Credentials:
-    """From OPENASSIST_ACCESS_KEY_ID/_SECRET/_ENDPOINT/_REGION, else the server's credentials
-    file (``--credentials``, or ``.openassist/admin-credentials.json``)."""
-    env = os.environ
-    if env.get("OPENASSIST_ACCESS_KEY_ID") and env.get("OPENASSIST_ACCESS_KEY_SECRET"):
-        return Credentials(
-            env["OPENASSIST_ACCESS_KEY_ID"],
-            env["OPENASSIST_ACCESS_KEY_SECRET"],
-            env.get("OPENASSIST_ENDPOINT", "127.0.0.1:8640"),
-            env.get("OPENASSIST_REGION", "local"),
-        )
-    source = path or Path(env.get("OPENASSIST_DATA_DIR", ".openassist")) / "admin-credentials.json"
-    document = json.loads(source.read_text())
-    return Credentials(
-        document["AccessKeyId"],
-        document["AccessKeySecret"],
-        document.get("Endpoint", "127.0.0.1:8640"),
-        document.get("RegionId", "local"),
-    )
+    @property
+    def url(self) -> str:
+        return self.endpoint if "://" in self.endpoint else f"http://{self.endpoint}"
 
 
 class ApiClient:
     def __init__(self, credentials: Credentials, timeout_s: float = 30) -> None:
         self._credentials = credentials
         self._timeout = timeout_s
+        scheme = credentials.url.split("://", 1)[0]
+        if scheme not in ("http", "https"):
+            raise ValueError(f"endpoint {credentials.url}: give http:// or https://")
+        self._tls: ssl.SSLContext | None = None
+        if scheme == "https":
+            self._tls = ssl.create_default_context(cafile=credentials.ca_file or None)
 
     @property
     def region_id(self) -> str:
@@ -79,14 +73,16 @@ class ApiClient:
             secrets.token_hex(16),
         )
         body = urlencode(signed).encode()
-        request = urllib.request.Request(
-            f"http://{self._credentials.endpoint}/",
+        request = urllib.request.Request(  # noqa: S310 (the scheme is checked in __init__)
+            self._credentials.url.rstrip("/") + "/",
             data=body,
             method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(  # noqa: S310 (the scheme is checked in __init__)
+                request, timeout=self._timeout, context=self._tls
+            ) as response:
                 return dict(json.loads(response.read()))
         except urllib.error.HTTPError as error:
             try:
@@ -96,3 +92,17 @@ class ApiClient:
             raise ApiCallError(
                 error.code, document.get("Code", "HTTPError"), document.get("Message", str(error))
             ) from None
+        except (urllib.error.URLError, OSError) as error:
+            raise ApiUnreachable(self._unreachable(error)) from None
+
+    def _unreachable(self, error: Exception) -> str:
+        reason = getattr(error, "reason", error)
+        credentials = self._credentials
+        text = (
+            f"cannot reach the OpenAssist API at {credentials.url} ({reason}); "
+            f"credentials from {credentials.source or 'the caller'}"
+        )
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            trusted = credentials.ca_file or "the system's CAs"
+            text += f"; its certificate is not trusted by {trusted} (pass --ca <server ca.pem>)"
+        return text

@@ -99,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     ecs.add_argument("action", nargs="?", default="")
     _credentials_option(ecs)
 
+    configure = sub.add_parser(
+        "configure", help="save credentials as a profile in ~/.config/openassist/credentials"
+    )
+    configure.add_argument("--from", dest="source", required=True, help="a credentials file")
+    configure.add_argument("--profile", default="default")
+    configure.add_argument("--endpoint", default="", help="https://host:8640 (default: file's)")
+    configure.add_argument("--ca", default="", help="the server's ca.pem (default: file's)")
+
     quickstart = sub.add_parser("quickstart", help="server + local agent + a command, end to end")
     quickstart.add_argument("--data-dir", default=".openassist")
     quickstart.add_argument("--api-port", type=int, default=8640)
@@ -107,12 +115,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _credentials_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--credentials", help="credentials file (default: the server's)")
+    parser.add_argument(
+        "--credentials", help="a server's admin-credentials.json or a profiles file"
+    )
+    parser.add_argument(
+        "--profile", help="profile in ~/.config/openassist/credentials (or OPENASSIST_PROFILE)"
+    )
+    parser.add_argument("--endpoint", help="the API: https://host:8640 (or OPENASSIST_ENDPOINT)")
+    parser.add_argument("--ca", help="CA file that verifies an https endpoint (or OPENASSIST_CA)")
 
 
 def _asks_help(extra: Sequence[str]) -> bool:
     """``--help`` / ``-h`` in a name position of ``--Name value`` pairs (not as a value)."""
     return any(item in ("--help", "-h") for item in extra[::2])
+
+
+def _needs_server_extra(command: str, missing: ModuleNotFoundError) -> int:
+    """A plain install is the agent and the CLI: say what the server part needs."""
+    print(
+        f"openassist {command}: this installation has no server libraries ({missing}); "
+        "install them with: pip install 'openassist[server]'",
+        file=sys.stderr,
+    )
+    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,8 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at every start
     if args.command == "server":
-        from openassist.cli.server_command import run_server
-
+        try:
+            from openassist.cli.server_command import run_server
+        except ModuleNotFoundError as missing:
+            return _needs_server_extra("server", missing)
         return run_server(args)
     if args.command == "agent" and args.agent_command == "package":
         from openassist.cli.agent_package import run_package_command
@@ -140,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from openassist.cli.ecs_help import show_ecs_help
 
         return show_ecs_help(args.action, _asks_help(extra))
+    if args.command == "configure":
+        from openassist.cli.configure import run_configure
+
+        return run_configure(args)
     if args.command == "quickstart":
         from openassist.cli.quickstart import run_quickstart
 

@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from openassist.cli.api_client import ApiClient, load_credentials
+from openassist.cli.api_client import ApiClient
+from openassist.cli.credentials import read_file
 from openassist.cli.task_commands import print_results
 from openassist.cli.waiting import wait_for_results
 
@@ -82,7 +83,7 @@ def run_quickstart(args: argparse.Namespace) -> int:
     )
     _wait_for(ready, server, "the server", 60)
     (data_dir / "server.pid").write_text(f"{server.pid}\n")
-    client = ApiClient(load_credentials(data_dir / "admin-credentials.json"))
+    client = ApiClient(read_file(data_dir / "admin-credentials.json"))
     print(
         f"1. server started (pid {server.pid}): API http://127.0.0.1:{args.api_port}/, "
         f"agents https://127.0.0.1:{args.agent_port}/, log {server_log}"

@@ -7,10 +7,10 @@ import base64
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from openassist.cli.api_client import ApiCallError, ApiClient, load_credentials
+from openassist.cli.api_client import ApiCallError, ApiClient, ApiUnreachable
+from openassist.cli.credentials import Choice, CredentialsNotFound, resolve
 from openassist.cli.diagnosis import show_diagnosis
 from openassist.cli.file_command import send_file
 from openassist.cli.output_command import show_output
@@ -18,18 +18,23 @@ from openassist.cli.table import render_table
 from openassist.cli.waiting import FINAL, fetch_results, wait_for_results
 
 
-def _client(args: argparse.Namespace) -> ApiClient:
-    return ApiClient(load_credentials(Path(args.credentials) if args.credentials else None))
+def client_for(args: argparse.Namespace) -> ApiClient:
+    """The API client the command line asks for (``--credentials``, ``--profile``,
+    ``--endpoint``, ``--ca``); raises CredentialsNotFound or ValueError."""
+    choice = Choice(
+        credentials_file=args.credentials or "",
+        profile=args.profile or "",
+        endpoint=args.endpoint or "",
+        ca_file=args.ca or "",
+    )
+    return ApiClient(resolve(choice))
 
 
 def run_task_command(args: argparse.Namespace, extra: Sequence[str]) -> int:
     try:
-        client = _client(args)
-    except (OSError, KeyError, ValueError) as error:
-        print(
-            f"openassist: no credentials ({error}); start the server or pass --credentials",
-            file=sys.stderr,
-        )
+        client = client_for(args)
+    except (CredentialsNotFound, ValueError) as error:
+        print(f"openassist: {error}", file=sys.stderr)
         return 2
     try:
         if args.command == "run":
@@ -48,11 +53,11 @@ def run_task_command(args: argparse.Namespace, extra: Sequence[str]) -> int:
     except ApiCallError as error:
         print(f"openassist: {error}", file=sys.stderr)
         return 1
+    except ApiUnreachable as error:
+        print(f"openassist: {error}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         return 0  # the reader of our output went away (``| head``): nothing to say
-    except OSError as error:
-        print(f"openassist: cannot reach the server: {error}", file=sys.stderr)
-        return 1
 
 
 def print_results(results: list[dict[str, Any]]) -> None:

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from openassist.server.api.endpoint import RpcEndpoint
+from openassist.server.api_tls import api_certificate, api_endpoint
 from openassist.server.bus import Bus, MemoryBus
 from openassist.server.console import ConsoleKeys, console_app, first_user
 from openassist.server.data_dir import secure_data_dir
@@ -127,9 +128,9 @@ async def build_server(settings: ServerSettings) -> Server:
         idempotency=idempotency,
         limits=limits,
     )
-    await _write_first_access_key(access_keys, settings)
-    console_keys = await asyncio.to_thread(_console_keys, settings)
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
+    await _write_first_access_key(access_keys, settings, tls)
+    console_keys = await asyncio.to_thread(_console_keys, settings)
     gateway = Gateway(context, services.fleet, services.files, parameter_store, upgrades)
     rules = SweepRules(
         delivery_timeout_ms=settings.delivery_timeout_s * 1000,
@@ -141,7 +142,9 @@ async def build_server(settings: ServerSettings) -> Server:
     return Server(settings, db, bus, services, gateway, tls, sweeper, console_keys)
 
 
-async def _write_first_access_key(keys: AccessKeyService, settings: ServerSettings) -> None:
+async def _write_first_access_key(
+    keys: AccessKeyService, settings: ServerSettings, tls: TlsFiles
+) -> None:
     key = await keys.ensure_admin_key()
     if key is None:
         return
@@ -149,9 +152,11 @@ async def _write_first_access_key(keys: AccessKeyService, settings: ServerSettin
     document = {
         "AccessKeyId": key.id,
         "AccessKeySecret": key.secret,
-        "Endpoint": f"{settings.api_host}:{settings.api_port}",
+        "Endpoint": api_endpoint(settings),
         "RegionId": settings.regions[0],
     }
+    if settings.api_tls_enabled and not settings.api_tls_cert_file:
+        document["CaFile"] = str(tls.ca_cert.resolve())  # what the CLI verifies the API with
     write_private(path, json.dumps(document, indent=2).encode() + b"\n")
     # The secret itself is never logged: only where it is.
     log.info("created the first access key %s; credentials written to %s", key.id, path)
@@ -171,7 +176,7 @@ def _console_keys(settings: ServerSettings) -> ConsoleKeys:
         document = {
             "User": name,
             "Password": password,
-            "Url": f"http://{settings.api_host}:{settings.api_port}/console/",
+            "Url": f"{api_endpoint(settings)}/console/",
         }
         write_private(credentials, json.dumps(document, indent=2).encode() + b"\n")
         log.info("created the console user %s; its password is in %s", name, credentials)
@@ -210,7 +215,10 @@ def _uvicorn(
 async def serve(settings: ServerSettings, ready_file: Path | None = None) -> None:
     """Run the API and the agent gateway until SIGINT/SIGTERM."""
     server = await build_server(settings)
-    api = _uvicorn(server.api_app(), settings.api_host, settings.api_port, None, settings.log_level)
+    api_tls = api_certificate(settings, server.tls)
+    api = _uvicorn(
+        server.api_app(), settings.api_host, settings.api_port, api_tls, settings.log_level
+    )
     agents = _uvicorn(
         server.gateway.app(),
         settings.agent_host,
@@ -231,7 +239,8 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
             await asyncio.sleep(0.01)
         if api.started and agents.started:
             log.info(
-                "API on http://%s:%d (console at /console/), agents on https://%s:%d (CA %s)",
+                "API on %s://%s:%d (console at /console/), agents on https://%s:%d (CA %s)",
+                settings.api_scheme,
                 settings.api_host,
                 settings.api_port,
                 settings.agent_host,

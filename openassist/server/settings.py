@@ -1,10 +1,13 @@
 """The server's one settings object: defaults < file < ``OPENASSIST_*`` variables < flags.
 
-Frozen after start and passed down explicitly. Unknown keys in the file are errors.
+Frozen after start and passed down explicitly. Unknown keys in the file and unknown
+``OPENASSIST_*`` variables are errors. Each setting's comment is its documentation:
+``docs/settings.md`` is generated from this class (``openassist.server.settings_reference``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -15,30 +18,61 @@ from typing import Any
 from openassist.errors import ConfigurationError
 
 ENV_PREFIX = "OPENASSIST_"
+# ``OPENASSIST_*`` variables that other parts read (a server started from the same shell sees
+# them too); any other unknown one is refused at start, as a misspelt setting would be.
+OTHER_PARTS_VARIABLES = frozenset(
+    {
+        "OPENASSIST_CONFIG",  # the settings file itself
+        # the CLI
+        "OPENASSIST_ACCESS_KEY_ID",
+        "OPENASSIST_ACCESS_KEY_SECRET",
+        "OPENASSIST_ENDPOINT",
+        "OPENASSIST_REGION",
+        "OPENASSIST_DATA_DIR",
+        "OPENASSIST_PROFILE",
+        "OPENASSIST_CA",
+        # the agent
+        "OPENASSIST_AGENT_DIR",
+        "OPENASSIST_AGENT_BOOT_ID",
+        "OPENASSIST_AGENT_SYSTEM_STATE",
+        "OPENASSIST_AGENT_DOCKER_SOCKET",
+        "OPENASSIST_AGENT_BOOTSTRAPPED",
+    }
+)
+TEST_VARIABLES_PREFIX = "OPENASSIST_TEST_"  # the test suite's own
 
 
 @dataclass(frozen=True)
 class ServerSettings:
+    # Database (SQLite), TLS files, credentials, keys and agent packages; owner-only.
     data_dir: Path = Path(".openassist")
-    api_host: str = "127.0.0.1"
-    api_port: int = 8640
+    api_host: str = "127.0.0.1"  # where the RPC API and the console listen
+    api_port: int = 8640  # the RPC API's and the console's port
+    # TLS on the API and console port: "auto" (on unless api_host is a loopback address), "on"
+    # or "off".
+    api_tls: str = "auto"
+    # The API port's certificate (chain) and key, PEM files; empty: a certificate issued by the
+    # server's CA (data_dir/tls/ca.pem, which the CLI and SDKs then trust).
+    api_tls_cert_file: str = ""
+    api_tls_key_file: str = ""  # the key of api_tls_cert_file
     # Agents connect from other machines; the gateway is TLS-only and every request is signed.
     agent_host: str = "0.0.0.0"  # noqa: S104
-    agent_port: int = 8643
-    database_url: str = ""  # empty: SQLite file in data_dir
-    regions: tuple[str, ...] = ("local",)
+    agent_port: int = 8643  # the agent gateway's port (TLS)
+    # Empty: SQLite file in data_dir; postgresql://user@host/db needs the postgres extra.
+    database_url: str = ""
+    regions: tuple[str, ...] = ("local",)  # RegionId values the API accepts; the first is default
     tls_hostnames: tuple[str, ...] = ()  # extra names for the agent certificate
     agent_networks: tuple[str, ...] = ()  # agent access rule: allowed source networks (CIDR)
-    heartbeat_online_s: int = 120
-    redeliver_after_s: int = 30
+    heartbeat_online_s: int = 120  # an agent silent this long counts as offline
+    redeliver_after_s: int = 30  # a delivered task not acknowledged this long is handed out again
     delivery_timeout_s: int = 60  # not started this long after creation: DeliveryTimeout
     response_grace_s: int = 60  # silent this long past its timeout: ClientNotResponse
     stop_timeout_s: int = 30  # a stop not confirmed in this long: TerminationException
-    sweep_interval_s: int = 5
+    sweep_interval_s: int = 5  # seconds between sweeps for timed-out tasks and silent agents
     full_output_cap: int = 16 * 1024 * 1024  # bytes of full output kept per run; 0 keeps none
     api_rate_per_key: int = 200  # requests per second per access key; 0 disables the limit
-    api_burst_per_key: int = 400
-    log_level: str = "info"
+    api_burst_per_key: int = 400  # requests an access key may send at once above its rate
+    log_level: str = "info"  # debug, info or warning
     # Key that seals secret parameters. Keep it apart from database backups: a database copy
     # without it reveals no secret; losing it loses the secrets. Empty: a file in data_dir.
     parameter_key_file: str = ""
@@ -46,9 +80,19 @@ class ServerSettings:
     # `openassist agent package`). Empty: data_dir/agent-packages.
     agent_packages_dir: str = ""
     agent_update_check_s: int = 1800  # how often agents ask for a newer version
-    # Minimum intervals of timed tasks (API.md 4); a test deployment may lower them.
+    # Shortest rate(...) interval of timed tasks (API.md 4); a test deployment may lower it.
     min_rate_interval_s: int = 60
-    min_cron_interval_s: int = 10
+    min_cron_interval_s: int = 10  # shortest interval between runs of a cron Frequency
+
+    @property
+    def api_tls_enabled(self) -> bool:
+        if self.api_tls == "auto":
+            return not _is_loopback(self.api_host)
+        return self.api_tls == "on"
+
+    @property
+    def api_scheme(self) -> str:
+        return "https" if self.api_tls_enabled else "http"
 
     @property
     def effective_database_url(self) -> str:
@@ -83,6 +127,7 @@ def load_server_settings(
     """Build the settings; raises ConfigurationError for unknown keys or bad values."""
     environ = os.environ if environ is None else environ
     kinds = {f.name: f.type for f in fields(ServerSettings)}
+    _refuse_unknown_variables(environ, kinds)
     values: dict[str, Any] = {}
     config_file = environ.get(ENV_PREFIX + "CONFIG")
     if config_file:
@@ -101,4 +146,38 @@ def load_server_settings(
             raise ConfigurationError(f"unknown setting {name}")
         if value is not None:
             values[name] = _convert(name, kinds[name], value)
-    return replace(ServerSettings(), **values)
+    settings = replace(ServerSettings(), **values)
+    _check(settings)
+    return settings
+
+
+def _check(settings: ServerSettings) -> None:
+    if settings.api_tls not in ("auto", "on", "off"):
+        raise ConfigurationError(f"setting api_tls: {settings.api_tls!r} is not auto, on or off")
+    if bool(settings.api_tls_cert_file) != bool(settings.api_tls_key_file):
+        raise ConfigurationError("settings api_tls_cert_file and api_tls_key_file go together")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse_unknown_variables(environ: Mapping[str, str], kinds: Mapping[str, Any]) -> None:
+    known = {ENV_PREFIX + name.upper() for name in kinds} | OTHER_PARTS_VARIABLES
+    unknown = sorted(
+        name
+        for name in environ
+        if name.startswith(ENV_PREFIX)
+        and name not in known
+        and not name.startswith(TEST_VARIABLES_PREFIX)
+    )
+    if unknown:
+        raise ConfigurationError(
+            f"unknown environment variable {', '.join(unknown)}: no such setting "
+            "(docs/settings.md lists them all)"
+        )
