@@ -1,0 +1,81 @@
+"""Deciding one request against a principal's policies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from openassist.server.policy.document import Effect, PolicyDocument, Statement
+
+
+@dataclass(frozen=True)
+class NamedPolicy:
+    name: str
+    document: PolicyDocument
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    """``action`` as ``product:Action``; ``resource`` as an ARN; ``context`` keyed by normalised
+    condition keys (``acs:sourceip``, ``ecs:tag/env`` ...)."""
+
+    action: str
+    resource: str
+    context: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The verdict and the statement that decided it (none for an implicit deny)."""
+
+    allowed: bool
+    policy: str = ""
+    statement: int = -1  # index in the policy's Statement list
+    explicit: bool = False  # an explicit Deny (or an Allow); False: nothing allowed it
+
+    @property
+    def reason(self) -> str:
+        if self.allowed:
+            return f"allowed by {self.policy} Statement[{self.statement}]"
+        if self.explicit:
+            return f"explicitly denied by {self.policy} Statement[{self.statement}]"
+        return "no policy allows it"
+
+
+def _applies(statement: Statement, request: AccessRequest) -> bool:
+    return (
+        statement.applies_to_action(request.action)
+        and statement.applies_to_resource(request.resource)
+        and all(condition.holds(request.context) for condition in statement.conditions)
+    )
+
+
+def evaluate(policies: Sequence[NamedPolicy], request: AccessRequest) -> Decision:
+    """An explicit Deny wins over every Allow; without an applicable Allow, denied."""
+    allowed: Decision | None = None
+    for policy in policies:
+        for index, statement in enumerate(policy.document.statements):
+            if not _applies(statement, request):
+                continue
+            if statement.effect is Effect.DENY:
+                return Decision(False, policy.name, index, explicit=True)
+            if allowed is None:
+                allowed = Decision(True, policy.name, index, explicit=True)
+    return allowed if allowed is not None else Decision(False)
+
+
+def grants_everything(policies: Sequence[NamedPolicy], action: str) -> bool:
+    """True when ``action`` is allowed on every resource in every context: some statement allows
+    everything unconditionally and no Deny statement could apply to the action. Lets a caller
+    skip per-resource checks (and per-row filtering) for administrators."""
+    statements = [s for p in policies for s in p.document.statements]
+    if any(s.effect is Effect.DENY and s.applies_to_action(action) for s in statements):
+        return False
+    return any(
+        s.effect is Effect.ALLOW
+        and s.applies_to_action(action)
+        and not s.conditions
+        and not s.not_resource
+        and "*" in s.resources
+        for s in statements
+    )
