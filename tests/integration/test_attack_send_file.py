@@ -25,6 +25,7 @@ import pytest
 from openassist.agent.files import deliver_file
 from openassist.cli.api_client import ApiCallError
 from openassist.protocol import agent as wire
+from openassist.protocol.reports import FileStatus, ReportKind
 from tests.support.attackers import (
     Prize,
     User,
@@ -111,8 +112,8 @@ def test_swapping_the_temporary_file_cannot_hand_a_root_file_to_the_user(
         assert prize.untouched(), f"root's 0600 file was changed: {prize.describe()}"
         assert int(passes.strip()) > 0
         # A report of Success means the file is really there: a name that led elsewhere failed.
-        statuses = {query["status"] for _kind, query in reports}
-        assert statuses <= {"Success", "Failed"}
+        statuses = {report.file_status for report in reports}
+        assert statuses <= {FileStatus.SUCCESS, FileStatus.FAILED}
         # No temporary file of ours is left (the attacker's own symlinks may be).
         left = [p for p in directory.iterdir() if p.name.startswith(".app.conf.")]
         assert [p for p in left if not p.is_symlink()] == []
@@ -128,8 +129,8 @@ def test_a_file_whose_name_is_a_planted_symlink_is_replaced_not_followed(
         os.chown(directory, user.uid, user.gid)
         os.symlink(prize.path, directory / "app.conf")
         os.lchown(directory / "app.conf", user.uid, user.gid)
-        kind, query = deliver_file(_task(directory, user))
-        assert (kind, query["status"]) == ("finish", "Success")
+        report = deliver_file(_task(directory, user))
+        assert (report.kind, report.file_status) == (ReportKind.FINISH, FileStatus.SUCCESS)
         written = directory / "app.conf"
         assert not written.is_symlink() and written.read_bytes() == b"setting = 1\n"
         assert prize.untouched()
