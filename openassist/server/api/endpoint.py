@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openassist.catalog import api
-from openassist.errors import ApiError, Internal
+from openassist.errors import ApiError, Forbidden, Internal, InvalidParameter, NotFound
 from openassist.protocol.acs_signature import parse_authorization
 from openassist.protocol.api_versions import ECS_VERSION
 from openassist.server.api import (  # noqa: F401  (importing registers the actions)
@@ -73,11 +73,7 @@ class RpcEndpoint:
 
     async def _handle(self, request: Request) -> dict[str, Any]:
         if request.method not in ("GET", "POST", "HEAD"):
-            raise ApiError(
-                "UnsupportedHTTPMethod",
-                f"The HTTP method {request.method} is not supported; send GET or POST.",
-                403,
-            )
+            raise Forbidden(api.UNSUPPORTED_HTTP_METHOD, method=request.method)
         raw_body = await request.body()
         query = tuple(parse_qsl(request.url.query, keep_blank_values=True))
         params = dict(query)
@@ -92,14 +88,14 @@ class RpcEndpoint:
         action = headers.get("x-acs-action") or params.get("Action", "")
         version = headers.get("x-acs-version") or params.get("Version", "")
         if not action:
-            raise ApiError("MissingParameter.Action", "The Action parameter is required.")
+            raise InvalidParameter(api.MISSING_ACTION)
         handler = ACTIONS.get(action)
         if handler is None:
-            raise ApiError("InvalidAction", f"The action {action!r} is not supported.", 403)
+            raise Forbidden(api.INVALID_ACTION, action=action)
         expected = VERSIONS[action]
         if version != expected:
-            raise ApiError(
-                "InvalidVersion", f"Version of {action} must be {expected}; got {version!r}.", 400
+            raise InvalidParameter(
+                api.INVALID_VERSION, action=action, expected=expected, version=version
             )
         call_params = Params(params)
         # The OOS SDK may leave RegionId out; an ECS call must name it.
@@ -109,11 +105,10 @@ class RpcEndpoint:
             default=self._services.limits.regions[0],
         )
         if region not in self._services.limits.regions:
-            raise ApiError(
-                "InvalidRegionId.NotFound",
-                f"The RegionId {region!r} does not exist here; this server serves "
-                f"{', '.join(self._services.limits.regions)}.",
-                404,
+            raise NotFound(
+                api.REGION_NOT_FOUND,
+                region=region,
+                regions=", ".join(self._services.limits.regions),
             )
         call = Call(action, call_params, access_key_id, self._services)
         token = params.get("ClientToken", "")
