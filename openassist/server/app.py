@@ -195,13 +195,18 @@ class _QuietServer(uvicorn.Server):
 
 
 def _uvicorn(
-    app: Starlette, host: str, port: int, tls: TlsFiles | None, level: str
+    app: Starlette, host: str, port: int, tls: TlsFiles | None, settings: ServerSettings
 ) -> uvicorn.Server:
+    trusted = list(settings.trusted_proxies)
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
-        log_level=level,
+        log_level=settings.log_level,
+        # Forwarded headers only from the configured proxies: uvicorn would otherwise believe
+        # any loopback client (or FORWARDED_ALLOW_IPS) about who the client is.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
         access_log=False,
         lifespan="off",
         ssl_certfile=str(tls.server_cert) if tls else None,
@@ -216,15 +221,9 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     """Run the API and the agent gateway until SIGINT/SIGTERM."""
     server = await build_server(settings)
     api_tls = api_certificate(settings, server.tls)
-    api = _uvicorn(
-        server.api_app(), settings.api_host, settings.api_port, api_tls, settings.log_level
-    )
+    api = _uvicorn(server.api_app(), settings.api_host, settings.api_port, api_tls, settings)
     agents = _uvicorn(
-        server.gateway.app(),
-        settings.agent_host,
-        settings.agent_port,
-        server.tls,
-        settings.log_level,
+        server.gateway.app(), settings.agent_host, settings.agent_port, server.tls, settings
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -64,6 +64,11 @@ class ServerSettings:
     regions: tuple[str, ...] = ("local",)  # RegionId values the API accepts; the first is default
     tls_hostnames: tuple[str, ...] = ()  # extra names for the agent certificate
     agent_networks: tuple[str, ...] = ()  # agent access rule: allowed source networks (CIDR)
+    # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto
+    # headers are believed, on both ports. Empty: those headers are ignored and the client is
+    # the connection's peer address (the access rules, activation ranges and the sign-in
+    # throttle all see it).
+    trusted_proxies: tuple[str, ...] = ()
     heartbeat_online_s: int = 120  # an agent silent this long counts as offline
     redeliver_after_s: int = 30  # a delivered task not acknowledged this long is handed out again
     delivery_timeout_s: int = 60  # not started this long after creation: DeliveryTimeout
@@ -157,6 +162,13 @@ def _check(settings: ServerSettings) -> None:
         raise ConfigurationError(f"setting api_tls: {settings.api_tls!r} is not auto, on or off")
     if bool(settings.api_tls_cert_file) != bool(settings.api_tls_key_file):
         raise ConfigurationError("settings api_tls_cert_file and api_tls_key_file go together")
+    for proxy in settings.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"setting trusted_proxies: {proxy!r} is not an address or a CIDR network"
+            ) from None
 
 
 def _is_loopback(host: str) -> bool:
