@@ -80,10 +80,10 @@ class ServerSettings:
     api_rate_per_key: int = 200  # requests per second per access key; 0 disables the limit
     api_burst_per_key: int = 400  # requests an access key may send at once above its rate
     log_level: str = "info"  # debug, info or warning
-    # Open connections per port (WebSockets included); more are refused at once. Each agent
-    # holds one connection to the gateway: size agent_max_connections above the fleet. The
-    # server raises its open-file limit to fit both when the hard limit allows.
+    # Open connections per port (WebSockets included); more are refused at once with 503. The
+    # server raises its open-file limit to fit both ports when the hard limit allows.
     api_max_connections: int = 256
+    # Each agent holds one connection to the gateway: keep this above the fleet's size.
     agent_max_connections: int = 8192
     # A request line and headers (and, on a TLS port, the handshake before them) must arrive
     # within this many seconds of the connection or of the request's first byte: 408.
