@@ -31,6 +31,7 @@ from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
+from openassist.server.service.console_sessions import ConsoleSessionService
 from openassist.server.service.context import Limits, ServiceContext
 from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
@@ -128,6 +129,7 @@ async def build_server(settings: ServerSettings) -> Server:
         parameter_store=parameter_store,
         agent_upgrades=upgrades,
         idempotency=idempotency,
+        console_sessions=ConsoleSessionService(context),
         limits=limits,
     )
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
