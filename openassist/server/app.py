@@ -34,6 +34,7 @@ from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
+from openassist.server.service.console_sessions import ConsoleSessionService
 from openassist.server.service.context import Limits, ServiceContext
 from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
@@ -41,6 +42,7 @@ from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.replay import ReplayGuard, StoreReplayGuard
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
 from openassist.server.service.sweeps import Sweeper
@@ -65,10 +67,11 @@ class Server:
     tls: TlsFiles
     sweeper: Sweeper
     console_keys: ConsoleKeys
+    replay: ReplayGuard
 
     def api_app(self) -> Starlette:
         """The RPC API at ``/`` and the web console under ``/console`` (one port)."""
-        endpoint = RpcEndpoint(self.services)
+        endpoint = RpcEndpoint(self.services, self.replay)
         # Every method reaches the RPC endpoint, which answers all but GET and POST with the
         # documented UnsupportedHTTPMethod envelope rather than a bare 405.
         methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
@@ -129,12 +132,15 @@ async def build_server(settings: ServerSettings) -> Server:
         parameter_store=parameter_store,
         agent_upgrades=upgrades,
         idempotency=idempotency,
+        console_sessions=ConsoleSessionService(context),
         limits=limits,
     )
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
     await _write_first_access_key(access_keys, settings, tls)
     console_keys = await asyncio.to_thread(_console_keys, settings)
-    gateway = Gateway(context, services.fleet, services.files, parameter_store, upgrades)
+    # Replay marks live in the store: a restart or another node must not accept a request twice.
+    replay = StoreReplayGuard(db, context.clock)
+    gateway = Gateway(context, services.fleet, services.files, parameter_store, upgrades, replay)
     rules = SweepRules(
         delivery_timeout_ms=settings.delivery_timeout_s * 1000,
         response_grace_ms=settings.response_grace_s * 1000,
@@ -142,7 +148,7 @@ async def build_server(settings: ServerSettings) -> Server:
         online_window_ms=settings.heartbeat_online_s * 1000,
     )
     sweeper = Sweeper(context, rules, settings.sweep_interval_s)
-    return Server(settings, db, bus, services, gateway, tls, sweeper, console_keys)
+    return Server(settings, db, bus, services, gateway, tls, sweeper, console_keys, replay)
 
 
 async def _write_first_access_key(

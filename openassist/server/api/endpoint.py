@@ -40,19 +40,27 @@ from openassist.server.api.registry import (
     Services,
 )
 from openassist.server.api.render import error_response, render
-from openassist.server.api.signature import MemoryNonceCache, SignedRequest, verify
+from openassist.server.api.signature import (
+    NONCE_RETENTION,
+    SignedRequest,
+    nonce_used,
+    signature_nonce,
+    verify,
+)
 from openassist.server.api.throttle import RateLimiter
 from openassist.server.service import ids
+from openassist.server.service.replay import ReplayGuard
 
 log = logging.getLogger(__name__)
+_RETENTION_MS = int(NONCE_RETENTION.total_seconds() * 1000)
 
 
 class RpcEndpoint:
     """Handler for ``GET|POST /``."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, replay: ReplayGuard) -> None:
         self._services = services
-        self._nonces = MemoryNonceCache()
+        self._replay = replay
         limits = services.limits
         self._limiter = RateLimiter(limits.api_rate_per_key, limits.api_burst_per_key)
 
@@ -132,9 +140,14 @@ class RpcEndpoint:
             except ValueError:
                 key_id = ""
         secret = await self._services.access_keys.secret_of(key_id) if key_id else None
-        return verify(
+        verified = verify(
             signed,
             lambda candidate: secret if candidate == key_id else None,
-            self._nonces,
+            None,
             datetime.now(UTC),
         )
+        # After the signature is proven: junk can neither fill the marks nor burn a nonce.
+        nonce = signature_nonce(signed)
+        if not await self._replay.first_use(f"api:{verified}", nonce, _RETENTION_MS):
+            raise nonce_used()
+        return verified
