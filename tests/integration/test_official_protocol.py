@@ -219,6 +219,52 @@ def test_invalid_report_maps_to_the_catalog(
     assert (result["InvocationStatus"], result["ErrorCode"]) == ("Invalid", "DirectoryNotExists")
 
 
+def test_every_official_invalid_report_ends_with_its_catalog_code(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    """Each param/value the official agent can send on ``invalid`` (the fixture lists them, with
+    where in the agent they arise), end to end: the task ends Invalid with the catalog's code
+    and the agent's words as the cause."""
+    for case in SHAPES["invalid_params"]["cases"]:
+        invoke_id = cluster.run("id", official.instance_id, Username="nobody2")
+        item = _task(official)
+        official.send(
+            "invalid",
+            task_id=invoke_id,
+            invoke_version=str(item["task"]["invokeVersion"]),
+            param=case["param"],
+            value=case["value"],
+        )
+        [result] = cluster.results(invoke_id)
+        assert (result["InvocationStatus"], result["ErrorCode"]) == ("Invalid", case["code"]), case
+        assert case["param"] in result["ErrorInfo"] and case["value"] in result["ErrorInfo"]
+
+
+def test_every_official_send_file_invalid_report_ends_with_its_catalog_code(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    for case in SHAPES["file_invalid_params"]["cases"]:
+        answer = cluster.call(
+            "SendFile",
+            Name="app.conf",
+            Content="aGVsbG8=",
+            ContentType="Base64",
+            TargetDir="/tmp",
+            **{"InstanceId.1": official.instance_id},
+        )
+        invoke_id = answer["InvokeId"]
+        listed = official.send("task_list_kickoff").json()
+        assert [f["task"]["taskID"] for f in listed["file"]] == [invoke_id]
+        response = official.send(
+            "file_invalid", task_id=invoke_id, param=case["param"], value=case["value"]
+        )
+        assert response.status_code == 200
+        [result] = cluster.call("DescribeSendFileResults", InvokeId=invoke_id)["Invocations"][
+            "Invocation"
+        ][0]["InvokeInstances"]["InvokeInstance"]
+        assert (result["InvocationStatus"], result["ErrorCode"]) == ("Invalid", case["code"]), case
+
+
 def test_stop_travels_in_the_task_list(cluster: Cluster, official: OfficialShapedAgent) -> None:
     invoke_id = cluster.run("sleep 100", official.instance_id, Timeout="600")
     item = _task(official)
