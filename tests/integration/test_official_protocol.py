@@ -284,6 +284,69 @@ def test_stop_travels_in_the_task_list(cluster: Cluster, official: OfficialShape
     assert result["InvocationStatus"] == "Terminated"
 
 
+def _history(cluster: Cluster, invoke_id: str) -> list[dict[str, Any]]:
+    answer = cluster.call(
+        "DescribeInvocationResults",
+        InvokeId=invoke_id,
+        IncludeHistory="true",
+        ContentEncoding="PlainText",
+        MaxResults="50",
+    )
+    return list(answer["Invocation"]["InvocationResults"]["InvocationResult"])
+
+
+def _instance_row(cluster: Cluster, invoke_id: str) -> dict[str, Any]:
+    answer = cluster.call("DescribeInvocations", InvokeId=invoke_id)
+    return dict(answer["Invocations"]["Invocation"][0]["InvokeInstances"]["InvokeInstance"][0])
+
+
+def _stop_periodic(cluster: Cluster, official: OfficialShapedAgent, invoke_id: str) -> None:
+    cluster.call("StopInvocation", InvokeId=invoke_id, **{"InstanceId.1": official.instance_id})
+    answer = official.send("task_list_kickoff").json()
+    assert [stop["task"]["taskID"] for stop in answer["stop"]] == [invoke_id]
+
+
+@pytest.mark.parametrize("cut_short", [False, True], ids=["idle", "mid-run"])
+def test_stopping_a_periodic_task_counts_only_the_runs_kept(
+    cluster: Cluster, official: OfficialShapedAgent, cut_short: bool
+) -> None:
+    """Three runs reported, then stopped: idle, the official agent sends ``stopped`` with the
+    last run's times (no new run); mid-run, with the run it killed (one more run, Terminated)."""
+    invoke_id = cluster.run(
+        "echo tick", official.instance_id, RepeatMode="Period", Frequency="0 */5 * * * ?"
+    )
+    item = _task(official)
+    assert item["repeat"] == "Period" and item["task"]["cron"]
+    version = str(item["task"]["invokeVersion"])
+    for run in range(3):
+        start = 1_700_000_000_000 + run * 300_000
+        official.send(
+            "finish_cron",
+            task_id=invoke_id,
+            invoke_version=version,
+            start_ms=str(start),
+            end_ms=str(start + 50),
+            exit_code="0",
+            output="tick\n",
+        )
+    assert _instance_row(cluster, invoke_id)["Repeats"] == 3
+    last_start = 1_700_000_000_000 + 2 * 300_000
+    start = last_start + 300_000 if cut_short else last_start
+    _stop_periodic(cluster, official, invoke_id)
+    official.send(
+        "stopped",
+        task_id=invoke_id,
+        invoke_version=version,
+        start_ms=str(start),
+        end_ms=str(start + 20),
+        output="" if cut_short else "tick\n",
+    )
+    row, runs = _instance_row(cluster, invoke_id), _history(cluster, invoke_id)
+    assert row["InvocationStatus"] == "Terminated"
+    assert row["Repeats"] == len(runs) == (4 if cut_short else 3)
+    assert [r["InvokeRecordStatus"] for r in runs].count("Finished") == 3
+
+
 def test_a_request_signed_for_another_instance_is_refused(
     cluster: Cluster, official: OfficialShapedAgent, tmp_path: Path
 ) -> None:
