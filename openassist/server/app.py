@@ -36,8 +36,11 @@ from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
+from openassist.server.service.identities import IdentityService
 from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.principals import Principals
+from openassist.server.service.ram_policies import PolicyService
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
 from openassist.server.service.sweeps import Sweeper
@@ -115,6 +118,7 @@ async def build_server(settings: ServerSettings) -> Server:
             "sealed %d access-key secret(s) and %d ClientToken answer(s) kept in plain text",
             *sealed,
         )
+    principals = Principals(context)
     services = Services(
         access_keys=access_keys,
         invocations=InvocationService(context),
@@ -127,9 +131,14 @@ async def build_server(settings: ServerSettings) -> Server:
         agent_upgrades=upgrades,
         idempotency=idempotency,
         limits=limits,
+        identities=IdentityService(context, access_keys, principals.forget),
+        policies=PolicyService(context, principals.forget),
+        principals=principals,
     )
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
     await _write_first_access_key(access_keys, settings, tls)
+    # After the first key: it (and every key of a release before users) goes to the admin.
+    await services.identities.ensure_admin(settings.admin_user)
     console_keys = await asyncio.to_thread(_console_keys, settings)
     gateway = Gateway(context, services.fleet, services.files, parameter_store, upgrades)
     rules = SweepRules(

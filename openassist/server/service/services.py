@@ -13,8 +13,11 @@ from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
+from openassist.server.service.identities import IdentityService
 from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.principals import Principals
+from openassist.server.service.ram_policies import PolicyService
 
 
 @dataclass(frozen=True)
@@ -30,3 +33,6 @@ class Services:
     agent_upgrades: AgentUpgradeService
     idempotency: IdempotencyService
     limits: Limits
+    identities: IdentityService
+    policies: PolicyService
+    principals: Principals
