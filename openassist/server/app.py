@@ -40,8 +40,11 @@ from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
+from openassist.server.service.identities import IdentityService
 from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.principals import Principals
+from openassist.server.service.ram_policies import PolicyService
 from openassist.server.service.replay import ReplayGuard, StoreReplayGuard
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
@@ -121,6 +124,7 @@ async def build_server(settings: ServerSettings) -> Server:
             "sealed %d access-key secret(s) and %d ClientToken answer(s) kept in plain text",
             *sealed,
         )
+    principals = Principals(context)
     services = Services(
         access_keys=access_keys,
         invocations=InvocationService(context),
@@ -134,9 +138,14 @@ async def build_server(settings: ServerSettings) -> Server:
         idempotency=idempotency,
         console_sessions=ConsoleSessionService(context),
         limits=limits,
+        identities=IdentityService(context, access_keys, principals.forget),
+        policies=PolicyService(context, principals.forget),
+        principals=principals,
     )
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
     await _write_first_access_key(access_keys, settings, tls)
+    # After the first key: it (and every key of a release before users) goes to the admin.
+    await services.identities.ensure_admin(settings.admin_user)
     console_keys = await asyncio.to_thread(_console_keys, settings)
     # Replay marks live in the store: a restart or another node must not accept a request twice.
     replay = StoreReplayGuard(db, context.clock)

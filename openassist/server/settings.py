@@ -100,6 +100,9 @@ class ServerSettings:
     # Shortest rate(...) interval of timed tasks (API.md 4); a test deployment may lower it.
     min_rate_interval_s: int = 60
     min_cron_interval_s: int = 10  # shortest interval between runs of a cron Frequency
+    # The RAM user created at first start with AdministratorAccess; it owns the first access
+    # key and every key of a release before users.
+    admin_user: str = "admin"
 
     @property
     def api_tls_enabled(self) -> bool:

@@ -27,10 +27,12 @@ from openassist.server.api import (  # noqa: F401  (importing registers the acti
     invocation_actions,
     oos_actions,
     output_actions,
+    ram_actions,
     schedule_actions,
     settings_actions,
     tag_actions,
 )
+from openassist.server.api.access import admit, request_context
 from openassist.server.api.params import Params
 from openassist.server.api.registry import (
     ACTIONS,
@@ -109,6 +111,12 @@ class RpcEndpoint:
             raise ApiError(
                 "InvalidVersion", f"Version of {action} must be {expected}; got {version!r}.", 400
             )
+        principal = await self._services.principals.of_key(access_key_id)
+        if principal is None:  # disabled or deleted since its secret was looked up
+            raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
+        client = request.client.host if request.client else ""
+        context = request_context(client, datetime.now(UTC), request.url.scheme == "https")
+        admit(principal, action, context)
         call_params = Params(params)
         # The OOS SDK may leave RegionId out; an ECS call must name it.
         region = call_params.text(
@@ -123,7 +131,7 @@ class RpcEndpoint:
                 f"{', '.join(self._services.limits.regions)}.",
                 404,
             )
-        call = Call(action, call_params, access_key_id, self._services)
+        call = Call(action, call_params, access_key_id, self._services, principal, context, region)
         token = params.get("ClientToken", "")
         if token and action in IDEMPOTENT:
             return await self._services.idempotency.run(
