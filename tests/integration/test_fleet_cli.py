@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support.cluster import Agent, Cluster
+from tests.support.cluster import Agent, Cluster, wait_until
 
 
 @dataclass
@@ -235,3 +237,66 @@ def test_version_and_usage_errors(fleet: Fleet) -> None:
     assert bad.returncode == 1 and "unrecognized arguments: --no-such-flag" in bad.stderr
     both = fleet.cluster.cli("run", "true", "-i", "web-1", "--json", "--jsonl")
     assert both.returncode == 1
+
+
+def _start_following(fleet: Fleet, script: str) -> tuple[subprocess.Popen[str], str]:
+    """``openassist run SCRIPT -i web-1`` as a process the test signals; its task id once the
+    script runs on the machine."""
+    process = subprocess.Popen(
+        fleet.cluster.cli_args("run", script, "-i", "web-1"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    task = _task_id(process.stdout.readline())
+    wait_until(lambda: fleet.cluster.results(task)[0]["InvocationStatus"] == "Running", 30)
+    return process, task
+
+
+def _stderr_until(process: subprocess.Popen[str], marker: str) -> str:
+    assert process.stderr is not None
+    seen = ""
+    while marker not in seen:
+        chunk = process.stderr.read(1)
+        assert chunk, f"stderr ended before {marker!r}: {seen}"
+        seen += chunk
+    return seen
+
+
+def test_ctrl_c_leaves_the_task_running_and_says_how_to_follow_or_stop_it(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    process, task = _start_following(fleet, "sleep 60")
+    try:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert f"interrupted; the task keeps running: {task}" in err
+    assert f"openassist stop {task}" in err and f"openassist results {task} --wait" in err
+    assert "Traceback" not in err
+    assert fleet.cluster.results(task)[0]["InvocationStatus"] == "Running"
+    stopped = fleet.cluster.cli("stop", task)
+    assert stopped.returncode == 0, stopped.stderr
+    [row] = fleet.cluster.wait_final(task)
+    assert row["InvocationStatus"] == "Terminated"
+    assert fleet.cluster.cli("results", task).returncode == 2
+
+
+def test_a_second_ctrl_c_stops_the_task_after_asking(fleet: Fleet) -> None:
+    process, task = _start_following(fleet, "sleep 60")
+    try:
+        process.send_signal(signal.SIGINT)
+        _stderr_until(process, "press Ctrl-C again")
+        process.send_signal(signal.SIGINT)
+        _stderr_until(process, "[y/N] ")
+        _, err = process.communicate("y\n", timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert f"stopping {task}" in err and "Traceback" not in err
+    [row] = fleet.cluster.wait_final(task)
+    assert row["InvocationStatus"] == "Terminated"
