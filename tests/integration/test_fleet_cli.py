@@ -8,6 +8,7 @@ import json
 import re
 import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -300,3 +301,39 @@ def test_a_second_ctrl_c_stops_the_task_after_asking(fleet: Fleet) -> None:
     assert f"stopping {task}" in err and "Traceback" not in err
     [row] = fleet.cluster.wait_final(task)
     assert row["InvocationStatus"] == "Terminated"
+
+
+def test_an_agent_given_a_relative_state_dir_runs_scripts(fleet: Fleet, tmp_path: Path) -> None:
+    cluster = fleet.cluster
+    activation = cluster.call("CreateActivation", InstanceCount="1")
+    base = [sys.executable, "-m", "openassist.cli.main", "--log-level", "warning", "agent"]
+    registered = subprocess.run(
+        [
+            *base,
+            "register",
+            *("--server", f"127.0.0.1:{cluster.agent_port}", "--ca", str(cluster.ca_file)),
+            *("--activation-id", activation["ActivationId"]),
+            *("--activation-code", activation["ActivationCode"]),
+            *("--state-dir", "run/agent1", "--name", "relative-1"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert registered.returncode == 0, registered.stderr
+    instance_id = registered.stdout.strip()
+    with (tmp_path / "agent.log").open("wb") as log:
+        agent = subprocess.Popen(
+            [*base, "run", "--state-dir", "run/agent1"], cwd=tmp_path, stdout=log, stderr=log
+        )
+    try:
+        wait_until(lambda: cluster.online(instance_id), 30, what="the agent to heartbeat")
+        done = cluster.cli("run", "echo ran", "-i", "relative-1")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "\nran\n" in done.stdout
+    finally:
+        agent.terminate()
+        agent.wait(10)
+        cluster.call("DeregisterManagedInstance", InstanceId=instance_id)
