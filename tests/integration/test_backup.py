@@ -38,7 +38,7 @@ README_RESTORED = "/var/lib/openassist-restored"
 
 
 def _run(
-    command: str, env: dict[str, str] | None = None, **put: str
+    command: str, put: dict[str, str], env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """One README command with its example paths replaced by ``put``'s (longest first), in an
     environment without OPENASSIST_* variables but ``env``'s."""
@@ -79,7 +79,7 @@ def test_backup_under_write_load_restores_the_same_results_and_agent(tmp_path: P
             at_start = len(created)
             made = _run(
                 backup_cmd,
-                **{README_BACKUP: str(destination), README_DATA: str(old.root / "data")},
+                {README_BACKUP: str(destination), README_DATA: str(old.root / "data")},
             )
             at_end = len(created)
             wait_until(lambda: len(created) > at_end, 60, what="the load to go on")
@@ -110,7 +110,7 @@ def test_backup_under_write_load_restores_the_same_results_and_agent(tmp_path: P
 
         refused = _run(
             restore_cmd,
-            **{README_BACKUP: str(destination), README_RESTORED: str(old.root / "data")},
+            {README_BACKUP: str(destination), README_RESTORED: str(old.root / "data")},
         )
         assert refused.returncode == 2 and "is not empty" in refused.stderr
 
@@ -118,7 +118,7 @@ def test_backup_under_write_load_restores_the_same_results_and_agent(tmp_path: P
         old.kill_server()
         restored = _run(
             restore_cmd,
-            **{README_BACKUP: str(destination), README_RESTORED: str(restored_root / "data")},
+            {README_BACKUP: str(destination), README_RESTORED: str(restored_root / "data")},
         )
         assert restored.returncode == 0, restored.stderr
         api_port = free_port()
@@ -176,8 +176,8 @@ def test_postgresql_backup_is_keys_and_the_readmes_pg_dump(tmp_path: Path) -> No
         kept = cluster.run("echo on-postgres", cluster.register_agent("pg").instance_id)
         made = _run(
             backup_cmd,
+            {README_BACKUP: str(tmp_path / "keys-only"), README_DATA: str(cluster.root / "data")},
             {"OPENASSIST_DATABASE_URL": url},
-            **{README_BACKUP: str(tmp_path / "keys-only"), README_DATA: str(cluster.root / "data")},
         )
         assert made.returncode == 0, made.stderr
         assert "dump it with pg_dump" in made.stdout
@@ -189,7 +189,7 @@ def test_postgresql_backup_is_keys_and_the_readmes_pg_dump(tmp_path: Path) -> No
             "postgresql://openassist@db/openassist": url,
         }
         for command in (dump, load):
-            ran = _run(command, **put)
+            ran = _run(command, put)
             assert ran.returncode == 0, (command, ran.stderr)
         with psycopg.connect(empty) as connection:
             row = connection.execute(
