@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import Conflict, InvalidParameter
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.secret_box import SEALED_PREFIX, SecretBox
 from openassist.server.store import client_tokens
@@ -50,10 +51,7 @@ def fingerprint(params: Mapping[str, str]) -> str:
 
 def check_token(token: str) -> None:
     if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or not token.isprintable():
-        raise ApiError(
-            "InvalidClientToken.Malformed",
-            f"ClientToken must be at most {MAX_TOKEN_LENGTH} printable ASCII characters.",
-        )
+        raise InvalidParameter(api.CLIENT_TOKEN_MALFORMED, limit=MAX_TOKEN_LENGTH)
 
 
 def _sealing_name(access_key_id: str, action: str, token: str) -> str:
@@ -97,17 +95,9 @@ class IdempotencyService:
         )
         if record is not None:
             if record.fingerprint != mark:
-                raise ApiError(
-                    "IdempotentParameterMismatch",
-                    "The request uses the same ClientToken as a previous, but non-identical "
-                    "request; use a new ClientToken for a different request.",
-                )
+                raise Conflict(api.IDEMPOTENT_PARAMETER_MISMATCH)
             if record.response == client_tokens.PROCESSING:
-                raise ApiError(
-                    "IdempotentProcessing",
-                    "The previous idempotent request(s) is still processing.",
-                    403,
-                )
+                raise Conflict(api.IDEMPOTENT_PROCESSING)
             loaded: dict[str, Any] = json.loads(self._box.open(sealing, record.response))
             return loaded
         try:
