@@ -90,6 +90,13 @@ class ServerSettings:
     head_timeout_s: int = 10
     max_head_bytes: int = 64 * 1024  # a request line and headers larger than this: 431
     read_timeout_s: int = 30  # a request body that stops arriving this long: connection closed
+    # Largest request body per endpoint, refused with 413 before it is read (Content-Length)
+    # or as soon as it passes the limit: the RPC API (SendFile content included) ...
+    api_max_body_bytes: int = 1024 * 1024
+    console_max_body_bytes: int = 256 * 1024  # ... console forms, sign-in included ...
+    agent_register_max_body_bytes: int = 64 * 1024  # ... agent registration (unauthenticated)
+    # ... and the other agent requests (task reports carry output: keep it above 2 MiB).
+    agent_max_body_bytes: int = 8 * 1024 * 1024
     # Key that seals secret parameters. Keep it apart from database backups: a database copy
     # without it reveals no secret; losing it loses the secrets. Empty: a file in data_dir.
     parameter_key_file: str = ""

@@ -42,6 +42,7 @@ from openassist.server.api.registry import (
 from openassist.server.api.render import render
 from openassist.server.api.signature import MemoryNonceCache, SignedRequest, verify
 from openassist.server.api.throttle import RateLimiter, ThrottlingError
+from openassist.server.listen.body import BodyRefused, read_body
 from openassist.server.service import ids
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class RpcEndpoint:
         except ApiError as error:
             if isinstance(error, ThrottlingError):
                 headers["x-acs-retry-after"] = str(error.retry_after_s)
+            if error.http_status == 413:
+                headers["connection"] = "close"  # the rest of the body is never read
             content, media = render(error_body(error, request_id, host), "Error", wants_xml)
             return Response(content, error.http_status, headers=headers, media_type=media)
         except Exception:
@@ -86,7 +89,13 @@ class RpcEndpoint:
                 f"The HTTP method {request.method} is not supported; send GET or POST.",
                 403,
             )
-        raw_body = await request.body()
+        try:
+            raw_body = await read_body(
+                request, self._services.limits.api_max_body_bytes, "api_max_body_bytes"
+            )
+        except BodyRefused as refused:
+            code = "RequestBodyTooLarge" if refused.status == 413 else "InvalidRequestBody"
+            raise ApiError(code, refused.message, refused.status) from None
         query = tuple(parse_qsl(request.url.query, keep_blank_values=True))
         params = dict(query)
         if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
