@@ -221,6 +221,52 @@ def test_invalid_report_maps_to_the_catalog(
     assert (result["InvocationStatus"], result["ErrorCode"]) == ("Invalid", "DirectoryNotExists")
 
 
+def test_every_official_invalid_report_ends_with_its_catalog_code(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    """Each param/value the official agent can send on ``invalid`` (the fixture lists them, with
+    where in the agent they arise), end to end: the task ends Invalid with the catalog's code
+    and the agent's words as the cause."""
+    for case in SHAPES["invalid_params"]["cases"]:
+        invoke_id = cluster.run("id", official.instance_id, Username="nobody2")
+        item = _task(official)
+        official.send(
+            "invalid",
+            task_id=invoke_id,
+            invoke_version=str(item["task"]["invokeVersion"]),
+            param=case["param"],
+            value=case["value"],
+        )
+        [result] = cluster.results(invoke_id)
+        assert (result["InvocationStatus"], result["ErrorCode"]) == ("Invalid", case["code"]), case
+        assert case["param"] in result["ErrorInfo"] and case["value"] in result["ErrorInfo"]
+
+
+def test_every_official_send_file_invalid_report_ends_with_its_catalog_code(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    for case in SHAPES["file_invalid_params"]["cases"]:
+        answer = cluster.call(
+            "SendFile",
+            Name="app.conf",
+            Content="aGVsbG8=",
+            ContentType="Base64",
+            TargetDir="/tmp",
+            **{"InstanceId.1": official.instance_id},
+        )
+        invoke_id = answer["InvokeId"]
+        listed = official.send("task_list_kickoff").json()
+        assert [f["task"]["taskID"] for f in listed["file"]] == [invoke_id]
+        response = official.send(
+            "file_invalid", task_id=invoke_id, param=case["param"], value=case["value"]
+        )
+        assert response.status_code == 200
+        [result] = cluster.call("DescribeSendFileResults", InvokeId=invoke_id)["Invocations"][
+            "Invocation"
+        ][0]["InvokeInstances"]["InvokeInstance"]
+        assert (result["InvocationStatus"], result["ErrorCode"]) == ("Invalid", case["code"]), case
+
+
 def test_stop_travels_in_the_task_list(cluster: Cluster, official: OfficialShapedAgent) -> None:
     invoke_id = cluster.run("sleep 100", official.instance_id, Timeout="600")
     item = _task(official)
@@ -238,6 +284,69 @@ def test_stop_travels_in_the_task_list(cluster: Cluster, official: OfficialShape
     official.send("stopped", output="partial\n", end_ms="2000", **values)
     [result] = cluster.results(invoke_id)
     assert result["InvocationStatus"] == "Terminated"
+
+
+def _history(cluster: Cluster, invoke_id: str) -> list[dict[str, Any]]:
+    answer = cluster.call(
+        "DescribeInvocationResults",
+        InvokeId=invoke_id,
+        IncludeHistory="true",
+        ContentEncoding="PlainText",
+        MaxResults="50",
+    )
+    return list(answer["Invocation"]["InvocationResults"]["InvocationResult"])
+
+
+def _instance_row(cluster: Cluster, invoke_id: str) -> dict[str, Any]:
+    answer = cluster.call("DescribeInvocations", InvokeId=invoke_id)
+    return dict(answer["Invocations"]["Invocation"][0]["InvokeInstances"]["InvokeInstance"][0])
+
+
+def _stop_periodic(cluster: Cluster, official: OfficialShapedAgent, invoke_id: str) -> None:
+    cluster.call("StopInvocation", InvokeId=invoke_id, **{"InstanceId.1": official.instance_id})
+    answer = official.send("task_list_kickoff").json()
+    assert [stop["task"]["taskID"] for stop in answer["stop"]] == [invoke_id]
+
+
+@pytest.mark.parametrize("cut_short", [False, True], ids=["idle", "mid-run"])
+def test_stopping_a_periodic_task_counts_only_the_runs_kept(
+    cluster: Cluster, official: OfficialShapedAgent, cut_short: bool
+) -> None:
+    """Three runs reported, then stopped: idle, the official agent sends ``stopped`` with the
+    last run's times (no new run); mid-run, with the run it killed (one more run, Terminated)."""
+    invoke_id = cluster.run(
+        "echo tick", official.instance_id, RepeatMode="Period", Frequency="0 */5 * * * ?"
+    )
+    item = _task(official)
+    assert item["repeat"] == "Period" and item["task"]["cron"]
+    version = str(item["task"]["invokeVersion"])
+    for run in range(3):
+        start = 1_700_000_000_000 + run * 300_000
+        official.send(
+            "finish_cron",
+            task_id=invoke_id,
+            invoke_version=version,
+            start_ms=str(start),
+            end_ms=str(start + 50),
+            exit_code="0",
+            output="tick\n",
+        )
+    assert _instance_row(cluster, invoke_id)["Repeats"] == 3
+    last_start = 1_700_000_000_000 + 2 * 300_000
+    start = last_start + 300_000 if cut_short else last_start
+    _stop_periodic(cluster, official, invoke_id)
+    official.send(
+        "stopped",
+        task_id=invoke_id,
+        invoke_version=version,
+        start_ms=str(start),
+        end_ms=str(start + 20),
+        output="" if cut_short else "tick\n",
+    )
+    row, runs = _instance_row(cluster, invoke_id), _history(cluster, invoke_id)
+    assert row["InvocationStatus"] == "Terminated"
+    assert row["Repeats"] == len(runs) == (4 if cut_short else 3)
+    assert [r["InvokeRecordStatus"] for r in runs].count("Finished") == 3
 
 
 def test_a_request_signed_for_another_instance_is_refused(

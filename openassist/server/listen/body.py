@@ -37,7 +37,15 @@ async def read_body(request: Request, limit: int, setting: str) -> bytes:
     return b"".join(chunks)
 
 
-def _too_large(limit: int, setting: str) -> BodyRefused:
-    return BodyRefused(
-        f"The request body is larger than {limit} bytes, this endpoint's limit ({setting}).", 413
-    )
+class BodyTooLarge(BodyRefused):
+    def __init__(self, limit: int, setting: str) -> None:
+        super().__init__(
+            f"The request body is larger than {limit} bytes, this endpoint's limit ({setting}).",
+            413,
+        )
+        self.limit = limit
+        self.setting = setting
+
+
+def _too_large(limit: int, setting: str) -> BodyTooLarge:
+    return BodyTooLarge(limit, setting)
