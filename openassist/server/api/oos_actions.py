@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from openassist.errors import ApiError
+from openassist.server import json_input
 from openassist.server.api.envelope import iso
 from openassist.server.api.params import Params
 from openassist.server.api.registry import Call, action
@@ -23,7 +24,7 @@ def _tags(params: Params) -> dict[str, str]:
     if not raw:
         return {}
     try:
-        tags = json.loads(raw)
+        tags = json_input.loads(raw)
     except ValueError:
         tags = None
     if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):

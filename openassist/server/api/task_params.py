@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 
 from openassist.errors import ApiError
 from openassist.protocol.statuses import CommandType, RepeatMode, TerminationMode
+from openassist.server import json_input
 from openassist.server.api.params import Params
 from openassist.server.service.context import Limits
 from openassist.server.service.invocations import CommandSpec, TaskArgs
@@ -141,7 +141,7 @@ def parameters(params: Params) -> dict[str, str]:
     if not text:
         return {}
     try:
-        value = json.loads(text, object_pairs_hook=_unique_keys)
+        value = json_input.loads(text, object_pairs_hook=_unique_keys)
     except ValueError:
         raise ApiError("InvalidParameter.Parameters", "Parameters must be a JSON object.") from None
     if not isinstance(value, dict):
