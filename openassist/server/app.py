@@ -122,6 +122,10 @@ async def build_server(settings: ServerSettings) -> Server:
         api_burst_per_key=settings.api_burst_per_key,
         min_rate_interval_s=settings.min_rate_interval_s,
         min_cron_interval_s=settings.min_cron_interval_s,
+        api_max_body_bytes=settings.api_max_body_bytes,
+        console_max_body_bytes=settings.console_max_body_bytes,
+        agent_register_max_body_bytes=settings.agent_register_max_body_bytes,
+        agent_max_body_bytes=settings.agent_max_body_bytes,
     )
     context = ServiceContext(db=db, bus=bus, clock=SystemClock(), limits=limits)
     box = await asyncio.to_thread(SecretBox.load_or_create, settings.effective_parameter_key_file)

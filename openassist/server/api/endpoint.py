@@ -22,6 +22,7 @@ from openassist.errors import (
     Forbidden,
     Internal,
     InvalidParameter,
+    LimitExceeded,
     NotFound,
     Unauthenticated,
 )
@@ -59,6 +60,7 @@ from openassist.server.api.signature import (
     verify,
 )
 from openassist.server.api.throttle import RateLimiter
+from openassist.server.listen.body import BodyRefused, BodyTooLarge, read_body
 from openassist.server.service import ids
 from openassist.server.service.replay import ReplayGuard
 
@@ -109,7 +111,16 @@ class RpcEndpoint:
     async def _handle(self, request: Request) -> dict[str, Any]:
         if request.method not in ("GET", "POST", "HEAD"):
             raise Forbidden(api.UNSUPPORTED_HTTP_METHOD, method=request.method)
-        raw_body = await request.body()
+        try:
+            raw_body = await read_body(
+                request, self._services.limits.api_max_body_bytes, "api_max_body_bytes"
+            )
+        except BodyTooLarge as refused:
+            raise LimitExceeded(
+                api.REQUEST_BODY_TOO_LARGE, limit=refused.limit, setting=refused.setting
+            ) from None
+        except BodyRefused as refused:
+            raise InvalidParameter(api.REQUEST_BODY_INVALID, reason=refused.message) from None
         query = tuple(parse_qsl(request.url.query, keep_blank_values=True))
         params = dict(query)
         if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):

@@ -32,6 +32,7 @@ from openassist.server.gateway.auth import (
 )
 from openassist.server.gateway.kicks import KickHub
 from openassist.server.gateway.reports import file_report, task_report
+from openassist.server.listen.body import BodyRefused, read_body
 from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.context import ServiceContext
@@ -55,6 +56,14 @@ def _count(text: str) -> int | None:
 
 def _json(body: Any, status: int = 200) -> Response:
     return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
+
+
+async def _body_refused(_request: Request, error: Exception) -> Response:
+    """A body over its endpoint's limit (or cut short): the rest of it is never read."""
+    assert isinstance(error, BodyRefused)
+    response = _json({"code": error.status, "errMsg": error.message}, error.status)
+    response.headers["connection"] = "close"
+    return response
 
 
 async def _refused(_request: Request, error: Exception) -> Response:
@@ -127,6 +136,7 @@ class Gateway:
         self._delivery = DeliveryService(context, parameter_store, observe_result)
         self._outages = OutageService(context)
         self._full_output_cap = context.limits.full_output_cap
+        self._limits = context.limits
         self._verifier = AgentVerifier()
         self._instances: dict[str, tuple[float, Instance]] = {}
         self._access: dict[tuple[str, str], tuple[float, bool]] = {}
@@ -146,7 +156,11 @@ class Gateway:
             Route(wire.API_PREFIX + "/{rest:path}", self.acknowledge, methods=["GET", "POST"]),
             WebSocketRoute(wire.KICK_CHANNEL, self.kick_channel),
         ]
-        handlers = {AgentAuthError: _refused, AgentAccessDenied: _denied}
+        handlers = {
+            AgentAuthError: _refused,
+            AgentAccessDenied: _denied,
+            BodyRefused: _body_refused,
+        }
         return Starlette(routes=routes, exception_handlers=handlers)
 
     async def close(self) -> None:
@@ -203,9 +217,18 @@ class Gateway:
             self._instances[instance_id] = (now, instance)
         return instance
 
+    async def _body(self, request: Request) -> bytes:
+        return await read_body(request, self._limits.agent_max_body_bytes, "agent_max_body_bytes")
+
     async def register(self, request: Request) -> Response:
         try:
-            body = wire.decode_register(await request.body())
+            body = wire.decode_register(
+                await read_body(
+                    request,
+                    self._limits.agent_register_max_body_bytes,
+                    "agent_register_max_body_bytes",
+                )
+            )
         except msgspec.DecodeError as error:
             return _json(wire.RegisterResponse(code=400, errMsg=f"bad registration: {error}"), 400)
         source = request.client.host if request.client else ""
@@ -292,7 +315,7 @@ class Gateway:
         except ValueError:
             return _json({"code": 404, "errMsg": "unknown report kind"}, 404)
         await self._settle_overdue(request, instance)
-        report = decode_report(kind, request.query_params, await request.body())
+        report = decode_report(kind, request.query_params, await self._body(request))
         if report.send_file:
             await self._files.report(instance.id, file_report(report))
         else:
@@ -309,7 +332,7 @@ class Gateway:
         """Offer our agent the newest package when the upgrade policy allows it now."""
         instance = await self._authenticate(request)
         try:
-            asked = msgspec.json.decode(await request.body(), type=wire.UpdateCheckRequest)
+            asked = msgspec.json.decode(await self._body(request), type=wire.UpdateCheckRequest)
             version = asked.app_version
         except msgspec.DecodeError:
             version = instance.agent_version
