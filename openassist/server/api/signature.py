@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import ApiError, Unauthenticated
 from openassist.protocol import acs_signature as sig
 
 # Requests whose Timestamp / x-acs-date is further than this from server time are refused.
@@ -163,7 +164,7 @@ def signature_nonce(request: SignedRequest) -> str:
 
 
 def nonce_used() -> ApiError:
-    return ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
+    return Unauthenticated(api.SIGNATURE_NONCE_USED)
 
 
 def _verify_v1(
