@@ -146,6 +146,13 @@ def _parser() -> argparse.ArgumentParser:
     configure.add_argument("--endpoint", default="", help="https://host:8640 (default: file's)")
     configure.add_argument("--ca", default="", help="the server's ca.pem (default: file's)")
 
+    backup = sub.add_parser("backup", help="back up a server's database and keys, online")
+    backup.add_argument("destination", help="a new directory for the backup")
+    backup.add_argument("--data-dir", help="the server's data directory (as for the server)")
+    restore = sub.add_parser("restore", help="make a new data directory from a backup")
+    restore.add_argument("backup", help="a directory `openassist backup` made")
+    restore.add_argument("--data-dir", help="the new (or empty) data directory")
+
     quickstart = sub.add_parser("quickstart", help="server + local agent + a command, end to end")
     quickstart.add_argument("--data-dir", default=".openassist")
     quickstart.add_argument("--api-port", type=int, default=8640)
@@ -209,6 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ModuleNotFoundError as missing:
             return _needs_server_extra("server", missing)
         return run_server(args)
+    if args.command in ("backup", "restore"):
+        from openassist.cli.backup_command import run_backup_command
+
+        return run_backup_command(args)
     if args.command == "agent" and args.agent_command == "package":
         from openassist.cli.agent_package import run_package_command
 
