@@ -38,9 +38,10 @@ from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.delivery import Delivery, DeliveryService
 from openassist.server.service.files import FileService
-from openassist.server.service.fleet import FleetService, Registration, RegistrationRefused
+from openassist.server.service.fleet import FleetService
 from openassist.server.service.outages import OutageService, parse_outage
 from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.registration import Registration, RegistrationRefused
 from openassist.server.service.replay import ReplayGuard
 from openassist.server.store.records import FileTask, Instance
 
@@ -248,9 +249,12 @@ class Gateway:
         try:
             instance_id = await self._fleet.register(registration)
         except RegistrationRefused as refused:
+            status = 400 if refused.code else 403
             log.info("registration from %s refused: %s", source, refused)
-            return _json(wire.RegisterResponse(code=403, errMsg=str(refused)), 403)
-        log.info("registered %s (%s) from %s", instance_id, body.hostname, source)
+            answer = wire.RegisterResponse(code=status, errCode=refused.code, errMsg=str(refused))
+            return _json(answer, status)
+        # repr: a name is printable by now, but the log never takes a client's text raw.
+        log.info("registered %s (%r) from %s", instance_id, body.hostname, source)
         return _json(wire.RegisterResponse(code=200, instanceId=instance_id))
 
     async def deregister(self, request: Request) -> Response:
