@@ -9,6 +9,7 @@ import logging
 import resource
 import secrets
 import signal
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from openassist.server.service.services import Services
 from openassist.server.service.sweeps import Sweeper
 from openassist.server.settings import ServerSettings
 from openassist.server.store.db import Database
+from openassist.server.tls_renewal import keep_certificate
 
 log = logging.getLogger("openassist.server")
 
@@ -238,6 +240,20 @@ def _uvicorn(
     return _QuietServer(config)
 
 
+def _renewing(
+    settings: ServerSettings, files: TlsFiles, servers: list[uvicorn.Server]
+) -> asyncio.Task[None] | None:
+    """The task that renews the agent certificate while the server runs (None when off)."""
+    if settings.tls_renew_check_s <= 0:
+        return None
+
+    def contexts() -> list[ssl.SSLContext]:
+        return [s.config.ssl for s in servers if s.config.ssl is not None]
+
+    renewal = keep_certificate(files, settings.tls_hostnames, settings.tls_renew_check_s, contexts)
+    return asyncio.create_task(renewal, name="tls-renewal")
+
+
 def _raise_open_file_limit(settings: ServerSettings) -> None:
     """Room for every connection both ports allow, plus the database and files."""
     needed = settings.api_max_connections + settings.agent_max_connections + 256
@@ -282,6 +298,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         loop.add_signal_handler(signum, stop.set)
     tasks = [asyncio.create_task(api.serve()), asyncio.create_task(agents.serve())]
     sweeping = asyncio.create_task(server.sweeper.run(), name="sweeper")
+    renewing = _renewing(settings, server.tls, [agents, api] if api_tls is server.tls else [agents])
     try:
         while not (api.started and agents.started):
             if any(task.done() for task in tasks):
@@ -304,6 +321,8 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         waiter.cancel()
     finally:
         sweeping.cancel()
+        if renewing is not None:
+            renewing.cancel()
         api.should_exit = agents.should_exit = True
         for task in tasks:
             with suppress(Exception):

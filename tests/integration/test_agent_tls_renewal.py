@@ -110,3 +110,23 @@ def test_the_leaf_is_renewed_at_start_when_names_change_or_it_nears_its_end(
         assert _served(cluster, NEW_NAME) == renewed.public_bytes(serialization.Encoding.DER)
         assert cluster.ca_file.read_bytes() == ca  # the CA the agents trust stays
         _works(cluster, agent)
+
+
+def test_a_running_server_renews_a_leaf_near_its_end_without_a_restart(tmp_path: Path) -> None:
+    with Cluster.start(tmp_path, env={"OPENASSIST_TLS_RENEW_CHECK_S": "1"}) as cluster:
+        tls = cluster.root / "data" / "tls"
+        agent = cluster.new_agent("running-renewal")
+        first = _leaf(tls)
+        assert _served(cluster, "127.0.0.1") == first.public_bytes(serialization.Encoding.DER)
+        near = _plant_leaf_near_expiry(tls, _names(first))
+
+        def renewed() -> x509.Certificate | None:
+            current = _leaf(tls)
+            served = _served(cluster, "127.0.0.1")
+            fresh = current.serial_number not in (first.serial_number, near.serial_number)
+            live = served == current.public_bytes(serialization.Encoding.DER)
+            return current if fresh and live else None
+
+        current = wait_until(renewed, 30, 0.2, what="the running server to renew and serve it")
+        assert current.not_valid_after_utc > dt.datetime.now(dt.UTC) + dt.timedelta(days=800)
+        _works(cluster, agent)
