@@ -35,6 +35,7 @@ from openassist.agent.tasks import (
     Unrunnable,
     base_report,
     final_report,
+    resolve_secrets,
     run_periodic,
     script_spec,
 )
@@ -82,7 +83,9 @@ class Agent:
         self._script_dir = identity.state_dir / "scripts"
         self._schedules = Schedules(
             identity.state_dir,
-            lambda item, base: run_periodic(item, base, identity, self._script_dir, self._runs),
+            lambda item, base: run_periodic(
+                item, base, identity, self._script_dir, self._runs, self._channel.secret_values
+            ),
             self._queue_report,
         )
         self._upgrader = Upgrader(
@@ -91,6 +94,9 @@ class Agent:
         self.restart_into: tuple[str, Path] | None = None  # a newly installed version
 
     async def run(self, stop: asyncio.Event) -> None:
+        # What runs cut short by a crash left (script files may hold secret values): before any
+        # run of this life can have written its own.
+        script_file.sweep(self._script_dir)
         duties = [
             asyncio.create_task(self._heartbeats(), name="heartbeat"),
             asyncio.create_task(self._kicks.run(), name="kicks"),
@@ -104,8 +110,6 @@ class Agent:
         ]
         self._kicked.set()  # fetch once at start-up
         await self._recover()
-        # What runs cut short by a crash left (script files may hold secret values).
-        script_file.sweep(self._script_dir)
         self._schedules.load()
         try:
             await asyncio.wait(endings, return_when=asyncio.FIRST_COMPLETED)
@@ -233,7 +237,8 @@ class Agent:
         key = (task.taskID, task.invokeVersion)
         base = base_report(task)
         try:
-            spec = script_spec(task, self._identity.instance_id, self._script_dir)
+            secrets = await resolve_secrets(task, self._channel.secret_values)
+            spec = script_spec(task, self._identity.instance_id, self._script_dir, secrets)
             found = await find_container(task) if task.containerId or task.containerName else None
         except Unrunnable as problem:
             await self._settle(key, problem.report(base))
@@ -259,23 +264,27 @@ class Agent:
             self._runs.pop(task.taskID, None)
             finished.set()
             await announce
-        await self._settle(key, final_report(outcome, base))
+        await self._settle(key, final_report(outcome, base), private=bool(secrets))
 
-    def _queue_report(self, report: TaskReport) -> None:
+    def _queue_report(self, report: TaskReport, private: bool = False) -> None:
         """Journal a periodic run's report and send it in the background until the server
-        takes it; after a restart the journal sends what was still waiting."""
+        takes it; after a restart the journal sends what was still waiting. ``private``: the
+        run held secret values, so its output stays out of the journal."""
         task_id = report.task_id
         key = (f"{task_id}{QUEUED_MARK}{time.time_ns()}", report.invoke_version or 0)
-        self._journal.queued(key, report)
+        self._journal.queued(key, _kept(report, private))
         self._spawn(self._resend(key, report), f"report {task_id}")
 
     async def _send_file(self, task: wire.FileTaskInfo) -> None:
         report = await asyncio.to_thread(deliver_file, task)
         await self._settle((task.taskID, 0), report)
 
-    async def _settle(self, key: tuple[str, int], report: TaskReport) -> None:
-        """Journal the final report, send it until the server takes it, then mark it settled."""
-        self._journal.finished(key, report)
+    async def _settle(
+        self, key: tuple[str, int], report: TaskReport, private: bool = False
+    ) -> None:
+        """Journal the final report, send it until the server takes it, then mark it settled.
+        ``private``: the run held secret values, so its output stays out of the journal."""
+        self._journal.finished(key, _kept(report, private))
         await self._report(report)
         self._journal.settled(key)
 
@@ -350,6 +359,17 @@ class Agent:
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _kept(report: TaskReport, private: bool) -> TaskReport:
+    """The copy of a report the journal keeps: without the output of a run that held secret
+    values (the output may show them; the journal is a file that outlives the run). Sent again
+    after a restart, such a report says its output was not kept."""
+    if not private or not report.output:
+        return report
+    note = "the output was not kept on the instance (the run used secret parameters)"
+    info = f"{report.error_info.rstrip('.')}; {note}" if report.error_info else note
+    return replace(report, output=b"", error_info=info)
 
 
 async def run_agent(

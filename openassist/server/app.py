@@ -9,6 +9,7 @@ import logging
 import resource
 import secrets
 import signal
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from openassist.server.service.services import Services
 from openassist.server.service.sweeps import Sweeper
 from openassist.server.settings import ServerSettings
 from openassist.server.store.db import Database
+from openassist.server.tls_renewal import keep_certificate
 
 log = logging.getLogger("openassist.server")
 
@@ -280,6 +282,20 @@ def _uvicorn(
     return _QuietServer(config)
 
 
+def _renewing(
+    settings: ServerSettings, files: TlsFiles, servers: list[uvicorn.Server]
+) -> asyncio.Task[None] | None:
+    """The task that renews the agent certificate while the server runs (None when off)."""
+    if settings.tls_renew_check_s <= 0:
+        return None
+
+    def contexts() -> list[ssl.SSLContext]:
+        return [s.config.ssl for s in servers if s.config.ssl is not None]
+
+    renewal = keep_certificate(files, settings.tls_hostnames, settings.tls_renew_check_s, contexts)
+    return asyncio.create_task(renewal, name="tls-renewal")
+
+
 def _raise_open_file_limit(settings: ServerSettings) -> None:
     """Room for every connection both ports allow, plus the database and files."""
     needed = settings.api_max_connections + settings.agent_max_connections + 256
@@ -337,6 +353,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         )
     tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
     sweeping = asyncio.create_task(server.sweeper.run(), name="sweeper")
+    renewing = _renewing(settings, server.tls, [agents, api] if api_tls is server.tls else [agents])
     try:
         while not all(listener.started for listener in listeners):
             if any(task.done() for task in tasks):
@@ -359,6 +376,8 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         waiter.cancel()
     finally:
         sweeping.cancel()
+        if renewing is not None:
+            renewing.cancel()
         for listener in listeners:
             listener.should_exit = True
         for task in tasks:

@@ -64,6 +64,9 @@ class ServerSettings:
     database_url: str = ""
     regions: tuple[str, ...] = ("local",)  # RegionId values the API accepts; the first is default
     tls_hostnames: tuple[str, ...] = ()  # extra names for the agent certificate
+    # How often the running server looks whether the agent certificate is due for renewal (near
+    # its end, or its names changed); it is also looked at every start. 0: only at start.
+    tls_renew_check_s: int = 12 * 3600
     agent_networks: tuple[str, ...] = ()  # agent access rule: allowed source networks (CIDR)
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto
     # headers are believed, on both ports. Empty: those headers are ignored and the client is

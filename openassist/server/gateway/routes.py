@@ -36,7 +36,7 @@ from openassist.server.listen.body import BodyRefused, read_body
 from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.context import ServiceContext
-from openassist.server.service.delivery import Delivery, DeliveryService
+from openassist.server.service.delivery import Delivery, DeliveryService, SecretsUnavailable
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.outages import OutageService, parse_outage
@@ -149,6 +149,7 @@ class Gateway:
             Route(wire.DEREGISTER, self.deregister, methods=["POST"]),
             Route(wire.HEARTBEAT, self.heartbeat, methods=["GET", "POST"]),
             Route(wire.TASK_LIST, self.task_list, methods=["GET", "POST"]),
+            Route(wire.SECRET_VALUES, self.secret_values, methods=["POST"]),
             Route(wire.TASK_REPORT + "{kind}", self.task_report, methods=["POST"]),
             Route(wire.UPDATE_CHECK, self.update_check, methods=["GET", "POST"]),
             Route(wire.UPDATE_PACKAGE + "{file_name}", self.update_package, methods=["GET"]),
@@ -294,7 +295,8 @@ class Gateway:
     async def task_list(self, request: Request) -> Response:
         instance = await self._authenticate(request)
         outage = parse_outage(request.query_params.get(wire.OUTAGE_PARAM))
-        runs, stops = await self._delivery.task_list(instance.id, instance.name, outage)
+        per_run = request.query_params.get(wire.SECRETS_PARAM) == wire.SECRETS_PER_RUN
+        runs, stops = await self._delivery.task_list(instance.id, instance.name, outage, per_run)
         file_tasks = await self._files.claim(instance.id, outage)
         response = wire.TaskListResponse(
             code=200,
@@ -311,6 +313,21 @@ class Gateway:
             file=[wire.FileItem(task=_file_info(task)) for task in file_tasks],
         )
         return _json(response)
+
+    async def secret_values(self, request: Request) -> Response:
+        """Our agent, about to run a task: the values of its secret parameters (over TLS, to the
+        instance the task is for, while the task lasts). The agent keeps them in memory only."""
+        instance = await self._authenticate(request)
+        task_id = request.query_params.get("taskId", "")
+        try:
+            values = await self._delivery.secret_values(instance.id, task_id)
+        except SecretsUnavailable as why:
+            log.info("%s: no secret values for %r: %s", instance.id, task_id[:64], why)
+            answer = wire.SecretValuesResponse(
+                code=404, errCode="QueryParameterStoreFailed", errMsg=str(why)
+            )
+            return _json(answer, 404)
+        return _json(wire.SecretValuesResponse(code=200, values=values))
 
     async def task_report(self, request: Request) -> Response:
         instance = await self._authenticate(request)
