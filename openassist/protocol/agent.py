@@ -38,6 +38,12 @@ OUTAGE_PARAM = "outage_since"
 UPGRADING_PARAM = "upgrading"  # heartbeat while the agent replaces itself: the new version
 CAPABILITIES_PARAM = "caps"  # heartbeat: what this agent can do, comma-separated
 RUNNING_PARAM = "running"  # heartbeat: how many tasks it runs now
+# The official agent's first task fetch of a process: ``reason=startup&cold_start=true|false``
+# (true: the first start since the machine booted). Ours adds ``caps`` (with "journal": it
+# reported its interrupted runs before this fetch and keeps its schedules).
+STARTUP_REASON = "startup"
+COLD_START_PARAM = "cold_start"
+JOURNAL_CAPABILITY = "journal"
 
 OUTPUT_QUOTA = 24576
 OUTPUT_INTERVAL_MS = 3000

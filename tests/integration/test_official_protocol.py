@@ -347,6 +347,38 @@ def test_stopping_a_periodic_task_counts_only_the_runs_kept(
     assert [r["InvokeRecordStatus"] for r in runs].count("Finished") == 3
 
 
+@pytest.mark.parametrize(
+    ("fetch", "code"),
+    [("task_list_startup", "ClientRestarted"), ("task_list_cold_start", "InstanceRestarted")],
+)
+def test_a_restarted_agent_ends_what_it_was_running_at_once(
+    cluster: Cluster, official: OfficialShapedAgent, fetch: str, code: str
+) -> None:
+    """The official agent keeps nothing across a restart: its ``reason=startup`` fetch ends its
+    started runs at once (``cold_start=true``: the machine rebooted), instead of Timeout + 60 s
+    of silence and ClientNotResponse; its schedule is handed out again in that same answer."""
+    once = cluster.run("sleep 500", official.instance_id, Timeout="600")
+    period = cluster.run(
+        "echo tick", official.instance_id, RepeatMode="Period", Frequency="0 */5 * * * ?"
+    )
+    first = official.send("task_list_kickoff").json()
+    versions = {item["task"]["taskID"]: str(item["task"]["invokeVersion"]) for item in first["run"]}
+    assert set(versions) == {once, period}
+    for invoke_id in (once, period):
+        values = {"task_id": invoke_id, "invoke_version": versions[invoke_id]}
+        official.send("running_start", start_ms="1700000000000", **values)
+    answer = official.send(fetch).json()  # the agent restarted
+    [result] = cluster.results(once)
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Error", code)
+    assert "not run again" in result["ErrorInfo"]
+    assert [item["task"]["taskID"] for item in answer["run"]] == [period]
+    [run] = _history(cluster, period)
+    assert (run["InvokeRecordStatus"], run["ErrorCode"]) == ("Failed", code)
+    assert _instance_row(cluster, period)["InvocationStatus"] == "Scheduled"
+    assert _instance_row(cluster, period)["Repeats"] == 1
+    cluster.call("StopInvocation", InvokeId=period)
+
+
 def test_a_request_signed_for_another_instance_is_refused(
     cluster: Cluster, official: OfficialShapedAgent, tmp_path: Path
 ) -> None:

@@ -37,6 +37,7 @@ from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService, Registration, RegistrationRefused
 from openassist.server.service.outages import OutageService, parse_outage
 from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.restarts import Restart, RestartService
 from openassist.server.store.records import FileTask, Instance
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class Gateway:
         self._files = files
         self._delivery = DeliveryService(context, parameter_store)
         self._outages = OutageService(context)
+        self._restarts = RestartService(context)
         self._full_output_cap = context.limits.full_output_cap
         self._verifier = AgentVerifier()
         self._instances: dict[str, tuple[float, Instance]] = {}
@@ -250,8 +252,28 @@ class Gateway:
         )
         return _json(wire.HeartbeatResponse(code=200, instanceId=instance.id))
 
+    async def _agent_started(self, request: Request, instance: Instance) -> None:
+        """The agent's first fetch since it started: what it ran before will never report."""
+        query = request.query_params
+        restart = Restart(
+            rebooted=query.get(wire.COLD_START_PARAM) == "true",
+            keeps_state=wire.JOURNAL_CAPABILITY
+            in query.get(wire.CAPABILITIES_PARAM, "").split(","),
+        )
+        outcome = await self._restarts.agent_started(instance.id, restart)
+        if outcome.ended or outcome.rearmed:
+            log.info(
+                "%s: agent started (cold start %s): %d run(s) ended, %d schedule(s) again",
+                instance.id,
+                restart.rebooted,
+                len(outcome.ended),
+                len(outcome.rearmed),
+            )
+
     async def task_list(self, request: Request) -> Response:
         instance = await self._authenticate(request)
+        if request.query_params.get("reason") == wire.STARTUP_REASON:
+            await self._agent_started(request, instance)
         outage = parse_outage(request.query_params.get(wire.OUTAGE_PARAM))
         runs, stops = await self._delivery.task_list(instance.id, instance.name, outage)
         file_tasks = await self._files.claim(instance.id, outage)
