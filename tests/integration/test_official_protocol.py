@@ -7,8 +7,10 @@ it signs them. The driver below is a test client of ours, not a stand-in for the
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import socket
 import ssl
 import time
 import uuid
@@ -402,3 +404,50 @@ def test_deregistration_from_either_side(cluster: Cluster, official: OfficialSha
         15,
         what="the deregistered instance to be refused",
     )
+
+
+def _raw_request(agent: OfficialShapedAgent, target: bytes) -> tuple[int, bytes]:
+    """POST ``target`` (exact bytes, as the official agent writes them) over TLS; the status
+    and body of the answer."""
+    head = b"POST " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
+    for name, value in agent.headers().items():
+        head += f"{name}: {value}\r\n".encode()
+    with (
+        socket.create_connection(("127.0.0.1", agent.cluster.agent_port), timeout=30) as plain,
+        agent.tls.wrap_socket(plain, server_hostname="127.0.0.1") as secured,
+    ):
+        secured.sendall(head + b"Connection: close\r\n\r\n")
+        answer = b""
+        while chunk := secured.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+def test_raw_utf8_in_a_report_query_is_decoded(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    """The official agent writes file, owner and group names into report queries unescaped
+    (issue 14.2): the gateway takes the exact bytes and decodes them as UTF-8."""
+    content = base64.b64encode(b"x = 1\n").decode()
+    invoke_id = cluster.call(
+        "SendFile",
+        **{"InstanceId.1": official.instance_id},
+        Name="配置.conf",
+        TargetDir="/tmp/official",
+        Content=content,
+        ContentType="Base64",
+    )["InvokeId"]
+    [item] = official.send("task_list_kickoff").json()["file"]
+    assert item["task"]["taskID"] == invoke_id
+    target = (
+        f"/luban/api/v1/task/invalid?taskId={invoke_id}&taskType=sendfile&param=FileExist"
+        "&value=/tmp/official/配置.conf"
+    ).encode()
+    assert not target.isascii()
+    status, body = _raw_request(official, target)
+    assert status == 200, body
+    answer = cluster.call("DescribeSendFileResults", InvokeId=invoke_id)
+    row = answer["Invocations"]["Invocation"][0]["InvokeInstances"]["InvokeInstance"][0]
+    assert (row["InvocationStatus"], row["ErrorCode"]) == ("Invalid", "FileAlreadyExists")
+    assert row["ErrorInfo"] == "FileExist: /tmp/official/配置.conf"
