@@ -381,6 +381,34 @@ def test_a_restarted_agent_ends_what_it_was_running_at_once(
     cluster.call("StopInvocation", InvokeId=period)
 
 
+def test_diagnose_gives_the_official_agents_fix(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    """An instance running the official agent is told that agent's service and log file, and
+    that its timeout kills only ``sh``; not ours."""
+    official.send("heartbeat_full")  # app_version: the official agent's bare version
+    invoke_id = cluster.run("sleep 100 &", official.instance_id, Timeout="5")
+    item = _task(official)
+    values = {"task_id": invoke_id, "invoke_version": str(item["task"]["invokeVersion"])}
+    official.send("timeout", output="", start_ms="1000", end_ms="6000", **values)
+    official.send("task_list_startup")  # restarted: nothing of the ended run changes
+    answer = cluster.call("DiagnoseInvocation", InvokeId=invoke_id)
+    [diagnosis] = answer["Diagnoses"]["Diagnosis"]
+    assert diagnosis["ErrorCode"] == "ExecutionTimeout"
+    assert diagnosis["AgentVersion"] == "2.2.3.999"
+    assert "only the `sh`" in diagnosis["RecommendedSolution"]
+    restarted = cluster.run("sleep 100", official.instance_id, Timeout="600")
+    item = _task(official)
+    values = {"task_id": restarted, "invoke_version": str(item["task"]["invokeVersion"])}
+    official.send("running_start", start_ms="1000", **values)
+    official.send("task_list_startup")
+    [diagnosis] = cluster.call("DiagnoseInvocation", InvokeId=restarted)["Diagnoses"]["Diagnosis"]
+    assert diagnosis["ErrorCode"] == "ClientRestarted"
+    solution = diagnosis["RecommendedSolution"]
+    assert "/usr/local/share/aliyun-assist/2.2.3.999/log/aliyun_assist_main.log" in solution
+    assert "openassist-agent" not in solution
+
+
 def test_a_request_signed_for_another_instance_is_refused(
     cluster: Cluster, official: OfficialShapedAgent, tmp_path: Path
 ) -> None:
