@@ -28,6 +28,8 @@ from openassist.server.gateway.tls import TlsFiles, ensure_tls
 from openassist.server.lifecycle.sweeper import SweepRules
 from openassist.server.listen.limits import ListenerLimits
 from openassist.server.listen.protocol import guarded_protocol
+from openassist.server.monitoring.metrics import ServerMetrics
+from openassist.server.monitoring.routes import Monitoring
 from openassist.server.private_files import write_private
 from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
@@ -40,8 +42,11 @@ from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
+from openassist.server.service.identities import IdentityService
 from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.principals import Principals
+from openassist.server.service.ram_policies import PolicyService
 from openassist.server.service.replay import ReplayGuard, StoreReplayGuard
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
@@ -68,19 +73,29 @@ class Server:
     sweeper: Sweeper
     console_keys: ConsoleKeys
     replay: ReplayGuard
+    metrics: ServerMetrics
+    monitoring: Monitoring
 
     def api_app(self) -> Starlette:
-        """The RPC API at ``/`` and the web console under ``/console`` (one port)."""
-        endpoint = RpcEndpoint(self.services, self.replay)
+        """The RPC API at ``/``, the web console under ``/console``, health checks and (unless
+        moved or off) the metrics: one port."""
+        endpoint = RpcEndpoint(self.services, self.replay, self.metrics.observe_api)
         # Every method reaches the RPC endpoint, which answers all but GET and POST with the
         # documented UnsupportedHTTPMethod envelope rather than a bare 405.
         methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
-        return Starlette(
-            routes=[
-                Route("/", endpoint.handle, methods=methods),
-                Mount("/console", console_app(self.services, self.console_keys)),
-            ]
-        )
+        routes = [
+            Route("/", endpoint.handle, methods=methods),
+            Mount("/console", console_app(self.services, self.console_keys)),
+            *self.monitoring.health_routes(),
+        ]
+        if self.settings.metrics == "api":
+            routes += self.monitoring.metrics_routes()
+        return Starlette(routes=routes)
+
+    def metrics_app(self) -> Starlette:
+        """The metrics' own listener (the ``metrics`` setting names HOST:PORT)."""
+        routes = self.monitoring.metrics_routes() + self.monitoring.health_routes()
+        return Starlette(routes=routes)
 
     async def close(self) -> None:
         await self.gateway.close()
@@ -93,6 +108,8 @@ async def build_server(settings: ServerSettings) -> Server:
     await asyncio.to_thread(secure_data_dir, settings.data_dir)
     db = Database(settings.effective_database_url)
     await asyncio.to_thread(db.migrate)
+    metrics = ServerMetrics()
+    db.observe = metrics.observe_transaction
     bus = MemoryBus()
     limits = Limits(
         heartbeat_online_s=settings.heartbeat_online_s,
@@ -121,6 +138,7 @@ async def build_server(settings: ServerSettings) -> Server:
             "sealed %d access-key secret(s) and %d ClientToken answer(s) kept in plain text",
             *sealed,
         )
+    principals = Principals(context)
     services = Services(
         access_keys=access_keys,
         invocations=InvocationService(context),
@@ -134,21 +152,41 @@ async def build_server(settings: ServerSettings) -> Server:
         idempotency=idempotency,
         console_sessions=ConsoleSessionService(context),
         limits=limits,
+        identities=IdentityService(context, access_keys, principals.forget),
+        policies=PolicyService(context, principals.forget),
+        principals=principals,
     )
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
     await _write_first_access_key(access_keys, settings, tls)
+    # After the first key: it (and every key of a release before users) goes to the admin.
+    await services.identities.ensure_admin(settings.admin_user)
     console_keys = await asyncio.to_thread(_console_keys, settings)
     # Replay marks live in the store: a restart or another node must not accept a request twice.
     replay = StoreReplayGuard(db, context.clock)
-    gateway = Gateway(context, services.fleet, services.files, parameter_store, upgrades, replay)
+    gateway = Gateway(
+        context, services.fleet, services.files, parameter_store, upgrades, replay, metrics
+    )
     rules = SweepRules(
         delivery_timeout_ms=settings.delivery_timeout_s * 1000,
         response_grace_ms=settings.response_grace_s * 1000,
         stop_timeout_ms=settings.stop_timeout_s * 1000,
         online_window_ms=settings.heartbeat_online_s * 1000,
     )
-    sweeper = Sweeper(context, rules, settings.sweep_interval_s)
-    return Server(settings, db, bus, services, gateway, tls, sweeper, console_keys, replay)
+    sweeper = Sweeper(context, rules, settings.sweep_interval_s, metrics.observe_sweep)
+    monitoring = Monitoring(db, metrics, context.clock, settings.heartbeat_online_s * 1000)
+    return Server(
+        settings,
+        db,
+        bus,
+        services,
+        gateway,
+        tls,
+        sweeper,
+        console_keys,
+        replay,
+        metrics,
+        monitoring,
+    )
 
 
 async def _write_first_access_key(
@@ -280,14 +318,27 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    tasks = [asyncio.create_task(api.serve()), asyncio.create_task(agents.serve())]
+    listeners = [api, agents]
+    if settings.metrics_listener:
+        host, port = settings.metrics_listener
+        listeners.append(
+            _uvicorn(
+                "metrics",
+                server.metrics_app(),
+                (host, port),
+                None,
+                settings,
+                settings.api_max_connections,
+            )
+        )
+    tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
     sweeping = asyncio.create_task(server.sweeper.run(), name="sweeper")
     try:
-        while not (api.started and agents.started):
+        while not all(listener.started for listener in listeners):
             if any(task.done() for task in tasks):
                 break
             await asyncio.sleep(0.01)
-        if api.started and agents.started:
+        if all(listener.started for listener in listeners):
             log.info(
                 "API on %s://%s:%d (console at /console/), agents on https://%s:%d (CA %s)",
                 settings.api_scheme,
@@ -304,7 +355,8 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         waiter.cancel()
     finally:
         sweeping.cancel()
-        api.should_exit = agents.should_exit = True
+        for listener in listeners:
+            listener.should_exit = True
         for task in tasks:
             with suppress(Exception):
                 await task

@@ -90,6 +90,9 @@ class ServerSettings:
     head_timeout_s: int = 10
     max_head_bytes: int = 64 * 1024  # a request line and headers larger than this: 431
     read_timeout_s: int = 30  # a request body that stops arriving this long: connection closed
+    # Prometheus metrics at /metrics: "api" (on the API port), "off", or HOST:PORT for a plain
+    # HTTP listener of their own (with /healthz and /readyz), e.g. for a monitoring network.
+    metrics: str = "api"
     # Key that seals secret parameters. Keep it apart from database backups: a database copy
     # without it reveals no secret; losing it loses the secrets. Empty: a file in data_dir.
     parameter_key_file: str = ""
@@ -100,12 +103,23 @@ class ServerSettings:
     # Shortest rate(...) interval of timed tasks (API.md 4); a test deployment may lower it.
     min_rate_interval_s: int = 60
     min_cron_interval_s: int = 10  # shortest interval between runs of a cron Frequency
+    # The RAM user created at first start with AdministratorAccess; it owns the first access
+    # key and every key of a release before users.
+    admin_user: str = "admin"
 
     @property
     def api_tls_enabled(self) -> bool:
         if self.api_tls == "auto":
             return not _is_loopback(self.api_host)
         return self.api_tls == "on"
+
+    @property
+    def metrics_listener(self) -> tuple[str, int] | None:
+        """(host, port) of the metrics' own listener; None when on the API port or off."""
+        if self.metrics in ("api", "off"):
+            return None
+        host, _, port = self.metrics.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def api_scheme(self) -> str:
@@ -171,6 +185,12 @@ def load_server_settings(
 def _check(settings: ServerSettings) -> None:
     if settings.api_tls not in ("auto", "on", "off"):
         raise ConfigurationError(f"setting api_tls: {settings.api_tls!r} is not auto, on or off")
+    if settings.metrics not in ("api", "off"):
+        host, _, port = settings.metrics.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigurationError(
+                f"setting metrics: {settings.metrics!r} is not api, off or HOST:PORT"
+            )
     if bool(settings.api_tls_cert_file) != bool(settings.api_tls_key_file):
         raise ConfigurationError("settings api_tls_cert_file and api_tls_key_file go together")
     for proxy in settings.trusted_proxies:

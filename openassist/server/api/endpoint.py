@@ -7,6 +7,8 @@ traceback on the server and answered as ``InternalError`` without any detail to 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -27,10 +29,12 @@ from openassist.server.api import (  # noqa: F401  (importing registers the acti
     invocation_actions,
     oos_actions,
     output_actions,
+    ram_actions,
     schedule_actions,
     settings_actions,
     tag_actions,
 )
+from openassist.server.api.access import admit, request_context
 from openassist.server.api.params import Params
 from openassist.server.api.registry import (
     ACTIONS,
@@ -54,17 +58,33 @@ from openassist.server.service.replay import ReplayGuard
 log = logging.getLogger(__name__)
 _RETENTION_MS = int(NONCE_RETENTION.total_seconds() * 1000)
 
+# Told each request's action (one of ours, else "unknown"), HTTP status and seconds taken.
+RequestObserver = Callable[[str, int, float], None]
+
 
 class RpcEndpoint:
     """Handler for ``GET|POST /``."""
 
-    def __init__(self, services: Services, replay: ReplayGuard) -> None:
+    def __init__(
+        self, services: Services, replay: ReplayGuard, observe: RequestObserver | None = None
+    ) -> None:
         self._services = services
         self._replay = replay
+        self._observe = observe
         limits = services.limits
         self._limiter = RateLimiter(limits.api_rate_per_key, limits.api_burst_per_key)
 
     async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        response = await self._respond(request)
+        if self._observe is not None:
+            # The action _handle resolved (query, header or form body); unknown ones are one label.
+            action = getattr(request.state, "action", "")
+            known = action if action in ACTIONS else "unknown"
+            self._observe(known, response.status_code, time.perf_counter() - started)
+        return response
+
+    async def _respond(self, request: Request) -> Response:
         request_id = ids.request_id()
         host = request.headers.get("host", "openassist")
         wants_xml = request.query_params.get("Format", "").upper() == "XML"
@@ -92,6 +112,7 @@ class RpcEndpoint:
         if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             params.update(parse_qsl(raw_body.decode("utf-8", "replace"), keep_blank_values=True))
         headers = {k.lower(): v for k, v in request.headers.items()}
+        request.state.action = headers.get("x-acs-action") or params.get("Action", "")
         signed = SignedRequest(
             method=request.method, params=params, query=query, headers=headers, body=raw_body
         )
@@ -109,6 +130,12 @@ class RpcEndpoint:
             raise ApiError(
                 "InvalidVersion", f"Version of {action} must be {expected}; got {version!r}.", 400
             )
+        principal = await self._services.principals.of_key(access_key_id)
+        if principal is None:  # disabled or deleted since its secret was looked up
+            raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
+        client = request.client.host if request.client else ""
+        context = request_context(client, datetime.now(UTC), request.url.scheme == "https")
+        admit(principal, action, context)
         call_params = Params(params)
         # The OOS SDK may leave RegionId out; an ECS call must name it.
         region = call_params.text(
@@ -123,7 +150,7 @@ class RpcEndpoint:
                 f"{', '.join(self._services.limits.regions)}.",
                 404,
             )
-        call = Call(action, call_params, access_key_id, self._services)
+        call = Call(action, call_params, access_key_id, self._services, principal, context, region)
         token = params.get("ClientToken", "")
         if token and action in IDEMPOTENT:
             return await self._services.idempotency.run(

@@ -32,6 +32,7 @@ from openassist.server.gateway.auth import (
 )
 from openassist.server.gateway.kicks import KickHub
 from openassist.server.gateway.reports import file_report, task_report
+from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.delivery import Delivery, DeliveryService
@@ -116,12 +117,15 @@ class Gateway:
         parameter_store: ParameterStoreService,
         upgrades: AgentUpgradeService,
         replay: ReplayGuard,
+        metrics: ServerMetrics | None = None,
     ) -> None:
         self._fleet = fleet
         self._replay = replay
         self._upgrades = upgrades
         self._files = files
-        self._delivery = DeliveryService(context, parameter_store)
+        self._metrics = metrics
+        observe_result = metrics.observe_result if metrics else None
+        self._delivery = DeliveryService(context, parameter_store, observe_result)
         self._outages = OutageService(context)
         self._restarts = RestartService(context)
         self._full_output_cap = context.limits.full_output_cap
@@ -258,6 +262,8 @@ class Gateway:
             capabilities=query.get(wire.CAPABILITIES_PARAM, ""),
             running=_count(query.get(wire.RUNNING_PARAM, "")),
         )
+        if self._metrics is not None:
+            self._metrics.heartbeats.inc()
         return _json(wire.HeartbeatResponse(code=200, instanceId=instance.id))
 
     async def _agent_started(self, request: Request, instance: Instance) -> None:

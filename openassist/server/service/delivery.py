@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,10 +74,20 @@ def _tail(previous: bytes, chunk: bytes, dropped: int, quota: int) -> tuple[byte
     return combined[excess:], dropped + excess
 
 
+# Told a one-off task instance's final status and the seconds from its task's creation.
+ResultObserver = Callable[[str, float], None]
+
+
 class DeliveryService:
-    def __init__(self, context: ServiceContext, parameter_store: ParameterStoreService) -> None:
+    def __init__(
+        self,
+        context: ServiceContext,
+        parameter_store: ParameterStoreService,
+        observe_result: ResultObserver | None = None,
+    ) -> None:
         self._ctx = context
         self._store = parameter_store
+        self._observe_result = observe_result
 
     async def task_list(
         self, instance_id: str, instance_name: str = "", outage_since: int | None = None
@@ -182,6 +193,8 @@ class DeliveryService:
             )
             if new is not None:
                 self._keep_full(conn, report, current)
+                if new.is_final and self._observe_result is not None:
+                    self._observe_result(new.value, (now - current.created_at) / 1000)
             return new
 
         return await self._ctx.db.write(apply)

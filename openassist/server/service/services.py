@@ -14,8 +14,11 @@ from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
+from openassist.server.service.identities import IdentityService
 from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.principals import Principals
+from openassist.server.service.ram_policies import PolicyService
 
 
 @dataclass(frozen=True)
@@ -32,3 +35,6 @@ class Services:
     idempotency: IdempotencyService
     console_sessions: ConsoleSessionService
     limits: Limits
+    identities: IdentityService
+    policies: PolicyService
+    principals: Principals
