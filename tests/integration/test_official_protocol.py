@@ -409,6 +409,47 @@ def test_diagnose_gives_the_official_agents_fix(
     assert "openassist-agent" not in solution
 
 
+def _full_output(cluster: Cluster, invoke_id: str, instance_id: str) -> dict[str, Any]:
+    return cluster.call(
+        "DescribeInvocationFullOutput",
+        InvokeId=invoke_id,
+        InstanceId=instance_id,
+        ContentEncoding="PlainText",
+        MaxBytes="100000",
+    )
+
+
+def test_full_output_says_what_the_official_agent_cut(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    """Slow output past its quota: the official agent streams the first 6000 bytes, then sends
+    only the last bytes that fit and says how many it dropped. The full output then holds what
+    arrived (head and tail), gives the size produced, and says it is not complete."""
+    invoke_id = cluster.run("yes | head -c 40000", official.instance_id)
+    item = _task(official)
+    values = {
+        "task_id": invoke_id,
+        "invoke_version": str(item["task"]["invokeVersion"]),
+        "start_ms": "1000",
+    }
+    for _chunk in range(3):
+        official.send("running_output", output="h" * 2000, **values)
+    official.send(
+        "finish_cut", output="t" * 18576, dropped="15424", exit_code="0", end_ms="9000", **values
+    )
+    answer = _full_output(cluster, invoke_id, official.instance_id)
+    assert answer["Output"] == "h" * 6000 + "t" * 18576
+    assert (answer["OutputSize"], answer["ProducedSize"]) == (24576, 40000)
+    assert answer["Truncated"] is True and answer["Finished"] is True
+
+    whole = cluster.run("echo all of it", official.instance_id)
+    item = _task(official)
+    values = {"task_id": whole, "invoke_version": str(item["task"]["invokeVersion"])}
+    official.send("finish", output="all of it\n", exit_code="0", start_ms="1", end_ms="2", **values)
+    answer = _full_output(cluster, whole, official.instance_id)
+    assert (answer["OutputSize"], answer["ProducedSize"], answer["Truncated"]) == (10, 10, False)
+
+
 def test_a_request_signed_for_another_instance_is_refused(
     cluster: Cluster, official: OfficialShapedAgent, tmp_path: Path
 ) -> None:
