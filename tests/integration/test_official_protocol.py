@@ -25,6 +25,7 @@ from websockets.sync.client import ClientConnection, connect
 from openassist.agent.identity import Identity
 from openassist.agent.keys import new_key, private_pem, public_key_field
 from openassist.agent.signing import RequestSigner
+from openassist.cli.api_client import ApiCallError
 from tests.support.cluster import Cluster, wait_until
 
 SHAPES: dict[str, Any] = json.loads(
@@ -466,6 +467,17 @@ def test_deregistration_from_either_side(cluster: Cluster, official: OfficialSha
     with official.kick_channel() as channel:
         cluster.call("DeregisterManagedInstance", InstanceId=official.instance_id)
         assert channel.recv(timeout=10) == "kick_vm agent deregister"
+    # At once, before the agent's own deregister call, the instance is gone everywhere.
+    official.send("heartbeat_full")  # a heartbeat still in flight changes nothing
+    gone = {"InstanceId.1": official.instance_id}
+    assert cluster.call("DescribeManagedInstances", **gone)["TotalCount"] == 0
+    for action, params in (
+        ("DescribeCloudAssistantStatus", {}),
+        ("RunCommand", {"Type": "RunShellScript", "CommandContent": "id"}),
+    ):
+        with pytest.raises(ApiCallError) as refused:
+            cluster.call(action, **params, **gone)
+        assert (refused.value.status, refused.value.code) == (404, "InvalidInstance.NotFound")
     # The official agent then calls deregister itself: accepted, and it stays deregistered.
     assert official.send("deregister").json()["code"] == 200
     wait_until(
