@@ -132,8 +132,17 @@ class Channel:
     async def download(self, file_name: str) -> bytes:
         return await self._call("GET", wire.UPDATE_PACKAGE + file_name)
 
-    async def task_list(self, reason: str) -> wire.TaskListResponse:
+    async def task_list(self, reason: str, cold_start: bool | None = None) -> wire.TaskListResponse:
+        """``cold_start`` (the first fetch of this process): say so, as the official agent does,
+        so the server ends what an earlier life of this agent left running and never reported."""
         query = {"reason": reason, wire.SECRETS_PARAM: wire.SECRETS_PER_RUN}
+        if cold_start is not None:
+            query = {
+                "reason": wire.STARTUP_REASON,
+                wire.COLD_START_PARAM: "true" if cold_start else "false",
+                wire.CAPABILITIES_PARAM: ",".join(CAPABILITIES),
+                wire.SECRETS_PARAM: wire.SECRETS_PER_RUN,
+            }
         body = await self._call("POST", wire.TASK_LIST, query, told=True)
         try:
             return wire.decode_task_list(body)

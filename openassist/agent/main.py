@@ -24,7 +24,7 @@ from openassist.agent import script_file
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.containers import ContainerRun, find_container
 from openassist.agent.files import deliver_file
-from openassist.agent.identity import Identity, boot_id, load
+from openassist.agent.identity import Identity, boot_id, first_start_since_boot, load
 from openassist.agent.journal import QUEUED_MARK, Journal
 from openassist.agent.kicks import KickChannel
 from openassist.agent.process_group import end_group, group_alive
@@ -76,6 +76,10 @@ class Agent:
         self._runs: dict[str, ScriptRun] = {}
         self._journal = Journal.open(identity.state_dir)
         self._boot_id = boot_id()
+        self._cold_start = first_start_since_boot(identity.state_dir, self._boot_id)
+        # Set once the reports an earlier life left are through: the first task fetch waits for
+        # it, since it tells the server to end whatever is still running unreported.
+        self._recovered = asyncio.Event()
         self._kicks = KickChannel(self._channel, self._settings)
         self._kicked = self._kicks.kicked
         self._deregistered = self._kicks.deregistered
@@ -174,14 +178,17 @@ class Agent:
 
     async def _fetcher(self) -> None:
         attempt, wait_s = 0, self._settings.poll_s
+        startup = True  # the first fetch of this process says so
+        await self._recovered.wait()
         while True:
             await pause(self._kicked, wait_s)
             self._kicked.clear()
             if self._upgrader.upgrading:
                 continue  # the new version takes what is waiting
             try:
-                tasks = await self._channel.task_list("kickoff")
-                attempt, wait_s = 0, self._settings.poll_s
+                cold_start = self._cold_start if startup else None
+                tasks = await self._channel.task_list("kickoff", cold_start=cold_start)
+                startup, attempt, wait_s = False, 0, self._settings.poll_s
             except ChannelError as error:
                 log.warning("task list failed: %s", error)
                 wait_s = backoff(attempt, self._settings)  # or sooner, on a kick
@@ -320,10 +327,18 @@ class Agent:
                 error_info=f"{what} while the task ran; it was not run again.",
             )
             self._journal.finished(entry.key, interrupted)
+        resends = []
         for entry in self._journal.unsettled():
             report = entry.final_report
             assert report is not None
-            self._spawn(self._resend(entry.key, report), f"resend {entry.task_id}")
+            resends.append(self._resend(entry.key, report))
+        self._spawn(self._recovery_done(resends), "recovery")
+
+    async def _recovery_done(self, resends: list[Coroutine[Any, Any, None]]) -> None:
+        try:
+            await asyncio.gather(*resends)
+        finally:
+            self._recovered.set()
 
     async def _resend(self, key: tuple[str, int], report: TaskReport) -> None:
         await self._report(report)

@@ -44,6 +44,12 @@ SECRETS_PARAM = "secrets"
 SECRETS_PER_RUN = "per-run"
 # OpenAssist: the secret parameter values of one task (``?taskId=``), for the run about to start.
 SECRET_VALUES = f"{API_PREFIX}/v1/openassist/secret_values"
+# The official agent's first task fetch of a process: ``reason=startup&cold_start=true|false``
+# (true: the first start since the machine booted). Ours adds ``caps`` (with "journal": it
+# reported its interrupted runs before this fetch and keeps its schedules).
+STARTUP_REASON = "startup"
+COLD_START_PARAM = "cold_start"
+JOURNAL_CAPABILITY = "journal"
 
 OUTPUT_QUOTA = 24576
 OUTPUT_INTERVAL_MS = 3000

@@ -43,6 +43,7 @@ from openassist.server.service.outages import OutageService, parse_outage
 from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.registration import Registration, RegistrationRefused
 from openassist.server.service.replay import ReplayGuard
+from openassist.server.service.restarts import Restart, RestartService
 from openassist.server.store.records import FileTask, Instance
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ class Gateway:
         observe_result = metrics.observe_result if metrics else None
         self._delivery = DeliveryService(context, parameter_store, observe_result)
         self._outages = OutageService(context)
+        self._restarts = RestartService(context)
         self._full_output_cap = context.limits.full_output_cap
         self._limits = context.limits
         self._verifier = AgentVerifier()
@@ -292,8 +294,28 @@ class Gateway:
             self._metrics.heartbeats.inc()
         return _json(wire.HeartbeatResponse(code=200, instanceId=instance.id))
 
+    async def _agent_started(self, request: Request, instance: Instance) -> None:
+        """The agent's first fetch since it started: what it ran before will never report."""
+        query = request.query_params
+        restart = Restart(
+            rebooted=query.get(wire.COLD_START_PARAM) == "true",
+            keeps_state=wire.JOURNAL_CAPABILITY
+            in query.get(wire.CAPABILITIES_PARAM, "").split(","),
+        )
+        outcome = await self._restarts.agent_started(instance.id, restart)
+        if outcome.ended or outcome.rearmed:
+            log.info(
+                "%s: agent started (cold start %s): %d run(s) ended, %d schedule(s) again",
+                instance.id,
+                restart.rebooted,
+                len(outcome.ended),
+                len(outcome.rearmed),
+            )
+
     async def task_list(self, request: Request) -> Response:
         instance = await self._authenticate(request)
+        if request.query_params.get("reason") == wire.STARTUP_REASON:
+            await self._agent_started(request, instance)
         outage = parse_outage(request.query_params.get(wire.OUTAGE_PARAM))
         per_run = request.query_params.get(wire.SECRETS_PARAM) == wire.SECRETS_PER_RUN
         runs, stops = await self._delivery.task_list(instance.id, instance.name, outage, per_run)
