@@ -22,6 +22,12 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--agent-port", type=int)
     server.add_argument("--database-url", help="default: SQLite file in the data directory")
     server.add_argument("--ready-file", help="written once both listeners accept connections")
+    server_sub = server.add_subparsers(dest="server_command")
+    server_unit = server_sub.add_parser(
+        "install-service", help="write the systemd unit openassist-server.service"
+    )
+    server_unit.add_argument("--data-dir", default="/var/lib/openassist", help="/var/lib/NAME")
+    _unit_options(server_unit)
 
     agent = sub.add_parser("agent", help="the agent: register this host, or run")
     agent_sub = agent.add_subparsers(dest="agent_command", required=True)
@@ -41,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     run_agent.add_argument(
         "--kick-pong", type=float, default=10.0, help="seconds to wait for the server's answer"
     )
+    agent_unit = agent_sub.add_parser(
+        "install-service", help="write the systemd unit openassist-agent.service"
+    )
+    agent_unit.add_argument("--state-dir", default="/var/lib/openassist-agent")
+    _unit_options(agent_unit)
     package = agent_sub.add_parser("package", help="make the package agents upgrade to")
     package.add_argument("--out", default=".openassist/agent-packages", help="the server's dir")
     package.add_argument("--version", default="", help="label (default: this installation's)")
@@ -121,6 +132,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--unit-dir", default="/etc/systemd/system", help="where units go")
+    parser.add_argument(
+        "--start", action="store_true", help="then systemctl daemon-reload and enable --now"
+    )
+
+
 def _credentials_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--credentials", help="a server's admin-credentials.json or a profiles file"
@@ -156,6 +174,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at every start
+    if args.command in ("server", "agent") and "install-service" in (
+        getattr(args, "server_command", None),
+        getattr(args, "agent_command", None),
+    ):
+        from openassist.cli.install_service import run_install_service
+
+        return run_install_service(args, args.command)
     if args.command == "server":
         try:
             from openassist.cli.server_command import run_server
