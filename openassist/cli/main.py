@@ -8,10 +8,16 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from openassist import logs
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openassist", description=__doc__)
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    # No defaults here: the server's settings (file, OPENASSIST_LOG_*) apply unless a flag is given.
+    parser.add_argument("--log-level", choices=["debug", "info", "warning"], help="default info")
+    parser.add_argument(
+        "--log-format", choices=["text", "json"], help="one line per event (default text)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     server = sub.add_parser("server", help="run the server (RPC API + agent gateway)")
@@ -170,9 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "ecs":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(args.log_level or "info", args.log_format or "text")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at every start
     if args.command in ("server", "agent") and "install-service" in (
         getattr(args, "server_command", None),

@@ -220,6 +220,7 @@ def _uvicorn(
         port=port,
         log_level=level,
         access_log=False,
+        log_config=None,  # uvicorn's lines go through our handler, in our format
         lifespan="off",
         ssl_certfile=str(tls.server_cert) if tls else None,
         ssl_keyfile=str(tls.server_key) if tls else None,

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from openassist import logs
 from openassist.errors import ApiError
 from openassist.protocol.acs_signature import parse_authorization
 from openassist.protocol.api_versions import ECS_VERSION
@@ -74,6 +75,7 @@ class RpcEndpoint:
 
     async def _respond(self, request: Request) -> Response:
         request_id = ids.request_id()
+        logs.bind(request_id=request_id)
         host = request.headers.get("host", "openassist")
         wants_xml = request.query_params.get("Format", "").upper() == "XML"
         action = request.headers.get("x-acs-action") or request.query_params.get("Action", "")
@@ -83,6 +85,12 @@ class RpcEndpoint:
         except ApiError as error:
             if isinstance(error, ThrottlingError):
                 headers["x-acs-retry-after"] = str(error.retry_after_s)
+            log.info(
+                "%s refused: %s (HTTP %d)",
+                getattr(request.state, "action", "") or "request",
+                error.code,
+                error.http_status,
+            )
             content, media = render(error_body(error, request_id, host), "Error", wants_xml)
             return Response(content, error.http_status, headers=headers, media_type=media)
         except Exception:
@@ -113,6 +121,7 @@ class RpcEndpoint:
             method=request.method, params=params, query=query, headers=headers, body=raw_body
         )
         access_key_id = await self._authenticate(signed)
+        logs.bind(user=access_key_id)
         self._limiter.take(access_key_id)
         action = headers.get("x-acs-action") or params.get("Action", "")
         version = headers.get("x-acs-version") or params.get("Version", "")

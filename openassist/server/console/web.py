@@ -11,6 +11,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
+from openassist import logs
 from openassist.server.console import display
 from openassist.server.console.identity import ConsoleKeys
 from openassist.server.console.session import COOKIE, Session, SessionSigner, same_token
@@ -113,7 +114,10 @@ class Console:
 
     def session_of(self, request: Request) -> Session | None:
         cookie = request.cookies.get(COOKIE, "")
-        return self.signer.load(cookie) if cookie else None
+        session = self.signer.load(cookie) if cookie else None
+        if session is not None:
+            logs.bind(user=session.principal)  # this request's log lines name who is signed in
+        return session
 
     def guard(self, handler: Page) -> Callable[[Request], Awaitable[Response]]:
         """Only signed-in visitors reach ``handler``; every POST must carry the session's CSRF

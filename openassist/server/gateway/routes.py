@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from openassist import logs
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import ReportKind, decode_report
 from openassist.server.gateway.auth import (
@@ -157,6 +158,7 @@ class Gateway:
         ):
             raise AgentAuthError(f"instance {headers.instance_id} is not registered")
         self._verifier.verify(headers, instance)
+        logs.bind(instance_id=instance.id)
         address = connection.client.host if connection.client else ""
         if not await self._access_allowed(instance, address):
             raise AgentAccessDenied(
@@ -219,6 +221,7 @@ class Gateway:
         except RegistrationRefused as refused:
             log.info("registration from %s refused: %s", source, refused)
             return _json(wire.RegisterResponse(code=403, errMsg=str(refused)), 403)
+        logs.bind(instance_id=instance_id)
         log.info("registered %s (%s) from %s", instance_id, body.hostname, source)
         return _json(wire.RegisterResponse(code=200, instanceId=instance_id))
 
