@@ -10,6 +10,8 @@ import sys
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
+from openassist.cli.outcome import ExitCode
+
 UNIT_DIR = "/etc/systemd/system"
 SERVER_UNIT = "openassist-server.service"
 AGENT_UNIT = "openassist-agent.service"
@@ -79,7 +81,7 @@ def run_install_service(args: argparse.Namespace, kind: str) -> int:
         written = write_unit(Path(args.unit_dir), name, text)
     except (InstallError, OSError) as error:
         print(f"openassist {kind} install-service: {error}", file=sys.stderr)
-        return 2
+        return ExitCode.ERROR
     print(f"wrote {written}")
     unit = name.removesuffix(".service")
     if not args.start:
@@ -89,6 +91,6 @@ def run_install_service(args: argparse.Namespace, kind: str) -> int:
         done = subprocess.run(step, check=False)
         if done.returncode != 0:
             print(f"openassist {kind} install-service: {' '.join(step)} failed", file=sys.stderr)
-            return 1
+            return ExitCode.ERROR
     print(f"{unit} enabled and started")
     return 0

@@ -97,6 +97,6 @@ def test_the_server_data_dir_must_be_a_state_directory(tmp_path: Path) -> None:
     refused = _openassist(
         "server", "install-service", "--data-dir", "/srv/openassist", "--unit-dir", str(tmp_path)
     )
-    assert refused.returncode == 2
+    assert refused.returncode == 1
     assert "/var/lib/NAME" in refused.stderr
     assert not list(tmp_path.iterdir())

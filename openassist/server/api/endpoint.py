@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openassist import logs
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import ApiError, Internal
 from openassist.protocol.acs_signature import parse_authorization
 from openassist.protocol.api_versions import ECS_VERSION
 from openassist.server.api import (  # noqa: F401  (importing registers the actions)
@@ -29,11 +30,12 @@ from openassist.server.api import (  # noqa: F401  (importing registers the acti
     invocation_actions,
     oos_actions,
     output_actions,
+    ram_actions,
     schedule_actions,
     settings_actions,
     tag_actions,
 )
-from openassist.server.api.envelope import error_body
+from openassist.server.api.access import admit, request_context
 from openassist.server.api.params import Params
 from openassist.server.api.registry import (
     ACTIONS,
@@ -42,12 +44,20 @@ from openassist.server.api.registry import (
     Call,
     Services,
 )
-from openassist.server.api.render import render
-from openassist.server.api.signature import MemoryNonceCache, SignedRequest, verify
-from openassist.server.api.throttle import RateLimiter, ThrottlingError
+from openassist.server.api.render import error_response, render
+from openassist.server.api.signature import (
+    NONCE_RETENTION,
+    SignedRequest,
+    nonce_used,
+    signature_nonce,
+    verify,
+)
+from openassist.server.api.throttle import RateLimiter
 from openassist.server.service import ids
+from openassist.server.service.replay import ReplayGuard
 
 log = logging.getLogger(__name__)
+_RETENTION_MS = int(NONCE_RETENTION.total_seconds() * 1000)
 
 # Told each request's action (one of ours, else "unknown"), HTTP status and seconds taken.
 RequestObserver = Callable[[str, int, float], None]
@@ -56,10 +66,12 @@ RequestObserver = Callable[[str, int, float], None]
 class RpcEndpoint:
     """Handler for ``GET|POST /``."""
 
-    def __init__(self, services: Services, observe: RequestObserver | None = None) -> None:
+    def __init__(
+        self, services: Services, replay: ReplayGuard, observe: RequestObserver | None = None
+    ) -> None:
         self._services = services
+        self._replay = replay
         self._observe = observe
-        self._nonces = MemoryNonceCache()
         limits = services.limits
         self._limiter = RateLimiter(limits.api_rate_per_key, limits.api_burst_per_key)
 
@@ -79,27 +91,19 @@ class RpcEndpoint:
         host = request.headers.get("host", "openassist")
         wants_xml = request.query_params.get("Format", "").upper() == "XML"
         action = request.headers.get("x-acs-action") or request.query_params.get("Action", "")
-        headers: dict[str, str] = {}
         try:
             body = await self._handle(request)
         except ApiError as error:
-            if isinstance(error, ThrottlingError):
-                headers["x-acs-retry-after"] = str(error.retry_after_s)
             log.info(
                 "%s refused: %s (HTTP %d)",
                 getattr(request.state, "action", "") or "request",
                 error.code,
                 error.http_status,
             )
-            content, media = render(error_body(error, request_id, host), "Error", wants_xml)
-            return Response(content, error.http_status, headers=headers, media_type=media)
+            return error_response(error, request_id, host, wants_xml)
         except Exception:
             log.exception("request %s failed", request_id)
-            internal = ApiError(
-                "InternalError", "The request processing has failed due to some unknown error.", 500
-            )
-            content, media = render(error_body(internal, request_id, host), "Error", wants_xml)
-            return Response(content, 500, media_type=media)
+            return error_response(Internal(api.INTERNAL_ERROR), request_id, host, wants_xml)
         content, media = render({"RequestId": request_id, **body}, f"{action}Response", wants_xml)
         return Response(content, 200, media_type=media)
 
@@ -135,6 +139,12 @@ class RpcEndpoint:
             raise ApiError(
                 "InvalidVersion", f"Version of {action} must be {expected}; got {version!r}.", 400
             )
+        principal = await self._services.principals.of_key(access_key_id)
+        if principal is None:  # disabled or deleted since its secret was looked up
+            raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
+        client = request.client.host if request.client else ""
+        context = request_context(client, datetime.now(UTC), request.url.scheme == "https")
+        admit(principal, action, context)
         call_params = Params(params)
         # The OOS SDK may leave RegionId out; an ECS call must name it.
         region = call_params.text(
@@ -149,7 +159,7 @@ class RpcEndpoint:
                 f"{', '.join(self._services.limits.regions)}.",
                 404,
             )
-        call = Call(action, call_params, access_key_id, self._services)
+        call = Call(action, call_params, access_key_id, self._services, principal, context, region)
         token = params.get("ClientToken", "")
         if token and action in IDEMPOTENT:
             return await self._services.idempotency.run(
@@ -166,9 +176,14 @@ class RpcEndpoint:
             except ValueError:
                 key_id = ""
         secret = await self._services.access_keys.secret_of(key_id) if key_id else None
-        return verify(
+        verified = verify(
             signed,
             lambda candidate: secret if candidate == key_id else None,
-            self._nonces,
+            None,
             datetime.now(UTC),
         )
+        # After the signature is proven: junk can neither fill the marks nor burn a nonce.
+        nonce = signature_nonce(signed)
+        if not await self._replay.first_use(f"api:{verified}", nonce, _RETENTION_MS):
+            raise nonce_used()
+        return verified

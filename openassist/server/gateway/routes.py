@@ -24,10 +24,12 @@ from openassist import logs
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import ReportKind, decode_report
 from openassist.server.gateway.auth import (
+    REQUEST_ID_RETENTION_MS,
     AgentAccessDenied,
     AgentAuthError,
     AgentHeaders,
     AgentVerifier,
+    replayed,
 )
 from openassist.server.gateway.kicks import KickHub
 from openassist.server.gateway.reports import file_report, task_report
@@ -39,6 +41,7 @@ from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService, Registration, RegistrationRefused
 from openassist.server.service.outages import OutageService, parse_outage
 from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.replay import ReplayGuard
 from openassist.server.store.records import FileTask, Instance
 
 log = logging.getLogger(__name__)
@@ -113,9 +116,11 @@ class Gateway:
         files: FileService,
         parameter_store: ParameterStoreService,
         upgrades: AgentUpgradeService,
+        replay: ReplayGuard,
         metrics: ServerMetrics | None = None,
     ) -> None:
         self._fleet = fleet
+        self._replay = replay
         self._upgrades = upgrades
         self._files = files
         self._metrics = metrics
@@ -159,6 +164,9 @@ class Gateway:
             raise AgentAuthError(f"instance {headers.instance_id} is not registered")
         self._verifier.verify(headers, instance)
         logs.bind(instance_id=instance.id)
+        scope = f"agent:{instance.id}"
+        if not await self._replay.first_use(scope, headers.request_id, REQUEST_ID_RETENTION_MS):
+            raise replayed()
         address = connection.client.host if connection.client else ""
         if not await self._access_allowed(instance, address):
             raise AgentAccessDenied(
