@@ -3,6 +3,7 @@ under ``/luban/api/`` on one kept-alive connection, and the kick WebSocket."""
 
 from __future__ import annotations
 
+import logging
 import platform
 import ssl
 import time
@@ -29,6 +30,9 @@ CAPABILITIES = (
     "self-upgrade",
     "container",
 )
+
+
+log = logging.getLogger("openassist.agent")
 
 
 class ChannelError(Exception):
@@ -62,11 +66,26 @@ class Channel:
         # Unix ms since when the server could not be reached (None: it can). Every call carries
         # it until one gets through, so the server learns the outage window (ClientNetworkBlocked).
         self.unreachable_since: int | None = None
+        self._lost_at: float | None = None  # monotonic time we lost the server (None: we have it)
 
-    def lost_since(self, epoch_ms: int) -> None:
+    def lost_since(self, epoch_ms: int, reason: str = "no answer") -> None:
         """Note that the server has not been reachable since ``epoch_ms`` (kept if earlier)."""
         if self.unreachable_since is None or epoch_ms < self.unreachable_since:
             self.unreachable_since = epoch_ms
+        if self._lost_at is None:
+            self._lost_at = time.monotonic()
+            log.warning("lost the server %s: %s", self._server, reason)
+
+    def _reached(self) -> None:
+        """The server answered: say so once after it was lost."""
+        if self._lost_at is not None:
+            away_s = time.monotonic() - self._lost_at
+            self._lost_at = None
+            log.warning("reached the server %s again after %.0f s", self._server, away_s)
+
+    @property
+    def _server(self) -> str:
+        return f"{self._identity.server_host}:{self._identity.server_port}"
 
     def _headers(self) -> dict[str, str]:
         headers = self._signer.headers()
@@ -94,8 +113,9 @@ class Channel:
                 method, path, query=query, headers=self._headers(), body=body
             )
         except HttpError as error:
-            self.lost_since(started)
+            self.lost_since(started, str(error))
             raise ChannelError(str(error)) from error
+        self._reached()
         if told and response.status == 200 and self.unreachable_since == outage:
             self.unreachable_since = None  # the server has the window now
         if response.status != 200:
@@ -170,7 +190,7 @@ class Channel:
     async def open_kicks(self) -> ws.WebSocket:
         started = _now_ms()
         try:
-            return await ws.connect(
+            socket = await ws.connect(
                 self._identity.server_host,
                 self._identity.server_port,
                 wire.KICK_CHANNEL,
@@ -178,10 +198,12 @@ class Channel:
                 self._headers(),
             )
         except ws.WebSocketUnreachable as error:
-            self.lost_since(started)
+            self.lost_since(started, str(error))
             raise ChannelError(str(error)) from error
         except ws.WebSocketClosed as error:
             raise ChannelError(str(error)) from error
+        self._reached()
+        return socket
 
     async def close(self) -> None:
         await self._http.close()

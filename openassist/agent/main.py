@@ -20,6 +20,7 @@ from typing import Any
 
 from msgspec.structs import replace
 
+from openassist import logs
 from openassist.agent import script_file
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.containers import ContainerRun, find_container
@@ -393,6 +394,7 @@ async def run_agent(
     """Run until SIGINT/SIGTERM, or until a newer version is installed: then returns its
     (version, directory) for the caller to start."""
     identity = load(state_dir)
+    logs.bind(instance_id=identity.instance_id)  # on every line this agent logs
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

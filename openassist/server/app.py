@@ -272,6 +272,7 @@ def _uvicorn(
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted,
         access_log=False,
+        log_config=None,  # uvicorn's lines go through our handler, in our format
         lifespan="off",
         ssl_certfile=str(tls.server_cert) if tls else None,
         ssl_keyfile=str(tls.server_key) if tls else None,

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from openassist import logs
 from openassist.catalog import api
 from openassist.errors import (
     ApiError,
@@ -95,12 +96,19 @@ class RpcEndpoint:
 
     async def _respond(self, request: Request) -> Response:
         request_id = ids.request_id()
+        logs.bind(request_id=request_id)
         host = request.headers.get("host", "openassist")
         wants_xml = request.query_params.get("Format", "").upper() == "XML"
         action = request.headers.get("x-acs-action") or request.query_params.get("Action", "")
         try:
             body = await self._handle(request)
         except ApiError as error:
+            log.info(
+                "%s refused: %s (HTTP %d)",
+                getattr(request.state, "action", "") or "request",
+                error.code,
+                error.http_status,
+            )
             return error_response(error, request_id, host, wants_xml)
         except Exception:
             log.exception("request %s failed", request_id)
@@ -131,6 +139,7 @@ class RpcEndpoint:
             method=request.method, params=params, query=query, headers=headers, body=raw_body
         )
         access_key_id = await self._authenticate(signed)
+        logs.bind(user=access_key_id)
         self._limiter.take(access_key_id)
         action = headers.get("x-acs-action") or params.get("Action", "")
         version = headers.get("x-acs-version") or params.get("Version", "")

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from openassist import logs
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import ReportKind, decode_report
 from openassist.server.gateway.auth import (
@@ -180,6 +181,7 @@ class Gateway:
         ):
             raise AgentAuthError(f"instance {headers.instance_id} is not registered")
         self._verifier.verify(headers, instance)
+        logs.bind(instance_id=instance.id)
         scope = f"agent:{instance.id}"
         if not await self._replay.first_use(scope, headers.request_id, REQUEST_ID_RETENTION_MS):
             raise replayed()
@@ -256,6 +258,7 @@ class Gateway:
             log.info("registration from %s refused: %s", source, refused)
             answer = wire.RegisterResponse(code=status, errCode=refused.code, errMsg=str(refused))
             return _json(answer, status)
+        logs.bind(instance_id=instance_id)
         # repr: a name is printable by now, but the log never takes a client's text raw.
         log.info("registered %s (%r) from %s", instance_id, body.hostname, source)
         return _json(wire.RegisterResponse(code=200, instanceId=instance_id))
