@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from openassist.catalog import api
-from openassist.errors import Conflict, Internal, InvalidParameter, NotFound
+from openassist.errors import ApiError, Conflict, Internal, InvalidParameter, NotFound
+from openassist.server import json_input
 from openassist.server.service import ids
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.parameters import StoreReference
@@ -68,7 +69,7 @@ def check_value(value: str, constraints: str) -> None:
     if not constraints:
         return
     try:
-        rules = json.loads(constraints)
+        rules = json_input.loads(constraints)
         if not isinstance(rules, dict):
             raise ValueError
     except ValueError:
