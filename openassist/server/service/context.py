@@ -7,11 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from openassist.catalog import api
-<<<<<<< HEAD
 from openassist.errors import NotFound
-=======
-from openassist.errors import ApiError, NotFound
->>>>>>> main
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.bus import Bus
 from openassist.server.service.clock import Clock

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from openassist.catalog import api
-from openassist.errors import ApiError, Conflict, Internal, InvalidParameter, NotFound
+from openassist.errors import Conflict, Internal, InvalidParameter, NotFound
 from openassist.server import json_input
 from openassist.server.service import ids
 from openassist.server.service.context import ServiceContext
