@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -24,7 +25,7 @@ from openassist.protocol.statuses import (
     RepeatMode,
 )
 from openassist.server.lifecycle import Event, EventKind, overall_status
-from openassist.server.service import ids, modify, timed
+from openassist.server.service import checks, ids, modify, timed
 from openassist.server.service.context import (
     ServiceContext,
     command_not_found,
@@ -61,6 +62,11 @@ class CommandSpec:
     working_dir: str = ""
     launcher: str = ""
     enable_parameter: bool = False
+
+
+def vars_of(spec: CommandSpec) -> dict[str, Any]:
+    """The fields of ``spec`` by name, for the checks of ``checks.command_fields``."""
+    return {f.name: getattr(spec, f.name) for f in fields(spec)}
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,8 @@ class InvocationService:
     ) -> tuple[str, str]:
         """Create the command and the task on every target in one transaction; returns
         (CommandId, InvokeId). Raises NotFound when a target is unknown (nothing is written)."""
+        checks.command_fields(vars_of(spec), self._ctx.limits)
+        checks.content(spec.content, self._ctx.limits)
         command = new_command(spec, kept=keep_command, now=self._ctx.clock.now_ms())
         invoke_id = await self._start(args, command=command)
         return command.id, invoke_id
@@ -137,6 +145,7 @@ class InvocationService:
     async def _start(
         self, args: TaskArgs, command: Command | None = None, command_id: str = ""
     ) -> str:
+        checks.task_fields(args.working_dir, args.username, args.timeout, self._ctx.limits)
         if args.repeat_mode is RepeatMode.PERIOD and not args.frequency:
             raise InvalidParameter(api.FREQUENCY_MISSING)
         now = self._ctx.clock.now_ms()
