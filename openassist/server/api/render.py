@@ -53,4 +53,6 @@ def error_response(error: ApiError, request_id: str, host: str, wants_xml: bool)
     headers = {}
     if isinstance(error, Throttled):
         headers["x-acs-retry-after"] = str(error.fields["retry_after_s"])
+    if error.http_status == 413:
+        headers["connection"] = "close"  # the rest of the body is never read
     return Response(content, error.http_status, headers=headers, media_type=media)

@@ -75,7 +75,7 @@ class AuthPages:
         return self._form(request)
 
     async def sign_in(self, request: Request) -> Response:
-        form = await read_form(request)
+        form = await read_form(request, self.console.services.limits.console_max_body_bytes)
         if form is None:
             return refusal("The form is too large or not a form.", 413)
         if not same_token(form.get("csrf"), request.cookies.get(PRE_COOKIE, "")):

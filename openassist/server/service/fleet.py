@@ -19,6 +19,7 @@ from openassist.server.service.context import (
     instance_not_found,
     kick_topic,
     require_all,
+    require_registered,
 )
 from openassist.server.service.registration import (
     Registration,
@@ -274,9 +275,12 @@ class FleetService:
     def online_since(self) -> int:
         return self._ctx.clock.now_ms() - self._ctx.limits.heartbeat_online_s * 1000
 
-    async def require_instances(self, instance_ids: tuple[str, ...]) -> dict[str, Instance]:
+    async def require_instances(
+        self, instance_ids: tuple[str, ...], registered: bool = False
+    ) -> dict[str, Instance]:
+        """The instances, refusing an unknown id (and, with ``registered``, one that is gone)."""
         found = await self._ctx.db.read(lambda conn: fleet.instances_by_id(conn, instance_ids))
-        require_all(found, instance_ids)
+        (require_registered if registered else require_all)(found, instance_ids)
         return found
 
 
