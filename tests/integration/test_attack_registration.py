@@ -71,7 +71,7 @@ CASES = [
     ({"hostname": "h" * 10_000}, "InvalidHostname.Malformed"),
     ({"instanceName": f"web{ESCAPE}"}, "InvalidInstanceName.Malformed"),
     ({"instanceName": "n" * 10_000}, "InvalidInstanceName.Malformed"),
-    ({"osVersion": "v" * 100_000}, "InvalidParameter.osVersion"),
+    ({"osVersion": "v" * 1000}, "InvalidParameter.osVersion"),
     ({"machineId": "m\x00"}, "InvalidParameter.machineId"),
 ]
 
