@@ -85,14 +85,15 @@ def _runs_with(cluster: Cluster, invoke_id: str, output: str) -> int:
 
 
 def _digest(value: str) -> str:
-    return f"{hashlib.sha256(value.encode()).hexdigest()}  -\n"
+    return f"{hashlib.sha256(value.encode()).hexdigest()}  -\n{value}\n"
 
 
 def test_a_schedule_asks_for_its_secret_at_each_fire_and_keeps_none(
     cluster: Cluster, agent: Agent
 ) -> None:
     first = _secret(cluster, "rotating")
-    script = 'printf %s "{{oos-secret:rotating}}" | sha256sum'
+    # It prints the value too: the output goes to the server, never into the journal.
+    script = 'printf %s "{{oos-secret:rotating}}" | sha256sum; echo "{{oos-secret:rotating}}"'
     invoke_id = _run(cluster, agent, script, Frequency="rate(2s)", Timeout="1")
     wait_until(lambda: _runs_with(cluster, invoke_id, _digest(first)), 60, what="a run")
     assert first.encode() not in _kept(agent)
