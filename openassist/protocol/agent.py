@@ -38,6 +38,8 @@ OUTAGE_PARAM = "outage_since"
 UPGRADING_PARAM = "upgrading"  # heartbeat while the agent replaces itself: the new version
 CAPABILITIES_PARAM = "caps"  # heartbeat: what this agent can do, comma-separated
 RUNNING_PARAM = "running"  # heartbeat: how many tasks it runs now
+# heartbeat: the agent's own duties failing again and again ("fetch: OSError: ...; ...")
+FAULTS_PARAM = "faults"
 # The official agent's first task fetch of a process: ``reason=startup&cold_start=true|false``
 # (true: the first start since the machine booted). Ours adds ``caps`` (with "journal": it
 # reported its interrupted runs before this fetch and keeps its schedules).
