@@ -34,8 +34,11 @@ def test_a_failing_duty_restarts_and_is_reported_until_it_works() -> None:
 def test_cancellation_is_not_a_failure() -> None:
     health = DutyHealth()
 
+    async def forever() -> None:
+        await asyncio.Event().wait()
+
     async def main() -> None:
-        task = asyncio.create_task(supervise("heartbeat", asyncio.Event().wait, health, QUICK))
+        task = asyncio.create_task(supervise("heartbeat", forever, health, QUICK))
         await asyncio.sleep(0)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
