@@ -251,6 +251,7 @@ class Gateway:
             upgrading=query.get(wire.UPGRADING_PARAM, ""),
             capabilities=query.get(wire.CAPABILITIES_PARAM, ""),
             running=_count(query.get(wire.RUNNING_PARAM, "")),
+            faults=query.get(wire.FAULTS_PARAM, ""),
         )
         if self._metrics is not None:
             self._metrics.heartbeats.inc()
