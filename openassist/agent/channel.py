@@ -124,11 +124,14 @@ class Channel:
             )
         return response.body
 
-    async def heartbeat(self, goodbye: str = "", upgrading: str = "", running: int = 0) -> None:
+    async def heartbeat(
+        self, goodbye: str = "", upgrading: str = "", running: int = 0, faults: str = ""
+    ) -> None:
         query = {
             "app_version": AGENT_VERSION,
             wire.CAPABILITIES_PARAM: ",".join(CAPABILITIES),
             wire.RUNNING_PARAM: str(running),
+            wire.FAULTS_PARAM: faults,  # always sent: an empty one clears the last
         }
         if goodbye:
             query[wire.GOODBYE_PARAM] = goodbye

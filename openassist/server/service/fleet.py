@@ -132,6 +132,7 @@ class FleetService:
         upgrading: str = "",
         capabilities: str = "",
         running: int | None = None,
+        faults: str = "",
     ) -> None:
         """Record a heartbeat. ``goodbye`` ("stopped" or "shutdown") is our agent's last one:
         its service is stopping, or the operating system is shutting down. ``upgrading`` (the
@@ -139,7 +140,11 @@ class FleetService:
         state = goodbye if goodbye in GOODBYES else ("upgrading" if upgrading else "")
         changes: dict[str, Any] = {"agent_state": state}
         if running is not None:  # our agent's facts; the official agent sends neither
-            changes.update(running_tasks=running, agent_capabilities=capabilities[:512])
+            changes.update(
+                running_tasks=running,
+                agent_capabilities=capabilities[:512],
+                agent_faults=faults[:512],
+            )
         if agent_version:
             changes["agent_version"] = agent_version
         if boot_id:
