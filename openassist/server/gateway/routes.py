@@ -44,7 +44,7 @@ from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.registration import Registration, RegistrationRefused
 from openassist.server.service.replay import ReplayGuard
 from openassist.server.service.restarts import Restart, RestartService
-from openassist.server.store.records import Instance
+from openassist.server.store.records import Instance, RegistrationState
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,8 @@ class Gateway:
         headers = AgentHeaders.parse(connection.headers)
         instance = await self._instance(headers.instance_id)
         if instance is None or (
-            instance.registration_state != "registered" and not allow_deregistered
+            instance.registration_state is not RegistrationState.REGISTERED
+            and not allow_deregistered
         ):
             raise AgentAuthError(f"instance {headers.instance_id} is not registered")
         self._verifier.verify(headers, instance)
@@ -226,7 +227,7 @@ class Gateway:
         """The agent removes its own registration (``aliyun-service --deregister``), also after
         the server deregistered it: the official agent then deletes its identity files."""
         instance = await self._authenticate(request, allow_deregistered=True)
-        if instance.registration_state == "registered":
+        if instance.registration_state is RegistrationState.REGISTERED:
             await self._fleet.deregister(instance.id)
         self._instances.pop(instance.id, None)
         return _json({"code": 200, "instanceId": instance.id})

@@ -66,7 +66,7 @@ class FileService:
             args.description,
         )
         now = self._ctx.clock.now_ms()
-        invoke_id = "f-" + ids.invoke_id()[2:]
+        invoke_id = ids.file_task_id()
 
         def create(conn: Connection) -> list[FileTaskInstance]:
             targets = fleet.instances_by_id(conn, args.instance_ids)

@@ -23,6 +23,7 @@ from openassist.protocol.statuses import (
     InstanceStatus,
     InvokeRecordStatus,
     RepeatMode,
+    TerminationMode,
 )
 from openassist.server.lifecycle import Event, EventKind, overall_status
 from openassist.server.service import checks, ids, modify, timed
@@ -81,7 +82,7 @@ class TaskArgs:
     repeat_mode: RepeatMode = RepeatMode.ONCE
     frequency: str = ""  # Period: rate(...), at(...) or cron (checked when the task starts)
     parameters: dict[str, str] = field(default_factory=dict)
-    termination_mode: str = ""
+    termination_mode: TerminationMode | None = None  # None: the agent's default
     tags: tuple[tuple[str, str], ...] = ()
     container_id: str = ""
     container_name: str = ""
@@ -104,7 +105,7 @@ def new_command(spec: CommandSpec, kept: bool, now: int) -> Command:
         id=ids.command_id(),
         name=spec.name,
         description=spec.description,
-        type=spec.type.value,
+        type=spec.type,
         content=spec.content,
         working_dir=spec.working_dir,
         timeout=spec.timeout,
@@ -174,7 +175,7 @@ class InvocationService:
             invocation = Invocation(
                 id=invoke_id,
                 command_id=saved.id,
-                repeat_mode=args.repeat_mode.value,
+                repeat_mode=args.repeat_mode,
                 frequency=args.frequency,
                 timeout=timeout,
                 working_dir=args.working_dir if args.working_dir is not None else saved.working_dir,
