@@ -1,17 +1,17 @@
 """A small signed RPC client for the CLI (HMAC-SHA1 v1 over http, or https verified with the
-server's CA; standard library only). Where credentials come from: ``cli/credentials.py``."""
+server's CA; standard library only, one kept-alive connection). Where credentials come from:
+``cli/credentials.py``."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import secrets
 import ssl
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from openassist.protocol.acs_signature import signed_v1_query
 from openassist.protocol.api_versions import version_of
@@ -46,19 +46,45 @@ class Credentials:
 
 
 class ApiClient:
-    def __init__(self, credentials: Credentials, timeout_s: float = 30) -> None:
+    """With ``keep_alive`` the calls share one connection (a command makes several in a row;
+    its owner closes it, or the process's end does); without, each call has its own."""
+
+    def __init__(
+        self, credentials: Credentials, timeout_s: float = 30, keep_alive: bool = False
+    ) -> None:
         self._credentials = credentials
         self._timeout = timeout_s
-        scheme = credentials.url.split("://", 1)[0]
-        if scheme not in ("http", "https"):
+        self._keep_alive = keep_alive
+        parts = urlsplit(credentials.url)
+        if parts.scheme not in ("http", "https"):
             raise ValueError(f"endpoint {credentials.url}: give http:// or https://")
-        self._tls: ssl.SSLContext | None = None
-        if scheme == "https":
-            self._tls = ssl.create_default_context(cafile=credentials.ca_file or None)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or (443 if self._https else 80)
+        self._path = (parts.path or "/").rstrip("/") + "/"
+        self._connection: http.client.HTTPConnection | None = None
 
     @property
     def region_id(self) -> str:
         return self._credentials.region_id
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self._connection is None:
+            if self._https:
+                context = ssl.create_default_context(cafile=self._credentials.ca_file or None)
+                self._connection = http.client.HTTPSConnection(
+                    self._host, self._port, timeout=self._timeout, context=context
+                )
+            else:
+                self._connection = http.client.HTTPConnection(
+                    self._host, self._port, timeout=self._timeout
+                )
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def call(self, action: str, params: dict[str, str]) -> dict[str, Any]:
         """Call ``action``; raises ApiCallError with the server's code and message."""
@@ -73,30 +99,54 @@ class ApiClient:
             secrets.token_hex(16),
         )
         body = urlencode(signed).encode()
-        request = urllib.request.Request(  # noqa: S310 (the scheme is checked in __init__)
-            self._credentials.url.rstrip("/") + "/",
-            data=body,
-            method="POST",
+        reused = self._connection is not None
+        try:
+            status, data = self._post(body)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as error:
+            self.close()
+            if not reused:
+                raise ApiUnreachable(self._unreachable(error)) from None
+            # The server closed the idle kept-alive connection before reading this request:
+            # a fresh connection sends it once more.
+            try:
+                status, data = self._post(body)
+            except (http.client.HTTPException, OSError) as again:
+                self.close()
+                raise ApiUnreachable(self._unreachable(again)) from None
+        except (http.client.HTTPException, OSError) as error:
+            self.close()
+            raise ApiUnreachable(self._unreachable(error)) from None
+        except BaseException:  # Ctrl-C mid-call: the connection is half-used, never reuse it
+            self.close()
+            raise
+        if not self._keep_alive:
+            self.close()
+        try:
+            document = json.loads(data)
+        except ValueError:
+            document = {}
+        if status >= 400 or not isinstance(document, dict):
+            document = document if isinstance(document, dict) else {}
+            raise ApiCallError(
+                status,
+                document.get("Code", "HTTPError"),
+                document.get("Message", f"HTTP {status}"),
+            )
+        return document
+
+    def _post(self, body: bytes) -> tuple[int, bytes]:
+        connection = self._connect()
+        connection.request(
+            "POST",
+            self._path,
+            body=body,
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
-        try:
-            with urllib.request.urlopen(  # noqa: S310 (the scheme is checked in __init__)
-                request, timeout=self._timeout, context=self._tls
-            ) as response:
-                return dict(json.loads(response.read()))
-        except urllib.error.HTTPError as error:
-            try:
-                document = json.loads(error.read())
-            except ValueError:
-                document = {}
-            raise ApiCallError(
-                error.code, document.get("Code", "HTTPError"), document.get("Message", str(error))
-            ) from None
-        except (urllib.error.URLError, OSError) as error:
-            raise ApiUnreachable(self._unreachable(error)) from None
+        response = connection.getresponse()
+        return response.status, response.read()
 
     def _unreachable(self, error: Exception) -> str:
-        reason = getattr(error, "reason", error)
+        reason = error if isinstance(error, ssl.SSLError) else getattr(error, "reason", error)
         credentials = self._credentials
         text = (
             f"cannot reach the OpenAssist API at {credentials.url} ({reason}); "

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn, cast
 
 from openassist import __version__
 from openassist.cli.outcome import ExitCode
@@ -22,14 +21,68 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.ERROR, f"{self.prog}: error: {message}\n")
 
 
-def _parser() -> argparse.ArgumentParser:
+_COMMANDS = frozenset(
+    {
+        "server",
+        "agent",
+        "run",
+        "send-file",
+        "invocations",
+        "instances",
+        "results",
+        "stop",
+        "output",
+        "diagnose",
+        "ecs",
+        "configure",
+        "quickstart",
+    }
+)
+
+
+class _Unbuilt:
+    """Stands in for the parser of a subcommand that was not asked for: its options are not
+    built (building every subcommand's is a good part of a short command's start-up)."""
+
+    def __getattr__(self, _name: str) -> Any:
+        return lambda *_args, **_kwargs: self
+
+
+class _Subcommands:
+    """Adds every subcommand (so ``--help`` and errors list them all), builds only ``wanted``'s
+    options (all of them when None)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, wanted: str | None) -> None:
+        self._sub = parser.add_subparsers(dest="command", required=True)
+        self._wanted = wanted
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        real = self._sub.add_parser(name, **kwargs)
+        built = self._wanted is None or self._wanted == name
+        return real if built else cast(argparse.ArgumentParser, _Unbuilt())
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not an option of the main
+    parser), or None."""
+    items = iter(argv)
+    for item in items:
+        if item == "--log-level":
+            next(items, None)
+        elif not item.startswith("-"):
+            return item
+    return None
+
+
+def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="openassist",
         description="OpenAssist: run commands and send files on your machines.",
     )
     parser.add_argument("--version", action="version", version=f"openassist {__version__}")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
-    sub = parser.add_subparsers(dest="command", required=True)
+    wanted = _command_in(argv)
+    sub = _Subcommands(parser, wanted if wanted in _COMMANDS else None)
 
     server = sub.add_parser("server", help="run the server (RPC API + agent gateway)")
     server.add_argument("--data-dir", help="where the database, TLS files and credentials live")
@@ -194,15 +247,23 @@ def _needs_server_extra(command: str, missing: ModuleNotFoundError) -> int:
     return 2
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "ecs":
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+def _configure_logging(level: str) -> None:
+    import logging  # only the server and the agent log; the fleet commands print
+
     logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at every start
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(words)
+    args, extra = parser.parse_known_args(words)
+    if extra and args.command != "ecs":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command in ("server", "agent", "quickstart"):
+        _configure_logging(args.log_level)
     if args.command == "server":
         try:
             from openassist.cli.server_command import run_server

@@ -38,6 +38,7 @@ from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
 from openassist.server.service.sweeps import Sweeper
@@ -126,8 +127,10 @@ async def build_server(settings: ServerSettings) -> Server:
         parameter_store=parameter_store,
         agent_upgrades=upgrades,
         idempotency=idempotency,
+        result_waits=ResultWaitService(context),
         limits=limits,
     )
+    db.on_tasks_changed = services.result_waits.announce  # wakes WaitInvocationResults
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
     await _write_first_access_key(access_keys, settings, tls)
     console_keys = await asyncio.to_thread(_console_keys, settings)

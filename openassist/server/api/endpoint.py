@@ -29,6 +29,7 @@ from openassist.server.api import (  # noqa: F401  (importing registers the acti
     schedule_actions,
     settings_actions,
     tag_actions,
+    wait_actions,
 )
 from openassist.server.api.envelope import error_body
 from openassist.server.api.params import Params

@@ -15,6 +15,7 @@ from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.result_waits import ResultWaitService
 
 
 @dataclass(frozen=True)
@@ -29,4 +30,5 @@ class Services:
     parameter_store: ParameterStoreService
     agent_upgrades: AgentUpgradeService
     idempotency: IdempotencyService
+    result_waits: ResultWaitService
     limits: Limits

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import importlib.util
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +27,16 @@ from openassist.server.store.revisions import restamp_renumbered
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 T = TypeVar("T")
+_CHANGED_TASKS = "openassist.changed_tasks"  # key in Connection.info
+
+TasksChanged = Callable[[frozenset[str]], Awaitable[None]]
+
+
+def note_task_changed(conn: Connection, invoke_id: str) -> None:
+    """Say, inside a transaction, that a result of ``invoke_id`` changed: once it commits,
+    ``Database.on_tasks_changed`` hears of it (waiters are woken after the commit, so what they
+    read is there)."""
+    conn.info.setdefault(_CHANGED_TASKS, set()).add(invoke_id)
 
 
 def _normalise(url: str) -> str:
@@ -81,15 +91,24 @@ class Database:
             raise ConfigurationError(f"unsupported database URL scheme {url.split(':', 1)[0]!r}")
         self._writer = ThreadPoolExecutor(writers, thread_name_prefix="db-write")
         self._reader = ThreadPoolExecutor(readers, thread_name_prefix="db-read")
+        self.on_tasks_changed: TasksChanged | None = None
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction (committed when it returns, rolled back if it raises)."""
 
-        def transaction() -> T:
+        def transaction() -> tuple[T, frozenset[str]]:
             with self.engine.begin() as connection:
-                return work(connection)
+                # Connection.info outlives the checkout: drop what a rolled-back one left.
+                connection.info.pop(_CHANGED_TASKS, None)
+                result = work(connection)
+                changed = frozenset(connection.info.pop(_CHANGED_TASKS, ()))
+            return result, changed
 
-        return await asyncio.get_running_loop().run_in_executor(self._writer, transaction)
+        loop = asyncio.get_running_loop()
+        result, changed = await loop.run_in_executor(self._writer, transaction)
+        if changed and self.on_tasks_changed is not None:
+            await self.on_tasks_changed(changed)
+        return result
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         def snapshot() -> T:

@@ -127,6 +127,9 @@ invocations = Table(
     # invokeVersion of timed tasks: ModifyInvocationAttribute raises it, and the agents then
     # replace the schedule they hold.
     Column("version", Integer, nullable=False, default=0, server_default="0"),
+    # Raised in the transaction of every change to one of its per-instance rows: the cursor of
+    # WaitInvocationResults, which answers as soon as it moves past the caller's.
+    Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
     Index("ix_invocations_created_at", "created_at"),
 )
 
@@ -221,6 +224,9 @@ file_tasks = Table(
     Column("status", String(16), nullable=False),
     Column("access_key_id", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Raised in the transaction of every change to one of its per-instance rows: the cursor of
+    # WaitInvocationResults, which answers as soon as it moves past the caller's.
+    Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
     Index("ix_file_tasks_created_at", "created_at"),
 )
 
