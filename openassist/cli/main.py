@@ -21,25 +21,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.ERROR, f"{self.prog}: error: {message}\n")
 
 
-_COMMANDS = frozenset(
-    {
-        "server",
-        "agent",
-        "run",
-        "send-file",
-        "invocations",
-        "instances",
-        "results",
-        "stop",
-        "output",
-        "diagnose",
-        "ecs",
-        "configure",
-        "quickstart",
-    }
-)
-
-
 class _Unbuilt:
     """Stands in for the parser of a subcommand that was not asked for: its options are not
     built (building every subcommand's is a good part of a short command's start-up)."""
@@ -82,7 +63,7 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"openassist {__version__}")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     wanted = _command_in(argv)
-    sub = _Subcommands(parser, wanted if wanted in _COMMANDS else None)
+    sub = _Subcommands(parser, wanted)  # an unknown word builds none: argparse names it
 
     server = sub.add_parser("server", help="run the server (RPC API + agent gateway)")
     server.add_argument("--data-dir", help="where the database, TLS files and credentials live")
@@ -199,6 +180,13 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     configure.add_argument("--endpoint", default="", help="https://host:8640 (default: file's)")
     configure.add_argument("--ca", default="", help="the server's ca.pem (default: file's)")
 
+    backup = sub.add_parser("backup", help="back up a server's database and keys, online")
+    backup.add_argument("destination", help="a new directory for the backup")
+    backup.add_argument("--data-dir", help="the server's data directory (as for the server)")
+    restore = sub.add_parser("restore", help="make a new data directory from a backup")
+    restore.add_argument("backup", help="a directory `openassist backup` made")
+    restore.add_argument("--data-dir", help="the new (or empty) data directory")
+
     quickstart = sub.add_parser("quickstart", help="server + local agent + a command, end to end")
     quickstart.add_argument("--data-dir", default=".openassist")
     quickstart.add_argument("--api-port", type=int, default=8640)
@@ -262,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(words)
     if extra and args.command != "ecs":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.command in ("server", "agent", "quickstart"):
+    if args.command in ("server", "agent", "quickstart", "backup", "restore"):
         _configure_logging(args.log_level)
     if args.command == "server":
         try:
@@ -270,6 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ModuleNotFoundError as missing:
             return _needs_server_extra("server", missing)
         return run_server(args)
+    if args.command in ("backup", "restore"):
+        from openassist.cli.backup_command import run_backup_command
+
+        return run_backup_command(args)
     if args.command == "agent" and args.agent_command == "package":
         from openassist.cli.agent_package import run_package_command
 

@@ -14,6 +14,7 @@ from openassist.server.policy import (
     PolicyDocumentError,
     evaluate,
     grants_everything,
+    might_allow,
     parse_policy,
 )
 
@@ -344,3 +345,51 @@ def test_grants_everything_only_without_any_applicable_deny() -> None:
     assert not grants_everything(
         [_policy(_allow("ecs:Describe*", "acs:ecs:*:*:instance/*"))], "ecs:DescribeInvocations"
     )
+
+
+DOOR: list[tuple[str, list[dict[str, Any]], dict[str, str], bool]] = [
+    # (case, statements, request context, admitted at the door)
+    ("nothing allows it", [], {}, False),
+    (
+        "allowed on some instances only",
+        [_allow("ecs:RunCommand", "acs:ecs:*:*:instance/a*")],
+        {},
+        True,
+    ),
+    ("allowed when a tag matches", [_allow("ecs:RunCommand", Condition=STAGING_DEPLOY)], {}, True),
+    (
+        "source address decided at the door",
+        [_allow("ecs:RunCommand", Condition={"IpAddress": {"acs:SourceIp": "10.0.0.0/8"}})],
+        {"acs:sourceip": "192.0.2.1"},
+        False,
+    ),
+    ("deny on every resource", [_allow(), _deny("ecs:RunCommand")], {}, False),
+    (
+        "deny on some resources is left to the per-resource check",
+        [_allow(), _deny("ecs:RunCommand", "acs:ecs:*:*:instance/mi-prod*")],
+        {},
+        True,
+    ),
+    (
+        "deny on a tag is left to the per-resource check",
+        [_allow(), _deny("ecs:RunCommand", Condition={"StringEquals": {"ecs:tag/env": "prod"}})],
+        {},
+        True,
+    ),
+    (
+        "deny from an address applies at the door",
+        [_allow(), _deny(Condition={"NotIpAddress": {"acs:SourceIp": "10.0.0.0/8"}})],
+        {"acs:sourceip": "192.0.2.1"},
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "statements", "context", "admitted"), DOOR, ids=[d[0] for d in DOOR]
+)
+def test_might_allow_admits_what_some_resource_could_allow(
+    case: str, statements: list[dict[str, Any]], context: dict[str, str], admitted: bool
+) -> None:
+    policies = [_policy(*statements)] if statements else []
+    assert might_allow(policies, "ecs:RunCommand", context).allowed is admitted, case

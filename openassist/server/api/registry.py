@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from openassist.protocol.api_versions import version_of
 from openassist.server.api.params import Params
+from openassist.server.service.principals import Principal
 from openassist.server.service.services import Services
 
 __all__ = ["ACTIONS", "IDEMPOTENT", "VERSIONS", "Call", "Handler", "Services", "action"]
@@ -21,6 +22,13 @@ class Call:
     params: Params
     access_key_id: str
     services: Services
+    principal: Principal | None = None  # the key's user and policies (None: key of no user)
+    context: Mapping[str, str] = field(default_factory=dict)  # acs:SourceIp ...
+    region: str = ""
+
+    @property
+    def user_name(self) -> str:
+        return self.principal.user_name if self.principal else ""
 
 
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]

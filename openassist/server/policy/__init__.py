@@ -22,6 +22,7 @@ from openassist.server.policy.evaluate import (
     NamedPolicy,
     evaluate,
     grants_everything,
+    might_allow,
 )
 
 __all__ = [
@@ -37,5 +38,6 @@ __all__ = [
     "Statement",
     "evaluate",
     "grants_everything",
+    "might_allow",
     "parse_policy",
 ]

@@ -79,3 +79,30 @@ def grants_everything(policies: Sequence[NamedPolicy], action: str) -> bool:
         and "*" in s.resources
         for s in statements
     )
+
+
+def might_allow(
+    policies: Sequence[NamedPolicy], action: str, context: Mapping[str, str]
+) -> Decision:
+    """Whether ``action`` could be allowed on some resource, judged before the resources are
+    known: the check at the door of every call. ``context`` holds the request's keys
+    (``acs:sourceip`` ...); conditions on keys it lacks (a target's tags) are left to the
+    per-resource ``evaluate``. A Deny refuses here only when it surely applies: on every
+    resource, with every condition decided by ``context``."""
+    allowed: Decision | None = None
+    for policy in policies:
+        for index, statement in enumerate(policy.document.statements):
+            if not statement.applies_to_action(action):
+                continue
+            decided = [c for c in statement.conditions if c.key in context]
+            if statement.effect is Effect.DENY:
+                if (
+                    len(decided) == len(statement.conditions)
+                    and not statement.not_resource
+                    and "*" in statement.resources
+                    and all(c.holds(context) for c in decided)
+                ):
+                    return Decision(False, policy.name, index, explicit=True)
+            elif allowed is None and all(c.holds(context) for c in decided):
+                allowed = Decision(True, policy.name, index, explicit=True)
+    return allowed if allowed is not None else Decision(False)

@@ -52,6 +52,17 @@ class AccessKeyService:
         sealed = self._box.seal(_sealing_name(key_id), secret)
         return NewAccessKey(key_id, secret, owner), AccessKey(key_id, sealed, owner, True)
 
+    def insert(self, conn: Connection, owner: str, now: int) -> NewAccessKey:
+        """Write a new enabled key for ``owner`` (a user id) inside the caller's transaction."""
+        new, row = self._new_key(owner)
+        access_keys.insert_access_key(conn, row, now)
+        return new
+
+    def forget(self, key_id: str) -> None:
+        """Drop the cached secret of a key just disabled or deleted (this node refuses it at
+        once; other nodes within ``SECRET_CACHE_S``)."""
+        self._secrets.pop(key_id, None)
+
     async def create(self, owner: str) -> NewAccessKey:
         """A new enabled key for ``owner``; its secret is returned here and never again."""
         new, row = self._new_key(owner)

@@ -8,13 +8,17 @@ from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.commands import CommandService
+from openassist.server.service.console_sessions import ConsoleSessionService
 from openassist.server.service.context import Limits
 from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
+from openassist.server.service.identities import IdentityService
 from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.principals import Principals
+from openassist.server.service.ram_policies import PolicyService
 from openassist.server.service.result_waits import ResultWaitService
 
 
@@ -30,5 +34,9 @@ class Services:
     parameter_store: ParameterStoreService
     agent_upgrades: AgentUpgradeService
     idempotency: IdempotencyService
+    console_sessions: ConsoleSessionService
     result_waits: ResultWaitService
     limits: Limits
+    identities: IdentityService
+    policies: PolicyService
+    principals: Principals

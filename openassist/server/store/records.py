@@ -91,6 +91,7 @@ class Invocation:
     container_name: str = ""
     version: int = 0
     results_seq: int = 0  # raised with every change to a row (WaitInvocationResults' cursor)
+    invoked_by: str = ""  # the RAM user whose key created the task
 
 
 @dataclass(frozen=True)
@@ -178,3 +179,45 @@ class Parameter:
     key_id: str
     created_by: str
     created_at: int
+
+
+@dataclass(frozen=True)
+class RamUser:
+    id: str
+    name: str
+    display_name: str
+    email: str
+    mobile_phone: str
+    comments: str
+    password_hash: str
+    created_at: int
+    updated_at: int
+    last_login_at: int | None
+
+
+@dataclass(frozen=True)
+class RamPolicy:
+    """A custom policy with its default version's document."""
+
+    name: str
+    description: str
+    default_version: str
+    created_at: int
+    updated_at: int
+    document: str
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    policy_name: str
+    version_id: str
+    document: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Attachment:
+    user_id: str
+    policy_type: str  # System | Custom
+    policy_name: str
+    attached_at: int

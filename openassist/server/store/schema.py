@@ -130,6 +130,8 @@ invocations = Table(
     # Raised in the transaction of every change to one of its per-instance rows: the cursor of
     # WaitInvocationResults, which answers as soon as it moves past the caller's.
     Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
+    # The RAM user whose key created the task (empty for tasks older than users).
+    Column("invoked_by", String(64), nullable=False, default="", server_default=""),
     Index("ix_invocations_created_at", "created_at"),
 )
 
@@ -207,6 +209,27 @@ client_tokens = Table(
     Column("created_at", BigInteger, nullable=False),
 )
 
+# Signature nonces of API requests and request ids of agent requests, kept while a replay of the
+# request would still be inside the accepted timestamp window: in the store, so that neither a
+# restart nor another node accepts the same signed request twice. ``digest`` is SHA-256 of the
+# scope (the key or the instance) and the value, so a long nonce costs no more than a short one.
+replay_marks = Table(
+    "replay_marks",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_replay_marks_expires_at", "expires_at"),
+)
+
+# Console sessions ended by sign-out before they expire (sessions are signed cookies).
+console_revocations = Table(
+    "console_revocations",
+    metadata,
+    Column("sid", String(64), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_console_revocations_expires_at", "expires_at"),
+)
+
 file_tasks = Table(
     "file_tasks",
     metadata,
@@ -263,6 +286,76 @@ parameters = Table(
     Column("key_id", String(64), nullable=False, default=""),
     Column("created_by", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# RAM (2015-05-01): users, custom policies and their versions, attachments. System policies
+# live in code (server/service/system_policies.py) and are named here by type "System".
+ram_users = Table(
+    "ram_users",
+    metadata,
+    Column("id", String(32), primary_key=True),  # UserId: never reused, survives a rename
+    Column("name", String(64), nullable=False, unique=True),
+    Column("display_name", String(128), nullable=False, default=""),
+    Column("email", String(128), nullable=False, default=""),
+    Column("mobile_phone", String(32), nullable=False, default=""),
+    Column("comments", String(128), nullable=False, default=""),
+    # scrypt hash of the console password (CreateLoginProfile); empty: no console sign-in.
+    Column("password_hash", Text, nullable=False, default="", server_default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("last_login_at", BigInteger, nullable=True),
+)
+
+ram_policies = Table(
+    "ram_policies",
+    metadata,
+    Column("name", String(128), primary_key=True),  # custom policies only
+    Column("description", String(1024), nullable=False, default=""),
+    Column("default_version", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+ram_policy_versions = Table(
+    "ram_policy_versions",
+    metadata,
+    Column("policy_name", String(128), ForeignKey("ram_policies.name"), primary_key=True),
+    Column("version_id", String(16), primary_key=True),  # v1, v2 ...
+    Column("document", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+ram_user_policies = Table(
+    "ram_user_policies",
+    metadata,
+    Column("user_id", String(32), ForeignKey("ram_users.id"), primary_key=True),
+    Column("policy_type", String(16), primary_key=True),  # System | Custom
+    Column("policy_name", String(128), primary_key=True),
+    Column("attached_at", BigInteger, nullable=False),
+    Index("ix_ram_user_policies_policy_name", "policy_name"),
+)
+
+# ActionTrail (2020-07-06) events: one row per change, secret read, sign-in or refusal, written
+# in the same transaction as the change it records.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("event_time", BigInteger, nullable=False),
+    Column("event_name", String(64), nullable=False),  # the action (or ConsoleSignin ...)
+    Column("event_source", String(64), nullable=False),  # ecs | ram | oos | actiontrail | console
+    Column("event_type", String(32), nullable=False),  # ApiCall | ConsoleSignin | ConsoleCall
+    Column("user_name", String(64), nullable=False, default=""),
+    Column("access_key_id", String(64), nullable=False, default=""),
+    Column("source_ip", String(64), nullable=False, default=""),
+    Column("user_agent", String(256), nullable=False, default=""),
+    Column("request_id", String(64), nullable=False, default=""),
+    Column("resource_name", Text, nullable=False, default=""),  # comma-separated ids
+    Column("error_code", String(128), nullable=False, default=""),
+    Column("error_message", Text, nullable=False, default=""),
+    Column("request_parameters", Text, nullable=False, default="{}"),  # redacted JSON
+    Index("ix_audit_events_event_time", "event_time"),
 )
 
 # DescribeCloudAssistantSettings / ModifyCloudAssistantSettings: one JSON document per type.

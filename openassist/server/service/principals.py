@@ -1,0 +1,84 @@
+"""Who signs a request: the user owning an access key and that user's policies, parsed.
+
+Cached per key for ``PRINCIPAL_CACHE_S``; any change to users, keys, policies or attachments on
+this node empties the cache at once (``forget``), so only other nodes of a cluster may act on the
+previous state, and for at most that long (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import Connection
+
+from openassist.server.policy import NamedPolicy, PolicyDocument, parse_policy
+from openassist.server.service.context import ServiceContext
+from openassist.server.service.system_policies import CUSTOM, SYSTEM, SYSTEM_POLICIES
+from openassist.server.store import access_keys as key_store
+from openassist.server.store import identities as store
+
+PRINCIPAL_CACHE_S = 5.0
+PRINCIPAL_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    user_name: str
+    access_key_id: str
+    policies: tuple[NamedPolicy, ...]
+
+
+@lru_cache(maxsize=1024)
+def _parsed(text: str) -> PolicyDocument:
+    return parse_policy(text)
+
+
+def _load(conn: Connection, key_id: str) -> Principal | None:
+    key = key_store.get_access_key(conn, key_id)
+    if key is None or not key.enabled:
+        return None
+    user = store.get_user_by_id(conn, key.owner)
+    if user is None:
+        return None
+    attachments = store.attachments_of(conn, user.id)
+    custom = store.custom_documents(
+        conn, [a.policy_name for a in attachments if a.policy_type == CUSTOM]
+    )
+    policies = []
+    for attachment in attachments:
+        if attachment.policy_type == SYSTEM and attachment.policy_name in SYSTEM_POLICIES:
+            text = SYSTEM_POLICIES[attachment.policy_name].document
+        elif attachment.policy_type == CUSTOM and attachment.policy_name in custom:
+            text = custom[attachment.policy_name]
+        else:
+            continue
+        policies.append(NamedPolicy(attachment.policy_name, _parsed(text)))
+    return Principal(user.id, user.name, key_id, tuple(policies))
+
+
+class Principals:
+    def __init__(self, context: ServiceContext) -> None:
+        self._ctx = context
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._generation = 0  # a read that began before a change must not refill the cache
+
+    async def of_key(self, key_id: str) -> Principal | None:
+        """The key's user and policies; None for an unknown or disabled key."""
+        now = time.monotonic()
+        cached = self._cache.get(key_id)
+        if cached is not None and now - cached[0] < PRINCIPAL_CACHE_S:
+            return cached[1]
+        generation = self._generation
+        principal = await self._ctx.db.read(lambda conn: _load(conn, key_id))
+        if len(self._cache) > PRINCIPAL_CACHE_SIZE:
+            self._cache.clear()
+        if generation == self._generation:
+            self._cache[key_id] = (now, principal)
+        return principal
+
+    def forget(self) -> None:
+        self._generation += 1
+        self._cache.clear()
