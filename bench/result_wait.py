@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.dispatch_latency import stored_at_ms
 from openassist.cli.api_client import ApiClient
 from tests.support.cluster import Cluster
 
@@ -39,7 +40,8 @@ def _succeeded(client: ApiClient, invoke_id: str) -> bool:
     return bool(row["InvocationStatus"] == "Success" and row["Output"] == "hi\n")
 
 
-def waited_ms(client: ApiClient, instance_id: str) -> float:
+def waited_ms(client: ApiClient, instance_id: str, database: Path) -> tuple[float, float]:
+    """(RunCommand -> result seen, result stored -> seen), in ms."""
     started = time.perf_counter()
     invoke_id = client.call("RunCommand", {**SCRIPT, "InstanceId.1": instance_id})["InvokeId"]
     cursor = "0"
@@ -48,8 +50,10 @@ def waited_ms(client: ApiClient, instance_id: str) -> float:
             "WaitInvocationResults", {"InvokeId": invoke_id, "Cursor": cursor, "WaitSeconds": "10"}
         )
         cursor = str(answer["Cursor"])
-        if answer["Changed"] and _succeeded(client, invoke_id):
-            return (time.perf_counter() - started) * 1000
+        if answer["FinishedCount"] and _succeeded(client, invoke_id):
+            seen_ms = time.time_ns() / 1e6
+            elapsed = (time.perf_counter() - started) * 1000
+            return elapsed, seen_ms - stored_at_ms(database, invoke_id)[1]
 
 
 def polled_ms(client: ApiClient, instance_id: str) -> float:
@@ -93,14 +97,19 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as root, Cluster.start(Path(root)) as cluster:
         agent = cluster.new_agent("bench-1")
-        client = cluster.client()
-        waited, polled = [], []
+        client = ApiClient(cluster.credentials, keep_alive=True)  # as the CLI calls
+        database = cluster.root / "data" / "openassist.db"
+        waited, after_store, polled = [], [], []
         for _ in range(5):  # warm-up: connections, caches, the agent's first runs
-            waited_ms(client, agent.instance_id)
+            waited_ms(client, agent.instance_id, database)
         for _ in range(args.runs):
-            waited.append(waited_ms(client, agent.instance_id))
+            seen, late = waited_ms(client, agent.instance_id, database)
+            waited.append(seen)
+            after_store.append(late)
             polled.append(polled_ms(client, agent.instance_id))
+        client.close()
         show("RunCommand -> result seen, server-side wait", waited)
+        show("  of which: result stored -> seen", after_store)
         show("RunCommand -> result seen, polling every 2 ms", polled)
         argv = whole_command(cluster, "bench-1")
         command_ms(argv, 2)
