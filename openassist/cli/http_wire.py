@@ -47,7 +47,15 @@ class Connection:
         return self._reader
 
     def post(self, path: str, body: bytes, content_type: str) -> tuple[int, bytes]:
-        """Send the request and read the whole answer: (status, body)."""
+        """Send the request and read the whole answer: (status, body). On any error (Ctrl-C
+        included) the connection is closed: it is left mid-exchange, never to be reused."""
+        try:
+            return self._exchange(path, body, content_type)
+        except BaseException:
+            self.close()
+            raise
+
+    def _exchange(self, path: str, body: bytes, content_type: str) -> tuple[int, bytes]:
         reader = self._connect()
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
