@@ -87,7 +87,10 @@ class Agent:
             self._queue_report,
         )
         self._upgrader = Upgrader(
-            self._channel, identity.state_dir, busy=lambda: bool(self._executions)
+            self._channel,
+            identity.state_dir,
+            busy=lambda: bool(self._executions),
+            ca_path=identity.ca_path,
         )
         self.restart_into: tuple[str, Path] | None = None  # a newly installed version
 

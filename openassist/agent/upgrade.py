@@ -10,6 +10,7 @@ the originally installed entry point), by re-executing itself with that director
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import logging
@@ -23,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from openassist import __version__
 from openassist.protocol import agent_versions
 from openassist.protocol.agent_versions import version_key
+from openassist.protocol.package_signature import signed_message
 
 log = logging.getLogger("openassist.agent")
 
@@ -43,6 +45,33 @@ def package_version(file_name: str) -> str:
 
 def is_newer(offered: str, running: str = __version__) -> bool:
     return version_key(offered) > version_key(running)
+
+
+def verify_signature(ca_path: Path, file_name: str, data: bytes, signature: str) -> None:
+    """Refuse a package the server's key did not sign: its CA (which this agent trusts for
+    TLS already) must verify ``signature`` over the package's name and SHA-256."""
+    if not signature:
+        raise PackageRefused(
+            f"{file_name} is not signed; the server signs packages that "
+            "`openassist agent package` made with its key"
+        )
+    # Imported here: only an upgrading agent needs cryptography.
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = x509.load_pem_x509_certificate(ca_path.read_bytes()).public_key()
+    message = signed_message(file_name, hashlib.sha256(data).hexdigest())
+    try:
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise InvalidSignature
+        key.verify(base64.b64decode(signature, validate=True), message, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):
+        raise PackageRefused(
+            f"{file_name}: its signature is not the server's (another key signed it, or the "
+            "package changed after signing)"
+        ) from None
 
 
 def _versions(state_dir: Path) -> Path:

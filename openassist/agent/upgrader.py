@@ -30,9 +30,11 @@ class Upgrader:
         state_dir: Path,
         busy: Callable[[], bool],
         drain_s: float = 600.0,
+        ca_path: Path | None = None,
     ) -> None:
         self._channel = channel
         self._state_dir = state_dir
+        self._ca_path = ca_path or state_dir / "ca.pem"
         self._busy = busy
         self._drain_s = drain_s
         self.upgrading = False
@@ -68,6 +70,9 @@ class Upgrader:
             await self._channel.heartbeat(upgrading=version)
             if await self._drained():
                 data = await self._channel.download(info.file_name)
+                await asyncio.to_thread(
+                    upgrade.verify_signature, self._ca_path, info.file_name, data, info.signature
+                )
                 directory = await asyncio.to_thread(
                     upgrade.install, self._state_dir, info.file_name, data, info.sha256
                 )

@@ -175,6 +175,7 @@ class UpdateInfo(msgspec.Struct):
     md5: str = ""
     url: str = ""
     sha256: str = ""  # OpenAssist: what our agent checks the package against
+    signature: str = ""  # OpenAssist: the server key's signature (protocol.package_signature)
 
 
 class UpdateCheckResponse(msgspec.Struct):

@@ -327,6 +327,7 @@ class Gateway:
                 file_name=package.file_name,
                 md5=package.md5,
                 sha256=package.sha256,
+                signature=package.signature,
                 url=str(request.url.replace(path=wire.UPDATE_PACKAGE + package.file_name)),
             )
         return _json(answer)
