@@ -36,7 +36,16 @@ log = logging.getLogger("openassist.agent")
 
 
 class ChannelError(Exception):
-    """The server could not be reached or refused the request; the caller retries later."""
+    """The server could not be reached or refused the request; the caller retries later.
+    ``status``: the server's HTTP status when it answered (0: it was not reached)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class SecretsRefused(Exception):
+    """The server has no secret values for the task (the message says why)."""
 
 
 def tls_context(ca_path: str) -> ssl.SSLContext:
@@ -110,7 +119,9 @@ class Channel:
         if told and response.status == 200 and self.unreachable_since == outage:
             self.unreachable_since = None  # the server has the window now
         if response.status != 200:
-            raise ChannelError(f"{path}: HTTP {response.status} {response.body[:200]!r}")
+            raise ChannelError(
+                f"{path}: HTTP {response.status} {response.body[:200]!r}", response.status
+            )
         return response.body
 
     async def heartbeat(self, goodbye: str = "", upgrading: str = "", running: int = 0) -> None:
@@ -141,12 +152,36 @@ class Channel:
     async def download(self, file_name: str) -> bytes:
         return await self._call("GET", wire.UPDATE_PACKAGE + file_name)
 
-    async def task_list(self, reason: str) -> wire.TaskListResponse:
-        body = await self._call("POST", wire.TASK_LIST, {"reason": reason}, told=True)
+    async def task_list(self, reason: str, cold_start: bool | None = None) -> wire.TaskListResponse:
+        """``cold_start`` (the first fetch of this process): say so, as the official agent does,
+        so the server ends what an earlier life of this agent left running and never reported."""
+        query = {"reason": reason, wire.SECRETS_PARAM: wire.SECRETS_PER_RUN}
+        if cold_start is not None:
+            query = {
+                "reason": wire.STARTUP_REASON,
+                wire.COLD_START_PARAM: "true" if cold_start else "false",
+                wire.CAPABILITIES_PARAM: ",".join(CAPABILITIES),
+                wire.SECRETS_PARAM: wire.SECRETS_PER_RUN,
+            }
+        body = await self._call("POST", wire.TASK_LIST, query, told=True)
         try:
             return wire.decode_task_list(body)
         except msgspec.DecodeError as error:
             raise ChannelError(f"task list: {error}") from error
+
+    async def secret_values(self, task_id: str) -> dict[str, str]:
+        """The values of the task's secret parameters, for the run about to start; raises
+        SecretsRefused (the server says why not) or ChannelError (not reachable)."""
+        try:
+            body = await self._call("POST", wire.SECRET_VALUES, {"taskId": task_id})
+        except ChannelError as error:
+            if error.status == 404:
+                raise SecretsRefused(str(error)) from None
+            raise
+        try:
+            return msgspec.json.decode(body, type=wire.SecretValuesResponse).values
+        except msgspec.DecodeError as error:
+            raise ChannelError(f"secret values: {error}") from error
 
     async def report(self, report: TaskReport) -> None:
         path = wire.TASK_REPORT + report.kind

@@ -64,6 +64,9 @@ class ServerSettings:
     database_url: str = ""
     regions: tuple[str, ...] = ("local",)  # RegionId values the API accepts; the first is default
     tls_hostnames: tuple[str, ...] = ()  # extra names for the agent certificate
+    # How often the running server looks whether the agent certificate is due for renewal (near
+    # its end, or its names changed); it is also looked at every start. 0: only at start.
+    tls_renew_check_s: int = 12 * 3600
     agent_networks: tuple[str, ...] = ()  # agent access rule: allowed source networks (CIDR)
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto
     # headers are believed, on both ports. Empty: those headers are ignored and the client is
@@ -93,6 +96,13 @@ class ServerSettings:
     head_timeout_s: int = 10
     max_head_bytes: int = 64 * 1024  # a request line and headers larger than this: 431
     read_timeout_s: int = 30  # a request body that stops arriving this long: connection closed
+    # Largest request body per endpoint, refused with 413 before it is read (Content-Length)
+    # or as soon as it passes the limit: the RPC API (SendFile content included) ...
+    api_max_body_bytes: int = 1024 * 1024
+    console_max_body_bytes: int = 256 * 1024  # ... console forms, sign-in included ...
+    agent_register_max_body_bytes: int = 64 * 1024  # ... agent registration (unauthenticated)
+    # ... and the other agent requests (task reports carry output: keep it above 2 MiB).
+    agent_max_body_bytes: int = 8 * 1024 * 1024
     # Prometheus metrics at /metrics: "api" (on the API port), "off", or HOST:PORT for a plain
     # HTTP listener of their own (with /healthz and /readyz), e.g. for a monitoring network.
     metrics: str = "api"
