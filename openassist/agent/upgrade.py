@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from openassist import __version__
+from openassist.agent import start_guard
 from openassist.protocol import agent_versions
 from openassist.protocol.agent_versions import version_key
 from openassist.protocol.package_signature import signed_message
@@ -97,6 +98,8 @@ def install(state_dir: Path, file_name: str, data: bytes, sha256: str) -> Path:
         raise PackageRefused(f"{file_name} holds no openassist package")
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
+    running = installed(state_dir)
+    start_guard.remember_previous(state_dir, running[0] if running else "")
     _write_current(state_dir, version)
     return target
 
@@ -138,6 +141,7 @@ def exec_into(version: str, directory: Path, argv: list[str]) -> None:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(directory), env.get("PYTHONPATH")]))
     env[BOOTSTRAPPED_ENV] = version
     log.info("starting agent %s from %s", version, directory)
+    start_guard.note_start(directory.parent.parent, version)  # <state>/versions/<version>
     # ``python -m`` puts the working directory first on sys.path: make it the version's own.
     os.chdir(directory)
     command = [sys.executable, "-m", "openassist.cli.main", *argv]
@@ -149,6 +153,11 @@ def start_installed(state_dir: Path, argv: list[str]) -> None:
     found = installed(state_dir)
     if found is None or found[0] == __version__:
         return
+    if start_guard.crash_looping(state_dir, found[0]):
+        start_guard.fall_back(state_dir, found[0])
+        found = installed(state_dir)
+        if found is None or found[0] == __version__:
+            return
     if os.environ.get(BOOTSTRAPPED_ENV):
         # Re-executed already and still not the installed code: run what we are, say why.
         log.error("installed agent %s did not load; running %s", found[0], __version__)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from openassist.agent import upgrade
+from openassist.agent import start_guard, upgrade
 from openassist.agent.channel import Channel, ChannelError
 from openassist.protocol import agent as wire
 
@@ -64,6 +64,8 @@ class Upgrader:
             return None
         if not upgrade.is_newer(version):
             return None
+        if start_guard.is_bad(self._state_dir, version):
+            return None  # it failed to start here before: never again
         self.upgrading = True
         installed: tuple[str, Path] | None = None
         try:
