@@ -110,6 +110,7 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     package = agent_sub.add_parser("package", help="make the package agents upgrade to")
     package.add_argument("--out", default=".openassist/agent-packages", help="the server's dir")
     package.add_argument("--version", default="", help="label (default: this installation's)")
+    package.add_argument("--key", default="", help="signing key (default: <out>/../tls/ca.key)")
 
     run = sub.add_parser("run", help="run a shell script on machines and show the results")
     run.add_argument("script", nargs="?", default="", help="the script; '-' reads standard input")

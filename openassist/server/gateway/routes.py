@@ -255,6 +255,12 @@ class Gateway:
         )
         if self._metrics is not None:
             self._metrics.heartbeats.inc()
+        fell_back = query.get(wire.UPGRADE_FAILED_PARAM, "")
+        if fell_back:
+            # repr: the agent's text, never logged raw
+            log.warning("agent upgrade given up: %r", fell_back[:300])
+            if self._metrics is not None:
+                self._metrics.upgrade_fallbacks.inc()
         return _json(wire.HeartbeatResponse(code=200, instanceId=instance.id))
 
     async def _agent_started(self, request: Request, instance: Instance) -> None:
@@ -353,6 +359,7 @@ class Gateway:
                 file_name=package.file_name,
                 md5=package.md5,
                 sha256=package.sha256,
+                signature=package.signature,
                 url=str(request.url.replace(path=wire.UPDATE_PACKAGE + package.file_name)),
             )
         return _json(answer)
