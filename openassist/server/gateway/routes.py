@@ -116,6 +116,7 @@ def _task_info(delivery: Delivery) -> wire.TaskInfo:
         cron=delivery.cron,
         terminationMode=task.termination_mode,
         launcher=command.launcher,
+        secretsPerRun=delivery.secrets_per_run,
     )
 
 
@@ -153,6 +154,7 @@ class Gateway:
             Route(wire.HEARTBEAT, self.heartbeat, methods=["GET", "POST"]),
             Route(wire.TASK_LIST, self.task_list, methods=["GET", "POST"]),
             Route(wire.SECRET_VALUES, self.secret_values, methods=["POST"]),
+            Route(wire.TASK_CONTENT, self.task_content, methods=["POST"]),
             Route(wire.TASK_REPORT + "{kind}", self.task_report, methods=["POST"]),
             Route(wire.UPDATE_CHECK, self.update_check, methods=["GET", "POST"]),
             Route(wire.UPDATE_PACKAGE + "{file_name}", self.update_package, methods=["GET"]),
@@ -353,6 +355,21 @@ class Gateway:
             )
             return _json(answer, 404)
         return _json(wire.SecretValuesResponse(code=200, values=values))
+
+    async def task_content(self, request: Request) -> Response:
+        """Our agent cleaning a schedule file an earlier release wrote: the task's command with
+        its secret placeholders, to keep in place of the one with the values in."""
+        instance = await self._authenticate(request)
+        task_id = request.query_params.get("taskId", "")
+        try:
+            content = await self._delivery.template(instance.id, task_id)
+        except SecretsUnavailable as why:
+            answer = wire.TaskContentResponse(
+                code=404, errCode="QueryParameterStoreFailed", errMsg=str(why)
+            )
+            return _json(answer, 404)
+        encoded = base64.b64encode(content).decode()
+        return _json(wire.TaskContentResponse(code=200, content=encoded))
 
     async def task_report(self, request: Request) -> Response:
         instance = await self._authenticate(request)
