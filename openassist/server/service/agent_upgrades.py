@@ -25,6 +25,7 @@ from openassist.protocol.agent_versions import (
     package_version,
     version_key,
 )
+from openassist.protocol.package_signature import signature_name
 from openassist.server.service.context import ServiceContext
 from openassist.server.store import settings_documents
 
@@ -48,6 +49,7 @@ class AgentPackage:
     path: Path
     sha256: str
     md5: str
+    signature: str = ""  # base64, from the .sig file beside it (empty: unsigned, refused)
 
 
 def zone(name: str) -> tzinfo:
@@ -132,7 +134,9 @@ class AgentUpgradeService:
             return None
         _key, path, version = max(found)
         sha256, md5 = self._digest(path)
-        return AgentPackage(version, path.name, path, sha256, md5)
+        signature_file = path.with_name(signature_name(path.name))
+        signature = signature_file.read_text().strip() if signature_file.is_file() else ""
+        return AgentPackage(version, path.name, path, sha256, md5, signature)
 
     def _digest(self, path: Path) -> tuple[str, str]:
         status = path.stat()
