@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter
 from openassist.server import json_input
 from openassist.server.api.envelope import iso
 from openassist.server.api.params import Params
@@ -28,7 +29,7 @@ def _tags(params: Params) -> dict[str, str]:
     except ValueError:
         tags = None
     if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
-        raise ApiError("InvalidParameter.Tags", 'Tags must be a JSON object of strings: {"k":"v"}.')
+        raise InvalidParameter(api.STORE_TAGS_INVALID)
     return tags
 
 
@@ -47,9 +48,7 @@ def _new(params: Params, type_: str) -> NewParameter:
 def _type(params: Params, allowed: tuple[str, ...], default: str = "") -> str:
     value = params.text("Type", required=not default, default=default)
     if value not in allowed:
-        raise ApiError(
-            "InvalidParameter.Type", f"Type must be {' or '.join(allowed)}; got {value!r}."
-        )
+        raise InvalidParameter(api.STORE_TYPE_INVALID, allowed=" or ".join(allowed), value=value)
     return value
 
 

@@ -11,6 +11,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
+from openassist import logs
 from openassist.server.console import display
 from openassist.server.console.identity import ConsoleKeys
 from openassist.server.console.session import COOKIE, Session, SessionSigner, same_token
@@ -127,6 +128,7 @@ class Console:
             return None
         if await self.services.console_sessions.is_revoked(session.sid):
             return None
+        logs.bind(user=session.principal)  # this request's log lines name who is signed in
         return session
 
     def guard(self, handler: Page) -> Callable[[Request], Awaitable[Response]]:

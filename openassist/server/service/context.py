@@ -6,11 +6,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import ApiError, NotFound
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.bus import Bus
 from openassist.server.service.clock import Clock
 from openassist.server.store.db import Database
+from openassist.server.store.records import Instance
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,16 @@ async def kick_pending(bus: Bus, rows: Iterable[_Row], invoke_id: str) -> None:
     for row in rows:
         if row.status is InstanceStatus.PENDING:
             await bus.publish(kick_topic(row.instance_id), invoke_id)
+
+
+def require_registered(found: Mapping[str, Instance], instance_ids: Iterable[str]) -> None:
+    """``require_all``, and refuse an instance deregistered or deleted from the inventory: it is
+    gone as DescribeManagedInstances shows it (tasks it held ended InstanceDeregistered)."""
+    require_all(found, instance_ids)
+    for instance_id in instance_ids:
+        state = found[instance_id].registration_state
+        if state != "registered":
+            raise NotFound(api.INSTANCE_GONE, instance_id=instance_id, state=state)
 
 
 def require_all(found: Mapping[str, object], instance_ids: Iterable[str]) -> None:
