@@ -251,7 +251,7 @@ def _uvicorn(
     name: str,
     app: Starlette,
     address: tuple[str, int],
-    tls: TlsFiles | None,
+    tls: ssl.SSLContext | None,
     settings: ServerSettings,
     max_connections: int,
 ) -> uvicorn.Server:
@@ -274,9 +274,8 @@ def _uvicorn(
         access_log=False,
         log_config=None,  # uvicorn's lines go through our handler, in our format
         lifespan="off",
-        ssl_certfile=str(tls.server_cert) if tls else None,
-        ssl_keyfile=str(tls.server_key) if tls else None,
-        http=guarded_protocol(name, limits),
+        # TLS is served by the protocol, so that handshakes count and are timed.
+        http=guarded_protocol(name, limits, tls),
         ws="websockets-sansio",
         timeout_keep_alive=120,
     )
@@ -284,17 +283,36 @@ def _uvicorn(
 
 
 def _renewing(
-    settings: ServerSettings, files: TlsFiles, servers: list[uvicorn.Server]
+    settings: ServerSettings, files: TlsFiles, serving: ssl.SSLContext
 ) -> asyncio.Task[None] | None:
-    """The task that renews the agent certificate while the server runs (None when off)."""
+    """The task that renews the agent certificate while the server runs (None when off);
+    ``serving`` is the live TLS context of every port that serves it."""
     if settings.tls_renew_check_s <= 0:
         return None
 
     def contexts() -> list[ssl.SSLContext]:
-        return [s.config.ssl for s in servers if s.config.ssl is not None]
+        return [serving]
 
     renewal = keep_certificate(files, settings.tls_hostnames, settings.tls_renew_check_s, contexts)
     return asyncio.create_task(renewal, name="tls-renewal")
+
+
+def _tls_contexts(
+    settings: ServerSettings, agent_files: TlsFiles
+) -> tuple[ssl.SSLContext, ssl.SSLContext | None]:
+    """The agent port's TLS context and the API port's (None: plain HTTP); one and the same
+    where both serve the CA's certificate, so that a renewal reaches both."""
+    agent = _tls_context(agent_files)
+    api_files = api_certificate(settings, agent_files)
+    if api_files is None:
+        return agent, None
+    return agent, agent if api_files is agent_files else _tls_context(api_files)
+
+
+def _tls_context(tls: TlsFiles) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(tls.server_cert), str(tls.server_key))
+    return context
 
 
 def _raise_open_file_limit(settings: ServerSettings) -> None:
@@ -318,12 +336,12 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     """Run the API and the agent gateway until SIGINT/SIGTERM."""
     server = await build_server(settings)
     _raise_open_file_limit(settings)
-    api_tls = api_certificate(settings, server.tls)
+    agent_context, api_context = _tls_contexts(settings, server.tls)
     api = _uvicorn(
         "API",
         server.api_app(),
         (settings.api_host, settings.api_port),
-        api_tls,
+        api_context,
         settings,
         settings.api_max_connections,
     )
@@ -331,7 +349,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         "agent",
         server.gateway.app(),
         (settings.agent_host, settings.agent_port),
-        server.tls,
+        agent_context,
         settings,
         settings.agent_max_connections,
     )
@@ -354,7 +372,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         )
     tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
     sweeping = asyncio.create_task(server.sweeper.run(), name="sweeper")
-    renewing = _renewing(settings, server.tls, [agents, api] if api_tls is server.tls else [agents])
+    renewing = _renewing(settings, server.tls, agent_context)
     try:
         while not all(listener.started for listener in listeners):
             if any(task.done() for task in tasks):
