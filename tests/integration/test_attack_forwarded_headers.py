@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from openassist.agent.keys import new_key, public_key_field
+from openassist.server.console.sign_in_guard import FREE_FAILURES
 from tests.support.cluster import Cluster
 from tests.support.console import console_client, sign_in
 
@@ -67,7 +68,7 @@ def _sign_ins_naming_new_addresses(cluster: Cluster, tries: int = 12) -> list[in
 def test_a_forged_forwarded_for_does_not_reset_the_sign_in_throttle(cluster: Cluster) -> None:
     statuses = _sign_ins_naming_new_addresses(cluster)
     # The free failures, then the throttle, whatever address each try named.
-    assert statuses[:5] == [401] * 5 and 429 in statuses, statuses
+    assert statuses[:FREE_FAILURES] == [401] * FREE_FAILURES and 429 in statuses, statuses
 
 
 @pytest.fixture(scope="module")
