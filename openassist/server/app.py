@@ -6,29 +6,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import resource
 import secrets
 import signal
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from openassist.server.api.endpoint import RpcEndpoint
-from openassist.server.api_tls import api_certificate, api_endpoint
+from openassist.server.api_tls import api_endpoint
 from openassist.server.bus import Bus, MemoryBus
 from openassist.server.console import ConsoleKeys, console_app, first_user
 from openassist.server.data_dir import secure_data_dir
 from openassist.server.gateway.routes import Gateway
 from openassist.server.gateway.tls import TlsFiles, ensure_tls
 from openassist.server.lifecycle.sweeper import SweepRules
-from openassist.server.listen.limits import ListenerLimits
-from openassist.server.listen.protocol import guarded_protocol
+from openassist.server.listen.servers import http_server, raise_open_file_limit, tls_contexts
 from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.monitoring.routes import Monitoring
 from openassist.server.private_files import write_private
@@ -244,49 +240,6 @@ def _console_keys(settings: ServerSettings) -> ConsoleKeys:
     )
 
 
-class _QuietServer(uvicorn.Server):
-    """Two servers share one process: signals are handled once, by ``serve``."""
-
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def _uvicorn(
-    name: str,
-    app: Starlette,
-    address: tuple[str, int],
-    tls: ssl.SSLContext | None,
-    settings: ServerSettings,
-    max_connections: int,
-) -> uvicorn.Server:
-    limits = ListenerLimits(
-        max_connections=max_connections,
-        head_timeout_s=settings.head_timeout_s,
-        max_head_bytes=settings.max_head_bytes,
-        read_timeout_s=settings.read_timeout_s,
-    )
-    trusted = list(settings.trusted_proxies)
-    config = uvicorn.Config(
-        app,
-        host=address[0],
-        port=address[1],
-        log_level=settings.log_level,
-        # Forwarded headers only from the configured proxies: uvicorn would otherwise believe
-        # any loopback client (or FORWARDED_ALLOW_IPS) about who the client is.
-        proxy_headers=bool(trusted),
-        forwarded_allow_ips=trusted,
-        access_log=False,
-        log_config=None,  # uvicorn's lines go through our handler, in our format
-        lifespan="off",
-        # TLS is served by the protocol, so that handshakes count and are timed.
-        http=guarded_protocol(name, limits, tls),
-        ws="websockets-sansio",
-        timeout_keep_alive=120,
-    )
-    return _QuietServer(config)
-
-
 def _renewing(
     settings: ServerSettings, files: TlsFiles, serving: ssl.SSLContext
 ) -> asyncio.Task[None] | None:
@@ -302,47 +255,12 @@ def _renewing(
     return asyncio.create_task(renewal, name="tls-renewal")
 
 
-def _tls_contexts(
-    settings: ServerSettings, agent_files: TlsFiles
-) -> tuple[ssl.SSLContext, ssl.SSLContext | None]:
-    """The agent port's TLS context and the API port's (None: plain HTTP); one and the same
-    where both serve the CA's certificate, so that a renewal reaches both."""
-    agent = _tls_context(agent_files)
-    api_files = api_certificate(settings, agent_files)
-    if api_files is None:
-        return agent, None
-    return agent, agent if api_files is agent_files else _tls_context(api_files)
-
-
-def _tls_context(tls: TlsFiles) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(tls.server_cert), str(tls.server_key))
-    return context
-
-
-def _raise_open_file_limit(settings: ServerSettings) -> None:
-    """Room for every connection both ports allow, plus the database and files."""
-    needed = settings.api_max_connections + settings.agent_max_connections + 256
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= needed:
-        return
-    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    if target < needed:
-        log.warning(
-            "the open-file limit is %d; the connection limits need %d: lower "
-            "agent_max_connections or raise the limit (LimitNOFILE=)",
-            target,
-            needed,
-        )
-
-
 async def serve(settings: ServerSettings, ready_file: Path | None = None) -> None:
     """Run the API and the agent gateway until SIGINT/SIGTERM."""
     server = await build_server(settings)
-    _raise_open_file_limit(settings)
-    agent_context, api_context = _tls_contexts(settings, server.tls)
-    api = _uvicorn(
+    raise_open_file_limit(settings)
+    agent_context, api_context = tls_contexts(settings, server.tls)
+    api = http_server(
         "API",
         server.api_app(),
         (settings.api_host, settings.api_port),
@@ -350,7 +268,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         settings,
         settings.api_max_connections,
     )
-    agents = _uvicorn(
+    agents = http_server(
         "agent",
         server.gateway.app(),
         (settings.agent_host, settings.agent_port),
@@ -366,7 +284,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     if settings.metrics_listener:
         host, port = settings.metrics_listener
         listeners.append(
-            _uvicorn(
+            http_server(
                 "metrics",
                 server.metrics_app(),
                 (host, port),
