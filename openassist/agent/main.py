@@ -20,6 +20,7 @@ from typing import Any
 
 from msgspec.structs import replace
 
+from openassist import logs
 from openassist.agent import script_file
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.containers import ContainerRun, find_container
@@ -36,6 +37,7 @@ from openassist.agent.tasks import (
     Unrunnable,
     base_report,
     final_report,
+    resolve_secrets,
     run_periodic,
     script_spec,
 )
@@ -90,7 +92,9 @@ class Agent:
         self._script_dir = identity.state_dir / "scripts"
         self._schedules = Schedules(
             identity.state_dir,
-            lambda item, base: run_periodic(item, base, identity, self._script_dir, self._runs),
+            lambda item, base: run_periodic(
+                item, base, identity, self._script_dir, self._runs, self._channel.secret_values
+            ),
             self._queue_report,
         )
         self._upgrader = Upgrader(
@@ -99,6 +103,9 @@ class Agent:
         self.restart_into: tuple[str, Path] | None = None  # a newly installed version
 
     async def run(self, stop: asyncio.Event) -> None:
+        # What runs cut short by a crash left (script files may hold secret values): before any
+        # run of this life can have written its own.
+        script_file.sweep(self._script_dir)
         health, settings = self._health, self._settings
         duties = [
             asyncio.create_task(supervise(name, run, health, settings), name=name)
@@ -116,8 +123,6 @@ class Agent:
         ]
         self._kicked.set()  # fetch once at start-up
         await self._recover()
-        # What runs cut short by a crash left (script files may hold secret values).
-        script_file.sweep(self._script_dir)
         self._schedules.load()
         try:
             await asyncio.wait(endings, return_when=asyncio.FIRST_COMPLETED)
@@ -272,7 +277,8 @@ class Agent:
         key = (task.taskID, task.invokeVersion)
         base = base_report(task)
         try:
-            spec = script_spec(task, self._identity.instance_id, self._script_dir)
+            secrets = await resolve_secrets(task, self._channel.secret_values)
+            spec = script_spec(task, self._identity.instance_id, self._script_dir, secrets)
             found = await find_container(task) if task.containerId or task.containerName else None
         except Unrunnable as problem:
             await self._settle(key, problem.report(base))
@@ -298,25 +304,30 @@ class Agent:
             self._runs.pop(task.taskID, None)
             finished.set()
             await announce
-        await self._settle(key, final_report(outcome, base))
+        await self._settle(key, final_report(outcome, base), private=bool(secrets))
 
-    def _queue_report(self, report: TaskReport) -> None:
+    def _queue_report(self, report: TaskReport, private: bool = False) -> None:
         """Journal a periodic run's report and send it in the background until the server
-        takes it; after a restart the journal sends what was still waiting."""
+        takes it; after a restart the journal sends what was still waiting. ``private``: the
+        run held secret values, so its output stays out of the journal."""
         task_id = report.task_id
         key = (f"{task_id}{QUEUED_MARK}{time.time_ns()}", report.invoke_version or 0)
-        self._journal.queued(key, report)
+        self._journal.queued(key, _kept(report, private))
         self._spawn(self._resend(key, report), f"report {task_id}")
 
     async def _send_file(self, task: wire.FileTaskInfo) -> None:
         report = await asyncio.to_thread(deliver_file, task)
         await self._settle((task.taskID, 0), report)
 
-    async def _settle(self, key: tuple[str, int], report: TaskReport) -> None:
+    async def _settle(
+        self, key: tuple[str, int], report: TaskReport, private: bool = False
+    ) -> None:
         """Journal the final report, send it until the server takes it, then mark it settled.
-        A journal that cannot be written does not hold the result back (it is then lost only
-        if the agent also dies before the server takes it)."""
-        self._journal_write("finished", lambda: self._journal.finished(key, report))
+        ``private``: the run held secret values, so its output stays out of the journal. A
+        journal that cannot be written does not hold the result back (it is then lost only if
+        the agent also dies before the server takes it)."""
+        kept = _kept(report, private)
+        self._journal_write("finished", lambda: self._journal.finished(key, kept))
         await self._report(report)
         self._journal_write("settled", lambda: self._journal.settled(key))
 
@@ -410,12 +421,24 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _kept(report: TaskReport, private: bool) -> TaskReport:
+    """The copy of a report the journal keeps: without the output of a run that held secret
+    values (the output may show them; the journal is a file that outlives the run). Sent again
+    after a restart, such a report says its output was not kept."""
+    if not private or not report.output:
+        return report
+    note = "the output was not kept on the instance (the run used secret parameters)"
+    info = f"{report.error_info.rstrip('.')}; {note}" if report.error_info else note
+    return replace(report, output=b"", error_info=info)
+
+
 async def run_agent(
     state_dir: Path, settings: AgentSettings | None = None
 ) -> tuple[str, Path] | None:
     """Run until SIGINT/SIGTERM, or until a newer version is installed: then returns its
     (version, directory) for the caller to start."""
     identity = load(state_dir)
+    logs.bind(instance_id=identity.instance_id)  # on every line this agent logs
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

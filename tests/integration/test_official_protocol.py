@@ -532,3 +532,20 @@ def test_raw_utf8_in_a_report_query_is_decoded(
     row = answer["Invocations"]["Invocation"][0]["InvokeInstances"]["InvokeInstance"][0]
     assert (row["InvocationStatus"], row["ErrorCode"]) == ("Invalid", "FileAlreadyExists")
     assert row["ErrorInfo"] == "FileExist: /tmp/official/配置.conf"
+
+
+def test_huge_numbers_in_a_report_are_taken_as_absent(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    """Numbers no agent sends (times past the year 9999, exit codes past 32 bits) once reached
+    the store and the date conversion: 500s. They now count as absent."""
+    invoke_id = cluster.run("true", official.instance_id)
+    item = _task(official)
+    huge = "9" * 18
+    values = {"task_id": invoke_id, "invoke_version": str(item["task"]["invokeVersion"])}
+    assert official.send("running_start", start_ms=huge, **values).status_code == 200
+    answer = official.send("finish", output="done", exit_code=huge, end_ms=huge, **values)
+    assert answer.status_code == 200
+    [result] = cluster.results(invoke_id)
+    assert result["InvocationStatus"] in ("Success", "Failed") and result["Output"] == "done"
+    assert not result["FinishedTime"].startswith("+")

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import Forbidden
 from openassist.protocol.api_versions import product_of
 from openassist.server.policy import AccessRequest, Decision, evaluate, might_allow
 from openassist.server.service.principals import Principal
@@ -34,22 +35,11 @@ def request_context(source_ip: str, now: datetime, secure: bool) -> dict[str, st
     }
 
 
-def refusal(action: str, decision: Decision, resource: str = "") -> ApiError:
+def refusal(action: str, decision: Decision, resource: str = "") -> Forbidden:
     where = f" on {resource}" if resource else ""
-    why = decision.reason
-    if product_of(action) in _PLAIN_PRODUCTS:
-        return ApiError(
-            "NoPermission",
-            f"You are not authorized to do {action}{where} ({why}); ask an administrator for "
-            "a policy that allows it.",
-            403,
-        )
-    return ApiError(
-        "Forbidden.RAM",
-        f"User not authorized to operate on the specified resource: {action}{where} ({why}); "
-        "ask an administrator for a policy that allows it.",
-        403,
-    )
+    plain = product_of(action) in _PLAIN_PRODUCTS
+    entry = api.NOT_AUTHORIZED if plain else api.NOT_AUTHORIZED_RAM
+    return Forbidden(entry, action=action, where=where, why=decision.reason)
 
 
 def qualified(action: str) -> str:

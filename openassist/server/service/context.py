@@ -31,6 +31,11 @@ class Limits:
     api_burst_per_key: float = 400.0
     min_rate_interval_s: int = 60  # rate(...) at least this long (API.md 4.1)
     min_cron_interval_s: int = 10  # cron runs at least this far apart (API.md 4.3)
+    # Request bodies, per endpoint (the settings of the same names document them).
+    api_max_body_bytes: int = 1024 * 1024
+    console_max_body_bytes: int = 256 * 1024
+    agent_register_max_body_bytes: int = 64 * 1024
+    agent_max_body_bytes: int = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
