@@ -125,7 +125,12 @@ class Channel:
         return response.body
 
     async def heartbeat(
-        self, goodbye: str = "", upgrading: str = "", running: int = 0, faults: str = ""
+        self,
+        goodbye: str = "",
+        upgrading: str = "",
+        running: int = 0,
+        faults: str = "",
+        upgrade_failed: str = "",
     ) -> None:
         query = {
             "app_version": AGENT_VERSION,
@@ -137,6 +142,8 @@ class Channel:
             query[wire.GOODBYE_PARAM] = goodbye
         if upgrading:
             query[wire.UPGRADING_PARAM] = upgrading
+        if upgrade_failed:
+            query[wire.UPGRADE_FAILED_PARAM] = upgrade_failed
         await self._call("GET", wire.HEARTBEAT, query, told=True)
 
     async def update_check(self) -> wire.UpdateCheckResponse:

@@ -20,8 +20,8 @@ from typing import Any
 
 from msgspec.structs import replace
 
-from openassist import logs
-from openassist.agent import script_file
+from openassist import __version__, logs
+from openassist.agent import script_file, start_guard
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.containers import ContainerRun, find_container
 from openassist.agent.files import deliver_file
@@ -79,6 +79,7 @@ class Agent:
         self._journal = Journal.open(identity.state_dir)
         self._boot_id = boot_id()
         self._cold_start = first_start_since_boot(identity.state_dir, self._boot_id)
+        self._started_well = False
         # Set once the reports an earlier life left are through: the first task fetch waits for
         # it, since it tells the server to end whatever is still running unreported.
         self._recovered = asyncio.Event()
@@ -98,7 +99,10 @@ class Agent:
             self._queue_report,
         )
         self._upgrader = Upgrader(
-            self._channel, identity.state_dir, busy=lambda: bool(self._executions)
+            self._channel,
+            identity.state_dir,
+            busy=lambda: bool(self._executions),
+            ca_path=identity.ca_path,
         )
         self.restart_into: tuple[str, Path] | None = None  # a newly installed version
 
@@ -179,14 +183,23 @@ class Agent:
         """One heartbeat that a stop does not cut off once sent: the goodbye that follows
         queues behind it on the connection, so the server never sees them out of order (a
         late plain heartbeat would undo the goodbye)."""
+        state_dir = self._identity.state_dir
+        fell_back = start_guard.fallback_report(state_dir)
         beat = asyncio.ensure_future(
-            self._channel.heartbeat(running=len(self._runs), faults=self._health.faults())
+            self._channel.heartbeat(
+                running=len(self._runs), faults=self._health.faults(), upgrade_failed=fell_back
+            )
         )
         try:
             await asyncio.shield(beat)
         except asyncio.CancelledError:
             beat.add_done_callback(lambda done: done.cancelled() or done.exception())
             raise
+        if not self._started_well:  # the server took this version's heartbeat: it starts fine
+            self._started_well = True
+            start_guard.started_well(state_dir, __version__)
+        if fell_back:
+            start_guard.reported(state_dir)
 
     async def _fetcher(self) -> None:
         attempt, wait_s = 0, self._settings.poll_s

@@ -96,7 +96,7 @@ class DiagnosisService:
         self._ctx = context
 
     async def diagnose(self, invoke_id: str, instance_id: str = "") -> TaskDiagnosis:
-        """Raises ApiError InvalidInvokeId.NotFound when the task does not exist."""
+        """Raises NotFound InvalidInvokeId.NotFound when the task does not exist."""
 
         def load(
             conn: Connection,

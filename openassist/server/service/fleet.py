@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import NotFound
 from openassist.server.service import ids, timed
 from openassist.server.service.access import address_in
 from openassist.server.service.context import (
@@ -263,11 +264,7 @@ class FleetService:
             found = fleet.instances_by_id(conn, instance_ids)
             for instance_id in instance_ids:
                 if instance_id not in found:
-                    raise ApiError(
-                        "InvalidResourceId.NotFound",
-                        f"The managed instance {instance_id} does not exist here.",
-                        404,
-                    )
+                    raise NotFound(api.MANAGED_INSTANCE_NOT_FOUND, instance_id=instance_id)
             for instance_id in instance_ids:
                 if remove:
                     keys = [key for key, _ in pairs] if pairs else None
