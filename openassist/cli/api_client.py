@@ -22,9 +22,10 @@ class ApiUnreachable(Exception):
 
 
 class ApiCallError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, request_id: str = "") -> None:
         super().__init__(f"{code}: {message} (HTTP {status})")
         self.status, self.code, self.message = status, code, message
+        self.request_id = request_id  # what the server's log lines about the call carry
 
 
 class Credentials(NamedTuple):  # a NamedTuple: dataclasses' import is a tenth of a short command
@@ -131,6 +132,7 @@ class ApiClient:
                 status,
                 document.get("Code", "HTTPError"),
                 document.get("Message", f"HTTP {status}"),
+                document.get("RequestId", ""),
             )
         return document
 

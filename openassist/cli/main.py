@@ -48,7 +48,7 @@ def _command_in(argv: Sequence[str]) -> str | None:
     parser), or None."""
     items = iter(argv)
     for item in items:
-        if item == "--log-level":
+        if item in ("--log-level", "--log-format"):
             next(items, None)
         elif not item.startswith("-"):
             return item
@@ -61,7 +61,11 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         description="OpenAssist: run commands and send files on your machines.",
     )
     parser.add_argument("--version", action="version", version=f"openassist {__version__}")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    # No defaults here: the server's settings (file, OPENASSIST_LOG_*) apply unless a flag is given.
+    parser.add_argument("--log-level", choices=["debug", "info", "warning"], help="default info")
+    parser.add_argument(
+        "--log-format", choices=["text", "json"], help="one line per event (default text)"
+    )
     wanted = _command_in(argv)
     sub = _Subcommands(parser, wanted)  # an unknown word builds none: argparse names it
 
@@ -73,6 +77,12 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     server.add_argument("--agent-port", type=int)
     server.add_argument("--database-url", help="default: SQLite file in the data directory")
     server.add_argument("--ready-file", help="written once both listeners accept connections")
+    server_sub = server.add_subparsers(dest="server_command")
+    server_unit = server_sub.add_parser(
+        "install-service", help="write the systemd unit openassist-server.service"
+    )
+    server_unit.add_argument("--data-dir", default="/var/lib/openassist", help="/var/lib/NAME")
+    _unit_options(server_unit)
 
     agent = sub.add_parser("agent", help="the agent: register this host, or run")
     agent_sub = agent.add_subparsers(dest="agent_command", required=True)
@@ -92,6 +102,11 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     run_agent.add_argument(
         "--kick-pong", type=float, default=10.0, help="seconds to wait for the server's answer"
     )
+    agent_unit = agent_sub.add_parser(
+        "install-service", help="write the systemd unit openassist-agent.service"
+    )
+    agent_unit.add_argument("--state-dir", default="/var/lib/openassist-agent")
+    _unit_options(agent_unit)
     package = agent_sub.add_parser("package", help="make the package agents upgrade to")
     package.add_argument("--out", default=".openassist/agent-packages", help="the server's dir")
     package.add_argument("--version", default="", help="label (default: this installation's)")
@@ -194,6 +209,13 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
+def _unit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--unit-dir", default="/etc/systemd/system", help="where units go")
+    parser.add_argument(
+        "--start", action="store_true", help="then systemctl daemon-reload and enable --now"
+    )
+
+
 def _json_options(parser: argparse.ArgumentParser) -> None:
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="one JSON document (API field names)")
@@ -235,12 +257,18 @@ def _needs_server_extra(command: str, missing: ModuleNotFoundError) -> int:
     return 2
 
 
-def _configure_logging(level: str) -> None:
-    import logging  # only the server and the agent log; the fleet commands print
+# They print what they have to say and log nothing: not loading logging keeps them quick.
+_FLEET_COMMANDS = frozenset(
+    {"run", "send-file", "results", "stop", "invocations", "instances", "output", "diagnose"}
+)
 
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+
+def _configure_logging(level: str, log_format: str) -> None:
+    import logging
+
+    from openassist import logs
+
+    logs.configure(level, log_format)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at every start
 
 
@@ -250,8 +278,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(words)
     if extra and args.command != "ecs":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.command in ("server", "agent", "quickstart", "backup", "restore"):
-        _configure_logging(args.log_level)
+    if args.command not in _FLEET_COMMANDS:
+        _configure_logging(args.log_level or "info", args.log_format or "text")
+    if args.command in ("server", "agent") and "install-service" in (
+        getattr(args, "server_command", None),
+        getattr(args, "agent_command", None),
+    ):
+        from openassist.cli.install_service import run_install_service
+
+        return run_install_service(args, args.command)
     if args.command == "server":
         try:
             from openassist.cli.server_command import run_server

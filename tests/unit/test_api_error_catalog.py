@@ -25,7 +25,9 @@ PACKAGE = Path(errors.__file__).parent
 CATALOG = PACKAGE / "catalog" / "api"
 KIND_CLASSES = {cls.__name__: cls.kind for cls in DomainError.__subclasses__()}
 KIND_CLASSES.update(ThrottlingError=ErrorKind.THROTTLED)  # takes its entry itself
-DOCUMENTED_STATUSES = {400, 403, 404, 409, 429, 500}
+# 409 conflicts; 413: a request body over its endpoint's limit (docs/security.md), refused
+# before it is read.
+DOCUMENTED_STATUSES = {400, 403, 404, 409, 413, 429, 500}
 READER_CODES = {"too_long_code", "too_large_code", "too_many_code", "not_found_code"}
 
 

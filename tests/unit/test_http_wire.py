@@ -11,7 +11,7 @@ import pytest
 
 from openassist.cli.http_wire import BadResponse, Connection, ConnectionClosed
 
-Answer = Callable[[socket.socket, int], None]
+Answer = Callable[[socket.socket, int], "bool | None"]
 
 
 def _read_request(peer: socket.socket) -> bytes | None:
@@ -96,15 +96,12 @@ def test_a_connection_closed_without_an_answer_and_garbage_are_errors(
     garbage = Connection("127.0.0.1", serve(lambda peer, n: peer.sendall(b"SSH-2.0-x\r\n")), 5)
     with pytest.raises(BadResponse):
         garbage.post("/", b"x", "text/plain")
-    short = Connection(
-        "127.0.0.1",
-        serve(
-            lambda peer, n: (
-                peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc") or False
-            )
-        ),
-        5,
-    )
+
+    def cut_short(peer: socket.socket, _n: int) -> bool:
+        peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+        return False  # and close
+
+    short = Connection("127.0.0.1", serve(cut_short), 5)
     with pytest.raises(ConnectionClosed):
         short.post("/", b"x", "text/plain")
 

@@ -163,6 +163,14 @@ TASK_INSTANCES_NOT_FOUND = _E(
     "The specified instance does not exist: {instance_id}.",
     "InstanceId",
 )
+INSTANCE_GONE = _E(
+    "InvalidInstance.NotFound",
+    _K.NOT_FOUND,
+    404,
+    "The managed instance {instance_id} was {state}: it is no longer listed and takes no tasks. "
+    "Register the machine again with an activation code to use it.",
+    "InstanceId",
+)
 INCLUDE_OUTPUT_UNNARROWED = _E(
     "InvalidParameter.IncludeOutput",
     _K.INVALID_PARAMETER,

@@ -16,12 +16,14 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from openassist import logs
 from openassist.catalog import api
 from openassist.errors import (
     ApiError,
     Forbidden,
     Internal,
     InvalidParameter,
+    LimitExceeded,
     NotFound,
     Unauthenticated,
 )
@@ -60,6 +62,7 @@ from openassist.server.api.signature import (
     verify,
 )
 from openassist.server.api.throttle import RateLimiter
+from openassist.server.listen.body import BodyRefused, BodyTooLarge, read_body
 from openassist.server.service import ids
 from openassist.server.service.replay import ReplayGuard
 
@@ -94,12 +97,19 @@ class RpcEndpoint:
 
     async def _respond(self, request: Request) -> Response:
         request_id = ids.request_id()
+        logs.bind(request_id=request_id)
         host = request.headers.get("host", "openassist")
         wants_xml = request.query_params.get("Format", "").upper() == "XML"
         action = request.headers.get("x-acs-action") or request.query_params.get("Action", "")
         try:
             body = await self._handle(request)
         except ApiError as error:
+            log.info(
+                "%s refused: %s (HTTP %d)",
+                getattr(request.state, "action", "") or "request",
+                error.code,
+                error.http_status,
+            )
             return error_response(error, request_id, host, wants_xml)
         except Exception:
             log.exception("request %s failed", request_id)
@@ -110,7 +120,16 @@ class RpcEndpoint:
     async def _handle(self, request: Request) -> dict[str, Any]:
         if request.method not in ("GET", "POST", "HEAD"):
             raise Forbidden(api.UNSUPPORTED_HTTP_METHOD, method=request.method)
-        raw_body = await request.body()
+        try:
+            raw_body = await read_body(
+                request, self._services.limits.api_max_body_bytes, "api_max_body_bytes"
+            )
+        except BodyTooLarge as refused:
+            raise LimitExceeded(
+                api.REQUEST_BODY_TOO_LARGE, limit=refused.limit, setting=refused.setting
+            ) from None
+        except BodyRefused as refused:
+            raise InvalidParameter(api.REQUEST_BODY_INVALID, reason=refused.message) from None
         query = tuple(parse_qsl(request.url.query, keep_blank_values=True))
         params = dict(query)
         if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
@@ -121,6 +140,7 @@ class RpcEndpoint:
             method=request.method, params=params, query=query, headers=headers, body=raw_body
         )
         access_key_id = await self._authenticate(signed)
+        logs.bind(user=access_key_id)
         self._limiter.take(access_key_id)
         action = headers.get("x-acs-action") or params.get("Action", "")
         version = headers.get("x-acs-version") or params.get("Version", "")

@@ -59,7 +59,7 @@ async def describe_cloud_assistant_status(call: Call) -> dict[str, Any]:
     p, fleet = call.params, call.services.fleet
     ids = _requested_ids(call, 100)
     if ids:
-        found = await fleet.require_instances(ids)
+        found = await fleet.require_instances(ids, registered=True)  # gone: refused
         query = PageQuery(limit=len(ids))
         page = Page(items=[found[i] for i in ids], total=len(ids), next_key=None)
     else:

@@ -8,6 +8,7 @@ from typing import Any
 
 from openassist.catalog import api
 from openassist.errors import InvalidParameter
+from openassist.server import json_input
 from openassist.server.api.envelope import iso
 from openassist.server.api.params import Params
 from openassist.server.api.registry import Call, action
@@ -24,7 +25,7 @@ def _tags(params: Params) -> dict[str, str]:
     if not raw:
         return {}
     try:
-        tags = json.loads(raw)
+        tags = json_input.loads(raw)
     except ValueError:
         tags = None
     if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from typing import Any
 
 from openassist.catalog import api
 from openassist.errors import InvalidParameter, LimitExceeded
+from openassist.server import json_input
 from openassist.server.api.params import Params
 from openassist.server.api.registry import Call, action
 from openassist.server.service.modify import MAX_INSTANCES, Modification
@@ -47,7 +47,7 @@ def _parameters(params: Params) -> dict[str, str] | None:
     if not text:
         return None
     try:
-        value = json.loads(text, object_pairs_hook=_pairs)
+        value = json_input.loads(text, object_pairs_hook=_pairs)
     except ValueError:
         raise InvalidParameter(api.OOS_PARAMETERS_NOT_OBJECT) from None
     if not isinstance(value, dict):

@@ -195,6 +195,10 @@ def _verify_v3(
     lacking = sorted(V3_REQUIRED_SIGNED_HEADERS - signed)
     if lacking:
         raise _incomplete(f"SignedHeaders must include {', '.join(lacking)}")
+    # Content-Type decides whether the body's fields become parameters: with a body it must be
+    # signed, or a replayed body could be read another way. The official SDKs always sign it.
+    if request.body and "content-type" not in signed:
+        raise _incomplete("SignedHeaders must include content-type when the request has a body")
     absent = sorted(name for name in signed if name not in headers)
     if absent:
         raise _incomplete(f"signed headers absent from the request: {', '.join(absent)}")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 
 from openassist.catalog import api
 from openassist.errors import InvalidParameter, LimitExceeded
 from openassist.protocol.statuses import CommandType, RepeatMode, TerminationMode
+from openassist.server import json_input
 from openassist.server.api.params import Params
 from openassist.server.service.context import Limits
 from openassist.server.service.invocations import CommandSpec, TaskArgs
@@ -121,7 +121,7 @@ def parameters(params: Params) -> dict[str, str]:
     if not text:
         return {}
     try:
-        value = json.loads(text, object_pairs_hook=_unique_keys)
+        value = json_input.loads(text, object_pairs_hook=_unique_keys)
     except ValueError:
         raise InvalidParameter(api.PARAMETERS_NOT_OBJECT) from None
     if not isinstance(value, dict):

@@ -26,7 +26,7 @@ from openassist.server.service.context import (
     invoke_not_found,
     kick_pending,
     kick_topic,
-    require_all,
+    require_registered,
 )
 from openassist.server.service.parameter_store import check_references
 from openassist.server.service.parameters import check_values, store_references
@@ -150,7 +150,7 @@ class InvocationService:
                 timed.checked_frequency(args.frequency, now, timeout, self._ctx.limits)
             instance_ids = self._targets(conn, args)
             targets = fleet.instances_by_id(conn, instance_ids)
-            require_all(targets, instance_ids)
+            require_registered(targets, instance_ids)
             features = required_features(args)
             rows = [
                 self._initial_row(invoke_id, targets[i], args.repeat_mode, now, features)
