@@ -65,6 +65,9 @@ def test_task_page_has_outcome_tabs_and_the_recommended_solution(
     assert "Recommended solution: The script ran and exited with the ExitCode shown." in failed
     assert "no disk for me" in failed
 
+    first = text_of(client.get(f"/console/invocations/{invoke_id}").text)  # no tab asked for
+    assert bad.instance_id in first and good.instance_id not in first  # the failures first
+
     full = client.get(f"/console/invocations/{invoke_id}/instances/{bad.instance_id}/output")
     assert full.status_code == 200 and full.text == "no disk for me\n"
     assert full.headers["content-type"].startswith("text/plain")

@@ -87,8 +87,8 @@ class TaskPages:
             return self.console.page(visit, "missing.html", 404, what=f"task {invoke_id}")
         counts = display.outcome_counts(r.status for r in task.instances)
         tab = visit.request.query_params.get("tab", "")
-        if tab not in display.OUTCOME_KEYS:
-            tab = next((k for k in display.OUTCOME_KEYS if counts[k]), "completed")
+        if tab not in display.OUTCOME_KEYS:  # failures first: they are what to look at
+            tab = next((k for k in ("failed", *display.OUTCOME_KEYS) if counts[k]), "completed")
         diagnosis = await self.console.services.diagnosis.diagnose(invoke_id)
         hosts = await self.console.services.fleet.list_instances(
             InstanceFilter(ids=tuple(r.instance_id for r in task.instances), registered_only=False),
