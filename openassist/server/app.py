@@ -24,6 +24,7 @@ from openassist.server.api_tls import api_certificate, api_endpoint
 from openassist.server.bus import Bus, MemoryBus
 from openassist.server.console import ConsoleKeys, console_app, first_user
 from openassist.server.data_dir import secure_data_dir
+from openassist.server.gateway.installer import AgentInstaller
 from openassist.server.gateway.routes import Gateway
 from openassist.server.gateway.tls import TlsFiles, ensure_tls
 from openassist.server.lifecycle.sweeper import SweepRules
@@ -77,6 +78,7 @@ class Server:
     replay: ReplayGuard
     metrics: ServerMetrics
     monitoring: Monitoring
+    installer: AgentInstaller
 
     def api_app(self) -> Starlette:
         """The RPC API at ``/``, the web console under ``/console``, health checks and (unless
@@ -192,6 +194,7 @@ async def build_server(settings: ServerSettings) -> Server:
         replay,
         metrics,
         monitoring,
+        AgentInstaller(upgrades, await asyncio.to_thread(tls.ca_cert.read_text)),
     )
 
 
@@ -329,7 +332,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     )
     agents = _uvicorn(
         "agent",
-        server.gateway.app(),
+        server.gateway.app(server.installer.routes()),
         (settings.agent_host, settings.agent_port),
         server.tls,
         settings,

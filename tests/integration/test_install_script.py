@@ -1,0 +1,123 @@
+"""The one-line agent install, for real: a "machine" in a network namespace that reaches the
+server only over its link fetches /agent/install.sh with curl (verifying the server's CA), which
+installs the agent into its own venv, registers it and starts it; the server then runs a command
+there. Uninstall is one command too and leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from openassist.cli.agent_package import build_package
+from tests.support.cluster import Cluster, _child_env, wait_until
+from tests.support.netns import netns_host, unavailable_reason
+from tests.support.readme import operating_commands
+
+pytestmark = pytest.mark.skipif(bool(unavailable_reason()), reason=unavailable_reason())
+
+
+def _machine_env() -> dict[str, str]:
+    """The machine's environment: no OPENASSIST_* of the test run; pip reads the local package
+    index (the namespace has no route to the internet)."""
+    env = {k: v for k, v in _child_env().items() if not k.startswith("OPENASSIST_")}
+    env["PIP_INDEX_URL"] = "file:///opt/pypi/simple"
+    return env
+
+
+def _on_machine(wrapper: tuple[str, ...], command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*wrapper, "sh", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_machine_env(),
+        check=False,
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+
+
+@pytest.mark.timeout(600)
+def test_one_line_install_on_a_new_machine_runs_a_command_and_uninstalls_cleanly(
+    tmp_path: Path,
+) -> None:
+    with netns_host() as host:
+        env = {"OPENASSIST_TLS_HOSTNAMES": host.host_ip}
+        with Cluster.start(tmp_path / "server", env=env, agent_host=host.host_ip) as cluster:
+            packages = cluster.root / "data" / "agent-packages"
+            build_package(packages)  # what self-upgrade offers too; signed by the server's key
+            activation = cluster.call("CreateActivation", InstanceCount="1")
+            machine = tmp_path / "machine"
+            machine.mkdir()
+            places = (
+                f"--prefix {machine}/opt/openassist-agent "
+                f"--state-dir {machine}/var/lib/openassist-agent "
+                f"--unit-dir {machine}/etc/systemd/system"
+            )
+            install, uninstall = operating_commands("Installing agents on other machines")
+            put = {
+                "ca.pem": shlex.quote(str(cluster.ca_file)),  # what the operator copied there
+                "SERVER:8643": f"{host.host_ip}:{cluster.agent_port}",
+                " ID ": f" {activation['ActivationId']} ",
+                " CODE": f" {activation['ActivationCode']}",
+            }
+            for example, value in put.items():
+                install, uninstall = (c.replace(example, value) for c in (install, uninstall))
+            installed = _on_machine(host.wrapper, f"{install} {places} --run-in-background")
+            assert installed.returncode == 0, installed.stderr
+            state = machine / "var" / "lib" / "openassist-agent"
+            instance_id = json.loads((state / "identity.json").read_text())["instanceId"]
+            prefix = machine / "opt" / "openassist-agent"
+            pid = int((prefix / "agent.pid").read_text())
+            try:
+                wait_until(lambda: cluster.online(instance_id), 60, what="the installed agent")
+                [result] = cluster.wait_final(cluster.run("echo from-the-new-machine", instance_id))
+                assert (result["InvocationStatus"], result["Output"]) == (
+                    "Success",
+                    "from-the-new-machine\n",
+                )
+                # It runs from its own venv, and its systemd unit is written for that venv.
+                program = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+                assert program.startswith(str(prefix / "venv"))
+                unit = machine / "etc" / "systemd" / "system" / "openassist-agent.service"
+                assert f"ExecStart={prefix}/venv/bin/openassist agent run" in unit.read_text()
+
+                removed = _on_machine(host.wrapper, f"{uninstall} {places}")
+                assert removed.returncode == 0, removed.stderr
+            finally:
+                if _alive(pid):
+                    os.kill(pid, 9)
+            assert not _alive(pid)
+            leftovers = [str(p.relative_to(machine)) for p in machine.rglob("*") if p.is_file()]
+            assert leftovers == []
+            assert not prefix.exists() and not state.exists()
+
+
+def test_the_script_says_when_the_server_offers_no_package(tmp_path: Path) -> None:
+    with Cluster.start(tmp_path) as cluster:
+        fetched = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "--cacert",
+                str(cluster.ca_file),
+                f"https://127.0.0.1:{cluster.agent_port}/agent/install.sh",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert "offers no agent package" in fetched.stdout
+    assert "openassist agent package" in fetched.stdout
