@@ -125,12 +125,18 @@ class Channel:
         return response.body
 
     async def heartbeat(
-        self, goodbye: str = "", upgrading: str = "", running: int = 0, upgrade_failed: str = ""
+        self,
+        goodbye: str = "",
+        upgrading: str = "",
+        running: int = 0,
+        faults: str = "",
+        upgrade_failed: str = "",
     ) -> None:
         query = {
             "app_version": AGENT_VERSION,
             wire.CAPABILITIES_PARAM: ",".join(CAPABILITIES),
             wire.RUNNING_PARAM: str(running),
+            wire.FAULTS_PARAM: faults,  # always sent: an empty one clears the last
         }
         if goodbye:
             query[wire.GOODBYE_PARAM] = goodbye

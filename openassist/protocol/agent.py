@@ -46,6 +46,8 @@ SECRETS_PARAM = "secrets"
 SECRETS_PER_RUN = "per-run"
 # OpenAssist: the secret parameter values of one task (``?taskId=``), for the run about to start.
 SECRET_VALUES = f"{API_PREFIX}/v1/openassist/secret_values"
+# heartbeat: the agent's own duties failing again and again ("fetch: OSError: ...; ...")
+FAULTS_PARAM = "faults"
 # The official agent's first task fetch of a process: ``reason=startup&cold_start=true|false``
 # (true: the first start since the machine booted). Ours adds ``caps`` (with "journal": it
 # reported its interrupted runs before this fetch and keeps its schedules).

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter
 from openassist.expressions.errors import FrequencyError
 from openassist.expressions.zones import parse_zone
 from openassist.protocol.agent_versions import (
@@ -56,9 +57,7 @@ def zone(name: str) -> tzinfo:
     try:
         return parse_zone(name or "UTC")
     except FrequencyError as error:
-        raise ApiError(
-            "InvalidParameter.AgentUpgradeConfig", f"TimeZone {name!r}: {error}."
-        ) from None
+        raise InvalidParameter(api.UPGRADE_TIME_ZONE_INVALID, name=name, reason=error) from None
 
 
 def parse_upgrade_config(text: str) -> UpgradeConfig:
@@ -67,20 +66,15 @@ def parse_upgrade_config(text: str) -> UpgradeConfig:
         if not isinstance(raw, dict):
             raise ValueError
     except ValueError:
-        raise ApiError("InvalidParameter.AgentUpgradeConfig", "Give a JSON object.") from None
+        raise InvalidParameter(api.UPGRADE_CONFIG_NOT_OBJECT) from None
     unknown = sorted(set(raw) - set(UpgradeConfig.__dataclass_fields__))
     if unknown:
-        raise ApiError(
-            "InvalidParameter.AgentUpgradeConfig", f"Unknown field {unknown[0]!r} in it."
-        )
+        raise InvalidParameter(api.UPGRADE_CONFIG_UNKNOWN_FIELD, field=unknown[0])
     windows = raw.get("AllowedUpgradeWindow") or []
     if not isinstance(windows, list) or not all(
         isinstance(w, str) and _WINDOW.fullmatch(w) for w in windows
     ):
-        raise ApiError(
-            "InvalidParameter.AgentUpgradeConfig",
-            'AllowedUpgradeWindow must be a list of "HH:mm-HH:mm" strings.',
-        )
+        raise InvalidParameter(api.UPGRADE_WINDOW_INVALID)
     config = UpgradeConfig(
         Enabled=bool(raw.get("Enabled", False)),
         TimeZone=str(raw.get("TimeZone") or "UTC"),
