@@ -187,9 +187,7 @@ class Agent:
         fell_back = start_guard.fallback_report(state_dir)
         beat = asyncio.ensure_future(
             self._channel.heartbeat(
-                running=len(self._runs),
-                faults=self._health.faults(),
-                upgrade_failed=fell_back,
+                running=len(self._runs), faults=self._health.faults(), upgrade_failed=fell_back
             )
         )
         try:

@@ -128,6 +128,10 @@ DescribeInvocationFullOutput: (OpenAssist) the whole output of one run, read fro
   Offset: first byte to return; default 0
   MaxBytes: at most this many bytes, up to 4 MB; default 1 MB
   ContentEncoding: encoding of Output, Base64 (default) or PlainText
+WaitInvocationResults: (OpenAssist) wait until a result of a task changes after Cursor
+  InvokeId*: the task (t-... or f-...)
+  Cursor: the Cursor of the previous answer; default 0 (answers at once if anything changed)
+  WaitSeconds: at most this long, 0-30; default 10
 DiagnoseInvocation: (OpenAssist) why each instance of a task failed, and what to do
   InvokeId*: the task (t-...)
   InstanceId: only this instance

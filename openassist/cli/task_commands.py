@@ -23,7 +23,7 @@ def client_for(args: argparse.Namespace) -> ApiClient:
         endpoint=args.endpoint or "",
         ca_file=args.ca or "",
     )
-    return ApiClient(resolve(choice))
+    return ApiClient(resolve(choice), keep_alive=True)
 
 
 def run_task_command(args: argparse.Namespace, extra: Sequence[str]) -> int:
@@ -43,6 +43,8 @@ def run_task_command(args: argparse.Namespace, extra: Sequence[str]) -> int:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.OK  # the reader of our output went away (``| head``): nothing to say
+    finally:
+        client.close()
 
 
 def _dispatch(client: ApiClient, args: argparse.Namespace, extra: Sequence[str]) -> int:

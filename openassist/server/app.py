@@ -51,6 +51,7 @@ from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.principals import Principals
 from openassist.server.service.ram_policies import PolicyService
 from openassist.server.service.replay import ReplayGuard, StoreReplayGuard
+from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
 from openassist.server.service.sweeps import Sweeper
@@ -161,11 +162,13 @@ async def build_server(settings: ServerSettings) -> Server:
         agent_upgrades=upgrades,
         idempotency=idempotency,
         console_sessions=ConsoleSessionService(context),
+        result_waits=ResultWaitService(context),
         limits=limits,
         identities=IdentityService(context, access_keys, principals.forget),
         policies=PolicyService(context, principals.forget),
         principals=principals,
     )
+    db.on_tasks_changed = services.result_waits.announce  # wakes WaitInvocationResults
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
     await _write_first_access_key(access_keys, settings, tls)
     # After the first key: it (and every key of a release before users) goes to the admin.

@@ -42,6 +42,7 @@ from openassist.server.api import (  # noqa: F401  (importing registers the acti
     schedule_actions,
     settings_actions,
     tag_actions,
+    wait_actions,
 )
 from openassist.server.api.access import admit, request_context
 from openassist.server.api.params import Params

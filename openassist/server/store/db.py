@@ -33,6 +33,16 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 T = TypeVar("T")
 # Told each transaction's kind ("read" or "write") and its duration in seconds (for metrics).
 TransactionObserver = Callable[[str, float], None]
+_CHANGED_TASKS = "openassist.changed_tasks"  # key in Connection.info
+
+TasksChanged = Callable[[frozenset[str]], Awaitable[None]]
+
+
+def note_task_changed(conn: Connection, invoke_id: str) -> None:
+    """Say, inside a transaction, that a result of ``invoke_id`` changed: once it commits,
+    ``Database.on_tasks_changed`` hears of it (waiters are woken after the commit, so what they
+    read is there)."""
+    conn.info.setdefault(_CHANGED_TASKS, set()).add(invoke_id)
 
 
 def _normalise(url: str) -> str:
@@ -83,6 +93,7 @@ class UnitOfWork:
         self._steps: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._transaction: asyncio.Future[None] | None = None
         self._after: list[Callable[[], Awaitable[None]]] = []
+        self.changed_tasks: frozenset[str] = frozenset()  # noted by its steps, told after commit
         self.closed = False
 
     def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
@@ -95,9 +106,11 @@ class UnitOfWork:
                 # pysqlite opens a transaction only before its first DML statement, so the
                 # first step's SAVEPOINT would start one of its own and its RELEASE commit it.
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.info.pop(_CHANGED_TASKS, None)  # what a rolled-back checkout left
             while True:
                 step = self._steps.get()
                 if step is _COMMIT:
+                    self.changed_tasks = frozenset(connection.info.pop(_CHANGED_TASKS, ()))
                     return
                 if step is _ROLLBACK:
                     raise _Rollback
@@ -165,6 +178,7 @@ class Database:
         self._writer = ThreadPoolExecutor(writers, thread_name_prefix="db-write")
         self._reader = ThreadPoolExecutor(readers, thread_name_prefix="db-read")
         self.observe: TransactionObserver | None = None
+        self.on_tasks_changed: TasksChanged | None = None
 
     @contextlib.asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
@@ -181,6 +195,8 @@ class Database:
             raise
         _UNIT.reset(token)
         await unit._end(commit=True)
+        if unit.changed_tasks and self.on_tasks_changed is not None:
+            await self.on_tasks_changed(unit.changed_tasks)
         await unit._run_after_commit()
 
     async def write(self, work: Callable[[Connection], T]) -> T:
@@ -190,16 +206,24 @@ class Database:
         if unit is not None and unit.db is self and not unit.closed:
             return await unit.run(work)
 
-        def transaction() -> T:
+        def transaction() -> tuple[T, frozenset[str]]:
             started = time.perf_counter()
             try:
                 with self.engine.begin() as connection:
-                    return work(connection)
+                    # Connection.info outlives the checkout: drop what a rolled-back one left.
+                    connection.info.pop(_CHANGED_TASKS, None)
+                    result = work(connection)
+                    changed = frozenset(connection.info.pop(_CHANGED_TASKS, ()))
+                return result, changed
             finally:
                 if self.observe is not None:
                     self.observe("write", time.perf_counter() - started)
 
-        return await asyncio.get_running_loop().run_in_executor(self._writer, transaction)
+        loop = asyncio.get_running_loop()
+        result, changed = await loop.run_in_executor(self._writer, transaction)
+        if changed and self.on_tasks_changed is not None:
+            await self.on_tasks_changed(changed)
+        return result
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         unit = _UNIT.get()

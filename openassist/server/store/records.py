@@ -91,6 +91,7 @@ class Invocation:
     container_id: str = ""
     container_name: str = ""
     version: int = 0
+    results_seq: int = 0  # raised with every change to a row (WaitInvocationResults' cursor)
     invoked_by: str = ""  # the RAM user whose key created the task
 
 
@@ -148,6 +149,7 @@ class FileTask:
     status: InvocationStatus
     access_key_id: str
     created_at: int
+    results_seq: int = 0  # raised with every change to a row (WaitInvocationResults' cursor)
 
 
 @dataclass(frozen=True)

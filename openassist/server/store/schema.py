@@ -129,6 +129,9 @@ invocations = Table(
     # invokeVersion of timed tasks: ModifyInvocationAttribute raises it, and the agents then
     # replace the schedule they hold.
     Column("version", Integer, nullable=False, default=0, server_default="0"),
+    # Raised in the transaction of every change to one of its per-instance rows: the cursor of
+    # WaitInvocationResults, which answers as soon as it moves past the caller's.
+    Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
     # The RAM user whose key created the task (empty for tasks older than users).
     Column("invoked_by", String(64), nullable=False, default="", server_default=""),
     Index("ix_invocations_created_at", "created_at"),
@@ -246,6 +249,9 @@ file_tasks = Table(
     Column("status", String(16), nullable=False),
     Column("access_key_id", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Raised in the transaction of every change to one of its per-instance rows: the cursor of
+    # WaitInvocationResults, which answers as soon as it moves past the caller's.
+    Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
     Index("ix_file_tasks_created_at", "created_at"),
 )
 
