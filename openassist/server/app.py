@@ -91,7 +91,10 @@ class Server:
         methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
         routes = [
             Route("/", endpoint.handle, methods=methods),
-            Mount("/console", console_app(self.services, self.console_keys)),
+            Mount(
+                "/console",
+                console_app(self.services, self.console_keys, self.settings.agent_port),
+            ),
             *self.monitoring.health_routes(),
         ]
         if self.settings.metrics == "api":

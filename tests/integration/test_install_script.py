@@ -5,8 +5,10 @@ there. Uninstall is one command too and leaves nothing behind."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 
 from openassist.cli.agent_package import build_package
 from tests.support.cluster import Cluster, _child_env, wait_until
+from tests.support.console import csrf_of, signed_in
 from tests.support.netns import netns_host, unavailable_reason
 from tests.support.readme import operating_commands
 
@@ -40,6 +43,12 @@ def _on_machine(wrapper: tuple[str, ...], command: str) -> subprocess.CompletedP
     )
 
 
+def _field(page: str, name: str) -> str:
+    found = re.search(rf'data-field="{name}">([^<]*)<', page)
+    assert found, f"the page shows no {name}"
+    return found.group(1)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -57,7 +66,19 @@ def test_one_line_install_on_a_new_machine_runs_a_command_and_uninstalls_cleanly
         with Cluster.start(tmp_path / "server", env=env, agent_host=host.host_ip) as cluster:
             packages = cluster.root / "data" / "agent-packages"
             build_package(packages)  # what self-upgrade offers too; signed by the server's key
-            activation = cluster.call("CreateActivation", InstanceCount="1")
+            # The operator adds a machine in the console, which prints the command to paste.
+            with signed_in(cluster) as console:
+                form = console.get("/console/activations")
+                created = console.post(
+                    "/console/activations",
+                    data={"csrf": csrf_of(form.text), "InstanceCount": "1"},
+                )
+            assert created.status_code == 200, created.text
+            printed = html.unescape(_field(created.text, "install-command"))
+            activation_id = _field(created.text, "activation-id")
+            code = _field(created.text, "activation-code")
+            listed = cluster.call("DescribeActivations", ActivationId=activation_id)
+            assert listed["ActivationList"][0]["InstanceCount"] == 1
             machine = tmp_path / "machine"
             machine.mkdir()
             places = (
@@ -65,15 +86,20 @@ def test_one_line_install_on_a_new_machine_runs_a_command_and_uninstalls_cleanly
                 f"--state-dir {machine}/var/lib/openassist-agent "
                 f"--unit-dir {machine}/etc/systemd/system"
             )
+            # The README gives the same command, and its uninstall beside it.
             install, uninstall = operating_commands("Installing agents on other machines")
-            put = {
-                "ca.pem": shlex.quote(str(cluster.ca_file)),  # what the operator copied there
-                "SERVER:8643": f"{host.host_ip}:{cluster.agent_port}",
-                " ID ": f" {activation['ActivationId']} ",
-                " CODE": f" {activation['ActivationCode']}",
-            }
-            for example, value in put.items():
-                install, uninstall = (c.replace(example, value) for c in (install, uninstall))
+            served = f"127.0.0.1:{cluster.agent_port}"  # the address the browser used
+            expected = (
+                install.replace("SERVER:8643", served)
+                .replace(" ID ", f" {activation_id} ")
+                .replace(" CODE", f" {code}")
+            )
+            assert printed == expected
+            # On the machine: its copy of ca.pem, and the address it reaches the server at.
+            dialled = f"{host.host_ip}:{cluster.agent_port}"
+            ca = shlex.quote(str(cluster.ca_file))
+            install = printed.replace(served, dialled).replace("ca.pem", ca)
+            uninstall = uninstall.replace("SERVER:8643", dialled).replace("ca.pem", ca)
             installed = _on_machine(host.wrapper, f"{install} {places} --run-in-background")
             assert installed.returncode == 0, installed.stderr
             state = machine / "var" / "lib" / "openassist-agent"
@@ -106,6 +132,14 @@ def test_one_line_install_on_a_new_machine_runs_a_command_and_uninstalls_cleanly
 
 def test_the_script_says_when_the_server_offers_no_package(tmp_path: Path) -> None:
     with Cluster.start(tmp_path) as cluster:
+        with signed_in(cluster) as console:
+            form = console.get("/console/activations")
+            refused = console.post(
+                "/console/activations",
+                data={"csrf": csrf_of(form.text), "InstanceCount": "0"},
+            )
+        assert refused.status_code == 400
+        assert "InstanceCount must be a whole number from 1 to 1000" in html.unescape(refused.text)
         fetched = subprocess.run(
             [
                 "curl",
