@@ -155,3 +155,49 @@ def test_the_script_says_when_the_server_offers_no_package(tmp_path: Path) -> No
         )
     assert "offers no agent package" in fetched.stdout
     assert "openassist agent package" in fetched.stdout
+
+
+def test_the_script_names_the_python_it_needs_when_there_is_none(tmp_path: Path) -> None:
+    with Cluster.start(tmp_path / "server") as cluster:
+        build_package(cluster.root / "data" / "agent-packages")
+        script = tmp_path / "install.sh"
+        fetched = subprocess.run(
+            [
+                "curl",
+                "-fsS",
+                "--cacert",
+                str(cluster.ca_file),
+                "-o",
+                str(script),
+                f"https://127.0.0.1:{cluster.agent_port}/agent/install.sh",
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert fetched.returncode == 0, fetched.stderr
+    bare = tmp_path / "bare-bin"  # a machine whose PATH holds no Python at all
+    bare.mkdir()
+    ran = subprocess.run(
+        [
+            "/bin/sh",
+            str(script),
+            "--activation-id",
+            "act-x",
+            "--activation-code",
+            "code",
+            "--prefix",
+            str(tmp_path / "opt"),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": str(bare)},
+        check=False,
+    )
+    assert ran.returncode == 1
+    assert "needs Python 3.11 or newer" in ran.stderr and "(python3 here: none)" in ran.stderr
+    assert "install python3.11 and python3.11-venv" in ran.stderr
+    assert not (tmp_path / "opt").exists() and not (tmp_path / "state").exists()

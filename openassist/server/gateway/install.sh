@@ -68,7 +68,8 @@ install() {
     say "give --activation-id and --activation-code (from CreateActivation)"; exit 2; }
   [ ! -e "$state/identity.json" ] || { say "$state holds a registered agent already"; exit 1; }
   python=$(find_python) || {
-    say "needs Python 3.11 or newer with its venv module (python3 here: $(python3 -V 2>&1 || echo none)); install python3.11 and python3.11-venv, then run this again"
+    present=$(python3 -V 2>/dev/null) || present=none
+    say "needs Python 3.11 or newer with its venv module (python3 here: $present); install python3.11 and python3.11-venv, then run this again"
     exit 1
   }
   umask 022
