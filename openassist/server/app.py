@@ -21,6 +21,7 @@ from openassist.server.api_tls import api_endpoint
 from openassist.server.bus import Bus, MemoryBus
 from openassist.server.console import ConsoleKeys, console_app, first_user
 from openassist.server.data_dir import secure_data_dir
+from openassist.server.gateway.installer import AgentInstaller
 from openassist.server.gateway.routes import Gateway
 from openassist.server.gateway.tls import TlsFiles, ensure_tls
 from openassist.server.lifecycle.sweeper import SweepRules
@@ -75,6 +76,7 @@ class Server:
     replay: ReplayGuard
     metrics: ServerMetrics
     monitoring: Monitoring
+    installer: AgentInstaller
 
     def api_app(self) -> Starlette:
         """The RPC API at ``/``, the web console under ``/console``, health checks and (unless
@@ -85,7 +87,10 @@ class Server:
         methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
         routes = [
             Route("/", endpoint.handle, methods=methods),
-            Mount("/console", console_app(self.services, self.console_keys)),
+            Mount(
+                "/console",
+                console_app(self.services, self.console_keys, self.settings.agent_port),
+            ),
             *self.monitoring.health_routes(),
         ]
         if self.settings.metrics == "api":
@@ -193,6 +198,7 @@ async def build_server(settings: ServerSettings) -> Server:
         replay,
         metrics,
         monitoring,
+        AgentInstaller(upgrades, await asyncio.to_thread(tls.ca_cert.read_text)),
     )
 
 
@@ -270,7 +276,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     )
     agents = http_server(
         "agent",
-        server.gateway.app(),
+        server.gateway.app(server.installer.routes()),
         (settings.agent_host, settings.agent_port),
         agent_context,
         settings,
