@@ -132,6 +132,7 @@ class Agent:
         self._kicked.set()  # fetch once at start-up
         await self._recover()
         self._schedules.load()
+        self._spawn(self._schedules.clean(self._channel.task_content), "clean schedules")
         try:
             await asyncio.wait(endings, return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket
 from openassist import logs
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import ReportKind, decode_report
+from openassist.server.gateway import secret_answers
 from openassist.server.gateway.auth import (
     REQUEST_ID_RETENTION_MS,
     AgentAccessDenied,
@@ -36,7 +37,7 @@ from openassist.server.listen.body import BodyRefused, read_body
 from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.context import ServiceContext
-from openassist.server.service.delivery import DeliveryService, SecretsUnavailable
+from openassist.server.service.delivery import DeliveryService
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.outages import OutageService, parse_outage
@@ -112,6 +113,7 @@ class Gateway:
             Route(wire.HEARTBEAT, self.heartbeat, methods=["GET", "POST"]),
             Route(wire.TASK_LIST, self.task_list, methods=["GET", "POST"]),
             Route(wire.SECRET_VALUES, self.secret_values, methods=["POST"]),
+            Route(wire.TASK_CONTENT, self.task_content, methods=["POST"]),
             Route(wire.TASK_REPORT + "{kind}", self.task_report, methods=["POST"]),
             Route(wire.UPDATE_CHECK, self.update_check, methods=["GET", "POST"]),
             Route(wire.UPDATE_PACKAGE + "{file_name}", self.update_package, methods=["GET"]),
@@ -306,19 +308,16 @@ class Gateway:
         return _json(response)
 
     async def secret_values(self, request: Request) -> Response:
-        """Our agent, about to run a task: the values of its secret parameters (over TLS, to the
-        instance the task is for, while the task lasts). The agent keeps them in memory only."""
+        """Our agent, about to run a task: its secret values (see secret_answers)."""
         instance = await self._authenticate(request)
         task_id = request.query_params.get("taskId", "")
-        try:
-            values = await self._delivery.secret_values(instance.id, task_id)
-        except SecretsUnavailable as why:
-            log.info("%s: no secret values for %r: %s", instance.id, task_id[:64], why)
-            answer = wire.SecretValuesResponse(
-                code=404, errCode="QueryParameterStoreFailed", errMsg=str(why)
-            )
-            return _json(answer, 404)
-        return _json(wire.SecretValuesResponse(code=200, values=values))
+        return _json(*await secret_answers.secret_values(self._delivery, instance.id, task_id))
+
+    async def task_content(self, request: Request) -> Response:
+        """Our agent cleaning an earlier release's schedule file (see secret_answers)."""
+        instance = await self._authenticate(request)
+        task_id = request.query_params.get("taskId", "")
+        return _json(*await secret_answers.task_content(self._delivery, instance.id, task_id))
 
     async def task_report(self, request: Request) -> Response:
         instance = await self._authenticate(request)

@@ -47,4 +47,5 @@ def task_info(delivery: Delivery) -> wire.TaskInfo:
         cron=delivery.cron,
         terminationMode=task.termination_mode,
         launcher=command.launcher,
+        secretsPerRun=delivery.secrets_per_run,
     )
