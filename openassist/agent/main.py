@@ -70,6 +70,10 @@ def _system_shutting_down() -> bool:
     return state == "stopping"
 
 
+# How long the first task fetch waits for the reports an earlier life left to get through.
+RECOVERY_WAIT_S = 120
+
+
 class Agent:
     def __init__(self, identity: Identity, settings: AgentSettings | None = None) -> None:
         self._identity = identity
@@ -204,7 +208,12 @@ class Agent:
 
     async def _fetcher(self) -> None:
         attempt, wait_s = 0, self._settings.poll_s
-        await self._recovered.wait()
+        await pause(self._recovered, RECOVERY_WAIT_S)
+        if not self._recovered.is_set():
+            # Some report of an earlier life is still not through: do not have the server end
+            # its task before it arrives (those its journal lost then wait for their timeout).
+            log.warning("earlier reports not through after %d s; fetching anyway", RECOVERY_WAIT_S)
+            self._startup = False
         while True:
             await pause(self._kicked, wait_s)
             self._kicked.clear()

@@ -67,6 +67,9 @@ def test_task_page_has_outcome_tabs_and_the_recommended_solution(
     assert "Recommended solution: The script ran and exited with the ExitCode shown." in failed
     assert "no disk for me" in failed
 
+    first = text_of(client.get(f"/console/invocations/{invoke_id}").text)  # no tab asked for
+    assert bad.instance_id in first and good.instance_id not in first  # the failures first
+
     full = client.get(f"/console/invocations/{invoke_id}/instances/{bad.instance_id}/output")
     assert full.status_code == 200 and full.text == "no disk for me\n"
     assert full.headers["content-type"].startswith("text/plain")
@@ -201,6 +204,35 @@ def test_stop_from_the_task_page(
     assert row["InvocationStatus"] == "Terminated"
     done = text_of(client.get(f"/console/invocations/{invoke_id}?tab=stopped").text)
     assert "Stopped (1)" in done and good.instance_id in done
+
+
+def test_stopping_a_whole_task_asks_first_with_the_running_count(
+    cluster: Cluster, agents: tuple[Agent, Agent], client: httpx.Client
+) -> None:
+    good, bad = agents
+    invoke_id = cluster.run("sleep 300", good.instance_id, bad.instance_id, Timeout="600")
+    wait_until(
+        lambda: {r["InvocationStatus"] for r in cluster.results(invoke_id)} == {"Running"},
+        30,
+        what="the task to run on both",
+    )
+    page = client.get(f"/console/invocations/{invoke_id}")
+    asked = client.post(
+        f"/console/invocations/{invoke_id}/stop",
+        data={"csrf": csrf_of(page.text), "tab": "running"},
+    )
+    assert asked.status_code == 200
+    question = text_of(asked.text)
+    assert f"Stop task {invoke_id}?" in question
+    assert "still running (or waiting to run) on 2 of its 2 machines" in question
+    assert "Stop it on 2 machines" in question and "Cancel, keep it running" in question
+    assert {r["InvocationStatus"] for r in cluster.results(invoke_id)} == {"Running"}
+    confirmed = client.post(
+        f"/console/invocations/{invoke_id}/stop",
+        data={"csrf": csrf_of(asked.text), "tab": "running", "confirm": "yes"},
+    )
+    assert confirmed.status_code == 303
+    assert {r["InvocationStatus"] for r in cluster.wait_final(invoke_id)} == {"Terminated"}
 
 
 def test_instances_page_shows_agent_status_and_tags(

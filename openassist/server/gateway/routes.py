@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from openassist import logs
@@ -106,7 +107,7 @@ class Gateway:
         self._access: dict[tuple[str, str], tuple[float, bool]] = {}
         self.kicks = KickHub(context.bus, forget=lambda i: self._instances.pop(i, None))
 
-    def app(self) -> Starlette:
+    def app(self, extra: Sequence[BaseRoute] = ()) -> Starlette:
         routes = [
             Route(wire.REGISTER, self.register, methods=["POST"]),
             Route(wire.DEREGISTER, self.deregister, methods=["POST"]),
@@ -121,6 +122,7 @@ class Gateway:
             Route(wire.CONNECTION_DETECT, self.connection_detect, methods=["GET"]),
             Route(wire.API_PREFIX + "/{rest:path}", self.acknowledge, methods=["GET", "POST"]),
             WebSocketRoute(wire.KICK_CHANNEL, self.kick_channel),
+            *extra,
         ]
         handlers = {
             AgentAuthError: _refused,
