@@ -10,19 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Protocol
 
-from openassist.errors import ApiError
 from openassist.protocol.api_versions import product_of
-from openassist.server.policy import AccessRequest, Decision, evaluate, might_allow
+from openassist.server.policy import might_allow
+from openassist.server.service.guard import Guard, arn, refusal
 from openassist.server.service.principals import Principal
 
-ACCOUNT_ID = "openassist"  # the account part of every ARN (one tenant per server)
-_PLAIN_PRODUCTS = ("ram", "actiontrail")  # these answer NoPermission; ECS and OOS Forbidden.RAM
-
-
-def arn(product: str, region: str, relative_id: str) -> str:
-    """``acs:ecs:local:openassist:instance/mi-...``; RAM's own resources have no region."""
-    return f"acs:{product}:{'' if product == 'ram' else region}:{ACCOUNT_ID}:{relative_id}"
+__all__ = ["admit", "arn", "authorize", "guard_of", "qualified", "request_context"]
 
 
 def request_context(source_ip: str, now: datetime, secure: bool) -> dict[str, str]:
@@ -34,24 +29,6 @@ def request_context(source_ip: str, now: datetime, secure: bool) -> dict[str, st
     }
 
 
-def refusal(action: str, decision: Decision, resource: str = "") -> ApiError:
-    where = f" on {resource}" if resource else ""
-    why = decision.reason
-    if product_of(action) in _PLAIN_PRODUCTS:
-        return ApiError(
-            "NoPermission",
-            f"You are not authorized to do {action}{where} ({why}); ask an administrator for "
-            "a policy that allows it.",
-            403,
-        )
-    return ApiError(
-        "Forbidden.RAM",
-        f"User not authorized to operate on the specified resource: {action}{where} ({why}); "
-        "ask an administrator for a policy that allows it.",
-        403,
-    )
-
-
 def qualified(action: str) -> str:
     return f"{product_of(action)}:{action}"
 
@@ -59,22 +36,29 @@ def qualified(action: str) -> str:
 def admit(principal: Principal, action: str, context: Mapping[str, str]) -> None:
     decision = might_allow(principal.policies, qualified(action), context)
     if not decision.allowed:
-        raise refusal(action, decision)
+        raise refusal(qualified(action), decision)
 
 
-def authorize(
-    principal: Principal | None,
-    action: str,
-    context: Mapping[str, str],
-    resources: Iterable[tuple[str, Mapping[str, str]]],
-) -> None:
+def authorize(call: _Caller, resources: Iterable[tuple[str, Mapping[str, str]]]) -> None:
     """Raise the refusal naming the first resource the caller may not touch; ``resources`` are
     (ARN, resource-level condition keys such as ``ecs:tag/env``)."""
-    if principal is None:
-        return
-    name = qualified(action)
-    for resource, keys in resources:
-        request = AccessRequest(name, resource, {**context, **keys})
-        decision = evaluate(principal.policies, request)
-        if not decision.allowed:
-            raise refusal(action, decision, resource)
+    guard_of(call).check(resources)
+
+
+class _Caller(Protocol):
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def principal(self) -> Principal | None: ...
+
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def context(self) -> Mapping[str, str]: ...
+
+
+def guard_of(call: _Caller, action: str = "") -> Guard:
+    """The guard the use cases apply for this call (``action`` unqualified; default the call's)."""
+    return Guard(call.principal, qualified(action or call.action), call.region, call.context)

@@ -8,6 +8,7 @@ from typing import Any
 
 from openassist.errors import ApiError
 from openassist.server.api import task_params
+from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import iso, page_query, paging_fields, tag_list
 from openassist.server.api.registry import Call, action
 from openassist.server.service.files import FILE_MODE, FILE_MODE_RULE, FileTaskView, SendFileArgs
@@ -76,6 +77,7 @@ async def send_file(call: Call) -> dict[str, Any]:
         description=p.text("Description", max_len=512, too_long_code="FileDesc.ExceedLimit"),
         access_key_id=call.access_key_id,
         tags=task_params.tags(p),
+        guard=guard_of(call),
     )
     return {"InvokeId": await call.services.files.send(args)}
 

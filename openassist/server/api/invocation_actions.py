@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from openassist.errors import ApiError
 from openassist.protocol.statuses import InvokeRecordStatus
 from openassist.server.api import task_params
+from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import (
     encode_output,
     iso,
@@ -41,7 +43,10 @@ _CLOCK = SystemClock()
 async def run_command(call: Call) -> dict[str, Any]:
     p, limits = call.params, call.services.limits
     spec = task_params.command_spec(p, limits, default_encoding="PlainText")
-    args = task_params.task_args(p, limits, call.access_key_id, command_defaults=False)
+    args = replace(
+        task_params.task_args(p, limits, call.access_key_id, command_defaults=False),
+        guard=guard_of(call),
+    )
     command_id, invoke_id = await call.services.invocations.run_command(
         spec, args, keep_command=p.boolean("KeepCommand")
     )
@@ -137,7 +142,7 @@ async def describe_invocations(call: Call) -> dict[str, Any]:
             "IncludeOutput=true needs InvokeId or InstanceId to narrow the tasks.",
         )
     query = page_query(p)
-    page = await call.services.invocations.describe(where, query)
+    page = await call.services.invocations.describe(where, query, guard_of(call))
     encoding = output_encoding(p)
     return {
         **paging_fields(page, query),
@@ -192,7 +197,7 @@ async def describe_invocation_results(call: Call) -> dict[str, Any]:
     query = page_query(p)
     if p.boolean("IncludeHistory"):
         return await _history(call, where, query)
-    page, tasks, commands = await call.services.invocations.results(where, query)
+    page, tasks, commands = await call.services.invocations.results(where, query, guard_of(call))
     encoding = output_encoding(p)
     results = []
     for row in page.items:
@@ -257,5 +262,5 @@ async def stop_invocation(call: Call) -> dict[str, Any]:
     p = call.params
     invoke_id = p.text("InvokeId", required=True)
     instance_ids = p.repeated("InstanceId", max_items=50, too_many_code="InstanceIds.ExceedLimit")
-    await call.services.invocations.stop(invoke_id, instance_ids)
+    await call.services.invocations.stop(invoke_id, instance_ids, guard_of(call))
     return {}

@@ -27,6 +27,7 @@ from openassist.server.service.context import (
     kick_topic,
     require_all,
 )
+from openassist.server.service.guard import ROOT, UNGUARDED, Guard
 from openassist.server.service.parameter_store import check_references
 from openassist.server.service.parameters import check_values, store_references
 from openassist.server.service.readiness import absence_info, agent_absence_code, missing_feature
@@ -74,6 +75,7 @@ class TaskArgs:
     container_name: str = ""
     # Targets chosen by tag instead of by id (ResourceTag.N); resolved when the task is created.
     resource_tags: tuple[tuple[str, str], ...] = ()
+    guard: Guard = UNGUARDED  # the caller's policies, checked on every target before writing
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ class InvocationService:
             instance_ids = self._targets(conn, args)
             targets = fleet.instances_by_id(conn, instance_ids)
             require_all(targets, instance_ids)
+            _check_access(conn, args.guard, saved, command is None, instance_ids, args.username)
             features = required_features(args)
             rows = [
                 self._initial_row(invoke_id, targets[i], args.repeat_mode, now, features)
@@ -172,6 +175,7 @@ class InvocationService:
                 created_at=now,
                 container_id=args.container_id,
                 container_name=args.container_name,
+                invoked_by=args.guard.user_name,
             )
             if command is not None:  # made for this task: its first and only invocation
                 invocations.insert_command(conn, replace(command, invoke_times=1))
@@ -239,11 +243,17 @@ class InvocationService:
         )
 
     async def describe(
-        self, where: invocations.InvocationFilter, page: PageQuery
+        self, where: invocations.InvocationFilter, page: PageQuery, guard: Guard = UNGUARDED
     ) -> Page[TaskView]:
+        """Tasks on instances the caller may see, each with the rows of those instances only."""
+
         def query(conn: Connection) -> Page[TaskView]:
-            found = invocations.list_invocations(conn, where, page)
+            visible = guard.visible(conn)
+            found = invocations.list_invocations(conn, replace(where, visible=visible), page)
             rows = invocations.instances_of(conn, [i.id for i in found.items])
+            if visible is not None:
+                shown = set(visible)
+                rows = {k: [r for r in v if r.instance_id in shown] for k, v in rows.items()}
             cmds = invocations.commands_by_id(conn, [i.command_id for i in found.items])
             labels = tags.tags_of(conn, "invocation", [i.id for i in found.items])
             views = [TaskView(i, cmds[i.command_id], rows[i.id], labels[i.id]) for i in found.items]
@@ -252,12 +262,13 @@ class InvocationService:
         return await self._ctx.db.read(query)
 
     async def results(
-        self, where: invocations.ResultFilter, page: PageQuery
+        self, where: invocations.ResultFilter, page: PageQuery, guard: Guard = UNGUARDED
     ) -> tuple[Page[InvocationInstance], dict[str, Invocation], dict[str, Command]]:
         def query(
             conn: Connection,
         ) -> tuple[Page[InvocationInstance], dict[str, Invocation], dict[str, Command]]:
-            found = invocations.list_results(conn, where, page)
+            seen = replace(where, visible=guard.visible(conn))
+            found = invocations.list_results(conn, seen, page)
             tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in found.items])
             cmds = invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
             return found, tasks, cmds
@@ -313,7 +324,9 @@ class InvocationService:
             raise invoke_not_found()
         return row, found
 
-    async def stop(self, invoke_id: str, instance_ids: Sequence[str]) -> None:
+    async def stop(
+        self, invoke_id: str, instance_ids: Sequence[str], guard: Guard = UNGUARDED
+    ) -> None:
         """Ask every (or the given) instance of the task to stop; not started runs are cancelled."""
         now = self._ctx.clock.now_ms()
 
@@ -331,6 +344,7 @@ class InvocationService:
                     404,
                 )
             wanted = set(instance_ids) or known
+            guard.check_instances(conn, sorted(wanted))
             stopping: list[str] = []
             for row in rows:
                 if row.instance_id not in wanted:
@@ -352,6 +366,25 @@ class InvocationService:
         stopping = await self._ctx.db.write(request_stop)
         for instance_id in stopping:
             await self._ctx.bus.publish(kick_topic(instance_id), invoke_id)
+
+
+def _check_access(
+    conn: Connection,
+    guard: Guard,
+    command: Command,
+    saved: bool,
+    instance_ids: Sequence[str],
+    username: str,
+) -> None:
+    """The caller may run this command, as this user, on every target, and read every secret
+    parameter the command names; otherwise refused whole, before anything is written."""
+    keys = {"ecs:runasuser": username or ROOT, "ecs:commandtype": command.type}
+    guard.check_instances(conn, instance_ids, keys)
+    if saved:
+        guard.check([(guard.command(command.id), keys)])
+    if command.enable_parameter:
+        secrets = [r.name for r in store_references(command.content) if r.secret]
+        guard.check([guard.secret(name) for name in secrets], "oos:GetSecretParameter")
 
 
 def dry_run_verdict(rows: Sequence[InvocationInstance]) -> None:

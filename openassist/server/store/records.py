@@ -90,6 +90,7 @@ class Invocation:
     container_id: str = ""
     container_name: str = ""
     version: int = 0
+    invoked_by: str = ""  # the RAM user whose key created the task
 
 
 @dataclass(frozen=True)
