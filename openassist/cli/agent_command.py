@@ -23,7 +23,9 @@ def default_state_dir() -> Path:
 
 
 def run_agent_command(args: argparse.Namespace) -> int:
-    state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
+    # Absolute from the start: scripts run in their own working directory, and a relative
+    # state directory would make every one fail to open its script file.
+    state_dir = (Path(args.state_dir) if args.state_dir else default_state_dir()).absolute()
     if args.agent_command == "register":
         # Imported here: registration needs ``cryptography``, a running agent does not.
         from openassist.agent.registration import RegistrationError, register

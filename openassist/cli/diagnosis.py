@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import textwrap
+from collections.abc import Mapping
 from typing import Any
 
 from openassist.cli.api_client import ApiClient
+from openassist.cli.outcome import exit_code
+from openassist.cli.targets import Selection, list_machines, resolve
 
 _WIDTH = 100
 _LABEL = 15
+
+
+def _label(instance_id: str, names: Mapping[str, str]) -> str:
+    name = names.get(instance_id, "")
+    return f"{name} ({instance_id})" if name and name != instance_id else instance_id
 
 
 def _line(label: str, text: str) -> str:
@@ -19,7 +29,7 @@ def _line(label: str, text: str) -> str:
     return body
 
 
-def render_diagnosis(answer: dict[str, Any]) -> str:
+def render_diagnosis(answer: dict[str, Any], names: Mapping[str, str] | None = None) -> str:
     items = answer["Diagnoses"]["Diagnosis"]
     lines = [f"{answer['InvokeId']}: {answer['InvocationStatus']}"]
     if not items:
@@ -30,7 +40,8 @@ def render_diagnosis(answer: dict[str, Any]) -> str:
     for item in items:
         lines += [
             "",
-            f"{item['InstanceId']}  {item['InvocationStatus']}  {item['ErrorCode'] or '-'}",
+            f"{_label(item['InstanceId'], names or {})}  {item['InvocationStatus']}  "
+            f"{item['ErrorCode'] or '-'}",
         ]
         if item["ErrorMessage"]:
             lines.append(_line("What happened", item["ErrorMessage"]))
@@ -54,10 +65,22 @@ def render_diagnosis(answer: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def show_diagnosis(client: ApiClient, invoke_id: str, instance_id: str = "") -> int:
-    params = {"InvokeId": invoke_id}
-    if instance_id:
-        params["InstanceId"] = instance_id
-    answer = client.call("DiagnoseInvocation", params)
-    print(render_diagnosis(answer))
-    return 0 if not answer["Diagnoses"]["Diagnosis"] else 3
+def show_diagnosis(client: ApiClient, args: argparse.Namespace) -> int:
+    """The diagnoses of the task (of the ``-i``/``--tag`` machines); the exit code judges the
+    machines diagnosed, as ``openassist run`` would."""
+    answer = client.call("DiagnoseInvocation", {"InvokeId": args.invoke_id})
+    selection = Selection.from_args(args)
+    items = answer["Diagnoses"]["Diagnosis"]
+    if not selection.empty:
+        wanted = {m.id for m in resolve(client, selection)}
+        items = answer["Diagnoses"]["Diagnosis"] = [i for i in items if i["InstanceId"] in wanted]
+    if args.json:
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
+    elif args.jsonl:
+        for item in items:
+            print(json.dumps(item, ensure_ascii=False))
+    else:
+        ids = sorted({i["InstanceId"] for i in items})
+        names = {m.id: m.name for m in list_machines(client, ids)} if ids else {}
+        print(render_diagnosis(answer, names))
+    return exit_code(items)

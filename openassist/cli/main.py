@@ -7,10 +7,27 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+from openassist import __version__
+from openassist.cli.outcome import ExitCode
+from openassist.cli.targets import add_target_options
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 1, as every other error of the command line does (argparse says 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.ERROR, f"{self.prog}: error: {message}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="openassist", description=__doc__)
+    parser = _Parser(
+        prog="openassist",
+        description="OpenAssist: run commands and send files on your machines.",
+    )
+    parser.add_argument("--version", action="version", version=f"openassist {__version__}")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -45,24 +62,27 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("--out", default=".openassist/agent-packages", help="the server's dir")
     package.add_argument("--version", default="", help="label (default: this installation's)")
 
-    run = sub.add_parser("run", help="run a shell script on instances and show the results")
-    run.add_argument("script")
-    run.add_argument("--instance", "-i", action="append", required=True, help="mi-... (repeat)")
-    run.add_argument("--timeout", type=int, default=60)
+    run = sub.add_parser("run", help="run a shell script on machines and show the results")
+    run.add_argument("script", nargs="?", default="", help="the script; '-' reads standard input")
+    run.add_argument("-f", "--file", default="", help="read the script from this file")
+    add_target_options(run)
+    run.add_argument("--timeout", type=int, default=60, help="seconds")
     run.add_argument("--workdir", default="")
     run.add_argument("--user", default="")
     run.add_argument("--container-name", default="", help="run inside this container")
     run.add_argument("--container-id", default="", help="[docker://]<64 hex>: run inside it")
-    run.add_argument("--no-wait", action="store_true")
+    run.add_argument("--no-wait", action="store_true", help="print the task id and leave")
     run.add_argument(
         "--frequency", default="", help="rate(5m), at(...) or cron: a Period task (no wait)"
     )
+    _group_option(run)
+    _json_options(run)
     _credentials_option(run)
 
-    send = sub.add_parser("send-file", help="send a local file to instances and show the results")
+    send = sub.add_parser("send-file", help="send a local file to machines and show the results")
     send.add_argument("local", help="the file to send (at most 32 KB after Base64)")
-    send.add_argument("--to", required=True, help="absolute target directory on the instances")
-    send.add_argument("--instance", "-i", action="append", required=True, help="mi-... (repeat)")
+    send.add_argument("--to", required=True, help="absolute target directory on the machines")
+    add_target_options(send)
     send.add_argument("--name", default="", help="its name there (default: the local name)")
     send.add_argument("--mode", default="0644", help="octal, as chmod takes it")
     send.add_argument("--owner", default="root")
@@ -70,26 +90,45 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--overwrite", action="store_true", help="replace an existing file")
     send.add_argument("--timeout", type=int, default=60, help="seconds")
     send.add_argument("--no-wait", action="store_true")
+    _json_options(send)
     _credentials_option(send)
 
-    invocations = sub.add_parser("invocations", help="list tasks, newest first")
+    invocations = sub.add_parser(
+        "invocations", help="list tasks (commands and files), newest first"
+    )
     invocations.add_argument("--status")
     invocations.add_argument("--limit", type=int, default=20)
+    _json_options(invocations)
     _credentials_option(invocations)
 
-    results = sub.add_parser("results", help="per-instance results of a task")
-    results.add_argument("invoke_id")
+    instances = sub.add_parser("instances", help="list machines: name, id, online, agent, tags")
+    add_target_options(instances, required=False)
+    _json_options(instances)
+    _credentials_option(instances)
+
+    results = sub.add_parser("results", help="per-machine results of a task (t-... or f-...)")
+    results.add_argument("invoke_id", nargs="+")
+    add_target_options(results, required=False)
+    results.add_argument("--wait", action="store_true", help="follow until every machine ends")
+    _group_option(results)
+    _json_options(results)
     _credentials_option(results)
+
+    stop = sub.add_parser("stop", help="stop a task on every machine (or -i ones) running it")
+    stop.add_argument("invoke_id", nargs="+")
+    add_target_options(stop, required=False)
+    _credentials_option(stop)
 
     output = sub.add_parser("output", help="the full output of one run (raw bytes)")
     output.add_argument("invoke_id")
-    output.add_argument("--instance", "-i", required=True)
+    output.add_argument("--instance", "-i", required=True, help="instance id, name or hostname")
     output.add_argument("--follow", "-f", action="store_true", help="keep reading while it runs")
     _credentials_option(output)
 
-    diagnose = sub.add_parser("diagnose", help="why each instance of a task failed, and the fix")
+    diagnose = sub.add_parser("diagnose", help="why each machine of a task failed, and the fix")
     diagnose.add_argument("invoke_id")
-    diagnose.add_argument("--instance", default="", help="only this instance")
+    add_target_options(diagnose, required=False)
+    _json_options(diagnose)
     _credentials_option(diagnose)
 
     # No argparse help here: ``--help`` after an action prints that action's parameters.
@@ -107,11 +146,33 @@ def _parser() -> argparse.ArgumentParser:
     configure.add_argument("--endpoint", default="", help="https://host:8640 (default: file's)")
     configure.add_argument("--ca", default="", help="the server's ca.pem (default: file's)")
 
+    backup = sub.add_parser("backup", help="back up a server's database and keys, online")
+    backup.add_argument("destination", help="a new directory for the backup")
+    backup.add_argument("--data-dir", help="the server's data directory (as for the server)")
+    restore = sub.add_parser("restore", help="make a new data directory from a backup")
+    restore.add_argument("backup", help="a directory `openassist backup` made")
+    restore.add_argument("--data-dir", help="the new (or empty) data directory")
+
     quickstart = sub.add_parser("quickstart", help="server + local agent + a command, end to end")
     quickstart.add_argument("--data-dir", default=".openassist")
     quickstart.add_argument("--api-port", type=int, default=8640)
     quickstart.add_argument("--agent-port", type=int, default=8643)
     return parser
+
+
+def _json_options(parser: argparse.ArgumentParser) -> None:
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="one JSON document (API field names)")
+    shape.add_argument("--jsonl", action="store_true", help="one JSON line per item as it comes")
+
+
+def _group_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-b",
+        "--group",
+        action="store_true",
+        help="show identical outputs once, with their machines",
+    )
 
 
 def _credentials_option(parser: argparse.ArgumentParser) -> None:
@@ -155,6 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ModuleNotFoundError as missing:
             return _needs_server_extra("server", missing)
         return run_server(args)
+    if args.command in ("backup", "restore"):
+        from openassist.cli.backup_command import run_backup_command
+
+        return run_backup_command(args)
     if args.command == "agent" and args.agent_command == "package":
         from openassist.cli.agent_package import run_package_command
 

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from openassist.cli.api_client import ApiClient
 from openassist.cli.credentials import read_file
-from openassist.cli.task_commands import print_results
-from openassist.cli.waiting import wait_for_results
+from openassist.cli.live import Mode, Presenter
+from openassist.cli.outcome import ExitCode
+from openassist.cli.watch import follow
 
 DEMO_SCRIPT = 'echo "hello from $(hostname) as $(id -un)"; uname -sr; echo "cwd: $(pwd)"'
 
@@ -142,8 +143,9 @@ def run_quickstart(args: argparse.Namespace) -> int:
         },
     )
     print(f"3. RunCommand -> {invoke['InvokeId']}: {DEMO_SCRIPT}\n")
-    results = wait_for_results(client, invoke["InvokeId"], 60)
-    print_results(results)
+    presenter = Presenter(Mode.TEXT, {})
+    results = follow(client, [invoke["InvokeId"]], 60, presenter.update)
+    code = presenter.finish([invoke["InvokeId"]], results)
     print(
         f"\nThe server and the agent keep running.\n"
         f"  API endpoint:   http://127.0.0.1:{args.api_port}/ (credentials in "
@@ -153,5 +155,4 @@ def run_quickstart(args: argparse.Namespace) -> int:
         f"  Try:            .venv/bin/openassist run 'df -h /' --instance {instance_id}\n"
         f"  Stop them:      kill $(cat {data_dir / 'agent.pid'}) $(cat {data_dir / 'server.pid'})"
     )
-    ok = all(r["InvocationStatus"] == "Success" for r in results)
-    return 0 if ok else 1
+    return ExitCode.OK if code is ExitCode.OK else ExitCode.ERROR

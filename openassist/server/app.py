@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import resource
 import secrets
 import signal
 from collections.abc import Iterator
@@ -25,12 +26,17 @@ from openassist.server.data_dir import secure_data_dir
 from openassist.server.gateway.routes import Gateway
 from openassist.server.gateway.tls import TlsFiles, ensure_tls
 from openassist.server.lifecycle.sweeper import SweepRules
+from openassist.server.listen.limits import ListenerLimits
+from openassist.server.listen.protocol import guarded_protocol
+from openassist.server.monitoring.metrics import ServerMetrics
+from openassist.server.monitoring.routes import Monitoring
 from openassist.server.private_files import write_private
 from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
+from openassist.server.service.console_sessions import ConsoleSessionService
 from openassist.server.service.context import Limits, ServiceContext
 from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
@@ -41,6 +47,7 @@ from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.principals import Principals
 from openassist.server.service.ram_policies import PolicyService
+from openassist.server.service.replay import ReplayGuard, StoreReplayGuard
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
 from openassist.server.service.sweeps import Sweeper
@@ -65,19 +72,30 @@ class Server:
     tls: TlsFiles
     sweeper: Sweeper
     console_keys: ConsoleKeys
+    replay: ReplayGuard
+    metrics: ServerMetrics
+    monitoring: Monitoring
 
     def api_app(self) -> Starlette:
-        """The RPC API at ``/`` and the web console under ``/console`` (one port)."""
-        endpoint = RpcEndpoint(self.services)
+        """The RPC API at ``/``, the web console under ``/console``, health checks and (unless
+        moved or off) the metrics: one port."""
+        endpoint = RpcEndpoint(self.services, self.replay, self.metrics.observe_api)
         # Every method reaches the RPC endpoint, which answers all but GET and POST with the
         # documented UnsupportedHTTPMethod envelope rather than a bare 405.
         methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
-        return Starlette(
-            routes=[
-                Route("/", endpoint.handle, methods=methods),
-                Mount("/console", console_app(self.services, self.console_keys)),
-            ]
-        )
+        routes = [
+            Route("/", endpoint.handle, methods=methods),
+            Mount("/console", console_app(self.services, self.console_keys)),
+            *self.monitoring.health_routes(),
+        ]
+        if self.settings.metrics == "api":
+            routes += self.monitoring.metrics_routes()
+        return Starlette(routes=routes)
+
+    def metrics_app(self) -> Starlette:
+        """The metrics' own listener (the ``metrics`` setting names HOST:PORT)."""
+        routes = self.monitoring.metrics_routes() + self.monitoring.health_routes()
+        return Starlette(routes=routes)
 
     async def close(self) -> None:
         await self.gateway.close()
@@ -90,6 +108,8 @@ async def build_server(settings: ServerSettings) -> Server:
     await asyncio.to_thread(secure_data_dir, settings.data_dir)
     db = Database(settings.effective_database_url)
     await asyncio.to_thread(db.migrate)
+    metrics = ServerMetrics()
+    db.observe = metrics.observe_transaction
     bus = MemoryBus()
     limits = Limits(
         heartbeat_online_s=settings.heartbeat_online_s,
@@ -130,6 +150,7 @@ async def build_server(settings: ServerSettings) -> Server:
         parameter_store=parameter_store,
         agent_upgrades=upgrades,
         idempotency=idempotency,
+        console_sessions=ConsoleSessionService(context),
         limits=limits,
         identities=IdentityService(context, access_keys, principals.forget),
         policies=PolicyService(context, principals.forget),
@@ -140,15 +161,32 @@ async def build_server(settings: ServerSettings) -> Server:
     # After the first key: it (and every key of a release before users) goes to the admin.
     await services.identities.ensure_admin(settings.admin_user)
     console_keys = await asyncio.to_thread(_console_keys, settings)
-    gateway = Gateway(context, services.fleet, services.files, parameter_store, upgrades)
+    # Replay marks live in the store: a restart or another node must not accept a request twice.
+    replay = StoreReplayGuard(db, context.clock)
+    gateway = Gateway(
+        context, services.fleet, services.files, parameter_store, upgrades, replay, metrics
+    )
     rules = SweepRules(
         delivery_timeout_ms=settings.delivery_timeout_s * 1000,
         response_grace_ms=settings.response_grace_s * 1000,
         stop_timeout_ms=settings.stop_timeout_s * 1000,
         online_window_ms=settings.heartbeat_online_s * 1000,
     )
-    sweeper = Sweeper(context, rules, settings.sweep_interval_s)
-    return Server(settings, db, bus, services, gateway, tls, sweeper, console_keys)
+    sweeper = Sweeper(context, rules, settings.sweep_interval_s, metrics.observe_sweep)
+    monitoring = Monitoring(db, metrics, context.clock, settings.heartbeat_online_s * 1000)
+    return Server(
+        settings,
+        db,
+        bus,
+        services,
+        gateway,
+        tls,
+        sweeper,
+        console_keys,
+        replay,
+        metrics,
+        monitoring,
+    )
 
 
 async def _write_first_access_key(
@@ -204,49 +242,103 @@ class _QuietServer(uvicorn.Server):
 
 
 def _uvicorn(
-    app: Starlette, host: str, port: int, tls: TlsFiles | None, level: str
+    name: str,
+    app: Starlette,
+    address: tuple[str, int],
+    tls: TlsFiles | None,
+    settings: ServerSettings,
+    max_connections: int,
 ) -> uvicorn.Server:
+    limits = ListenerLimits(
+        max_connections=max_connections,
+        head_timeout_s=settings.head_timeout_s,
+        max_head_bytes=settings.max_head_bytes,
+        read_timeout_s=settings.read_timeout_s,
+    )
+    trusted = list(settings.trusted_proxies)
     config = uvicorn.Config(
         app,
-        host=host,
-        port=port,
-        log_level=level,
+        host=address[0],
+        port=address[1],
+        log_level=settings.log_level,
+        # Forwarded headers only from the configured proxies: uvicorn would otherwise believe
+        # any loopback client (or FORWARDED_ALLOW_IPS) about who the client is.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
         access_log=False,
         lifespan="off",
         ssl_certfile=str(tls.server_cert) if tls else None,
         ssl_keyfile=str(tls.server_key) if tls else None,
+        http=guarded_protocol(name, limits),
         ws="websockets-sansio",
         timeout_keep_alive=120,
     )
     return _QuietServer(config)
 
 
+def _raise_open_file_limit(settings: ServerSettings) -> None:
+    """Room for every connection both ports allow, plus the database and files."""
+    needed = settings.api_max_connections + settings.agent_max_connections + 256
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < needed:
+        log.warning(
+            "the open-file limit is %d; the connection limits need %d: lower "
+            "agent_max_connections or raise the limit (LimitNOFILE=)",
+            target,
+            needed,
+        )
+
+
 async def serve(settings: ServerSettings, ready_file: Path | None = None) -> None:
     """Run the API and the agent gateway until SIGINT/SIGTERM."""
     server = await build_server(settings)
+    _raise_open_file_limit(settings)
     api_tls = api_certificate(settings, server.tls)
     api = _uvicorn(
-        server.api_app(), settings.api_host, settings.api_port, api_tls, settings.log_level
+        "API",
+        server.api_app(),
+        (settings.api_host, settings.api_port),
+        api_tls,
+        settings,
+        settings.api_max_connections,
     )
     agents = _uvicorn(
+        "agent",
         server.gateway.app(),
-        settings.agent_host,
-        settings.agent_port,
+        (settings.agent_host, settings.agent_port),
         server.tls,
-        settings.log_level,
+        settings,
+        settings.agent_max_connections,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    tasks = [asyncio.create_task(api.serve()), asyncio.create_task(agents.serve())]
+    listeners = [api, agents]
+    if settings.metrics_listener:
+        host, port = settings.metrics_listener
+        listeners.append(
+            _uvicorn(
+                "metrics",
+                server.metrics_app(),
+                (host, port),
+                None,
+                settings,
+                settings.api_max_connections,
+            )
+        )
+    tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
     sweeping = asyncio.create_task(server.sweeper.run(), name="sweeper")
     try:
-        while not (api.started and agents.started):
+        while not all(listener.started for listener in listeners):
             if any(task.done() for task in tasks):
                 break
             await asyncio.sleep(0.01)
-        if api.started and agents.started:
+        if all(listener.started for listener in listeners):
             log.info(
                 "API on %s://%s:%d (console at /console/), agents on https://%s:%d (CA %s)",
                 settings.api_scheme,
@@ -263,7 +355,8 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         waiter.cancel()
     finally:
         sweeping.cancel()
-        api.should_exit = agents.should_exit = True
+        for listener in listeners:
+            listener.should_exit = True
         for task in tasks:
             with suppress(Exception):
                 await task

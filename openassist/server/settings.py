@@ -56,14 +56,20 @@ class ServerSettings:
     # server's CA (data_dir/tls/ca.pem, which the CLI and SDKs then trust).
     api_tls_cert_file: str = ""
     api_tls_key_file: str = ""  # the key of api_tls_cert_file
-    # Agents connect from other machines; the gateway is TLS-only and every request is signed.
-    agent_host: str = "0.0.0.0"  # noqa: S104
+    # Where the agent gateway listens (TLS only, every request signed). Loopback by default,
+    # like the API: set 0.0.0.0 (or an address of this host) for agents on other machines.
+    agent_host: str = "127.0.0.1"
     agent_port: int = 8643  # the agent gateway's port (TLS)
     # Empty: SQLite file in data_dir; postgresql://user@host/db needs the postgres extra.
     database_url: str = ""
     regions: tuple[str, ...] = ("local",)  # RegionId values the API accepts; the first is default
     tls_hostnames: tuple[str, ...] = ()  # extra names for the agent certificate
     agent_networks: tuple[str, ...] = ()  # agent access rule: allowed source networks (CIDR)
+    # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto
+    # headers are believed, on both ports. Empty: those headers are ignored and the client is
+    # the connection's peer address (the access rules, activation ranges and the sign-in
+    # throttle all see it).
+    trusted_proxies: tuple[str, ...] = ()
     heartbeat_online_s: int = 120  # an agent silent this long counts as offline
     redeliver_after_s: int = 30  # a delivered task not acknowledged this long is handed out again
     delivery_timeout_s: int = 60  # not started this long after creation: DeliveryTimeout
@@ -74,6 +80,19 @@ class ServerSettings:
     api_rate_per_key: int = 200  # requests per second per access key; 0 disables the limit
     api_burst_per_key: int = 400  # requests an access key may send at once above its rate
     log_level: str = "info"  # debug, info or warning
+    # Open connections per port (WebSockets included); more are refused at once with 503. The
+    # server raises its open-file limit to fit both ports when the hard limit allows.
+    api_max_connections: int = 256
+    # Each agent holds one connection to the gateway: keep this above the fleet's size.
+    agent_max_connections: int = 8192
+    # A request line and headers (and, on a TLS port, the handshake before them) must arrive
+    # within this many seconds of the connection or of the request's first byte: 408.
+    head_timeout_s: int = 10
+    max_head_bytes: int = 64 * 1024  # a request line and headers larger than this: 431
+    read_timeout_s: int = 30  # a request body that stops arriving this long: connection closed
+    # Prometheus metrics at /metrics: "api" (on the API port), "off", or HOST:PORT for a plain
+    # HTTP listener of their own (with /healthz and /readyz), e.g. for a monitoring network.
+    metrics: str = "api"
     # Key that seals secret parameters. Keep it apart from database backups: a database copy
     # without it reveals no secret; losing it loses the secrets. Empty: a file in data_dir.
     parameter_key_file: str = ""
@@ -93,6 +112,14 @@ class ServerSettings:
         if self.api_tls == "auto":
             return not _is_loopback(self.api_host)
         return self.api_tls == "on"
+
+    @property
+    def metrics_listener(self) -> tuple[str, int] | None:
+        """(host, port) of the metrics' own listener; None when on the API port or off."""
+        if self.metrics in ("api", "off"):
+            return None
+        host, _, port = self.metrics.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def api_scheme(self) -> str:
@@ -158,8 +185,21 @@ def load_server_settings(
 def _check(settings: ServerSettings) -> None:
     if settings.api_tls not in ("auto", "on", "off"):
         raise ConfigurationError(f"setting api_tls: {settings.api_tls!r} is not auto, on or off")
+    if settings.metrics not in ("api", "off"):
+        host, _, port = settings.metrics.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigurationError(
+                f"setting metrics: {settings.metrics!r} is not api, off or HOST:PORT"
+            )
     if bool(settings.api_tls_cert_file) != bool(settings.api_tls_key_file):
         raise ConfigurationError("settings api_tls_cert_file and api_tls_key_file go together")
+    for proxy in settings.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"setting trusted_proxies: {proxy!r} is not an address or a CIDR network"
+            ) from None
 
 
 def _is_loopback(host: str) -> bool:

@@ -104,11 +104,11 @@ def test_cli_profiles_work_from_any_directory(tls_cluster: Cluster, tmp_path: Pa
     assert by_variable.returncode == 0, by_variable.stderr
 
     missing = _cli("invocations", cwd=elsewhere, env=env)  # no default profile, no local server
-    assert missing.returncode == 2
+    assert missing.returncode == 1
     assert str(profiles) in missing.stderr and "openassist configure" in missing.stderr
     unknown = _cli("invocations", "--profile", "prod", cwd=elsewhere, env=env)
     assert (
-        unknown.returncode == 2
+        unknown.returncode == 1
         and "no profile 'prod'" in unknown.stderr
         and "lab" in unknown.stderr
     )

@@ -114,7 +114,9 @@ def test_timeout_kills_the_processes_in_the_container(
 def test_termination_mode_process_spares_background_children_in_the_container(
     cluster: Cluster, agent: Agent, engine: DockerEngine
 ) -> None:
-    script = "sleep 1005 & sleep 1006"
+    # The script's own process becomes ``sleep 1006`` (the shell runs the script as a file's
+    # shell would: it does not replace itself with the last command unless told to).
+    script = "sleep 1005 & exec sleep 1006"
     params = {"ContainerName": "web", "Timeout": "2", "TerminationMode": "Process"}
     result = _run(cluster, agent, script, **params)
     assert (result["InvocationStatus"], result["ErrorCode"]) == ("Timeout", "ExecutionTimeout")

@@ -67,6 +67,7 @@ def test_cli_diagnose_prints_cause_and_solution(cluster: Cluster, agent: Agent) 
     assert result.returncode == 3, result.stderr
     text = result.stdout
     assert "ExecutionTimeout" in text and "timeout of 1 s" in text
+    assert "killed at the timeout" in text and "chose exit code" not in text
     assert "ClientNotRunning" in text and "never connected" in text
     assert "OFFLINE, last heartbeat never" in text
     first_words = " ".join(lookup("ClientNotRunning").solution.split()[:4])

@@ -7,8 +7,10 @@ it signs them. The driver below is a test client of ours, not a stand-in for the
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import socket
 import ssl
 import time
 import uuid
@@ -219,6 +221,52 @@ def test_invalid_report_maps_to_the_catalog(
     assert (result["InvocationStatus"], result["ErrorCode"]) == ("Invalid", "DirectoryNotExists")
 
 
+def test_every_official_invalid_report_ends_with_its_catalog_code(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    """Each param/value the official agent can send on ``invalid`` (the fixture lists them, with
+    where in the agent they arise), end to end: the task ends Invalid with the catalog's code
+    and the agent's words as the cause."""
+    for case in SHAPES["invalid_params"]["cases"]:
+        invoke_id = cluster.run("id", official.instance_id, Username="nobody2")
+        item = _task(official)
+        official.send(
+            "invalid",
+            task_id=invoke_id,
+            invoke_version=str(item["task"]["invokeVersion"]),
+            param=case["param"],
+            value=case["value"],
+        )
+        [result] = cluster.results(invoke_id)
+        assert (result["InvocationStatus"], result["ErrorCode"]) == ("Invalid", case["code"]), case
+        assert case["param"] in result["ErrorInfo"] and case["value"] in result["ErrorInfo"]
+
+
+def test_every_official_send_file_invalid_report_ends_with_its_catalog_code(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    for case in SHAPES["file_invalid_params"]["cases"]:
+        answer = cluster.call(
+            "SendFile",
+            Name="app.conf",
+            Content="aGVsbG8=",
+            ContentType="Base64",
+            TargetDir="/tmp",
+            **{"InstanceId.1": official.instance_id},
+        )
+        invoke_id = answer["InvokeId"]
+        listed = official.send("task_list_kickoff").json()
+        assert [f["task"]["taskID"] for f in listed["file"]] == [invoke_id]
+        response = official.send(
+            "file_invalid", task_id=invoke_id, param=case["param"], value=case["value"]
+        )
+        assert response.status_code == 200
+        [result] = cluster.call("DescribeSendFileResults", InvokeId=invoke_id)["Invocations"][
+            "Invocation"
+        ][0]["InvokeInstances"]["InvokeInstance"]
+        assert (result["InvocationStatus"], result["ErrorCode"]) == ("Invalid", case["code"]), case
+
+
 def test_stop_travels_in_the_task_list(cluster: Cluster, official: OfficialShapedAgent) -> None:
     invoke_id = cluster.run("sleep 100", official.instance_id, Timeout="600")
     item = _task(official)
@@ -236,6 +284,69 @@ def test_stop_travels_in_the_task_list(cluster: Cluster, official: OfficialShape
     official.send("stopped", output="partial\n", end_ms="2000", **values)
     [result] = cluster.results(invoke_id)
     assert result["InvocationStatus"] == "Terminated"
+
+
+def _history(cluster: Cluster, invoke_id: str) -> list[dict[str, Any]]:
+    answer = cluster.call(
+        "DescribeInvocationResults",
+        InvokeId=invoke_id,
+        IncludeHistory="true",
+        ContentEncoding="PlainText",
+        MaxResults="50",
+    )
+    return list(answer["Invocation"]["InvocationResults"]["InvocationResult"])
+
+
+def _instance_row(cluster: Cluster, invoke_id: str) -> dict[str, Any]:
+    answer = cluster.call("DescribeInvocations", InvokeId=invoke_id)
+    return dict(answer["Invocations"]["Invocation"][0]["InvokeInstances"]["InvokeInstance"][0])
+
+
+def _stop_periodic(cluster: Cluster, official: OfficialShapedAgent, invoke_id: str) -> None:
+    cluster.call("StopInvocation", InvokeId=invoke_id, **{"InstanceId.1": official.instance_id})
+    answer = official.send("task_list_kickoff").json()
+    assert [stop["task"]["taskID"] for stop in answer["stop"]] == [invoke_id]
+
+
+@pytest.mark.parametrize("cut_short", [False, True], ids=["idle", "mid-run"])
+def test_stopping_a_periodic_task_counts_only_the_runs_kept(
+    cluster: Cluster, official: OfficialShapedAgent, cut_short: bool
+) -> None:
+    """Three runs reported, then stopped: idle, the official agent sends ``stopped`` with the
+    last run's times (no new run); mid-run, with the run it killed (one more run, Terminated)."""
+    invoke_id = cluster.run(
+        "echo tick", official.instance_id, RepeatMode="Period", Frequency="0 */5 * * * ?"
+    )
+    item = _task(official)
+    assert item["repeat"] == "Period" and item["task"]["cron"]
+    version = str(item["task"]["invokeVersion"])
+    for run in range(3):
+        start = 1_700_000_000_000 + run * 300_000
+        official.send(
+            "finish_cron",
+            task_id=invoke_id,
+            invoke_version=version,
+            start_ms=str(start),
+            end_ms=str(start + 50),
+            exit_code="0",
+            output="tick\n",
+        )
+    assert _instance_row(cluster, invoke_id)["Repeats"] == 3
+    last_start = 1_700_000_000_000 + 2 * 300_000
+    start = last_start + 300_000 if cut_short else last_start
+    _stop_periodic(cluster, official, invoke_id)
+    official.send(
+        "stopped",
+        task_id=invoke_id,
+        invoke_version=version,
+        start_ms=str(start),
+        end_ms=str(start + 20),
+        output="" if cut_short else "tick\n",
+    )
+    row, runs = _instance_row(cluster, invoke_id), _history(cluster, invoke_id)
+    assert row["InvocationStatus"] == "Terminated"
+    assert row["Repeats"] == len(runs) == (4 if cut_short else 3)
+    assert [r["InvokeRecordStatus"] for r in runs].count("Finished") == 3
 
 
 def test_a_request_signed_for_another_instance_is_refused(
@@ -261,3 +372,50 @@ def test_deregistration_from_either_side(cluster: Cluster, official: OfficialSha
         15,
         what="the deregistered instance to be refused",
     )
+
+
+def _raw_request(agent: OfficialShapedAgent, target: bytes) -> tuple[int, bytes]:
+    """POST ``target`` (exact bytes, as the official agent writes them) over TLS; the status
+    and body of the answer."""
+    head = b"POST " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
+    for name, value in agent.headers().items():
+        head += f"{name}: {value}\r\n".encode()
+    with (
+        socket.create_connection(("127.0.0.1", agent.cluster.agent_port), timeout=30) as plain,
+        agent.tls.wrap_socket(plain, server_hostname="127.0.0.1") as secured,
+    ):
+        secured.sendall(head + b"Connection: close\r\n\r\n")
+        answer = b""
+        while chunk := secured.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+def test_raw_utf8_in_a_report_query_is_decoded(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    """The official agent writes file, owner and group names into report queries unescaped
+    (issue 14.2): the gateway takes the exact bytes and decodes them as UTF-8."""
+    content = base64.b64encode(b"x = 1\n").decode()
+    invoke_id = cluster.call(
+        "SendFile",
+        **{"InstanceId.1": official.instance_id},
+        Name="配置.conf",
+        TargetDir="/tmp/official",
+        Content=content,
+        ContentType="Base64",
+    )["InvokeId"]
+    [item] = official.send("task_list_kickoff").json()["file"]
+    assert item["task"]["taskID"] == invoke_id
+    target = (
+        f"/luban/api/v1/task/invalid?taskId={invoke_id}&taskType=sendfile&param=FileExist"
+        "&value=/tmp/official/配置.conf"
+    ).encode()
+    assert not target.isascii()
+    status, body = _raw_request(official, target)
+    assert status == 200, body
+    answer = cluster.call("DescribeSendFileResults", InvokeId=invoke_id)
+    row = answer["Invocations"]["Invocation"][0]["InvokeInstances"]["InvokeInstance"][0]
+    assert (row["InvocationStatus"], row["ErrorCode"]) == ("Invalid", "FileAlreadyExists")
+    assert row["ErrorInfo"] == "FileExist: /tmp/official/配置.conf"

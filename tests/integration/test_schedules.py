@@ -105,6 +105,8 @@ def test_cron_task_runs_on_schedule_and_keeps_every_run(timed: Cluster, agent: A
     result = _stop_and_wait(timed, agent, invoke_id)
     assert result["InvocationStatus"] in ("Cancelled", "Terminated")
     assert _task(timed, invoke_id)["InvocationStatus"] == "Stopped"
+    # The stop adds a run only if it cut one short: Repeats counts exactly the runs kept.
+    assert _instance(timed, invoke_id)["Repeats"] == len(_history(timed, invoke_id))
     assert _task(timed, invoke_id)["Timed"] is False
 
 

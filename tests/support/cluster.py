@@ -196,10 +196,17 @@ class Cluster:
         path.write_text(json.dumps(fields))
         return path
 
-    def cli(self, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
+    def cli_args(self, *args: str) -> list[str]:
+        """The argv of ``openassist ARGS --credentials ...`` (for a process a test drives)."""
+        return _cli(*args, "--credentials", str(self.cli_credentials()))
+
+    def cli(
+        self, *args: str, timeout_s: float = 120, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``openassist ARGS --credentials ...`` to its end; its exit code and output."""
         return subprocess.run(
-            _cli(*args, "--credentials", str(self.cli_credentials())),
+            self.cli_args(*args),
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout_s,

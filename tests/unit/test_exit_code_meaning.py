@@ -23,3 +23,9 @@ def test_exit_code_meaning(code: int | None, fragment: str) -> None:
     meaning = exit_code_meaning(code)
     assert fragment in meaning
     assert (meaning == "") == (fragment == "")
+
+
+@pytest.mark.parametrize("code", [-1, 137, 143])
+def test_a_timed_out_run_was_killed_at_the_timeout(code: int) -> None:
+    assert exit_code_meaning(code, timed_out=True).startswith("killed at the timeout")
+    assert "chose" not in exit_code_meaning(code, timed_out=True)

@@ -131,8 +131,14 @@ class Engine:
         found = await self.call("GET", "/containers/json?all=1")
         return found if isinstance(found, list) else []
 
-    async def create_exec(self, container_id: str, argv: list[str]) -> str:
-        config = {"AttachStdout": True, "AttachStderr": True, "Tty": False, "Cmd": argv}
+    async def create_exec(self, container_id: str, argv: list[str], stdin: bool = False) -> str:
+        config = {
+            "AttachStdin": stdin,
+            "AttachStdout": True,
+            "AttachStderr": True,
+            "Tty": False,
+            "Cmd": argv,
+        }
         created = await self.call("POST", f"/containers/{container_id}/exec", config)
         return str(created["Id"])
 
@@ -175,6 +181,13 @@ class ExecStream:
                 return
             if header[0] in (1, 2) and data:  # stdout, stderr: the script's combined output
                 yield data
+
+    async def send_stdin(self, data: bytes) -> None:
+        """Write ``data`` to the exec's stdin and close it (the engine then closes the
+        process's stdin: what reads it sees the end)."""
+        self._writer.write(data)
+        await self._writer.drain()
+        self._writer.write_eof()
 
     def close(self) -> None:
         self._writer.close()

@@ -1,7 +1,9 @@
 """Running a script inside a container through the Docker Engine API.
 
-The script runs as ``/bin/sh -c <script>`` (stderr joined to stdout) in an exec of the
-container, as the official agent does: its stdin stays empty, so a script that reads stdin
+The script reaches the container through the exec's stdin, never its command line: the exec's
+process is a process of this host, and any local user reads its command line in /proc (it would
+show every secret value of the script, issue 13.8). A fixed shell reads the whole text with
+``cat`` and runs it (stderr joined to stdout); the script then finds its stdin at its end, so it
 cannot swallow its own text, and no file is left in the container. Output, quota, partial
 reports, ``Dropped``, timeout and stop are the host runner's own (``ScriptRun``); only starting
 and ending the process differ. The exec's process is a process of this host (the engine reports
@@ -42,8 +44,9 @@ from openassist.protocol import agent as wire
 EXEC_POLL_S = 0.2  # how often a running exec is asked whether it has ended
 PID_WAIT_S = 30.0  # for the engine to report the started exec's process
 # The script's stderr joins its stdout in one pipe, so the output keeps its order as on the host;
-# the outer shell replaces itself with the script's, so the exec's pid is the script's.
-SHELL = ("/bin/sh", "-c", 'exec /bin/sh -c "$1" 2>&1', "sh")
+# the shell runs the script itself (eval), so the exec's pid is the script's. Its text comes on
+# stdin, read to the end before it starts.
+SHELL = ("/bin/sh", "-c", 'exec 2>&1; eval "$(cat)"')
 
 
 async def find_container(task: wire.TaskInfo) -> tuple[Engine, Container]:
@@ -183,14 +186,20 @@ class ContainerRun(ScriptRun):
             stream.close()
 
     async def _start_exec(self) -> tuple[ExecStream, str]:
-        script = self._spec.content.decode("utf-8", "surrogateescape")
         try:
-            exec_id = await self._engine.create_exec(self._container.id, [*SHELL, script])
-            return await self._engine.start_exec(exec_id), exec_id
+            exec_id = await self._engine.create_exec(self._container.id, [*SHELL], stdin=True)
+            stream = await self._engine.start_exec(exec_id)
         except EngineUnreachable as error:
             raise _Refused("ContainerConnectFailed", f"ContainerConnectFailed: {error}") from None
         except EngineError as error:
             info = f"the engine refused to run the script in {self._container.name}: {error}"
+            raise _Refused("ExecutionException", info) from None
+        try:
+            await stream.send_stdin(self._spec.content)
+            return stream, exec_id
+        except OSError as error:
+            stream.close()
+            info = f"the script could not be handed to the exec in {self._container.name}: {error}"
             raise _Refused("ExecutionException", info) from None
 
     async def _exec_pid(self, exec_id: str, pipe: _ExecPipe) -> int | None:

@@ -7,6 +7,8 @@ traceback on the server and answered as ``InternalError`` without any detail to 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -14,7 +16,8 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import ApiError, Internal
 from openassist.protocol.acs_signature import parse_authorization
 from openassist.protocol.api_versions import ECS_VERSION
 from openassist.server.api import (  # noqa: F401  (importing registers the actions)
@@ -32,7 +35,6 @@ from openassist.server.api import (  # noqa: F401  (importing registers the acti
     tag_actions,
 )
 from openassist.server.api.access import admit, request_context
-from openassist.server.api.envelope import error_body
 from openassist.server.api.params import Params
 from openassist.server.api.registry import (
     ACTIONS,
@@ -41,43 +43,59 @@ from openassist.server.api.registry import (
     Call,
     Services,
 )
-from openassist.server.api.render import render
-from openassist.server.api.signature import MemoryNonceCache, SignedRequest, verify
-from openassist.server.api.throttle import RateLimiter, ThrottlingError
+from openassist.server.api.render import error_response, render
+from openassist.server.api.signature import (
+    NONCE_RETENTION,
+    SignedRequest,
+    nonce_used,
+    signature_nonce,
+    verify,
+)
+from openassist.server.api.throttle import RateLimiter
 from openassist.server.service import ids
+from openassist.server.service.replay import ReplayGuard
 
 log = logging.getLogger(__name__)
+_RETENTION_MS = int(NONCE_RETENTION.total_seconds() * 1000)
+
+# Told each request's action (one of ours, else "unknown"), HTTP status and seconds taken.
+RequestObserver = Callable[[str, int, float], None]
 
 
 class RpcEndpoint:
     """Handler for ``GET|POST /``."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(
+        self, services: Services, replay: ReplayGuard, observe: RequestObserver | None = None
+    ) -> None:
         self._services = services
-        self._nonces = MemoryNonceCache()
+        self._replay = replay
+        self._observe = observe
         limits = services.limits
         self._limiter = RateLimiter(limits.api_rate_per_key, limits.api_burst_per_key)
 
     async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        response = await self._respond(request)
+        if self._observe is not None:
+            # The action _handle resolved (query, header or form body); unknown ones are one label.
+            action = getattr(request.state, "action", "")
+            known = action if action in ACTIONS else "unknown"
+            self._observe(known, response.status_code, time.perf_counter() - started)
+        return response
+
+    async def _respond(self, request: Request) -> Response:
         request_id = ids.request_id()
         host = request.headers.get("host", "openassist")
         wants_xml = request.query_params.get("Format", "").upper() == "XML"
         action = request.headers.get("x-acs-action") or request.query_params.get("Action", "")
-        headers: dict[str, str] = {}
         try:
             body = await self._handle(request)
         except ApiError as error:
-            if isinstance(error, ThrottlingError):
-                headers["x-acs-retry-after"] = str(error.retry_after_s)
-            content, media = render(error_body(error, request_id, host), "Error", wants_xml)
-            return Response(content, error.http_status, headers=headers, media_type=media)
+            return error_response(error, request_id, host, wants_xml)
         except Exception:
             log.exception("request %s failed", request_id)
-            internal = ApiError(
-                "InternalError", "The request processing has failed due to some unknown error.", 500
-            )
-            content, media = render(error_body(internal, request_id, host), "Error", wants_xml)
-            return Response(content, 500, media_type=media)
+            return error_response(Internal(api.INTERNAL_ERROR), request_id, host, wants_xml)
         content, media = render({"RequestId": request_id, **body}, f"{action}Response", wants_xml)
         return Response(content, 200, media_type=media)
 
@@ -94,6 +112,7 @@ class RpcEndpoint:
         if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             params.update(parse_qsl(raw_body.decode("utf-8", "replace"), keep_blank_values=True))
         headers = {k.lower(): v for k, v in request.headers.items()}
+        request.state.action = headers.get("x-acs-action") or params.get("Action", "")
         signed = SignedRequest(
             method=request.method, params=params, query=query, headers=headers, body=raw_body
         )
@@ -148,9 +167,14 @@ class RpcEndpoint:
             except ValueError:
                 key_id = ""
         secret = await self._services.access_keys.secret_of(key_id) if key_id else None
-        return verify(
+        verified = verify(
             signed,
             lambda candidate: secret if candidate == key_id else None,
-            self._nonces,
+            None,
             datetime.now(UTC),
         )
+        # After the signature is proven: junk can neither fill the marks nor burn a nonce.
+        nonce = signature_nonce(signed)
+        if not await self._replay.first_use(f"api:{verified}", nonce, _RETENTION_MS):
+            raise nonce_used()
+        return verified

@@ -6,7 +6,9 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.catalog.api import ApiErrorEntry
+from openassist.errors import InvalidParameter
 from openassist.server.api.params import Params
 from openassist.server.store.paging import Page, PageQuery, decode_token, encode_token
 
@@ -37,31 +39,24 @@ def page_query(params: Params) -> PageQuery:
     """Either scheme of API.md 1.10; NextToken/MaxResults win when present."""
     token = params.text("NextToken")
     if token or params.text("MaxResults"):
-        limit = _bounded(params, "MaxResults", "InvalidParameter.MaxResults")
+        limit = _bounded(params, "MaxResults", api.MAX_RESULTS_INVALID)
         if not token:
             return PageQuery(limit=limit)
         try:
             return PageQuery(limit=limit, after=decode_token(token))
         except ValueError:
-            raise ApiError(
-                "InvalidParameter.NextToken",
-                "The NextToken is not one this server issued; pass the NextToken of the previous "
-                "page unchanged, or omit it to start from the first page.",
-            ) from None
-    size = _bounded(params, "PageSize", "InvalidParam.PageSize")
+            raise InvalidParameter(api.NEXT_TOKEN_INVALID) from None
+    size = _bounded(params, "PageSize", api.PAGE_SIZE_INVALID)
     number = params.text("PageNumber", default="1")
     if not number.isdigit() or not 1 <= int(number) <= MAX_PAGE_NUMBER:
-        raise ApiError(
-            "InvalidParam.PageNumber",
-            f"PageNumber must be an integer from 1 to {MAX_PAGE_NUMBER}; got {number[:20]!r}.",
-        )
+        raise InvalidParameter(api.PAGE_NUMBER_INVALID, maximum=MAX_PAGE_NUMBER, value=number[:20])
     return PageQuery(limit=size, offset=(int(number) - 1) * size)
 
 
-def _bounded(params: Params, name: str, code: str) -> int:
+def _bounded(params: Params, name: str, refusal: ApiErrorEntry) -> int:
     text = params.text(name, default="10")
     if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
-        raise ApiError(code, f"{name} must be an integer from 1 to {MAX_PAGE_SIZE}; got {text!r}.")
+        raise InvalidParameter(refusal, parameter=name, maximum=MAX_PAGE_SIZE, value=text)
     return int(text)
 
 
@@ -71,15 +66,6 @@ def paging_fields(page: Page[Any], query: PageQuery) -> dict[str, Any]:
         "PageNumber": query.offset // query.limit + 1 if query.after is None else 1,
         "PageSize": query.limit,
         "NextToken": encode_token(page.next_key) if page.next_key else "",
-    }
-
-
-def error_body(error: ApiError, request_id: str, host: str) -> dict[str, str]:
-    return {
-        "RequestId": request_id,
-        "HostId": host,
-        "Code": error.code,
-        "Message": error.message,
     }
 
 

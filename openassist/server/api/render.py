@@ -1,10 +1,15 @@
-"""Rendering a response body as JSON (default) or XML (``Format=XML``), API.md 1.5 and 1.6."""
+"""Rendering a response body as JSON (default) or XML (``Format=XML``), API.md 1.5 and 1.6,
+and the one place an error becomes an RPC response."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 from xml.sax.saxutils import escape
+
+from starlette.responses import Response
+
+from openassist.errors import ApiError, Throttled
 
 JSON_TYPE = "application/json;charset=utf-8"
 XML_TYPE = "text/xml;charset=utf-8"  # exactly what the SDK checks before parsing an XML error
@@ -32,3 +37,14 @@ def render(body: dict[str, Any], root: str, wants_xml: bool) -> tuple[bytes, str
         text = '<?xml version="1.0" encoding="UTF-8"?>' + _xml(root, body)
         return text.encode("utf-8"), XML_TYPE
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), JSON_TYPE
+
+
+def error_response(error: ApiError, request_id: str, host: str, wants_xml: bool) -> Response:
+    """The ECS error envelope of ``error`` with its HTTP status (API.md 1.6); a throttled call
+    also says when to retry."""
+    body = {"RequestId": request_id, "HostId": host, "Code": error.code, "Message": error.message}
+    content, media = render(body, "Error", wants_xml)
+    headers = {}
+    if isinstance(error, Throttled):
+        headers["x-acs-retry-after"] = str(error.fields["retry_after_s"])
+    return Response(content, error.http_status, headers=headers, media_type=media)

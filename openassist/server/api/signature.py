@@ -1,6 +1,8 @@
 """Server-side verification of signed RPC API requests (API.md sections 1.6 to 1.8).
 
-``verify`` is pure apart from the nonce cache it is handed: no I/O, no clock, no secrets store.
+``verify`` is pure apart from the nonce cache it may be handed: no I/O, no clock, no secrets store.
+The server hands none and checks ``signature_nonce`` against its durable replay guard afterwards
+(``service/replay.py``); the in-memory cache serves tools and tests.
 The caller builds a ``SignedRequest`` from the HTTP request, passes a secret lookup and the
 current time, and gets back the authenticated AccessKeyId or an ``ApiError`` with the code and
 HTTP status the official SDKs expect.
@@ -134,7 +136,7 @@ SecretLookup = Callable[[str], str | None]
 def verify(
     request: SignedRequest,
     lookup_secret: SecretLookup,
-    nonces: NonceCache,
+    nonces: NonceCache | None,
     now: datetime,
 ) -> str:
     """Check the request's v3 or v1 signature; return the authenticated AccessKeyId.
@@ -142,7 +144,8 @@ def verify(
     v3 is chosen when ``Authorization`` starts with ``ACS3-``, v1 when a ``Signature`` parameter
     is present. ``now`` must be timezone-aware. Raises ApiError with IncompleteSignature,
     MissingParameter, IllegalTimestamp, InvalidTimeStamp.Expired, InvalidAccessKeyId.NotFound,
-    SignatureDoesNotMatch or SignatureNonceUsed.
+    SignatureDoesNotMatch or SignatureNonceUsed (only with ``nonces``: without, the caller
+    checks ``signature_nonce`` itself once this returned).
     """
     authorization = request.headers.get("authorization", "")
     if authorization.startswith("ACS3-"):
@@ -152,8 +155,19 @@ def verify(
     raise _incomplete("the request carries neither an ACS3 Authorization header nor Signature")
 
 
+def signature_nonce(request: SignedRequest) -> str:
+    """The nonce of a request ``verify`` accepted (v3 header or v1 parameter)."""
+    if request.headers.get("authorization", "").startswith("ACS3-"):
+        return request.headers["x-acs-signature-nonce"]
+    return request.params["SignatureNonce"]
+
+
+def nonce_used() -> ApiError:
+    return ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
+
+
 def _verify_v1(
-    request: SignedRequest, lookup_secret: SecretLookup, nonces: NonceCache, now: datetime
+    request: SignedRequest, lookup_secret: SecretLookup, nonces: NonceCache | None, now: datetime
 ) -> str:
     params = request.params
     for name in ("AccessKeyId", "SignatureMethod", "SignatureVersion", "SignatureNonce"):
@@ -176,7 +190,7 @@ def _verify_v3(
     request: SignedRequest,
     authorization: str,
     lookup_secret: SecretLookup,
-    nonces: NonceCache,
+    nonces: NonceCache | None,
     now: datetime,
 ) -> str:
     try:
@@ -250,9 +264,9 @@ def _check_signature(expected: str, received: str, string_to_sign: str) -> None:
         raise ApiError("SignatureDoesNotMatch", SIGNATURE_MISMATCH_MESSAGE + string_to_sign)
 
 
-def _check_nonce(nonces: NonceCache, access_key_id: str, nonce: str, now: datetime) -> None:
-    if nonces.seen_or_add(access_key_id, nonce, now):
-        raise ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
+def _check_nonce(nonces: NonceCache | None, access_key_id: str, nonce: str, now: datetime) -> None:
+    if nonces is not None and nonces.seen_or_add(access_key_id, nonce, now):
+        raise nonce_used()
 
 
 def _incomplete(reason: str) -> ApiError:

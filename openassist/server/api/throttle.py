@@ -6,16 +6,13 @@ import math
 import time
 from collections.abc import Callable
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import Throttled
 
 
-class ThrottlingError(ApiError):
+class ThrottlingError(Throttled):
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(
-            "Throttling",
-            f"Request was denied due to request throttling; retry after {retry_after_s} s.",
-            429,
-        )
+        super().__init__(api.THROTTLING, retry_after_s=retry_after_s)
         self.retry_after_s = retry_after_s
 
 

@@ -78,7 +78,7 @@ class AuthPages:
         return response
 
     async def show(self, request: Request) -> Response:
-        if self.console.session_of(request) is not None:
+        if await self.console.session_of(request) is not None:
             return see_other(_safe_next(request.query_params.get("next", "")))
         return self._form(request)
 
@@ -100,7 +100,9 @@ class AuthPages:
             self.failures.record(address)
             log.info("console sign-in refused from %s", address)
             return self._form(request, "The name or the secret is not correct.", 401)
-        session = self.console.signer.new(principal)
+        kind, _, name = principal.partition(":")
+        mark = (self.console.keys.user_mark(name) or "") if kind == "user" else ""
+        session = self.console.signer.new(principal, mark)
         response = see_other(_safe_next(form.get("next")))
         _set_cookie(response, request, COOKIE, self.console.signer.dump(session), SESSION_TTL_S)
         response.delete_cookie(PRE_COOKIE, path=PREFIX)
@@ -118,7 +120,9 @@ class AuthPages:
         return f"user:{name}" if self.console.keys.check_user(name, secret) else None
 
     async def sign_out(self, visit: Visit) -> Response:
-        self.console.signer.revoke(visit.session)
+        await self.console.services.console_sessions.revoke(
+            visit.session.sid, visit.session.expires
+        )
         response = see_other(f"{PREFIX}/signin")
         response.delete_cookie(COOKIE, path=PREFIX)
         return response

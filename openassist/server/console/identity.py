@@ -59,6 +59,14 @@ class ConsoleKeys:
     session_secret: bytes = field(repr=False)
     users: dict[str, str] = field(repr=False)
 
+    def user_mark(self, name: str) -> str | None:
+        """What a user's sessions carry of the user: a digest of the stored hash, so the
+        sessions end when the user is removed or given a new password. None: no such user."""
+        stored = self.users.get(name)
+        if stored is None:
+            return None
+        return hashlib.sha256(b"console-session\0" + stored.encode()).hexdigest()[:32]
+
     def check_user(self, name: str, password: str) -> bool:
         stored = self.users.get(name)
         if stored is None:

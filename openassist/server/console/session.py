@@ -3,8 +3,10 @@
 A session is ``base64(json).base64(hmac-sha256)``: who signed in, how, when it expires, and the
 CSRF token that every POST form must echo. The cookie is HttpOnly and SameSite=Strict, and Secure
 whenever the console is served over https. On plain http (the default: the API port listens on
-loopback) it cannot be Secure, or the browser would never send it back. Logout revokes the
-session id in this process (and clears the cookie); sessions also expire after ``SESSION_TTL_S``.
+loopback) it cannot be Secure, or the browser would never send it back. Sessions expire after
+``SESSION_TTL_S``; sign-out revokes the session id in the store (``ConsoleSessionService``), and
+a user's session carries a mark of that user's password hash, so removing the user (or giving
+them a new password) ends their sessions: both hold across restarts.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from dataclasses import dataclass
 COOKIE = "oa_console"
 PRE_COOKIE = "oa_console_pre"  # CSRF token of the sign-in form, before there is a session
 SESSION_TTL_S = 8 * 3600
-MAX_REVOKED = 100_000
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Session:
     principal: str  # "user:admin" or "key:OA..." (what the task records as its access key)
     csrf: str
     expires: int
+    mark: str = ""  # a user's: ConsoleKeys.user_mark at sign-in; a key's: empty
 
     @property
     def display_name(self) -> str:
@@ -53,15 +55,15 @@ def _unb64(text: str) -> bytes:
 class SessionSigner:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
-        self._revoked: dict[str, int] = {}
 
-    def new(self, principal: str, now: float | None = None) -> Session:
+    def new(self, principal: str, mark: str = "", now: float | None = None) -> Session:
         now = time.time() if now is None else now
         return Session(
             sid=secrets.token_urlsafe(16),
             principal=principal,
             csrf=secrets.token_urlsafe(24),
             expires=int(now) + SESSION_TTL_S,
+            mark=mark,
         )
 
     def _mac(self, payload: str) -> str:
@@ -70,32 +72,27 @@ class SessionSigner:
     def dump(self, session: Session) -> str:
         payload = _b64(
             json.dumps(
-                [session.sid, session.principal, session.csrf, session.expires],
+                [session.sid, session.principal, session.csrf, session.expires, session.mark],
                 separators=(",", ":"),
             ).encode()
         )
         return f"{payload}.{self._mac(payload)}"
 
     def load(self, cookie: str, now: float | None = None) -> Session | None:
-        """The session in ``cookie``; None when unsigned, tampered with, expired or revoked."""
+        """The session in ``cookie``; None when unsigned, tampered with or expired (whether it
+        was revoked, or its user removed, is the console's to check)."""
         payload, _, mac = cookie.partition(".")
         if not payload or not hmac.compare_digest(mac.encode(), self._mac(payload).encode()):
             return None
         try:
-            sid, principal, csrf, expires = json.loads(_unb64(payload))
-            session = Session(str(sid), str(principal), str(csrf), int(expires))
+            sid, principal, csrf, expires, mark = json.loads(_unb64(payload))
+            session = Session(str(sid), str(principal), str(csrf), int(expires), str(mark))
         except (ValueError, TypeError):
             return None
         now = time.time() if now is None else now
-        if session.expires <= now or session.sid in self._revoked:
+        if session.expires <= now:
             return None
         return session
-
-    def revoke(self, session: Session) -> None:
-        if len(self._revoked) >= MAX_REVOKED:
-            now = time.time()
-            self._revoked = {k: v for k, v in self._revoked.items() if v > now}
-        self._revoked[session.sid] = session.expires
 
 
 def same_token(given: str, expected: str) -> bool:

@@ -8,7 +8,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from openassist.errors import ApiError
 from openassist.protocol.statuses import InvocationStatus
-from openassist.server.console import display
+from openassist.server.console import display, failures
 from openassist.server.console.web import PREFIX, SECURITY_HEADERS, Console, Visit, see_other
 from openassist.server.service.invocations import TaskView
 from openassist.server.store.fleet import InstanceFilter
@@ -117,7 +117,7 @@ class TaskPages:
                 params["invoke_id"], params["instance_id"], 0, OUTPUT_LIMIT
             )
         except ApiError as error:
-            return PlainTextResponse(error.message, error.http_status, headers=SECURITY_HEADERS)
+            return failures.plain(error)
         data = found.data if found.size else row.output
         return PlainTextResponse(data.decode("utf-8", "replace"), headers=SECURITY_HEADERS)
 
@@ -128,7 +128,7 @@ class TaskPages:
             await self.invocations.stop(invoke_id, [instance_id] if instance_id else [])
             notice = "Stop requested for " + (instance_id or "every instance") + "."
         except ApiError as error:
-            notice = f"{error.code}: {error.message}"
+            notice = failures.line(error)
         tab = visit.form.get("tab") or "running"
         return see_other(
             f"{PREFIX}/invocations/{invoke_id}?" + urlencode({"tab": tab, "notice": notice})

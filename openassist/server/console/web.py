@@ -111,16 +111,29 @@ class Console:
         base = {"session": visit.session, "fragment": fragment, "path": visit.request.url.path}
         return self.render(template, {**base, **context}, status)
 
-    def session_of(self, request: Request) -> Session | None:
+    async def session_of(self, request: Request) -> Session | None:
+        """The visitor's session: signed, not expired, not signed out, and its user still the
+        one who signed in (or its access key still there)."""
         cookie = request.cookies.get(COOKIE, "")
-        return self.signer.load(cookie) if cookie else None
+        session = self.signer.load(cookie) if cookie else None
+        if session is None:
+            return None
+        kind, _, name = session.principal.partition(":")
+        if kind == "user":
+            if session.mark != self.keys.user_mark(name):
+                return None
+        elif await self.services.access_keys.secret_of(name) is None:
+            return None
+        if await self.services.console_sessions.is_revoked(session.sid):
+            return None
+        return session
 
     def guard(self, handler: Page) -> Callable[[Request], Awaitable[Response]]:
         """Only signed-in visitors reach ``handler``; every POST must carry the session's CSRF
         token. Others are sent to sign-in (GET) or refused with 403 (POST)."""
 
         async def guarded(request: Request) -> Response:
-            session = self.session_of(request)
+            session = await self.session_of(request)
             if session is None:
                 if request.method not in ("GET", "HEAD"):
                     return refusal("Your session has ended; sign in again.", 403)

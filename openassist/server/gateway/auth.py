@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -20,7 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from openassist.server.store.records import Instance
 
 CLOCK_SKEW_MS = 15 * 60 * 1000
-_SEEN_LIMIT = 200_000
+# A request id first seen now may come back while its timestamp is still accepted: up to twice
+# the skew (the agent's clock ahead by the whole skew).
+REQUEST_ID_RETENTION_MS = 2 * CLOCK_SKEW_MS
 
 
 class AgentAuthError(Exception):
@@ -60,12 +61,16 @@ def load_public_key(text: str) -> rsa.RSAPublicKey:
     return key
 
 
+def replayed() -> AgentAuthError:
+    return AgentAuthError("x-acs-request-id was already used (replay)")
+
+
 class AgentVerifier:
-    """Checks signatures, timestamps and request-id replays; caches parsed public keys."""
+    """Checks signatures and timestamps; caches parsed public keys. Request-id replays are the
+    gateway's replay guard's (durable, shared by nodes), checked once this passed."""
 
     def __init__(self) -> None:
         self._keys: dict[str, tuple[str, rsa.RSAPublicKey]] = {}
-        self._seen: OrderedDict[str, int] = OrderedDict()
 
     def verify(self, headers: AgentHeaders, instance: Instance, now_ms: int | None = None) -> None:
         now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
@@ -82,7 +87,6 @@ class AgentVerifier:
             )
         except (InvalidSignature, ValueError) as error:
             raise AgentAuthError("the request signature does not match the instance key") from error
-        self._remember(headers.request_id, now_ms)
 
     def _key(self, instance: Instance) -> rsa.RSAPublicKey:
         cached = self._keys.get(instance.id)
@@ -90,13 +94,3 @@ class AgentVerifier:
             cached = (instance.public_key, load_public_key(instance.public_key))
             self._keys[instance.id] = cached
         return cached[1]
-
-    def _remember(self, request_id: str, now_ms: int) -> None:
-        if request_id in self._seen:
-            raise AgentAuthError("x-acs-request-id was already used (replay)")
-        self._seen[request_id] = now_ms
-        horizon = now_ms - 2 * CLOCK_SKEW_MS
-        while self._seen and (
-            len(self._seen) > _SEEN_LIMIT or next(iter(self._seen.values())) < horizon
-        ):
-            self._seen.popitem(last=False)

@@ -12,15 +12,45 @@ from openassist.catalog import ENTRIES
 from openassist.protocol.reports import FileStatus, ReportKind, TaskReport
 from openassist.server.service.files import FileReport
 
+# ``param`` of the official agent's ``invalid`` reports (aliyun_assist_client 2.2.3: taskengine
+# pre-checks, the host, docker and CRI processors, parameter-store lookups and schedules) -> the
+# catalog code the documentation gives for that cause. Whose ``value`` decides is in
+# ``_invalid_code``.
 _INVALID_PARAMS = {
-    "TypeInvalid": "CommandNotApplicable",
-    "CommandContentInvalid": "InvalidCommandText",
-    "InvalidEnvironmentParameter": "InvalidSystemBuiltInParameter",
+    "TypeInvalid": "CommandNotApplicable",  # value TypeInvalid_<type>
+    "CommandContentInvalid": "CommandContentDecodeError",  # the base64 decoder's error
+    # Linux: UserInvalid_<user>: <cause>; Windows: UsernameOrPasswordInvalid_<user>: <cause>
+    "UsernameOrPasswordInvalid": "UserOrPasswordInvalid",
+    "workingDirectory": "DirectoryNotExists",  # or DefaultWorkingDirectoryNotAvailable: ...
     "homeDir": "DefaultWorkingDirectoryNotAvailable",
-    "workingDirectory": "DirectoryNotExists",
-    "username": "AccountNotExists",
-    "cron": "BadCronExpression",
+    "InvalidEnvironmentParameter": "InvalidSystemBuiltInParameter",
+    "cron": "BadCronExpression",  # or the schedule's own code, see _invalid_code
+    # Windows password and {{oos:...}} lookups: the error's text is the param.
+    "RoleNameFailed": "InstanceRoleInvalid",
+    "ParameterStoreNotAccessible": "QueryParameterStoreFailed",
+    "ParameterFailed": "QueryParameterStoreFailed",
+    "Invalid matchGroups": "QueryParameterStoreFailed",
+    "Invalid matchGroups[0]": "QueryParameterStoreFailed",
+    "Invalid matchGroups[1]": "QueryParameterStoreFailed",
+    "Invalid ParamType": "QueryParameterStoreFailed",
+    # Containers: the category is the param and the code.
+    **{
+        category: category
+        for category in (
+            "InvalidContainerId",
+            "InvalidContainerName",
+            "UnsupportedContainerRuntime",
+            "ContainerNameAndIdNotMatch",
+            "ContainerNameDuplicated",
+            "ContainerNotFound",
+            "ContainerStateAbnormal",
+            "ContainerConnectFailed",
+        )
+    },
 }
+_LINUX_USER_MISSING = "UserInvalid_"  # a Linux user that does not exist (no password involved)
+_CRON_ALIASES = {"InvalidCronExpression": "BadCronExpression"}
+_AT_PARSE_ERROR = "parsing time "  # Go's time.Parse on a malformed at(...)
 
 
 # The official agent's send-file outcomes -> catalog codes.
@@ -44,13 +74,26 @@ FILE_INVALID_PARAMS = {
 
 
 def _invalid_code(param: str, value: str) -> str:
-    """A catalog code for an official ``invalid`` report: the value when it names one (cron
-    errors do), the one its prefix names (``DefaultWorkingDirectoryNotAvailable: ...``), or the
-    parameter's usual code."""
+    """A catalog code for an official ``invalid`` report (every param value it can send is in
+    tests/fixtures/official_agent_requests.json with its code)."""
+    if param == "UsernameOrPasswordInvalid" and value.startswith(_LINUX_USER_MISSING):
+        return "AccountNotExists"
+    if param == "cron":
+        if value.startswith(_AT_PARSE_ERROR):
+            return "InvalidAtExpression"
+        code = value.split(":", 1)[0].strip()  # a bare code, or "<code>: <detail>"
+        code = _CRON_ALIASES.get(code, code)
+        return code if code in ENTRIES else "BadCronExpression"
+    if param in _INVALID_PARAMS:
+        prefix = value.split(":", 1)[0].strip()
+        if param == "workingDirectory" and prefix == "DefaultWorkingDirectoryNotAvailable":
+            return prefix
+        return _INVALID_PARAMS[param]
+    # A param of a later agent version: its value may still name the code.
     for candidate in (value, value.split(":", 1)[0].strip()):
         if candidate in ENTRIES:
             return candidate
-    return _INVALID_PARAMS.get(param, "InvalidCommandText")
+    return "InvalidCommandText"
 
 
 def task_report(report: TaskReport) -> TaskReport:

@@ -23,13 +23,16 @@ from starlette.websockets import WebSocket
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import ReportKind, decode_report
 from openassist.server.gateway.auth import (
+    REQUEST_ID_RETENTION_MS,
     AgentAccessDenied,
     AgentAuthError,
     AgentHeaders,
     AgentVerifier,
+    replayed,
 )
 from openassist.server.gateway.kicks import KickHub
 from openassist.server.gateway.reports import file_report, task_report
+from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.delivery import Delivery, DeliveryService
@@ -37,6 +40,7 @@ from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService, Registration, RegistrationRefused
 from openassist.server.service.outages import OutageService, parse_outage
 from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.replay import ReplayGuard
 from openassist.server.store.records import FileTask, Instance
 
 log = logging.getLogger(__name__)
@@ -111,11 +115,16 @@ class Gateway:
         files: FileService,
         parameter_store: ParameterStoreService,
         upgrades: AgentUpgradeService,
+        replay: ReplayGuard,
+        metrics: ServerMetrics | None = None,
     ) -> None:
         self._fleet = fleet
+        self._replay = replay
         self._upgrades = upgrades
         self._files = files
-        self._delivery = DeliveryService(context, parameter_store)
+        self._metrics = metrics
+        observe_result = metrics.observe_result if metrics else None
+        self._delivery = DeliveryService(context, parameter_store, observe_result)
         self._outages = OutageService(context)
         self._full_output_cap = context.limits.full_output_cap
         self._verifier = AgentVerifier()
@@ -153,6 +162,9 @@ class Gateway:
         ):
             raise AgentAuthError(f"instance {headers.instance_id} is not registered")
         self._verifier.verify(headers, instance)
+        scope = f"agent:{instance.id}"
+        if not await self._replay.first_use(scope, headers.request_id, REQUEST_ID_RETENTION_MS):
+            raise replayed()
         address = connection.client.host if connection.client else ""
         if not await self._access_allowed(instance, address):
             raise AgentAccessDenied(
@@ -248,6 +260,8 @@ class Gateway:
             capabilities=query.get(wire.CAPABILITIES_PARAM, ""),
             running=_count(query.get(wire.RUNNING_PARAM, "")),
         )
+        if self._metrics is not None:
+            self._metrics.heartbeats.inc()
         return _json(wire.HeartbeatResponse(code=200, instanceId=instance.id))
 
     async def task_list(self, request: Request) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,10 +74,20 @@ def _tail(previous: bytes, chunk: bytes, dropped: int, quota: int) -> tuple[byte
     return combined[excess:], dropped + excess
 
 
+# Told a one-off task instance's final status and the seconds from its task's creation.
+ResultObserver = Callable[[str, float], None]
+
+
 class DeliveryService:
-    def __init__(self, context: ServiceContext, parameter_store: ParameterStoreService) -> None:
+    def __init__(
+        self,
+        context: ServiceContext,
+        parameter_store: ParameterStoreService,
+        observe_result: ResultObserver | None = None,
+    ) -> None:
         self._ctx = context
         self._store = parameter_store
+        self._observe_result = observe_result
 
     async def task_list(
         self, instance_id: str, instance_name: str = "", outage_since: int | None = None
@@ -159,7 +170,9 @@ class DeliveryService:
             if current is None or report.kind is ReportKind.VERIFIED:
                 return None
             task = invocations.get_invocation(conn, report.task_id)
-            about_run = report.kind in _TIMED_KINDS or report.schedule_completed
+            # ``stopped`` of a timed task too: it ends the schedule, and adds a run only if
+            # it cut one short (a one-shot path would count the last run twice).
+            about_run = report.kind in _TIMED_KINDS or report.kind is ReportKind.STOPPED
             if task is not None and timed.keeps_history(task) and about_run:
                 return self._timed_report(conn, report, current, timed.one_off(task), now)
             if report.kind is ReportKind.SKIPPED:
@@ -180,6 +193,8 @@ class DeliveryService:
             )
             if new is not None:
                 self._keep_full(conn, report, current)
+                if new.is_final and self._observe_result is not None:
+                    self._observe_result(new.value, (now - current.created_at) / 1000)
             return new
 
         return await self._ctx.db.write(apply)
@@ -198,9 +213,11 @@ class DeliveryService:
         if report.kind is ReportKind.SKIPPED:
             timed.record_skip(conn, current, report.current_time_ms or now)
             return None
-        if report.kind is ReportKind.STOPPED:  # completed: no more runs
+        if report.schedule_completed:  # no more runs
             event = Event(EventKind.SCHEDULE_ENDED, exit_code=current.exit_code)
             return invocations.apply_event(conn, *ids, event, {"finish_at": now}, now)
+        if report.kind is ReportKind.STOPPED:
+            return self._timed_stop(conn, report, current, now)
         if report.kind is ReportKind.RUNNING:
             if current.status is InstanceStatus.RUNNING:
                 quota = self._ctx.limits.output_quota
@@ -220,6 +237,22 @@ class DeliveryService:
         # An at(...) task has one run: it ends the task (the official agent sends no
         # ``stopped``/``completed`` after it).
         event = Event(kind, exit_code=report.exit_code, delivered=delivered, timed=not one_off)
+        return invocations.apply_event(conn, *ids, event, changes, now)
+
+    def _timed_stop(
+        self, conn: Connection, report: TaskReport, current: InvocationInstance, now: int
+    ) -> InstanceStatus | None:
+        """StopInvocation reached a timed task. The agent answers with the run it cut short, or,
+        when none was going, with the times of its last run (the official agent) or of none
+        (``start=0``, or ``result=canceled`` from ours): only a run not kept yet is a new one."""
+        ids = (report.task_id, current.instance_id)
+        changes: dict[str, Any] = {"finish_at": report.end_ms or now}
+        if report.start_ms and not report.never_started:
+            # The row holds this run's chunks if its start was reported (it may be Stopping).
+            run = self._changes(report, current, fresh=current.start_at != report.start_ms)
+            if timed.record_run(conn, current, timed.run_status(EventKind.STOPPED, None), run):
+                changes = run  # the run it killed: kept, and counted in Repeats
+        event = Event(EventKind.STOPPED, never_started=report.never_started)
         return invocations.apply_event(conn, *ids, event, changes, now)
 
     def _keep_full(self, conn: Connection, report: TaskReport, current: InvocationInstance) -> None:

@@ -27,8 +27,11 @@ _EXIT_MEANINGS = {
 }
 
 
-def exit_code_meaning(code: int | None) -> str:
-    """What a shell exit code usually means; empty for 0 and unknown codes."""
+def exit_code_meaning(code: int | None, timed_out: bool = False) -> str:
+    """What a shell exit code usually means; empty for 0 and unknown codes. A timed-out run's
+    code (-1, or the signal's) is the agent's doing, not the script's choice."""
+    if timed_out and code:
+        return "killed at the timeout (the script did not finish in time)"
     if code is None or code == 0:
         return ""
     if code in _EXIT_MEANINGS:
@@ -115,7 +118,11 @@ class DiagnosisService:
             message=entry.message if entry else "",
             cause=row.error_info,
             exit_code=row.exit_code,
-            exit_meaning=exit_code_meaning(row.exit_code),
+            exit_meaning=exit_code_meaning(
+                row.exit_code,
+                timed_out=row.status is InstanceStatus.TIMEOUT
+                or row.error_code == "ExecutionTimeout",
+            ),
             last_output=text.splitlines()[-LAST_OUTPUT_LINES:],
             last_heartbeat_at=heartbeat,
             agent_online=online,

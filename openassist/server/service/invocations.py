@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import Connection
 
 from openassist import catalog
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import ApiError, DryRunPassed, Forbidden
 from openassist.protocol.statuses import (
     CommandType,
     InstanceStatus,
@@ -393,8 +394,10 @@ def dry_run_verdict(rows: Sequence[InvocationInstance]) -> None:
     run elsewhere. Parameters, content and targets were checked before this."""
     for row in rows:
         if row.error_code:
-            raise ApiError(row.error_code, f"instance {row.instance_id}: {row.error_info}", 403)
-    raise ApiError(
-        "DryRunOperation",
-        "Request validation has been passed with DryRun flag set; nothing was run.",
-    )
+            raise Forbidden(
+                api.DRY_RUN_REFUSED,
+                code=row.error_code,
+                instance_id=row.instance_id,
+                error_info=row.error_info,
+            )
+    raise DryRunPassed(api.DRY_RUN_PASSED)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection
 
+from openassist.catalog import api
 from openassist.errors import ApiError
 from openassist.protocol.statuses import InstanceStatus, RepeatMode
 from openassist.server.lifecycle import Event, EventKind
@@ -96,7 +97,7 @@ async def modify(ctx: ServiceContext, change: Modification, new_row: NewRow) -> 
         frequency = change.frequency or task.frequency
         if change.frequency:
             frequency = timed.checked_frequency(
-                change.frequency, now, task.timeout, ctx.limits, "InvalidParameter.Frequency"
+                change.frequency, now, task.timeout, ctx.limits, api.MODIFY_FREQUENCY_INVALID
             )
         rows = invocations.instances_of(conn, [task.id])[task.id]
         added = _added(conn, rows, change.add_instances)

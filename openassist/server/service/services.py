@@ -8,6 +8,7 @@ from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.commands import CommandService
+from openassist.server.service.console_sessions import ConsoleSessionService
 from openassist.server.service.context import Limits
 from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
@@ -32,6 +33,7 @@ class Services:
     parameter_store: ParameterStoreService
     agent_upgrades: AgentUpgradeService
     idempotency: IdempotencyService
+    console_sessions: ConsoleSessionService
     limits: Limits
     identities: IdentityService
     policies: PolicyService

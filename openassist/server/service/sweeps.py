@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import Connection
 
@@ -14,27 +15,46 @@ from openassist.server.store import files, invocations, proposals
 
 log = logging.getLogger(__name__)
 
+# Told after each sweep the error codes it gave (one per row it ended), or None if it failed.
+SweepObserver = Callable[[list[str] | None], None]
+
 
 class Sweeper:
-    def __init__(self, context: ServiceContext, rules: SweepRules, interval_s: float) -> None:
+    def __init__(
+        self,
+        context: ServiceContext,
+        rules: SweepRules,
+        interval_s: float,
+        observe: SweepObserver | None = None,
+    ) -> None:
         self._ctx = context
         self._rules = rules
         self._interval = interval_s
+        self._observe = observe
 
     async def sweep_once(self) -> int:
         """Apply every verdict due now; returns how many rows it ended."""
         now = self._ctx.clock.now_ms()
 
-        def sweep(conn: Connection) -> int:
-            ended = 0
+        def sweep(conn: Connection) -> list[str]:
+            codes: list[str] = []
             for tables in (invocations.TABLES, files.TABLES):
-                ended += self._sweep_table(conn, tables, now)
-            return ended
+                codes += self._sweep_table(conn, tables, now)
+            return codes
 
-        return await self._ctx.db.write(sweep)
+        try:
+            codes = await self._ctx.db.write(sweep)
+        except Exception:
+            if self._observe is not None:
+                self._observe(None)
+            raise
+        if self._observe is not None:
+            self._observe(codes)
+        return len(codes)
 
-    def _sweep_table(self, conn: Connection, tables: proposals.TaskTables, now: int) -> int:
-        ended = 0
+    def _sweep_table(self, conn: Connection, tables: proposals.TaskTables, now: int) -> list[str]:
+        """The error codes given to the rows ended (one per row)."""
+        ended: list[str] = []
         for row in proposals.active_rows(conn, tables):
             verdict = overdue(
                 row.status,
@@ -53,7 +73,7 @@ class Sweeper:
             if proposals.apply_event(
                 conn, tables, row.invoke_id, row.instance_id, Event(verdict.event), changes, now
             ):
-                ended += 1
+                ended.append(verdict.code)
         return ended
 
     async def run(self) -> None:

@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from openassist import expressions
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.catalog.api import ApiErrorEntry
+from openassist.errors import InvalidParameter
 from openassist.protocol.statuses import InstanceStatus, RepeatMode
 from openassist.server.lifecycle import Event, EventKind, transition
 from openassist.server.service.context import Limits
@@ -30,10 +32,14 @@ SKIPPED_INFO = "skipped: the previous run was still going when this one was due"
 
 
 def checked_frequency(
-    text: str, now_ms: int, timeout_s: int, limits: Limits, code: str = "InvalidParam.Frequency"
+    text: str,
+    now_ms: int,
+    timeout_s: int,
+    limits: Limits,
+    refusal: ApiErrorEntry = api.FREQUENCY_INVALID,
 ) -> str:
-    """``text`` if the server can schedule it; else ApiError ``code`` whose message starts with
-    the catalog code the instance would report (BadCronExpression, RateFrequencyTooLarge ...)."""
+    """``text`` if the server can schedule it; else InvalidParameter ``refusal``, whose message
+    starts with the catalog code the instance would report (BadCronExpression ...)."""
     try:
         frequency = expressions.parse(text)
         expressions.check(
@@ -44,7 +50,7 @@ def checked_frequency(
             limits.min_cron_interval_s,
         )
     except expressions.FrequencyError as error:
-        raise ApiError(code, f"{error.code}: {error.detail}. The Frequency is {text!r}.") from None
+        raise InvalidParameter(refusal, code=error.code, detail=error.detail, value=text) from None
     return text.strip()
 
 

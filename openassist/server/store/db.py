@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import importlib.util
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 
 from openassist.errors import ConfigurationError
@@ -27,6 +29,8 @@ from openassist.server.store.revisions import restamp_renumbered
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 T = TypeVar("T")
+# Told each transaction's kind ("read" or "write") and its duration in seconds (for metrics).
+TransactionObserver = Callable[[str, float], None]
 
 
 def _normalise(url: str) -> str:
@@ -81,22 +85,40 @@ class Database:
             raise ConfigurationError(f"unsupported database URL scheme {url.split(':', 1)[0]!r}")
         self._writer = ThreadPoolExecutor(writers, thread_name_prefix="db-write")
         self._reader = ThreadPoolExecutor(readers, thread_name_prefix="db-read")
+        self.observe: TransactionObserver | None = None
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction (committed when it returns, rolled back if it raises)."""
 
         def transaction() -> T:
-            with self.engine.begin() as connection:
-                return work(connection)
+            started = time.perf_counter()
+            try:
+                with self.engine.begin() as connection:
+                    return work(connection)
+            finally:
+                if self.observe is not None:
+                    self.observe("write", time.perf_counter() - started)
 
         return await asyncio.get_running_loop().run_in_executor(self._writer, transaction)
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         def snapshot() -> T:
-            with self.engine.connect() as connection:
-                return work(connection)
+            started = time.perf_counter()
+            try:
+                with self.engine.connect() as connection:
+                    return work(connection)
+            finally:
+                if self.observe is not None:
+                    self.observe("read", time.perf_counter() - started)
 
         return await asyncio.get_running_loop().run_in_executor(self._reader, snapshot)
+
+    @staticmethod
+    def head_revisions() -> set[str]:
+        """The newest migration(s) this release ships: what a current database is stamped with."""
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        return set(ScriptDirectory.from_config(config).get_heads())
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent; blocking, run at start-up)."""

@@ -206,6 +206,27 @@ client_tokens = Table(
     Column("created_at", BigInteger, nullable=False),
 )
 
+# Signature nonces of API requests and request ids of agent requests, kept while a replay of the
+# request would still be inside the accepted timestamp window: in the store, so that neither a
+# restart nor another node accepts the same signed request twice. ``digest`` is SHA-256 of the
+# scope (the key or the instance) and the value, so a long nonce costs no more than a short one.
+replay_marks = Table(
+    "replay_marks",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_replay_marks_expires_at", "expires_at"),
+)
+
+# Console sessions ended by sign-out before they expire (sessions are signed cookies).
+console_revocations = Table(
+    "console_revocations",
+    metadata,
+    Column("sid", String(64), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_console_revocations_expires_at", "expires_at"),
+)
+
 file_tasks = Table(
     "file_tasks",
     metadata,
