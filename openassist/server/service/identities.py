@@ -16,7 +16,8 @@ from typing import TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter
 from openassist.server.service import ram_errors
 from openassist.server.service.access_keys import AccessKeyService, NewAccessKey
 from openassist.server.service.context import ServiceContext
@@ -47,11 +48,9 @@ class KeyView:
 
 def check_user_name(name: str, field: str = "UserName") -> str:
     if not _USER_NAME.fullmatch(name):
-        raise ApiError(
-            f"InvalidParameter.{field}.InvalidChars" if name else f"MissingParameter.{field}",
-            f"{field} must be 1-64 characters of letters, digits, '.', '@', '-' and '_'; "
-            f"got {name[:80]!r}.",
-        )
+        if not name:
+            raise InvalidParameter(api.MISSING_PARAMETER, parameter=field)
+        raise InvalidParameter(api.RAM_NAME_INVALID, field=field, name=name[:80])
     return name
 
 
