@@ -25,7 +25,7 @@ PACKAGE = Path(errors.__file__).parent
 CATALOG = PACKAGE / "catalog" / "api"
 KIND_CLASSES = {cls.__name__: cls.kind for cls in DomainError.__subclasses__()}
 KIND_CLASSES.update(ThrottlingError=ErrorKind.THROTTLED)  # takes its entry itself
-DOCUMENTED_STATUSES = {400, 403, 404, 429, 500}
+DOCUMENTED_STATUSES = {400, 403, 404, 409, 429, 500}  # 409: RAM's conflicts (2015-05-01)
 READER_CODES = {"too_long_code", "too_large_code", "too_many_code", "not_found_code"}
 
 

@@ -37,8 +37,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from openassist.catalog.api import console, parameters, request, resources, tasks
+from openassist.catalog.api import console, identities, parameters, request, resources, tasks
 from openassist.catalog.api.console import *  # noqa: F403
+from openassist.catalog.api.identities import *  # noqa: F403
 from openassist.catalog.api.model import ApiErrorEntry, ErrorKind
 from openassist.catalog.api.parameters import *  # noqa: F403
 from openassist.catalog.api.request import *  # noqa: F403
@@ -60,7 +61,9 @@ def _named(*modules: object) -> Mapping[str, ApiErrorEntry]:
 
 
 # Entry name -> entry: the whole catalog.
-ENTRIES: Mapping[str, ApiErrorEntry] = _named(request, tasks, parameters, resources, console)
+ENTRIES: Mapping[str, ApiErrorEntry] = _named(
+    request, tasks, parameters, resources, identities, console
+)
 
 # Entries kept although no code raises them today (a documented code we may answer again).
 RESERVED: frozenset[str] = frozenset()

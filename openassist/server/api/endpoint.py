@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openassist.catalog import api
-from openassist.errors import ApiError, Internal
+from openassist.errors import ApiError, Internal, Unauthenticated
 from openassist.protocol.acs_signature import parse_authorization
 from openassist.protocol.api_versions import ECS_VERSION
 from openassist.server.api import (  # noqa: F401  (importing registers the actions)
@@ -132,7 +132,7 @@ class RpcEndpoint:
             )
         principal = await self._services.principals.of_key(access_key_id)
         if principal is None:  # disabled or deleted since its secret was looked up
-            raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
+            raise Unauthenticated(api.ACCESS_KEY_NOT_FOUND)
         client = request.client.host if request.client else ""
         context = request_context(client, datetime.now(UTC), request.url.scheme == "https")
         admit(principal, action, context)

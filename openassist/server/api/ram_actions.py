@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter
 from openassist.server.api.access import arn, authorize
 from openassist.server.api.envelope import iso
 from openassist.server.api.params import Params
@@ -89,9 +90,7 @@ def _policy_type(params: Params, *, required: bool = True) -> str:
             return known
     if not value and not required:
         return ""
-    raise ApiError(
-        "InvalidParameter.PolicyType", f"PolicyType must be System or Custom; got {value[:40]!r}."
-    )
+    raise InvalidParameter(api.RAM_POLICY_TYPE_INVALID, value=value[:40])
 
 
 def _max_items(params: Params) -> int:
@@ -189,9 +188,7 @@ def _key_id(params: Params) -> str:
 async def update_access_key(call: Call) -> dict[str, Any]:
     status = call.params.text("Status", required=True)
     if status not in (ACTIVE, INACTIVE):
-        raise ApiError(
-            "InvalidParameter.Status", f"Status must be Active or Inactive; got {status[:40]!r}."
-        )
+        raise InvalidParameter(api.RAM_KEY_STATUS_INVALID, value=status[:40])
     await call.services.identities.set_key_enabled(
         _user_name(call, default_to_caller=True), _key_id(call.params), status == ACTIVE
     )
@@ -260,10 +257,7 @@ async def create_policy_version(call: Call) -> dict[str, Any]:
     p = call.params
     rotate = p.text("RotateStrategy", default="None")
     if rotate not in ("None", ROTATE_OLDEST):
-        raise ApiError(
-            "InvalidParameter.RotateStrategy",
-            f"RotateStrategy must be None or {ROTATE_OLDEST}; got {rotate[:60]!r}.",
-        )
+        raise InvalidParameter(api.RAM_ROTATE_STRATEGY_INVALID, value=rotate[:60])
     set_default = p.boolean("SetAsDefault")
     version = await call.services.policies.create_version(
         _policy_name(call), p.text("PolicyDocument", required=True), set_default, rotate

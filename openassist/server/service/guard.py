@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import Forbidden
 from openassist.server.policy import AccessRequest, Decision, evaluate, grants_everything
+from openassist.server.service.parameters import store_references
 from openassist.server.service.principals import Principal
 from openassist.server.store import fleet, tags
+from openassist.server.store.records import Command
 
 ACCOUNT_ID = "openassist"  # the account part of every ARN (one tenant per server)
 _PLAIN_PRODUCTS = ("ram", "actiontrail")  # these answer NoPermission; ECS and OOS Forbidden.RAM
@@ -30,22 +33,14 @@ def arn(product: str, region: str, relative_id: str) -> str:
     return f"acs:{product}:{'' if product == 'ram' else region}:{ACCOUNT_ID}:{relative_id}"
 
 
-def refusal(action: str, decision: Decision, resource: str = "") -> ApiError:
+def refusal(action: str, decision: Decision, resource: str = "") -> Forbidden:
     """``action`` is qualified (``ecs:RunCommand``)."""
-    where = f" on {resource}" if resource else ""
-    why = decision.reason
-    if action.split(":", 1)[0] in _PLAIN_PRODUCTS:
-        return ApiError(
-            "NoPermission",
-            f"You are not authorized to do {action}{where} ({why}); ask an administrator for "
-            "a policy that allows it.",
-            403,
-        )
-    return ApiError(
-        "Forbidden.RAM",
-        f"User not authorized to operate on the specified resource: {action}{where} ({why}); "
-        "ask an administrator for a policy that allows it.",
-        403,
+    plain = action.split(":", 1)[0] in _PLAIN_PRODUCTS
+    return Forbidden(
+        api.NO_PERMISSION if plain else api.FORBIDDEN_RAM,
+        action=action,
+        resource=f" on {resource}" if resource else "",
+        why=decision.reason,
     )
 
 
@@ -107,6 +102,24 @@ class Guard:
             if evaluate(self.principal.policies, request).allowed:
                 visible.add(instance_id)
         return tuple(sorted(visible))
+
+    def check_run(
+        self,
+        conn: Connection,
+        command: Command,
+        saved: bool,
+        instance_ids: Sequence[str],
+        username: str,
+    ) -> None:
+        """The caller may run this command, as this user, on every target, and read every
+        secret parameter it names (when it fills placeholders)."""
+        keys = {"ecs:runasuser": username or ROOT, "ecs:commandtype": command.type}
+        self.check_instances(conn, instance_ids, keys)
+        if saved:
+            self.check([(self.command(command.id), keys)])
+        if command.enable_parameter:
+            secrets = [r.name for r in store_references(command.content) if r.secret]
+            self.check([self.secret(name) for name in secrets], "oos:GetSecretParameter")
 
     @property
     def user_name(self) -> str:

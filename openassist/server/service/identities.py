@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from openassist.catalog import api
-from openassist.errors import InvalidParameter
+from openassist.errors import Conflict, InvalidParameter
 from openassist.server.service import ram_errors
 from openassist.server.service.access_keys import AccessKeyService, NewAccessKey
 from openassist.server.service.context import ServiceContext
@@ -161,15 +161,9 @@ class IdentityService:
         def delete(conn: Connection) -> None:
             user = self._user(conn, name)
             if store.keys_of(conn, user.id):
-                raise ram_errors.conflict(
-                    "DeleteConflict.User.AccessKey",
-                    f"The user {name} still has access keys; delete them first.",
-                )
+                raise Conflict(api.RAM_USER_HAS_KEYS, name=name)
             if store.attachments_of(conn, user.id):
-                raise ram_errors.conflict(
-                    "DeleteConflict.User.Policy",
-                    f"The user {name} still has policies attached; detach them first.",
-                )
+                raise Conflict(api.RAM_USER_HAS_POLICIES, name=name)
             store.delete_user(conn, user.id)
 
         await self._write(delete)
@@ -183,11 +177,7 @@ class IdentityService:
         def create(conn: Connection) -> NewAccessKey:
             user = self._user(conn, user_name)
             if len(store.keys_of(conn, user.id)) >= MAX_KEYS_PER_USER:
-                raise ram_errors.conflict(
-                    "LimitExceeded.User.AccessKey",
-                    f"The user {user_name} already has {MAX_KEYS_PER_USER} access keys; "
-                    "delete one first.",
-                )
+                raise ram_errors.key_limit(user_name, MAX_KEYS_PER_USER)
             return self._keys.insert(conn, user.id, now)
 
         return await self._write(create), now

@@ -28,7 +28,7 @@ from openassist.server.service.context import (
     kick_topic,
     require_all,
 )
-from openassist.server.service.guard import ROOT, UNGUARDED, Guard
+from openassist.server.service.guard import UNGUARDED, Guard
 from openassist.server.service.parameter_store import check_references
 from openassist.server.service.parameters import check_values, store_references
 from openassist.server.service.readiness import absence_info, agent_absence_code, missing_feature
@@ -153,7 +153,7 @@ class InvocationService:
             instance_ids = self._targets(conn, args)
             targets = fleet.instances_by_id(conn, instance_ids)
             require_all(targets, instance_ids)
-            _check_access(conn, args.guard, saved, command is None, instance_ids, args.username)
+            args.guard.check_run(conn, saved, command is None, instance_ids, args.username)
             features = required_features(args)
             rows = [
                 self._initial_row(invoke_id, targets[i], args.repeat_mode, now, features)
@@ -367,25 +367,6 @@ class InvocationService:
         stopping = await self._ctx.db.write(request_stop)
         for instance_id in stopping:
             await self._ctx.bus.publish(kick_topic(instance_id), invoke_id)
-
-
-def _check_access(
-    conn: Connection,
-    guard: Guard,
-    command: Command,
-    saved: bool,
-    instance_ids: Sequence[str],
-    username: str,
-) -> None:
-    """The caller may run this command, as this user, on every target, and read every secret
-    parameter the command names; otherwise refused whole, before anything is written."""
-    keys = {"ecs:runasuser": username or ROOT, "ecs:commandtype": command.type}
-    guard.check_instances(conn, instance_ids, keys)
-    if saved:
-        guard.check([(guard.command(command.id), keys)])
-    if command.enable_parameter:
-        secrets = [r.name for r in store_references(command.content) if r.secret]
-        guard.check([guard.secret(name) for name in secrets], "oos:GetSecretParameter")
 
 
 def dry_run_verdict(rows: Sequence[InvocationInstance]) -> None:

@@ -1,48 +1,38 @@
-"""The RAM API's error codes (2015-05-01), with messages that say what to do."""
+"""The RAM API's errors (2015-05-01), raised from the API error catalog."""
 
 from __future__ import annotations
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import Conflict, InvalidParameter, LimitExceeded, NotFound
 
 
-def user_not_found(name: str) -> ApiError:
-    return ApiError("EntityNotExist.User", f"The user {name} does not exist.", 404)
+def user_not_found(name: str) -> NotFound:
+    return NotFound(api.RAM_USER_NOT_FOUND, name=name)
 
 
-def user_exists(name: str) -> ApiError:
-    return ApiError("EntityAlreadyExists.User", f"The user {name} already exists.", 409)
+def user_exists(name: str) -> Conflict:
+    return Conflict(api.RAM_USER_EXISTS, name=name)
 
 
-def policy_not_found(name: str, policy_type: str) -> ApiError:
-    return ApiError(
-        "EntityNotExist.Policy", f"The {policy_type} policy {name} does not exist.", 404
-    )
+def policy_not_found(name: str, policy_type: str) -> NotFound:
+    return NotFound(api.RAM_POLICY_NOT_FOUND, name=name, policy_type=policy_type)
 
 
-def policy_exists(name: str) -> ApiError:
-    return ApiError("EntityAlreadyExists.Policy", f"The policy {name} already exists.", 409)
+def policy_exists(name: str) -> Conflict:
+    return Conflict(api.RAM_POLICY_EXISTS, name=name)
 
 
-def bad_document(why: str) -> ApiError:
-    return ApiError("InvalidParameter.PolicyDocument", why)
+def bad_document(why: str) -> InvalidParameter:
+    return InvalidParameter(api.RAM_POLICY_DOCUMENT_INVALID, why=why)
 
 
-def key_not_found(key_id: str, user: str) -> ApiError:
-    return ApiError(
-        "EntityNotExist.User.AccessKey",
-        f"The access key {key_id} does not exist for the user {user}.",
-        404,
-    )
+def key_not_found(key_id: str, name: str) -> NotFound:
+    return NotFound(api.RAM_KEY_NOT_FOUND, key_id=key_id, name=name)
 
 
-def conflict(code: str, message: str) -> ApiError:
-    return ApiError(code, message, 409)
+def key_limit(name: str, limit: int) -> LimitExceeded:
+    return LimitExceeded(api.RAM_KEY_LIMIT, name=name, limit=limit)
 
 
-def no_permission(action: str, reason: str) -> ApiError:
-    return ApiError(
-        "NoPermission",
-        f"You are not authorized to do {action}: {reason}. Ask an administrator to attach a "
-        "policy that allows it.",
-        403,
-    )
+def already_attached(name: str, policy_name: str) -> Conflict:
+    return Conflict(api.RAM_ALREADY_ATTACHED, name=name, policy_name=policy_name)

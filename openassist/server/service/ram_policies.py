@@ -10,7 +10,8 @@ from typing import TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import Conflict, InvalidParameter, LimitExceeded, NotFound
 from openassist.server.policy import PolicyDocumentError, parse_policy
 from openassist.server.service import ram_errors
 from openassist.server.service.context import ServiceContext
@@ -45,10 +46,7 @@ class PolicyView:
 
 def check_policy_name(name: str) -> str:
     if not _POLICY_NAME.fullmatch(name):
-        raise ApiError(
-            "InvalidParameter.PolicyName.InvalidChars",
-            f"PolicyName must be 1-128 characters of letters, digits and '-'; got {name[:140]!r}.",
-        )
+        raise InvalidParameter(api.RAM_POLICY_NAME_INVALID, name=name[:140])
     return name
 
 
@@ -156,10 +154,7 @@ class PolicyService:
         def delete(conn: Connection) -> None:
             self._policy(conn, name, CUSTOM)
             if store.attachment_counts(conn, CUSTOM).get(name):
-                raise ram_errors.conflict(
-                    "DeleteConflict.Policy.User",
-                    f"The policy {name} is attached to users; detach it first.",
-                )
+                raise Conflict(api.RAM_POLICY_ATTACHED, name=name)
             store.delete_policy(conn, name)
 
         await self._write(delete)
@@ -175,10 +170,8 @@ class PolicyService:
             versions = store.versions_of(conn, name)
             if len(versions) >= MAX_POLICY_VERSIONS:
                 if rotate != ROTATE_OLDEST:
-                    raise ram_errors.conflict(
-                        "LimitExceeded.Policy.Version",
-                        f"The policy {name} has {MAX_POLICY_VERSIONS} versions; delete one, or "
-                        f"pass RotateStrategy={ROTATE_OLDEST}.",
+                    raise LimitExceeded(
+                        api.RAM_POLICY_VERSION_LIMIT, name=name, limit=MAX_POLICY_VERSIONS
                     )
                 oldest = next(v for v in versions if v.version_id != policy.default_version)
                 store.delete_version(conn, name, oldest.version_id)
@@ -201,29 +194,23 @@ class PolicyService:
             self._policy(conn, policy_name, policy_type)
             existing = store.attachments_of(conn, user.id)
             if any((a.policy_type, a.policy_name) == (policy_type, policy_name) for a in existing):
-                raise ram_errors.conflict(
-                    "EntityAlreadyExists.User.Policy",
-                    f"The policy {policy_name} is already attached to the user {user_name}.",
-                )
+                raise ram_errors.already_attached(user_name, policy_name)
             store.attach(conn, Attachment(user.id, policy_type, policy_name, now))
 
         try:
             await self._write(attach)
         except IntegrityError:
-            raise ram_errors.conflict(
-                "EntityAlreadyExists.User.Policy",
-                f"The policy {policy_name} is already attached to the user {user_name}.",
-            ) from None
+            raise ram_errors.already_attached(user_name, policy_name) from None
 
     async def detach(self, user_name: str, policy_type: str, policy_name: str) -> None:
         def detach(conn: Connection) -> None:
             user = self._user(conn, user_name)
             if not store.detach(conn, user.id, policy_type, policy_name):
-                raise ApiError(
-                    "EntityNotExist.User.Policy",
-                    f"The policy {policy_name} ({policy_type}) is not attached to the user "
-                    f"{user_name}.",
-                    404,
+                raise NotFound(
+                    api.RAM_NOT_ATTACHED,
+                    name=user_name,
+                    policy_name=policy_name,
+                    policy_type=policy_type,
                 )
 
         await self._write(detach)
@@ -237,7 +224,7 @@ class PolicyService:
             for attachment in store.attachments_of(conn, user.id):
                 try:
                     view = self._policy(conn, attachment.policy_name, attachment.policy_type)
-                except ApiError:  # a system policy a later release dropped
+                except NotFound:  # a system policy a later release dropped
                     continue
                 found.append((view, attachment.attached_at))
             return found
