@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from openassist.protocol.api_versions import product_of
-from openassist.server.policy import might_allow
 from openassist.server.service.guard import Guard, arn, refusal
 from openassist.server.service.principals import Principal
 
@@ -34,7 +33,7 @@ def qualified(action: str) -> str:
 
 
 def admit(principal: Principal, action: str, context: Mapping[str, str]) -> None:
-    decision = might_allow(principal.policies, qualified(action), context)
+    decision = principal.rules.might_allow(qualified(action), context)
     if not decision.allowed:
         raise refusal(qualified(action), decision)
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from openassist.catalog import api
 from openassist.errors import Forbidden
-from openassist.server.policy import AccessRequest, Decision, evaluate, grants_everything
+from openassist.server.policy import AccessRequest, Decision
 from openassist.server.service.parameters import store_references
 from openassist.server.service.principals import Principal
 from openassist.server.store import fleet, tags
@@ -57,7 +57,7 @@ class Guard:
     context: Mapping[str, str] = field(default_factory=dict)
 
     def _unlimited(self, action: str) -> bool:
-        return self.principal is None or grants_everything(self.principal.policies, action)
+        return self.principal is None or self.principal.rules.grants_everything(action)
 
     def check(self, resources: Iterable[Resource], action: str = "") -> None:
         """Raise the refusal naming the first resource that ``action`` (default: the guard's)
@@ -68,7 +68,7 @@ class Guard:
         assert self.principal is not None
         for resource, keys in resources:
             request = AccessRequest(action, resource, {**self.context, **keys})
-            decision = evaluate(self.principal.policies, request)
+            decision = self.principal.rules.evaluate(request)
             if not decision.allowed:
                 raise refusal(action, decision, resource)
 
@@ -99,7 +99,7 @@ class Guard:
         for instance_id in instance_ids:
             context = {**self.context, **tag_keys(labels.get(instance_id, []))}
             request = AccessRequest(self.action, self.instance(instance_id), context)
-            if evaluate(self.principal.policies, request).allowed:
+            if self.principal.rules.evaluate(request).allowed:
                 visible.add(instance_id)
         return tuple(sorted(visible))
 
