@@ -3,6 +3,7 @@ under ``/luban/api/`` on one kept-alive connection, and the kick WebSocket."""
 
 from __future__ import annotations
 
+import logging
 import platform
 import ssl
 import time
@@ -31,8 +32,20 @@ CAPABILITIES = (
 )
 
 
+log = logging.getLogger("openassist.agent")
+
+
 class ChannelError(Exception):
-    """The server could not be reached or refused the request; the caller retries later."""
+    """The server could not be reached or refused the request; the caller retries later.
+    ``status``: the server's HTTP status when it answered (0: it was not reached)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class SecretsRefused(Exception):
+    """The server has no secret values for the task (the message says why)."""
 
 
 def tls_context(ca_path: str) -> ssl.SSLContext:
@@ -53,11 +66,26 @@ class Channel:
         # Unix ms since when the server could not be reached (None: it can). Every call carries
         # it until one gets through, so the server learns the outage window (ClientNetworkBlocked).
         self.unreachable_since: int | None = None
+        self._lost_at: float | None = None  # monotonic time we lost the server (None: we have it)
 
-    def lost_since(self, epoch_ms: int) -> None:
+    def lost_since(self, epoch_ms: int, reason: str = "no answer") -> None:
         """Note that the server has not been reachable since ``epoch_ms`` (kept if earlier)."""
         if self.unreachable_since is None or epoch_ms < self.unreachable_since:
             self.unreachable_since = epoch_ms
+        if self._lost_at is None:
+            self._lost_at = time.monotonic()
+            log.warning("lost the server %s: %s", self._server, reason)
+
+    def _reached(self) -> None:
+        """The server answered: say so once after it was lost."""
+        if self._lost_at is not None:
+            away_s = time.monotonic() - self._lost_at
+            self._lost_at = None
+            log.warning("reached the server %s again after %.0f s", self._server, away_s)
+
+    @property
+    def _server(self) -> str:
+        return f"{self._identity.server_host}:{self._identity.server_port}"
 
     def _headers(self) -> dict[str, str]:
         headers = self._signer.headers()
@@ -85,12 +113,15 @@ class Channel:
                 method, path, query=query, headers=self._headers(), body=body
             )
         except HttpError as error:
-            self.lost_since(started)
+            self.lost_since(started, str(error))
             raise ChannelError(str(error)) from error
+        self._reached()
         if told and response.status == 200 and self.unreachable_since == outage:
             self.unreachable_since = None  # the server has the window now
         if response.status != 200:
-            raise ChannelError(f"{path}: HTTP {response.status} {response.body[:200]!r}")
+            raise ChannelError(
+                f"{path}: HTTP {response.status} {response.body[:200]!r}", response.status
+            )
         return response.body
 
     async def heartbeat(self, goodbye: str = "", upgrading: str = "", running: int = 0) -> None:
@@ -121,12 +152,36 @@ class Channel:
     async def download(self, file_name: str) -> bytes:
         return await self._call("GET", wire.UPDATE_PACKAGE + file_name)
 
-    async def task_list(self, reason: str) -> wire.TaskListResponse:
-        body = await self._call("POST", wire.TASK_LIST, {"reason": reason}, told=True)
+    async def task_list(self, reason: str, cold_start: bool | None = None) -> wire.TaskListResponse:
+        """``cold_start`` (the first fetch of this process): say so, as the official agent does,
+        so the server ends what an earlier life of this agent left running and never reported."""
+        query = {"reason": reason, wire.SECRETS_PARAM: wire.SECRETS_PER_RUN}
+        if cold_start is not None:
+            query = {
+                "reason": wire.STARTUP_REASON,
+                wire.COLD_START_PARAM: "true" if cold_start else "false",
+                wire.CAPABILITIES_PARAM: ",".join(CAPABILITIES),
+                wire.SECRETS_PARAM: wire.SECRETS_PER_RUN,
+            }
+        body = await self._call("POST", wire.TASK_LIST, query, told=True)
         try:
             return wire.decode_task_list(body)
         except msgspec.DecodeError as error:
             raise ChannelError(f"task list: {error}") from error
+
+    async def secret_values(self, task_id: str) -> dict[str, str]:
+        """The values of the task's secret parameters, for the run about to start; raises
+        SecretsRefused (the server says why not) or ChannelError (not reachable)."""
+        try:
+            body = await self._call("POST", wire.SECRET_VALUES, {"taskId": task_id})
+        except ChannelError as error:
+            if error.status == 404:
+                raise SecretsRefused(str(error)) from None
+            raise
+        try:
+            return msgspec.json.decode(body, type=wire.SecretValuesResponse).values
+        except msgspec.DecodeError as error:
+            raise ChannelError(f"secret values: {error}") from error
 
     async def report(self, report: TaskReport) -> None:
         path = wire.TASK_REPORT + report.kind
@@ -135,7 +190,7 @@ class Channel:
     async def open_kicks(self) -> ws.WebSocket:
         started = _now_ms()
         try:
-            return await ws.connect(
+            socket = await ws.connect(
                 self._identity.server_host,
                 self._identity.server_port,
                 wire.KICK_CHANNEL,
@@ -143,10 +198,12 @@ class Channel:
                 self._headers(),
             )
         except ws.WebSocketUnreachable as error:
-            self.lost_since(started)
+            self.lost_since(started, str(error))
             raise ChannelError(str(error)) from error
         except ws.WebSocketClosed as error:
             raise ChannelError(str(error)) from error
+        self._reached()
+        return socket
 
     async def close(self) -> None:
         await self._http.close()

@@ -6,6 +6,7 @@ Registration creates it once; ``agent run`` loads it. Files live in the agent's 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -90,3 +91,16 @@ def boot_id() -> str:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         return ""
+
+
+def first_start_since_boot(state_dir: Path, current: str) -> bool:
+    """Whether no earlier start of the agent saw boot ``current`` (a machine that rebooted, or
+    no record of one); records ``current`` for the next start."""
+    record = state_dir / "last-boot-id"
+    try:
+        previous = record.read_text().strip()
+    except OSError:
+        previous = ""
+    with contextlib.suppress(OSError):  # unrecorded: this start's answer stands
+        record.write_text(current)
+    return not current or previous != current

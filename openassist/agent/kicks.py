@@ -78,8 +78,10 @@ class KickChannel:
             if watcher.done() and not watcher.cancelled():
                 # Silent peer: the server has been out of reach since we last heard from it.
                 silent_s = time.monotonic() - socket.last_heard
-                self._channel.lost_since(time.time_ns() // 1_000_000 - int(silent_s * 1000))
-                log.warning("kick channel: no answer from the server for %.0f s", silent_s)
+                self._channel.lost_since(
+                    time.time_ns() // 1_000_000 - int(silent_s * 1000),
+                    f"the kick channel had no answer for {silent_s:.0f} s",
+                )
             else:
                 log.info("kick channel closed: %s", error)
             return False

@@ -20,11 +20,12 @@ from typing import Any
 
 from msgspec.structs import replace
 
+from openassist import logs
 from openassist.agent import script_file
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.containers import ContainerRun, find_container
 from openassist.agent.files import deliver_file
-from openassist.agent.identity import Identity, boot_id, load
+from openassist.agent.identity import Identity, boot_id, first_start_since_boot, load
 from openassist.agent.journal import QUEUED_MARK, Journal
 from openassist.agent.kicks import KickChannel
 from openassist.agent.process_group import end_group, group_alive
@@ -35,6 +36,7 @@ from openassist.agent.tasks import (
     Unrunnable,
     base_report,
     final_report,
+    resolve_secrets,
     run_periodic,
     script_spec,
 )
@@ -75,6 +77,10 @@ class Agent:
         self._runs: dict[str, ScriptRun] = {}
         self._journal = Journal.open(identity.state_dir)
         self._boot_id = boot_id()
+        self._cold_start = first_start_since_boot(identity.state_dir, self._boot_id)
+        # Set once the reports an earlier life left are through: the first task fetch waits for
+        # it, since it tells the server to end whatever is still running unreported.
+        self._recovered = asyncio.Event()
         self._kicks = KickChannel(self._channel, self._settings)
         self._kicked = self._kicks.kicked
         self._deregistered = self._kicks.deregistered
@@ -82,7 +88,9 @@ class Agent:
         self._script_dir = identity.state_dir / "scripts"
         self._schedules = Schedules(
             identity.state_dir,
-            lambda item, base: run_periodic(item, base, identity, self._script_dir, self._runs),
+            lambda item, base: run_periodic(
+                item, base, identity, self._script_dir, self._runs, self._channel.secret_values
+            ),
             self._queue_report,
         )
         self._upgrader = Upgrader(
@@ -91,6 +99,9 @@ class Agent:
         self.restart_into: tuple[str, Path] | None = None  # a newly installed version
 
     async def run(self, stop: asyncio.Event) -> None:
+        # What runs cut short by a crash left (script files may hold secret values): before any
+        # run of this life can have written its own.
+        script_file.sweep(self._script_dir)
         duties = [
             asyncio.create_task(self._heartbeats(), name="heartbeat"),
             asyncio.create_task(self._kicks.run(), name="kicks"),
@@ -104,8 +115,6 @@ class Agent:
         ]
         self._kicked.set()  # fetch once at start-up
         await self._recover()
-        # What runs cut short by a crash left (script files may hold secret values).
-        script_file.sweep(self._script_dir)
         self._schedules.load()
         try:
             await asyncio.wait(endings, return_when=asyncio.FIRST_COMPLETED)
@@ -170,14 +179,17 @@ class Agent:
 
     async def _fetcher(self) -> None:
         attempt, wait_s = 0, self._settings.poll_s
+        startup = True  # the first fetch of this process says so
+        await self._recovered.wait()
         while True:
             await pause(self._kicked, wait_s)
             self._kicked.clear()
             if self._upgrader.upgrading:
                 continue  # the new version takes what is waiting
             try:
-                tasks = await self._channel.task_list("kickoff")
-                attempt, wait_s = 0, self._settings.poll_s
+                cold_start = self._cold_start if startup else None
+                tasks = await self._channel.task_list("kickoff", cold_start=cold_start)
+                startup, attempt, wait_s = False, 0, self._settings.poll_s
             except ChannelError as error:
                 log.warning("task list failed: %s", error)
                 wait_s = backoff(attempt, self._settings)  # or sooner, on a kick
@@ -233,7 +245,8 @@ class Agent:
         key = (task.taskID, task.invokeVersion)
         base = base_report(task)
         try:
-            spec = script_spec(task, self._identity.instance_id, self._script_dir)
+            secrets = await resolve_secrets(task, self._channel.secret_values)
+            spec = script_spec(task, self._identity.instance_id, self._script_dir, secrets)
             found = await find_container(task) if task.containerId or task.containerName else None
         except Unrunnable as problem:
             await self._settle(key, problem.report(base))
@@ -259,23 +272,27 @@ class Agent:
             self._runs.pop(task.taskID, None)
             finished.set()
             await announce
-        await self._settle(key, final_report(outcome, base))
+        await self._settle(key, final_report(outcome, base), private=bool(secrets))
 
-    def _queue_report(self, report: TaskReport) -> None:
+    def _queue_report(self, report: TaskReport, private: bool = False) -> None:
         """Journal a periodic run's report and send it in the background until the server
-        takes it; after a restart the journal sends what was still waiting."""
+        takes it; after a restart the journal sends what was still waiting. ``private``: the
+        run held secret values, so its output stays out of the journal."""
         task_id = report.task_id
         key = (f"{task_id}{QUEUED_MARK}{time.time_ns()}", report.invoke_version or 0)
-        self._journal.queued(key, report)
+        self._journal.queued(key, _kept(report, private))
         self._spawn(self._resend(key, report), f"report {task_id}")
 
     async def _send_file(self, task: wire.FileTaskInfo) -> None:
         report = await asyncio.to_thread(deliver_file, task)
         await self._settle((task.taskID, 0), report)
 
-    async def _settle(self, key: tuple[str, int], report: TaskReport) -> None:
-        """Journal the final report, send it until the server takes it, then mark it settled."""
-        self._journal.finished(key, report)
+    async def _settle(
+        self, key: tuple[str, int], report: TaskReport, private: bool = False
+    ) -> None:
+        """Journal the final report, send it until the server takes it, then mark it settled.
+        ``private``: the run held secret values, so its output stays out of the journal."""
+        self._journal.finished(key, _kept(report, private))
         await self._report(report)
         self._journal.settled(key)
 
@@ -311,10 +328,18 @@ class Agent:
                 error_info=f"{what} while the task ran; it was not run again.",
             )
             self._journal.finished(entry.key, interrupted)
+        resends = []
         for entry in self._journal.unsettled():
             report = entry.final_report
             assert report is not None
-            self._spawn(self._resend(entry.key, report), f"resend {entry.task_id}")
+            resends.append(self._resend(entry.key, report))
+        self._spawn(self._recovery_done(resends), "recovery")
+
+    async def _recovery_done(self, resends: list[Coroutine[Any, Any, None]]) -> None:
+        try:
+            await asyncio.gather(*resends)
+        finally:
+            self._recovered.set()
 
     async def _resend(self, key: tuple[str, int], report: TaskReport) -> None:
         await self._report(report)
@@ -352,12 +377,24 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _kept(report: TaskReport, private: bool) -> TaskReport:
+    """The copy of a report the journal keeps: without the output of a run that held secret
+    values (the output may show them; the journal is a file that outlives the run). Sent again
+    after a restart, such a report says its output was not kept."""
+    if not private or not report.output:
+        return report
+    note = "the output was not kept on the instance (the run used secret parameters)"
+    info = f"{report.error_info.rstrip('.')}; {note}" if report.error_info else note
+    return replace(report, output=b"", error_info=info)
+
+
 async def run_agent(
     state_dir: Path, settings: AgentSettings | None = None
 ) -> tuple[str, Path] | None:
     """Run until SIGINT/SIGTERM, or until a newer version is installed: then returns its
     (version, directory) for the caller to start."""
     identity = load(state_dir)
+    logs.bind(instance_id=identity.instance_id)  # on every line this agent logs
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

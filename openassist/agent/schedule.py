@@ -7,6 +7,11 @@ skipped (an OpenAssist report the official agent does not send). The schedules a
 owner-only file, so they survive a restart of the agent. Reports follow the official agent:
 ``invalid`` with ``param=cron`` for a schedule this instance cannot keep, a final report per run
 with the wall-clock params, ``stopped`` with ``result=completed`` when no run is left.
+
+The file never holds a secret value (issue 13.8): our agent is handed its tasks with the
+``{{oos-secret:...}}`` placeholders and asks for the values at each fire, so a schedule that uses
+secrets needs the server at its fire times (a fire that cannot reach it fails with
+QueryParameterStoreFailed, reported when the server is back).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import msgspec
 from msgspec.structs import replace
 
 from openassist import expressions
+from openassist.agent import secret_values
 from openassist.agent.tasks import base_report
 from openassist.expressions import errors as codes
 from openassist.protocol import agent as wire
@@ -39,7 +45,9 @@ SLEEP_SLICE_S = 5.0  # wake at least this often, so a clock change is noticed
 
 # Runs once: the run's final report, from the base report naming its task and wall clock.
 RunOnce = Callable[[wire.RunItem, TaskReport], Awaitable[TaskReport]]
-Send = Callable[[TaskReport], None]  # queues a report (retried until taken)
+# Queues a report (retried until taken); True: the run held secret values, so the copy kept on
+# disk until the server takes it leaves the output out.
+Send = Callable[[TaskReport, bool], None]
 
 
 def is_periodic(item: wire.RunItem) -> bool:
@@ -149,7 +157,7 @@ class Schedules:
         except expressions.FrequencyError as error:
             log.info("schedule of %s refused: %s", task.taskID, error)
             refused = replace(base_report(item.task), kind=ReportKind.INVALID, param="cron")
-            self.send(replace(refused, value=error.code))
+            self.send(replace(refused, value=error.code), False)
             return
         self._start(Schedule(item, frequency))
 
@@ -171,7 +179,7 @@ class Schedules:
         schedule = self._drop(task_id)
         if schedule is None or not report:
             return
-        self.send(schedule.ended(StopResult.KILLED))
+        self.send(schedule.ended(StopResult.KILLED), False)
 
     def close(self) -> None:
         """The agent stops: the schedules stay on file; a run cut short says so (the task
@@ -212,7 +220,7 @@ class Schedules:
             if schedule.run is not None and not schedule.run.done():
                 log.info("run of %s at %s skipped: the last one is still going", task.taskID, fire)
                 skipped = ReportKind.SKIPPED
-                self.send(replace(schedule.base(), kind=skipped, current_time_ms=_ms(fire)))
+                self.send(replace(schedule.base(), kind=skipped, current_time_ms=_ms(fire)), False)
                 continue
             base = replace(schedule.base(), **self._wall_clock(schedule, fire))
             schedule.run = asyncio.create_task(self._run(schedule, base))
@@ -220,7 +228,7 @@ class Schedules:
             await asyncio.wait([schedule.run])
         schedule.loop = None  # ending by itself: nothing to cancel
         self._drop(task.taskID)
-        self.send(schedule.ended(StopResult.COMPLETED))
+        self.send(schedule.ended(StopResult.COMPLETED), False)
 
     async def _run(self, schedule: Schedule, base: TaskReport) -> TaskReport:
         outcome = await self.run_once(schedule.item, base)
@@ -234,5 +242,5 @@ class Schedules:
                 error_info="the agent stopped while the run was going",
             )
         schedule.last = outcome
-        self.send(outcome)
+        self.send(outcome, bool(secret_values.names(schedule.item.task)))
         return outcome

@@ -7,10 +7,13 @@ import base64
 import binascii
 import platform
 import shutil
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 from msgspec.structs import replace
 
+from openassist.agent import secret_values
+from openassist.agent.channel import ChannelError, SecretsRefused
 from openassist.agent.identity import Identity
 from openassist.agent.parameters import UnknownBuiltIn, resolve_built_ins
 from openassist.agent.runner import RunOutcome, ScriptRun, ScriptSpec
@@ -54,8 +57,33 @@ def type_launcher(command_type: str) -> str:
     )
 
 
-def script_spec(task: wire.TaskInfo, instance_id: str, script_dir: Path) -> ScriptSpec:
-    """The run to make of a task; raises Unrunnable with the report to send instead."""
+# Asks the server for a task's secret values (Channel.secret_values).
+AskSecrets = Callable[[str], Awaitable[dict[str, str]]]
+
+
+async def resolve_secrets(task: wire.TaskInfo, ask: AskSecrets) -> dict[str, str]:
+    """The values of the task's ``{{oos-secret:...}}`` references, asked for now (none asked
+    for when it has none); raises Unrunnable QueryParameterStoreFailed when there are none."""
+    wanted = secret_values.names(task)
+    if not wanted:
+        return {}
+    try:
+        return await ask(task.taskID)
+    except SecretsRefused as refused:
+        why = f"the server has no values for its secret parameters: {refused}"
+    except ChannelError as error:
+        why = f"the server could not be asked for its secret parameters: {error}"
+    raise Unrunnable(ReportKind.ERROR, "QueryParameterStoreFailed", why)
+
+
+def script_spec(
+    task: wire.TaskInfo,
+    instance_id: str,
+    script_dir: Path,
+    secrets: Mapping[str, str] | None = None,
+) -> ScriptSpec:
+    """The run to make of a task, with ``secrets`` (values by name) in the places of its
+    ``{{oos-secret:...}}``; raises Unrunnable with the report to send instead."""
     try:
         content = base64.b64decode(task.commandContent, validate=True)
     except (binascii.Error, ValueError):
@@ -81,7 +109,8 @@ def script_spec(task: wire.TaskInfo, instance_id: str, script_dir: Path) -> Scri
                 "InvalidSystemBuiltInParameter",
                 f"{{{{ACS::{unknown.name}}}}} is not a built-in parameter",
             ) from None
-        content = text.encode("utf-8", "surrogateescape")
+        # Last: a secret's value is never read for placeholders of its own.
+        content = secret_values.fill(text, secrets or {}).encode("utf-8", "surrogateescape")
     return ScriptSpec(
         content=content,
         timeout_s=float(task.timeOut or 60),
@@ -134,13 +163,15 @@ async def run_periodic(
     identity: Identity,
     script_dir: Path,
     runs: dict[str, ScriptRun],
+    ask: AskSecrets,
 ) -> TaskReport:
-    """One run of a periodic task: no journal entry (the schedule file holds the task) and, as
-    the official agent does for them, no partial output. ``runs`` holds it while it runs, so a
-    stop can end it."""
+    """One run of a periodic task: no journal entry (the schedule file holds the task, with its
+    secret placeholders: the values are asked for at each fire) and, as the official agent does
+    for them, no partial output. ``runs`` holds it while it runs, so a stop can end it."""
     task = item.task
     try:
-        spec = script_spec(task, identity.instance_id, script_dir)
+        secrets = await resolve_secrets(task, ask)
+        spec = script_spec(task, identity.instance_id, script_dir, secrets)
     except Unrunnable as problem:
         return problem.report(base)
     run = ScriptRun(spec, quota=item.output.logQuota)

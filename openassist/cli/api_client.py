@@ -23,9 +23,10 @@ class ApiUnreachable(Exception):
 
 
 class ApiCallError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, request_id: str = "") -> None:
         super().__init__(f"{code}: {message} (HTTP {status})")
         self.status, self.code, self.message = status, code, message
+        self.request_id = request_id  # what the server's log lines about the call carry
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,10 @@ class ApiClient:
             except ValueError:
                 document = {}
             raise ApiCallError(
-                error.code, document.get("Code", "HTTPError"), document.get("Message", str(error))
+                error.code,
+                document.get("Code", "HTTPError"),
+                document.get("Message", str(error)),
+                document.get("RequestId", ""),
             ) from None
         except (urllib.error.URLError, OSError) as error:
             raise ApiUnreachable(self._unreachable(error)) from None

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from openassist.cli.outcome import ExitCode
 from openassist.errors import ConfigurationError
 from openassist.server.backup import backup, restore
 from openassist.server.settings import load_server_settings
@@ -33,4 +34,4 @@ def run_backup_command(args: argparse.Namespace) -> int:
         return 0
     except (ConfigurationError, OSError) as error:
         print(f"openassist {args.command}: {error}", file=sys.stderr)
-        return 2
+        return ExitCode.ERROR

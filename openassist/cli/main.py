@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from openassist import __version__
+from openassist import __version__, logs
 from openassist.cli.outcome import ExitCode
 from openassist.cli.targets import add_target_options
 
@@ -28,7 +28,11 @@ def _parser() -> argparse.ArgumentParser:
         description="OpenAssist: run commands and send files on your machines.",
     )
     parser.add_argument("--version", action="version", version=f"openassist {__version__}")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    # No defaults here: the server's settings (file, OPENASSIST_LOG_*) apply unless a flag is given.
+    parser.add_argument("--log-level", choices=["debug", "info", "warning"], help="default info")
+    parser.add_argument(
+        "--log-format", choices=["text", "json"], help="one line per event (default text)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     server = sub.add_parser("server", help="run the server (RPC API + agent gateway)")
@@ -39,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--agent-port", type=int)
     server.add_argument("--database-url", help="default: SQLite file in the data directory")
     server.add_argument("--ready-file", help="written once both listeners accept connections")
+    server_sub = server.add_subparsers(dest="server_command")
+    server_unit = server_sub.add_parser(
+        "install-service", help="write the systemd unit openassist-server.service"
+    )
+    server_unit.add_argument("--data-dir", default="/var/lib/openassist", help="/var/lib/NAME")
+    _unit_options(server_unit)
 
     agent = sub.add_parser("agent", help="the agent: register this host, or run")
     agent_sub = agent.add_subparsers(dest="agent_command", required=True)
@@ -58,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     run_agent.add_argument(
         "--kick-pong", type=float, default=10.0, help="seconds to wait for the server's answer"
     )
+    agent_unit = agent_sub.add_parser(
+        "install-service", help="write the systemd unit openassist-agent.service"
+    )
+    agent_unit.add_argument("--state-dir", default="/var/lib/openassist-agent")
+    _unit_options(agent_unit)
     package = agent_sub.add_parser("package", help="make the package agents upgrade to")
     package.add_argument("--out", default=".openassist/agent-packages", help="the server's dir")
     package.add_argument("--version", default="", help="label (default: this installation's)")
@@ -160,6 +175,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--unit-dir", default="/etc/systemd/system", help="where units go")
+    parser.add_argument(
+        "--start", action="store_true", help="then systemctl daemon-reload and enable --now"
+    )
+
+
 def _json_options(parser: argparse.ArgumentParser) -> None:
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="one JSON document (API field names)")
@@ -206,10 +228,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "ecs":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(args.log_level or "info", args.log_format or "text")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at every start
+    if args.command in ("server", "agent") and "install-service" in (
+        getattr(args, "server_command", None),
+        getattr(args, "agent_command", None),
+    ):
+        from openassist.cli.install_service import run_install_service
+
+        return run_install_service(args, args.command)
     if args.command == "server":
         try:
             from openassist.cli.server_command import run_server

@@ -30,5 +30,9 @@ def show_output(client: ApiClient, invoke_id: str, instance_id: str, follow: boo
         if not data:
             time.sleep(FOLLOW_POLL_S)
     if answer["Truncated"]:
-        print(f"\n[output truncated: the server keeps the first {offset} bytes]", file=sys.stderr)
+        produced = answer.get("ProducedSize", offset)
+        print(
+            f"\n[output incomplete: {offset} of the {produced} bytes the script produced are kept]",
+            file=sys.stderr,
+        )
     return 0

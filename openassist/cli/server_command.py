@@ -7,6 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from openassist import logs
 from openassist.errors import ConfigurationError
 from openassist.server.app import serve
 from openassist.server.settings import load_server_settings
@@ -23,11 +24,13 @@ def run_server(args: argparse.Namespace) -> int:
                 "agent_port": args.agent_port,
                 "database_url": args.database_url,
                 "log_level": args.log_level,
+                "log_format": args.log_format,
             }
         )
     except ConfigurationError as error:
         print(f"openassist server: {error}", file=sys.stderr)
         return 2
+    logs.configure(settings.log_level, settings.log_format)
     ready = Path(args.ready_file) if args.ready_file else None
     try:
         import uvloop  # optional: a faster event loop when installed

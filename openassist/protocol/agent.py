@@ -38,6 +38,18 @@ OUTAGE_PARAM = "outage_since"
 UPGRADING_PARAM = "upgrading"  # heartbeat while the agent replaces itself: the new version
 CAPABILITIES_PARAM = "caps"  # heartbeat: what this agent can do, comma-separated
 RUNNING_PARAM = "running"  # heartbeat: how many tasks it runs now
+# Task list: our agent asks for the values of ``{{oos-secret:...}}`` at each run (SECRET_VALUES),
+# so the task it is handed (and may keep on disk, as a schedule) holds the placeholders only.
+SECRETS_PARAM = "secrets"
+SECRETS_PER_RUN = "per-run"
+# OpenAssist: the secret parameter values of one task (``?taskId=``), for the run about to start.
+SECRET_VALUES = f"{API_PREFIX}/v1/openassist/secret_values"
+# The official agent's first task fetch of a process: ``reason=startup&cold_start=true|false``
+# (true: the first start since the machine booted). Ours adds ``caps`` (with "journal": it
+# reported its interrupted runs before this fetch and keeps its schedules).
+STARTUP_REASON = "startup"
+COLD_START_PARAM = "cold_start"
+JOURNAL_CAPABILITY = "journal"
 
 OUTPUT_QUOTA = 24576
 OUTPUT_INTERVAL_MS = 3000
@@ -159,6 +171,19 @@ def decode_register(data: bytes) -> RegisterRequest:
 
 def decode_task_list(data: bytes) -> TaskListResponse:
     return msgspec.json.decode(data, type=TaskListResponse)
+
+
+class SecretValuesResponse(msgspec.Struct, omit_defaults=True):
+    """The values of the task's ``{{oos-secret:NAME}}`` references, by NAME; or, with a code
+    other than 200, why there are none (errCode QueryParameterStoreFailed)."""
+
+    code: int = 200
+    values: dict[str, str] = msgspec.field(default_factory=dict)
+    errCode: str = ""
+    errMsg: str = ""
+
+    def __repr__(self) -> str:  # never the values, wherever it is shown
+        return f"SecretValuesResponse(code={self.code}, names={sorted(self.values)})"
 
 
 class UpdateCheckRequest(msgspec.Struct):

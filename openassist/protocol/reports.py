@@ -19,7 +19,8 @@ tasks only. Times are Unix ms. A ``running`` report's body is the output since t
 one; a final report's body is what was not sent yet, so the server appends. OpenAssist's agent
 adds ``skipped`` (taskId invokeVersion currentTime), ``result=canceled`` (a stop for a run it
 never started) and ``errCode``/``errDesc`` on ``invalid``. A number that is absent, empty or
-not a decimal integer of at most 18 digits decodes as None.
+not a decimal integer of at most 18 digits, or out of its field's range (a time the server
+cannot show, an exit code or version wider than 32 bits) decodes as None.
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ import msgspec
 
 SEND_FILE = "sendfile"  # the taskType of a send-file task's reports
 _INTEGER = re.compile(r"-?[0-9]{1,18}")  # fits the int64 columns the server keeps them in
+# What each number may be; outside it, the number decodes as absent. Times must be ones the
+# server can show (up to the year 9999); exit codes and versions fit 32 bits, and Windows'
+# unsigned exit codes (0xC0000005) are taken as the signed value they are.
+_TIME_MS = range(0, 253_402_300_800_000)
+_INT32 = range(-(2**31), 2**31)
+_EXIT_CODE = range(-(2**31), 2**32)
+_COUNT = range(0, 2**63)
+_OFFSET_S = range(-86_400, 86_401)
 
 
 class ReportKind(StrEnum):
@@ -127,8 +136,15 @@ def encode_query(report: TaskReport) -> dict[str, str]:
     return query
 
 
-def _integer(text: str | None) -> int | None:
-    return int(text) if text is not None and _INTEGER.fullmatch(text) else None
+def _integer(text: str | None, allowed: range) -> int | None:
+    if text is None or not _INTEGER.fullmatch(text) or int(text) not in allowed:
+        return None
+    return int(text)
+
+
+def _exit_code(text: str | None) -> int | None:
+    value = _integer(text, _EXIT_CODE)
+    return value - 2**32 if value is not None and value >= 2**31 else value
 
 
 def _file_status(text: str | None) -> FileStatus | None:
@@ -144,22 +160,22 @@ def decode_report(kind: ReportKind, query: Mapping[str, str], output: bytes = b"
     return TaskReport(
         kind=kind,
         task_id=query.get("taskId", ""),
-        invoke_version=_integer(query.get("invokeVersion")),
-        start_ms=_integer(query.get("start")),
-        end_ms=_integer(query.get("end")),
+        invoke_version=_integer(query.get("invokeVersion"), _INT32),
+        start_ms=_integer(query.get("start"), _TIME_MS),
+        end_ms=_integer(query.get("end"), _TIME_MS),
         # ``stopped`` spells it in lower case; accept either on any kind.
-        exit_code=_integer(query.get("exitCode") or query.get("exitcode")),
-        dropped=_integer(query.get("dropped")),
+        exit_code=_exit_code(query.get("exitCode") or query.get("exitcode")),
+        dropped=_integer(query.get("dropped"), _COUNT),
         error_code=query.get("errCode", ""),
         error_info=query.get("errDesc", ""),
         param=query.get("param"),
         value=query.get("value", ""),
         result=_RESULTS.get(query.get("result", "")),
-        current_time_ms=_integer(query.get("currentTime")),
-        utc_offset_s=_integer(query.get("offset")),
+        current_time_ms=_integer(query.get("currentTime"), _TIME_MS),
+        utc_offset_s=_integer(query.get("offset"), _OFFSET_S),
         time_zone=query.get("timeZone", ""),
         send_file=query.get("taskType") == SEND_FILE,
         file_status=_file_status(query.get("status")),
-        file_error=_integer(query.get("errorcode")),
+        file_error=_integer(query.get("errorcode"), _INT32),
         output=output,
     )

@@ -9,6 +9,7 @@ import logging
 import resource
 import secrets
 import signal
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from openassist.server.service.services import Services
 from openassist.server.service.sweeps import Sweeper
 from openassist.server.settings import ServerSettings
 from openassist.server.store.db import Database
+from openassist.server.tls_renewal import keep_certificate
 
 log = logging.getLogger("openassist.server")
 
@@ -122,6 +124,10 @@ async def build_server(settings: ServerSettings) -> Server:
         api_burst_per_key=settings.api_burst_per_key,
         min_rate_interval_s=settings.min_rate_interval_s,
         min_cron_interval_s=settings.min_cron_interval_s,
+        api_max_body_bytes=settings.api_max_body_bytes,
+        console_max_body_bytes=settings.console_max_body_bytes,
+        agent_register_max_body_bytes=settings.agent_register_max_body_bytes,
+        agent_max_body_bytes=settings.agent_max_body_bytes,
     )
     context = ServiceContext(db=db, bus=bus, clock=SystemClock(), limits=limits)
     box = await asyncio.to_thread(SecretBox.load_or_create, settings.effective_parameter_key_file)
@@ -266,6 +272,7 @@ def _uvicorn(
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted,
         access_log=False,
+        log_config=None,  # uvicorn's lines go through our handler, in our format
         lifespan="off",
         ssl_certfile=str(tls.server_cert) if tls else None,
         ssl_keyfile=str(tls.server_key) if tls else None,
@@ -274,6 +281,20 @@ def _uvicorn(
         timeout_keep_alive=120,
     )
     return _QuietServer(config)
+
+
+def _renewing(
+    settings: ServerSettings, files: TlsFiles, servers: list[uvicorn.Server]
+) -> asyncio.Task[None] | None:
+    """The task that renews the agent certificate while the server runs (None when off)."""
+    if settings.tls_renew_check_s <= 0:
+        return None
+
+    def contexts() -> list[ssl.SSLContext]:
+        return [s.config.ssl for s in servers if s.config.ssl is not None]
+
+    renewal = keep_certificate(files, settings.tls_hostnames, settings.tls_renew_check_s, contexts)
+    return asyncio.create_task(renewal, name="tls-renewal")
 
 
 def _raise_open_file_limit(settings: ServerSettings) -> None:
@@ -333,6 +354,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         )
     tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
     sweeping = asyncio.create_task(server.sweeper.run(), name="sweeper")
+    renewing = _renewing(settings, server.tls, [agents, api] if api_tls is server.tls else [agents])
     try:
         while not all(listener.started for listener in listeners):
             if any(task.done() for task in tasks):
@@ -355,6 +377,8 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         waiter.cancel()
     finally:
         sweeping.cancel()
+        if renewing is not None:
+            renewing.cancel()
         for listener in listeners:
             listener.should_exit = True
         for task in tasks:

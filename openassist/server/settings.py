@@ -64,6 +64,9 @@ class ServerSettings:
     database_url: str = ""
     regions: tuple[str, ...] = ("local",)  # RegionId values the API accepts; the first is default
     tls_hostnames: tuple[str, ...] = ()  # extra names for the agent certificate
+    # How often the running server looks whether the agent certificate is due for renewal (near
+    # its end, or its names changed); it is also looked at every start. 0: only at start.
+    tls_renew_check_s: int = 12 * 3600
     agent_networks: tuple[str, ...] = ()  # agent access rule: allowed source networks (CIDR)
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto
     # headers are believed, on both ports. Empty: those headers are ignored and the client is
@@ -80,6 +83,9 @@ class ServerSettings:
     api_rate_per_key: int = 200  # requests per second per access key; 0 disables the limit
     api_burst_per_key: int = 400  # requests an access key may send at once above its rate
     log_level: str = "info"  # debug, info or warning
+    # "text" or "json": one line per event either way, with the request id, the user and the
+    # instance id where they apply.
+    log_format: str = "text"
     # Open connections per port (WebSockets included); more are refused at once with 503. The
     # server raises its open-file limit to fit both ports when the hard limit allows.
     api_max_connections: int = 256
@@ -90,6 +96,13 @@ class ServerSettings:
     head_timeout_s: int = 10
     max_head_bytes: int = 64 * 1024  # a request line and headers larger than this: 431
     read_timeout_s: int = 30  # a request body that stops arriving this long: connection closed
+    # Largest request body per endpoint, refused with 413 before it is read (Content-Length)
+    # or as soon as it passes the limit: the RPC API (SendFile content included) ...
+    api_max_body_bytes: int = 1024 * 1024
+    console_max_body_bytes: int = 256 * 1024  # ... console forms, sign-in included ...
+    agent_register_max_body_bytes: int = 64 * 1024  # ... agent registration (unauthenticated)
+    # ... and the other agent requests (task reports carry output: keep it above 2 MiB).
+    agent_max_body_bytes: int = 8 * 1024 * 1024
     # Prometheus metrics at /metrics: "api" (on the API port), "off", or HOST:PORT for a plain
     # HTTP listener of their own (with /healthz and /readyz), e.g. for a monitoring network.
     metrics: str = "api"
@@ -185,6 +198,12 @@ def load_server_settings(
 def _check(settings: ServerSettings) -> None:
     if settings.api_tls not in ("auto", "on", "off"):
         raise ConfigurationError(f"setting api_tls: {settings.api_tls!r} is not auto, on or off")
+    if settings.log_format not in ("text", "json"):
+        raise ConfigurationError(f"setting log_format: {settings.log_format!r} is not text or json")
+    if settings.log_level not in ("debug", "info", "warning"):
+        raise ConfigurationError(
+            f"setting log_level: {settings.log_level!r} is not debug, info or warning"
+        )
     if settings.metrics not in ("api", "off"):
         host, _, port = settings.metrics.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:

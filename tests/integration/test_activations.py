@@ -65,9 +65,14 @@ def test_rename_and_deregister_a_managed_instance(cluster: Cluster) -> None:
         what="the deregistered agent to stop",
     )
 
-    later = cluster.run("echo hi", agent.instance_id)
-    [result] = cluster.results(later)
-    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Aborted", "InstanceDeregistered")
+    # Gone, and every action says so: not listed, no agent status, no new task.
+    for action, params in (
+        ("RunCommand", {"Type": "RunShellScript", "CommandContent": "echo hi"}),
+        ("DescribeCloudAssistantStatus", {}),
+    ):
+        refused = _refused(cluster, action, **params, **{"InstanceId.1": agent.instance_id})
+        assert (refused.status, refused.code) == (404, "InvalidInstance.NotFound")
+        assert "was deregistered" in refused.message and "activation code" in refused.message
     [listed] = cluster.call("DescribeActivations", ActivationId=activation_id)["ActivationList"]
     assert listed["DeregisteredCount"] == 1
     assert (
@@ -99,8 +104,15 @@ def test_release_ends_unfinished_tasks_with_instance_released(cluster: Cluster) 
         "InstanceReleased",
     )
     assert "deleted from the inventory" in was_waiting["ErrorInfo"]
-    later = cluster.results(cluster.run("echo hi", agent.instance_id))[0]
-    assert (later["InvocationStatus"], later["ErrorCode"]) == ("Aborted", "InstanceReleased")
+    later = _refused(
+        cluster,
+        "RunCommand",
+        CommandContent="echo hi",
+        Type="RunShellScript",
+        **{"InstanceId.1": agent.instance_id},
+    )
+    assert (later.status, later.code) == (404, "InvalidInstance.NotFound")
+    assert "was released" in later.message
     listed = cluster.call("DescribeManagedInstances", **{"InstanceId.1": agent.instance_id})
     assert listed["TotalCount"] == 0
     again = _refused(cluster, "ReleaseManagedInstance", InstanceId=agent.instance_id)

@@ -77,6 +77,21 @@ def test_plain_install_is_the_agent_without_the_servers_libraries(tmp_path: Path
     assert "pip install 'openassist[server]'" in refused.stderr
     assert not (tmp_path / "data").exists()
 
+    # The systemd unit is part of the plain install (package data), written for its venv.
+    units = tmp_path / "units"
+    wrote = subprocess.run(
+        [str(venv / "bin" / "openassist"), "agent", "install-service", "--unit-dir", str(units)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert wrote.returncode == 0, wrote.stderr
+    assert (
+        f"ExecStart={venv}/bin/openassist agent run"
+        in (units / "openassist-agent.service").read_text()
+    )
+
     with Cluster.start(tmp_path / "cluster") as cluster:
         activation = cluster.call("CreateActivation", InstanceCount="1")
         state_dir = tmp_path / "agent-state"

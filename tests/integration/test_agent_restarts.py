@@ -53,6 +53,23 @@ def test_reboot_is_told_apart_from_an_agent_restart(cluster: Cluster, tmp_path: 
     assert runs.read_text() == "run\n"
 
 
+def test_a_run_the_journal_lost_ends_at_the_restart(cluster: Cluster, tmp_path: Path) -> None:
+    """The journal is gone (state directory restored from an old copy, or wiped): the restarted
+    agent's startup fetch ends the run it cannot report at once, not Timeout + 60 s later."""
+    agent = cluster.new_agent("amnesiac")
+    invoke_id, runs, pid_file = _start_long_task(cluster, agent.instance_id, tmp_path)
+    wait_until(lambda: agent.journalled_process(invoke_id), 30, what="the group journalled")
+    running = lambda: cluster.results(invoke_id)[0]["InvocationStatus"] == "Running"  # noqa: E731
+    wait_until(running, 30, what="the server to know the run started")
+    agent.kill()
+    os.killpg(os.getpgid(int(pid_file.read_text())), 9)
+    (agent.state_dir / "journal.jsonl").unlink()
+    cluster.start_agent(agent)
+    [result] = cluster.wait_final(invoke_id, timeout_s=30)  # Timeout is 600 s
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Error", "ClientRestarted")
+    assert runs.read_text() == "run\n"
+
+
 def test_final_result_survives_a_server_kill(tmp_path: Path) -> None:
     with Cluster.start(tmp_path / "cluster") as cluster:
         agent = cluster.new_agent("patient")

@@ -4,6 +4,8 @@ no row behind in any table of the store."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -131,12 +133,14 @@ def store(cluster: Cluster) -> Iterator[Engine]:
 
 
 def row_counts(engine: Engine) -> dict[str, int]:
+    """Rows per table; not the replay marks, which every signed request leaves by design."""
     with engine.connect() as connection:
         return {
             table.name: int(
                 connection.execute(select(func.count()).select_from(table)).scalar_one()
             )
             for table in metadata.sorted_tables
+            if table.name != "replay_marks"
         }
 
 
@@ -185,3 +189,54 @@ def test_reading_action_survives_random_parameters(
 
 def test_every_registered_action_is_fuzzed() -> None:
     assert sorted(READERS + WRITERS) == sorted(ACTIONS)
+
+
+def _token(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+DEEP = "[" * 5000 + "]" * 5000  # deeper than Python's parser recursion allows
+CRAFTED = [
+    # (action, parameters, code): crafted inputs that reached the store or the parser raw and
+    # answered 500 (OverflowError, "row value misused", RecursionError).
+    ("DescribeInvocations", {"NextToken": _token([2**70, "t-x"])}, "InvalidParameter.NextToken"),
+    ("DescribeInvocations", {"NextToken": _token([1])}, "InvalidParameter.NextToken"),
+    ("DescribeInvocations", {"NextToken": _token(["a", "b"])}, "InvalidParameter.NextToken"),
+    ("DescribeInvocations", {"NextToken": _token([True, "t-x"])}, "InvalidParameter.NextToken"),
+    ("DescribeInvocations", {"NextToken": _token([1, "t", "i"])}, "InvalidParameter.NextToken"),
+    ("DescribeInvocationResults", {"NextToken": _token([1, "t"])}, "InvalidParameter.NextToken"),
+    ("DescribeCommands", {"NextToken": _token([1, "c", "x", "y"])}, "InvalidParameter.NextToken"),
+    ("DescribeCommands", {"NextToken": _token(DEEP)}, "InvalidParameter.NextToken"),
+    (
+        "RunCommand",
+        {
+            "Type": "RunShellScript",
+            "CommandContent": "echo {{a}}",
+            "InstanceId.1": "mi-none",
+            "EnableParameter": "true",
+            "Parameters": DEEP,
+        },
+        "InvalidParameter.Parameters",
+    ),
+    (
+        "CreateParameter",
+        {"Name": "deep", "Value": "v", "Type": "String", "Tags": DEEP},
+        "InvalidParameter.Tags",
+    ),
+    (
+        "CreateParameter",
+        {"Name": "deep", "Value": "v", "Type": "String", "Constraints": DEEP},
+        "InvalidParameter.Constraints",
+    ),
+]
+
+
+@pytest.mark.parametrize(("action", "params", "code"), CRAFTED)
+def test_crafted_shapes_get_their_documented_code(
+    cluster: Cluster, store: Engine, action: str, params: dict[str, str], code: str
+) -> None:
+    before = row_counts(store)
+    with pytest.raises(ApiCallError) as refused:
+        cluster.client().call(action, params)
+    assert (refused.value.status, refused.value.code) == (400, code), refused.value.message
+    assert row_counts(store) == before

@@ -104,3 +104,4 @@ def test_output_past_the_cap_is_marked_truncated(tmp_path: Path) -> None:
         data, answer = _read_all(small, invoke_id, agent.instance_id)
     assert data == b"x" * 1000
     assert answer["Truncated"] is True and answer["OutputSize"] == 1000
+    assert answer["ProducedSize"] == 5000

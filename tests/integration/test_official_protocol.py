@@ -25,6 +25,7 @@ from websockets.sync.client import ClientConnection, connect
 from openassist.agent.identity import Identity
 from openassist.agent.keys import new_key, private_pem, public_key_field
 from openassist.agent.signing import RequestSigner
+from openassist.cli.api_client import ApiCallError
 from tests.support.cluster import Cluster, wait_until
 
 SHAPES: dict[str, Any] = json.loads(
@@ -349,6 +350,107 @@ def test_stopping_a_periodic_task_counts_only_the_runs_kept(
     assert [r["InvokeRecordStatus"] for r in runs].count("Finished") == 3
 
 
+@pytest.mark.parametrize(
+    ("fetch", "code"),
+    [("task_list_startup", "ClientRestarted"), ("task_list_cold_start", "InstanceRestarted")],
+)
+def test_a_restarted_agent_ends_what_it_was_running_at_once(
+    cluster: Cluster, official: OfficialShapedAgent, fetch: str, code: str
+) -> None:
+    """The official agent keeps nothing across a restart: its ``reason=startup`` fetch ends its
+    started runs at once (``cold_start=true``: the machine rebooted), instead of Timeout + 60 s
+    of silence and ClientNotResponse; its schedule is handed out again in that same answer."""
+    once = cluster.run("sleep 500", official.instance_id, Timeout="600")
+    period = cluster.run(
+        "echo tick", official.instance_id, RepeatMode="Period", Frequency="0 */5 * * * ?"
+    )
+    first = official.send("task_list_kickoff").json()
+    versions = {item["task"]["taskID"]: str(item["task"]["invokeVersion"]) for item in first["run"]}
+    assert set(versions) == {once, period}
+    for invoke_id in (once, period):
+        values = {"task_id": invoke_id, "invoke_version": versions[invoke_id]}
+        official.send("running_start", start_ms="1700000000000", **values)
+    answer = official.send(fetch).json()  # the agent restarted
+    [result] = cluster.results(once)
+    assert (result["InvocationStatus"], result["ErrorCode"]) == ("Error", code)
+    assert "not run again" in result["ErrorInfo"]
+    assert [item["task"]["taskID"] for item in answer["run"]] == [period]
+    [run] = _history(cluster, period)
+    assert (run["InvokeRecordStatus"], run["ErrorCode"]) == ("Failed", code)
+    assert _instance_row(cluster, period)["InvocationStatus"] == "Scheduled"
+    assert _instance_row(cluster, period)["Repeats"] == 1
+    cluster.call("StopInvocation", InvokeId=period)
+
+
+def test_diagnose_gives_the_official_agents_fix(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    """An instance running the official agent is told that agent's service and log file, and
+    that its timeout kills only ``sh``; not ours."""
+    official.send("heartbeat_full")  # app_version: the official agent's bare version
+    invoke_id = cluster.run("sleep 100 &", official.instance_id, Timeout="5")
+    item = _task(official)
+    values = {"task_id": invoke_id, "invoke_version": str(item["task"]["invokeVersion"])}
+    official.send("timeout", output="", start_ms="1000", end_ms="6000", **values)
+    official.send("task_list_startup")  # restarted: nothing of the ended run changes
+    answer = cluster.call("DiagnoseInvocation", InvokeId=invoke_id)
+    [diagnosis] = answer["Diagnoses"]["Diagnosis"]
+    assert diagnosis["ErrorCode"] == "ExecutionTimeout"
+    assert diagnosis["AgentVersion"] == "2.2.3.999"
+    assert "only the `sh`" in diagnosis["RecommendedSolution"]
+    restarted = cluster.run("sleep 100", official.instance_id, Timeout="600")
+    item = _task(official)
+    values = {"task_id": restarted, "invoke_version": str(item["task"]["invokeVersion"])}
+    official.send("running_start", start_ms="1000", **values)
+    official.send("task_list_startup")
+    [diagnosis] = cluster.call("DiagnoseInvocation", InvokeId=restarted)["Diagnoses"]["Diagnosis"]
+    assert diagnosis["ErrorCode"] == "ClientRestarted"
+    solution = diagnosis["RecommendedSolution"]
+    assert "/usr/local/share/aliyun-assist/2.2.3.999/log/aliyun_assist_main.log" in solution
+    assert "openassist-agent" not in solution
+
+
+def _full_output(cluster: Cluster, invoke_id: str, instance_id: str) -> dict[str, Any]:
+    return cluster.call(
+        "DescribeInvocationFullOutput",
+        InvokeId=invoke_id,
+        InstanceId=instance_id,
+        ContentEncoding="PlainText",
+        MaxBytes="100000",
+    )
+
+
+def test_full_output_says_what_the_official_agent_cut(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    """Slow output past its quota: the official agent streams the first 6000 bytes, then sends
+    only the last bytes that fit and says how many it dropped. The full output then holds what
+    arrived (head and tail), gives the size produced, and says it is not complete."""
+    invoke_id = cluster.run("yes | head -c 40000", official.instance_id)
+    item = _task(official)
+    values = {
+        "task_id": invoke_id,
+        "invoke_version": str(item["task"]["invokeVersion"]),
+        "start_ms": "1000",
+    }
+    for _chunk in range(3):
+        official.send("running_output", output="h" * 2000, **values)
+    official.send(
+        "finish_cut", output="t" * 18576, dropped="15424", exit_code="0", end_ms="9000", **values
+    )
+    answer = _full_output(cluster, invoke_id, official.instance_id)
+    assert answer["Output"] == "h" * 6000 + "t" * 18576
+    assert (answer["OutputSize"], answer["ProducedSize"]) == (24576, 40000)
+    assert answer["Truncated"] is True and answer["Finished"] is True
+
+    whole = cluster.run("echo all of it", official.instance_id)
+    item = _task(official)
+    values = {"task_id": whole, "invoke_version": str(item["task"]["invokeVersion"])}
+    official.send("finish", output="all of it\n", exit_code="0", start_ms="1", end_ms="2", **values)
+    answer = _full_output(cluster, whole, official.instance_id)
+    assert (answer["OutputSize"], answer["ProducedSize"], answer["Truncated"]) == (10, 10, False)
+
+
 def test_a_request_signed_for_another_instance_is_refused(
     cluster: Cluster, official: OfficialShapedAgent, tmp_path: Path
 ) -> None:
@@ -365,6 +467,17 @@ def test_deregistration_from_either_side(cluster: Cluster, official: OfficialSha
     with official.kick_channel() as channel:
         cluster.call("DeregisterManagedInstance", InstanceId=official.instance_id)
         assert channel.recv(timeout=10) == "kick_vm agent deregister"
+    # At once, before the agent's own deregister call, the instance is gone everywhere.
+    official.send("heartbeat_full")  # a heartbeat still in flight changes nothing
+    gone = {"InstanceId.1": official.instance_id}
+    assert cluster.call("DescribeManagedInstances", **gone)["TotalCount"] == 0
+    for action, params in (
+        ("DescribeCloudAssistantStatus", {}),
+        ("RunCommand", {"Type": "RunShellScript", "CommandContent": "id"}),
+    ):
+        with pytest.raises(ApiCallError) as refused:
+            cluster.call(action, **params, **gone)
+        assert (refused.value.status, refused.value.code) == (404, "InvalidInstance.NotFound")
     # The official agent then calls deregister itself: accepted, and it stays deregistered.
     assert official.send("deregister").json()["code"] == 200
     wait_until(
@@ -419,3 +532,20 @@ def test_raw_utf8_in_a_report_query_is_decoded(
     row = answer["Invocations"]["Invocation"][0]["InvokeInstances"]["InvokeInstance"][0]
     assert (row["InvocationStatus"], row["ErrorCode"]) == ("Invalid", "FileAlreadyExists")
     assert row["ErrorInfo"] == "FileExist: /tmp/official/配置.conf"
+
+
+def test_huge_numbers_in_a_report_are_taken_as_absent(
+    cluster: Cluster, official: OfficialShapedAgent
+) -> None:
+    """Numbers no agent sends (times past the year 9999, exit codes past 32 bits) once reached
+    the store and the date conversion: 500s. They now count as absent."""
+    invoke_id = cluster.run("true", official.instance_id)
+    item = _task(official)
+    huge = "9" * 18
+    values = {"task_id": invoke_id, "invoke_version": str(item["task"]["invokeVersion"])}
+    assert official.send("running_start", start_ms=huge, **values).status_code == 200
+    answer = official.send("finish", output="done", exit_code=huge, end_ms=huge, **values)
+    assert answer.status_code == 200
+    [result] = cluster.results(invoke_id)
+    assert result["InvocationStatus"] in ("Success", "Failed") and result["Output"] == "done"
+    assert not result["FinishedTime"].startswith("+")

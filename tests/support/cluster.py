@@ -55,8 +55,8 @@ def wait_until(
         time.sleep(interval_s)
 
 
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "openassist.cli.main", "--log-level", "warning", *args]
+def _cli(*args: str, log_level: str = "warning") -> list[str]:
+    return [sys.executable, "-m", "openassist.cli.main", "--log-level", log_level, *args]
 
 
 def _child_env() -> dict[str, str]:
@@ -73,6 +73,7 @@ def _start_server(
     database_url: str,
     env: dict[str, str] | None,
     agent_host: str = "127.0.0.1",
+    log_level: str = "warning",
 ) -> subprocess.Popen[bytes]:
     root.mkdir(parents=True, exist_ok=True)
     ready = root / "ready"
@@ -94,7 +95,10 @@ def _start_server(
         args += ["--database-url", database_url]
     with (root / "server.log").open("ab") as log:
         process = subprocess.Popen(
-            _cli(*args), stdout=log, stderr=subprocess.STDOUT, env={**_child_env(), **(env or {})}
+            _cli(*args, log_level=log_level),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**_child_env(), **(env or {})},
         )
     wait_until(
         lambda: ready.exists() or process.poll() is not None,
@@ -165,6 +169,7 @@ class Cluster:
     database_url: str = ""
     env: dict[str, str] | None = None
     agent_host: str = "127.0.0.1"  # where the agent gateway listens (and agents dial)
+    log_level: str = "warning"  # the server's
 
     @property
     def ca_file(self) -> Path:
@@ -222,12 +227,15 @@ class Cluster:
         database_url: str = "",
         env: dict[str, str] | None = None,
         agent_host: str = "127.0.0.1",
+        log_level: str = "warning",
     ) -> Iterator[Cluster]:
         cluster: Cluster | None = None
         for attempt in range(3):
             api_port, agent_port = free_port(), free_port()
             try:
-                process = _start_server(root, api_port, agent_port, database_url, env, agent_host)
+                process = _start_server(
+                    root, api_port, agent_port, database_url, env, agent_host, log_level
+                )
                 break
             except AssertionError as failed:
                 if "address already in use" not in str(failed) or attempt == 2:
@@ -242,7 +250,7 @@ class Cluster:
             )
             cluster = cls(root, api_port, agent_port, process, credentials)
             cluster.database_url, cluster.env = database_url, env
-            cluster.agent_host = agent_host
+            cluster.agent_host, cluster.log_level = agent_host, log_level
             yield cluster
         finally:
             for agent in cluster.agents if cluster else []:
@@ -257,7 +265,13 @@ class Cluster:
     def restart_server(self) -> None:
         """Start the server again on the same ports and data (after ``kill_server``)."""
         self.process = _start_server(
-            self.root, self.api_port, self.agent_port, self.database_url, self.env, self.agent_host
+            self.root,
+            self.api_port,
+            self.agent_port,
+            self.database_url,
+            self.env,
+            self.agent_host,
+            self.log_level,
         )
 
     def register_agent(

@@ -50,7 +50,7 @@ def key_pem() -> tuple[bytes, str]:
 def test_openssl_binding_matches_cryptography(key_pem: tuple[bytes, str]) -> None:
     sign = openssl_signer.load(key_pem[0], "MD5")
     assert sign is not None, "libcrypto of the ssl module could not be bound"
-    from openassist.server.gateway.auth import load_public_key
+    from openassist.server.service.registration import load_public_key
 
     load_public_key(key_pem[1]).verify(
         sign(b"message"), b"message", padding.PKCS1v15(), hashes.MD5()

@@ -25,7 +25,9 @@ PACKAGE = Path(errors.__file__).parent
 CATALOG = PACKAGE / "catalog" / "api"
 KIND_CLASSES = {cls.__name__: cls.kind for cls in DomainError.__subclasses__()}
 KIND_CLASSES.update(ThrottlingError=ErrorKind.THROTTLED)  # takes its entry itself
-DOCUMENTED_STATUSES = {400, 403, 404, 409, 429, 500}  # 409: RAM's conflicts (2015-05-01)
+# 409 conflicts; 413: a request body over its endpoint's limit (docs/security.md), refused
+# before it is read.
+DOCUMENTED_STATUSES = {400, 403, 404, 409, 413, 429, 500}
 READER_CODES = {"too_long_code", "too_large_code", "too_many_code", "not_found_code"}
 
 
@@ -88,16 +90,16 @@ def references() -> list[Reference]:
 
 def _literal_codes(node: ast.expr) -> list[str]:
     """The codes a hand-spelled first argument can take; an f-string field becomes ``{}``."""
-    codes: list[str] = []
-    for part in ast.walk(node):
-        if isinstance(part, ast.Constant) and isinstance(part.value, str):
-            codes.append(part.value)
-        elif isinstance(part, ast.JoinedStr):
-            codes.append(
-                "".join(str(v.value) if isinstance(v, ast.Constant) else "{}" for v in part.values)
-            )
-    # The constants inside an f-string were also collected on their own: keep whole codes.
-    return [c for c in codes if "." in c or c[:1].isupper()]
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.JoinedStr):
+        return ["".join(str(v.value) if isinstance(v, ast.Constant) else "{}" for v in node.values)]
+    return [
+        code
+        for child in ast.iter_child_nodes(node)
+        if isinstance(child, ast.expr)
+        for code in _literal_codes(child)
+    ]
 
 
 def hand_spelled_codes() -> list[tuple[str, str]]:
@@ -127,6 +129,8 @@ def _shape(code: str) -> str:
 def _matches(code: str, entry: ApiErrorEntry) -> bool:
     if _shape(code) == _shape(entry.code):
         return True
+    if _shape(entry.code) == "{}":  # a per-instance catalog code (DRY_RUN_REFUSED)
+        return False
     pattern = "".join(
         ".+" if piece == "{}" else re.escape(piece)
         for piece in re.split(r"(\{\})", _shape(entry.code))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from openassist.server.console.auth_pages import FailedSignIns
 from openassist.server.console.identity import ConsoleKeys, first_user, hash_password
 from openassist.server.console.identity import verify_password as verify
 from openassist.server.console.session import SESSION_TTL_S, SessionSigner
@@ -40,16 +39,11 @@ def test_session_round_trip_tamper_and_expiry() -> None:
     assert signer.load("garbage", now=1001.0) is None
     assert SessionSigner(b"other" * 8).load(cookie, now=1001.0) is None
     assert signer.load(cookie, now=1000.0 + SESSION_TTL_S) is None
+    device = signer.device("user:admin", now=1000.0)
+    assert signer.device_of(device, "user:admin", now=1001.0)
+    assert signer.device_of(device, "user:bob", now=1001.0) is None
+    assert signer.load(device, now=1001.0) is None  # a device cookie is no session
+    assert signer.device_of(cookie, "user:admin", now=1001.0) is None
     # Sign-out and user removal: tests/integration/test_attack_console_sessions.py
     key_session = signer.new("key:OA123")
     assert key_session.actor == "OA123" and key_session.display_name == "access key OA123"
-
-
-def test_failed_sign_ins_are_limited_per_address() -> None:
-    failures = FailedSignIns(limit=3, window_s=3600)
-    for _ in range(3):
-        assert failures.allowed("10.0.0.1")
-        failures.record("10.0.0.1")
-    assert not failures.allowed("10.0.0.1")
-    assert failures.allowed("10.0.0.2")
-    assert FailedSignIns(limit=1, window_s=0).allowed("10.0.0.1")

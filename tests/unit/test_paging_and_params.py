@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from openassist.catalog import api
 from openassist.errors import ApiError
 from openassist.protocol.statuses import CommandType
 from openassist.server.api.envelope import page_query
@@ -23,7 +24,7 @@ def test_repeated_parameters_are_ordered_by_index() -> None:
     params = Params({"InstanceId.2": "b", "InstanceId.10": "c", "InstanceId.1": "a"})
     assert params.repeated("InstanceId") == ["a", "b", "c"]
     with pytest.raises(ApiError) as error:
-        params.repeated("InstanceId", max_items=2, too_many_code="InstanceIds.ExceedLimit")
+        params.repeated("InstanceId", max_items=2, too_many=api.INSTANCES_TOO_MANY)
     assert (error.value.code, error.value.http_status) == ("InstanceIds.ExceedLimit", 403)
 
 
@@ -32,19 +33,17 @@ def test_required_and_length_limits() -> None:
         Params({}).text("Type", required=True)
     assert error.value.code == "MissingParameter.Type"
     with pytest.raises(ApiError) as error:
-        Params({"Name": "x" * 129}).text("Name", max_len=128, too_long_code="CmdName.ExceedLimit")
+        Params({"Name": "x" * 129}).text("Name", max_len=128, too_long=api.COMMAND_NAME_TOO_LONG)
     assert (error.value.code, error.value.http_status) == ("CmdName.ExceedLimit", 403)
 
 
 def test_choice_is_case_insensitive_and_refuses_unknown_values() -> None:
     found = Params({"Type": "runshellscript"}).choice(
-        "Type", CommandType, not_found_code="InvalidCmdType.NotFound"
+        "Type", CommandType, not_found=api.COMMAND_TYPE_NOT_FOUND
     )
     assert found is CommandType.RUN_SHELL_SCRIPT
     with pytest.raises(ApiError) as error:
-        Params({"Type": "Bogus"}).choice(
-            "Type", CommandType, not_found_code="InvalidCmdType.NotFound"
-        )
+        Params({"Type": "Bogus"}).choice("Type", CommandType, not_found=api.COMMAND_TYPE_NOT_FOUND)
     assert (error.value.code, error.value.http_status) == ("InvalidCmdType.NotFound", 404)
 
 

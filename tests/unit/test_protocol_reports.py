@@ -379,3 +379,27 @@ def test_decode_gives_back_what_was_encoded(report: TaskReport) -> None:
 )
 def test_what_a_stop_result_means(report: TaskReport, never_started: bool, completed: bool) -> None:
     assert (report.never_started, report.schedule_completed) == (never_started, completed)
+
+
+def test_numbers_out_of_their_range_decode_as_absent() -> None:
+    """Huge numbers from a crafted report never reach the store or a date conversion."""
+    query = {
+        "taskId": "t-1",
+        "invokeVersion": "9" * 18,
+        "start": "9" * 18,
+        "end": "-5",
+        "exitCode": "9" * 18,
+        "dropped": "-1",
+        "currentTime": "253402300800000",
+        "offset": "999999",
+        "errorcode": str(2**31),
+    }
+    report = decode_report(K.FINISH, query)
+    assert (report.invoke_version, report.start_ms, report.end_ms, report.exit_code) == (None,) * 4
+    assert (report.dropped, report.current_time_ms, report.utc_offset_s) == (None,) * 3
+    assert report.file_error is None
+
+
+def test_windows_unsigned_exit_codes_are_their_signed_value() -> None:
+    assert decode_report(K.FINISH, {"exitCode": "3221225477"}).exit_code == -1073741819
+    assert decode_report(K.FINISH, {"exitCode": "-2"}).exit_code == -2

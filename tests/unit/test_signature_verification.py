@@ -315,6 +315,8 @@ def _v3_request(
         "x-acs-signature-nonce": "nonce-3",
         "x-acs-content-sha256": hashlib.sha256(body).hexdigest(),
     }
+    if body:
+        headers["content-type"] = "application/x-www-form-urlencoded"
     signed_names = [name for name in headers if name != drop_signed]
     canonical = sig.canonical_request_v3(
         "POST", "/", query, headers, signed_names, headers["x-acs-content-sha256"]
@@ -377,6 +379,18 @@ def test_malformed_or_tampered_requests_get_the_documented_code(
     request_: SignedRequest, expected: tuple[str, int]
 ) -> None:
     assert _refusal(request_) == expected
+
+
+def test_v3_content_type_must_be_signed_when_there_is_a_body() -> None:
+    """Unsigned, Content-Type could be flipped on a captured request so that its body's fields
+    are read as parameters (or not): refused (issue 13, low)."""
+    request = _v3_request(body=b"InstanceId.1=i-1", drop_signed="content-type")
+    assert _refusal(request) == ("IncompleteSignature", 400)
+    with pytest.raises(ApiError, match="content-type"):
+        verify(request, {ACCESS_KEY_ID: SECRET}.get, MemoryNonceCache(), NOW)
+    assert _refusal(_v3_request(drop_signed="content-type", overrides={"x-acs-action": "X"}))[
+        0
+    ] == ("SignatureDoesNotMatch")  # no body: Content-Type need not be signed
 
 
 def test_v3_signed_header_missing_from_the_request_is_incomplete() -> None:

@@ -7,7 +7,7 @@ The per-instance codes (what happened on one instance) are the other half of the
 How to add an error:
 
 1. Add an entry to the module of its area (``request``, ``tasks``, ``parameters``,
-   ``resources``; ``console`` only for console wording), as an UPPER_CASE constant::
+   ``resources``, ``ram``; ``console`` only for console wording), as an UPPER_CASE constant::
 
        WIDGET_NOT_FOUND = _E(
            "InvalidWidgetId.NotFound",  # the wire code (a family: "MissingParameter.{parameter}")
@@ -37,11 +37,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from openassist.catalog.api import console, identities, parameters, request, resources, tasks
+from openassist.catalog.api import console, parameters, ram, request, resources, tasks
 from openassist.catalog.api.console import *  # noqa: F403
-from openassist.catalog.api.identities import *  # noqa: F403
 from openassist.catalog.api.model import ApiErrorEntry, ErrorKind
 from openassist.catalog.api.parameters import *  # noqa: F403
+from openassist.catalog.api.ram import *  # noqa: F403
 from openassist.catalog.api.request import *  # noqa: F403
 from openassist.catalog.api.resources import *  # noqa: F403
 from openassist.catalog.api.tasks import *  # noqa: F403
@@ -61,9 +61,7 @@ def _named(*modules: object) -> Mapping[str, ApiErrorEntry]:
 
 
 # Entry name -> entry: the whole catalog.
-ENTRIES: Mapping[str, ApiErrorEntry] = _named(
-    request, tasks, parameters, resources, identities, console
-)
+ENTRIES: Mapping[str, ApiErrorEntry] = _named(request, tasks, parameters, resources, ram, console)
 
 # Entries kept although no code raises them today (a documented code we may answer again).
 RESERVED: frozenset[str] = frozenset()

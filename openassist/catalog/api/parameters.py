@@ -172,12 +172,3 @@ OOS_PARAMETER_VALUE_NOT_STRING = _E(
     "The value of parameter {name!r} must be a string.",
     "Parameters",
 )
-
-# RAM identities (issue 16): names of users and the like.
-RAM_NAME_INVALID = _E(
-    "InvalidParameter.{field}.InvalidChars",
-    _K.INVALID_PARAMETER,
-    400,
-    "{field} must be 1-64 characters of letters, digits, '.', '@', '-' and '_'; got {name!r}.",
-    "{field}",
-)

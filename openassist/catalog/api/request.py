@@ -148,6 +148,20 @@ IDEMPOTENT_PROCESSING = _E(
     "ClientToken",
 )
 
+# Request bodies (issue 13.4): read against a limit per endpoint before any other check.
+REQUEST_BODY_TOO_LARGE = _E(
+    "RequestBodyTooLarge",
+    _K.LIMIT_EXCEEDED,
+    413,
+    "The request body is larger than {limit} bytes, this endpoint's limit ({setting}).",
+)
+REQUEST_BODY_INVALID = _E(
+    "InvalidRequestBody",
+    _K.INVALID_PARAMETER,
+    400,
+    "{reason}",
+)
+
 # Paging (API.md 1.10).
 NEXT_TOKEN_INVALID = _E(
     "InvalidParameter.NextToken",

@@ -79,13 +79,6 @@ FILE_TARGETS_MISSING = _E(
     "Give at least one InstanceId.N.",
     "InstanceId",
 )
-FILE_TARGETS_TOO_MANY = _E(
-    "InstanceIds.ExceedLimit",
-    _K.LIMIT_EXCEEDED,
-    403,
-    _TOO_MANY,
-    "InstanceId",
-)
 FILE_NAME_TOO_LONG = _E("FileName.ExceedLimit", _K.LIMIT_EXCEEDED, 403, _TOO_LONG, "Name")
 FILE_DESCRIPTION_TOO_LONG = _E(
     "FileDesc.ExceedLimit",

@@ -88,7 +88,6 @@ TARGETS_BOTH = _E(
     "Give either InstanceId.N or ResourceTag.N to choose the instances, not both.",
     "ResourceTag",
 )
-TARGETS_TOO_MANY = _E("InstanceIds.ExceedLimit", _K.LIMIT_EXCEEDED, 403, _TOO_MANY, "InstanceId")
 TAGGED_NONE = _E(
     "InvalidResourceTag.InstanceNotFound",
     _K.NOT_FOUND,
@@ -164,6 +163,14 @@ TASK_INSTANCES_NOT_FOUND = _E(
     "The specified instance does not exist: {instance_id}.",
     "InstanceId",
 )
+INSTANCE_GONE = _E(
+    "InvalidInstance.NotFound",
+    _K.NOT_FOUND,
+    404,
+    "The managed instance {instance_id} was {state}: it is no longer listed and takes no tasks. "
+    "Register the machine again with an activation code to use it.",
+    "InstanceId",
+)
 INCLUDE_OUTPUT_UNNARROWED = _E(
     "InvalidParameter.IncludeOutput",
     _K.INVALID_PARAMETER,
@@ -188,7 +195,7 @@ INCLUDE_HISTORY_NOT_TIMED = _E(
 INVOKE_RECORD_STATUS_NOT_FOUND = _E(
     "InvalidParameter.InvokeRecordStatus",
     _K.INVALID_PARAMETER,
-    404,
+    400,
     _NOT_ONE_OF,
     "InvokeRecordStatus",
 )

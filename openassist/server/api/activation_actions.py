@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter
 from openassist.server.api import task_params
 from openassist.server.api.envelope import iso, page_query, paging_fields
 from openassist.server.api.fleet_actions import managed_fields
@@ -69,11 +70,7 @@ async def modify_managed_instance(call: Call) -> dict[str, Any]:
     instance_id = p.text("InstanceId", required=True)
     name = p.text("InstanceName", required=True)
     if not _MANAGED_NAME.fullmatch(name) or name.startswith(("http://", "https://")):
-        raise ApiError(
-            "InvalidParameter.InstanceName",
-            "InstanceName must be 2-128 characters, start with a letter and contain only "
-            "letters, digits and . _ - :",
-        )
+        raise InvalidParameter(api.MANAGED_NAME_INVALID)
     instance = await call.services.fleet.rename(instance_id, name)
     return {"Instance": {"InstanceId": instance.id, "InstanceName": instance.name}}
 

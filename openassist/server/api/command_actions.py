@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from openassist.catalog import api
 from openassist.server.api import task_params
 from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import (
@@ -78,17 +79,15 @@ async def modify_command(call: Call) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     given = p.raw()
     if "Name" in given:
-        changes["name"] = p.text("Name", max_len=128, too_long_code="CmdName.ExceedLimit")
+        changes["name"] = p.text("Name", max_len=128, too_long=api.COMMAND_NAME_TOO_LONG)
     if "Description" in given:
         changes["description"] = p.text(
-            "Description", max_len=512, too_long_code="CmdDesc.ExceedLimit"
+            "Description", max_len=512, too_long=api.COMMAND_DESCRIPTION_TOO_LONG
         )
     if "WorkingDir" in given:
         changes["working_dir"] = p.text("WorkingDir", max_len=200)
     if "Launcher" in given:
-        changes["launcher"] = p.text(
-            "Launcher", max_len=1024, too_long_code="InvalidLauncher.LengthLimitExceeded"
-        )
+        changes["launcher"] = p.text("Launcher", max_len=1024, too_long=api.LAUNCHER_TOO_LONG)
     if p.text("Timeout"):
         changes["timeout"] = task_params.timeout(p, limits, 60)
     # CommandContent is deprecated and ignored here, as documented: content and Type are fixed.

@@ -16,8 +16,17 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from openassist import logs
 from openassist.catalog import api
-from openassist.errors import ApiError, Internal, Unauthenticated
+from openassist.errors import (
+    ApiError,
+    Forbidden,
+    Internal,
+    InvalidParameter,
+    LimitExceeded,
+    NotFound,
+    Unauthenticated,
+)
 from openassist.protocol.acs_signature import parse_authorization
 from openassist.protocol.api_versions import ECS_VERSION
 from openassist.server.api import (  # noqa: F401  (importing registers the actions)
@@ -52,6 +61,7 @@ from openassist.server.api.signature import (
     verify,
 )
 from openassist.server.api.throttle import RateLimiter
+from openassist.server.listen.body import BodyRefused, BodyTooLarge, read_body
 from openassist.server.service import ids
 from openassist.server.service.replay import ReplayGuard
 
@@ -86,12 +96,19 @@ class RpcEndpoint:
 
     async def _respond(self, request: Request) -> Response:
         request_id = ids.request_id()
+        logs.bind(request_id=request_id)
         host = request.headers.get("host", "openassist")
         wants_xml = request.query_params.get("Format", "").upper() == "XML"
         action = request.headers.get("x-acs-action") or request.query_params.get("Action", "")
         try:
             body = await self._handle(request)
         except ApiError as error:
+            log.info(
+                "%s refused: %s (HTTP %d)",
+                getattr(request.state, "action", "") or "request",
+                error.code,
+                error.http_status,
+            )
             return error_response(error, request_id, host, wants_xml)
         except Exception:
             log.exception("request %s failed", request_id)
@@ -101,12 +118,17 @@ class RpcEndpoint:
 
     async def _handle(self, request: Request) -> dict[str, Any]:
         if request.method not in ("GET", "POST", "HEAD"):
-            raise ApiError(
-                "UnsupportedHTTPMethod",
-                f"The HTTP method {request.method} is not supported; send GET or POST.",
-                403,
+            raise Forbidden(api.UNSUPPORTED_HTTP_METHOD, method=request.method)
+        try:
+            raw_body = await read_body(
+                request, self._services.limits.api_max_body_bytes, "api_max_body_bytes"
             )
-        raw_body = await request.body()
+        except BodyTooLarge as refused:
+            raise LimitExceeded(
+                api.REQUEST_BODY_TOO_LARGE, limit=refused.limit, setting=refused.setting
+            ) from None
+        except BodyRefused as refused:
+            raise InvalidParameter(api.REQUEST_BODY_INVALID, reason=refused.message) from None
         query = tuple(parse_qsl(request.url.query, keep_blank_values=True))
         params = dict(query)
         if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
@@ -117,18 +139,19 @@ class RpcEndpoint:
             method=request.method, params=params, query=query, headers=headers, body=raw_body
         )
         access_key_id = await self._authenticate(signed)
+        logs.bind(user=access_key_id)
         self._limiter.take(access_key_id)
         action = headers.get("x-acs-action") or params.get("Action", "")
         version = headers.get("x-acs-version") or params.get("Version", "")
         if not action:
-            raise ApiError("MissingParameter.Action", "The Action parameter is required.")
+            raise InvalidParameter(api.MISSING_ACTION)
         handler = ACTIONS.get(action)
         if handler is None:
-            raise ApiError("InvalidAction", f"The action {action!r} is not supported.", 403)
+            raise Forbidden(api.INVALID_ACTION, action=action)
         expected = VERSIONS[action]
         if version != expected:
-            raise ApiError(
-                "InvalidVersion", f"Version of {action} must be {expected}; got {version!r}.", 400
+            raise InvalidParameter(
+                api.INVALID_VERSION, action=action, expected=expected, version=version
             )
         principal = await self._services.principals.of_key(access_key_id)
         if principal is None:  # disabled or deleted since its secret was looked up
@@ -144,11 +167,10 @@ class RpcEndpoint:
             default=self._services.limits.regions[0],
         )
         if region not in self._services.limits.regions:
-            raise ApiError(
-                "InvalidRegionId.NotFound",
-                f"The RegionId {region!r} does not exist here; this server serves "
-                f"{', '.join(self._services.limits.regions)}.",
-                404,
+            raise NotFound(
+                api.REGION_NOT_FOUND,
+                region=region,
+                regions=", ".join(self._services.limits.regions),
             )
         call = Call(action, call_params, access_key_id, self._services, principal, context, region)
         token = params.get("ClientToken", "")

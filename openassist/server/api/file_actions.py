@@ -6,12 +6,13 @@ import base64
 import binascii
 from typing import Any
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter, LimitExceeded
 from openassist.server.api import task_params
 from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import iso, page_query, paging_fields, tag_list
 from openassist.server.api.registry import Call, action
-from openassist.server.service.files import FILE_MODE, FILE_MODE_RULE, FileTaskView, SendFileArgs
+from openassist.server.service.files import FILE_MODE, FileTaskView, SendFileArgs
 from openassist.server.store.files import FileTaskFilter
 
 MAX_CONTENT_BASE64 = 32 * 1024
@@ -22,37 +23,33 @@ def _content(call: Call) -> tuple[bytes, str]:
     text = p.text("Content", required=True)
     kind = p.text("ContentType", default="PlainText")
     if kind.lower() not in ("plaintext", "base64"):
-        raise ApiError("FileContentType.Invalid", "ContentType must be PlainText or Base64.")
+        raise InvalidParameter(api.FILE_CONTENT_TYPE_INVALID)
     if kind.lower() == "base64":
         try:
             raw = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            raise ApiError("FileContent.DecodeError", "Content is not valid Base64.") from None
+            raise InvalidParameter(api.FILE_CONTENT_NOT_BASE64) from None
     else:
         raw = text.encode("utf-8")
     size = len(base64.b64encode(raw))
     if size > MAX_CONTENT_BASE64:
-        raise ApiError(
-            "FileSize.ExceedLimit",
-            f"Content is {size} bytes after Base64 encoding; the limit is {MAX_CONTENT_BASE64}.",
-            403,
-        )
+        raise LimitExceeded(api.FILE_TOO_LARGE, size=size, limit=MAX_CONTENT_BASE64)
     return raw, "Base64" if kind.lower() == "base64" else "PlainText"
 
 
 @action("SendFile", idempotent=True)
 async def send_file(call: Call) -> dict[str, Any]:
     p = call.params
-    instance_ids = p.repeated("InstanceId", max_items=50, too_many_code="InstanceIds.ExceedLimit")
+    instance_ids = p.repeated("InstanceId", max_items=50, too_many=api.INSTANCES_TOO_MANY)
     if not instance_ids:
-        raise ApiError("MissingParam.InstanceId", "Give at least one InstanceId.N.")
-    name = p.text("Name", required=True, max_len=255, too_long_code="FileName.ExceedLimit")
+        raise InvalidParameter(api.FILE_TARGETS_MISSING)
+    name = p.text("Name", required=True, max_len=255, too_long=api.FILE_NAME_TOO_LONG)
     target_dir = p.text("TargetDir", required=True, max_len=255)
     if not target_dir.startswith("/"):
-        raise ApiError("FileTargetDir.Invalid", "TargetDir must be an absolute path.")
+        raise InvalidParameter(api.FILE_TARGET_DIR_INVALID)
     mode = p.text("FileMode", default="0644")
     if not FILE_MODE.fullmatch(mode):
-        raise ApiError("FileMode.Invalid", FILE_MODE_RULE)
+        raise InvalidParameter(api.FILE_MODE_INVALID)
     content, content_type = _content(call)
     args = SendFileArgs(
         instance_ids=tuple(dict.fromkeys(instance_ids)),
@@ -71,10 +68,10 @@ async def send_file(call: Call) -> dict[str, Any]:
                 default=60,
                 minimum=1,
                 maximum=call.services.limits.max_timeout_s,
-                too_large_code="InvalidTimeout.ExceedLimit",
+                too_large=api.TIMEOUT_TOO_LARGE,
             ),
         ),
-        description=p.text("Description", max_len=512, too_long_code="FileDesc.ExceedLimit"),
+        description=p.text("Description", max_len=512, too_long=api.FILE_DESCRIPTION_TOO_LONG),
         access_key_id=call.access_key_id,
         tags=task_params.tags(p),
         guard=guard_of(call),

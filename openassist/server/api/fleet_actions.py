@@ -7,7 +7,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter
 from openassist.server.api import task_params
 from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import iso, page_query, paging_fields
@@ -25,10 +26,7 @@ def _ip_range(text: str) -> str:
         try:
             ipaddress.ip_network(item, strict=False)
         except ValueError:
-            raise ApiError(
-                "InvalidParameter.IpAddressRange",
-                f"IpAddressRange must be IPv4/IPv6 addresses or CIDR blocks; {item!r} is not.",
-            ) from None
+            raise InvalidParameter(api.IP_RANGE_INVALID, value=item) from None
     return text
 
 
@@ -37,11 +35,7 @@ async def create_activation(call: Call) -> dict[str, Any]:
     p = call.params
     name = p.text("InstanceName")
     if name and (not _INSTANCE_NAME.fullmatch(name) or name.startswith(("http://", "https://"))):
-        raise ApiError(
-            "InvalidParameter.InstanceName",
-            "InstanceName must be 2-50 characters, start with a letter and contain only letters, "
-            "digits and . _ - :",
-        )
+        raise InvalidParameter(api.ACTIVATION_NAME_INVALID)
     args = ActivationArgs(
         instance_name=name,
         description=p.text("Description", max_len=100),
@@ -56,9 +50,7 @@ async def create_activation(call: Call) -> dict[str, Any]:
 def _requested_ids(call: Call, limit: int) -> tuple[str, ...]:
     return tuple(
         dict.fromkeys(
-            call.params.repeated(
-                "InstanceId", max_items=limit, too_many_code="InstanceIds.ExceedLimit"
-            )
+            call.params.repeated("InstanceId", max_items=limit, too_many=api.INSTANCES_TOO_MANY)
         )
     )
 
@@ -68,7 +60,7 @@ async def describe_cloud_assistant_status(call: Call) -> dict[str, Any]:
     p, fleet = call.params, call.services.fleet
     ids = _requested_ids(call, 100)
     if ids:
-        found = await fleet.require_instances(ids)
+        found = await fleet.require_instances(ids, registered=True)  # gone: refused
         await fleet.check_instances(ids, guard_of(call))
         query = PageQuery(limit=len(ids))
         page = Page(items=[found[i] for i in ids], total=len(ids), next_key=None)
@@ -127,7 +119,7 @@ async def describe_managed_instances(call: Call) -> dict[str, Any]:
     p, fleet = call.params, call.services.fleet
     connected = p.text("Connected").lower()
     if connected not in ("", "true", "false"):
-        raise ApiError("InvalidParameter.Connected", "Connected must be true or false.")
+        raise InvalidParameter(api.CONNECTED_INVALID)
     since = fleet.online_since()
     where = InstanceFilter(
         ids=_requested_ids(call, 50),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter
 from openassist.protocol.statuses import InvokeRecordStatus
 from openassist.server.api import task_params
 from openassist.server.api.access import guard_of
@@ -137,10 +138,7 @@ async def describe_invocations(call: Call) -> dict[str, Any]:
         timed=p.boolean("Timed") if p.text("Timed") else None,
     )
     if with_output and not (where.invoke_id or where.instance_id):
-        raise ApiError(
-            "InvalidParameter.IncludeOutput",
-            "IncludeOutput=true needs InvokeId or InstanceId to narrow the tasks.",
-        )
+        raise InvalidParameter(api.INCLUDE_OUTPUT_UNNARROWED)
     query = page_query(p)
     page = await call.services.invocations.describe(where, query, guard_of(call))
     encoding = output_encoding(p)
@@ -185,8 +183,7 @@ async def describe_invocation_results(call: Call) -> dict[str, Any]:
     wanted = p.choice(
         "InvokeRecordStatus",
         InvokeRecordStatus,
-        not_found_code="InvalidParameter.InvokeRecordStatus",
-        status=400,
+        not_found=api.INVOKE_RECORD_STATUS_NOT_FOUND,
     )
     where = ResultFilter(
         invoke_id=p.text("InvokeId") or None,
@@ -214,10 +211,7 @@ async def describe_invocation_results(call: Call) -> dict[str, Any]:
 async def _history(call: Call, where: ResultFilter, query: PageQuery) -> dict[str, Any]:
     """IncludeHistory=true: every run of a Period / EveryReboot task, newest first."""
     if not where.invoke_id:
-        raise ApiError(
-            "InvalidParameter.IncludeHistory",
-            "IncludeHistory=true needs the InvokeId of a Period or EveryReboot task.",
-        )
+        raise InvalidParameter(api.INCLUDE_HISTORY_WITHOUT_TASK)
     page, task, command = await call.services.invocations.history(
         where.invoke_id, where.instance_id, where.record_status, query
     )
@@ -261,6 +255,6 @@ def _as_row(run: InvocationRun) -> InvocationInstance:
 async def stop_invocation(call: Call) -> dict[str, Any]:
     p = call.params
     invoke_id = p.text("InvokeId", required=True)
-    instance_ids = p.repeated("InstanceId", max_items=50, too_many_code="InstanceIds.ExceedLimit")
+    instance_ids = p.repeated("InstanceId", max_items=50, too_many=api.INSTANCES_TOO_MANY)
     await call.services.invocations.stop(invoke_id, instance_ids, guard_of(call))
     return {}

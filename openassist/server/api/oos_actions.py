@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter
+from openassist.server import json_input
 from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import iso
 from openassist.server.api.params import Params
@@ -24,11 +26,11 @@ def _tags(params: Params) -> dict[str, str]:
     if not raw:
         return {}
     try:
-        tags = json.loads(raw)
+        tags = json_input.loads(raw)
     except ValueError:
         tags = None
     if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
-        raise ApiError("InvalidParameter.Tags", 'Tags must be a JSON object of strings: {"k":"v"}.')
+        raise InvalidParameter(api.STORE_TAGS_INVALID)
     return tags
 
 
@@ -57,9 +59,7 @@ def _new(call: Call, type_: str) -> NewParameter:
 def _type(params: Params, allowed: tuple[str, ...], default: str = "") -> str:
     value = params.text("Type", required=not default, default=default)
     if value not in allowed:
-        raise ApiError(
-            "InvalidParameter.Type", f"Type must be {' or '.join(allowed)}; got {value!r}."
-        )
+        raise InvalidParameter(api.STORE_TYPE_INVALID, allowed=" or ".join(allowed), value=value)
     return value
 
 

@@ -20,6 +20,11 @@ async def describe_invocation_full_output(call: Call) -> dict[str, Any]:
     limit = p.integer("MaxBytes", default=1024 * 1024, minimum=1, maximum=MAX_SLICE)
     row, found = await call.services.invocations.full_output(invoke_id, instance_id, offset, limit)
     next_offset = offset + len(found.data)
+    # What the script produced, as far as the agent told: the tail on the row and every byte
+    # dropped before it (by the agent, such as the official one's cut of slow output, or by the
+    # row's 24 KB quota). The full output is complete only if it holds all of that.
+    produced = len(row.output) + row.dropped
+    complete = not row.full_truncated and found.size >= produced
     return {
         "InvokeId": invoke_id,
         "InstanceId": instance_id,
@@ -27,8 +32,9 @@ async def describe_invocation_full_output(call: Call) -> dict[str, Any]:
         "Output": encode_output(found.data, output_encoding(p)),
         "Offset": offset,
         "NextOffset": next_offset,
-        "OutputSize": found.size,
-        "Truncated": row.full_truncated,
+        "OutputSize": found.size,  # bytes kept and readable here
+        "ProducedSize": max(produced, found.size),
+        "Truncated": not complete,
         # Nothing more will come: the run has ended and every stored byte was read.
         "Finished": row.status.is_final and next_offset >= found.size,
     }

@@ -1,4 +1,6 @@
-"""Reading RPC parameters with the documented error codes (API.md 1.2, 1.6)."""
+"""Reading RPC parameters with the documented error codes (API.md 1.2, 1.6); an action names
+its own entry (``too_long=api.COMMAND_NAME_TOO_LONG``) where its code differs from the generic
+``InvalidParameter.<Name>``."""
 
 from __future__ import annotations
 
@@ -6,7 +8,9 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import TypeVar
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.catalog.api import ApiErrorEntry
+from openassist.errors import DomainError, InvalidParameter
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -31,23 +35,15 @@ class Params:
         required: bool = False,
         default: str = "",
         max_len: int | None = None,
-        too_long_code: str | None = None,
+        too_long: ApiErrorEntry = api.PARAMETER_TOO_LONG,
     ) -> str:
         value = self._values.get(name)
         if value is None or value == "":
             if required:
-                raise ApiError(
-                    f"MissingParameter.{name}",
-                    f"The input parameter “{name}” that is mandatory for processing this "
-                    "request is not supplied.",
-                )
+                raise InvalidParameter(api.MISSING_PARAMETER, parameter=name)
             return default
         if max_len is not None and len(value) > max_len:
-            raise ApiError(
-                too_long_code or f"InvalidParameter.{name}",
-                f"The parameter {name} is longer than {max_len} characters.",
-                403 if too_long_code else 400,
-            )
+            raise DomainError.of(too_long, parameter=name, limit=max_len)
         return value
 
     def integer(
@@ -57,7 +53,7 @@ class Params:
         default: int,
         minimum: int | None = None,
         maximum: int | None = None,
-        too_large_code: str | None = None,
+        too_large: ApiErrorEntry = api.PARAMETER_TOO_LARGE,
     ) -> int:
         text = self._values.get(name)
         if text is None or text == "":
@@ -65,22 +61,13 @@ class Params:
         try:
             value = int(text)
         except ValueError:
-            raise ApiError(
-                f"InvalidParameter.{name}",
-                f"The parameter {name} must be an integer, got {text!r}.",
-            ) from None
+            raise InvalidParameter(api.PARAMETER_NOT_INTEGER, parameter=name, value=text) from None
         if not -_INT64 <= value < _INT64:  # beyond what the store's integers hold
-            raise ApiError(f"InvalidParameter.{name}", f"The parameter {name} is out of range.")
+            raise InvalidParameter(api.PARAMETER_OUT_OF_RANGE, parameter=name)
         if minimum is not None and value < minimum:
-            raise ApiError(
-                f"InvalidParameter.{name}", f"The parameter {name} must be at least {minimum}."
-            )
+            raise InvalidParameter(api.PARAMETER_TOO_SMALL, parameter=name, minimum=minimum)
         if maximum is not None and value > maximum:
-            raise ApiError(
-                too_large_code or f"InvalidParameter.{name}",
-                f"The parameter {name} must be at most {maximum}.",
-                403 if too_large_code else 400,
-            )
+            raise DomainError.of(too_large, parameter=name, limit=maximum)
         return value
 
     def boolean(self, name: str, *, default: bool = False) -> bool:
@@ -92,9 +79,7 @@ class Params:
             return True
         if lowered in _FALSE:
             return False
-        raise ApiError(
-            f"InvalidParameter.{name}", f"The parameter {name} must be true or false, got {text!r}."
-        )
+        raise InvalidParameter(api.PARAMETER_NOT_BOOLEAN, parameter=name, value=text)
 
     def choice(
         self,
@@ -102,8 +87,7 @@ class Params:
         kind: type[E],
         *,
         default: E | None = None,
-        not_found_code: str,
-        status: int = 404,
+        not_found: ApiErrorEntry,
     ) -> E | None:
         text = self._values.get(name)
         if text is None or text == "":
@@ -112,12 +96,14 @@ class Params:
             if member.value.lower() == text.lower():
                 return member
         allowed = ", ".join(m.value for m in kind)
-        raise ApiError(
-            not_found_code, f"The parameter {name} must be one of {allowed}; got {text!r}.", status
-        )
+        raise DomainError.of(not_found, parameter=name, allowed=allowed, value=text)
 
     def repeated(
-        self, name: str, *, max_items: int | None = None, too_many_code: str = ""
+        self,
+        name: str,
+        *,
+        max_items: int | None = None,
+        too_many: ApiErrorEntry = api.PARAMETER_TOO_MANY,
     ) -> list[str]:
         """A repeated parameter ``Name.1 ... Name.N``; also accepts a JSON-free plain ``Name``."""
         items: list[tuple[int, str]] = []
@@ -129,9 +115,5 @@ class Params:
         if not values and self._values.get(name):
             values = [self._values[name]]
         if max_items is not None and len(values) > max_items:
-            raise ApiError(
-                too_many_code or f"InvalidParameter.{name}",
-                f"At most {max_items} values of {name} may be given; got {len(values)}.",
-                403,
-            )
+            raise DomainError.of(too_many, parameter=name, limit=max_items, count=len(values))
         return values

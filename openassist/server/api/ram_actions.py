@@ -90,7 +90,7 @@ def _policy_type(params: Params, *, required: bool = True) -> str:
             return known
     if not value and not required:
         return ""
-    raise InvalidParameter(api.RAM_POLICY_TYPE_INVALID, value=value[:40])
+    raise InvalidParameter(api.POLICY_TYPE_INVALID, value=value[:40])
 
 
 def _max_items(params: Params) -> int:
@@ -188,7 +188,7 @@ def _key_id(params: Params) -> str:
 async def update_access_key(call: Call) -> dict[str, Any]:
     status = call.params.text("Status", required=True)
     if status not in (ACTIVE, INACTIVE):
-        raise InvalidParameter(api.RAM_KEY_STATUS_INVALID, value=status[:40])
+        raise InvalidParameter(api.KEY_STATUS_INVALID, value=status[:40])
     await call.services.identities.set_key_enabled(
         _user_name(call, default_to_caller=True), _key_id(call.params), status == ACTIVE
     )
@@ -257,7 +257,9 @@ async def create_policy_version(call: Call) -> dict[str, Any]:
     p = call.params
     rotate = p.text("RotateStrategy", default="None")
     if rotate not in ("None", ROTATE_OLDEST):
-        raise InvalidParameter(api.RAM_ROTATE_STRATEGY_INVALID, value=rotate[:60])
+        raise InvalidParameter(
+            api.ROTATE_STRATEGY_INVALID, rotate_oldest=ROTATE_OLDEST, value=rotate[:60]
+        )
     set_default = p.boolean("SetAsDefault")
     version = await call.services.policies.create_version(
         _policy_name(call), p.text("PolicyDocument", required=True), set_default, rotate

@@ -4,6 +4,7 @@ and the one place an error becomes an RPC response."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -15,10 +16,15 @@ JSON_TYPE = "application/json;charset=utf-8"
 XML_TYPE = "text/xml;charset=utf-8"  # exactly what the SDK checks before parsing an XML error
 
 
+# Characters XML 1.0 cannot carry even escaped; a stored value holding one (a name an older
+# release took from an agent) would make the whole document unparsable for every client.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _xml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return escape(str(value))
+    return escape(_NOT_XML.sub("\ufffd", str(value)))
 
 
 def _xml(name: str, value: Any) -> str:
@@ -47,4 +53,6 @@ def error_response(error: ApiError, request_id: str, host: str, wants_xml: bool)
     headers = {}
     if isinstance(error, Throttled):
         headers["x-acs-retry-after"] = str(error.fields["retry_after_s"])
+    if error.http_status == 413:
+        headers["connection"] = "close"  # the rest of the body is never read
     return Response(content, error.http_status, headers=headers, media_type=media)

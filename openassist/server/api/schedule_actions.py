@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from typing import Any
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter, LimitExceeded
+from openassist.server import json_input
 from openassist.server.api.params import Params
 from openassist.server.api.registry import Call, action
 from openassist.server.service.modify import MAX_INSTANCES, Modification
@@ -25,17 +26,11 @@ def _content(params: Params, max_base64: int) -> bytes | None:
         try:
             raw = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            raise ApiError(
-                "InvalidCommandContent.DecodeError", "CommandContent is not valid Base64."
-            ) from None
+            raise InvalidParameter(api.OOS_CONTENT_NOT_BASE64) from None
     else:
         raw = text.encode("utf-8")
     if len(base64.b64encode(raw)) > max_base64:
-        raise ApiError(
-            "InvalidCommandContent.LengthLimitExceeded",
-            f"CommandContent is longer than {max_base64} bytes after Base64 encoding.",
-            403,
-        )
+        raise LimitExceeded(api.OOS_CONTENT_TOO_LARGE, limit=max_base64)
     return raw
 
 
@@ -43,7 +38,7 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     keys = [key for key, _ in pairs]
     duplicated = sorted({key for key in keys if keys.count(key) > 1})
     if duplicated:
-        raise ApiError("InvalidParameters.KeyDuplicate", f"The key {duplicated[0]!r} repeats.")
+        raise InvalidParameter(api.OOS_PARAMETER_DUPLICATE, name=duplicated[0])
     return dict(pairs)
 
 
@@ -52,39 +47,22 @@ def _parameters(params: Params) -> dict[str, str] | None:
     if not text:
         return None
     try:
-        value = json.loads(text, object_pairs_hook=_pairs)
+        value = json_input.loads(text, object_pairs_hook=_pairs)
     except ValueError:
-        raise ApiError(
-            "InvalidParameters.KeyMalformed", "Parameters must be a JSON object."
-        ) from None
+        raise InvalidParameter(api.OOS_PARAMETERS_NOT_OBJECT) from None
     if not isinstance(value, dict):
-        raise ApiError("InvalidParameters.KeyMalformed", "Parameters must be a JSON object.")
+        raise InvalidParameter(api.OOS_PARAMETERS_NOT_OBJECT)
     if len(value) > MAX_PARAMETERS:
-        raise ApiError(
-            "InvalidParameters.CountLimitExceeded",
-            f"At most {MAX_PARAMETERS} parameters may be given.",
-            403,
-        )
+        raise LimitExceeded(api.OOS_PARAMETERS_TOO_MANY, limit=MAX_PARAMETERS)
     for key, item in value.items():
         if not key:
-            raise ApiError("InvalidParameters.KeyEmpty", "A parameter name is empty.")
+            raise InvalidParameter(api.OOS_PARAMETER_NAME_EMPTY)
         if len(key) > MAX_KEY:
-            raise ApiError(
-                "InvalidParameters.KeyLengthLimitExceeded",
-                f"Parameter names are at most {MAX_KEY} characters.",
-                403,
-            )
+            raise LimitExceeded(api.OOS_PARAMETER_NAME_TOO_LONG, limit=MAX_KEY)
         if not _KEY.fullmatch(key):
-            raise ApiError(
-                "InvalidParameters.KeyMalformed",
-                f"Parameter name {key!r} must be made of A-Z a-z 0-9 _ -.",
-            )
+            raise InvalidParameter(api.OOS_PARAMETER_NAME_MALFORMED, name=key)
         if not isinstance(item, str):
-            raise ApiError(
-                "InvalidParameters.ValueTypeUnsupported",
-                f"The value of parameter {key!r} must be a string.",
-                403,
-            )
+            raise InvalidParameter(api.OOS_PARAMETER_VALUE_NOT_STRING, name=key)
     return dict(value)
 
 
@@ -101,7 +79,7 @@ async def modify_invocation_attribute(call: Call) -> dict[str, Any]:
             p.repeated(
                 "InstanceId",
                 max_items=MAX_INSTANCES,
-                too_many_code="InvalidInstanceId.CountLimitExceeded",
+                too_many=api.MODIFY_TARGETS_TOO_MANY,
             )
         ),
     )

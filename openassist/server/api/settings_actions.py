@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter
 from openassist.server.api.registry import Call, action
 from openassist.server.service.agent_upgrades import UPGRADE_CONFIG, parse_upgrade_config
 
@@ -16,21 +17,16 @@ SUPPORTED = (UPGRADE_CONFIG,)
 
 def _check_type(setting_type: str) -> None:
     if setting_type not in SUPPORTED:
-        raise ApiError(
-            "InvalidSettingType.NotSupported",
-            f"SettingType {setting_type!r} is not available on this server; it keeps "
-            f"{', '.join(SUPPORTED)} (output delivery to OSS/SLS and Session Manager are Alibaba "
-            "Cloud services).",
+        raise InvalidParameter(
+            api.SETTING_TYPE_UNSUPPORTED, value=setting_type, supported=", ".join(SUPPORTED)
         )
 
 
 @action("DescribeCloudAssistantSettings")
 async def describe_cloud_assistant_settings(call: Call) -> dict[str, Any]:
-    types = call.params.repeated(
-        "SettingType", max_items=10, too_many_code="NumberExceed.SettingType"
-    )
+    types = call.params.repeated("SettingType", max_items=10, too_many=api.SETTING_TYPES_TOO_MANY)
     if not types:
-        raise ApiError("MissingParameter.SettingType", "Give at least one SettingType.N.")
+        raise InvalidParameter(api.SETTING_TYPES_MISSING)
     for setting_type in types:
         _check_type(setting_type)
     config = asdict(await call.services.agent_upgrades.config())

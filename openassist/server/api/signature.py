@@ -4,8 +4,8 @@
 The server hands none and checks ``signature_nonce`` against its durable replay guard afterwards
 (``service/replay.py``); the in-memory cache serves tools and tests.
 The caller builds a ``SignedRequest`` from the HTTP request, passes a secret lookup and the
-current time, and gets back the authenticated AccessKeyId or an ``ApiError`` with the code and
-HTTP status the official SDKs expect.
+current time, and gets back the authenticated AccessKeyId or an ``Unauthenticated`` error with
+the code and HTTP status the official SDKs expect.
 
 Order of checks: shape of the signature, timestamp window, known key, signature, nonce. The
 nonce is recorded only after the signature is proven, so unsigned junk can neither fill the
@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import Unauthenticated
 from openassist.protocol import acs_signature as sig
 
 # Requests whose Timestamp / x-acs-date is further than this from server time are refused.
@@ -46,16 +47,6 @@ V3_REQUIRED_SIGNED_HEADERS = frozenset(
         "x-acs-content-sha256",
     }
 )
-
-# The legacy Python core splits this message on ':' and compares the tail to its own
-# StringToSign (API.md 1.6), so the colon must stay and the string must follow it directly.
-SIGNATURE_MISMATCH_MESSAGE = (
-    "Specified signature is not matched with our calculation. server string to sign is:"
-)
-INCOMPLETE_SIGNATURE_MESSAGE = "The request signature does not conform to Aliyun standards."
-# The public service answers an unknown AccessKeyId with HTTP 404 (API.md 1.6 lists 400/404);
-# both SDKs only look at the code, and 404 keeps "who are you" apart from "bad request".
-ACCESS_KEY_NOT_FOUND_STATUS = 404
 
 _TIMESTAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 
@@ -142,7 +133,7 @@ def verify(
     """Check the request's v3 or v1 signature; return the authenticated AccessKeyId.
 
     v3 is chosen when ``Authorization`` starts with ``ACS3-``, v1 when a ``Signature`` parameter
-    is present. ``now`` must be timezone-aware. Raises ApiError with IncompleteSignature,
+    is present. ``now`` must be timezone-aware. Raises Unauthenticated with IncompleteSignature,
     MissingParameter, IllegalTimestamp, InvalidTimeStamp.Expired, InvalidAccessKeyId.NotFound,
     SignatureDoesNotMatch or SignatureNonceUsed (only with ``nonces``: without, the caller
     checks ``signature_nonce`` itself once this returned).
@@ -162,8 +153,8 @@ def signature_nonce(request: SignedRequest) -> str:
     return request.params["SignatureNonce"]
 
 
-def nonce_used() -> ApiError:
-    return ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
+def nonce_used() -> Unauthenticated:
+    return Unauthenticated(api.SIGNATURE_NONCE_USED)
 
 
 def _verify_v1(
@@ -204,6 +195,10 @@ def _verify_v3(
     lacking = sorted(V3_REQUIRED_SIGNED_HEADERS - signed)
     if lacking:
         raise _incomplete(f"SignedHeaders must include {', '.join(lacking)}")
+    # Content-Type decides whether the body's fields become parameters: with a body it must be
+    # signed, or a replayed body could be read another way. The official SDKs always sign it.
+    if request.body and "content-type" not in signed:
+        raise _incomplete("SignedHeaders must include content-type when the request has a body")
     absent = sorted(name for name in signed if name not in headers)
     if absent:
         raise _incomplete(f"signed headers absent from the request: {', '.join(absent)}")
@@ -226,42 +221,27 @@ def _verify_v3(
 
 def _check_timestamp(name: str, value: str | None, now: datetime) -> None:
     if not value:
-        raise ApiError(
-            "IllegalTimestamp",
-            f'The input parameter "{name}" that is mandatory for processing this request is '
-            "not supplied.",
-        )
+        raise Unauthenticated(api.TIMESTAMP_MISSING, parameter=name)
     if not _TIMESTAMP_RE.fullmatch(value):
-        raise ApiError(
-            "IllegalTimestamp",
-            f'The input parameter "{name}" is not in the UTC form YYYY-MM-DDThh:mm:ssZ.',
-        )
+        raise Unauthenticated(api.TIMESTAMP_MALFORMED, parameter=name)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as exc:  # right shape, impossible date such as month 13
-        raise ApiError("IllegalTimestamp", f'The input parameter "{name}" is invalid.') from exc
+        raise Unauthenticated(api.TIMESTAMP_INVALID, parameter=name) from exc
     if abs(moment - now.astimezone(UTC)) > TIMESTAMP_WINDOW:
-        raise ApiError(
-            "InvalidTimeStamp.Expired",
-            f"Specified time stamp or date header is expired: {value} is more than 15 minutes "
-            "from server time.",
-        )
+        raise Unauthenticated(api.TIMESTAMP_EXPIRED, value=value)
 
 
 def _secret_of(access_key_id: str, lookup_secret: SecretLookup) -> str:
     secret = lookup_secret(access_key_id)
     if secret is None:
-        raise ApiError(
-            "InvalidAccessKeyId.NotFound",
-            "Specified access key is not found.",
-            ACCESS_KEY_NOT_FOUND_STATUS,
-        )
+        raise Unauthenticated(api.ACCESS_KEY_NOT_FOUND)
     return secret
 
 
 def _check_signature(expected: str, received: str, string_to_sign: str) -> None:
     if not hmac.compare_digest(expected.encode("utf-8"), received.encode("utf-8")):
-        raise ApiError("SignatureDoesNotMatch", SIGNATURE_MISMATCH_MESSAGE + string_to_sign)
+        raise Unauthenticated(api.SIGNATURE_MISMATCH, string_to_sign=string_to_sign)
 
 
 def _check_nonce(nonces: NonceCache | None, access_key_id: str, nonce: str, now: datetime) -> None:
@@ -269,13 +249,9 @@ def _check_nonce(nonces: NonceCache | None, access_key_id: str, nonce: str, now:
         raise nonce_used()
 
 
-def _incomplete(reason: str) -> ApiError:
-    return ApiError("IncompleteSignature", f"{INCOMPLETE_SIGNATURE_MESSAGE} {reason}.")
+def _incomplete(reason: str) -> Unauthenticated:
+    return Unauthenticated(api.INCOMPLETE_SIGNATURE, reason=reason)
 
 
-def _missing(name: str) -> ApiError:
-    return ApiError(
-        "MissingParameter",
-        f'The input parameter "{name}" that is mandatory for processing this request is not '
-        "supplied.",
-    )
+def _missing(name: str) -> Unauthenticated:
+    return Unauthenticated(api.MISSING_SIGNATURE_PARAMETER, parameter=name)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter
 from openassist.server.api import task_params
 from openassist.server.api.params import Params
 from openassist.server.api.registry import Call, action
@@ -18,14 +19,10 @@ MAX_RESOURCES = 50
 def _resource_ids(params: Params) -> tuple[str, ...]:
     resource_type = params.text("ResourceType", required=True)
     if resource_type.lower() != RESOURCE_TYPE:
-        raise ApiError(
-            "InvalidResourceType.NotSupported",
-            f"ResourceType must be {RESOURCE_TYPE}; commands, invocations and activations are "
-            f"tagged with Tag.N when they are created. Got {resource_type!r}.",
+        raise InvalidParameter(
+            api.RESOURCE_TYPE_UNSUPPORTED, resource_type=RESOURCE_TYPE, value=resource_type
         )
-    ids = params.repeated(
-        "ResourceId", max_items=MAX_RESOURCES, too_many_code="InvalidResourceId.ExceedLimit"
-    )
+    ids = params.repeated("ResourceId", max_items=MAX_RESOURCES, too_many=api.RESOURCES_TOO_MANY)
     return tuple(dict.fromkeys(ids))
 
 
@@ -33,10 +30,10 @@ def _resource_ids(params: Params) -> tuple[str, ...]:
 async def tag_resources(call: Call) -> dict[str, Any]:
     ids = _resource_ids(call.params)
     if not ids:
-        raise ApiError("MissingParameter.ResourceId", "Give at least one ResourceId.N.")
+        raise InvalidParameter(api.RESOURCE_IDS_MISSING)
     pairs = task_params.tags(call.params)
     if not pairs:
-        raise ApiError("MissingParameter.Tag", "Give at least one Tag.N.Key to set.")
+        raise InvalidParameter(api.TAGS_TO_SET_MISSING)
     await call.services.fleet.tag_instances(ids, pairs)
     return {}
 
@@ -46,11 +43,11 @@ async def untag_resources(call: Call) -> dict[str, Any]:
     p = call.params
     ids = _resource_ids(p)
     if not ids:
-        raise ApiError("MissingParameter.ResourceId", "Give at least one ResourceId.N.")
-    keys = p.repeated("TagKey", max_items=20, too_many_code="NumberExceed.Tags")
+        raise InvalidParameter(api.RESOURCE_IDS_MISSING)
+    keys = p.repeated("TagKey", max_items=20, too_many=api.TAG_KEYS_TOO_MANY)
     remove_all = p.boolean("All")
     if not keys and not remove_all:
-        raise ApiError("MissingParameter.TagKey", "Give TagKey.N, or All=true to remove every tag.")
+        raise InvalidParameter(api.TAG_KEYS_MISSING)
     pairs = () if remove_all and not keys else tuple((key, "") for key in keys)
     await call.services.fleet.tag_instances(ids, pairs, remove=True)
     return {}
@@ -64,7 +61,7 @@ async def list_tag_resources(call: Call) -> dict[str, Any]:
     if not ids:
         pairs = task_params.tags(p)
         if not pairs:
-            raise ApiError("MissingParameter.ResourceId", "Give ResourceId.N or Tag.N.")
+            raise InvalidParameter(api.RESOURCES_UNCHOSEN)
         ids = tuple(await fleet.instances_tagged(pairs))
     else:
         await fleet.require_instances(ids)

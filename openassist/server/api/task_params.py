@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter, LimitExceeded
 from openassist.protocol.statuses import CommandType, RepeatMode, TerminationMode
+from openassist.server import json_input
 from openassist.server.api.params import Params
 from openassist.server.service.context import Limits
 from openassist.server.service.invocations import CommandSpec, TaskArgs
@@ -32,22 +33,14 @@ def content(params: Params, max_base64: int, default_encoding: str) -> bytes:
         try:
             raw = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            raise ApiError(
-                "CmdContent.DecodeError",
-                "CommandContent is not valid Base64; encode the script with Base64 or set "
-                "ContentEncoding=PlainText.",
-            ) from None
+            raise InvalidParameter(api.CONTENT_NOT_BASE64) from None
     else:
         raw = text.encode("utf-8")
     if not raw.strip():
-        raise ApiError("InvalidCommandText", "CommandContent is empty; give the script to run.")
+        raise InvalidParameter(api.CONTENT_EMPTY)
     size = len(base64.b64encode(raw))
     if size > max_base64:
-        raise ApiError(
-            "CmdContent.ExceedLimit",
-            f"CommandContent is {size} bytes after Base64 encoding; the limit is {max_base64}.",
-            403,
-        )
+        raise LimitExceeded(api.CONTENT_TOO_LARGE, size=size, limit=max_base64)
     return raw
 
 
@@ -59,14 +52,12 @@ def timeout(params: Params, limits: Limits, default: int | None) -> int | None:
         default=default or 60,
         minimum=1,
         maximum=limits.max_timeout_s,
-        too_large_code="InvalidTimeout.ExceedLimit",
+        too_large=api.TIMEOUT_TOO_LARGE,
     )
 
 
 def command_spec(params: Params, limits: Limits, default_encoding: str) -> CommandSpec:
-    command_type = params.choice(
-        "Type", CommandType, not_found_code="InvalidCmdType.NotFound", status=404
-    )
+    command_type = params.choice("Type", CommandType, not_found=api.COMMAND_TYPE_NOT_FOUND)
     if command_type is None:
         params.text("Type", required=True)
     assert command_type is not None
@@ -74,12 +65,12 @@ def command_spec(params: Params, limits: Limits, default_encoding: str) -> Comma
         type=command_type,
         content=content(params, limits.max_content_base64, default_encoding),
         timeout=timeout(params, limits, 60) or 60,
-        name=params.text("Name", max_len=128, too_long_code="CmdName.ExceedLimit"),
-        description=params.text("Description", max_len=512, too_long_code="CmdDesc.ExceedLimit"),
-        working_dir=params.text("WorkingDir", max_len=200),
-        launcher=params.text(
-            "Launcher", max_len=1024, too_long_code="InvalidLauncher.LengthLimitExceeded"
+        name=params.text("Name", max_len=128, too_long=api.COMMAND_NAME_TOO_LONG),
+        description=params.text(
+            "Description", max_len=512, too_long=api.COMMAND_DESCRIPTION_TOO_LONG
         ),
+        working_dir=params.text("WorkingDir", max_len=200),
+        launcher=params.text("Launcher", max_len=1024, too_long=api.LAUNCHER_TOO_LONG),
         enable_parameter=params.boolean("EnableParameter"),
     )
 
@@ -98,25 +89,18 @@ def tags(params: Params, name: str = "Tag") -> tuple[tuple[str, str], ...]:
         ):
             found.setdefault(int(parts[1]), {})[parts[2]] = value
     if len(found) > MAX_TAGS:
-        raise ApiError(f"NumberExceed.{prefix}Tags", f"At most {MAX_TAGS} tags may be given.")
+        raise LimitExceeded(api.TAGS_TOO_MANY, kind=prefix, name=name, limit=MAX_TAGS)
     pairs: dict[str, str] = {}
     for index in sorted(found):
         key, value = found[index].get("Key", ""), found[index].get("Value", "")
         if not key:
-            raise ApiError(f"MissingParameter.{prefix}TagKey", f"{name}.{index}.Key is missing.")
+            raise InvalidParameter(api.TAG_KEY_MISSING, kind=prefix, name=name, index=index)
         if len(key) > 64 or key.startswith(("aliyun", "acs:")) or "://" in key:
-            raise ApiError(
-                f"Invalid{prefix}TagKey.Malformed",
-                f"{name}.{index}.Key must be 1-64 characters, not start with aliyun or acs: and "
-                "not contain http:// or https://.",
-            )
+            raise InvalidParameter(api.TAG_KEY_MALFORMED, kind=prefix, name=name, index=index)
         if len(value) > 128 or "http://" in value or "https://" in value:
-            raise ApiError(
-                f"Invalid{prefix}TagValue.Malformed",
-                f"{name}.{index}.Value must be at most 128 characters without http:// or https://.",
-            )
+            raise InvalidParameter(api.TAG_VALUE_MALFORMED, kind=prefix, name=name, index=index)
         if key in pairs:
-            raise ApiError(f"Duplicate.{prefix}TagKey", f"The tag key {key!r} is given twice.")
+            raise InvalidParameter(api.TAG_KEY_DUPLICATE, kind=prefix, name=name, key=key)
         pairs[key] = value
     return tuple(pairs.items())
 
@@ -126,11 +110,7 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     seen: set[str] = set()
     for key, _value in pairs:
         if key.lower() in seen:
-            raise ApiError(
-                "ParameterKey.Duplicate",
-                f"The parameter {key!r} is given twice in Parameters (names ignore case).",
-                403,
-            )
+            raise InvalidParameter(api.PARAMETER_NAME_DUPLICATE, name=key)
         seen.add(key.lower())
     return dict(pairs)
 
@@ -141,26 +121,22 @@ def parameters(params: Params) -> dict[str, str]:
     if not text:
         return {}
     try:
-        value = json.loads(text, object_pairs_hook=_unique_keys)
+        value = json_input.loads(text, object_pairs_hook=_unique_keys)
     except ValueError:
-        raise ApiError("InvalidParameter.Parameters", "Parameters must be a JSON object.") from None
+        raise InvalidParameter(api.PARAMETERS_NOT_OBJECT) from None
     if not isinstance(value, dict):
-        raise ApiError("InvalidParameter.Parameters", "Parameters must be a JSON object.")
+        raise InvalidParameter(api.PARAMETERS_NOT_OBJECT)
     if len(value) > 10:
-        raise ApiError("ParameterCount.ExceedLimit", "At most 10 parameters may be given.", 403)
+        raise LimitExceeded(api.PARAMETERS_TOO_MANY, limit=10)
     for key, item in value.items():
         if not _PARAMETER_NAME.fullmatch(key):
-            raise ApiError(
-                "ParameterKey.ExceedLimit" if len(key) > 64 else "InvalidParameter.Parameters",
-                f"Parameter name {key!r} must be 1-64 of A-Z a-z 0-9 _ -.",
-                403 if len(key) > 64 else 400,
+            raise (
+                LimitExceeded(api.PARAMETER_NAME_TOO_LONG, name=key)
+                if len(key) > 64
+                else InvalidParameter(api.PARAMETER_NAME_MALFORMED, name=key)
             )
         if not isinstance(item, str):
-            raise ApiError(
-                "ParameterType.NotSupported",
-                f"The value of parameter {key!r} must be a string.",
-                403,
-            )
+            raise InvalidParameter(api.PARAMETER_VALUE_NOT_STRING, name=key)
     return dict(value)
 
 
@@ -168,18 +144,10 @@ def container(params: Params) -> tuple[str, str]:
     """``ContainerId`` and ``ContainerName``, each empty or well formed (API.md 3.7)."""
     container_id = params.text("ContainerId")
     if container_id and not _CONTAINER_ID.fullmatch(container_id):
-        raise ApiError(
-            "InvalidContainerId.Malformed",
-            "ContainerId must be the container's 64-character hexadecimal id, optionally "
-            "prefixed with its runtime (docker://, containerd:// or cri-o://).",
-        )
+        raise InvalidParameter(api.CONTAINER_ID_MALFORMED)
     name = params.text("ContainerName")
     if name and not _CONTAINER_NAME.fullmatch(name):
-        raise ApiError(
-            "InvalidContainerName.Malformed",
-            "ContainerName must start with a letter or digit, contain only letters, digits, "
-            "'.', '_' and '-', and be at most 255 characters long.",
-        )
+        raise InvalidParameter(api.CONTAINER_NAME_MALFORMED)
     return container_id, name
 
 
@@ -191,35 +159,27 @@ def task_args(
     instance_ids = params.repeated(
         "InstanceId",
         max_items=limits.max_instances_per_call,
-        too_many_code="InstanceIds.ExceedLimit",
+        too_many=api.INSTANCES_TOO_MANY,
     )
     resource_tags = tags(params, "ResourceTag")
     if instance_ids and resource_tags:
-        raise ApiError(
-            "InvalidResourceTag.ConflictWithInstanceIds",
-            "Give either InstanceId.N or ResourceTag.N to choose the instances, not both.",
-        )
+        raise InvalidParameter(api.TARGETS_BOTH)
     if not instance_ids and not resource_tags:
-        raise ApiError(
-            "MissingParam.InstanceId",
-            "Give at least one InstanceId.N, or ResourceTag.N to run on the instances tagged so.",
-        )
+        raise InvalidParameter(api.TARGETS_MISSING)
     repeat_mode = params.choice(
         "RepeatMode",
         RepeatMode,
         default=RepeatMode.ONCE,
-        not_found_code="InvalidRepeatMode.NotFound",
+        not_found=api.REPEAT_MODE_NOT_FOUND,
     )
     assert repeat_mode is not None
     frequency = params.text("Frequency", max_len=256).strip()
     if frequency and repeat_mode is not RepeatMode.DRY_RUN:
         repeat_mode = RepeatMode.PERIOD  # a Frequency makes the task periodic (API.md 2.3)
     elif repeat_mode is RepeatMode.PERIOD:
-        raise ApiError(
-            "MissingParam.Frequency", "RepeatMode=Period needs a Frequency: rate, at or cron."
-        )
+        raise InvalidParameter(api.FREQUENCY_MISSING)
     termination = params.choice(
-        "TerminationMode", TerminationMode, not_found_code="InvalidTerminationMode.NotFound"
+        "TerminationMode", TerminationMode, not_found=api.TERMINATION_MODE_NOT_FOUND
     )
     working_dir = params.text("WorkingDir", max_len=200)
     container_id, container_name = container(params)
@@ -228,7 +188,7 @@ def task_args(
         access_key_id=access_key_id,
         timeout=timeout(params, limits, None if command_defaults else 60),
         working_dir=working_dir if working_dir or not command_defaults else None,
-        username=params.text("Username", max_len=255, too_long_code="Username.ExceedLimit"),
+        username=params.text("Username", max_len=255, too_long=api.USERNAME_TOO_LONG),
         repeat_mode=repeat_mode,
         frequency=frequency,
         parameters=parameters(params),

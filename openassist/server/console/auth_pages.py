@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import secrets
-import time
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openassist.server.console.session import COOKIE, PRE_COOKIE, SESSION_TTL_S, same_token
+from openassist.server.console.session import (
+    COOKIE,
+    DEVICE_COOKIE,
+    DEVICE_TTL_S,
+    PRE_COOKIE,
+    SESSION_TTL_S,
+    same_token,
+)
+from openassist.server.console.sign_in_guard import SignInGuard
 from openassist.server.console.web import PREFIX, Console, Visit, read_form, refusal, see_other
 
 log = logging.getLogger("openassist.server.console")
@@ -36,34 +44,17 @@ def _safe_next(target: str) -> str:
     return PREFIX + "/"
 
 
-class FailedSignIns:
-    """At most ``limit`` failed sign-ins per address per ``window_s`` (per server process)."""
-
-    def __init__(self, limit: int = 10, window_s: float = 60.0) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._seen: dict[str, list[float]] = {}
-
-    def _recent(self, address: str) -> list[float]:
-        now = time.monotonic()
-        recent = [t for t in self._seen.get(address, []) if now - t < self.window_s]
-        if len(self._seen) > 10_000:
-            self._seen.clear()
-        self._seen[address] = recent
-        return recent
-
-    def allowed(self, address: str) -> bool:
-        return len(self._recent(address)) < self.limit
-
-    def record(self, address: str) -> None:
-        self._recent(address).append(time.monotonic())
+_BUSY = "busy"  # _principal's answer when the hashing pool is full
 
 
 class AuthPages:
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.failures = FailedSignIns()
+        self.guard = SignInGuard()
 
-    def _form(self, request: Request, error: str = "", status: int = 200) -> Response:
+    def _form(
+        self, request: Request, error: str = "", status: int = 200, retry_after_s: int = 0
+    ) -> Response:
         token = secrets.token_urlsafe(24)
         context = {
             "csrf": token,
@@ -73,7 +64,8 @@ class AuthPages:
             "fragment": False,
             "path": request.url.path,
         }
-        response = self.console.render("signin.html", context, status)
+        headers = {"Retry-After": str(retry_after_s)} if retry_after_s else {}
+        response = self.console.render("signin.html", context, status, **headers)
         _set_cookie(response, request, PRE_COOKIE, token, 3600)
         return response
 
@@ -83,33 +75,55 @@ class AuthPages:
         return self._form(request)
 
     async def sign_in(self, request: Request) -> Response:
-        form = await read_form(request)
+        form = await read_form(request, self.console.services.limits.console_max_body_bytes)
         if form is None:
             return refusal("The form is too large or not a form.", 413)
         if not same_token(form.get("csrf"), request.cookies.get(PRE_COOKIE, "")):
             return refusal("The sign-in form's security token is missing or wrong; reload.", 403)
         address = request.client.host if request.client else ""
-        if not self.failures.allowed(address):
-            return self._form(request, "Too many failed sign-ins; wait a minute.", 429)
-        principal = await self._principal(
-            form.get("method"), form.get("name"), form.raw("secret").strip()
-        )
+        method, name, secret = form.get("method"), form.get("name"), form.raw("secret").strip()
+        claimed = f"{'key' if method == 'key' else 'user'}:{name}"
+        device = self.console.signer.device_of(request.cookies.get(DEVICE_COOKIE, ""), claimed)
+        counted = self.guard.keys(address, claimed if await self._exists(claimed) else None, device)
+        wait_s = self.guard.wait_s(counted)
+        if wait_s > 0:
+            retry = math.ceil(wait_s)
+            log.info("console sign-in from %s throttled for %d s", address, retry)
+            message = f"Too many failed sign-ins; try again in {retry} s."
+            return self._form(request, message, 429, retry)
+        principal = await self._principal(method, name, secret)
+        if principal is _BUSY:
+            return self._form(request, "The server is busy checking sign-ins; try again.", 429, 1)
         if principal is None:
             # Which part was wrong is not said, and nothing typed is logged (a password typed
             # into the name field would otherwise land in the log).
-            self.failures.record(address)
+            self.guard.failed(counted)
             log.info("console sign-in refused from %s", address)
             return self._form(request, "The name or the secret is not correct.", 401)
-        kind, _, name = principal.partition(":")
-        mark = (self.console.keys.user_mark(name) or "") if kind == "user" else ""
+        self.guard.succeeded(counted)
+        kind, _, who = principal.partition(":")
+        mark = (self.console.keys.user_mark(who) or "") if kind == "user" else ""
         session = self.console.signer.new(principal, mark)
         response = see_other(_safe_next(form.get("next")))
         _set_cookie(response, request, COOKIE, self.console.signer.dump(session), SESSION_TTL_S)
+        if device is None:
+            known = self.console.signer.device(principal)
+            _set_cookie(response, request, DEVICE_COOKIE, known, DEVICE_TTL_S)
         response.delete_cookie(PRE_COOKIE, path=PREFIX)
         log.info("console sign-in: %s", principal)
         return response
 
+    async def _exists(self, principal: str) -> bool:
+        kind, _, name = principal.partition(":")
+        if not name:
+            return False
+        if kind == "user":
+            return name in self.console.keys.users
+        return await self.console.services.access_keys.secret_of(name) is not None
+
     async def _principal(self, method: str, name: str, secret: str) -> str | None:
+        """Who signs in; None when the name or secret is wrong, ``_BUSY`` when too many
+        password checks are waiting."""
         if not name or not secret:
             return None
         if method == "key":
@@ -117,7 +131,10 @@ class AuthPages:
             if expected is not None and hmac.compare_digest(secret.encode(), expected.encode()):
                 return f"key:{name}"
             return None
-        return f"user:{name}" if self.console.keys.check_user(name, secret) else None
+        checked = await self.guard.hashing.run(lambda: self.console.keys.check_user(name, secret))
+        if checked is None:
+            return _BUSY
+        return f"user:{name}" if checked else None
 
     async def sign_out(self, visit: Visit) -> Response:
         await self.console.services.console_sessions.revoke(

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 COOKIE = "oa_console"
 PRE_COOKIE = "oa_console_pre"  # CSRF token of the sign-in form, before there is a session
+DEVICE_COOKIE = "oa_console_device"  # this browser signed in as the principal before
 SESSION_TTL_S = 8 * 3600
+DEVICE_TTL_S = 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,38 @@ class SessionSigner:
             ).encode()
         )
         return f"{payload}.{self._mac(payload)}"
+
+    def _signed(self, fields: list[object]) -> str:
+        payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
+        return f"{payload}.{self._mac(payload)}"
+
+    def _fields(self, cookie: str) -> list[object] | None:
+        payload, _, mac = cookie.partition(".")
+        if not payload or not hmac.compare_digest(mac.encode(), self._mac(payload).encode()):
+            return None
+        try:
+            fields = json.loads(_unb64(payload))
+        except ValueError:
+            return None
+        return fields if isinstance(fields, list) else None
+
+    def device(self, principal: str, now: float | None = None) -> str:
+        """A cookie saying this browser signed in as ``principal`` (sign-in throttling counts
+        it on its own)."""
+        now = time.time() if now is None else now
+        expires = int(now) + DEVICE_TTL_S
+        return self._signed(["device", principal, secrets.token_urlsafe(16), expires])
+
+    def device_of(self, cookie: str, principal: str, now: float | None = None) -> str | None:
+        """The device id in ``cookie`` when it is a valid device cookie of ``principal``."""
+        fields = self._fields(cookie) if cookie else None
+        if fields is None or len(fields) != 4 or fields[:2] != ["device", principal]:
+            return None
+        now = time.time() if now is None else now
+        expires = fields[3]
+        if not isinstance(expires, int) or expires <= now:
+            return None
+        return str(fields[2])
 
     def load(self, cookie: str, now: float | None = None) -> Session | None:
         """The session in ``cookie``; None when unsigned, tampered with or expired (whether it

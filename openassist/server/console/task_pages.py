@@ -21,9 +21,11 @@ OUTPUT_LIMIT = 16 * 1024 * 1024
 
 def _page_query(token: str, limit: int) -> PageQuery:
     try:
-        return PageQuery(limit=limit, after=decode_token(token) if token else None)
+        after = decode_token(token) if token else None
     except ValueError:
-        return PageQuery(limit=limit)
+        after = None
+    # The task list's key is (time, id): any other token starts from the first page.
+    return PageQuery(limit=limit, after=after if after and len(after) == 2 else None)
 
 
 def task_filter(query: dict[str, str]) -> InvocationFilter:

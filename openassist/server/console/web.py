@@ -11,13 +11,14 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
+from openassist import logs
 from openassist.server.console import display
 from openassist.server.console.identity import ConsoleKeys
 from openassist.server.console.session import COOKIE, Session, SessionSigner, same_token
+from openassist.server.listen.body import BodyRefused, read_body
 from openassist.server.service.services import Services
 
 PREFIX = "/console"
-MAX_FORM_BYTES = 256 * 1024
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -63,10 +64,11 @@ class Visit:
 Page = Callable[[Visit], Awaitable[Response]]
 
 
-async def read_form(request: Request) -> Form | None:
-    """The form body; None when it is too large or not a form."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
+async def read_form(request: Request, limit: int) -> Form | None:
+    """The form body; None when it is larger than ``limit``, cut short, or not a form."""
+    try:
+        body = await read_body(request, limit, "console_max_body_bytes")
+    except BodyRefused:
         return None
     kind = request.headers.get("content-type", "")
     if body and not kind.startswith("application/x-www-form-urlencoded"):
@@ -126,6 +128,7 @@ class Console:
             return None
         if await self.services.console_sessions.is_revoked(session.sid):
             return None
+        logs.bind(user=session.principal)  # this request's log lines name who is signed in
         return session
 
     def guard(self, handler: Page) -> Callable[[Request], Awaitable[Response]]:
@@ -141,7 +144,7 @@ class Console:
                 return see_other(f"{PREFIX}/signin?next={quote(target, safe='')}")
             form = Form()
             if request.method == "POST":
-                found = await read_form(request)
+                found = await read_form(request, self.services.limits.console_max_body_bytes)
                 if found is None:
                     return refusal("The form is too large or not a form.", 413)
                 if not same_token(found.get("csrf"), session.csrf):
@@ -157,4 +160,5 @@ def see_other(url: str, **headers: str) -> RedirectResponse:
 
 
 def refusal(message: str, status: int) -> PlainTextResponse:
-    return PlainTextResponse(message, status, headers=SECURITY_HEADERS)
+    headers = {**SECURITY_HEADERS, "Connection": "close"} if status == 413 else SECURITY_HEADERS
+    return PlainTextResponse(message, status, headers=headers)

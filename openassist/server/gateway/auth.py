@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from openassist.server.service.registration import load_public_key
 from openassist.server.store.records import Instance
 
 CLOCK_SKEW_MS = 15 * 60 * 1000
@@ -48,17 +49,6 @@ class AgentHeaders:
         if not all(values):
             raise AgentAuthError("missing x-acs-instance-id/timestamp/request-id/signature")
         return cls(*values)
-
-
-def load_public_key(text: str) -> rsa.RSAPublicKey:
-    """The registration's public key: PEM, or Base64 of the PEM as the official agent sends."""
-    data = text.encode()
-    if b"-----BEGIN" not in data:
-        data = base64.b64decode(data)
-    key = serialization.load_pem_public_key(data)
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise ValueError("the registration key is not an RSA key")
-    return key
 
 
 def replayed() -> AgentAuthError:

@@ -30,6 +30,8 @@ class KickHub:
     async def hold(self, instance_id: str, socket: WebSocket) -> None:
         """Serve one agent's kick channel until it disconnects."""
         await socket.accept()
+        peer = socket.client.host if socket.client else "?"
+        log.info("agent connected from %s (kick channel open)", peer)
         previous = self._sockets.get(instance_id)
         self._sockets[instance_id] = socket
         if previous is not None:  # the agent reconnected: the old socket is dead or stale
@@ -57,6 +59,7 @@ class KickHub:
             unsubscribe()
             if self._sockets.get(instance_id) is socket:
                 del self._sockets[instance_id]
+            log.info("agent disconnected (kick channel closed)")
 
     async def close(self) -> None:
         sockets, self._sockets = list(self._sockets.values()), {}

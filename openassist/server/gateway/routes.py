@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from openassist import logs
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import ReportKind, decode_report
 from openassist.server.gateway.auth import (
@@ -32,15 +33,18 @@ from openassist.server.gateway.auth import (
 )
 from openassist.server.gateway.kicks import KickHub
 from openassist.server.gateway.reports import file_report, task_report
+from openassist.server.listen.body import BodyRefused, read_body
 from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.context import ServiceContext
-from openassist.server.service.delivery import Delivery, DeliveryService
+from openassist.server.service.delivery import Delivery, DeliveryService, SecretsUnavailable
 from openassist.server.service.files import FileService
-from openassist.server.service.fleet import FleetService, Registration, RegistrationRefused
+from openassist.server.service.fleet import FleetService
 from openassist.server.service.outages import OutageService, parse_outage
 from openassist.server.service.parameter_store import ParameterStoreService
+from openassist.server.service.registration import Registration, RegistrationRefused
 from openassist.server.service.replay import ReplayGuard
+from openassist.server.service.restarts import Restart, RestartService
 from openassist.server.store.records import FileTask, Instance
 
 log = logging.getLogger(__name__)
@@ -55,6 +59,14 @@ def _count(text: str) -> int | None:
 
 def _json(body: Any, status: int = 200) -> Response:
     return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
+
+
+async def _body_refused(_request: Request, error: Exception) -> Response:
+    """A body over its endpoint's limit (or cut short): the rest of it is never read."""
+    assert isinstance(error, BodyRefused)
+    response = _json({"code": error.status, "errMsg": error.message}, error.status)
+    response.headers["connection"] = "close"
+    return response
 
 
 async def _refused(_request: Request, error: Exception) -> Response:
@@ -126,7 +138,9 @@ class Gateway:
         observe_result = metrics.observe_result if metrics else None
         self._delivery = DeliveryService(context, parameter_store, observe_result)
         self._outages = OutageService(context)
+        self._restarts = RestartService(context)
         self._full_output_cap = context.limits.full_output_cap
+        self._limits = context.limits
         self._verifier = AgentVerifier()
         self._instances: dict[str, tuple[float, Instance]] = {}
         self._access: dict[tuple[str, str], tuple[float, bool]] = {}
@@ -138,6 +152,7 @@ class Gateway:
             Route(wire.DEREGISTER, self.deregister, methods=["POST"]),
             Route(wire.HEARTBEAT, self.heartbeat, methods=["GET", "POST"]),
             Route(wire.TASK_LIST, self.task_list, methods=["GET", "POST"]),
+            Route(wire.SECRET_VALUES, self.secret_values, methods=["POST"]),
             Route(wire.TASK_REPORT + "{kind}", self.task_report, methods=["POST"]),
             Route(wire.UPDATE_CHECK, self.update_check, methods=["GET", "POST"]),
             Route(wire.UPDATE_PACKAGE + "{file_name}", self.update_package, methods=["GET"]),
@@ -146,7 +161,11 @@ class Gateway:
             Route(wire.API_PREFIX + "/{rest:path}", self.acknowledge, methods=["GET", "POST"]),
             WebSocketRoute(wire.KICK_CHANNEL, self.kick_channel),
         ]
-        handlers = {AgentAuthError: _refused, AgentAccessDenied: _denied}
+        handlers = {
+            AgentAuthError: _refused,
+            AgentAccessDenied: _denied,
+            BodyRefused: _body_refused,
+        }
         return Starlette(routes=routes, exception_handlers=handlers)
 
     async def close(self) -> None:
@@ -162,6 +181,7 @@ class Gateway:
         ):
             raise AgentAuthError(f"instance {headers.instance_id} is not registered")
         self._verifier.verify(headers, instance)
+        logs.bind(instance_id=instance.id)
         scope = f"agent:{instance.id}"
         if not await self._replay.first_use(scope, headers.request_id, REQUEST_ID_RETENTION_MS):
             raise replayed()
@@ -203,9 +223,18 @@ class Gateway:
             self._instances[instance_id] = (now, instance)
         return instance
 
+    async def _body(self, request: Request) -> bytes:
+        return await read_body(request, self._limits.agent_max_body_bytes, "agent_max_body_bytes")
+
     async def register(self, request: Request) -> Response:
         try:
-            body = wire.decode_register(await request.body())
+            body = wire.decode_register(
+                await read_body(
+                    request,
+                    self._limits.agent_register_max_body_bytes,
+                    "agent_register_max_body_bytes",
+                )
+            )
         except msgspec.DecodeError as error:
             return _json(wire.RegisterResponse(code=400, errMsg=f"bad registration: {error}"), 400)
         source = request.client.host if request.client else ""
@@ -225,9 +254,13 @@ class Gateway:
         try:
             instance_id = await self._fleet.register(registration)
         except RegistrationRefused as refused:
+            status = 400 if refused.code else 403
             log.info("registration from %s refused: %s", source, refused)
-            return _json(wire.RegisterResponse(code=403, errMsg=str(refused)), 403)
-        log.info("registered %s (%s) from %s", instance_id, body.hostname, source)
+            answer = wire.RegisterResponse(code=status, errCode=refused.code, errMsg=str(refused))
+            return _json(answer, status)
+        logs.bind(instance_id=instance_id)
+        # repr: a name is printable by now, but the log never takes a client's text raw.
+        log.info("registered %s (%r) from %s", instance_id, body.hostname, source)
         return _json(wire.RegisterResponse(code=200, instanceId=instance_id))
 
     async def deregister(self, request: Request) -> Response:
@@ -264,10 +297,31 @@ class Gateway:
             self._metrics.heartbeats.inc()
         return _json(wire.HeartbeatResponse(code=200, instanceId=instance.id))
 
+    async def _agent_started(self, request: Request, instance: Instance) -> None:
+        """The agent's first fetch since it started: what it ran before will never report."""
+        query = request.query_params
+        restart = Restart(
+            rebooted=query.get(wire.COLD_START_PARAM) == "true",
+            keeps_state=wire.JOURNAL_CAPABILITY
+            in query.get(wire.CAPABILITIES_PARAM, "").split(","),
+        )
+        outcome = await self._restarts.agent_started(instance.id, restart)
+        if outcome.ended or outcome.rearmed:
+            log.info(
+                "%s: agent started (cold start %s): %d run(s) ended, %d schedule(s) again",
+                instance.id,
+                restart.rebooted,
+                len(outcome.ended),
+                len(outcome.rearmed),
+            )
+
     async def task_list(self, request: Request) -> Response:
         instance = await self._authenticate(request)
+        if request.query_params.get("reason") == wire.STARTUP_REASON:
+            await self._agent_started(request, instance)
         outage = parse_outage(request.query_params.get(wire.OUTAGE_PARAM))
-        runs, stops = await self._delivery.task_list(instance.id, instance.name, outage)
+        per_run = request.query_params.get(wire.SECRETS_PARAM) == wire.SECRETS_PER_RUN
+        runs, stops = await self._delivery.task_list(instance.id, instance.name, outage, per_run)
         file_tasks = await self._files.claim(instance.id, outage)
         response = wire.TaskListResponse(
             code=200,
@@ -285,6 +339,21 @@ class Gateway:
         )
         return _json(response)
 
+    async def secret_values(self, request: Request) -> Response:
+        """Our agent, about to run a task: the values of its secret parameters (over TLS, to the
+        instance the task is for, while the task lasts). The agent keeps them in memory only."""
+        instance = await self._authenticate(request)
+        task_id = request.query_params.get("taskId", "")
+        try:
+            values = await self._delivery.secret_values(instance.id, task_id)
+        except SecretsUnavailable as why:
+            log.info("%s: no secret values for %r: %s", instance.id, task_id[:64], why)
+            answer = wire.SecretValuesResponse(
+                code=404, errCode="QueryParameterStoreFailed", errMsg=str(why)
+            )
+            return _json(answer, 404)
+        return _json(wire.SecretValuesResponse(code=200, values=values))
+
     async def task_report(self, request: Request) -> Response:
         instance = await self._authenticate(request)
         try:
@@ -292,7 +361,7 @@ class Gateway:
         except ValueError:
             return _json({"code": 404, "errMsg": "unknown report kind"}, 404)
         await self._settle_overdue(request, instance)
-        report = decode_report(kind, request.query_params, await request.body())
+        report = decode_report(kind, request.query_params, await self._body(request))
         if report.send_file:
             await self._files.report(instance.id, file_report(report))
         else:
@@ -309,7 +378,7 @@ class Gateway:
         """Offer our agent the newest package when the upgrade policy allows it now."""
         instance = await self._authenticate(request)
         try:
-            asked = msgspec.json.decode(await request.body(), type=wire.UpdateCheckRequest)
+            asked = msgspec.json.decode(await self._body(request), type=wire.UpdateCheckRequest)
             version = asked.app_version
         except msgspec.DecodeError:
             version = instance.agent_version

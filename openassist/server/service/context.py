@@ -6,11 +6,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import ApiError, NotFound
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.bus import Bus
 from openassist.server.service.clock import Clock
 from openassist.server.store.db import Database
+from openassist.server.store.records import Instance
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,11 @@ class Limits:
     api_burst_per_key: float = 400.0
     min_rate_interval_s: int = 60  # rate(...) at least this long (API.md 4.1)
     min_cron_interval_s: int = 10  # cron runs at least this far apart (API.md 4.3)
+    # Request bodies, per endpoint (the settings of the same names document them).
+    api_max_body_bytes: int = 1024 * 1024
+    console_max_body_bytes: int = 256 * 1024
+    agent_register_max_body_bytes: int = 64 * 1024
+    agent_max_body_bytes: int = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,16 @@ async def kick_pending(bus: Bus, rows: Iterable[_Row], invoke_id: str) -> None:
     for row in rows:
         if row.status is InstanceStatus.PENDING:
             await bus.publish(kick_topic(row.instance_id), invoke_id)
+
+
+def require_registered(found: Mapping[str, Instance], instance_ids: Iterable[str]) -> None:
+    """``require_all``, and refuse an instance deregistered or deleted from the inventory: it is
+    gone as DescribeManagedInstances shows it (tasks it held ended InstanceDeregistered)."""
+    require_all(found, instance_ids)
+    for instance_id in instance_ids:
+        state = found[instance_id].registration_state
+        if state != "registered":
+            raise NotFound(api.INSTANCE_GONE, instance_id=instance_id, state=state)
 
 
 def require_all(found: Mapping[str, object], instance_ids: Iterable[str]) -> None:

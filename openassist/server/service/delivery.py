@@ -26,6 +26,10 @@ from openassist.server.store import invocations, outputs
 from openassist.server.store.records import Command, Invocation, InvocationInstance
 
 
+class SecretsUnavailable(Exception):
+    """An agent asked for secret values it cannot have (the message says why)."""
+
+
 @dataclass(frozen=True)
 class _Claimed:
     runs: list[InvocationInstance]
@@ -90,10 +94,17 @@ class DeliveryService:
         self._observe_result = observe_result
 
     async def task_list(
-        self, instance_id: str, instance_name: str = "", outage_since: int | None = None
+        self,
+        instance_id: str,
+        instance_name: str = "",
+        outage_since: int | None = None,
+        secrets_per_run: bool = False,
     ) -> tuple[list[Delivery], list[Delivery]]:
         """Tasks to run (new, or handed out earlier and never confirmed) and tasks to stop.
-        Tasks never handed out and past their delivery window end instead (see outages)."""
+        Tasks never handed out and past their delivery window end instead (see outages).
+        ``secrets_per_run``: the agent asks for secret values at each run (``secret_values``),
+        so its tasks keep the ``{{oos-secret:...}}`` placeholders; every reference is still
+        checked here, so a task naming a deleted parameter fails at once."""
         now = self._ctx.clock.now_ms()
         redeliver_before = now - self._ctx.limits.redeliver_after_s * 1000
         window = self._ctx.limits.delivery_timeout_s * 1000
@@ -135,7 +146,10 @@ class DeliveryService:
             content = command.content
             if command.enable_parameter:
                 content = substitute(content, json.loads(task.parameters or "{}"))
-                content = substitute_store(content, claimed.store_values.get(row.invoke_id, {}))
+                values = claimed.store_values.get(row.invoke_id, {})
+                if secrets_per_run:
+                    values = {ref: value for ref, value in values.items() if not ref.secret}
+                content = substitute_store(content, values)
             built_in = {"RegionId": self._ctx.limits.regions[0], "InstanceName": instance_name}
             repeat, cron, version = timed.wire_schedule(task, row)
             return Delivery(row, task, command, content, built_in, repeat, cron, version)
@@ -159,6 +173,30 @@ class DeliveryService:
             event = Event(EventKind.FAILED)
             invocations.apply_event(conn, row.invoke_id, row.instance_id, event, changes, now)
             return None
+
+    async def secret_values(self, instance_id: str, task_id: str) -> dict[str, str]:
+        """The values of the ``{{oos-secret:...}}`` references of a task of this instance that
+        has not ended, by parameter name, read now (a rotated secret reaches the next run).
+        Raises SecretsUnavailable saying why there are none."""
+
+        def read(conn: Connection) -> dict[str, str]:
+            row = invocations.get_instance_row(conn, task_id, instance_id)
+            task = invocations.get_invocation(conn, task_id)
+            if row is None or task is None:
+                raise SecretsUnavailable(f"no task {task_id} for this instance")
+            if row.status.is_final:
+                raise SecretsUnavailable(f"the task {task_id} has ended ({row.status})")
+            command = invocations.commands_by_id(conn, [task.command_id]).get(task.command_id)
+            if command is None or not command.enable_parameter:
+                return {}
+            wanted = [r for r in store_references(command.content) if r.secret]
+            try:
+                found = self._store.values_for(conn, wanted)
+            except MissingStoreParameter as missing:
+                raise SecretsUnavailable(str(missing)) from None
+            return {reference.name: value for reference, value in found.items()}
+
+        return await self._ctx.db.read(read)
 
     async def report(self, instance_id: str, report: TaskReport) -> InstanceStatus | None:
         """Apply one report; repeated or late reports change nothing and return None."""

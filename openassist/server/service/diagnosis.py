@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from openassist.catalog import ENTRIES
+from openassist.catalog import ENTRIES, agents
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus
 from openassist.server.service.context import ServiceContext, invoke_not_found
 from openassist.server.store import fleet, invocations
@@ -111,6 +111,10 @@ class DiagnosisService:
         window = self._ctx.limits.heartbeat_online_s * 1000
         online = heartbeat is not None and self._ctx.clock.now_ms() - heartbeat <= window
         text = row.output.decode("utf-8", "replace")
+        version = host.agent_version if host else ""
+        # The fix for the agent actually installed, and what it does that explains the result.
+        solution = agents.solution_for(entry.solution, version) if entry else ""
+        notes = agents.agent_notes(row.error_code, row.dropped, version)
         return InstanceDiagnosis(
             instance_id=row.instance_id,
             status=row.status,
@@ -126,7 +130,7 @@ class DiagnosisService:
             last_output=text.splitlines()[-LAST_OUTPUT_LINES:],
             last_heartbeat_at=heartbeat,
             agent_online=online,
-            solution=entry.solution if entry else "",
+            solution=" ".join([solution, *notes]).strip(),
             retryable=entry.retryable if entry else False,
             agent_version=host.agent_version if host else "",
             running_tasks=host.running_tasks if host else None,

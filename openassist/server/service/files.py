@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle import Event, EventKind, overall_status
 from openassist.server.service import ids
-from openassist.server.service.context import ServiceContext, kick_pending, require_all
+from openassist.server.service.context import ServiceContext, kick_pending, require_registered
 from openassist.server.service.guard import UNGUARDED, Guard
 from openassist.server.service.outages import settle_rows
 from openassist.server.service.readiness import absence_info, agent_absence_code
@@ -72,7 +72,7 @@ class FileService:
 
         def create(conn: Connection) -> list[FileTaskInstance]:
             targets = fleet.instances_by_id(conn, args.instance_ids)
-            require_all(targets, args.instance_ids)
+            require_registered(targets, args.instance_ids)
             args.guard.check_instances(conn, args.instance_ids)
             rows = [self._row(invoke_id, targets[i], now) for i in args.instance_ids]
             task = FileTask(

@@ -19,8 +19,14 @@ from openassist.server.service.context import (
     instance_not_found,
     kick_topic,
     require_all,
+    require_registered,
 )
 from openassist.server.service.guard import UNGUARDED, Guard
+from openassist.server.service.registration import (
+    Registration,
+    RegistrationRefused,
+    check_registration,
+)
 from openassist.server.store import activations, fleet, invocations, tags
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import Activation, Instance
@@ -33,25 +39,6 @@ class ActivationArgs:
     instance_count: int = 10
     ttl_hours: int = 4
     ip_range: str = ""
-
-
-@dataclass(frozen=True)
-class Registration:
-    activation_id: str
-    activation_code: str
-    machine_id: str
-    hostname: str
-    instance_name: str
-    os_type: str
-    os_version: str
-    agent_version: str
-    public_key: str
-    intranet_ip: str
-    source_ip: str
-
-
-class RegistrationRefused(Exception):
-    """Registration was refused; the message says why (it goes back to the agent)."""
 
 
 GOODBYES = fleet.GONE_STATES
@@ -90,9 +77,11 @@ class FleetService:
     async def register(self, request: Registration) -> str:
         """Register a host with an activation; returns its ``mi-`` id.
 
-        Raises RegistrationRefused with the reason when the activation is unknown, the code is
-        wrong, it is disabled, expired or used up, or the source address is outside its range.
+        Raises RegistrationRefused with the reason when a field is malformed or the key weak
+        (with its code), the activation is unknown, the code is wrong, it is disabled, expired or
+        used up, or the source address is outside its range.
         """
+        check_registration(request)  # before anything is looked up or counted
         now = self._ctx.clock.now_ms()
         networks = self._ctx.limits.agent_networks
         if networks and not address_in(request.source_ip, networks):
@@ -299,9 +288,12 @@ class FleetService:
     def online_since(self) -> int:
         return self._ctx.clock.now_ms() - self._ctx.limits.heartbeat_online_s * 1000
 
-    async def require_instances(self, instance_ids: tuple[str, ...]) -> dict[str, Instance]:
+    async def require_instances(
+        self, instance_ids: tuple[str, ...], registered: bool = False
+    ) -> dict[str, Instance]:
+        """The instances, refusing an unknown id (and, with ``registered``, one that is gone)."""
         found = await self._ctx.db.read(lambda conn: fleet.instances_by_id(conn, instance_ids))
-        require_all(found, instance_ids)
+        (require_registered if registered else require_all)(found, instance_ids)
         return found
 
 

@@ -37,9 +37,9 @@ def refusal(action: str, decision: Decision, resource: str = "") -> Forbidden:
     """``action`` is qualified (``ecs:RunCommand``)."""
     plain = action.split(":", 1)[0] in _PLAIN_PRODUCTS
     return Forbidden(
-        api.NO_PERMISSION if plain else api.FORBIDDEN_RAM,
+        api.NOT_AUTHORIZED if plain else api.NOT_AUTHORIZED_RAM,
         action=action,
-        resource=f" on {resource}" if resource else "",
+        where=f" on {resource}" if resource else "",
         why=decision.reason,
     )
 

@@ -161,9 +161,9 @@ class IdentityService:
         def delete(conn: Connection) -> None:
             user = self._user(conn, name)
             if store.keys_of(conn, user.id):
-                raise Conflict(api.RAM_USER_HAS_KEYS, name=name)
+                raise Conflict(api.USER_HAS_KEYS, name=name)
             if store.attachments_of(conn, user.id):
-                raise Conflict(api.RAM_USER_HAS_POLICIES, name=name)
+                raise Conflict(api.USER_HAS_POLICIES, name=name)
             store.delete_user(conn, user.id)
 
         await self._write(delete)

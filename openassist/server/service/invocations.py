@@ -26,7 +26,7 @@ from openassist.server.service.context import (
     invoke_not_found,
     kick_pending,
     kick_topic,
-    require_all,
+    require_registered,
 )
 from openassist.server.service.guard import UNGUARDED, Guard
 from openassist.server.service.parameter_store import check_references
@@ -152,7 +152,7 @@ class InvocationService:
                 timed.checked_frequency(args.frequency, now, timeout, self._ctx.limits)
             instance_ids = self._targets(conn, args)
             targets = fleet.instances_by_id(conn, instance_ids)
-            require_all(targets, instance_ids)
+            require_registered(targets, instance_ids)
             args.guard.check_run(conn, saved, command is None, instance_ids, args.username)
             features = required_features(args)
             rows = [

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from openassist.errors import ApiError
+from openassist.server import json_input
 from openassist.server.service import ids
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.parameters import StoreReference
@@ -73,7 +74,7 @@ def check_value(value: str, constraints: str) -> None:
     if not constraints:
         return
     try:
-        rules = json.loads(constraints)
+        rules = json_input.loads(constraints)
         if not isinstance(rules, dict):
             raise ValueError
     except ValueError:

@@ -1,4 +1,4 @@
-"""The RAM API's errors (2015-05-01), raised from the API error catalog."""
+"""The RAM API's errors (2015-05-01) the identity services raise, from the API error catalog."""
 
 from __future__ import annotations
 
@@ -7,32 +7,32 @@ from openassist.errors import Conflict, InvalidParameter, LimitExceeded, NotFoun
 
 
 def user_not_found(name: str) -> NotFound:
-    return NotFound(api.RAM_USER_NOT_FOUND, name=name)
+    return NotFound(api.USER_NOT_FOUND, name=name)
 
 
 def user_exists(name: str) -> Conflict:
-    return Conflict(api.RAM_USER_EXISTS, name=name)
+    return Conflict(api.USER_EXISTS, name=name)
 
 
 def policy_not_found(name: str, policy_type: str) -> NotFound:
-    return NotFound(api.RAM_POLICY_NOT_FOUND, name=name, policy_type=policy_type)
+    return NotFound(api.POLICY_NOT_FOUND, name=name, policy_type=policy_type)
 
 
 def policy_exists(name: str) -> Conflict:
-    return Conflict(api.RAM_POLICY_EXISTS, name=name)
+    return Conflict(api.POLICY_EXISTS, name=name)
 
 
 def bad_document(why: str) -> InvalidParameter:
-    return InvalidParameter(api.RAM_POLICY_DOCUMENT_INVALID, why=why)
+    return InvalidParameter(api.POLICY_DOCUMENT_INVALID, reason=why)
 
 
-def key_not_found(key_id: str, name: str) -> NotFound:
-    return NotFound(api.RAM_KEY_NOT_FOUND, key_id=key_id, name=name)
+def key_not_found(key_id: str, user: str) -> NotFound:
+    return NotFound(api.USER_KEY_NOT_FOUND, key_id=key_id, user=user)
 
 
 def key_limit(name: str, limit: int) -> LimitExceeded:
-    return LimitExceeded(api.RAM_KEY_LIMIT, name=name, limit=limit)
+    return LimitExceeded(api.USER_KEYS_TOO_MANY, name=name, limit=limit)
 
 
-def already_attached(name: str, policy_name: str) -> Conflict:
-    return Conflict(api.RAM_ALREADY_ATTACHED, name=name, policy_name=policy_name)
+def already_attached(user_name: str, policy_name: str) -> Conflict:
+    return Conflict(api.POLICY_ALREADY_ATTACHED, user_name=user_name, policy_name=policy_name)

@@ -46,7 +46,7 @@ class PolicyView:
 
 def check_policy_name(name: str) -> str:
     if not _POLICY_NAME.fullmatch(name):
-        raise InvalidParameter(api.RAM_POLICY_NAME_INVALID, name=name[:140])
+        raise InvalidParameter(api.POLICY_NAME_INVALID, name=name[:140])
     return name
 
 
@@ -154,7 +154,7 @@ class PolicyService:
         def delete(conn: Connection) -> None:
             self._policy(conn, name, CUSTOM)
             if store.attachment_counts(conn, CUSTOM).get(name):
-                raise Conflict(api.RAM_POLICY_ATTACHED, name=name)
+                raise Conflict(api.POLICY_ATTACHED, name=name)
             store.delete_policy(conn, name)
 
         await self._write(delete)
@@ -171,7 +171,10 @@ class PolicyService:
             if len(versions) >= MAX_POLICY_VERSIONS:
                 if rotate != ROTATE_OLDEST:
                     raise LimitExceeded(
-                        api.RAM_POLICY_VERSION_LIMIT, name=name, limit=MAX_POLICY_VERSIONS
+                        api.POLICY_VERSIONS_TOO_MANY,
+                        name=name,
+                        limit=MAX_POLICY_VERSIONS,
+                        rotate_oldest=ROTATE_OLDEST,
                     )
                 oldest = next(v for v in versions if v.version_id != policy.default_version)
                 store.delete_version(conn, name, oldest.version_id)
@@ -194,23 +197,27 @@ class PolicyService:
             self._policy(conn, policy_name, policy_type)
             existing = store.attachments_of(conn, user.id)
             if any((a.policy_type, a.policy_name) == (policy_type, policy_name) for a in existing):
-                raise ram_errors.already_attached(user_name, policy_name)
+                raise Conflict(
+                    api.POLICY_ALREADY_ATTACHED, policy_name=policy_name, user_name=user_name
+                )
             store.attach(conn, Attachment(user.id, policy_type, policy_name, now))
 
         try:
             await self._write(attach)
         except IntegrityError:
-            raise ram_errors.already_attached(user_name, policy_name) from None
+            raise Conflict(
+                api.POLICY_ALREADY_ATTACHED, policy_name=policy_name, user_name=user_name
+            ) from None
 
     async def detach(self, user_name: str, policy_type: str, policy_name: str) -> None:
         def detach(conn: Connection) -> None:
             user = self._user(conn, user_name)
             if not store.detach(conn, user.id, policy_type, policy_name):
                 raise NotFound(
-                    api.RAM_NOT_ATTACHED,
-                    name=user_name,
+                    api.POLICY_NOT_ATTACHED,
                     policy_name=policy_name,
                     policy_type=policy_type,
+                    user_name=user_name,
                 )
 
         await self._write(detach)

@@ -297,6 +297,16 @@ def stopping_for_instance(conn: Connection, instance_id: str) -> list[Invocation
     return [_instance_row(row) for row in conn.execute(query)]
 
 
+def held_by_agent(conn: Connection, instance_id: str) -> list[InvocationInstance]:
+    """Rows the instance's agent holds: a run it started (Running, Stopping) or a schedule it
+    keeps (Scheduled)."""
+    held = (InstanceStatus.RUNNING, InstanceStatus.STOPPING, InstanceStatus.SCHEDULED)
+    query = select(_ii).where(
+        _ii.c.instance_id == instance_id, _ii.c.status.in_([s.value for s in held])
+    )
+    return [_instance_row(row) for row in conn.execute(query)]
+
+
 def invocations_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Invocation]:
     wanted = sorted(set(ids))
     if not wanted:

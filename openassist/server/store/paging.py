@@ -10,7 +10,16 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Select, tuple_
 
+from openassist.catalog import api
+from openassist.errors import InvalidParameter
+from openassist.server import json_input
+
 T = TypeVar("T")
+
+# A key is a time (ms) and one or two ids: anything else was not made by ``encode_token``, and
+# would reach the database as an integer it cannot hold or a row value of the wrong width.
+_INT64 = range(-(2**63), 2**63)
+_MAX_ID_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -38,10 +47,16 @@ def decode_token(token: str) -> tuple[int | str, ...]:
     """Raises ValueError when the token was not made by ``encode_token``."""
     padded = token + "=" * (-len(token) % 4)
     try:
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        value = json_input.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as error:
         raise ValueError("malformed token") from error
-    if not isinstance(value, list) or not all(isinstance(v, int | str) for v in value):
+    if (
+        not isinstance(value, list)
+        or not 2 <= len(value) <= 3
+        or type(value[0]) is not int
+        or value[0] not in _INT64
+        or not all(isinstance(v, str) and len(v) <= _MAX_ID_CHARS for v in value[1:])
+    ):
         raise ValueError("malformed token")
     return tuple(value)
 
@@ -59,6 +74,8 @@ def fetch_page(
     Keyset paging on ``key_columns`` (all descending) returns each row exactly once even while
     rows are being added; offset paging serves the deprecated PageNumber/PageSize scheme.
     """
+    if page.after is not None and len(page.after) != len(key_columns):
+        raise InvalidParameter(api.NEXT_TOKEN_INVALID)  # a token of another list
     total = conn.scalar(count_query)
     if page.after is not None:
         query = query.where(tuple_(*key_columns) < tuple_(*page.after))
