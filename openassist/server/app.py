@@ -35,6 +35,7 @@ from openassist.server.private_files import write_private
 from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
+from openassist.server.service.audit import AuditTrail
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
 from openassist.server.service.console_sessions import ConsoleSessionService
@@ -161,6 +162,7 @@ async def build_server(settings: ServerSettings) -> Server:
         identities=IdentityService(context, access_keys, principals.forget),
         policies=PolicyService(context, principals.forget),
         principals=principals,
+        audit=AuditTrail(context, settings.audit_retention_days),
     )
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
     await _write_first_access_key(access_keys, settings, tls)
@@ -354,6 +356,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         )
     tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
     sweeping = asyncio.create_task(server.sweeper.run(), name="sweeper")
+    purging = asyncio.create_task(server.services.audit.keep_retention(), name="audit")
     renewing = _renewing(settings, server.tls, [agents, api] if api_tls is server.tls else [agents])
     try:
         while not all(listener.started for listener in listeners):
@@ -377,6 +380,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         waiter.cancel()
     finally:
         sweeping.cancel()
+        purging.cancel()
         if renewing is not None:
             renewing.cancel()
         for listener in listeners:

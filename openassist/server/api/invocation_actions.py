@@ -105,6 +105,7 @@ def _invocation_fields(view: TaskView, with_output: bool, encoding: str) -> dict
         "Timed": timed.is_timed(task) and not task.status.is_final,
         "Timeout": task.timeout,
         "Username": task.username,
+        "InvokedBy": task.invoked_by,  # OpenAssist extension: the RAM user who created the task
         "WorkingDir": task.working_dir,
         "Launcher": command.launcher,
         "TerminationMode": task.termination_mode,

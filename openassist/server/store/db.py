@@ -14,8 +14,9 @@ import contextlib
 import importlib.util
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,6 +61,33 @@ def _create_private(database: str) -> None:
             os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+# Work to add to the next write transaction of the current task: an audit event rides the change
+# it records, so the two commit or roll back together.
+Rider = Callable[[Connection], None]
+_RIDERS: ContextVar[list[Rider] | None] = ContextVar("openassist_write_riders", default=None)
+
+
+def ride_next_write(rider: Rider) -> list[Rider]:
+    """Arm ``rider`` for this task's next write; the returned list is empty once it rode."""
+    riders = [rider]
+    _RIDERS.set(riders)
+    return riders
+
+
+def disarm_riders() -> None:
+    _RIDERS.set(None)
+
+
+@contextlib.contextmanager
+def without_riders() -> Iterator[None]:
+    """Writes that are bookkeeping, not the change (ClientToken claims): riders wait."""
+    token = _RIDERS.set(None)
+    try:
+        yield
+    finally:
+        _RIDERS.reset(token)
+
+
 class Database:
     """The store's engine plus the threads that run its transactions."""
 
@@ -88,18 +116,31 @@ class Database:
         self.observe: TransactionObserver | None = None
 
     async def write(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one transaction (committed when it returns, rolled back if it raises)."""
+        """Run ``work`` in one transaction (committed when it returns, rolled back if it raises).
+        Riders armed in this task (``ride_next_write``) run in the same transaction, once."""
+        riders = _RIDERS.get()
+        taken = list(riders) if riders else []
+        if riders:
+            riders.clear()
 
         def transaction() -> T:
             started = time.perf_counter()
             try:
                 with self.engine.begin() as connection:
-                    return work(connection)
+                    result = work(connection)
+                    for rider in taken:
+                        rider(connection)
+                    return result
             finally:
                 if self.observe is not None:
                     self.observe("write", time.perf_counter() - started)
 
-        return await asyncio.get_running_loop().run_in_executor(self._writer, transaction)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._writer, transaction)
+        except BaseException:
+            if riders is not None:
+                riders.extend(taken)  # rolled back: they ride the next write, or none
+            raise
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         def snapshot() -> T:
