@@ -124,16 +124,26 @@ class Channel:
             )
         return response.body
 
-    async def heartbeat(self, goodbye: str = "", upgrading: str = "", running: int = 0) -> None:
+    async def heartbeat(
+        self,
+        goodbye: str = "",
+        upgrading: str = "",
+        running: int = 0,
+        faults: str = "",
+        upgrade_failed: str = "",
+    ) -> None:
         query = {
             "app_version": AGENT_VERSION,
             wire.CAPABILITIES_PARAM: ",".join(CAPABILITIES),
             wire.RUNNING_PARAM: str(running),
+            wire.FAULTS_PARAM: faults,  # always sent: an empty one clears the last
         }
         if goodbye:
             query[wire.GOODBYE_PARAM] = goodbye
         if upgrading:
             query[wire.UPGRADING_PARAM] = upgrading
+        if upgrade_failed:
+            query[wire.UPGRADE_FAILED_PARAM] = upgrade_failed
         await self._call("GET", wire.HEARTBEAT, query, told=True)
 
     async def update_check(self) -> wire.UpdateCheckResponse:

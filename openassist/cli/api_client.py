@@ -1,18 +1,17 @@
 """A small signed RPC client for the CLI (HMAC-SHA1 v1 over http, or https verified with the
-server's CA; standard library only). Where credentials come from: ``cli/credentials.py``."""
+server's CA; standard library only, one kept-alive connection). Where credentials come from:
+``cli/credentials.py``."""
 
 from __future__ import annotations
 
 import json
-import secrets
-import ssl
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
+import os
+import sys
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, NamedTuple
+from urllib.parse import urlencode, urlsplit
 
+from openassist.cli.http_wire import Connection, ConnectionClosed
 from openassist.protocol.acs_signature import signed_v1_query
 from openassist.protocol.api_versions import version_of
 
@@ -29,8 +28,7 @@ class ApiCallError(Exception):
         self.request_id = request_id  # what the server's log lines about the call carry
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):  # a NamedTuple: dataclasses' import is a tenth of a short command
     access_key_id: str
     access_key_secret: str
     endpoint: str  # host:port (plain http) or http(s)://host:port
@@ -47,19 +45,46 @@ class Credentials:
 
 
 class ApiClient:
-    def __init__(self, credentials: Credentials, timeout_s: float = 30) -> None:
+    """With ``keep_alive`` the calls share one connection (a command makes several in a row;
+    its owner closes it, or the process's end does); without, each call has its own."""
+
+    def __init__(
+        self, credentials: Credentials, timeout_s: float = 30, keep_alive: bool = False
+    ) -> None:
         self._credentials = credentials
         self._timeout = timeout_s
-        scheme = credentials.url.split("://", 1)[0]
-        if scheme not in ("http", "https"):
+        self._keep_alive = keep_alive
+        parts = urlsplit(credentials.url)
+        if parts.scheme not in ("http", "https"):
             raise ValueError(f"endpoint {credentials.url}: give http:// or https://")
-        self._tls: ssl.SSLContext | None = None
-        if scheme == "https":
-            self._tls = ssl.create_default_context(cafile=credentials.ca_file or None)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or (443 if self._https else 80)
+        self._path = (parts.path or "/").rstrip("/") + "/"
+        self._connection: Connection | None = None
 
     @property
     def region_id(self) -> str:
         return self._credentials.region_id
+
+    def _connect(self) -> Connection:
+        if self._connection is None:
+            wrap = None
+            if self._https:
+                import ssl  # only for https: a large import for a short command
+
+                context = ssl.create_default_context(cafile=self._credentials.ca_file or None)
+
+                def wrap(plain: Any, host: str) -> Any:
+                    return context.wrap_socket(plain, server_hostname=host)
+
+            self._connection = Connection(self._host, self._port, self._timeout, wrap)
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def call(self, action: str, params: dict[str, str]) -> dict[str, Any]:
         """Call ``action``; raises ApiCallError with the server's code and message."""
@@ -71,42 +96,58 @@ class ApiClient:
             self._credentials.access_key_secret,
             "POST",
             datetime.now(UTC),
-            secrets.token_hex(16),
+            os.urandom(16).hex(),  # what secrets.token_hex does, without importing random
         )
         body = urlencode(signed).encode()
-        request = urllib.request.Request(  # noqa: S310 (the scheme is checked in __init__)
-            self._credentials.url.rstrip("/") + "/",
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        reused = self._connection is not None and self._connection.open
         try:
-            with urllib.request.urlopen(  # noqa: S310 (the scheme is checked in __init__)
-                request, timeout=self._timeout, context=self._tls
-            ) as response:
-                return dict(json.loads(response.read()))
-        except urllib.error.HTTPError as error:
+            status, data = self._post(body)
+        except (ConnectionClosed, ConnectionResetError, BrokenPipeError) as error:
+            self.close()
+            if not reused:
+                raise ApiUnreachable(self._unreachable(error)) from None
+            # The server closed the idle kept-alive connection before reading this request:
+            # a fresh connection sends it once more. Had the first copy been read after all,
+            # the server refuses this one as a replay (same SignatureNonce): never run twice.
             try:
-                document = json.loads(error.read())
-            except ValueError:
-                document = {}
-            raise ApiCallError(
-                error.code,
-                document.get("Code", "HTTPError"),
-                document.get("Message", str(error)),
-                document.get("RequestId", ""),
-            ) from None
-        except (urllib.error.URLError, OSError) as error:
+                status, data = self._post(body)
+            except OSError as again:
+                self.close()
+                raise ApiUnreachable(self._unreachable(again)) from None
+        except OSError as error:  # BadResponse included
+            self.close()
             raise ApiUnreachable(self._unreachable(error)) from None
+        except BaseException:  # Ctrl-C mid-call: the connection is half-used, never reuse it
+            self.close()
+            raise
+        if not self._keep_alive:
+            self.close()
+        try:
+            document = json.loads(data)
+        except ValueError:
+            document = {}
+        if status >= 400 or not isinstance(document, dict):
+            document = document if isinstance(document, dict) else {}
+            raise ApiCallError(
+                status,
+                document.get("Code", "HTTPError"),
+                document.get("Message", f"HTTP {status}"),
+                document.get("RequestId", ""),
+            )
+        return document
+
+    def _post(self, body: bytes) -> tuple[int, bytes]:
+        return self._connect().post(self._path, body, "application/x-www-form-urlencoded")
 
     def _unreachable(self, error: Exception) -> str:
-        reason = getattr(error, "reason", error)
+        ssl = sys.modules.get("ssl")  # loaded only if the endpoint is https
+        reason = error
         credentials = self._credentials
         text = (
             f"cannot reach the OpenAssist API at {credentials.url} ({reason}); "
             f"credentials from {credentials.source or 'the caller'}"
         )
-        if isinstance(reason, ssl.SSLCertVerificationError):
+        if ssl is not None and isinstance(reason, ssl.SSLCertVerificationError):
             trusted = credentials.ca_file or "the system's CAs"
             text += f"; its certificate is not trusted by {trusted} (pass --ca <server ca.pem>)"
         return text

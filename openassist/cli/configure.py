@@ -8,7 +8,6 @@ profiles file), never from the command line, where other users could see it.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -23,9 +22,7 @@ def run_configure(args: argparse.Namespace) -> int:
         print(f"openassist configure: {error}", file=sys.stderr)
         return 2
     ca_file = str(Path(args.ca).resolve()) if args.ca else found.ca_file
-    credentials = dataclasses.replace(
-        found, endpoint=args.endpoint or found.endpoint, ca_file=ca_file
-    )
+    credentials = found._replace(endpoint=args.endpoint or found.endpoint, ca_file=ca_file)
     target = profiles_file()
     save_profile(target, args.profile, credentials)
     print(f"profile {args.profile} saved in {target} ({credentials.endpoint})")

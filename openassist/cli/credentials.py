@@ -21,8 +21,8 @@ import configparser
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from openassist.cli.api_client import Credentials
 
@@ -35,8 +35,7 @@ class CredentialsNotFound(Exception):
     """No credentials where the CLI looked; the message says where that was."""
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     """What the command line said about credentials (all optional)."""
 
     credentials_file: str = ""
@@ -58,7 +57,7 @@ def resolve(choice: Choice, environ: Mapping[str, str] | None = None) -> Credent
     found = _find(choice, profile, environ)
     endpoint = choice.endpoint or environ.get("OPENASSIST_ENDPOINT", "") or found.endpoint
     ca_file = choice.ca_file or environ.get("OPENASSIST_CA", "") or found.ca_file
-    return replace(found, endpoint=endpoint, ca_file=ca_file)
+    return found._replace(endpoint=endpoint, ca_file=ca_file)
 
 
 def _find(choice: Choice, profile: str, environ: Mapping[str, str]) -> Credentials:

@@ -19,7 +19,7 @@ def follow_and_show(
 ) -> int:
     """Show rows as they finish until all are final; ``only``: these instance ids' rows."""
     try:
-        rows = follow(client, invoke_ids, deadline_s, presenter.update, only)
+        rows = follow(client, invoke_ids, deadline_s, presenter.update, only, presenter.live)
     except KeyboardInterrupt:
         presenter.clear_counts()
         return interrupted(client, invoke_ids)

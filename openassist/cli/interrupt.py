@@ -20,15 +20,16 @@ def interrupted(
 ) -> ExitCode:
     err = err or sys.stderr
     ids = " ".join(invoke_ids)
-    print(
-        f"\ninterrupted; the task keeps running: {ids}\n"
-        f"  follow it: openassist results {ids} --wait\n"
-        f"  stop it:   openassist stop {ids}\n"
-        f"(press Ctrl-C again within {SECOND_PRESS_S:.0f} s to stop it now)",
-        file=err,
-        flush=True,
-    )
-    try:
+    client.close()  # the interrupted call left its connection mid-request
+    try:  # the hint is inside: a second Ctrl-C right after it must still count
+        print(
+            f"\ninterrupted; the task keeps running: {ids}\n"
+            f"  follow it: openassist results {ids} --wait\n"
+            f"  stop it:   openassist stop {ids}\n"
+            f"(press Ctrl-C again within {SECOND_PRESS_S:.0f} s to stop it now)",
+            file=err,
+            flush=True,
+        )
         time.sleep(SECOND_PRESS_S)
     except KeyboardInterrupt:
         _offer_stop(client, invoke_ids, err)

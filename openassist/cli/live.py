@@ -41,10 +41,11 @@ def _seconds(row: Mapping[str, Any]) -> float | None:
 
 
 def duration_text(row: Mapping[str, Any]) -> str:
+    """The API's times are whole seconds: ``<1 s`` when start and end share a second."""
     seconds = _seconds(row)
     if seconds is None:
         return ""
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+    return "<1 s" if seconds < 1 else f"{seconds:.0f} s"
 
 
 def headline(label: str, row: Mapping[str, Any]) -> str:

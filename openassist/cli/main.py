@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn, cast
 
-from openassist import __version__, logs
+from openassist import __version__
 from openassist.cli.outcome import ExitCode
 from openassist.cli.targets import add_target_options
 
@@ -22,7 +21,41 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.ERROR, f"{self.prog}: error: {message}\n")
 
 
-def _parser() -> argparse.ArgumentParser:
+class _Unbuilt:
+    """Stands in for the parser of a subcommand that was not asked for: its options are not
+    built (building every subcommand's is a good part of a short command's start-up)."""
+
+    def __getattr__(self, _name: str) -> Any:
+        return lambda *_args, **_kwargs: self
+
+
+class _Subcommands:
+    """Adds every subcommand (so ``--help`` and errors list them all), builds only ``wanted``'s
+    options (all of them when None)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, wanted: str | None) -> None:
+        self._sub = parser.add_subparsers(dest="command", required=True)
+        self._wanted = wanted
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        real = self._sub.add_parser(name, **kwargs)
+        built = self._wanted is None or self._wanted == name
+        return real if built else cast(argparse.ArgumentParser, _Unbuilt())
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not an option of the main
+    parser), or None."""
+    items = iter(argv)
+    for item in items:
+        if item in ("--log-level", "--log-format"):
+            next(items, None)
+        elif not item.startswith("-"):
+            return item
+    return None
+
+
+def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="openassist",
         description="OpenAssist: run commands and send files on your machines.",
@@ -33,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-format", choices=["text", "json"], help="one line per event (default text)"
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    wanted = _command_in(argv)
+    sub = _Subcommands(parser, wanted)  # an unknown word builds none: argparse names it
 
     server = sub.add_parser("server", help="run the server (RPC API + agent gateway)")
     server.add_argument("--data-dir", help="where the database, TLS files and credentials live")
@@ -76,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     package = agent_sub.add_parser("package", help="make the package agents upgrade to")
     package.add_argument("--out", default=".openassist/agent-packages", help="the server's dir")
     package.add_argument("--version", default="", help="label (default: this installation's)")
+    package.add_argument("--key", default="", help="signing key (default: <out>/../tls/ca.key)")
 
     run = sub.add_parser("run", help="run a shell script on machines and show the results")
     run.add_argument("script", nargs="?", default="", help="the script; '-' reads standard input")
@@ -223,13 +258,29 @@ def _needs_server_extra(command: str, missing: ModuleNotFoundError) -> int:
     return 2
 
 
+# They print what they have to say and log nothing: not loading logging keeps them quick.
+_FLEET_COMMANDS = frozenset(
+    {"run", "send-file", "results", "stop", "invocations", "instances", "output", "diagnose"}
+)
+
+
+def _configure_logging(level: str | None, log_format: str | None) -> None:
+    import logging  # only the server and the agent log; the fleet commands print
+
+    from openassist import logs
+
+    logs.configure(level or "info", log_format or "text")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at every start
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args, extra = parser.parse_known_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(words)
+    args, extra = parser.parse_known_args(words)
     if extra and args.command != "ecs":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    logs.configure(args.log_level or "info", args.log_format or "text")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at every start
+    if args.command not in _FLEET_COMMANDS:
+        _configure_logging(args.log_level, args.log_format)
     if args.command in ("server", "agent") and "install-service" in (
         getattr(args, "server_command", None),
         getattr(args, "agent_command", None),

@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from openassist.cli.outcome import UsageError
 
@@ -22,8 +21,7 @@ class TargetError(UsageError):
     """A selection that names nothing, or names something that does not exist."""
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     patterns: tuple[str, ...] = ()
     tags: tuple[tuple[str, str | None], ...] = ()
     every: bool = False
@@ -56,8 +54,7 @@ def add_target_options(parser: argparse.ArgumentParser, required: bool = True) -
     parser.add_argument("--all", action="store_true", help="every registered machine")
 
 
-@dataclass(frozen=True)
-class Machine:
+class Machine(NamedTuple):
     """One instance as DescribeManagedInstances shows it."""
 
     fields: dict[str, Any]

@@ -40,6 +40,7 @@ from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
 from openassist.server.service.console_sessions import ConsoleSessionService
 from openassist.server.service.context import Limits, ServiceContext
+from openassist.server.service.deferring_bus import DeferringBus
 from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
@@ -50,6 +51,7 @@ from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.principals import Principals
 from openassist.server.service.ram_policies import PolicyService
 from openassist.server.service.replay import ReplayGuard, StoreReplayGuard
+from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
 from openassist.server.service.sweeps import Sweeper
@@ -130,7 +132,8 @@ async def build_server(settings: ServerSettings) -> Server:
         agent_register_max_body_bytes=settings.agent_register_max_body_bytes,
         agent_max_body_bytes=settings.agent_max_body_bytes,
     )
-    context = ServiceContext(db=db, bus=bus, clock=SystemClock(), limits=limits)
+    # Kicks sent inside a unit of work (a ClientToken's action) wait for its commit.
+    context = ServiceContext(db=db, bus=DeferringBus(bus), clock=SystemClock(), limits=limits)
     box = await asyncio.to_thread(SecretBox.load_or_create, settings.effective_parameter_key_file)
     parameter_store = ParameterStoreService(context, box)
     upgrades = AgentUpgradeService(
@@ -158,12 +161,14 @@ async def build_server(settings: ServerSettings) -> Server:
         agent_upgrades=upgrades,
         idempotency=idempotency,
         console_sessions=ConsoleSessionService(context),
+        result_waits=ResultWaitService(context),
         limits=limits,
         identities=IdentityService(context, access_keys, principals.forget),
         policies=PolicyService(context, principals.forget),
         principals=principals,
         audit=AuditTrail(context, settings.audit_retention_days),
     )
+    db.on_tasks_changed = services.result_waits.announce  # wakes WaitInvocationResults
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
     await _write_first_access_key(access_keys, settings, tls)
     # After the first key: it (and every key of a release before users) goes to the admin.

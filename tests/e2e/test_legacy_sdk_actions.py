@@ -360,6 +360,9 @@ def test_common_request_reaches_the_extensions(
     )
     assert (output["Output"], output["Offset"], output["NextOffset"]) == ("partial\n", 0, 8)
     assert output["Finished"] is True
+    waited = _common(client, "WaitInvocationResults", InvokeId=invoke_id, WaitSeconds="0")
+    assert (waited["Changed"], waited["InvocationStatus"]) == (True, "Failed")
+    assert (waited["InstanceCount"], waited["FinishedCount"]) == (1, 1)
 
     machine = cluster.register_agent("legacy-released")
     released = _common(client, "ReleaseManagedInstance", InstanceId=machine.instance_id)

@@ -182,6 +182,7 @@ COVERAGE: dict[str, tuple[str, ...]] = {
     "DiagnoseInvocation": (f"{LEGACY}::test_common_request_reaches_the_extensions",),
     "DescribeInvocationFullOutput": (f"{LEGACY}::test_common_request_reaches_the_extensions",),
     "ReleaseManagedInstance": (f"{LEGACY}::test_common_request_reaches_the_extensions",),
+    "WaitInvocationResults": (f"{LEGACY}::test_common_request_reaches_the_extensions",),
 }
 # Registered actions that no official SDK drives, each with its reason. Empty today: even the
 # extensions are reached through the legacy SDK's CommonRequest.

@@ -43,6 +43,7 @@ from openassist.server.api import (  # noqa: F401  (importing registers the acti
     schedule_actions,
     settings_actions,
     tag_actions,
+    wait_actions,
 )
 from openassist.server.api.access import admit, request_context
 from openassist.server.api.params import Params
@@ -205,8 +206,9 @@ class RpcEndpoint:
     async def _audited(
         self, call: Call, handler: Handler, event: AuditRecord, params: dict[str, str]
     ) -> dict[str, Any]:
-        """Run the handler with its audit event riding its first write; a refusal, a failed
-        change or a secret read that wrote nothing is recorded alone."""
+        """Run the handler with its audit event riding its first write; a refusal or a failed
+        change is recorded alone (a change rolled back took its event with it), and so is a
+        secret read, which writes nothing."""
         audit = self._services.audit
         armed = audit.arm(event)
         try:
@@ -221,12 +223,14 @@ class RpcEndpoint:
             armed.disarm()
             code = error.code if isinstance(error, ApiError) else api.INTERNAL_ERROR.code
             message = error.message if isinstance(error, ApiError) else "internal error"
-            if not armed.written and (changes(call.action) or code in REFUSAL_CODES):
-                await audit.record(failed(event, code, message))
+            if changes(call.action) or code in REFUSAL_CODES:
+                await audit.record_failure(failed(event, code, message))
             raise
         armed.disarm()
         if not armed.written and secret_read(call.action, params):
             await audit.record(event)
+        if log.isEnabledFor(logging.DEBUG):
+            _log_unread(call.action, call.params)
         return body
 
     async def _authenticate(self, signed: SignedRequest) -> str:
@@ -249,3 +253,12 @@ class RpcEndpoint:
         if not await self._replay.first_use(f"api:{verified}", nonce, _RETENTION_MS):
             raise nonce_used()
         return verified
+
+
+def _log_unread(action: str, params: Params) -> None:
+    """Parameters the action never looked at (a misspelt name does nothing): names only, as a
+    value may be a secret."""
+    unread = params.unread()
+    if unread:
+        names = ", ".join(repr(name[:64]) for name in unread[:20])
+        log.debug("%s: parameters no reader knows were ignored: %s", action, names)

@@ -177,6 +177,11 @@ class AuditTrail:
         """Write an event that no change carries (a refusal, a read, a sign-in)."""
         await self._ctx.db.write(lambda conn: store.insert_event(conn, event))
 
+    async def record_failure(self, event: AuditRecord) -> None:
+        """A refused or failed call: one event with its error code, whether or not a write of
+        the call committed the event before the failure."""
+        await self._ctx.db.write(lambda conn: store.record_failure(conn, event))
+
     async def lookup(
         self, where: EventFilter, limit: int, before_seq: int | None
     ) -> Page[AuditRecord]:

@@ -20,6 +20,7 @@ from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.principals import Principals
 from openassist.server.service.ram_policies import PolicyService
+from openassist.server.service.result_waits import ResultWaitService
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Services:
     agent_upgrades: AgentUpgradeService
     idempotency: IdempotencyService
     console_sessions: ConsoleSessionService
+    result_waits: ResultWaitService
     limits: Limits
     identities: IdentityService
     policies: PolicyService

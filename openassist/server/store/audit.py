@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import Connection, String, delete, func, literal, select
+from sqlalchemy import Connection, String, delete, func, literal, select, update
 
 from openassist.server.store.paging import Page
 from openassist.server.store.schema import audit_events
@@ -42,6 +42,18 @@ class EventFilter:
 
 def insert_event(conn: Connection, event: AuditRecord) -> None:
     conn.execute(audit_events.insert().values(**asdict(event)))
+
+
+def record_failure(conn: Connection, event: AuditRecord) -> None:
+    """The call failed: its event says so, whether a write of the call already committed it
+    (then it is updated) or not (then it is inserted): one event per call either way."""
+    result = conn.execute(
+        update(audit_events)
+        .where(audit_events.c.event_id == event.event_id)
+        .values(error_code=event.error_code, error_message=event.error_message)
+    )
+    if not result.rowcount:
+        insert_event(conn, event)
 
 
 def lookup(

@@ -13,9 +13,10 @@ import asyncio
 import contextlib
 import importlib.util
 import os
+import queue
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +33,16 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 T = TypeVar("T")
 # Told each transaction's kind ("read" or "write") and its duration in seconds (for metrics).
 TransactionObserver = Callable[[str, float], None]
+_CHANGED_TASKS = "openassist.changed_tasks"  # key in Connection.info
+
+TasksChanged = Callable[[frozenset[str]], Awaitable[None]]
+
+
+def note_task_changed(conn: Connection, invoke_id: str) -> None:
+    """Say, inside a transaction, that a result of ``invoke_id`` changed: once it commits,
+    ``Database.on_tasks_changed`` hears of it (waiters are woken after the commit, so what they
+    read is there)."""
+    conn.info.setdefault(_CHANGED_TASKS, set()).add(invoke_id)
 
 
 def _normalise(url: str) -> str:
@@ -78,14 +89,84 @@ def disarm_riders() -> None:
     _RIDERS.set(None)
 
 
-@contextlib.contextmanager
-def without_riders() -> Iterator[None]:
-    """Writes that are bookkeeping, not the change (ClientToken claims): riders wait."""
-    token = _RIDERS.set(None)
-    try:
-        yield
-    finally:
-        _RIDERS.reset(token)
+class _Rollback(Exception):
+    """Ends a unit of work's transaction without committing it."""
+
+
+_COMMIT, _ROLLBACK = object(), object()
+
+
+class UnitOfWork:
+    """One transaction that several awaited steps share (``Database.unit``).
+
+    The transaction starts at the first write and holds one writer thread until the unit ends:
+    each step is handed to that thread and runs on the unit's connection, so a later read sees
+    the unit's own writes. Work to do after the commit (bus kicks, which would send an agent to
+    fetch rows not yet visible) is collected with ``after_commit``.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._steps: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._transaction: asyncio.Future[None] | None = None
+        self._after: list[Callable[[], Awaitable[None]]] = []
+        self.changed_tasks: frozenset[str] = frozenset()  # noted by its steps, told after commit
+        self.closed = False
+
+    def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
+        self._after.append(action)
+
+    def _hold(self) -> None:
+        """The writer thread's side: run steps on one connection until commit or rollback."""
+        with contextlib.suppress(_Rollback), self.db.engine.begin() as connection:
+            if self.db.is_sqlite:
+                # pysqlite opens a transaction only before its first DML statement, so the
+                # first step's SAVEPOINT would start one of its own and its RELEASE commit it.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.info.pop(_CHANGED_TASKS, None)  # what a rolled-back checkout left
+            while True:
+                step = self._steps.get()
+                if step is _COMMIT:
+                    self.changed_tasks = frozenset(connection.info.pop(_CHANGED_TASKS, ()))
+                    return
+                if step is _ROLLBACK:
+                    raise _Rollback
+                work, done = step
+                try:
+                    # A savepoint per step: a step that raises leaves nothing behind, as a
+                    # transaction of its own would.
+                    with connection.begin_nested():
+                        result = work(connection)
+                    done.set_result(result)
+                except BaseException as error:
+                    done.set_exception(error)
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        if self._transaction is None:
+            loop = asyncio.get_running_loop()
+            self._transaction = loop.run_in_executor(self.db._writer, self._hold)
+        done: Future[T] = Future()
+        self._steps.put((work, done))
+        return await asyncio.wrap_future(done)
+
+    async def _end(self, commit: bool) -> None:
+        self.closed = True  # a task spawned inside the unit writes on its own from now on
+        if self._transaction is None:
+            return
+        self._steps.put(_COMMIT if commit else _ROLLBACK)
+        await self._transaction
+
+    async def _run_after_commit(self) -> None:
+        for action in self._after:
+            await action()
+
+
+_UNIT: ContextVar[UnitOfWork | None] = ContextVar("unit_of_work", default=None)
+
+
+def current_unit() -> UnitOfWork | None:
+    """The unit of work the running task is inside, if any."""
+    return _UNIT.get()
 
 
 class Database:
@@ -114,35 +195,80 @@ class Database:
         self._writer = ThreadPoolExecutor(writers, thread_name_prefix="db-write")
         self._reader = ThreadPoolExecutor(readers, thread_name_prefix="db-read")
         self.observe: TransactionObserver | None = None
+        self.on_tasks_changed: TasksChanged | None = None
+
+    @contextlib.asynccontextmanager
+    async def unit(self) -> AsyncIterator[UnitOfWork]:
+        """Every ``write`` (and, once one ran, every ``read``) inside the block shares one
+        transaction, committed when the block ends and rolled back when it raises. A step that
+        raises leaves the transaction open for the block to decide; a failed commit raises."""
+        unit = UnitOfWork(self)
+        token = _UNIT.set(unit)
+        try:
+            yield unit
+        except BaseException:
+            _UNIT.reset(token)
+            await asyncio.shield(unit._end(commit=False))
+            raise
+        _UNIT.reset(token)
+        await unit._end(commit=True)
+        if unit.changed_tasks and self.on_tasks_changed is not None:
+            await self.on_tasks_changed(unit.changed_tasks)
+        await unit._run_after_commit()
 
     async def write(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one transaction (committed when it returns, rolled back if it raises).
-        Riders armed in this task (``ride_next_write``) run in the same transaction, once."""
+        """Run ``work`` in one transaction (committed when it returns, rolled back if it raises),
+        or in the unit of work the caller is inside. Riders armed in this task
+        (``ride_next_write``) run in the same transaction, once."""
         riders = _RIDERS.get()
         taken = list(riders) if riders else []
         if riders:
             riders.clear()
 
-        def transaction() -> T:
+        def with_riders(connection: Connection) -> T:
+            result = work(connection)
+            for rider in taken:
+                rider(connection)
+            return result
+
+        unit = _UNIT.get()
+        if unit is not None and unit.db is self and not unit.closed:
+            try:
+                return await unit.run(with_riders)
+            except BaseException:
+                if riders is not None:
+                    riders.extend(taken)  # the step rolled back: they ride the next write
+                raise
+
+        def transaction() -> tuple[T, frozenset[str]]:
             started = time.perf_counter()
             try:
                 with self.engine.begin() as connection:
-                    result = work(connection)
-                    for rider in taken:
-                        rider(connection)
-                    return result
+                    # Connection.info outlives the checkout: drop what a rolled-back one left.
+                    connection.info.pop(_CHANGED_TASKS, None)
+                    result = with_riders(connection)
+                    changed = frozenset(connection.info.pop(_CHANGED_TASKS, ()))
+                return result, changed
             finally:
                 if self.observe is not None:
                     self.observe("write", time.perf_counter() - started)
 
+        loop = asyncio.get_running_loop()
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._writer, transaction)
+            result, changed = await loop.run_in_executor(self._writer, transaction)
         except BaseException:
             if riders is not None:
                 riders.extend(taken)  # rolled back: they ride the next write, or none
             raise
+        if changed and self.on_tasks_changed is not None:
+            await self.on_tasks_changed(changed)
+        return result
 
     async def read(self, work: Callable[[Connection], T]) -> T:
+        unit = _UNIT.get()
+        if unit is not None and unit.db is self and unit._transaction and not unit.closed:
+            return await unit.run(work)  # sees the unit's own writes
+
         def snapshot() -> T:
             started = time.perf_counter()
             try:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, null, select, update
+from sqlalchemy import Connection, Table, case, func, null, select, update
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus
 from openassist.server.lifecycle import Event, overall_status, transition
+from openassist.server.store.db import note_task_changed
 from openassist.server.store.schema import instances
 
 
@@ -36,6 +37,43 @@ def refresh_overall(conn: Connection, tables: TaskTables, invoke_id: str) -> Inv
         update(tables.tasks).where(tables.tasks.c.id == invoke_id).values(status=status.value)
     )
     return status
+
+
+def bump_results_seq(conn: Connection, tables: TaskTables, invoke_id: str) -> None:
+    """A row of the task changed: move its cursor, and wake its waiters after the commit."""
+    tasks = tables.tasks
+    conn.execute(
+        update(tasks).where(tasks.c.id == invoke_id).values(results_seq=tasks.c.results_seq + 1)
+    )
+    note_task_changed(conn, invoke_id)
+
+
+@dataclass(frozen=True)
+class ResultsState:
+    """Where a task's results stand: its change cursor, overall status and row counts."""
+
+    seq: int
+    status: str
+    finished: int  # rows in a final status
+    total: int
+
+
+def results_state(conn: Connection, tables: TaskTables, invoke_id: str) -> ResultsState | None:
+    """None if there is no such task."""
+    tasks, rows = tables.tasks, tables.rows
+    task = conn.execute(
+        select(tasks.c.results_seq, tasks.c.status).where(tasks.c.id == invoke_id)
+    ).first()
+    if task is None:
+        return None
+    final = [s.value for s in InstanceStatus if s.is_final]
+    counted = conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((rows.c.status.in_(final), 1), else_=0)), 0),
+        ).where(rows.c.invoke_id == invoke_id)
+    ).one()
+    return ResultsState(int(task.results_seq), str(task.status), int(counted[1]), int(counted[0]))
 
 
 def apply_event(
@@ -74,6 +112,7 @@ def apply_event(
         if result.rowcount == 1:
             if new_status is not current:
                 refresh_overall(conn, tables, invoke_id)
+            bump_results_seq(conn, tables, invoke_id)
             return new_status
     return None
 

@@ -54,6 +54,7 @@ class Instance:
     # What our agent said in its last heartbeat (the official agent says neither).
     agent_capabilities: str = ""  # comma-separated
     running_tasks: int | None = None
+    agent_faults: str = ""  # its own duties failing ("fetch: OSError: ..."), "" when none
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class Invocation:
     container_id: str = ""
     container_name: str = ""
     version: int = 0
+    results_seq: int = 0  # raised with every change to a row (WaitInvocationResults' cursor)
     invoked_by: str = ""  # the RAM user whose key created the task
 
 
@@ -147,6 +149,7 @@ class FileTask:
     status: InvocationStatus
     access_key_id: str
     created_at: int
+    results_seq: int = 0  # raised with every change to a row (WaitInvocationResults' cursor)
 
 
 @dataclass(frozen=True)

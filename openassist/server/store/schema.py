@@ -79,6 +79,8 @@ instances = Table(
     Column("access_denied_at", BigInteger, nullable=True),
     Column("agent_capabilities", String(512), nullable=False, default="", server_default=""),
     Column("running_tasks", Integer, nullable=True),
+    # Our agent's own duties failing again and again ("fetch: OSError: ..."), "" when none.
+    Column("agent_faults", String(512), nullable=False, default="", server_default=""),
     Column("registration_state", String(16), nullable=False, default="registered"),
     Column("last_invoked_at", BigInteger, nullable=True),
     Column("invocation_count", Integer, nullable=False, default=0),
@@ -127,6 +129,9 @@ invocations = Table(
     # invokeVersion of timed tasks: ModifyInvocationAttribute raises it, and the agents then
     # replace the schedule they hold.
     Column("version", Integer, nullable=False, default=0, server_default="0"),
+    # Raised in the transaction of every change to one of its per-instance rows: the cursor of
+    # WaitInvocationResults, which answers as soon as it moves past the caller's.
+    Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
     # The RAM user whose key created the task (empty for tasks older than users).
     Column("invoked_by", String(64), nullable=False, default="", server_default=""),
     Index("ix_invocations_created_at", "created_at"),
@@ -244,6 +249,9 @@ file_tasks = Table(
     Column("status", String(16), nullable=False),
     Column("access_key_id", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Raised in the transaction of every change to one of its per-instance rows: the cursor of
+    # WaitInvocationResults, which answers as soon as it moves past the caller's.
+    Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
     Index("ix_file_tasks_created_at", "created_at"),
 )
 

@@ -1,0 +1,125 @@
+"""How soon a client sees the result of `echo hi` on one local agent after its RunCommand call:
+waiting with WaitInvocationResults (the server answers when the result is stored) against the
+polling baseline (DescribeInvocationResults every 2 ms), alternated in the same run; and the
+whole `openassist run 'echo hi' -i NAME` command, start to exit (farm-bench too, when on PATH).
+
+Usage: .venv/bin/python -m bench.result_wait [--runs 200] [--commands 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.dispatch_latency import stored_at_ms
+from openassist.cli.api_client import ApiClient
+from tests.support.cluster import Cluster
+
+SCRIPT = {"Type": "RunShellScript", "CommandContent": "echo hi"}
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _succeeded(client: ApiClient, invoke_id: str) -> bool:
+    answer = client.call(
+        "DescribeInvocationResults", {"InvokeId": invoke_id, "ContentEncoding": "PlainText"}
+    )
+    [row] = answer["Invocation"]["InvocationResults"]["InvocationResult"]
+    if row["InvocationStatus"] not in ("Pending", "Running", "Success"):
+        raise SystemExit(f"{invoke_id} ended as {row['InvocationStatus']}")
+    return bool(row["InvocationStatus"] == "Success" and row["Output"] == "hi\n")
+
+
+def waited_ms(client: ApiClient, instance_id: str, database: Path) -> tuple[float, float]:
+    """(RunCommand -> result seen, result stored -> seen), in ms."""
+    started = time.perf_counter()
+    invoke_id = client.call("RunCommand", {**SCRIPT, "InstanceId.1": instance_id})["InvokeId"]
+    cursor = "0"
+    while True:
+        answer = client.call(
+            "WaitInvocationResults", {"InvokeId": invoke_id, "Cursor": cursor, "WaitSeconds": "10"}
+        )
+        cursor = str(answer["Cursor"])
+        if answer["FinishedCount"] and _succeeded(client, invoke_id):
+            seen_ms = time.time_ns() / 1e6
+            elapsed = (time.perf_counter() - started) * 1000
+            return elapsed, seen_ms - stored_at_ms(database, invoke_id)[1]
+
+
+def polled_ms(client: ApiClient, instance_id: str) -> float:
+    started = time.perf_counter()
+    invoke_id = client.call("RunCommand", {**SCRIPT, "InstanceId.1": instance_id})["InvokeId"]
+    while not _succeeded(client, invoke_id):
+        time.sleep(0.002)
+    return (time.perf_counter() - started) * 1000
+
+
+def whole_command(cluster: Cluster, name: str) -> list[str]:
+    return cluster.cli_args("run", "echo hi", "-i", name)
+
+
+def installed_env() -> dict[str, str]:
+    """As an installed CLI runs: its bytecode cached (a test environment may forbid writing it,
+    and then every start compiles the modules again)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def command_ms(argv: list[str], runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(argv, capture_output=True, check=True, env=installed_env())
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def show(label: str, samples: list[float]) -> None:
+    print(
+        f"{label:<44} p50 {statistics.median(samples):7.1f} ms  "
+        f"p99 {percentile(samples, 0.99):7.1f} ms  (n={len(samples)})"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--commands", type=int, default=40)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as root, Cluster.start(Path(root)) as cluster:
+        agent = cluster.new_agent("bench-1")
+        client = ApiClient(cluster.credentials, keep_alive=True)  # as the CLI calls
+        database = cluster.root / "data" / "openassist.db"
+        waited, after_store, polled = [], [], []
+        for _ in range(5):  # warm-up: connections, caches, the agent's first runs
+            waited_ms(client, agent.instance_id, database)
+        for _ in range(args.runs):
+            seen, late = waited_ms(client, agent.instance_id, database)
+            waited.append(seen)
+            after_store.append(late)
+            polled.append(polled_ms(client, agent.instance_id))
+        client.close()
+        show("RunCommand -> result seen, server-side wait", waited)
+        show("  of which: result stored -> seen", after_store)
+        show("RunCommand -> result seen, polling every 2 ms", polled)
+        argv = whole_command(cluster, "bench-1")
+        command_ms(argv, 2)
+        show("openassist run 'echo hi' (whole command)", command_ms(argv, args.commands))
+        if shutil.which("farm-bench"):
+            print("farm-bench, the whole command:", flush=True)
+            bench = ["farm-bench", "-n", str(min(args.commands, 100)), "--", *argv]
+            subprocess.run(bench, check=False, env=installed_env())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""A kept-alive HTTP/1.1 connection that POSTs a form and reads the answer: all the API client
+needs. The standard library's http.client would do, but importing it loads the email package,
+a sixth of a short command's whole budget (``python -X importtime``); this takes the socket
+module only (and ssl for https)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+MAX_HEAD = 64 * 1024  # status line and headers together
+Wrap = Callable[[socket.socket, str], Any]  # TLS: (plain socket, host name) -> TLS socket
+
+
+class ConnectionClosed(ConnectionError):
+    """The server closed the connection before answering (an idle kept-alive one, say)."""
+
+
+class BadResponse(OSError):
+    """The server's answer is not HTTP/1.x as we read it."""
+
+
+class Connection:
+    def __init__(self, host: str, port: int, timeout_s: float, wrap: Wrap | None = None) -> None:
+        self.host, self.port, self._timeout, self._wrap = host, port, timeout_s, wrap
+        self._socket: Any = None
+        self._reader: BinaryIO | None = None
+
+    @property
+    def open(self) -> bool:
+        return self._socket is not None
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+        if self._socket is not None:
+            self._socket.close()
+        self._socket = self._reader = None
+
+    def _connect(self) -> BinaryIO:
+        if self._reader is None:
+            plain = socket.create_connection((self.host, self.port), self._timeout)
+            plain.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._socket = self._wrap(plain, self.host) if self._wrap else plain
+            self._reader = self._socket.makefile("rb")
+        return self._reader
+
+    def post(self, path: str, body: bytes, content_type: str) -> tuple[int, bytes]:
+        """Send the request and read the whole answer: (status, body). On any error (Ctrl-C
+        included) the connection is closed: it is left mid-exchange, never to be reused."""
+        try:
+            return self._exchange(path, body, content_type)
+        except BaseException:
+            self.close()
+            raise
+
+    def _exchange(self, path: str, body: bytes, content_type: str) -> tuple[int, bytes]:
+        reader = self._connect()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+            "Accept: application/json\r\n\r\n"
+        )
+        self._socket.sendall(head.encode("ascii") + body)
+        status, headers = _read_head(reader)
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            data = _read_chunked(reader)
+        elif "content-length" in headers:
+            data = _read_exactly(reader, int(headers["content-length"]))
+        else:
+            data, headers["connection"] = reader.read(), "close"
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, data
+
+
+def _line(reader: BinaryIO) -> bytes:
+    line = reader.readline(MAX_HEAD + 1)
+    if len(line) > MAX_HEAD:
+        raise BadResponse("response header line too long")
+    return line
+
+
+def _read_head(reader: BinaryIO) -> tuple[int, dict[str, str]]:
+    first = _line(reader)
+    if not first:
+        raise ConnectionClosed("the server closed the connection without answering")
+    parts = first.decode("latin-1").split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+        raise BadResponse(f"not an HTTP response: {first[:40]!r}")
+    headers: dict[str, str] = {}
+    size = len(first)
+    while (line := _line(reader)) not in (b"\r\n", b"\n", b""):
+        size += len(line)
+        if size > MAX_HEAD:
+            raise BadResponse("response headers too long")
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(parts[1]), headers
+
+
+def _read_exactly(reader: BinaryIO, size: int) -> bytes:
+    data = reader.read(size)
+    if len(data) != size:
+        raise ConnectionClosed(f"the answer ended after {len(data)} of {size} bytes")
+    return data
+
+
+def _read_chunked(reader: BinaryIO) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        size = int(_line(reader).split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            while _line(reader) not in (b"\r\n", b"\n", b""):  # trailers
+                pass
+            return b"".join(chunks)
+        chunks.append(_read_exactly(reader, size))
+        _line(reader)  # the CRLF after each chunk
