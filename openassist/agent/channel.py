@@ -15,6 +15,7 @@ from openassist import __version__
 from openassist.agent import ws
 from openassist.agent.http import HttpConnection, HttpError
 from openassist.agent.identity import Identity, boot_id
+from openassist.agent.settings import AgentEnvironment
 from openassist.agent.signing import RequestSigner
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import TaskReport, encode_query
@@ -55,14 +56,15 @@ def tls_context(ca_path: str) -> ssl.SSLContext:
 
 
 class Channel:
-    def __init__(self, identity: Identity, timeout_s: float = 30) -> None:
+    def __init__(self, identity: Identity, timeout_s: float = 30, boot: str | None = None) -> None:
         self._identity = identity
         self._tls = tls_context(str(identity.ca_path))
         self._http = HttpConnection(
             identity.server_host, identity.server_port, self._tls, timeout_s=timeout_s
         )
         self._signer = RequestSigner(identity)
-        self._boot_id = boot_id()
+        # ``boot``: the settings' boot id override (None: read the settings now).
+        self._boot_id = boot_id(AgentEnvironment.read().boot_id if boot is None else boot)
         # Unix ms since when the server could not be reached (None: it can). Every call carries
         # it until one gets through, so the server learns the outage window (ClientNetworkBlocked).
         self.unreachable_since: int | None = None

@@ -32,6 +32,7 @@ from openassist.agent.output import OutputPipe, OutputTail
 from openassist.agent.parameters import launcher_command, launcher_extension
 from openassist.agent.process_group import KILL_WAIT_S, TERM_GRACE_S, end_group, signal_group
 from openassist.agent.script_env import script_environment
+from openassist.agent.settings import AgentEnvironment
 
 DRAIN_S = 0.5  # output still in the pipe after the script exited
 FLUSH_WAIT_S = 10.0  # for an output hand-off under way when the run ends
@@ -131,8 +132,8 @@ def _remove_script(path: Path, spec: ScriptSpec) -> None:
     script_file.remove(path, Path(spec.script_dir))
 
 
-def _environment(account: _Account) -> dict[str, str]:
-    return script_environment(account.name, account.uid, account.home, account.shell)
+def _environment(account: _Account, agent: AgentEnvironment) -> dict[str, str]:
+    return script_environment(account.name, account.uid, account.home, account.shell, agent)
 
 
 def _argv(spec: ScriptSpec, script: Path) -> list[str]:
@@ -197,8 +198,10 @@ class ScriptRun:
         output_interval_s: float = 3.0,
         send_cap: int = 0,
         on_start: Callable[[int], None] | None = None,
+        agent: AgentEnvironment | None = None,
     ) -> None:
         self._spec = spec
+        self._agent = agent or AgentEnvironment.read()
         self._backlog = asyncio.Event()
         # Sending everything needs someone to send it: without on_output there is no cap.
         cap = send_cap if on_output is not None else 0
@@ -257,7 +260,7 @@ class ScriptRun:
                 lambda: OutputPipe(self._tail),
                 *argv,
                 cwd=cwd,
-                env=_environment(account),
+                env=_environment(account, self._agent),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,

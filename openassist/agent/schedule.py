@@ -33,6 +33,7 @@ from msgspec.structs import replace
 from openassist import expressions
 from openassist.agent import secret_values
 from openassist.agent.channel import ChannelError, SecretsRefused
+from openassist.agent.settings import AgentEnvironment
 from openassist.agent.tasks import base_report
 from openassist.expressions import errors as codes
 from openassist.protocol import agent as wire
@@ -56,9 +57,10 @@ def is_periodic(item: wire.RunItem) -> bool:
     return item.repeat in PERIODIC or (not item.repeat and bool(item.task.cron))
 
 
-def local_zone() -> tzinfo:
-    """The instance's own zone (for cron without a zone): ``TZ``, else /etc/localtime."""
-    name = os.environ.get("TZ", "").lstrip(":")
+def local_zone(tz: str | None = None) -> tzinfo:
+    """The instance's own zone (for cron without a zone): ``tz`` (the settings' TZ), else
+    /etc/localtime."""
+    name = (AgentEnvironment.read().tz if tz is None else tz).lstrip(":")
     try:
         if name:
             return zoneinfo.ZoneInfo(name)
