@@ -164,6 +164,7 @@ async def build_server(settings: ServerSettings) -> Server:
         console_sessions=ConsoleSessionService(context),
         result_waits=ResultWaitService(context),
         limits=limits,
+        clock=context.clock,
         identities=IdentityService(context, access_keys, principals.forget),
         policies=PolicyService(context, principals.forget),
         principals=principals,
