@@ -350,3 +350,29 @@ def test_an_agent_given_a_relative_state_dir_runs_scripts(fleet: Fleet, tmp_path
         agent.terminate()
         agent.wait(10)
         cluster.call("DeregisterManagedInstance", InstanceId=instance_id)
+
+
+def test_results_wait_follows_a_running_task_to_its_end(fleet: Fleet, tmp_path: Path) -> None:
+    gate = tmp_path / "go"
+    script = f"while [ ! -e {gate} ]; do sleep 0.05; done; echo released"
+    started = fleet.cluster.cli("run", "--no-wait", script, "-i", "web-1", "-i", "web-2")
+    assert started.returncode == 0, started.stderr
+    task = _task_id(started.stdout)
+    follower = subprocess.Popen(
+        fleet.cluster.cli_args("results", task, "--wait", "-i", "web-2"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with _reaped(follower):
+        assert follower.stdout is not None
+        assert follower.stdout.readline() == f"task {task} (1 machine)\n"
+        assert follower.poll() is None  # still waiting: the script waits for the gate
+        gate.touch()
+        out, err = follower.communicate(timeout=60)
+    assert follower.returncode == 0, err
+    assert out.splitlines() == [
+        next(line for line in out.splitlines() if line.startswith("web-2: Success, exit 0")),
+        "released",
+        "1 machine: 1 succeeded (web-2)",
+    ]
