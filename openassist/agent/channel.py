@@ -124,16 +124,26 @@ class Channel:
             )
         return response.body
 
-    async def heartbeat(self, goodbye: str = "", upgrading: str = "", running: int = 0) -> None:
+    async def heartbeat(
+        self,
+        goodbye: str = "",
+        upgrading: str = "",
+        running: int = 0,
+        faults: str = "",
+        upgrade_failed: str = "",
+    ) -> None:
         query = {
             "app_version": AGENT_VERSION,
             wire.CAPABILITIES_PARAM: ",".join(CAPABILITIES),
             wire.RUNNING_PARAM: str(running),
+            wire.FAULTS_PARAM: faults,  # always sent: an empty one clears the last
         }
         if goodbye:
             query[wire.GOODBYE_PARAM] = goodbye
         if upgrading:
             query[wire.UPGRADING_PARAM] = upgrading
+        if upgrade_failed:
+            query[wire.UPGRADE_FAILED_PARAM] = upgrade_failed
         await self._call("GET", wire.HEARTBEAT, query, told=True)
 
     async def update_check(self) -> wire.UpdateCheckResponse:
@@ -182,6 +192,20 @@ class Channel:
             return msgspec.json.decode(body, type=wire.SecretValuesResponse).values
         except msgspec.DecodeError as error:
             raise ChannelError(f"secret values: {error}") from error
+
+    async def task_content(self, task_id: str) -> str:
+        """The task's command (Base64) with its secret placeholders kept; raises SecretsRefused
+        (the server says why not) or ChannelError (not reachable)."""
+        try:
+            body = await self._call("POST", wire.TASK_CONTENT, {"taskId": task_id})
+        except ChannelError as error:
+            if error.status == 404:
+                raise SecretsRefused(str(error)) from None
+            raise
+        try:
+            return msgspec.json.decode(body, type=wire.TaskContentResponse).content
+        except msgspec.DecodeError as error:
+            raise ChannelError(f"task content: {error}") from error
 
     async def report(self, report: TaskReport) -> None:
         path = wire.TASK_REPORT + report.kind

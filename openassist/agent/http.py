@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 _MAX_HEADER_BYTES = 64 * 1024
+# Larger than any answer the server gives (a task list of 100 tasks of 24 KB is 3 MB); a
+# Content-Length or chunk size past it is a broken or hostile peer, not something to buffer.
+_MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 class HttpError(Exception):
@@ -95,6 +98,23 @@ class HttpConnection:
 
 
 async def _read_response(reader: asyncio.StreamReader) -> HttpResponse:
+    """One response; anything malformed (head past the limit, a Content-Length or chunk size
+    that is not a size) is an HttpError like a dropped connection, never another exception that
+    would escape the caller's retry loop."""
+    try:
+        return await _parse_response(reader)
+    except (ValueError, asyncio.LimitOverrunError, UnicodeError) as error:
+        raise HttpError(f"malformed response: {error}") from error
+
+
+def _size(text: str | bytes, base: int = 10) -> int:
+    size = int(text, base)
+    if not 0 <= size <= _MAX_BODY_BYTES:
+        raise HttpError(f"body size {size} out of range")
+    return size
+
+
+async def _parse_response(reader: asyncio.StreamReader) -> HttpResponse:
     raw = await reader.readuntil(b"\r\n\r\n")
     if len(raw) > _MAX_HEADER_BYTES:
         raise HttpError("response header too large")
@@ -110,16 +130,17 @@ async def _read_response(reader: asyncio.StreamReader) -> HttpResponse:
     if headers.get("transfer-encoding", "").lower() == "chunked":
         body = await _read_chunked(reader)
     else:
-        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        body = await reader.readexactly(_size(headers.get("content-length", "0")))
     return HttpResponse(int(parts[1]), headers, body)
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
     body = bytearray()
     while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
+        size = _size((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
         if size == 0:
             await reader.readuntil(b"\r\n")
             return bytes(body)
         body += await reader.readexactly(size)
+        _size(str(len(body)))  # the chunks together stay within the limit too
         await reader.readexactly(2)

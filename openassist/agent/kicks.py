@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from openassist.agent import ws
 from openassist.agent.channel import Channel, ChannelError
@@ -34,6 +35,7 @@ class KickChannel:
         self.connections = 0
         self.deregistered = asyncio.Event()
         self.opened_at_ms = 0  # Unix ms of the last (re)connection
+        self.on_open: Callable[[], None] = lambda: None  # told each time a channel opens
 
     async def run(self) -> None:
         attempt = 0
@@ -49,6 +51,7 @@ class KickChannel:
             self.opened_at_ms = time.time_ns() // 1_000_000
             self.connections += 1
             self.connected.set()
+            self.on_open()
             if self.connections > 1:
                 self.reconnected.set()
             try:

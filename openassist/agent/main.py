@@ -13,15 +13,15 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from msgspec.structs import replace
 
-from openassist import logs
-from openassist.agent import script_file
+from openassist import __version__, logs
+from openassist.agent import script_file, start_guard
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.containers import ContainerRun, find_container
 from openassist.agent.files import deliver_file
@@ -32,6 +32,7 @@ from openassist.agent.process_group import end_group, group_alive
 from openassist.agent.runner import ScriptRun
 from openassist.agent.schedule import Schedules, is_periodic
 from openassist.agent.settings import AgentSettings, backoff, pause
+from openassist.agent.supervise import DutyHealth, supervise
 from openassist.agent.tasks import (
     Unrunnable,
     base_report,
@@ -78,10 +79,14 @@ class Agent:
         self._journal = Journal.open(identity.state_dir)
         self._boot_id = boot_id()
         self._cold_start = first_start_since_boot(identity.state_dir, self._boot_id)
+        self._started_well = False
         # Set once the reports an earlier life left are through: the first task fetch waits for
         # it, since it tells the server to end whatever is still running unreported.
         self._recovered = asyncio.Event()
+        self._startup = True  # the next task fetch is this process's first (kept across restarts)
+        self._health = DutyHealth()
         self._kicks = KickChannel(self._channel, self._settings)
+        self._kicks.on_open = lambda: self._health.ok("kicks")
         self._kicked = self._kicks.kicked
         self._deregistered = self._kicks.deregistered
         self._executions: set[asyncio.Task[None]] = set()
@@ -94,7 +99,10 @@ class Agent:
             self._queue_report,
         )
         self._upgrader = Upgrader(
-            self._channel, identity.state_dir, busy=lambda: bool(self._executions)
+            self._channel,
+            identity.state_dir,
+            busy=lambda: bool(self._executions),
+            ca_path=identity.ca_path,
         )
         self.restart_into: tuple[str, Path] | None = None  # a newly installed version
 
@@ -102,10 +110,14 @@ class Agent:
         # What runs cut short by a crash left (script files may hold secret values): before any
         # run of this life can have written its own.
         script_file.sweep(self._script_dir)
+        health, settings = self._health, self._settings
         duties = [
-            asyncio.create_task(self._heartbeats(), name="heartbeat"),
-            asyncio.create_task(self._kicks.run(), name="kicks"),
-            asyncio.create_task(self._fetcher(), name="fetch"),
+            asyncio.create_task(supervise(name, run, health, settings), name=name)
+            for name, run in (
+                ("heartbeat", self._heartbeats),
+                ("kicks", self._kicks.run),
+                ("fetch", self._fetcher),
+            )
         ]
         upgraded = asyncio.create_task(self._upgrader.run(), name="upgrade")
         endings = [
@@ -116,6 +128,7 @@ class Agent:
         self._kicked.set()  # fetch once at start-up
         await self._recover()
         self._schedules.load()
+        self._spawn(self._schedules.clean(self._channel.task_content), "clean schedules")
         try:
             await asyncio.wait(endings, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -159,6 +172,7 @@ class Agent:
             self._kicks.reconnected.clear()
             try:
                 await self._beat()
+                self._health.ok("heartbeat")
                 attempt, wait_s = 0, self._settings.heartbeat_s
             except ChannelError as error:
                 log.warning("heartbeat failed: %s", error)
@@ -170,16 +184,26 @@ class Agent:
         """One heartbeat that a stop does not cut off once sent: the goodbye that follows
         queues behind it on the connection, so the server never sees them out of order (a
         late plain heartbeat would undo the goodbye)."""
-        beat = asyncio.ensure_future(self._channel.heartbeat(running=len(self._runs)))
+        state_dir = self._identity.state_dir
+        fell_back = start_guard.fallback_report(state_dir)
+        beat = asyncio.ensure_future(
+            self._channel.heartbeat(
+                running=len(self._runs), faults=self._health.faults(), upgrade_failed=fell_back
+            )
+        )
         try:
             await asyncio.shield(beat)
         except asyncio.CancelledError:
             beat.add_done_callback(lambda done: done.cancelled() or done.exception())
             raise
+        if not self._started_well:  # the server took this version's heartbeat: it starts fine
+            self._started_well = True
+            start_guard.started_well(state_dir, __version__)
+        if fell_back:
+            start_guard.reported(state_dir)
 
     async def _fetcher(self) -> None:
         attempt, wait_s = 0, self._settings.poll_s
-        startup = True  # the first fetch of this process says so
         await self._recovered.wait()
         while True:
             await pause(self._kicked, wait_s)
@@ -187,30 +211,52 @@ class Agent:
             if self._upgrader.upgrading:
                 continue  # the new version takes what is waiting
             try:
-                cold_start = self._cold_start if startup else None
+                cold_start = self._cold_start if self._startup else None
                 tasks = await self._channel.task_list("kickoff", cold_start=cold_start)
-                startup, attempt, wait_s = False, 0, self._settings.poll_s
+                self._startup, attempt, wait_s = False, 0, self._settings.poll_s
             except ChannelError as error:
                 log.warning("task list failed: %s", error)
                 wait_s = backoff(attempt, self._settings)  # or sooner, on a kick
                 attempt += 1
                 continue
-            for item in tasks.stop:
-                self._stop(item.task)
-            for file_item in tasks.file:
-                key = (file_item.task.taskID, 0)
-                if not self._journal.seen(key):
-                    self._journal.started(key, self._boot_id)
-                    self._spawn(self._send_file(file_item.task), f"file {key[0]}")
-            for run_item in tasks.run:
-                if is_periodic(run_item):
-                    self._schedules.install(run_item)
-                    continue
-                key = (run_item.task.taskID, run_item.task.invokeVersion)
-                if self._journal.seen(key):
-                    continue  # redelivered: started once already (maybe before a restart)
-                self._journal.started(key, self._boot_id)  # on disk before the process exists
+            self._take(tasks)
+            if self._health.failing("journal"):
+                # What could not be journalled comes back once the server hands it out again.
+                wait_s = backoff(attempt, self._settings)
+                attempt += 1
+            self._health.ok("fetch")
+
+    def _take(self, tasks: wire.TaskListResponse) -> None:
+        """Start what the task list hands out. One whose start cannot be journalled is left:
+        the server hands it out again, since no report confirms it."""
+        for item in tasks.stop:
+            self._stop(item.task)
+        for file_item in tasks.file:
+            key = (file_item.task.taskID, 0)
+            if not self._journal.seen(key) and self._journal_start(key):
+                self._spawn(self._send_file(file_item.task), f"file {key[0]}")
+        for run_item in tasks.run:
+            if is_periodic(run_item):
+                self._schedules.install(run_item)
+                continue
+            key = (run_item.task.taskID, run_item.task.invokeVersion)
+            if self._journal.seen(key):
+                continue  # redelivered: started once already (maybe before a restart)
+            if self._journal_start(key):  # on disk before the process exists, or not run
                 self._spawn(self._execute(run_item), f"run {key[0]}")
+
+    def _journal_start(self, key: tuple[str, int]) -> bool:
+        """Journal a start; a journal that cannot be written (a full disk) is the agent's own
+        fault, reported in the heartbeat: the task is left for a later fetch, never run
+        unjournalled (it could then run twice)."""
+        try:
+            self._journal.started(key, self._boot_id)
+        except OSError as error:
+            count = self._health.failed("journal", error)
+            log.error("cannot journal the start of %s (%d in a row): %s", key[0], count, error)
+            return False
+        self._health.ok("journal")
+        return True
 
     def _stop(self, task: wire.TaskInfo) -> None:
         """End a running task; one this agent never started (or finished and reported) cannot
@@ -291,10 +337,22 @@ class Agent:
         self, key: tuple[str, int], report: TaskReport, private: bool = False
     ) -> None:
         """Journal the final report, send it until the server takes it, then mark it settled.
-        ``private``: the run held secret values, so its output stays out of the journal."""
-        self._journal.finished(key, _kept(report, private))
+        ``private``: the run held secret values, so its output stays out of the journal. A
+        journal that cannot be written does not hold the result back (it is then lost only if
+        the agent also dies before the server takes it)."""
+        kept = _kept(report, private)
+        self._journal_write("finished", lambda: self._journal.finished(key, kept))
         await self._report(report)
-        self._journal.settled(key)
+        self._journal_write("settled", lambda: self._journal.settled(key))
+
+    def _journal_write(self, what: str, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except OSError as error:
+            count = self._health.failed("journal", error)
+            log.error("cannot journal %s (%d in a row): %s", what, count, error)
+        else:
+            self._health.ok("journal")
 
     async def _recover(self) -> None:
         """Report what an earlier life of this agent left: runs it was killed in the middle of

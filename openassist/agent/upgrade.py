@@ -10,6 +10,7 @@ the originally installed entry point), by re-executing itself with that director
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import logging
@@ -21,8 +22,10 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from openassist import __version__
+from openassist.agent import start_guard
 from openassist.protocol import agent_versions
 from openassist.protocol.agent_versions import version_key
+from openassist.protocol.package_signature import signed_message
 
 log = logging.getLogger("openassist.agent")
 
@@ -43,6 +46,33 @@ def package_version(file_name: str) -> str:
 
 def is_newer(offered: str, running: str = __version__) -> bool:
     return version_key(offered) > version_key(running)
+
+
+def verify_signature(ca_path: Path, file_name: str, data: bytes, signature: str) -> None:
+    """Refuse a package the server's key did not sign: its CA (which this agent trusts for
+    TLS already) must verify ``signature`` over the package's name and SHA-256."""
+    if not signature:
+        raise PackageRefused(
+            f"{file_name} is not signed; the server signs packages that "
+            "`openassist agent package` made with its key"
+        )
+    # Imported here: only an upgrading agent needs cryptography.
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = x509.load_pem_x509_certificate(ca_path.read_bytes()).public_key()
+    message = signed_message(file_name, hashlib.sha256(data).hexdigest())
+    try:
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise InvalidSignature
+        key.verify(base64.b64decode(signature, validate=True), message, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):
+        raise PackageRefused(
+            f"{file_name}: its signature is not the server's (another key signed it, or the "
+            "package changed after signing)"
+        ) from None
 
 
 def _versions(state_dir: Path) -> Path:
@@ -68,6 +98,8 @@ def install(state_dir: Path, file_name: str, data: bytes, sha256: str) -> Path:
         raise PackageRefused(f"{file_name} holds no openassist package")
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
+    running = installed(state_dir)
+    start_guard.remember_previous(state_dir, running[0] if running else "")
     _write_current(state_dir, version)
     return target
 
@@ -109,6 +141,7 @@ def exec_into(version: str, directory: Path, argv: list[str]) -> None:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(directory), env.get("PYTHONPATH")]))
     env[BOOTSTRAPPED_ENV] = version
     log.info("starting agent %s from %s", version, directory)
+    start_guard.note_start(directory.parent.parent, version)  # <state>/versions/<version>
     # ``python -m`` puts the working directory first on sys.path: make it the version's own.
     os.chdir(directory)
     command = [sys.executable, "-m", "openassist.cli.main", *argv]
@@ -120,6 +153,11 @@ def start_installed(state_dir: Path, argv: list[str]) -> None:
     found = installed(state_dir)
     if found is None or found[0] == __version__:
         return
+    if start_guard.crash_looping(state_dir, found[0]):
+        start_guard.fall_back(state_dir, found[0])
+        found = installed(state_dir)
+        if found is None or found[0] == __version__:
+            return
     if os.environ.get(BOOTSTRAPPED_ENV):
         # Re-executed already and still not the installed code: run what we are, say why.
         log.error("installed agent %s did not load; running %s", found[0], __version__)

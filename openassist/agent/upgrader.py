@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from openassist.agent import upgrade
+from openassist.agent import start_guard, upgrade
 from openassist.agent.channel import Channel, ChannelError
 from openassist.protocol import agent as wire
 
@@ -30,9 +30,11 @@ class Upgrader:
         state_dir: Path,
         busy: Callable[[], bool],
         drain_s: float = 600.0,
+        ca_path: Path | None = None,
     ) -> None:
         self._channel = channel
         self._state_dir = state_dir
+        self._ca_path = ca_path or state_dir / "ca.pem"
         self._busy = busy
         self._drain_s = drain_s
         self.upgrading = False
@@ -62,12 +64,17 @@ class Upgrader:
             return None
         if not upgrade.is_newer(version):
             return None
+        if start_guard.is_bad(self._state_dir, version):
+            return None  # it failed to start here before: never again
         self.upgrading = True
         installed: tuple[str, Path] | None = None
         try:
             await self._channel.heartbeat(upgrading=version)
             if await self._drained():
                 data = await self._channel.download(info.file_name)
+                await asyncio.to_thread(
+                    upgrade.verify_signature, self._ca_path, info.file_name, data, info.signature
+                )
                 directory = await asyncio.to_thread(
                     upgrade.install, self._state_dir, info.file_name, data, info.sha256
                 )

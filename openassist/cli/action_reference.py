@@ -7,6 +7,8 @@ A unit test keeps this table and the server's registered actions equal, both way
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 
 PAGING = (
@@ -369,3 +371,26 @@ def action_help(action: str) -> str:
         lines.append(f"  --{p.name:<{width}} {'*' if p.required else ' '} {p.meaning}")
     lines.append(f"  --{'RegionId':<{width}}   region; default the one in the credentials")
     return "\n".join(lines)
+
+
+def unknown_parameter(action: str, name: str) -> str | None:
+    """None when ``name`` is one of ``action``'s parameters (``Name.N`` as ``Name.1`` ...);
+    otherwise why not, with the closest parameter it may have meant. A parameter the server
+    does not know is ignored there, so a misspelt one would change nothing without a word."""
+    reference = REFERENCE.get(action)
+    if reference is None:  # the server answers an unknown action itself
+        return None
+    known = [p.name for p in reference.parameters] + ["RegionId"]
+    if any(_wire_pattern(candidate).fullmatch(name) for candidate in known):
+        return None
+    spelled = {candidate.replace(".N", ".1").lower(): candidate for candidate in known}
+    close = difflib.get_close_matches(name.lower(), list(spelled), n=1, cutoff=0.6)
+    hint = f" (did you mean --{spelled[close[0]].replace('.N', '.1')}?)" if close else ""
+    return (
+        f"{action} has no parameter --{name}{hint}; `openassist ecs {action} --help` lists "
+        "its parameters"
+    )
+
+
+def _wire_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(re.escape(name).replace(r"\.N", r"\.[1-9][0-9]*"))

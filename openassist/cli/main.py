@@ -110,6 +110,7 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     package = agent_sub.add_parser("package", help="make the package agents upgrade to")
     package.add_argument("--out", default=".openassist/agent-packages", help="the server's dir")
     package.add_argument("--version", default="", help="label (default: this installation's)")
+    package.add_argument("--key", default="", help="signing key (default: <out>/../tls/ca.key)")
 
     run = sub.add_parser("run", help="run a shell script on machines and show the results")
     run.add_argument("script", nargs="?", default="", help="the script; '-' reads standard input")
@@ -263,12 +264,12 @@ _FLEET_COMMANDS = frozenset(
 )
 
 
-def _configure_logging(level: str, log_format: str) -> None:
-    import logging
+def _configure_logging(level: str | None, log_format: str | None) -> None:
+    import logging  # only the server and the agent log; the fleet commands print
 
     from openassist import logs
 
-    logs.configure(level, log_format)
+    logs.configure(level or "info", log_format or "text")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter at every start
 
 
@@ -279,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command != "ecs":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command not in _FLEET_COMMANDS:
-        _configure_logging(args.log_level or "info", args.log_format or "text")
+        _configure_logging(args.log_level, args.log_format)
     if args.command in ("server", "agent") and "install-service" in (
         getattr(args, "server_command", None),
         getattr(args, "agent_command", None),

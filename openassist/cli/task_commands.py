@@ -92,6 +92,12 @@ def _ecs(client: ApiClient, action: str, extra: Sequence[str]) -> int:
             print(f"openassist ecs: expected --Name value pairs, got {name!r}", file=sys.stderr)
             return 2
         params[name[2:]] = items.pop(0)
+    from openassist.cli.action_reference import unknown_parameter
+
+    for name in params:
+        refusal = unknown_parameter(action, name)
+        if refusal:
+            raise UsageError(refusal)  # before any call: the server would ignore it silently
     region = params.pop("RegionId", client.region_id)
     answer = client.call(action, {"RegionId": region, **params})
     print(json.dumps(answer, indent=2, ensure_ascii=False))

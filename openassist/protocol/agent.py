@@ -38,12 +38,18 @@ OUTAGE_PARAM = "outage_since"
 UPGRADING_PARAM = "upgrading"  # heartbeat while the agent replaces itself: the new version
 CAPABILITIES_PARAM = "caps"  # heartbeat: what this agent can do, comma-separated
 RUNNING_PARAM = "running"  # heartbeat: how many tasks it runs now
+# heartbeat: why the agent gave up an upgraded version that failed to start, and went back
+UPGRADE_FAILED_PARAM = "upgrade_failed"
 # Task list: our agent asks for the values of ``{{oos-secret:...}}`` at each run (SECRET_VALUES),
 # so the task it is handed (and may keep on disk, as a schedule) holds the placeholders only.
 SECRETS_PARAM = "secrets"
 SECRETS_PER_RUN = "per-run"
 # OpenAssist: the secret parameter values of one task (``?taskId=``), for the run about to start.
 SECRET_VALUES = f"{API_PREFIX}/v1/openassist/secret_values"
+# OpenAssist: one task's command as a per-run agent is handed it (``?taskId=``), placeholders kept.
+TASK_CONTENT = f"{API_PREFIX}/v1/openassist/task_content"
+# heartbeat: the agent's own duties failing again and again ("fetch: OSError: ...; ...")
+FAULTS_PARAM = "faults"
 # The official agent's first task fetch of a process: ``reason=startup&cold_start=true|false``
 # (true: the first start since the machine booted). Ours adds ``caps`` (with "journal": it
 # reported its interrupted runs before this fetch and keeps its schedules).
@@ -102,6 +108,9 @@ class TaskInfo(msgspec.Struct):
     # OpenAssist extensions (the official agent ignores unknown fields).
     terminationMode: str = ""
     launcher: str = ""
+    # The command keeps its {{oos-secret:...}} placeholders: the agent asks for the values at
+    # each run (SECRET_VALUES). A schedule an earlier release kept without it may hold values.
+    secretsPerRun: bool = False
 
 
 class OutputInfo(msgspec.Struct):
@@ -186,6 +195,15 @@ class SecretValuesResponse(msgspec.Struct, omit_defaults=True):
         return f"SecretValuesResponse(code={self.code}, names={sorted(self.values)})"
 
 
+class TaskContentResponse(msgspec.Struct, omit_defaults=True):
+    """A task's command (Base64), ``{{oos-secret:...}}`` placeholders kept; or why not."""
+
+    code: int = 200
+    content: str = ""
+    errCode: str = ""
+    errMsg: str = ""
+
+
 class UpdateCheckRequest(msgspec.Struct):
     app_version: str
     os: str = "linux"
@@ -200,6 +218,7 @@ class UpdateInfo(msgspec.Struct):
     md5: str = ""
     url: str = ""
     sha256: str = ""  # OpenAssist: what our agent checks the package against
+    signature: str = ""  # OpenAssist: the server key's signature (protocol.package_signature)
 
 
 class UpdateCheckResponse(msgspec.Struct):

@@ -39,6 +39,7 @@ from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
 from openassist.server.service.console_sessions import ConsoleSessionService
 from openassist.server.service.context import Limits, ServiceContext
+from openassist.server.service.deferring_bus import DeferringBus
 from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
@@ -130,7 +131,8 @@ async def build_server(settings: ServerSettings) -> Server:
         agent_register_max_body_bytes=settings.agent_register_max_body_bytes,
         agent_max_body_bytes=settings.agent_max_body_bytes,
     )
-    context = ServiceContext(db=db, bus=bus, clock=SystemClock(), limits=limits)
+    # Kicks sent inside a unit of work (a ClientToken's action) wait for its commit.
+    context = ServiceContext(db=db, bus=DeferringBus(bus), clock=SystemClock(), limits=limits)
     box = await asyncio.to_thread(SecretBox.load_or_create, settings.effective_parameter_key_file)
     parameter_store = ParameterStoreService(context, box)
     upgrades = AgentUpgradeService(

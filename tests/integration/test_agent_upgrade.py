@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from openassist import __version__
-from openassist.agent import upgrade
-from openassist.cli.agent_package import build_package
+from openassist.agent import start_guard, upgrade
+from openassist.cli.agent_package import build_package, sign_package
 from openassist.cli.api_client import ApiCallError
+from openassist.server.gateway.tls import ensure_tls
 from tests.support.cluster import Agent, Cluster, wait_until
 
 OLD = "0.1.0"
@@ -132,3 +138,136 @@ def test_settings_refusals(upgrading_cluster: Cluster) -> None:
         with pytest.raises(ApiCallError) as refused:
             cluster.call("ModifyCloudAssistantSettings", **params)
         assert (refused.value.status, refused.value.code) == (400, code)
+
+
+def _other_key(tmp_path: Path) -> Path:
+    key = ec.generate_private_key(ec.SECP256R1())
+    path = tmp_path / "attacker.key"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return path
+
+
+def _alter(package: Path) -> None:
+    """Add a module to a signed package, leaving its signature as it was."""
+    altered = package.with_suffix(".altered")
+    with zipfile.ZipFile(package) as original, zipfile.ZipFile(altered, "w") as copy:
+        for item in original.infolist():
+            copy.writestr(item, original.read(item))
+        copy.writestr("openassist/planted.py", "import os\nos.system('id > /tmp/owned')\n")
+    altered.replace(package)
+
+
+@pytest.mark.parametrize("forgery", ["unsigned", "another key", "altered after signing"])
+def test_agent_refuses_a_package_the_servers_key_did_not_sign(
+    upgrading_cluster: Cluster, tmp_path: Path, forgery: str
+) -> None:
+    """Whoever can write the server's package directory (but not read its CA key) cannot make
+    agents run their code: the agent checks the signature with the CA it already trusts."""
+    cluster = upgrading_cluster
+    agent = _old_agent(cluster, tmp_path)
+    packages = cluster.root / "data" / "agent-packages"
+    if forgery == "unsigned":
+        package = build_package(packages, key_file=tmp_path / "no-such.key")
+        assert not package.with_name(package.name + ".sig").exists()
+    elif forgery == "another key":
+        package = build_package(packages, key_file=_other_key(tmp_path))
+    else:
+        package = build_package(packages)  # signed with the server's key
+        _alter(package)
+    expected = "is not signed" if forgery == "unsigned" else "signature is not the server's"
+    wait_until(
+        lambda: expected in agent.log.read_text(),
+        60,
+        interval_s=0.2,
+        what="the agent to refuse the package",
+    )
+    [result] = cluster.wait_final(cluster.run("echo still-old", agent.instance_id))
+    assert (result["InvocationStatus"], result["Output"]) == ("Success", "still-old\n")
+    assert _version_of(cluster, agent) == f"openassist-{OLD}"
+    assert (agent.state_dir / "versions" / "current").read_text().strip() == OLD
+    assert not (agent.state_dir / "versions" / __version__).exists()
+
+
+def test_the_package_command_signs_and_refuses_to_make_unsigned_packages(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    ensure_tls(data_dir / "tls")
+    out = data_dir / "agent-packages"
+    command = [sys.executable, "-m", "openassist.cli.main", "agent", "package"]
+    made = subprocess.run(
+        [*command, "--out", str(out)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert made.returncode == 0, made.stderr
+    package = Path(made.stdout.strip())
+    signature = package.with_name(package.name + ".sig").read_text().strip()
+    upgrade.verify_signature(
+        data_dir / "tls" / "ca.pem", package.name, package.read_bytes(), signature
+    )
+    refused = subprocess.run(
+        [*command, "--out", str(tmp_path / "elsewhere")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 1 and "no signing key" in refused.stderr
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def _broken_signed_package(packages: Path, version: str, key: Path, build: Path) -> None:
+    """A package the server signs whose agent exits at once, as a bad release would."""
+    package = build_package(build, version)  # no key there: signed below, once broken
+    broken = package.with_suffix(".broken")
+    with zipfile.ZipFile(package) as original, zipfile.ZipFile(broken, "w") as copy:
+        for item in original.infolist():
+            data = original.read(item)
+            if item.filename == "openassist/cli/main.py":
+                data = b"raise SystemExit('this release cannot start')\n"
+            copy.writestr(item, data)
+    broken.replace(package)
+    signature = sign_package(package, package.name, key)
+    packages.mkdir(exist_ok=True)
+    signature.replace(packages / signature.name)  # the signature first, then the package
+    package.replace(packages / package.name)
+
+
+def test_a_version_that_cannot_start_is_given_up_and_reported(
+    upgrading_cluster: Cluster, tmp_path: Path
+) -> None:
+    cluster = upgrading_cluster
+    agent = _old_agent(cluster, tmp_path)
+    data = cluster.root / "data"
+    _broken_signed_package(
+        data / "agent-packages", "9.9.9", data / "tls" / "ca.key", tmp_path / "b"
+    )
+    restarts = 0
+
+    def supervise() -> bool:
+        """Restart the agent when it exits, as systemd's Restart=on-failure does."""
+        nonlocal restarts
+        assert agent.process is not None
+        if agent.process.poll() is not None:
+            assert agent.process.returncode != 0
+            restarts += 1
+            cluster.start_agent(agent, wait_online=False)
+        return "agent upgrade given up" in cluster.server_log.read_text()
+
+    wait_until(supervise, 120, interval_s=0.2, what="the agent to give the version up")
+    assert restarts == start_guard.START_ATTEMPTS  # each start of 9.9.9 failed
+    log = cluster.server_log.read_text()
+    assert "agent 9.9.9 failed to start 3 times within 600 s; back to 0.1.0" in log
+    assert start_guard.is_bad(agent.state_dir, "9.9.9")
+    wait_until(lambda: _version_of(cluster, agent) == f"openassist-{OLD}", 30, what="0.1.0")
+    pid = agent.process.pid if agent.process else 0
+    # Update checks go on (one a second) and still offer 9.9.9: the agent never takes it again.
+    for _ in range(3):
+        [result] = cluster.wait_final(cluster.run("echo back", agent.instance_id))
+        assert (result["InvocationStatus"], result["Output"]) == ("Success", "back\n")
+    assert agent.process is not None and agent.process.poll() is None and agent.process.pid == pid
+    assert (agent.state_dir / "versions" / "current").read_text().strip() == OLD
+    assert log.count("agent upgrade given up") == 1  # reported once, then cleared

@@ -112,6 +112,8 @@ class Wire:
             "x-acs-signature-nonce": nonce or secrets.token_hex(16),
             "x-acs-content-sha256": hashlib.sha256(body).hexdigest(),
         }
+        if body:  # with a body, Content-Type must be signed (it decides how the body is read)
+            headers["content-type"] = "application/x-www-form-urlencoded"
         names = sorted(headers)
         canonical = canonical_request_v3(
             "POST", "/", query, headers, names, headers["x-acs-content-sha256"]
@@ -137,8 +139,6 @@ class Wire:
             query.setdefault("RegionId", region)
         body = urlencode(form).encode() if form else b""
         headers, _ = self.v3_headers(action, query, body, **kw)
-        if form:
-            headers["content-type"] = "application/x-www-form-urlencoded"
         url = f"{self.base}?{urlencode(query, quote_via=quote)}" if query else self.base
         return self.http.build_request("POST", url, content=body, headers=headers)
 

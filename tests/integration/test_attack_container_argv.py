@@ -107,3 +107,10 @@ def test_a_container_script_reads_an_empty_stdin_and_never_its_own_text(
 ) -> None:
     output, exit_code = _run(engine, "echo before; cat; read line || echo eof; exit 3", tmp_path)
     assert (output, exit_code) == (b"before\neof\n", 3)
+
+
+def test_the_script_does_not_see_the_variable_that_held_its_text(
+    engine: DockerEngine, tmp_path: Path
+) -> None:
+    output, exit_code = _run(engine, 'echo "[${oa_script-unset}]"; exit 4', tmp_path)
+    assert (output, exit_code) == (b"[unset]\n", 4)

@@ -14,6 +14,7 @@ import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alibabacloud_ecs20140526 import models as ecs
@@ -23,7 +24,7 @@ from alibabacloud_tea_openapi import utils_models as open_api_models
 from openassist.agent import identity
 from openassist.agent.signing import RequestSigner
 from openassist.protocol import agent as wire
-from tests.support.cluster import Agent, Cluster
+from tests.support.cluster import Agent, Cluster, _start_server, _stop, free_port
 from tests.support.recorder import Recorder, recording, replay
 
 
@@ -106,3 +107,39 @@ def test_a_captured_agent_request_is_refused_after_a_restart(cluster: Cluster) -
     assert "already used" in answer
     fresh = RequestSigner(identity.load(agent.state_dir)).headers()
     assert _agent_call(cluster, fresh)[0] == 200
+
+
+@pytest.fixture
+def node_b(cluster: Cluster, tmp_path: Path) -> Iterator[Cluster]:
+    """A second server on the same PostgreSQL database (its own data directory, ports and TLS;
+    the first node's key file, so it opens the same sealed access-key secrets)."""
+    if not cluster.database_url:
+        pytest.skip("several nodes share a PostgreSQL database")
+    env = {"OPENASSIST_PARAMETER_KEY_FILE": str(cluster.root / "data" / "parameter-store.key")}
+    api_port, agent_port = free_port(), free_port()
+    process = _start_server(tmp_path, api_port, agent_port, cluster.database_url, env)
+    node = Cluster(tmp_path, api_port, agent_port, process, cluster.credentials)
+    try:
+        yield node
+    finally:
+        _stop(process)
+
+
+def test_a_request_accepted_by_one_node_is_refused_by_another(
+    cluster: Cluster, relay: Recorder, node_b: Cluster
+) -> None:
+    target = cluster.register_agent("replayed-across-nodes")
+    request = ecs.RunCommandRequest(
+        region_id="local",
+        type="RunShellScript",
+        command_content="echo once",
+        instance_id=[target.instance_id],
+    )
+    _sdk(cluster, relay.port, None).run_command(request)
+    status, answer = replay(node_b.api_port, bytes(relay.sent[-1]))
+    assert (status, answer.get("Code")) == (400, "SignatureNonceUsed"), answer
+
+    headers = RequestSigner(identity.load(target.state_dir)).headers()
+    assert _agent_call(cluster, headers)[0] == 200
+    status, text = _agent_call(node_b, headers)
+    assert status == 401 and "already used" in text, text

@@ -11,6 +11,7 @@ agent mid-run) leaves nothing once the agent is back.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -22,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from openassist.agent.channel import Channel, SecretsRefused
+from openassist.agent.identity import load
 from tests.conftest import BACKENDS
 from tests.support.attackers import needs_root
 from tests.support.cluster import Agent, Cluster, backend_cluster, wait_until
@@ -85,14 +88,15 @@ def _runs_with(cluster: Cluster, invoke_id: str, output: str) -> int:
 
 
 def _digest(value: str) -> str:
-    return f"{hashlib.sha256(value.encode()).hexdigest()}  -\n"
+    return f"{hashlib.sha256(value.encode()).hexdigest()}  -\n{value}\n"
 
 
 def test_a_schedule_asks_for_its_secret_at_each_fire_and_keeps_none(
     cluster: Cluster, agent: Agent
 ) -> None:
     first = _secret(cluster, "rotating")
-    script = 'printf %s "{{oos-secret:rotating}}" | sha256sum'
+    # It prints the value too: the output goes to the server, never into the journal.
+    script = 'printf %s "{{oos-secret:rotating}}" | sha256sum; echo "{{oos-secret:rotating}}"'
     invoke_id = _run(cluster, agent, script, Frequency="rate(2s)", Timeout="1")
     wait_until(lambda: _runs_with(cluster, invoke_id, _digest(first)), 60, what="a run")
     assert first.encode() not in _kept(agent)
@@ -162,3 +166,62 @@ def test_the_journal_keeps_no_output_of_a_run_with_secrets(cluster: Cluster, age
     [result] = cluster.wait_final(invoke_id)
     assert result["Output"] == f"{value}\n"  # the user still gets what the script printed
     assert value.encode() not in _kept(agent)
+
+
+def _ask(agent: Agent, invoke_id: str) -> dict[str, str] | str:
+    """What the server answers ``agent``'s signed request for the task's secret values (the
+    refusal's text when it refuses)."""
+
+    async def ask() -> dict[str, str] | str:
+        channel = Channel(load(agent.state_dir))
+        try:
+            return await channel.secret_values(invoke_id)
+        except SecretsRefused as refused:
+            return str(refused)
+        finally:
+            await channel.close()
+
+    return asyncio.run(ask())
+
+
+def test_an_instance_gets_the_values_of_its_own_live_tasks_only(
+    cluster: Cluster, agent: Agent
+) -> None:
+    value = _secret(cluster, "scoped")
+    other = cluster.new_agent("other-instance")
+    invoke_id = _run(cluster, agent, 'pw="{{oos-secret:scoped}}"; sleep 60', Timeout="120")
+    wait_until(lambda: agent.journalled_process(invoke_id), 30, what="the run to start")
+    assert _ask(agent, invoke_id) == {"scoped": value}
+    refused = _ask(other, invoke_id)  # a registered instance asks for another's task
+    assert isinstance(refused, str) and "QueryParameterStoreFailed" in refused
+    assert value not in refused
+    cluster.call("StopInvocation", InvokeId=invoke_id)
+    cluster.wait_final(invoke_id)
+    ended = _ask(agent, invoke_id)
+    assert isinstance(ended, str) and "has ended" in ended
+
+
+def test_a_schedule_file_an_earlier_release_wrote_loses_its_values_at_start(
+    cluster: Cluster, agent: Agent
+) -> None:
+    value = _secret(cluster, "legacy")
+    held = _run(cluster, agent, 'echo "{{oos-secret:legacy}}"', Frequency=NEVER)
+    path = agent.state_dir / "schedules.json"
+    wait_until(lambda: path.exists() and held in path.read_text(), 30, what="the schedule")
+    agent.stop()
+    # What an earlier release kept: the command with the value filled in.
+    items = json.loads(path.read_text())
+    for item in items:
+        task = item["task"]
+        if task["taskID"] == held:
+            script = base64.b64decode(task["commandContent"]).decode()
+            filled = script.replace("{{oos-secret:legacy}}", value).encode()
+            task["commandContent"] = base64.b64encode(filled).decode()
+            del task["secretsPerRun"]
+    path.write_text(json.dumps(items))
+    assert value.encode() in _kept(agent)
+    cluster.start_agent(agent)
+    wait_until(lambda: value.encode() not in _kept(agent), 30, what="the file to be cleaned")
+    kept = {i["task"]["taskID"]: i["task"] for i in json.loads(path.read_text())}
+    assert base64.b64decode(kept[held]["commandContent"]) == b'echo "{{oos-secret:legacy}}"'
+    cluster.call("StopInvocation", InvokeId=held)

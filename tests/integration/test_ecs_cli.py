@@ -145,3 +145,29 @@ def test_ecs_passes_parameters_through(
         "via-ecs",
         machine.instance_id,
     )
+
+
+def test_an_unknown_parameter_is_refused_before_the_call(
+    cluster: Cluster, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``Owner`` instead of ``FileOwner`` used to write a root-owned file without a word: the
+    server ignores names it does not know, so the CLI refuses them first (issue 13, low)."""
+    before = cluster.call("DescribeSendFileResults")["TotalCount"]
+    refused = ecs(
+        "SendFile",
+        "--InstanceId.1",
+        "mi-nowhere",
+        "--Name",
+        "app.conf",
+        "--TargetDir",
+        "/tmp",
+        "--Content",
+        "eA==",
+        "--Owner",
+        "nobody",
+        env=cli_env,
+        cwd=tmp_path,
+    )
+    assert refused.returncode == 1, refused.stderr
+    assert "SendFile has no parameter --Owner (did you mean --FileOwner?)" in refused.stderr
+    assert cluster.call("DescribeSendFileResults")["TotalCount"] == before

@@ -521,17 +521,18 @@ def test_raw_utf8_in_a_report_query_is_decoded(
     )["InvokeId"]
     [item] = official.send("task_list_kickoff").json()["file"]
     assert item["task"]["taskID"] == invoke_id
-    target = (
-        f"/luban/api/v1/task/invalid?taskId={invoke_id}&taskType=sendfile&param=FileExist"
-        "&value=/tmp/official/配置.conf"
-    ).encode()
+    shape = SHAPES["invalid_sendfile_raw"]
+    query = _fill(
+        shape["raw_query"], {"task_id": invoke_id, "param": "FileExist", "value": "配置.conf"}
+    )
+    target = f"{shape['path']}?{query}".encode()
     assert not target.isascii()
     status, body = _raw_request(official, target)
     assert status == 200, body
     answer = cluster.call("DescribeSendFileResults", InvokeId=invoke_id)
     row = answer["Invocations"]["Invocation"][0]["InvokeInstances"]["InvokeInstance"][0]
     assert (row["InvocationStatus"], row["ErrorCode"]) == ("Invalid", "FileAlreadyExists")
-    assert row["ErrorInfo"] == "FileExist: /tmp/official/配置.conf"
+    assert row["ErrorInfo"] == "FileExist: 配置.conf"
 
 
 def test_huge_numbers_in_a_report_are_taken_as_absent(

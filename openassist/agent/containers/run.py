@@ -45,8 +45,10 @@ EXEC_POLL_S = 0.2  # how often a running exec is asked whether it has ended
 PID_WAIT_S = 30.0  # for the engine to report the started exec's process
 # The script's stderr joins its stdout in one pipe, so the output keeps its order as on the host;
 # the shell runs the script itself (eval), so the exec's pid is the script's. Its text comes on
-# stdin, read to the end before it starts.
-SHELL = ("/bin/sh", "-c", 'exec 2>&1; eval "$(cat)"')
+# stdin, read to the end before it starts; a container without ``cat`` fails the run (127, and
+# the shell says why) rather than run nothing. The variable is gone before the script's first
+# command (on the same line, so line numbers in the shell's messages stay the script's).
+SHELL = ("/bin/sh", "-c", 'exec 2>&1; oa_script=$(cat) || exit; eval "unset oa_script; $oa_script"')
 
 
 async def find_container(task: wire.TaskInfo) -> tuple[Engine, Container]:

@@ -24,6 +24,7 @@ def _fields(item: InstanceDiagnosis) -> dict[str, Any]:
         "AgentVersion": item.agent_version,
         "AgentRunningTasks": item.running_tasks if item.running_tasks is not None else -1,
         "AgentCapabilities": item.agent_capabilities,
+        "AgentFaults": item.agent_faults,
         "RecommendedSolution": item.solution,
         "Retryable": item.retryable,
     }

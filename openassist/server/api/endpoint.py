@@ -179,7 +179,10 @@ class RpcEndpoint:
             return await self._services.idempotency.run(
                 access_key_id, action, token, params, lambda: handler(call)
             )
-        return await handler(call)
+        answer = await handler(call)
+        if log.isEnabledFor(logging.DEBUG):
+            _log_unread(action, call_params)
+        return answer
 
     async def _authenticate(self, signed: SignedRequest) -> str:
         key_id = signed.params.get("AccessKeyId", "")
@@ -201,3 +204,12 @@ class RpcEndpoint:
         if not await self._replay.first_use(f"api:{verified}", nonce, _RETENTION_MS):
             raise nonce_used()
         return verified
+
+
+def _log_unread(action: str, params: Params) -> None:
+    """Parameters the action never looked at (a misspelt name does nothing): names only, as a
+    value may be a secret."""
+    unread = params.unread()
+    if unread:
+        names = ", ".join(repr(name[:64]) for name in unread[:20])
+        log.debug("%s: parameters no reader knows were ignored: %s", action, names)

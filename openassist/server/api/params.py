@@ -4,7 +4,7 @@ its own entry (``too_long=api.COMMAND_NAME_TOO_LONG``) where its code differs fr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import ItemsView, Iterator, Mapping
 from enum import StrEnum
 from typing import TypeVar
 
@@ -19,14 +19,76 @@ _TRUE = {"true"}
 _FALSE = {"false"}
 
 
+# Read by the endpoint itself, never by an action.
+_COMMON = frozenset(
+    {
+        "Action",
+        "Version",
+        "RegionId",
+        "Format",
+        "AccessKeyId",
+        "Signature",
+        "SignatureMethod",
+        "SignatureVersion",
+        "SignatureNonce",
+        "SignatureType",
+        "Timestamp",
+        "ClientToken",
+    }
+)
+
+
+class _Recorded(Mapping[str, str]):
+    """The parameters, remembering which names were looked up (iteration alone does not
+    count: readers of ``Name.N`` families say their prefix)."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.given = values
+        self.asked: set[str] = set()
+        self.prefixes: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.asked.add(name)
+        return self.given[name]
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, str):
+            self.asked.add(name)
+        return name in self.given
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.given)
+
+    def items(self) -> ItemsView[str, str]:  # walking them reads none in particular
+        return self.given.items()
+
+    def __len__(self) -> int:
+        return len(self.given)
+
+
 class Params:
     """The merged query and form parameters of one request, with typed readers."""
 
     def __init__(self, values: Mapping[str, str]) -> None:
-        self._values = values
+        self._values = _Recorded(values)
 
     def raw(self) -> Mapping[str, str]:
         return self._values
+
+    def reads_family(self, prefix: str) -> None:
+        """A reader that walks ``raw()`` for ``prefix...`` names says so here."""
+        self._values.prefixes.add(prefix)
+
+    def unread(self) -> list[str]:
+        """Names given that no reader looked at (misspelt or unknown parameters)."""
+        recorded = self._values
+        return sorted(
+            name
+            for name in recorded.given
+            if name not in recorded.asked
+            and name not in _COMMON
+            and not name.startswith(tuple(recorded.prefixes))
+        )
 
     def text(
         self,
@@ -108,6 +170,7 @@ class Params:
         """A repeated parameter ``Name.1 ... Name.N``; also accepts a JSON-free plain ``Name``."""
         items: list[tuple[int, str]] = []
         prefix = name + "."
+        self.reads_family(prefix)
         for key, value in self._values.items():
             if key.startswith(prefix) and key[len(prefix) :].isdigit() and value != "":
                 items.append((int(key[len(prefix) :]), value))

@@ -79,6 +79,7 @@ def tags(params: Params, name: str = "Tag") -> tuple[tuple[str, str], ...]:
     """``Tag.N.Key`` / ``Tag.N.Value`` with the rules of API.md 1.11."""
     prefix = "Resource" if name == "ResourceTag" else ""
     found: dict[int, dict[str, str]] = {}
+    params.reads_family(name + ".")
     for key, value in params.raw().items():
         parts = key.split(".")
         if (

@@ -7,8 +7,6 @@ registration is authenticated by its RSA signature before anything else happens.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import logging
 import time
 from typing import Any
@@ -23,6 +21,7 @@ from starlette.websockets import WebSocket
 from openassist import logs
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import ReportKind, decode_report
+from openassist.server.gateway import secret_answers
 from openassist.server.gateway.auth import (
     REQUEST_ID_RETENTION_MS,
     AgentAccessDenied,
@@ -33,11 +32,12 @@ from openassist.server.gateway.auth import (
 )
 from openassist.server.gateway.kicks import KickHub
 from openassist.server.gateway.reports import file_report, task_report
+from openassist.server.gateway.task_info import file_info, task_info
 from openassist.server.listen.body import BodyRefused, read_body
 from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.context import ServiceContext
-from openassist.server.service.delivery import Delivery, DeliveryService, SecretsUnavailable
+from openassist.server.service.delivery import DeliveryService
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.outages import OutageService, parse_outage
@@ -45,7 +45,7 @@ from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.registration import Registration, RegistrationRefused
 from openassist.server.service.replay import ReplayGuard
 from openassist.server.service.restarts import Restart, RestartService
-from openassist.server.store.records import FileTask, Instance
+from openassist.server.store.records import Instance
 
 log = logging.getLogger(__name__)
 
@@ -77,46 +77,6 @@ async def _refused(_request: Request, error: Exception) -> Response:
 async def _denied(_request: Request, error: Exception) -> Response:
     """A genuine agent whose address the access rules refuse."""
     return _json({"code": 403, "errCode": "SecurityGroupRuleDenied", "errMsg": str(error)}, 403)
-
-
-def _file_info(task: FileTask) -> wire.FileTaskInfo:
-    content = base64.b64encode(task.content).decode()
-    return wire.FileTaskInfo(
-        taskID=task.id,
-        name=task.name,
-        destination=task.target_dir,
-        content=content,
-        contentType="Base64",
-        mode=task.file_mode,
-        owner=task.owner,
-        group=task.group,
-        overwrite=task.overwrite,
-        signature=hashlib.md5(content.encode()).hexdigest(),  # noqa: S324 - the wire format's
-        timeout=task.timeout,
-    )
-
-
-def _task_info(delivery: Delivery) -> wire.TaskInfo:
-    task, command = delivery.invocation, delivery.command
-    return wire.TaskInfo(
-        taskID=task.id,
-        type=command.type,
-        commandId=command.id,
-        commandName=command.name,
-        commandContent=base64.b64encode(delivery.content).decode(),
-        workingDirectory=task.working_dir,
-        timeOut=str(task.timeout),
-        username=task.username,
-        containerId=task.container_id,
-        containerName=task.container_name,
-        enableParameter=command.enable_parameter,
-        builtInParameter=delivery.built_in if command.enable_parameter else {},
-        creationTime=task.created_at,
-        invokeVersion=delivery.version,
-        cron=delivery.cron,
-        terminationMode=task.termination_mode,
-        launcher=command.launcher,
-    )
 
 
 class Gateway:
@@ -153,6 +113,7 @@ class Gateway:
             Route(wire.HEARTBEAT, self.heartbeat, methods=["GET", "POST"]),
             Route(wire.TASK_LIST, self.task_list, methods=["GET", "POST"]),
             Route(wire.SECRET_VALUES, self.secret_values, methods=["POST"]),
+            Route(wire.TASK_CONTENT, self.task_content, methods=["POST"]),
             Route(wire.TASK_REPORT + "{kind}", self.task_report, methods=["POST"]),
             Route(wire.UPDATE_CHECK, self.update_check, methods=["GET", "POST"]),
             Route(wire.UPDATE_PACKAGE + "{file_name}", self.update_package, methods=["GET"]),
@@ -292,9 +253,16 @@ class Gateway:
             upgrading=query.get(wire.UPGRADING_PARAM, ""),
             capabilities=query.get(wire.CAPABILITIES_PARAM, ""),
             running=_count(query.get(wire.RUNNING_PARAM, "")),
+            faults=query.get(wire.FAULTS_PARAM, ""),
         )
         if self._metrics is not None:
             self._metrics.heartbeats.inc()
+        fell_back = query.get(wire.UPGRADE_FAILED_PARAM, "")
+        if fell_back:
+            # repr: the agent's text, never logged raw
+            log.warning("agent upgrade given up: %r", fell_back[:300])
+            if self._metrics is not None:
+                self._metrics.upgrade_fallbacks.inc()
         return _json(wire.HeartbeatResponse(code=200, instanceId=instance.id))
 
     async def _agent_started(self, request: Request, instance: Instance) -> None:
@@ -328,31 +296,28 @@ class Gateway:
             instanceId=instance.id,
             run=[
                 wire.RunItem(
-                    task=_task_info(d),
+                    task=task_info(d),
                     output=wire.OutputInfo(fullOutputCap=self._full_output_cap),
                     repeat=d.repeat,
                 )
                 for d in runs
             ],
-            stop=[wire.StopItem(task=_task_info(d), repeat=d.repeat) for d in stops],
-            file=[wire.FileItem(task=_file_info(task)) for task in file_tasks],
+            stop=[wire.StopItem(task=task_info(d), repeat=d.repeat) for d in stops],
+            file=[wire.FileItem(task=file_info(task)) for task in file_tasks],
         )
         return _json(response)
 
     async def secret_values(self, request: Request) -> Response:
-        """Our agent, about to run a task: the values of its secret parameters (over TLS, to the
-        instance the task is for, while the task lasts). The agent keeps them in memory only."""
+        """Our agent, about to run a task: its secret values (see secret_answers)."""
         instance = await self._authenticate(request)
         task_id = request.query_params.get("taskId", "")
-        try:
-            values = await self._delivery.secret_values(instance.id, task_id)
-        except SecretsUnavailable as why:
-            log.info("%s: no secret values for %r: %s", instance.id, task_id[:64], why)
-            answer = wire.SecretValuesResponse(
-                code=404, errCode="QueryParameterStoreFailed", errMsg=str(why)
-            )
-            return _json(answer, 404)
-        return _json(wire.SecretValuesResponse(code=200, values=values))
+        return _json(*await secret_answers.secret_values(self._delivery, instance.id, task_id))
+
+    async def task_content(self, request: Request) -> Response:
+        """Our agent cleaning an earlier release's schedule file (see secret_answers)."""
+        instance = await self._authenticate(request)
+        task_id = request.query_params.get("taskId", "")
+        return _json(*await secret_answers.task_content(self._delivery, instance.id, task_id))
 
     async def task_report(self, request: Request) -> Response:
         instance = await self._authenticate(request)
@@ -393,6 +358,7 @@ class Gateway:
                 file_name=package.file_name,
                 md5=package.md5,
                 sha256=package.sha256,
+                signature=package.signature,
                 url=str(request.url.replace(path=wire.UPDATE_PACKAGE + package.file_name)),
             )
         return _json(answer)

@@ -70,6 +70,11 @@ class ServerMetrics:
         self.heartbeats = Counter(
             "openassist_agent_heartbeats", "Agent heartbeats received.", registry=self.registry
         )
+        self.upgrade_fallbacks = Counter(
+            "openassist_agent_upgrade_fallbacks",
+            "Agents that gave up an upgraded version which failed to start, and went back.",
+            registry=self.registry,
+        )
         self.sweeps = Counter(
             "openassist_sweeper_runs",
             "Sweeps, by outcome (ok or failed).",

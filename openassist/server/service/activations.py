@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import Conflict, NotFound
 from openassist.server.service.context import ServiceContext
 from openassist.server.store import activations, tags
 from openassist.server.store.paging import Page, PageQuery
@@ -19,8 +20,8 @@ class ActivationView:
     tags: list[tuple[str, str]]
 
 
-def _not_found(activation_id: str) -> ApiError:
-    return ApiError("ActivationId.NotFound", f"The activation {activation_id} does not exist.", 404)
+def _not_found(activation_id: str) -> NotFound:
+    return NotFound(api.ACTIVATION_NOT_FOUND, activation_id=activation_id)
 
 
 class ActivationService:
@@ -51,12 +52,7 @@ class ActivationService:
             if found is None:
                 raise _not_found(activation_id)
             if activations.registered_instances(conn, activation_id):
-                raise ApiError(
-                    "ActivationId.InUse",
-                    f"The activation {activation_id} still has registered instances; deregister "
-                    "them first (DeregisterManagedInstance).",
-                    403,
-                )
+                raise Conflict(api.ACTIVATION_IN_USE, activation_id=activation_id)
             tags.set_tags(conn, "activation", activation_id, ())
             activations.delete_activation(conn, activation_id)
             return found

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter
 from openassist.expressions.errors import FrequencyError
 from openassist.expressions.zones import parse_zone
 from openassist.protocol.agent_versions import (
@@ -24,6 +25,7 @@ from openassist.protocol.agent_versions import (
     package_version,
     version_key,
 )
+from openassist.protocol.package_signature import signature_name
 from openassist.server.service.context import ServiceContext
 from openassist.server.store import settings_documents
 
@@ -47,6 +49,7 @@ class AgentPackage:
     path: Path
     sha256: str
     md5: str
+    signature: str = ""  # base64, from the .sig file beside it (empty: unsigned, refused)
 
 
 def zone(name: str) -> tzinfo:
@@ -54,9 +57,7 @@ def zone(name: str) -> tzinfo:
     try:
         return parse_zone(name or "UTC")
     except FrequencyError as error:
-        raise ApiError(
-            "InvalidParameter.AgentUpgradeConfig", f"TimeZone {name!r}: {error}."
-        ) from None
+        raise InvalidParameter(api.UPGRADE_TIME_ZONE_INVALID, name=name, reason=error) from None
 
 
 def parse_upgrade_config(text: str) -> UpgradeConfig:
@@ -65,20 +66,15 @@ def parse_upgrade_config(text: str) -> UpgradeConfig:
         if not isinstance(raw, dict):
             raise ValueError
     except ValueError:
-        raise ApiError("InvalidParameter.AgentUpgradeConfig", "Give a JSON object.") from None
+        raise InvalidParameter(api.UPGRADE_CONFIG_NOT_OBJECT) from None
     unknown = sorted(set(raw) - set(UpgradeConfig.__dataclass_fields__))
     if unknown:
-        raise ApiError(
-            "InvalidParameter.AgentUpgradeConfig", f"Unknown field {unknown[0]!r} in it."
-        )
+        raise InvalidParameter(api.UPGRADE_CONFIG_UNKNOWN_FIELD, field=unknown[0])
     windows = raw.get("AllowedUpgradeWindow") or []
     if not isinstance(windows, list) or not all(
         isinstance(w, str) and _WINDOW.fullmatch(w) for w in windows
     ):
-        raise ApiError(
-            "InvalidParameter.AgentUpgradeConfig",
-            'AllowedUpgradeWindow must be a list of "HH:mm-HH:mm" strings.',
-        )
+        raise InvalidParameter(api.UPGRADE_WINDOW_INVALID)
     config = UpgradeConfig(
         Enabled=bool(raw.get("Enabled", False)),
         TimeZone=str(raw.get("TimeZone") or "UTC"),
@@ -138,7 +134,9 @@ class AgentUpgradeService:
             return None
         _key, path, version = max(found)
         sha256, md5 = self._digest(path)
-        return AgentPackage(version, path.name, path, sha256, md5)
+        signature_file = path.with_name(signature_name(path.name))
+        signature = signature_file.read_text().strip() if signature_file.is_file() else ""
+        return AgentPackage(version, path.name, path, sha256, md5, signature)
 
     def _digest(self, path: Path) -> tuple[str, str]:
         status = path.stat()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from openassist.catalog import api
-from openassist.errors import ApiError, NotFound
+from openassist.errors import NotFound
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.bus import Bus
 from openassist.server.service.clock import Clock
@@ -55,18 +55,16 @@ def kick_topic(instance_id: str) -> str:
     return f"kick:{instance_id}"
 
 
-def invoke_not_found() -> ApiError:
-    return ApiError("InvalidInvokeId.NotFound", "The specified invoke ID does not exist.", 404)
+def invoke_not_found() -> NotFound:
+    return NotFound(api.INVOKE_NOT_FOUND)
 
 
-def command_not_found(command_id: str) -> ApiError:
-    return ApiError("InvalidCmdId.NotFound", f"The command {command_id} does not exist.", 404)
+def command_not_found(command_id: str) -> NotFound:
+    return NotFound(api.COMMAND_NOT_FOUND, command_id=command_id)
 
 
-def instance_not_found(instance_id: str) -> ApiError:
-    return ApiError(
-        "InvalidInstanceId.NotFound", f"The instance {instance_id} does not exist here.", 404
-    )
+def instance_not_found(instance_id: str) -> NotFound:
+    return NotFound(api.INSTANCE_NOT_FOUND, instance_id=instance_id)
 
 
 class _Row(Protocol):
@@ -98,8 +96,4 @@ def require_all(found: Mapping[str, object], instance_ids: Iterable[str]) -> Non
     """Raise InvalidInstance.NotFound (404) for the first id not in ``found``."""
     for instance_id in instance_ids:
         if instance_id not in found:
-            raise ApiError(
-                "InvalidInstance.NotFound",
-                f"The specified instance does not exist: {instance_id}.",
-                404,
-            )
+            raise NotFound(api.TASK_INSTANCES_NOT_FOUND, instance_id=instance_id)

@@ -63,6 +63,7 @@ class InstanceDiagnosis:
     agent_version: str = ""
     running_tasks: int | None = None  # at the agent's last heartbeat
     agent_capabilities: str = ""
+    agent_faults: str = ""  # the agent's own duties failing, at its last heartbeat
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,22 @@ def _failed(row: InvocationInstance) -> bool:
     )
 
 
+def _own_fault(host: Instance | None) -> list[str]:
+    """The agent's own failing duties come first: no fix elsewhere helps until they work."""
+    if host is None or not host.agent_faults:
+        return []
+    return [
+        f"The agent reports a fault of its own: {host.agent_faults}. Fix that on the instance "
+        "first (a full disk under its state directory, say; its log has the traceback)."
+    ]
+
+
 class DiagnosisService:
     def __init__(self, context: ServiceContext) -> None:
         self._ctx = context
 
     async def diagnose(self, invoke_id: str, instance_id: str = "") -> TaskDiagnosis:
-        """Raises ApiError InvalidInvokeId.NotFound when the task does not exist."""
+        """Raises NotFound InvalidInvokeId.NotFound when the task does not exist."""
 
         def load(
             conn: Connection,
@@ -130,9 +141,10 @@ class DiagnosisService:
             last_output=text.splitlines()[-LAST_OUTPUT_LINES:],
             last_heartbeat_at=heartbeat,
             agent_online=online,
-            solution=" ".join([solution, *notes]).strip(),
+            solution=" ".join([*_own_fault(host), solution, *notes]).strip(),
             retryable=entry.retryable if entry else False,
             agent_version=host.agent_version if host else "",
             running_tasks=host.running_tasks if host else None,
             agent_capabilities=host.agent_capabilities if host else "",
+            agent_faults=host.agent_faults if host else "",
         )

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import NotFound
 from openassist.server.service import ids, timed
 from openassist.server.service.access import address_in
 from openassist.server.service.context import (
@@ -131,6 +132,7 @@ class FleetService:
         upgrading: str = "",
         capabilities: str = "",
         running: int | None = None,
+        faults: str = "",
     ) -> None:
         """Record a heartbeat. ``goodbye`` ("stopped" or "shutdown") is our agent's last one:
         its service is stopping, or the operating system is shutting down. ``upgrading`` (the
@@ -138,7 +140,11 @@ class FleetService:
         state = goodbye if goodbye in GOODBYES else ("upgrading" if upgrading else "")
         changes: dict[str, Any] = {"agent_state": state}
         if running is not None:  # our agent's facts; the official agent sends neither
-            changes.update(running_tasks=running, agent_capabilities=capabilities[:512])
+            changes.update(
+                running_tasks=running,
+                agent_capabilities=capabilities[:512],
+                agent_faults=faults[:512],
+            )
         if agent_version:
             changes["agent_version"] = agent_version
         if boot_id:
@@ -258,11 +264,7 @@ class FleetService:
             found = fleet.instances_by_id(conn, instance_ids)
             for instance_id in instance_ids:
                 if instance_id not in found:
-                    raise ApiError(
-                        "InvalidResourceId.NotFound",
-                        f"The managed instance {instance_id} does not exist here.",
-                        404,
-                    )
+                    raise NotFound(api.MANAGED_INSTANCE_NOT_FOUND, instance_id=instance_id)
             for instance_id in instance_ids:
                 if remove:
                     keys = [key for key, _ in pairs] if pairs else None

@@ -1,8 +1,12 @@
 """ClientToken idempotency: the same token with the same parameters returns the first result.
 
-Known limit: the token's record and the action's own writes are two transactions; if the server
-dies between them, the token stays "processing" and a retry with it gets IdempotentProcessing
-(never a second execution). A new token runs the request again.
+The action runs inside one unit of work (``Database.unit``) whose last write is the token's
+record with its answer: the record and the action's rows commit together or not at all, so a
+crash or a failed write between them can neither leave the token "processing" for ever nor let a
+retry run the work twice. Two requests racing with one token both run, but only the first to
+commit keeps its rows: the other's record collides on the token's key, its unit rolls back, and
+it answers with the first one's answer. (Rows a release before this one left "processing" still
+answer IdempotentProcessing.)
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import Conflict, InvalidParameter
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.secret_box import SEALED_PREFIX, SecretBox
 from openassist.server.store import client_tokens
@@ -50,10 +56,7 @@ def fingerprint(params: Mapping[str, str]) -> str:
 
 def check_token(token: str) -> None:
     if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or not token.isprintable():
-        raise ApiError(
-            "InvalidClientToken.Malformed",
-            f"ClientToken must be at most {MAX_TOKEN_LENGTH} printable ASCII characters.",
-        )
+        raise InvalidParameter(api.CLIENT_TOKEN_MALFORMED, limit=MAX_TOKEN_LENGTH)
 
 
 def _sealing_name(access_key_id: str, action: str, token: str) -> str:
@@ -90,33 +93,36 @@ class IdempotencyService:
         check_token(token)
         mark = fingerprint(params)
         sealing = _sealing_name(access_key_id, action, token)
-        now = self._ctx.clock.now_ms()
         db = self._ctx.db
-        record = await db.write(
-            lambda conn: client_tokens.claim(conn, access_key_id, action, token, mark, now)
-        )
-        if record is not None:
-            if record.fingerprint != mark:
-                raise ApiError(
-                    "IdempotentParameterMismatch",
-                    "The request uses the same ClientToken as a previous, but non-identical "
-                    "request; use a new ClientToken for a different request.",
-                )
-            if record.response == client_tokens.PROCESSING:
-                raise ApiError(
-                    "IdempotentProcessing",
-                    "The previous idempotent request(s) is still processing.",
-                    403,
-                )
-            loaded: dict[str, Any] = json.loads(self._box.open(sealing, record.response))
-            return loaded
-        try:
-            body = await handler()
-        except BaseException:
-            await db.write(lambda conn: client_tokens.release(conn, access_key_id, action, token))
-            raise
-        text = self._box.seal(sealing, json.dumps(body, ensure_ascii=False))
-        await db.write(
-            lambda conn: client_tokens.complete(conn, access_key_id, action, token, text)
-        )
-        return body
+
+        def find(conn: Connection) -> client_tokens.TokenRecord | None:
+            return client_tokens.find(conn, access_key_id, action, token)
+
+        record = await db.read(find)
+        if record is None:
+            try:
+                async with db.unit():
+                    body = await handler()
+                    text = self._box.seal(sealing, json.dumps(body, ensure_ascii=False))
+                    now = self._ctx.clock.now_ms()
+                    await db.write(
+                        lambda conn: client_tokens.record(
+                            conn, access_key_id, action, token, mark, text, now
+                        )
+                    )
+                return body
+            except IntegrityError:
+                record = await db.read(find)  # another request with the token committed first
+                if record is None:
+                    raise
+        return self._answer_of(record, mark, sealing)
+
+    def _answer_of(
+        self, record: client_tokens.TokenRecord, mark: str, sealing: str
+    ) -> dict[str, Any]:
+        if record.fingerprint != mark:
+            raise Conflict(api.IDEMPOTENT_PARAMETER_MISMATCH)
+        if record.response == client_tokens.PROCESSING:
+            raise Conflict(api.IDEMPOTENT_PROCESSING)
+        loaded: dict[str, Any] = json.loads(self._box.open(sealing, record.response))
+        return loaded

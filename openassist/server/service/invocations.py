@@ -10,7 +10,13 @@ from sqlalchemy import Connection
 
 from openassist import catalog
 from openassist.catalog import api
-from openassist.errors import ApiError, DryRunPassed, Forbidden
+from openassist.errors import (
+    DryRunPassed,
+    Forbidden,
+    InvalidParameter,
+    LimitExceeded,
+    NotFound,
+)
 from openassist.protocol.statuses import (
     CommandType,
     InstanceStatus,
@@ -119,22 +125,20 @@ class InvocationService:
         self, spec: CommandSpec, args: TaskArgs, keep_command: bool = False
     ) -> tuple[str, str]:
         """Create the command and the task on every target in one transaction; returns
-        (CommandId, InvokeId). Raises ApiError when a target is unknown (nothing is written)."""
+        (CommandId, InvokeId). Raises NotFound when a target is unknown (nothing is written)."""
         command = new_command(spec, kept=keep_command, now=self._ctx.clock.now_ms())
         invoke_id = await self._start(args, command=command)
         return command.id, invoke_id
 
     async def invoke_command(self, command_id: str, args: TaskArgs) -> str:
-        """Run a saved command; raises ApiError InvalidCmdId.NotFound when there is none."""
+        """Run a saved command; raises NotFound InvalidCmdId.NotFound when there is none."""
         return await self._start(args, command_id=command_id)
 
     async def _start(
         self, args: TaskArgs, command: Command | None = None, command_id: str = ""
     ) -> str:
         if args.repeat_mode is RepeatMode.PERIOD and not args.frequency:
-            raise ApiError(
-                "MissingParam.Frequency", "RepeatMode=Period needs a Frequency: rate, at or cron."
-            )
+            raise InvalidParameter(api.FREQUENCY_MISSING)
         now = self._ctx.clock.now_ms()
         invoke_id = ids.invoke_id()
 
@@ -194,15 +198,9 @@ class InvocationService:
         found = fleet.ids_with_tags(conn, args.resource_tags, limit + 1)
         if not found:
             wanted = ", ".join(f"{k}={v or '*'}" for k, v in args.resource_tags)
-            raise ApiError(
-                "InvalidResourceTag.InstanceNotFound", f"No managed instance is tagged {wanted}."
-            )
+            raise NotFound(api.TAGGED_NONE, wanted=wanted)
         if len(found) > limit:
-            raise ApiError(
-                "InstanceIds.ExceedLimit",
-                f"The ResourceTag.N match more than {limit} instances; narrow them.",
-                403,
-            )
+            raise LimitExceeded(api.TAGGED_TOO_MANY, limit=limit)
         return tuple(found)
 
     def _initial_row(
@@ -280,17 +278,15 @@ class InvocationService:
         wanted: InvokeRecordStatus | None,
         page: PageQuery,
     ) -> tuple[Page[InvocationRun], Invocation, Command]:
-        """Every run of a Period / EveryReboot task; ApiError for another kind of task."""
+        """Every run of a Period / EveryReboot task; InvalidParameter for another kind of task."""
 
         def query(conn: Connection) -> tuple[Page[InvocationRun], Invocation, Command]:
             task = invocations.get_invocation(conn, invoke_id)
             if task is None:
                 raise invoke_not_found()
             if not timed.keeps_history(task):
-                raise ApiError(
-                    "InvalidParameter.IncludeHistory",
-                    f"Task {invoke_id} is {task.repeat_mode}; only Period and EveryReboot tasks "
-                    "keep a history of runs.",
+                raise InvalidParameter(
+                    api.INCLUDE_HISTORY_NOT_TIMED, invoke_id=invoke_id, repeat_mode=task.repeat_mode
                 )
             found = runs.list_runs(conn, invoke_id, instance_id, wanted, page)
             command = invocations.commands_by_id(conn, [task.command_id])[task.command_id]
@@ -326,10 +322,8 @@ class InvocationService:
             known = {row.instance_id for row in rows}
             unknown = [i for i in instance_ids if i not in known]
             if unknown:
-                raise ApiError(
-                    "InvalidInstanceId.NotFound",
-                    f"The instance {unknown[0]} is not a target of task {invoke_id}.",
-                    404,
+                raise NotFound(
+                    api.TASK_INSTANCE_NOT_FOUND, instance_id=unknown[0], invoke_id=invoke_id
                 )
             wanted = set(instance_ids) or known
             stopping: list[str] = []

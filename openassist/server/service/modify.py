@@ -14,7 +14,13 @@ from dataclasses import dataclass, replace
 from sqlalchemy import Connection
 
 from openassist.catalog import api
-from openassist.errors import ApiError
+from openassist.errors import (
+    Conflict,
+    Forbidden,
+    InvalidParameter,
+    LimitExceeded,
+    NotFound,
+)
 from openassist.protocol.statuses import InstanceStatus, RepeatMode
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.service import ids, timed
@@ -46,22 +52,12 @@ def _check_task(task: Invocation | None, change: Modification) -> Invocation:
     if task is None:
         raise invoke_not_found()
     if task.repeat_mode not in timed.TIMED_MODES:
-        raise ApiError(
-            "InvalidOperation.RepeatModeUnsupported",
-            f"Task {task.id} is {task.repeat_mode}; only Period, NextRebootOnly and EveryReboot "
-            "tasks can be modified.",
-            403,
-        )
+        raise Forbidden(api.MODIFY_NOT_TIMED, invoke_id=task.id, repeat_mode=task.repeat_mode)
     if task.status.value not in _OPEN:
-        raise ApiError(
-            "InvalidOperation.InvokeAlreadyFinished",
-            f"Task {task.id} has ended ({task.status.value}); it cannot be modified.",
-            403,
-        )
+        raise Conflict(api.MODIFY_FINISHED, invoke_id=task.id, status=task.status.value)
     if change.frequency and task.repeat_mode != RepeatMode.PERIOD:
-        raise ApiError(
-            "InvalidParameter.Frequency",
-            f"Task {task.id} is {task.repeat_mode}; only a Period task has a Frequency.",
+        raise InvalidParameter(
+            api.MODIFY_FREQUENCY_NOT_PERIOD, invoke_id=task.id, repeat_mode=task.repeat_mode
         )
     return task
 
@@ -92,8 +88,11 @@ async def modify(ctx: ServiceContext, change: Modification, new_row: NewRow) -> 
         )
         try:
             check_values(command.content, command.enable_parameter, parameters)
-        except ApiError as refused:  # this action's own spelling of the same verdict
-            raise ApiError("InvalidParameters.KeyNotMatch", refused.message) from None
+        except (
+            InvalidParameter,
+            LimitExceeded,
+        ) as refused:  # this action's own spelling of the same verdict
+            raise InvalidParameter(api.MODIFY_PARAMETERS_REFUSED, reason=refused.message) from None
         frequency = change.frequency or task.frequency
         if change.frequency:
             frequency = timed.checked_frequency(
@@ -135,17 +134,9 @@ def _added(
     known = {row.instance_id for row in rows}
     new_ids = [i for i in dict.fromkeys(wanted) if i not in known]
     if len(known) + len(new_ids) > MAX_INSTANCES:
-        raise ApiError(
-            "InvalidInstanceId.CountLimitExceeded",
-            f"A task has at most {MAX_INSTANCES} instances.",
-            403,
-        )
+        raise LimitExceeded(api.MODIFY_TOO_MANY_INSTANCES, limit=MAX_INSTANCES)
     found = fleet.instances_by_id(conn, new_ids)
     for instance_id in new_ids:
         if instance_id not in found:
-            raise ApiError(
-                "InvalidInstanceId.NotFound",
-                f"The specified instance does not exist: {instance_id}.",
-                404,
-            )
+            raise NotFound(api.MODIFY_INSTANCE_NOT_FOUND, instance_id=instance_id)
     return [found[i] for i in new_ids]

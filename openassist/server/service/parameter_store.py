@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import Conflict, Internal, InvalidParameter, NotFound
 from openassist.server import json_input
 from openassist.server.service import ids
 from openassist.server.service.context import ServiceContext
@@ -48,29 +49,23 @@ class MissingStoreParameter(Exception):
         self.reference = reference
 
 
-def not_found(name: str, hint: str = "") -> ApiError:
-    return ApiError("EntityNotExists.Parameter", f"The parameter {name} does not exist.{hint}", 404)
+def not_found(name: str, hint: str = "") -> NotFound:
+    return NotFound(api.STORE_PARAMETER_NOT_FOUND, name=name, hint=hint)
 
 
 def check_name(name: str, secret: bool) -> None:
     limit = 180 if secret else 200
     if not 1 <= len(name) <= limit or not _NAME.fullmatch(name):
-        raise ApiError(
-            "InvalidParameter.Name",
-            f"Name must be 1-{limit} characters of letters, digits, - and _; got {name!r}.",
-        )
+        raise InvalidParameter(api.STORE_NAME_INVALID, limit=limit, name=name)
     if name.lower().startswith(_RESERVED_PREFIXES):
-        raise ApiError(
-            "InvalidParameter.Name",
-            "Name must not start with ALIYUN, ACS, ALIBABA, ALICLOUD or OOS.",
-        )
+        raise InvalidParameter(api.STORE_NAME_RESERVED)
 
 
 def check_value(value: str, constraints: str) -> None:
     """Value length, then the Constraints document (AllowedValues, AllowedPattern, MinLength,
     MaxLength), each refusal naming the rule."""
     if not 1 <= len(value) <= MAX_VALUE:
-        raise ApiError("InvalidParameter.Value", f"Value must be 1-{MAX_VALUE} characters.")
+        raise InvalidParameter(api.STORE_VALUE_LENGTH, limit=MAX_VALUE)
     if not constraints:
         return
     try:
@@ -78,23 +73,19 @@ def check_value(value: str, constraints: str) -> None:
         if not isinstance(rules, dict):
             raise ValueError
     except ValueError:
-        raise ApiError(
-            "InvalidParameter.Constraints", "Constraints must be a JSON object."
-        ) from None
+        raise InvalidParameter(api.STORE_CONSTRAINTS_NOT_OBJECT) from None
     allowed = rules.get("AllowedValues")
     if isinstance(allowed, list) and value not in [str(v) for v in allowed]:
-        raise ApiError("InvalidParameter.Value", "Value is not one of the AllowedValues.")
+        raise InvalidParameter(api.STORE_VALUE_NOT_ALLOWED)
     pattern = rules.get("AllowedPattern")
     try:
         if isinstance(pattern, str) and not re.fullmatch(pattern, value):
-            raise ApiError("InvalidParameter.Value", f"Value does not match {pattern!r}.")
+            raise InvalidParameter(api.STORE_VALUE_NOT_MATCHED, pattern=pattern)
     except re.error:
-        raise ApiError(
-            "InvalidParameter.Constraints", f"AllowedPattern {pattern!r} is not a regex."
-        ) from None
+        raise InvalidParameter(api.STORE_PATTERN_INVALID, pattern=pattern) from None
     low, high = rules.get("MinLength"), rules.get("MaxLength")
     if (isinstance(low, int) and len(value) < low) or (isinstance(high, int) and len(value) > high):
-        raise ApiError("InvalidParameter.Value", "Value is outside MinLength..MaxLength.")
+        raise InvalidParameter(api.STORE_VALUE_OUT_OF_RANGE)
 
 
 class ParameterStoreService:
@@ -127,11 +118,7 @@ class ParameterStoreService:
 
         def insert(conn: Connection) -> None:
             if store.get_parameter(conn, new.name) is not None:
-                raise ApiError(
-                    "EntityAlreadyExists.Parameter",
-                    f"A parameter named {new.name} already exists; delete it first or pick "
-                    "another name.",
-                )
+                raise Conflict(api.STORE_PARAMETER_EXISTS, name=new.name)
             store.insert_parameter(conn, parameter)
 
         await self._ctx.db.write(insert)
@@ -144,10 +131,8 @@ class ParameterStoreService:
             hint = f" A parameter of that name exists: read it with {other}." if found else ""
             raise not_found(name, hint)
         if version is not None and version != found.version:
-            raise ApiError(
-                "EntityNotExists.ParameterVersion",
-                f"The parameter {name} has no version {version}; its version is {found.version}.",
-                404,
+            raise NotFound(
+                api.STORE_VERSION_NOT_FOUND, name=name, version=version, current=found.version
             )
         return found
 
@@ -158,7 +143,7 @@ class ParameterStoreService:
         try:
             return self._box.open(parameter.name, parameter.value)
         except SecretUnreadable as error:
-            raise ApiError("DecryptionFailed", str(error), 500) from None
+            raise Internal(api.STORE_DECRYPTION_FAILED, reason=str(error)) from None
 
     async def delete(self, name: str, *, secret: bool) -> None:
         def remove(conn: Connection) -> None:
@@ -201,7 +186,7 @@ def check_references(conn: Connection, references: Iterable[StoreReference]) -> 
     for reference in wanted:
         problem = _reference_problem(reference, found.get(reference.name))
         if problem:
-            raise ApiError("ParameterStore.InvalidParameters", problem, 403)
+            raise InvalidParameter(api.STORE_REFERENCE_INVALID, problem=problem)
 
 
 def _reference_problem(reference: StoreReference, parameter: Parameter | None) -> str:

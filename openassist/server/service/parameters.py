@@ -10,7 +10,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter, LimitExceeded
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _CUSTOM_NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -32,61 +33,47 @@ class StoreReference:
 
 def parameter_names(content: bytes) -> list[str]:
     """The custom parameter names in ``content``, in order of first use (case-insensitive
-    duplicates folded). Raises ApiError with the CmdParam codes of API.md 3.2."""
+    duplicates folded). Raises InvalidParameter or LimitExceeded with the CmdParam codes of
+    API.md 3.2."""
     names: dict[str, str] = {}
     for match in _PLACEHOLDER.finditer(content.decode("utf-8", "replace")):
         name = match.group(1)
         if name.lower().replace(" ", "").startswith(_NOT_CUSTOM):
             continue
         if not name:
-            raise ApiError("CmdParam.EmptyKey", "A {{}} placeholder has no parameter name.")
+            raise InvalidParameter(api.PLACEHOLDER_EMPTY)
         if len(name.encode()) > 64:
-            raise ApiError(
-                "CmdParamName.ExceedLimit", f"Parameter name {name[:20]}... is over 64 bytes.", 403
-            )
+            raise LimitExceeded(api.PLACEHOLDER_NAME_TOO_LONG, name=name[:20])
         if not _CUSTOM_NAME.fullmatch(name):
-            raise ApiError(
-                "CmdParam.InvalidParamName",
-                f"Parameter name {name!r} may contain only letters, digits, - and _.",
-            )
+            raise InvalidParameter(api.PLACEHOLDER_NAME_INVALID, name=name)
         names.setdefault(name.lower(), name)
     if len(names) > MAX_CUSTOM_PARAMETERS:
-        raise ApiError(
-            "CmdParamCount.ExceedLimit",
-            f"A command may define at most {MAX_CUSTOM_PARAMETERS} parameters; "
-            f"it has {len(names)}.",
-            403,
+        raise LimitExceeded(
+            api.PLACEHOLDERS_TOO_MANY, limit=MAX_CUSTOM_PARAMETERS, count=len(names)
         )
     return list(names.values())
 
 
 def check_values(content: bytes, enabled: bool, values: Mapping[str, str]) -> None:
     """The task's ``Parameters`` must name exactly the command's parameters (values may be
-    empty). Raises ApiError Parameter.Disabled / Parameter.NotMatched / Parameter.MissingValue."""
+    empty). Raises InvalidParameter Parameter.Disabled / Parameter.NotMatched /
+    Parameter.MissingValue; LimitExceeded when the command defines too many."""
     if not enabled:
         if values:
-            raise ApiError(
-                "Parameter.Disabled",
-                "Parameters were given but the command does not enable parameters; set "
-                "EnableParameter=true.",
-            )
+            raise InvalidParameter(api.PARAMETERS_DISABLED)
         return
     defined = {name.lower() for name in parameter_names(content)}
     given = {name.lower() for name in values}
     unknown = sorted(given - defined)
     if unknown:
-        raise ApiError(
-            "Parameter.NotMatched",
-            f"The command defines no parameter {unknown[0]!r}; it defines "
-            f"{', '.join(sorted(defined)) or 'none'}.",
-            403,
+        raise InvalidParameter(
+            api.PARAMETER_NOT_DEFINED,
+            name=unknown[0],
+            defined=", ".join(sorted(defined)) or "none",
         )
     missing = sorted(defined - given)
     if missing:
-        raise ApiError(
-            "Parameter.MissingValue",
-            f"Give a value for the parameter {missing[0]!r} (an empty string is allowed).",
-        )
+        raise InvalidParameter(api.PARAMETER_VALUE_MISSING, name=missing[0])
 
 
 def substitute(content: bytes, values: Mapping[str, str]) -> bytes:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from openassist.catalog import api
-from openassist.errors import ApiError, Conflict, InvalidParameter, LimitExceeded, NotFound
+from openassist.errors import Conflict, InvalidParameter, LimitExceeded, NotFound
 from openassist.server.policy import PolicyDocumentError, parse_policy
 from openassist.server.service import ram_errors
 from openassist.server.service.context import ServiceContext
@@ -231,7 +231,7 @@ class PolicyService:
             for attachment in store.attachments_of(conn, user.id):
                 try:
                     view = self._policy(conn, attachment.policy_name, attachment.policy_type)
-                except ApiError:  # a system policy a later release dropped
+                except NotFound:  # a system policy a later release dropped
                     continue
                 found.append((view, attachment.attached_at))
             return found

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, select, update
 
 from openassist.server.store.schema import client_tokens
 
-PROCESSING = ""  # the response column while the first request is still running
+# The response column of a token an older release claimed before running its action; one
+# whose action committed without its answer stays so (they answer IdempotentProcessing).
+PROCESSING = ""
 
 
 @dataclass(frozen=True)
@@ -18,37 +20,42 @@ class TokenRecord:
     response: str
 
 
-def claim(
-    conn: Connection, access_key_id: str, action: str, token: str, fingerprint: str, now: int
-) -> TokenRecord | None:
-    """Claim ``token`` for a new request; returns the existing record when it was taken."""
-    key = (
+def _key(access_key_id: str, action: str, token: str) -> tuple[Any, ...]:
+    return (
         client_tokens.c.access_key_id == access_key_id,
         client_tokens.c.action == action,
         client_tokens.c.token == token,
     )
-    row = conn.execute(select(client_tokens.c.fingerprint, client_tokens.c.response).where(*key))
-    found = row.first()
-    if found is not None:
-        return TokenRecord(found.fingerprint, found.response)
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                client_tokens.insert().values(
-                    access_key_id=access_key_id,
-                    action=action,
-                    token=token,
-                    fingerprint=fingerprint,
-                    response=PROCESSING,
-                    created_at=now,
-                )
-            )
-    except IntegrityError:  # another node claimed it between our read and insert
-        again = conn.execute(
-            select(client_tokens.c.fingerprint, client_tokens.c.response).where(*key)
-        ).one()
-        return TokenRecord(again.fingerprint, again.response)
-    return None
+
+
+def find(conn: Connection, access_key_id: str, action: str, token: str) -> TokenRecord | None:
+    query = select(client_tokens.c.fingerprint, client_tokens.c.response).where(
+        *_key(access_key_id, action, token)
+    )
+    found = conn.execute(query).first()
+    return None if found is None else TokenRecord(found.fingerprint, found.response)
+
+
+def record(
+    conn: Connection,
+    access_key_id: str,
+    action: str,
+    token: str,
+    fingerprint: str,
+    response: str,
+    now: int,
+) -> None:
+    """Record the token's answer; raises IntegrityError when the token is taken already."""
+    conn.execute(
+        client_tokens.insert().values(
+            access_key_id=access_key_id,
+            action=action,
+            token=token,
+            fingerprint=fingerprint,
+            response=response,
+            created_at=now,
+        )
+    )
 
 
 def complete(conn: Connection, access_key_id: str, action: str, token: str, response: str) -> None:
@@ -60,18 +67,6 @@ def complete(conn: Connection, access_key_id: str, action: str, token: str, resp
             client_tokens.c.token == token,
         )
         .values(response=response)
-    )
-
-
-def release(conn: Connection, access_key_id: str, action: str, token: str) -> None:
-    """Forget a claim whose request failed, so the caller may retry with the same token."""
-    conn.execute(
-        delete(client_tokens).where(
-            client_tokens.c.access_key_id == access_key_id,
-            client_tokens.c.action == action,
-            client_tokens.c.token == token,
-            client_tokens.c.response == PROCESSING,
-        )
     )
 
 

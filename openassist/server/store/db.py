@@ -13,9 +13,11 @@ import asyncio
 import contextlib
 import importlib.util
 import os
+import queue
 import time
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -70,6 +72,86 @@ def _create_private(database: str) -> None:
             os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+class _Rollback(Exception):
+    """Ends a unit of work's transaction without committing it."""
+
+
+_COMMIT, _ROLLBACK = object(), object()
+
+
+class UnitOfWork:
+    """One transaction that several awaited steps share (``Database.unit``).
+
+    The transaction starts at the first write and holds one writer thread until the unit ends:
+    each step is handed to that thread and runs on the unit's connection, so a later read sees
+    the unit's own writes. Work to do after the commit (bus kicks, which would send an agent to
+    fetch rows not yet visible) is collected with ``after_commit``.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._steps: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._transaction: asyncio.Future[None] | None = None
+        self._after: list[Callable[[], Awaitable[None]]] = []
+        self.changed_tasks: frozenset[str] = frozenset()  # noted by its steps, told after commit
+        self.closed = False
+
+    def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
+        self._after.append(action)
+
+    def _hold(self) -> None:
+        """The writer thread's side: run steps on one connection until commit or rollback."""
+        with contextlib.suppress(_Rollback), self.db.engine.begin() as connection:
+            if self.db.is_sqlite:
+                # pysqlite opens a transaction only before its first DML statement, so the
+                # first step's SAVEPOINT would start one of its own and its RELEASE commit it.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.info.pop(_CHANGED_TASKS, None)  # what a rolled-back checkout left
+            while True:
+                step = self._steps.get()
+                if step is _COMMIT:
+                    self.changed_tasks = frozenset(connection.info.pop(_CHANGED_TASKS, ()))
+                    return
+                if step is _ROLLBACK:
+                    raise _Rollback
+                work, done = step
+                try:
+                    # A savepoint per step: a step that raises leaves nothing behind, as a
+                    # transaction of its own would.
+                    with connection.begin_nested():
+                        result = work(connection)
+                    done.set_result(result)
+                except BaseException as error:
+                    done.set_exception(error)
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        if self._transaction is None:
+            loop = asyncio.get_running_loop()
+            self._transaction = loop.run_in_executor(self.db._writer, self._hold)
+        done: Future[T] = Future()
+        self._steps.put((work, done))
+        return await asyncio.wrap_future(done)
+
+    async def _end(self, commit: bool) -> None:
+        self.closed = True  # a task spawned inside the unit writes on its own from now on
+        if self._transaction is None:
+            return
+        self._steps.put(_COMMIT if commit else _ROLLBACK)
+        await self._transaction
+
+    async def _run_after_commit(self) -> None:
+        for action in self._after:
+            await action()
+
+
+_UNIT: ContextVar[UnitOfWork | None] = ContextVar("unit_of_work", default=None)
+
+
+def current_unit() -> UnitOfWork | None:
+    """The unit of work the running task is inside, if any."""
+    return _UNIT.get()
+
+
 class Database:
     """The store's engine plus the threads that run its transactions."""
 
@@ -98,8 +180,31 @@ class Database:
         self.observe: TransactionObserver | None = None
         self.on_tasks_changed: TasksChanged | None = None
 
+    @contextlib.asynccontextmanager
+    async def unit(self) -> AsyncIterator[UnitOfWork]:
+        """Every ``write`` (and, once one ran, every ``read``) inside the block shares one
+        transaction, committed when the block ends and rolled back when it raises. A step that
+        raises leaves the transaction open for the block to decide; a failed commit raises."""
+        unit = UnitOfWork(self)
+        token = _UNIT.set(unit)
+        try:
+            yield unit
+        except BaseException:
+            _UNIT.reset(token)
+            await asyncio.shield(unit._end(commit=False))
+            raise
+        _UNIT.reset(token)
+        await unit._end(commit=True)
+        if unit.changed_tasks and self.on_tasks_changed is not None:
+            await self.on_tasks_changed(unit.changed_tasks)
+        await unit._run_after_commit()
+
     async def write(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one transaction (committed when it returns, rolled back if it raises)."""
+        """Run ``work`` in one transaction (committed when it returns, rolled back if it raises),
+        or in the unit of work the caller is inside."""
+        unit = _UNIT.get()
+        if unit is not None and unit.db is self and not unit.closed:
+            return await unit.run(work)
 
         def transaction() -> tuple[T, frozenset[str]]:
             started = time.perf_counter()
@@ -121,6 +226,10 @@ class Database:
         return result
 
     async def read(self, work: Callable[[Connection], T]) -> T:
+        unit = _UNIT.get()
+        if unit is not None and unit.db is self and unit._transaction and not unit.closed:
+            return await unit.run(work)  # sees the unit's own writes
+
         def snapshot() -> T:
             started = time.perf_counter()
             try:

@@ -54,6 +54,7 @@ class Instance:
     # What our agent said in its last heartbeat (the official agent says neither).
     agent_capabilities: str = ""  # comma-separated
     running_tasks: int | None = None
+    agent_faults: str = ""  # its own duties failing ("fetch: OSError: ..."), "" when none
 
 
 @dataclass(frozen=True)

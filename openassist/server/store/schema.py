@@ -79,6 +79,8 @@ instances = Table(
     Column("access_denied_at", BigInteger, nullable=True),
     Column("agent_capabilities", String(512), nullable=False, default="", server_default=""),
     Column("running_tasks", Integer, nullable=True),
+    # Our agent's own duties failing again and again ("fetch: OSError: ..."), "" when none.
+    Column("agent_faults", String(512), nullable=False, default="", server_default=""),
     Column("registration_state", String(16), nullable=False, default="registered"),
     Column("last_invoked_at", BigInteger, nullable=True),
     Column("invocation_count", Integer, nullable=False, default=0),
