@@ -105,6 +105,8 @@ def test_exit_codes_per_outcome(fleet: Fleet) -> None:
     task = _task_id(failed.stdout)
     assert fleet.cluster.cli("results", task).returncode == 2  # the same verdict later
     assert fleet.cluster.cli("results", task, "-i", "db-1").returncode == 0
+    elsewhere = fleet.cluster.cli("results", task, "-i", "web-3")  # not one of the task's
+    assert elsewhere.returncode == 1 and "none of the machines selected" in elsewhere.stderr
     unreached = fleet.cluster.cli("run", "true", "--all")
     assert unreached.returncode == 3, unreached.stdout
     assert "1 not reached (cold-1)" in unreached.stdout.splitlines()[-1]
