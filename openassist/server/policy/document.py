@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from openassist.server.policy.conditions import CONDITION_OPERATORS, Condition, normalise_key
@@ -48,12 +49,20 @@ class Statement:
     not_action: bool = False  # the actions are those it does NOT apply to
     not_resource: bool = False
 
+    @cached_property
+    def _action_patterns(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(compile_pattern(p, ignore_case=True) for p in self.actions)
+
+    @cached_property
+    def _resource_patterns(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(compile_pattern(p) for p in self.resources)
+
     def applies_to_action(self, action: str) -> bool:
-        hit = any(compile_pattern(p, ignore_case=True).fullmatch(action) for p in self.actions)
+        hit = any(p.fullmatch(action) for p in self._action_patterns)
         return hit != self.not_action
 
     def applies_to_resource(self, resource: str) -> bool:
-        hit = any(compile_pattern(p).fullmatch(resource) for p in self.resources)
+        hit = any(p.fullmatch(resource) for p in self._resource_patterns)
         return hit != self.not_resource
 
 
