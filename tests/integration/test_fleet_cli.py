@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import pty
 import re
 import signal
 import subprocess
@@ -379,3 +381,27 @@ def test_results_wait_follows_a_running_task_to_its_end(fleet: Fleet, tmp_path: 
         "released",
         "1 machine: 1 succeeded (web-2)",
     ]
+
+
+def test_a_terminal_sees_a_live_line_of_counts(fleet: Fleet) -> None:
+    """Standard error on a terminal (a real pseudo-terminal): the counts line is drawn and then
+    erased; standard output, a pipe, carries only the results."""
+    controller, terminal = pty.openpty()
+    with os.fdopen(controller, "rb", buffering=0) as screen:
+        process = subprocess.Popen(
+            fleet.cluster.cli_args("run", "exit 5", "-i", "web-1", "-i", "web-2"),
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+        )
+        os.close(terminal)
+        with _reaped(process):
+            out, _ = process.communicate(timeout=60)
+        drawn = b""
+        with contextlib.suppress(OSError):  # EIO once the terminal's last writer has gone
+            while chunk := screen.read(4096):
+                drawn += chunk
+    assert process.returncode == 2
+    assert b"2/2 done, 0 running, 0 pending, 2 failed" in drawn
+    assert drawn.endswith(b"\r\x1b[K")  # erased before the summary
+    assert "done," not in out and out.splitlines()[-1] == "2 machines: 2 failed (web-[1-2])"
