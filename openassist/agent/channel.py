@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import msgspec
 
 from openassist import __version__
-from openassist.agent import ws
+from openassist.agent import clock, ws
 from openassist.agent.http import HttpConnection, HttpError
 from openassist.agent.identity import Identity, boot_id
 from openassist.agent.settings import AgentEnvironment
@@ -109,7 +109,7 @@ class Channel:
         outage = self.unreachable_since
         if outage is not None:
             query[wire.OUTAGE_PARAM] = str(outage)
-        started = _now_ms()
+        started = clock.now_ms()
         try:
             response = await self._http.request(
                 method, path, query=query, headers=self._headers(), body=body
@@ -214,7 +214,7 @@ class Channel:
         await self._call("POST", path, encode_query(report), report.output, told=True)
 
     async def open_kicks(self) -> ws.WebSocket:
-        started = _now_ms()
+        started = clock.now_ms()
         try:
             socket = await ws.connect(
                 self._identity.server_host,
@@ -233,7 +233,3 @@ class Channel:
 
     async def close(self) -> None:
         await self._http.close()
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000

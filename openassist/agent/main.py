@@ -11,7 +11,6 @@ import asyncio
 import logging
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from openassist import __version__, logs
-from openassist.agent import script_file, start_guard
+from openassist.agent import clock, script_file, start_guard
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.containers import ContainerRun, find_container
 from openassist.agent.files import deliver_file
@@ -292,7 +291,7 @@ class Agent:
             exit_code=-1,
             result=StopResult.CANCELED,
             start_ms=0,
-            end_ms=_now_ms(),
+            end_ms=clock.now_ms(),
         )
         self._spawn(self._settle(key, report), f"stop {task.taskID}")
 
@@ -329,7 +328,7 @@ class Agent:
         run = ContainerRun(spec, found, **options) if found else ScriptRun(spec, **options)
         self._runs[task.taskID] = run
         finished = asyncio.Event()
-        announce = asyncio.create_task(self._announce_start(base, _now_ms(), finished))
+        announce = asyncio.create_task(self._announce_start(base, clock.now_ms(), finished))
         try:
             outcome = await run.run()
         finally:
@@ -343,7 +342,7 @@ class Agent:
         takes it; after a restart the journal sends what was still waiting. ``private``: the
         run held secret values, so its output stays out of the journal."""
         task_id = report.task_id
-        key = (f"{task_id}{QUEUED_MARK}{time.time_ns()}", report.invoke_version or 0)
+        key = (f"{task_id}{QUEUED_MARK}{clock.now_ns()}", report.invoke_version or 0)
         self._journal.queued(key, _kept(report, private))
         self._spawn(self._resend(key, report), f"report {task_id}")
 
@@ -399,7 +398,7 @@ class Agent:
                 task_id=entry.task_id,
                 invoke_version=entry.version,
                 start_ms=int(entry.started_at * 1000),
-                end_ms=_now_ms(),
+                end_ms=clock.now_ms(),
                 error_code=code,
                 error_info=f"{what} while the task ran; it was not run again.",
             )
@@ -447,10 +446,6 @@ class Agent:
                 log.warning("report %s failed, will retry: %s", report.kind, error)
                 await asyncio.sleep(backoff(attempt, self._settings))
                 attempt += 1
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _kept(report: TaskReport, private: bool) -> TaskReport:

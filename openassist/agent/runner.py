@@ -21,13 +21,12 @@ import logging
 import os
 import pwd
 import signal
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from openassist.agent import script_file
+from openassist.agent import clock, script_file
 from openassist.agent.output import OutputPipe, OutputTail
 from openassist.agent.parameters import launcher_command, launcher_extension
 from openassist.agent.process_group import KILL_WAIT_S, TERM_GRACE_S, end_group, signal_group
@@ -72,10 +71,6 @@ class RunOutcome:
     finished_at_ms: int
     unsent: bytes = b""  # output not handed to ``on_output`` yet (the final report's body)
     unsent_dropped: int = 0  # output never delivered through ``on_output`` and no longer held
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class _Refused(Exception):
@@ -223,7 +218,7 @@ class ScriptRun:
 
     async def run(self) -> RunOutcome:
         """Start the script and wait for its end; problems become the outcome, never raised."""
-        started = _now_ms()
+        started = clock.now_ms()
         script: Path | None = None
         try:
             account = _account(self._spec.username)
@@ -374,5 +369,5 @@ class ScriptRun:
             unsent=self._tail.take_new(),
             unsent_dropped=self._tail.unsent_dropped,
             started_at_ms=started,
-            finished_at_ms=_now_ms(),
+            finished_at_ms=clock.now_ms(),
         )

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from openassist.agent import clock
 from openassist.agent.containers.engine import (
     Engine,
     EngineError,
@@ -37,7 +38,7 @@ from openassist.agent.containers.target import (
 )
 from openassist.agent.output import OutputPipe, OutputTail
 from openassist.agent.process_group import KILL_WAIT_S, POLL_S, TERM_GRACE_S
-from openassist.agent.runner import RunOutcome, ScriptRun, ScriptSpec, _now_ms, _Refused
+from openassist.agent.runner import RunOutcome, ScriptRun, ScriptSpec, _Refused
 from openassist.agent.settings import AgentEnvironment
 from openassist.protocol import agent as wire
 
@@ -161,7 +162,7 @@ class ContainerRun(ScriptRun):
         self._engine, self._container = found
 
     async def run(self) -> RunOutcome:
-        started = _now_ms()
+        started = clock.now_ms()
         pipe = _ExecPipe(self._tail)
         try:
             stream, exec_id = await self._start_exec()
