@@ -85,7 +85,7 @@ class Console:
     def __init__(self, services: Services, keys: ConsoleKeys) -> None:
         self.services = services
         self.keys = keys
-        self.signer = SessionSigner(keys.session_secret)
+        self.signer = SessionSigner(keys.session_secret, services.clock)
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("openassist.server.console", "templates"),
             autoescape=True,
