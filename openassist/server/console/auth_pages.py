@@ -20,6 +20,7 @@ from openassist.server.console.session import (
 )
 from openassist.server.console.sign_in_guard import SignInGuard
 from openassist.server.console.web import PREFIX, Console, Visit, read_form, refusal, see_other
+from openassist.server.service.audit import failed, new_event
 
 log = logging.getLogger("openassist.server.console")
 
@@ -99,8 +100,10 @@ class AuthPages:
             # into the name field would otherwise land in the log).
             self.guard.failed(counted)
             log.info("console sign-in refused from %s", address)
+            await self._audit(request, method, name, "InvalidCredentials")
             return self._form(request, "The name or the secret is not correct.", 401)
         self.guard.succeeded(counted)
+        await self._audit(request, method, name, "")
         kind, _, who = principal.partition(":")
         mark = (self.console.keys.user_mark(who) or "") if kind == "user" else ""
         session = self.console.signer.new(principal, mark)
@@ -112,6 +115,25 @@ class AuthPages:
         response.delete_cookie(PRE_COOKIE, path=PREFIX)
         log.info("console sign-in: %s", principal)
         return response
+
+    async def _audit(self, request: Request, method: str, name: str, error: str) -> None:
+        """A sign-in, accepted or refused, is an audit event (the name as typed, cut short; the
+        secret never)."""
+        audit = self.console.services.audit
+        by_key = method == "key"
+        event = new_event(
+            now=audit.now_ms(),
+            action="ConsoleSignin",
+            source="console",
+            user_name="" if by_key else name[:64],
+            access_key_id=name[:64] if by_key else "",
+            source_ip=request.client.host if request.client else "",
+            user_agent=request.headers.get("user-agent", ""),
+            request_id="",
+            params={"Method": "key" if by_key else "password"},
+            event_type="ConsoleSignin",
+        )
+        await audit.record(failed(event, error, "wrong name or secret") if error else event)
 
     async def _exists(self, principal: str) -> bool:
         kind, _, name = principal.partition(":")

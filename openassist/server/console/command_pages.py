@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from openassist.errors import ApiError
 from openassist.protocol.statuses import CommandType
-from openassist.server.console import forms
+from openassist.server.console import failures, forms
 from openassist.server.console.web import PREFIX, Console, Visit, see_other
 from openassist.server.service.commands import CommandView
 from openassist.server.store.commands import CommandFilter
@@ -64,6 +64,10 @@ class CommandPages:
     async def create(self, visit: Visit) -> Response:
         form = visit.form
         try:
+            visit.refuse_unless("CreateCommand")
+        except ApiError as error:
+            return failures.plain(error)
+        try:
             if not form.get("name"):
                 raise ApiError("MissingParameter.Name", "Give the command a name.")
             spec = forms.command_spec(form, self.console.services.limits)
@@ -75,6 +79,10 @@ class CommandPages:
     async def update(self, visit: Visit) -> Response:
         form, command_id = visit.form, visit.request.path_params["command_id"]
         limits = self.console.services.limits
+        try:
+            visit.refuse_unless("ModifyCommand")
+        except ApiError as error:
+            return failures.plain(error)
         try:
             if not form.get("name"):
                 raise ApiError("MissingParameter.Name", "Give the command a name.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -16,6 +17,9 @@ from openassist.server.console import display
 from openassist.server.console.identity import ConsoleKeys
 from openassist.server.console.session import COOKIE, Session, SessionSigner, same_token
 from openassist.server.listen.body import BodyRefused, read_body
+from openassist.server.service.guard import Guard, qualified, request_context
+from openassist.server.service.guard import refusal as refusal_of
+from openassist.server.service.principals import Principal
 from openassist.server.service.services import Services
 
 PREFIX = "/console"
@@ -52,13 +56,41 @@ class Form:
         return self.get(name) in ("on", "true", "1", "yes")
 
 
+# What the console offers, by the API action it stands for: a button is shown, and its form
+# accepted, only when the signed-in user's policies may allow that action.
+OFFERS = {
+    "run": "RunCommand",
+    "invoke": "InvokeCommand",
+    "stop": "StopInvocation",
+    "send": "SendFile",
+    "save": "CreateCommand",
+}
+
+
 @dataclass(frozen=True)
 class Visit:
-    """One signed-in request: who, and (for POST) the form that passed the CSRF check."""
+    """One signed-in request: who (with their policies), and (for POST) the form that passed
+    the CSRF check."""
 
     request: Request
     session: Session
     form: Form
+    principal: Principal
+    context: dict[str, str] = field(default_factory=dict)
+    region: str = "local"
+
+    def may(self, action: str) -> bool:
+        return self.principal.rules.might_allow(qualified(action), self.context).allowed
+
+    def guard(self, action: str) -> Guard:
+        """The per-target checks the services apply for this visitor (as the API does)."""
+        return Guard(self.principal, qualified(action), self.region, self.context)
+
+    def refuse_unless(self, action: str) -> None:
+        """A forged post is refused as the API refuses the call (Forbidden.RAM)."""
+        decision = self.principal.rules.might_allow(qualified(action), self.context)
+        if not decision.allowed:
+            raise refusal_of(qualified(action), decision)
 
 
 Page = Callable[[Visit], Awaitable[Response]]
@@ -110,7 +142,13 @@ class Console:
     def page(self, visit: Visit, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         """Render a full page (or, with ``?fragment=1``, only its live region)."""
         fragment = visit.request.query_params.get("fragment") == "1"
-        base = {"session": visit.session, "fragment": fragment, "path": visit.request.url.path}
+        may = {offer: visit.may(action) for offer, action in OFFERS.items()}
+        base = {
+            "session": visit.session,
+            "fragment": fragment,
+            "path": visit.request.url.path,
+            "may": may,
+        }
         return self.render(template, {**base, **context}, status)
 
     async def session_of(self, request: Request) -> Session | None:
@@ -131,6 +169,14 @@ class Console:
         logs.bind(user=session.principal)  # this request's log lines name who is signed in
         return session
 
+    async def principal_of(self, session: Session) -> Principal | None:
+        """The RAM principal behind the session: the access key's user, or the RAM user with
+        the console user's name."""
+        kind, _, name = session.principal.partition(":")
+        if kind == "key":
+            return await self.services.principals.of_key(name)
+        return await self.services.principals.of_user(name)
+
     def guard(self, handler: Page) -> Callable[[Request], Awaitable[Response]]:
         """Only signed-in visitors reach ``handler``; every POST must carry the session's CSRF
         token. Others are sent to sign-in (GET) or refused with 403 (POST)."""
@@ -150,7 +196,13 @@ class Console:
                 if not same_token(found.get("csrf"), session.csrf):
                     return refusal("The form's security token is missing or wrong; reload.", 403)
                 form = found
-            return await handler(Visit(request, session, form))
+            principal = await self.principal_of(session)
+            if principal is None:  # its access key was disabled or deleted: at once
+                return refusal("Your access key is no longer valid; sign in again.", 403)
+            client = request.client.host if request.client else ""
+            context = request_context(client, datetime.now(UTC), request.url.scheme == "https")
+            region = self.services.limits.regions[0]
+            return await handler(Visit(request, session, form, principal, context, region))
 
         return guarded
 
