@@ -92,6 +92,7 @@ def added_work(runs: int) -> None:
     """The checks' own time per RunCommand on one target, inside a real store transaction."""
     from datetime import UTC, datetime
 
+    from openassist.protocol.statuses import CommandType
     from openassist.server.api.access import admit, request_context
     from openassist.server.policy import NamedPolicy, PolicySet, parse_policy
     from openassist.server.service.guard import Guard
@@ -105,7 +106,8 @@ def added_work(runs: int) -> None:
         policies = [NamedPolicy(f"p{n}", parse_policy(d)) for n, d in enumerate(documents)]
         return Principal("1", "u", "k", tuple(policies), PolicySet(policies))
 
-    command = Command("c-1", "", "", "RunShellScript", b"echo hi", "", 60, False, "", False, 0)
+    shell = CommandType.RUN_SHELL_SCRIPT
+    command = Command("c-1", "", "", shell, b"echo hi", "", 60, False, "", False, 0)
     with tempfile.TemporaryDirectory() as root:
         db = Database(f"sqlite:///{root}/bench.db")
         db.migrate()

@@ -193,6 +193,20 @@ class Channel:
         except msgspec.DecodeError as error:
             raise ChannelError(f"secret values: {error}") from error
 
+    async def task_content(self, task_id: str) -> str:
+        """The task's command (Base64) with its secret placeholders kept; raises SecretsRefused
+        (the server says why not) or ChannelError (not reachable)."""
+        try:
+            body = await self._call("POST", wire.TASK_CONTENT, {"taskId": task_id})
+        except ChannelError as error:
+            if error.status == 404:
+                raise SecretsRefused(str(error)) from None
+            raise
+        try:
+            return msgspec.json.decode(body, type=wire.TaskContentResponse).content
+        except msgspec.DecodeError as error:
+            raise ChannelError(f"task content: {error}") from error
+
     async def report(self, report: TaskReport) -> None:
         path = wire.TASK_REPORT + report.kind
         await self._call("POST", path, encode_query(report), report.output, told=True)

@@ -32,6 +32,7 @@ from msgspec.structs import replace
 
 from openassist import expressions
 from openassist.agent import secret_values
+from openassist.agent.channel import ChannelError, SecretsRefused
 from openassist.agent.tasks import base_report
 from openassist.expressions import errors as codes
 from openassist.protocol import agent as wire
@@ -129,6 +130,26 @@ class Schedules:
             except expressions.FrequencyError:
                 continue
             self._start(Schedule(item, frequency))
+
+    async def clean(self, fetch: Callable[[str], Awaitable[str]]) -> None:
+        """Replace, in the file, the command of each schedule an earlier release kept with its
+        secret values filled in (``secretsPerRun`` unset) by the one with placeholders that the
+        server gives now (``fetch``: task id to Base64 command). One it cannot have now stays
+        as it is (and is tried again at the next start)."""
+        for task_id, schedule in list(self.held.items()):
+            task = schedule.item.task
+            if not task.enableParameter or task.secretsPerRun:
+                continue
+            try:
+                content = await fetch(task_id)
+            except (ChannelError, SecretsRefused) as error:
+                log.warning("schedule %s kept as an earlier release wrote it: %s", task_id, error)
+                continue
+            if self.held.get(task_id) is not schedule:
+                continue  # replaced or dropped meanwhile
+            cleaned = replace(task, commandContent=content, secretsPerRun=True)
+            schedule.item = replace(schedule.item, task=cleaned)
+            self._save()
 
     def _save(self) -> None:
         data = msgspec.json.encode([s.item for s in self.held.values()])

@@ -46,6 +46,8 @@ SECRETS_PARAM = "secrets"
 SECRETS_PER_RUN = "per-run"
 # OpenAssist: the secret parameter values of one task (``?taskId=``), for the run about to start.
 SECRET_VALUES = f"{API_PREFIX}/v1/openassist/secret_values"
+# OpenAssist: one task's command as a per-run agent is handed it (``?taskId=``), placeholders kept.
+TASK_CONTENT = f"{API_PREFIX}/v1/openassist/task_content"
 # heartbeat: the agent's own duties failing again and again ("fetch: OSError: ...; ...")
 FAULTS_PARAM = "faults"
 # The official agent's first task fetch of a process: ``reason=startup&cold_start=true|false``
@@ -106,6 +108,9 @@ class TaskInfo(msgspec.Struct):
     # OpenAssist extensions (the official agent ignores unknown fields).
     terminationMode: str = ""
     launcher: str = ""
+    # The command keeps its {{oos-secret:...}} placeholders: the agent asks for the values at
+    # each run (SECRET_VALUES). A schedule an earlier release kept without it may hold values.
+    secretsPerRun: bool = False
 
 
 class OutputInfo(msgspec.Struct):
@@ -188,6 +193,15 @@ class SecretValuesResponse(msgspec.Struct, omit_defaults=True):
 
     def __repr__(self) -> str:  # never the values, wherever it is shown
         return f"SecretValuesResponse(code={self.code}, names={sorted(self.values)})"
+
+
+class TaskContentResponse(msgspec.Struct, omit_defaults=True):
+    """A task's command (Base64), ``{{oos-secret:...}}`` placeholders kept; or why not."""
+
+    code: int = 200
+    content: str = ""
+    errCode: str = ""
+    errMsg: str = ""
 
 
 class UpdateCheckRequest(msgspec.Struct):

@@ -199,3 +199,29 @@ def test_an_instance_gets_the_values_of_its_own_live_tasks_only(
     cluster.wait_final(invoke_id)
     ended = _ask(agent, invoke_id)
     assert isinstance(ended, str) and "has ended" in ended
+
+
+def test_a_schedule_file_an_earlier_release_wrote_loses_its_values_at_start(
+    cluster: Cluster, agent: Agent
+) -> None:
+    value = _secret(cluster, "legacy")
+    held = _run(cluster, agent, 'echo "{{oos-secret:legacy}}"', Frequency=NEVER)
+    path = agent.state_dir / "schedules.json"
+    wait_until(lambda: path.exists() and held in path.read_text(), 30, what="the schedule")
+    agent.stop()
+    # What an earlier release kept: the command with the value filled in.
+    items = json.loads(path.read_text())
+    for item in items:
+        task = item["task"]
+        if task["taskID"] == held:
+            script = base64.b64decode(task["commandContent"]).decode()
+            filled = script.replace("{{oos-secret:legacy}}", value).encode()
+            task["commandContent"] = base64.b64encode(filled).decode()
+            del task["secretsPerRun"]
+    path.write_text(json.dumps(items))
+    assert value.encode() in _kept(agent)
+    cluster.start_agent(agent)
+    wait_until(lambda: value.encode() not in _kept(agent), 30, what="the file to be cleaned")
+    kept = {i["task"]["taskID"]: i["task"] for i in json.loads(path.read_text())}
+    assert base64.b64decode(kept[held]["commandContent"]) == b'echo "{{oos-secret:legacy}}"'
+    cluster.call("StopInvocation", InvokeId=held)

@@ -42,10 +42,10 @@ def test_a_read_only_user_sees_results_but_no_run_stop_or_send(
     instance_id = cluster.new_agent("console-target").instance_id
     invoke_id = cluster.run("sleep 60", instance_id)
     with signed_in(cluster) as admin:  # the first console user is the admin: everything
-        page = admin.get("/console/instances").text
-        assert "Run command" in text_of(page) and "Send file" in text_of(page)
-        task = admin.get(f"/console/invocations/{invoke_id}?tab=running").text
-        assert "Stop the whole task" in text_of(task) and "/stop" in task
+        shown = admin.get("/console/instances").text
+        assert "Run command" in text_of(shown) and "Send file" in text_of(shown)
+        running = admin.get(f"/console/invocations/{invoke_id}?tab=running").text
+        assert "Stop the whole task" in text_of(running) and "/stop" in running
     with console_client(cluster) as client:
         assert sign_in(client, "key", *reader).status_code == 303
         page = client.get("/console/instances")

@@ -108,7 +108,7 @@ def _invocation_fields(view: TaskView, with_output: bool, encoding: str) -> dict
         "InvokedBy": task.invoked_by,  # OpenAssist extension: the RAM user who created the task
         "WorkingDir": task.working_dir,
         "Launcher": command.launcher,
-        "TerminationMode": task.termination_mode,
+        "TerminationMode": task.termination_mode or "",
         "ContainerId": task.container_id,
         "ContainerName": task.container_name,
         "CreationTime": iso(task.created_at),
@@ -173,7 +173,7 @@ def _result_fields(
         "ContainerId": task.container_id,
         "ContainerName": task.container_name,
         "Launcher": command.launcher,
-        "TerminationMode": task.termination_mode,
+        "TerminationMode": task.termination_mode or "",
         "Tags": {"Tag": []},
     }
 

@@ -64,6 +64,7 @@ OFFERS = {
     "stop": "StopInvocation",
     "send": "SendFile",
     "save": "CreateCommand",
+    "activate": "CreateActivation",
 }
 
 

@@ -9,18 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from openassist import logs
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import ReportKind, decode_report
+from openassist.server.gateway import secret_answers
 from openassist.server.gateway.auth import (
     REQUEST_ID_RETENTION_MS,
     AgentAccessDenied,
@@ -36,7 +38,7 @@ from openassist.server.listen.body import BodyRefused, read_body
 from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.context import ServiceContext
-from openassist.server.service.delivery import DeliveryService, SecretsUnavailable
+from openassist.server.service.delivery import DeliveryService
 from openassist.server.service.files import FileService
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.outages import OutageService, parse_outage
@@ -44,7 +46,7 @@ from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.registration import Registration, RegistrationRefused
 from openassist.server.service.replay import ReplayGuard
 from openassist.server.service.restarts import Restart, RestartService
-from openassist.server.store.records import Instance
+from openassist.server.store.records import Instance, RegistrationState
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +107,14 @@ class Gateway:
         self._access: dict[tuple[str, str], tuple[float, bool]] = {}
         self.kicks = KickHub(context.bus, forget=lambda i: self._instances.pop(i, None))
 
-    def app(self) -> Starlette:
+    def app(self, extra: Sequence[BaseRoute] = ()) -> Starlette:
         routes = [
             Route(wire.REGISTER, self.register, methods=["POST"]),
             Route(wire.DEREGISTER, self.deregister, methods=["POST"]),
             Route(wire.HEARTBEAT, self.heartbeat, methods=["GET", "POST"]),
             Route(wire.TASK_LIST, self.task_list, methods=["GET", "POST"]),
             Route(wire.SECRET_VALUES, self.secret_values, methods=["POST"]),
+            Route(wire.TASK_CONTENT, self.task_content, methods=["POST"]),
             Route(wire.TASK_REPORT + "{kind}", self.task_report, methods=["POST"]),
             Route(wire.UPDATE_CHECK, self.update_check, methods=["GET", "POST"]),
             Route(wire.UPDATE_PACKAGE + "{file_name}", self.update_package, methods=["GET"]),
@@ -119,6 +122,7 @@ class Gateway:
             Route(wire.CONNECTION_DETECT, self.connection_detect, methods=["GET"]),
             Route(wire.API_PREFIX + "/{rest:path}", self.acknowledge, methods=["GET", "POST"]),
             WebSocketRoute(wire.KICK_CHANNEL, self.kick_channel),
+            *extra,
         ]
         handlers = {
             AgentAuthError: _refused,
@@ -136,7 +140,8 @@ class Gateway:
         headers = AgentHeaders.parse(connection.headers)
         instance = await self._instance(headers.instance_id)
         if instance is None or (
-            instance.registration_state != "registered" and not allow_deregistered
+            instance.registration_state is not RegistrationState.REGISTERED
+            and not allow_deregistered
         ):
             raise AgentAuthError(f"instance {headers.instance_id} is not registered")
         self._verifier.verify(headers, instance)
@@ -226,7 +231,7 @@ class Gateway:
         """The agent removes its own registration (``aliyun-service --deregister``), also after
         the server deregistered it: the official agent then deletes its identity files."""
         instance = await self._authenticate(request, allow_deregistered=True)
-        if instance.registration_state == "registered":
+        if instance.registration_state is RegistrationState.REGISTERED:
             await self._fleet.deregister(instance.id)
         self._instances.pop(instance.id, None)
         return _json({"code": 200, "instanceId": instance.id})
@@ -306,19 +311,16 @@ class Gateway:
         return _json(response)
 
     async def secret_values(self, request: Request) -> Response:
-        """Our agent, about to run a task: the values of its secret parameters (over TLS, to the
-        instance the task is for, while the task lasts). The agent keeps them in memory only."""
+        """Our agent, about to run a task: its secret values (see secret_answers)."""
         instance = await self._authenticate(request)
         task_id = request.query_params.get("taskId", "")
-        try:
-            values = await self._delivery.secret_values(instance.id, task_id)
-        except SecretsUnavailable as why:
-            log.info("%s: no secret values for %r: %s", instance.id, task_id[:64], why)
-            answer = wire.SecretValuesResponse(
-                code=404, errCode="QueryParameterStoreFailed", errMsg=str(why)
-            )
-            return _json(answer, 404)
-        return _json(wire.SecretValuesResponse(code=200, values=values))
+        return _json(*await secret_answers.secret_values(self._delivery, instance.id, task_id))
+
+    async def task_content(self, request: Request) -> Response:
+        """Our agent cleaning an earlier release's schedule file (see secret_answers)."""
+        instance = await self._authenticate(request)
+        task_id = request.query_params.get("taskId", "")
+        return _json(*await secret_answers.task_content(self._delivery, instance.id, task_id))
 
     async def task_report(self, request: Request) -> Response:
         instance = await self._authenticate(request)

@@ -49,6 +49,7 @@ class Delivery:
     repeat: str = "Once"  # Once | Period | Rate | At | NextRebootOnly | EveryReboot
     cron: str = ""  # the schedule of Period / Rate / At, as the agent reads it
     version: int = 0  # invokeVersion
+    secrets_per_run: bool = False  # ``content`` keeps the {{oos-secret:...}} placeholders
 
 
 _EVENT = {
@@ -143,16 +144,12 @@ class DeliveryService:
         def delivery(row: InvocationInstance) -> Delivery:
             task = tasks[row.invoke_id]
             command = cmds[task.command_id]
-            content = command.content
-            if command.enable_parameter:
-                content = substitute(content, json.loads(task.parameters or "{}"))
-                values = claimed.store_values.get(row.invoke_id, {})
-                if secrets_per_run:
-                    values = {ref: value for ref, value in values.items() if not ref.secret}
-                content = substitute_store(content, values)
+            values = claimed.store_values.get(row.invoke_id, {})
+            content = _content(task, command, values, secrets_per_run)
             built_in = {"RegionId": self._ctx.limits.regions[0], "InstanceName": instance_name}
             repeat, cron, version = timed.wire_schedule(task, row)
-            return Delivery(row, task, command, content, built_in, repeat, cron, version)
+            per_run = secrets_per_run and command.enable_parameter
+            return Delivery(row, task, command, content, built_in, repeat, cron, version, per_run)
 
         return [delivery(r) for r in claimed.runs], [delivery(r) for r in claimed.stops]
 
@@ -180,13 +177,7 @@ class DeliveryService:
         Raises SecretsUnavailable saying why there are none."""
 
         def read(conn: Connection) -> dict[str, str]:
-            row = invocations.get_instance_row(conn, task_id, instance_id)
-            task = invocations.get_invocation(conn, task_id)
-            if row is None or task is None:
-                raise SecretsUnavailable(f"no task {task_id} for this instance")
-            if row.status.is_final:
-                raise SecretsUnavailable(f"the task {task_id} has ended ({row.status})")
-            command = invocations.commands_by_id(conn, [task.command_id]).get(task.command_id)
+            _task, command = _live_task(conn, instance_id, task_id)
             if command is None or not command.enable_parameter:
                 return {}
             wanted = [r for r in store_references(command.content) if r.secret]
@@ -195,6 +186,26 @@ class DeliveryService:
             except MissingStoreParameter as missing:
                 raise SecretsUnavailable(str(missing)) from None
             return {reference.name: value for reference, value in found.items()}
+
+        return await self._ctx.db.read(read)
+
+    async def template(self, instance_id: str, task_id: str) -> bytes:
+        """The command of a task of this instance that has not ended, as an agent that asks
+        for secret values per run is handed it (placeholders of secrets kept). Our agent asks
+        for it to clean a schedule file that an earlier release wrote with the values in.
+        Raises SecretsUnavailable saying why not."""
+
+        def read(conn: Connection) -> bytes:
+            task, command = _live_task(conn, instance_id, task_id)
+            if command is None:
+                raise SecretsUnavailable(f"the command of the task {task_id} is gone")
+            references = store_references(command.content) if command.enable_parameter else []
+            plain = [r for r in references if not r.secret]
+            try:
+                values = self._store.values_for(conn, plain)
+            except MissingStoreParameter as missing:
+                raise SecretsUnavailable(str(missing)) from None
+            return _content(task, command, values, secrets_per_run=True)
 
         return await self._ctx.db.read(read)
 
@@ -324,6 +335,35 @@ class DeliveryService:
         if report.start_ms or current.start_at is None:
             changes["start_at"] = report.start_ms or current.start_at or changes["finish_at"]
         return changes
+
+
+def _content(
+    task: Invocation,
+    command: Command,
+    values: dict[StoreReference, str],
+    secrets_per_run: bool,
+) -> bytes:
+    """The command as the agent gets it: custom parameters and store references filled in
+    (secret ones left in place for an agent that asks for them per run)."""
+    if not command.enable_parameter:
+        return command.content
+    content = substitute(command.content, json.loads(task.parameters or "{}"))
+    if secrets_per_run:
+        values = {ref: value for ref, value in values.items() if not ref.secret}
+    return substitute_store(content, values)
+
+
+def _live_task(
+    conn: Connection, instance_id: str, task_id: str
+) -> tuple[Invocation, Command | None]:
+    """A task of this instance that has not ended, and its command; raises SecretsUnavailable."""
+    row = invocations.get_instance_row(conn, task_id, instance_id)
+    task = invocations.get_invocation(conn, task_id)
+    if row is None or task is None:
+        raise SecretsUnavailable(f"no task {task_id} for this instance")
+    if row.status.is_final:
+        raise SecretsUnavailable(f"the task {task_id} has ended ({row.status})")
+    return task, invocations.commands_by_id(conn, [task.command_id]).get(task.command_id)
 
 
 def _default_code(report: TaskReport) -> str:

@@ -129,7 +129,7 @@ class Guard:
     ) -> None:
         """The caller may run this command, as this user, on every target, and read every
         secret parameter it names (when it fills placeholders)."""
-        keys = {"ecs:runasuser": username or ROOT, "ecs:commandtype": command.type}
+        keys = {"ecs:runasuser": username or ROOT, "ecs:commandtype": str(command.type)}
         self.check_instances(conn, instance_ids, keys)
         if saved:
             self.check([(self.command(command.id), keys)])
