@@ -106,8 +106,9 @@ def added_work(runs: int) -> None:
         policies = [NamedPolicy(f"p{n}", parse_policy(d)) for n, d in enumerate(documents)]
         return Principal("1", "u", "k", tuple(policies), PolicySet(policies))
 
-    shell = CommandType.RUN_SHELL_SCRIPT
-    command = Command("c-1", "", "", shell, b"echo hi", "", 60, False, "", False, 0)
+    command = Command(
+        "c-1", "", "", CommandType.RUN_SHELL_SCRIPT, b"echo hi", "", 60, False, "", False, 0
+    )
     with tempfile.TemporaryDirectory() as root:
         db = Database(f"sqlite:///{root}/bench.db")
         db.migrate()

@@ -13,13 +13,13 @@ Every refusal says where the document is wrong and what to write instead.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from openassist.server import json_input
 from openassist.server.policy.conditions import CONDITION_OPERATORS, Condition, normalise_key
 from openassist.server.policy.patterns import compile_pattern
 
@@ -175,7 +175,7 @@ def parse_policy(text: str) -> PolicyDocument:
             f"The policy document has {len(text)} characters; at most {MAX_DOCUMENT_LENGTH}."
         )
     try:
-        document = json.loads(text)
+        document = json_input.loads(text)
     except ValueError as error:
         raise PolicyDocumentError(f"The policy document is not valid JSON: {error}.") from None
     if not isinstance(document, dict):
