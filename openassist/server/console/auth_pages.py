@@ -21,6 +21,7 @@ from openassist.server.console.session import (
 from openassist.server.console.sign_in_guard import SignInGuard
 from openassist.server.console.web import PREFIX, Console, Visit, read_form, refusal, see_other
 from openassist.server.service.audit import failed, new_event
+from openassist.server.service.passwords import verify_password
 
 log = logging.getLogger("openassist.server.console")
 
@@ -105,7 +106,9 @@ class AuthPages:
         self.guard.succeeded(counted)
         await self._audit(request, method, name, "")
         kind, _, who = principal.partition(":")
-        mark = (self.console.keys.user_mark(who) or "") if kind == "user" else ""
+        mark = (await self.console.user_mark(who) or "") if kind == "user" else ""
+        if kind == "user" and who not in self.console.keys.users:
+            await self.console.services.identities.signed_in(who)
         session = self.console.signer.new(principal, mark)
         response = see_other(_safe_next(form.get("next")))
         _set_cookie(response, request, COOKIE, self.console.signer.dump(session), SESSION_TTL_S)
@@ -140,7 +143,7 @@ class AuthPages:
         if not name:
             return False
         if kind == "user":
-            return name in self.console.keys.users
+            return await self.console.user_mark(name) is not None
         return await self.console.services.access_keys.secret_of(name) is not None
 
     async def _principal(self, method: str, name: str, secret: str) -> str | None:
@@ -153,7 +156,15 @@ class AuthPages:
             if expected is not None and hmac.compare_digest(secret.encode(), expected.encode()):
                 return f"key:{name}"
             return None
-        checked = await self.guard.hashing.run(lambda: self.console.keys.check_user(name, secret))
+        stored = ""
+        if name not in self.console.keys.users:  # a RAM user with a console password
+            stored = await self.console.services.identities.stored_password(name)
+        if stored:
+            checked = await self.guard.hashing.run(lambda: verify_password(secret, stored))
+        else:
+            checked = await self.guard.hashing.run(
+                lambda: self.console.keys.check_user(name, secret)
+            )
         if checked is None:
             return _BUSY
         return f"user:{name}" if checked else None

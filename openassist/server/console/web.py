@@ -19,6 +19,7 @@ from openassist.server.console.session import COOKIE, Session, SessionSigner, sa
 from openassist.server.listen.body import BodyRefused, read_body
 from openassist.server.service.guard import Guard, qualified, request_context
 from openassist.server.service.guard import refusal as refusal_of
+from openassist.server.service.passwords import session_mark
 from openassist.server.service.principals import Principal
 from openassist.server.service.services import Services
 
@@ -161,7 +162,7 @@ class Console:
             return None
         kind, _, name = session.principal.partition(":")
         if kind == "user":
-            if session.mark != self.keys.user_mark(name):
+            if session.mark != await self.user_mark(name):
                 return None
         elif await self.services.access_keys.secret_of(name) is None:
             return None
@@ -169,6 +170,14 @@ class Console:
             return None
         logs.bind(user=session.principal)  # this request's log lines name who is signed in
         return session
+
+    async def user_mark(self, name: str) -> str | None:
+        """The mark a console user's sessions carry: of the JSON file's hash, else of the RAM
+        user's console password (a new password, or none, ends the sessions). None: no user."""
+        if name in self.keys.users:
+            return self.keys.user_mark(name)
+        stored = await self.services.identities.stored_password(name)
+        return session_mark(stored) if stored else None
 
     async def principal_of(self, session: Session) -> Principal | None:
         """The RAM principal behind the session: the access key's user, or the RAM user with
