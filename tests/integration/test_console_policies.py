@@ -107,3 +107,32 @@ def test_sign_ins_are_audit_events(cluster: Cluster, reader: tuple[str, str]) ->
     )
     assert any(not e["errorCode"] for e in events)
     assert "wrong-secret" not in str(events)
+
+
+def test_console_forms_are_audit_events_like_their_api_calls(
+    cluster: Cluster, reader: tuple[str, str]
+) -> None:
+    instance_id = cluster.register_agent("console-audited").instance_id
+    with signed_in(cluster) as admin:
+        csrf = csrf_of(admin.get("/console/run").text)
+        form = {"csrf": csrf, "type": "RunShellScript", "content": "echo from-console"}
+        ran = admin.post("/console/run", data={**form, "instance_id": instance_id})
+        assert ran.status_code == 303, ran.text
+    with console_client(cluster) as client:
+        assert sign_in(client, "key", *reader).status_code == 303
+        csrf = csrf_of(client.get("/console/").text)
+        forged = client.post(
+            "/console/run", data={**form, "csrf": csrf, "instance_id": instance_id}
+        )
+        assert forged.status_code == 403
+    events = cluster.call(
+        "LookupEvents",
+        **{"LookupAttribute.1.Key": "ResourceName", "LookupAttribute.1.Value": instance_id},
+    )["Events"]
+    console = [e for e in events if e["eventType"] == "ConsoleCall"]
+    assert sorted((e["userIdentity"]["userName"], e["errorCode"]) for e in console) == [
+        ("admin", ""),
+        ("console-reader", "Forbidden.RAM"),
+    ]
+    assert all(e["eventName"] == "RunCommand" for e in console)
+    assert "from-console" not in str(events)  # the script is hashed

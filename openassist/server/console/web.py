@@ -17,6 +17,7 @@ from openassist.server.console import display
 from openassist.server.console.identity import ConsoleKeys
 from openassist.server.console.session import COOKIE, Session, SessionSigner, same_token
 from openassist.server.listen.body import BodyRefused, read_body
+from openassist.server.service.audit import failed, new_event
 from openassist.server.service.guard import Guard, qualified, request_context
 from openassist.server.service.guard import refusal as refusal_of
 from openassist.server.service.passwords import session_mark
@@ -67,6 +68,35 @@ OFFERS = {
     "save": "CreateCommand",
     "activate": "CreateActivation",
 }
+
+
+# Form fields under the API's parameter names, so the redaction rules apply (a script's text is
+# hashed, placeholder values hidden) and ResourceName finds the ids.
+_FORM_NAMES = {
+    "content": "CommandContent",
+    "file_content": "Content",
+    "parameters": "Parameters",
+    "instance_id": "InstanceId",
+    "command_id": "CommandId",
+}
+
+
+def console_action(path: str, form: Form) -> str:
+    """The API action a console form stands for (its audit event's name)."""
+    tail = path.removeprefix(PREFIX)
+    if tail == "/run":
+        return "InvokeCommand" if form.get("command_id") else "RunCommand"
+    if tail == "/sendfile":
+        return "SendFile"
+    if tail.endswith("/stop"):
+        return "StopInvocation"
+    if tail == "/commands/new":
+        return "CreateCommand"
+    if tail.startswith("/commands/"):
+        return "ModifyCommand"
+    if tail.startswith("/activations"):
+        return "CreateActivation"
+    return "ConsoleSignout" if tail == "/signout" else "ConsoleForm"
 
 
 @dataclass(frozen=True)
@@ -187,6 +217,42 @@ class Console:
             return await self.services.principals.of_key(name)
         return await self.services.principals.of_user(name)
 
+    async def _audited(self, visit: Visit, handler: Page) -> Response:
+        """A console form that changes something is an audit event, as its API call would be:
+        it rides the form's first write; a refused or failed form is recorded alone."""
+        audit = self.services.audit
+        request, principal = visit.request, visit.principal
+        params: dict[str, str] = {}
+        for field_name, values in visit.form.fields.items():
+            if field_name == "csrf" or not values:
+                continue
+            name = _FORM_NAMES.get(field_name, field_name)
+            if len(values) == 1:
+                params[name] = values[0]
+            else:
+                params.update({f"{name}.{n}": v for n, v in enumerate(values, start=1)})
+        event = new_event(
+            now=audit.now_ms(),
+            action=console_action(request.url.path, visit.form),
+            source="console",
+            user_name=principal.user_name,
+            access_key_id=principal.access_key_id,
+            source_ip=visit.context.get("acs:sourceip", ""),
+            user_agent=request.headers.get("user-agent", ""),
+            request_id="",
+            params=params,
+            event_type="ConsoleCall",
+        )
+        armed = audit.arm(event)
+        try:
+            response = await handler(visit)
+        finally:
+            armed.disarm()
+        if response.status_code >= 400:
+            code = "Forbidden.RAM" if response.status_code == 403 else "InvalidParameter"
+            await audit.record_failure(failed(event, code, f"HTTP {response.status_code}"))
+        return response
+
     def guard(self, handler: Page) -> Callable[[Request], Awaitable[Response]]:
         """Only signed-in visitors reach ``handler``; every POST must carry the session's CSRF
         token. Others are sent to sign-in (GET) or refused with 403 (POST)."""
@@ -212,7 +278,10 @@ class Console:
             client = request.client.host if request.client else ""
             context = request_context(client, datetime.now(UTC), request.url.scheme == "https")
             region = self.services.limits.regions[0]
-            return await handler(Visit(request, session, form, principal, context, region))
+            visit = Visit(request, session, form, principal, context, region)
+            if request.method != "POST":
+                return await handler(visit)
+            return await self._audited(visit, handler)
 
         return guarded
 
