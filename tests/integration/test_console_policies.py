@@ -97,6 +97,7 @@ def _signout_form(client: httpx.Client) -> str:
 def test_sign_ins_are_audit_events(cluster: Cluster, reader: tuple[str, str]) -> None:
     with console_client(cluster) as client:
         assert sign_in(client, "key", reader[0], "wrong-secret").status_code == 401
+        assert sign_in(client, "key", *reader).status_code == 303
     events = cluster.call(
         "LookupEvents",
         **{"LookupAttribute.1.Key": "EventName", "LookupAttribute.1.Value": "ConsoleSignin"},
@@ -118,6 +119,8 @@ def test_console_forms_are_audit_events_like_their_api_calls(
         form = {"csrf": csrf, "type": "RunShellScript", "content": "echo from-console"}
         ran = admin.post("/console/run", data={**form, "instance_id": instance_id})
         assert ran.status_code == 303, ran.text
+        task = admin.get(ran.headers["location"]).text
+        assert "Run by" in text_of(task) and "admin" in text_of(task)
     with console_client(cluster) as client:
         assert sign_in(client, "key", *reader).status_code == 303
         csrf = csrf_of(client.get("/console/").text)
