@@ -298,4 +298,17 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         retryable=True,
         source=Source.AGENT,
     ),
+    CatalogEntry(
+        code="ErrorBudgetSpent",
+        phase=Phase.DELIVERY,
+        status=S.CANCELLED,
+        message="The task was not started here: more targets failed than its MaxErrors allows.",
+        solution=(
+            "Read the failed targets' results (`openassist ecs DescribeInvocationResults "
+            "--InvokeId INVOKE_ID`), fix the cause, then run the command again on the targets "
+            "that were cancelled (or with a larger MaxErrors)."
+        ),
+        retryable=False,
+        source=Source.SERVER,
+    ),
 )

@@ -312,3 +312,36 @@ TAG_KEY_DUPLICATE = _E(
     "The tag key {key!r} is given twice.",
     "{name}",
 )
+
+# Rollout limits (OpenAssist extension, docs/rollouts.md): MaxConcurrency and MaxErrors are a
+# whole number or a percentage of the targets.
+ROLLOUT_LIMIT_MALFORMED = _E(
+    "InvalidRolloutLimit.Malformed",
+    _K.INVALID_PARAMETER,
+    400,
+    "The parameter {parameter} must be a whole number or a percentage such as 10%; got {value!r}.",
+    "{parameter}",
+)
+ROLLOUT_LIMIT_NEGATIVE = _E(
+    "InvalidRolloutLimit.Negative",
+    _K.INVALID_PARAMETER,
+    400,
+    "The parameter {parameter} cannot be negative; got {value!r}.",
+    "{parameter}",
+)
+ROLLOUT_CONCURRENCY_ZERO = _E(
+    "InvalidRolloutLimit.Zero",
+    _K.INVALID_PARAMETER,
+    400,
+    "The parameter {parameter} must let at least one target run; got {value!r}. Give 1 or more, "
+    "or a percentage above 0%.",
+    "{parameter}",
+)
+ROLLOUT_PERCENT_TOO_LARGE = _E(
+    "InvalidRolloutLimit.PercentTooLarge",
+    _K.INVALID_PARAMETER,
+    400,
+    "The parameter {parameter} is a percentage of the targets and cannot exceed 100%; "
+    "got {value!r}.",
+    "{parameter}",
+)

@@ -152,6 +152,29 @@ def container(params: Params) -> tuple[str, str]:
     return container_id, name
 
 
+_ROLLOUT_LIMIT = re.compile(r"(\d{1,9})(%?)")
+
+
+def rollout_limit(params: Params, name: str, zero_allowed: bool) -> str:
+    """``MaxConcurrency`` / ``MaxErrors``: "" (none), "N" targets or "N%" of them, normalised
+    ("010" is "10"). MaxErrors=0 is a real limit (stop at the first failure); MaxConcurrency=0
+    would run nothing."""
+    text = params.text(name).strip()
+    if not text:
+        return ""
+    if text.startswith("-") and _ROLLOUT_LIMIT.fullmatch(text[1:]):
+        raise InvalidParameter(api.ROLLOUT_LIMIT_NEGATIVE, parameter=name, value=text)
+    found = _ROLLOUT_LIMIT.fullmatch(text)
+    if found is None:
+        raise InvalidParameter(api.ROLLOUT_LIMIT_MALFORMED, parameter=name, value=text)
+    number, percent = int(found.group(1)), found.group(2)
+    if percent and number > 100:
+        raise InvalidParameter(api.ROLLOUT_PERCENT_TOO_LARGE, parameter=name, value=text)
+    if number == 0 and not zero_allowed:
+        raise InvalidParameter(api.ROLLOUT_CONCURRENCY_ZERO, parameter=name, value=text)
+    return f"{number}{percent}"
+
+
 def task_args(
     params: Params, limits: Limits, access_key_id: str, command_defaults: bool
 ) -> TaskArgs:
@@ -198,4 +221,6 @@ def task_args(
         container_id=container_id,
         container_name=container_name,
         resource_tags=resource_tags,
+        max_concurrency=rollout_limit(params, "MaxConcurrency", zero_allowed=False),
+        max_errors=rollout_limit(params, "MaxErrors", zero_allowed=True),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -80,6 +80,16 @@ async def kick_pending(bus: Bus, rows: Iterable[_Row], invoke_id: str) -> None:
     for row in rows:
         if row.status is InstanceStatus.PENDING:
             await bus.publish(kick_topic(row.instance_id), invoke_id)
+
+
+def released_kicker(bus: Bus) -> Callable[[frozenset[tuple[str, str]]], Awaitable[None]]:
+    """Wakes the agents of rows a rollout released (``Database.on_released``, after commit)."""
+
+    async def kick(rows: frozenset[tuple[str, str]]) -> None:
+        for instance_id, invoke_id in sorted(rows):
+            await bus.publish(kick_topic(instance_id), invoke_id)
+
+    return kick
 
 
 def require_registered(found: Mapping[str, Instance], instance_ids: Iterable[str]) -> None:

@@ -114,10 +114,11 @@ class DeliveryService:
             runs: list[InvocationInstance] = []
             overdue: list[InvocationInstance] = []
             for row in invocations.pending_for_instance(conn, instance_id, redeliver_before):
-                late = row.delivered_at is None and row.created_at < now - window
+                waiting_since = row.released_at or row.created_at  # a rollout's: its release
+                late = row.delivered_at is None and waiting_since < now - window
                 (overdue if late else runs).append(row)
             if overdue:
-                late_rows = [(r.invoke_id, r.created_at) for r in overdue]
+                late_rows = [(r.invoke_id, r.released_at or r.created_at) for r in overdue]
                 tables = invocations.TABLES
                 settle_rows(conn, tables, instance_id, late_rows, outage_since, now, window, True)
             stops = invocations.stopping_for_instance(conn, instance_id)

@@ -37,7 +37,7 @@ from openassist.server.service.context import (
 from openassist.server.service.parameter_store import check_references
 from openassist.server.service.parameters import check_values, store_references
 from openassist.server.service.readiness import absence_info, agent_absence_code, missing_feature
-from openassist.server.store import commands, fleet, invocations, outputs, runs, tags
+from openassist.server.store import commands, fleet, invocations, outputs, rollouts, runs, tags
 from openassist.server.store.outputs import OutputSlice
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import (
@@ -81,6 +81,9 @@ class TaskArgs:
     container_name: str = ""
     # Targets chosen by tag instead of by id (ResourceTag.N); resolved when the task is created.
     resource_tags: tuple[tuple[str, str], ...] = ()
+    # Rollout limits, validated, as given: "" none, "N" or "N%" (docs/rollouts.md).
+    max_concurrency: str = ""
+    max_errors: str = ""
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,8 @@ class InvocationService:
                 self._initial_row(invoke_id, targets[i], args.repeat_mode, now, features)
                 for i in instance_ids
             ]
+            if args.max_concurrency or args.max_errors:  # store.rollouts lets them go
+                rows = [replace(r, held=r.status is InstanceStatus.PENDING) for r in rows]
             if args.repeat_mode is RepeatMode.DRY_RUN:
                 dry_run_verdict(rows)  # raises: nothing is written and nothing runs
             invocation = Invocation(
@@ -177,18 +182,23 @@ class InvocationService:
                 created_at=now,
                 container_id=args.container_id,
                 container_name=args.container_name,
+                max_concurrency=args.max_concurrency,
+                max_errors=args.max_errors,
             )
             if command is not None:  # made for this task: its first and only invocation
                 invocations.insert_command(conn, replace(command, invoke_times=1))
             else:
                 commands.count_invocation(conn, saved.id)
             invocations.insert_invocation(conn, invocation, rows)
+            if args.max_concurrency or args.max_errors:
+                rollouts.advance(conn, invoke_id, now)  # the first batch (kicked after commit)
+                invocations.refresh_overall(conn, invoke_id)
             tags.set_tags(conn, "invocation", invoke_id, args.tags, new=True)
             fleet.count_invoked(conn, instance_ids, now)
             return rows
 
         rows = await self._ctx.db.write(create)
-        await kick_pending(self._ctx.bus, rows, invoke_id)
+        await kick_pending(self._ctx.bus, [r for r in rows if not r.held], invoke_id)
         return invoke_id
 
     def _targets(self, conn: Connection, args: TaskArgs) -> tuple[str, ...]:

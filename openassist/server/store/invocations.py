@@ -261,6 +261,7 @@ def pending_for_instance(
     query = select(_ii).where(
         _ii.c.instance_id == instance_id,
         _ii.c.status == InstanceStatus.PENDING.value,
+        _ii.c.held.is_(False),  # a rollout holds it back (see store.rollouts)
         (_ii.c.delivered_at.is_(None)) | (_ii.c.delivered_at < redeliver_before),
     )
     return [_instance_row(row) for row in conn.execute(query.order_by(_ii.c.created_at))]

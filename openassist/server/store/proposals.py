@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Table, case, func, null, select, update
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus
 from openassist.server.lifecycle import Event, overall_status, transition
+from openassist.server.store import rollouts
 from openassist.server.store.db import note_task_changed
 from openassist.server.store.schema import instances
 
@@ -110,6 +111,8 @@ def apply_event(
             .values(status=new_status.value, update_at=now, **changes)
         )
         if result.rowcount == 1:
+            if new_status.is_final and "max_concurrency" in tasks.c:
+                rollouts.advance(conn, invoke_id, now)  # a slot freed, or a failure counted
             if new_status is not current:
                 refresh_overall(conn, tables, invoke_id)
             bump_results_seq(conn, tables, invoke_id)
@@ -153,6 +156,9 @@ def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
         .join(instances, instances.c.id == rows.instance_id)
         .where(rows.status.in_([s.value for s in InstanceStatus if not s.is_final]))
     )
+    held = rows.get("held")
+    if held is not None:  # a row a rollout holds back is not due anywhere yet
+        query = query.where(held.is_(False))
     return [
         ActiveRow(
             r.invoke_id,
@@ -175,10 +181,15 @@ def undelivered_before(
     """(invoke id, created at) of the instance's waiting rows never handed out and created
     before ``created_before`` (those past their delivery window)."""
     rows = tables.rows.c
-    query = select(rows.invoke_id, rows.created_at).where(
+    held, released_at = rows.get("held"), rows.get("released_at")
+    # A rollout's row waits from its release; one still held is not waiting for delivery.
+    since = rows.created_at if released_at is None else func.coalesce(released_at, rows.created_at)
+    query = select(rows.invoke_id, since.label("since")).where(
         rows.instance_id == instance_id,
         rows.status == InstanceStatus.PENDING.value,
         rows.delivered_at.is_(None),
-        rows.created_at < created_before,
+        since < created_before,
     )
-    return [(r.invoke_id, r.created_at) for r in conn.execute(query)]
+    if held is not None:
+        query = query.where(held.is_(False))
+    return [(r.invoke_id, r.since) for r in conn.execute(query)]

@@ -93,6 +93,9 @@ class Invocation:
     version: int = 0
     results_seq: int = 0  # raised with every change to a row (WaitInvocationResults' cursor)
     invoked_by: str = ""  # the RAM user whose key created the task
+    max_concurrency: str = ""  # rollout limits as given (docs/rollouts.md)
+    max_errors: str = ""
+    stop_reason: str = ""  # why the rollout stopped early
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ class InvocationInstance:
     update_at: int
     full_size: int = 0
     full_truncated: bool = False
+    held: bool = False  # waiting for its rollout's MaxConcurrency (never handed out)
+    released_at: int | None = None  # when a held row was let go (its delivery window starts)
 
 
 @dataclass(frozen=True)

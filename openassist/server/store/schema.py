@@ -134,6 +134,11 @@ invocations = Table(
     Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
     # The RAM user whose key created the task (empty for tasks older than users).
     Column("invoked_by", String(64), nullable=False, default="", server_default=""),
+    # Rollout limits as given ("" none, "10" targets, "10%" of them; docs/rollouts.md), and why
+    # the rollout stopped early ("" while it has not).
+    Column("max_concurrency", String(16), nullable=False, default="", server_default=""),
+    Column("max_errors", String(16), nullable=False, default="", server_default=""),
+    Column("stop_reason", Text, nullable=False, default="", server_default=""),
     Index("ix_invocations_created_at", "created_at"),
 )
 
@@ -158,6 +163,10 @@ invocation_instances = Table(
     # Bytes of full output kept in invocation_outputs, and whether more came than the cap.
     Column("full_size", BigInteger, nullable=False, default=0, server_default="0"),
     Column("full_truncated", Boolean, nullable=False, default=False, server_default=false()),
+    # A Pending row of a rollout held back by its MaxConcurrency: not handed out until released
+    # (in the transaction that ends a sibling); its delivery window starts at ``released_at``.
+    Column("held", Boolean, nullable=False, default=False, server_default=false()),
+    Column("released_at", BigInteger, nullable=True),
     Index("ix_invocation_instances_instance_id_status", "instance_id", "status"),
 )
 

@@ -1,0 +1,171 @@
+"""Rollouts (docs/rollouts.md): MaxConcurrency and MaxErrors of RunCommand / InvokeCommand, held
+by the server across real agents, judged from the agents' own start and finish times."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openassist.cli.api_client import ApiCallError
+from tests.support.cluster import Agent, Cluster, wait_until
+
+TARGETS = 6
+
+
+@pytest.fixture(scope="module")
+def fleet(cluster: Cluster) -> list[Agent]:
+    return [cluster.new_agent(f"rollout-{n}") for n in range(TARGETS)]
+
+
+def _targets(agents: list[Agent]) -> dict[str, str]:
+    return {f"InstanceId.{n}": a.instance_id for n, a in enumerate(agents, start=1)}
+
+
+def _timed(runs: Path, body: str = "sleep 0.4") -> str:
+    """A script that records its own start and finish time, one file per run."""
+    return (
+        f"s=$(date +%s.%N); {body}; rc=$?; e=$(date +%s.%N); "
+        f'echo "$s $e" > "$(mktemp -p {runs} run.XXXXXX)"; exit $rc'
+    )
+
+
+def _intervals(runs: Path) -> list[tuple[float, float]]:
+    found = []
+    for path in runs.glob("run.*"):
+        start, end = path.read_text().split()
+        found.append((float(start), float(end)))
+    return found
+
+
+def _most_at_once(intervals: list[tuple[float, float]]) -> int:
+    # An end sorts before a start at the same instant: touching runs did not overlap.
+    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
+    running = most = 0
+    for _, step in events:
+        running += step
+        most = max(most, running)
+    return most
+
+
+def _task(cluster: Cluster, invoke_id: str) -> dict[str, Any]:
+    answer = cluster.call("DescribeInvocations", InvokeId=invoke_id)
+    [task] = answer["Invocations"]["Invocation"]
+    return dict(task)
+
+
+@pytest.mark.parametrize("limit, allowed", [("2", 2), ("50%", 3)])
+def test_no_more_targets_run_at_once_than_max_concurrency(
+    cluster: Cluster, fleet: list[Agent], tmp_path: Path, limit: str, allowed: int
+) -> None:
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    runs.chmod(0o777)
+    invoke_id = cluster.run(_timed(runs), MaxConcurrency=limit, **_targets(fleet))
+    results = cluster.wait_final(invoke_id, timeout_s=120)
+    assert [r["InvocationStatus"] for r in results] == ["Success"] * TARGETS
+    intervals = _intervals(runs)
+    assert len(intervals) == TARGETS  # each target ran once
+    assert _most_at_once(intervals) <= allowed
+    task = _task(cluster, invoke_id)
+    assert (task["MaxConcurrency"], task["MaxErrors"], task["StopReason"]) == (limit, "", "")
+    assert (task["TargetsWaiting"], task["TargetsRunning"], task["TargetsDone"]) == (0, 0, 6)
+
+
+def test_the_error_budget_stops_the_rollout_and_cancels_the_rest(
+    cluster: Cluster, fleet: list[Agent], tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    runs.chmod(0o777)
+    script = _timed(runs, "false")
+    invoke_id = cluster.run(script, MaxConcurrency="1", MaxErrors="1", **_targets(fleet))
+    results = cluster.wait_final(invoke_id, timeout_s=120)
+    by_status: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        by_status.setdefault(result["InvocationStatus"], []).append(result)
+    # One at a time: the first failure is within the budget, the second spends it.
+    assert sorted(by_status) == ["Cancelled", "Failed"]
+    assert len(by_status["Failed"]) == 2 and len(by_status["Cancelled"]) == TARGETS - 2
+    assert len(_intervals(runs)) == 2  # the cancelled targets never ran
+    for cancelled in by_status["Cancelled"]:
+        assert cancelled["ErrorCode"] == "ErrorBudgetSpent"
+        assert "error budget was spent: 2 target(s) failed" in cancelled["ErrorInfo"]
+        assert cancelled["StartTime"] in ("", None)
+    task = _task(cluster, invoke_id)
+    assert task["InvocationStatus"] == "Failed"
+    assert "2 target(s) failed" in task["StopReason"] and "MaxErrors=1" in task["StopReason"]
+    assert (task["TargetsWaiting"], task["TargetsRunning"], task["TargetsDone"]) == (0, 0, 6)
+
+
+def test_a_percentage_budget_lets_that_many_fail(
+    cluster: Cluster, fleet: list[Agent], tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    runs.chmod(0o777)
+    # 50% of 6 allows 3 failures: the fourth spends the budget; 2 targets are never started.
+    invoke_id = cluster.run(
+        _timed(runs, "false"), MaxConcurrency="1", MaxErrors="50%", **_targets(fleet)
+    )
+    results = cluster.wait_final(invoke_id, timeout_s=120)
+    statuses = sorted(r["InvocationStatus"] for r in results)
+    assert statuses == ["Cancelled"] * 2 + ["Failed"] * 4
+    assert len(_intervals(runs)) == 4
+
+
+def test_a_server_killed_mid_rollout_resumes_it_with_its_limit_and_runs_nothing_twice(
+    cluster: Cluster, fleet: list[Agent], tmp_path: Path
+) -> None:
+    runs, gate = tmp_path / "runs", tmp_path / "gate"
+    runs.mkdir()
+    runs.chmod(0o777)
+    wait = f"while [ ! -e {gate} ]; do sleep 0.05; done"
+    invoke_id = cluster.run(_timed(runs, wait), MaxConcurrency="2", **_targets(fleet))
+
+    def two_running() -> bool:
+        task = _task(cluster, invoke_id)
+        return bool(task["TargetsRunning"] == 2 and task["TargetsWaiting"] == TARGETS - 2)
+
+    wait_until(two_running, 60, what="the first batch to start")
+    cluster.kill_server()
+    gate.touch()  # the first batch ends while the server is down
+    cluster.restart_server()
+    results = cluster.wait_final(invoke_id, timeout_s=180)
+    assert [r["InvocationStatus"] for r in results] == ["Success"] * TARGETS
+    intervals = _intervals(runs)
+    assert len(intervals) == TARGETS  # nobody ran it twice, nobody was left out
+    assert _most_at_once(intervals) <= 2
+    assert _task(cluster, invoke_id)["MaxConcurrency"] == "2"
+
+
+def test_a_task_without_limits_shows_no_rollout_fields(
+    cluster: Cluster, fleet: list[Agent]
+) -> None:
+    invoke_id = cluster.run("true", fleet[0].instance_id)
+    cluster.wait_final(invoke_id)
+    assert "MaxConcurrency" not in _task(cluster, invoke_id)
+
+
+@pytest.mark.parametrize(
+    "name, value, code",
+    [
+        ("MaxConcurrency", "0", "InvalidRolloutLimit.Zero"),
+        ("MaxConcurrency", "0%", "InvalidRolloutLimit.Zero"),
+        ("MaxConcurrency", "101%", "InvalidRolloutLimit.PercentTooLarge"),
+        ("MaxConcurrency", "-3", "InvalidRolloutLimit.Negative"),
+        ("MaxConcurrency", "ten", "InvalidRolloutLimit.Malformed"),
+        ("MaxConcurrency", "1.5", "InvalidRolloutLimit.Malformed"),
+        ("MaxErrors", "-1", "InvalidRolloutLimit.Negative"),
+        ("MaxErrors", "250%", "InvalidRolloutLimit.PercentTooLarge"),
+        ("MaxErrors", "%", "InvalidRolloutLimit.Malformed"),
+    ],
+)
+def test_bad_limits_get_their_documented_code(
+    cluster: Cluster, fleet: list[Agent], name: str, value: str, code: str
+) -> None:
+    with pytest.raises(ApiCallError) as refused:
+        cluster.run("true", fleet[0].instance_id, **{name: value})
+    assert (refused.value.status, refused.value.code) == (400, code)
+    assert name in refused.value.message and repr(value) in refused.value.message
