@@ -122,7 +122,7 @@ def _invocation_fields(view: TaskView, with_output: bool, encoding: str) -> dict
         "Username": task.username,
         "WorkingDir": task.working_dir,
         "Launcher": command.launcher,
-        "TerminationMode": task.termination_mode,
+        "TerminationMode": task.termination_mode or "",
         "ContainerId": task.container_id,
         "ContainerName": task.container_name,
         "CreationTime": iso(task.created_at),
@@ -187,7 +187,7 @@ def _result_fields(
         "ContainerId": task.container_id,
         "ContainerName": task.container_name,
         "Launcher": command.launcher,
-        "TerminationMode": task.termination_mode,
+        "TerminationMode": task.termination_mode or "",
         "Tags": {"Tag": []},
     }
 

@@ -29,7 +29,13 @@ from openassist.server.service.registration import (
 )
 from openassist.server.store import activations, fleet, invocations, tags
 from openassist.server.store.paging import Page, PageQuery
-from openassist.server.store.records import Activation, Instance
+from openassist.server.store.records import (
+    GONE_STATES,
+    Activation,
+    AgentState,
+    Instance,
+    RegistrationState,
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ class ActivationArgs:
     ip_range: str = ""
 
 
-GOODBYES = fleet.GONE_STATES
+GOODBYES = GONE_STATES
 
 
 class FleetService:
@@ -108,7 +114,7 @@ class FleetService:
                 registered_at=now,
                 last_heartbeat_at=None,
                 boot_id="",
-                registration_state="registered",
+                registration_state=RegistrationState.REGISTERED,
                 last_invoked_at=None,
                 invocation_count=0,
             )
@@ -137,7 +143,9 @@ class FleetService:
         """Record a heartbeat. ``goodbye`` ("stopped" or "shutdown") is our agent's last one:
         its service is stopping, or the operating system is shutting down. ``upgrading`` (the
         version it installs) says it takes no task until its next plain heartbeat."""
-        state = goodbye if goodbye in GOODBYES else ("upgrading" if upgrading else "")
+        state = AgentState(goodbye) if goodbye in GOODBYES else AgentState.RUNNING
+        if upgrading and state is AgentState.RUNNING:
+            state = AgentState.UPGRADING
         changes: dict[str, Any] = {"agent_state": state}
         if running is not None:  # our agent's facts; the official agent sends neither
             changes.update(
@@ -169,7 +177,7 @@ class FleetService:
             return fleet.get_instance(conn, instance_id)
 
         instance = await self._ctx.db.write(change)
-        if instance is None or instance.registration_state != "registered":
+        if instance is None or instance.registration_state is not RegistrationState.REGISTERED:
             raise instance_not_found(instance_id)
         return instance
 
@@ -178,7 +186,7 @@ class FleetService:
         still waiting or running on it ends with InstanceDeregistered."""
         return await self._retire(
             instance_id,
-            "deregistered",
+            RegistrationState.DEREGISTERED,
             "InstanceDeregistered",
             f"the managed instance {instance_id} was deregistered.",
         )
@@ -189,13 +197,15 @@ class FleetService:
         Past results still name it."""
         return await self._retire(
             instance_id,
-            "released",
+            RegistrationState.RELEASED,
             "InstanceReleased",
             f"the managed instance {instance_id} was deleted from the inventory while the task "
             "waited or ran.",
         )
 
-    async def _retire(self, instance_id: str, state: str, code: str, info: str) -> Instance:
+    async def _retire(
+        self, instance_id: str, state: RegistrationState, code: str, info: str
+    ) -> Instance:
         now = self._ctx.clock.now_ms()
 
         def change(conn: Connection) -> Instance | None:

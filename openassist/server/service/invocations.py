@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -22,9 +23,10 @@ from openassist.protocol.statuses import (
     InstanceStatus,
     InvokeRecordStatus,
     RepeatMode,
+    TerminationMode,
 )
 from openassist.server.lifecycle import Event, EventKind, overall_status
-from openassist.server.service import ids, modify, timed
+from openassist.server.service import checks, ids, modify, timed
 from openassist.server.service.context import (
     ServiceContext,
     command_not_found,
@@ -63,6 +65,11 @@ class CommandSpec:
     enable_parameter: bool = False
 
 
+def vars_of(spec: CommandSpec) -> dict[str, Any]:
+    """The fields of ``spec`` by name, for the checks of ``checks.command_fields``."""
+    return {f.name: getattr(spec, f.name) for f in fields(spec)}
+
+
 @dataclass(frozen=True)
 class TaskArgs:
     """How one task runs it; empty strings and None mean "the command's own value"."""
@@ -75,7 +82,7 @@ class TaskArgs:
     repeat_mode: RepeatMode = RepeatMode.ONCE
     frequency: str = ""  # Period: rate(...), at(...) or cron (checked when the task starts)
     parameters: dict[str, str] = field(default_factory=dict)
-    termination_mode: str = ""
+    termination_mode: TerminationMode | None = None  # None: the agent's default
     tags: tuple[tuple[str, str], ...] = ()
     container_id: str = ""
     container_name: str = ""
@@ -101,7 +108,7 @@ def new_command(spec: CommandSpec, kept: bool, now: int) -> Command:
         id=ids.command_id(),
         name=spec.name,
         description=spec.description,
-        type=spec.type.value,
+        type=spec.type,
         content=spec.content,
         working_dir=spec.working_dir,
         timeout=spec.timeout,
@@ -129,6 +136,8 @@ class InvocationService:
     ) -> tuple[str, str]:
         """Create the command and the task on every target in one transaction; returns
         (CommandId, InvokeId). Raises NotFound when a target is unknown (nothing is written)."""
+        checks.command_fields(vars_of(spec), self._ctx.limits)
+        checks.content(spec.content, self._ctx.limits)
         command = new_command(spec, kept=keep_command, now=self._ctx.clock.now_ms())
         invoke_id = await self._start(args, command=command)
         return command.id, invoke_id
@@ -140,6 +149,7 @@ class InvocationService:
     async def _start(
         self, args: TaskArgs, command: Command | None = None, command_id: str = ""
     ) -> str:
+        checks.task_fields(args.working_dir, args.username, args.timeout, self._ctx.limits)
         if args.repeat_mode is RepeatMode.PERIOD and not args.frequency:
             raise InvalidParameter(api.FREQUENCY_MISSING)
         now = self._ctx.clock.now_ms()
@@ -170,7 +180,7 @@ class InvocationService:
             invocation = Invocation(
                 id=invoke_id,
                 command_id=saved.id,
-                repeat_mode=args.repeat_mode.value,
+                repeat_mode=args.repeat_mode,
                 frequency=args.frequency,
                 timeout=timeout,
                 working_dir=args.working_dir if args.working_dir is not None else saved.working_dir,

@@ -29,7 +29,14 @@ from openassist.server.lifecycle import (
 )
 from openassist.server.store import proposals
 from openassist.server.store.paging import Page, PageQuery, fetch_page
-from openassist.server.store.records import Command, Invocation, InvocationInstance
+from openassist.server.store.records import (
+    Command,
+    Invocation,
+    InvocationInstance,
+    command_from_row,
+    invocation_from_row,
+    invocation_values,
+)
 from openassist.server.store.schema import commands, invocation_instances, invocations
 from openassist.server.store.tags import Tag, ids_tagged
 
@@ -65,9 +72,7 @@ class ResultFilter:
 
 
 def _invocation(row: Any) -> Invocation:
-    data = dict(row._mapping)
-    data["status"] = InvocationStatus(data["status"])
-    return Invocation(**data)
+    return invocation_from_row(row)
 
 
 def _instance_row(row: Any) -> InvocationInstance:
@@ -85,14 +90,14 @@ def commands_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Command]:
     if not wanted:
         return {}
     rows = conn.execute(select(commands).where(commands.c.id.in_(wanted)))
-    return {row.id: Command(**row._mapping) for row in rows}
+    return {row.id: command_from_row(row) for row in rows}
 
 
 def insert_invocation(
     conn: Connection, invocation: Invocation, targets: Sequence[InvocationInstance]
 ) -> None:
     """Insert the task and all its per-instance rows (the caller's transaction makes it atomic)."""
-    conn.execute(invocations.insert().values(**asdict(invocation)))
+    conn.execute(invocations.insert().values(**invocation_values(invocation)))
     conn.execute(_ii.insert(), [asdict(target) for target in targets])
 
 
