@@ -41,6 +41,8 @@ RunCommand: create a command and run it at once on instances (or on the instance
   ContainerName: run inside the container with this name
   Launcher: program that starts the script, at most 1 KB
   TerminationMode: Process or ProcessTree, what a stop or timeout kills
+  MaxConcurrency: (OpenAssist) at most this many targets at once: N or N% of them, 1 or more
+  MaxErrors: (OpenAssist) once more than N (or N%) targets failed, cancel those not started
   KeepCommand: true to keep the command for InvokeCommand afterwards
   ClientToken: idempotency token, at most 64 ASCII characters
   +TAGS
@@ -70,6 +72,8 @@ InvokeCommand: run a saved command on instances
   Timeout: seconds for this run; default the command's
   WorkingDir: directory for this run; default the command's
   TerminationMode: Process or ProcessTree, what a stop or timeout kills
+  MaxConcurrency: (OpenAssist) at most this many targets at once: N or N% of them, 1 or more
+  MaxErrors: (OpenAssist) once more than N (or N%) targets failed, cancel those not started
   ClientToken: idempotency token, at most 64 ASCII characters
   +TAGS
 DescribeCommands: list saved commands

@@ -1,8 +1,9 @@
-"""Rollouts (docs/rollouts.md): MaxConcurrency and MaxErrors of RunCommand / InvokeCommand, held
+"""Rollouts (README, "Rollouts"): MaxConcurrency and MaxErrors of RunCommand / InvokeCommand, held
 by the server across real agents, judged from the agents' own start and finish times."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,41 @@ def test_bad_limits_get_their_documented_code(
         cluster.run("true", fleet[0].instance_id, **{name: value})
     assert (refused.value.status, refused.value.code) == (400, code)
     assert name in refused.value.message and repr(value) in refused.value.message
+
+
+def test_invoke_command_through_the_cli_takes_the_limits(
+    cluster: Cluster, fleet: list[Agent], tmp_path: Path
+) -> None:
+    helped = cluster.cli("ecs", "InvokeCommand", "--help")
+    assert "--MaxConcurrency" in helped.stdout and "--MaxErrors" in helped.stdout
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    runs.chmod(0o777)
+    command_id = cluster.call(
+        "CreateCommand",
+        Name="rollout",
+        Type="RunShellScript",
+        ContentEncoding="PlainText",
+        CommandContent=_timed(runs, "false"),
+    )["CommandId"]
+    targets = [
+        item for n, a in enumerate(fleet, start=1) for item in (f"--InstanceId.{n}", a.instance_id)
+    ]
+    invoked = cluster.cli(
+        "ecs",
+        "InvokeCommand",
+        "--CommandId",
+        command_id,
+        *targets,
+        "--MaxErrors",
+        "0",
+        "--MaxConcurrency",
+        "1",
+    )
+    assert invoked.returncode == 0, invoked.stderr
+    invoke_id = json.loads(invoked.stdout)["InvokeId"]
+    results = cluster.wait_final(invoke_id, timeout_s=120)
+    # MaxErrors=0: the first failure spends the budget.
+    statuses = sorted(r["InvocationStatus"] for r in results)
+    assert statuses == ["Cancelled"] * (TARGETS - 1) + ["Failed"]
+    assert len(_intervals(runs)) == 1

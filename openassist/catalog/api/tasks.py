@@ -313,7 +313,7 @@ TAG_KEY_DUPLICATE = _E(
     "{name}",
 )
 
-# Rollout limits (OpenAssist extension, docs/rollouts.md): MaxConcurrency and MaxErrors are a
+# Rollout limits (OpenAssist extension, README, "Rollouts"): MaxConcurrency and MaxErrors are a
 # whole number or a percentage of the targets.
 ROLLOUT_LIMIT_MALFORMED = _E(
     "InvalidRolloutLimit.Malformed",

@@ -86,7 +86,7 @@ def _instance_fields(
 
 
 def _rollout_fields(view: TaskView) -> dict[str, Any]:
-    """OpenAssist extension (docs/rollouts.md), only on a task given MaxConcurrency/MaxErrors."""
+    """OpenAssist extension (README, "Rollouts"), only on a task given MaxConcurrency/MaxErrors."""
     task = view.invocation
     if not (task.max_concurrency or task.max_errors):
         return {}

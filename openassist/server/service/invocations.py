@@ -88,7 +88,7 @@ class TaskArgs:
     container_name: str = ""
     # Targets chosen by tag instead of by id (ResourceTag.N); resolved when the task is created.
     resource_tags: tuple[tuple[str, str], ...] = ()
-    # Rollout limits, validated, as given: "" none, "N" or "N%" (docs/rollouts.md).
+    # Rollout limits, validated, as given: "" none, "N" or "N%" (README, "Rollouts").
     max_concurrency: str = ""
     max_errors: str = ""
 

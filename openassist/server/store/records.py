@@ -123,7 +123,7 @@ class Invocation:
     version: int = 0
     results_seq: int = 0  # raised with every change to a row (WaitInvocationResults' cursor)
     invoked_by: str = ""  # the RAM user whose key created the task
-    max_concurrency: str = ""  # rollout limits as given (docs/rollouts.md)
+    max_concurrency: str = ""  # rollout limits as given (README, "Rollouts")
     max_errors: str = ""
     stop_reason: str = ""  # why the rollout stopped early
 

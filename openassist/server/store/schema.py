@@ -134,7 +134,7 @@ invocations = Table(
     Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
     # The RAM user whose key created the task (empty for tasks older than users).
     Column("invoked_by", String(64), nullable=False, default="", server_default=""),
-    # Rollout limits as given ("" none, "10" targets, "10%" of them; docs/rollouts.md), and why
+    # Rollout limits as given ("" none, "10" targets, "10%" of them; README, "Rollouts"), and why
     # the rollout stopped early ("" while it has not).
     Column("max_concurrency", String(16), nullable=False, default="", server_default=""),
     Column("max_errors", String(16), nullable=False, default="", server_default=""),
