@@ -300,7 +300,9 @@ ENTRIES: tuple[CatalogEntry, ...] = (
     ),
     CatalogEntry(
         code="ErrorBudgetSpent",
-        phase=Phase.DELIVERY,
+        # The rollout was stopped (not a machine out of reach): the CLI's exit code is then the
+        # failures' own, 2.
+        phase=Phase.STOP,
         status=S.CANCELLED,
         message="The task was not started here: more targets failed than its MaxErrors allows.",
         solution=(

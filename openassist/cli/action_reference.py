@@ -43,6 +43,7 @@ RunCommand: create a command and run it at once on instances (or on the instance
   TerminationMode: Process or ProcessTree, what a stop or timeout kills
   MaxConcurrency: (OpenAssist) at most this many targets at once: N or N% of them, 1 or more
   MaxErrors: (OpenAssist) once more than N (or N%) targets failed, cancel those not started
+  BatchWait: (OpenAssist) seconds (0-3600) a slot freed by a finished target stays empty
   KeepCommand: true to keep the command for InvokeCommand afterwards
   ClientToken: idempotency token, at most 64 ASCII characters
   +TAGS
@@ -74,6 +75,7 @@ InvokeCommand: run a saved command on instances
   TerminationMode: Process or ProcessTree, what a stop or timeout kills
   MaxConcurrency: (OpenAssist) at most this many targets at once: N or N% of them, 1 or more
   MaxErrors: (OpenAssist) once more than N (or N%) targets failed, cancel those not started
+  BatchWait: (OpenAssist) seconds (0-3600) a slot freed by a finished target stays empty
   ClientToken: idempotency token, at most 64 ASCII characters
   +TAGS
 DescribeCommands: list saved commands

@@ -168,7 +168,7 @@ async def build_server(settings: ServerSettings) -> Server:
         principals=principals,
     )
     db.on_tasks_changed = services.result_waits.announce  # wakes WaitInvocationResults
-    db.on_released = released_kicker(context.bus)  # a rollout's next targets
+    db.on_released = released_kicker(context.bus, context.clock)  # a rollout's next targets
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
     await _write_first_access_key(access_keys, settings, tls)
     # After the first key: it (and every key of a release before users) goes to the admin.

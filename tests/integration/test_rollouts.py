@@ -141,6 +141,25 @@ def test_a_server_killed_mid_rollout_resumes_it_with_its_limit_and_runs_nothing_
     assert _task(cluster, invoke_id)["MaxConcurrency"] == "2"
 
 
+def test_batch_wait_keeps_a_freed_slot_empty_that_long(
+    cluster: Cluster, fleet: list[Agent], tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    runs.chmod(0o777)
+    targets = _targets(fleet[:3])
+    invoke_id = cluster.run(_timed(runs, "true"), MaxConcurrency="1", BatchWait="1", **targets)
+    results = cluster.wait_final(invoke_id, timeout_s=120)
+    assert [r["InvocationStatus"] for r in results] == ["Success"] * 3
+    intervals = sorted(_intervals(runs))
+    assert len(intervals) == 3
+    # The server lets the next target go 1 s after it stored the previous one's end, which
+    # the agent recorded before it reported it (one host, one clock).
+    for (_, previous_end), (next_start, _) in zip(intervals, intervals[1:], strict=False):
+        assert next_start - previous_end >= 1.0
+    assert _task(cluster, invoke_id)["BatchWait"] == 1
+
+
 def test_a_task_without_limits_shows_no_rollout_fields(
     cluster: Cluster, fleet: list[Agent]
 ) -> None:
@@ -161,15 +180,28 @@ def test_a_task_without_limits_shows_no_rollout_fields(
         ("MaxErrors", "-1", "InvalidRolloutLimit.Negative"),
         ("MaxErrors", "250%", "InvalidRolloutLimit.PercentTooLarge"),
         ("MaxErrors", "%", "InvalidRolloutLimit.Malformed"),
+        ("BatchWait", "-1", "InvalidParameter.BatchWait"),
+        ("BatchWait", "soon", "InvalidParameter.BatchWait"),
+        ("BatchWait", "3601", "InvalidParameter.BatchWait"),
     ],
 )
 def test_bad_limits_get_their_documented_code(
     cluster: Cluster, fleet: list[Agent], name: str, value: str, code: str
 ) -> None:
+    given = {name: value, **({"MaxConcurrency": "1"} if name == "BatchWait" else {})}
     with pytest.raises(ApiCallError) as refused:
-        cluster.run("true", fleet[0].instance_id, **{name: value})
+        cluster.run("true", fleet[0].instance_id, **given)
     assert (refused.value.status, refused.value.code) == (400, code)
-    assert name in refused.value.message and repr(value) in refused.value.message
+    assert name in refused.value.message
+    if name != "BatchWait":
+        assert repr(value) in refused.value.message
+
+
+def test_batch_wait_needs_max_concurrency(cluster: Cluster, fleet: list[Agent]) -> None:
+    with pytest.raises(ApiCallError) as refused:
+        cluster.run("true", fleet[0].instance_id, BatchWait="5")
+    assert refused.value.code == "InvalidRolloutLimit.BatchWaitWithoutConcurrency"
+    assert "MaxConcurrency" in refused.value.message
 
 
 def test_invoke_command_through_the_cli_takes_the_limits(
@@ -208,3 +240,28 @@ def test_invoke_command_through_the_cli_takes_the_limits(
     statuses = sorted(r["InvocationStatus"] for r in results)
     assert statuses == ["Cancelled"] * (TARGETS - 1) + ["Failed"]
     assert len(_intervals(runs)) == 1
+
+
+def test_openassist_run_rolls_out_and_shows_the_spent_budget(
+    cluster: Cluster, fleet: list[Agent], tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    runs.chmod(0o777)
+    targets = [item for agent in fleet[:4] for item in ("-i", agent.instance_id)]
+    done = cluster.cli(
+        "run",
+        _timed(runs, "false"),
+        *targets,
+        "--max-concurrency",
+        "25%",
+        "--max-errors",
+        "1",
+        "--batch-wait",
+        "0",
+        "--json",
+    )
+    assert done.returncode == 2, done.stderr  # some machine failed
+    codes = sorted(row["ErrorCode"] for row in json.loads(done.stdout)["InvocationResults"])
+    assert codes == ["ErrorBudgetSpent"] * 2 + ["ExitCodeNonzero"] * 2
+    assert len(_intervals(runs)) == 2

@@ -337,6 +337,13 @@ ROLLOUT_CONCURRENCY_ZERO = _E(
     "or a percentage above 0%.",
     "{parameter}",
 )
+ROLLOUT_BATCH_WAIT_ALONE = _E(
+    "InvalidRolloutLimit.BatchWaitWithoutConcurrency",
+    _K.INVALID_PARAMETER,
+    400,
+    "BatchWait spaces the batches of a rollout: give MaxConcurrency too (BatchWait is {value}).",
+    "BatchWait",
+)
 ROLLOUT_PERCENT_TOO_LARGE = _E(
     "InvalidRolloutLimit.PercentTooLarge",
     _K.INVALID_PARAMETER,

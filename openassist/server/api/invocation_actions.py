@@ -97,6 +97,7 @@ def _rollout_fields(view: TaskView) -> dict[str, Any]:
     return {
         "MaxConcurrency": task.max_concurrency,
         "MaxErrors": task.max_errors,
+        "BatchWait": task.batch_wait,
         "TargetsWaiting": waiting,
         "TargetsRunning": len(rows) - done - waiting,
         "TargetsDone": done,

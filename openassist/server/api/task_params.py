@@ -175,6 +175,17 @@ def rollout_limit(params: Params, name: str, zero_allowed: bool) -> str:
     return f"{number}{percent}"
 
 
+MAX_BATCH_WAIT_S = 3600
+
+
+def batch_wait(params: Params, max_concurrency: str) -> int:
+    """``BatchWait``: seconds, 0-3600, and only with MaxConcurrency (it spaces its batches)."""
+    seconds = params.integer("BatchWait", default=0, minimum=0, maximum=MAX_BATCH_WAIT_S)
+    if seconds and not max_concurrency:
+        raise InvalidParameter(api.ROLLOUT_BATCH_WAIT_ALONE, value=seconds)
+    return seconds
+
+
 def task_args(
     params: Params, limits: Limits, access_key_id: str, command_defaults: bool
 ) -> TaskArgs:
@@ -207,6 +218,7 @@ def task_args(
     )
     working_dir = params.text("WorkingDir", max_len=200)
     container_id, container_name = container(params)
+    max_concurrency = rollout_limit(params, "MaxConcurrency", zero_allowed=False)
     return TaskArgs(
         instance_ids=tuple(dict.fromkeys(instance_ids)),
         access_key_id=access_key_id,
@@ -221,6 +233,7 @@ def task_args(
         container_id=container_id,
         container_name=container_name,
         resource_tags=resource_tags,
-        max_concurrency=rollout_limit(params, "MaxConcurrency", zero_allowed=False),
+        max_concurrency=max_concurrency,
         max_errors=rollout_limit(params, "MaxErrors", zero_allowed=True),
+        batch_wait=batch_wait(params, max_concurrency),
     )

@@ -113,7 +113,7 @@ class DeliveryService:
         def claim(conn: Connection) -> _Claimed:
             runs: list[InvocationInstance] = []
             overdue: list[InvocationInstance] = []
-            for row in invocations.pending_for_instance(conn, instance_id, redeliver_before):
+            for row in invocations.pending_for_instance(conn, instance_id, redeliver_before, now):
                 waiting_since = row.released_at or row.created_at  # a rollout's: its release
                 late = row.delivered_at is None and waiting_since < now - window
                 (overdue if late else runs).append(row)

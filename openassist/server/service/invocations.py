@@ -91,6 +91,7 @@ class TaskArgs:
     # Rollout limits, validated, as given: "" none, "N" or "N%" (README, "Rollouts").
     max_concurrency: str = ""
     max_errors: str = ""
+    batch_wait: int = 0  # seconds a slot freed by a finished target stays empty
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ class InvocationService:
                 container_name=args.container_name,
                 max_concurrency=args.max_concurrency,
                 max_errors=args.max_errors,
+                batch_wait=args.batch_wait,
             )
             if command is not None:  # made for this task: its first and only invocation
                 invocations.insert_command(conn, replace(command, invoke_times=1))
@@ -201,7 +203,8 @@ class InvocationService:
                 commands.count_invocation(conn, saved.id)
             invocations.insert_invocation(conn, invocation, rows)
             if args.max_concurrency or args.max_errors:
-                rollouts.advance(conn, invoke_id, now)  # the first batch (kicked after commit)
+                # The first batch, at once (kicked after commit).
+                rollouts.advance(conn, invoke_id, now, first=True)
                 invocations.refresh_overall(conn, invoke_id)
             tags.set_tags(conn, "invocation", invoke_id, args.tags, new=True)
             fleet.count_invoked(conn, instance_ids, now)

@@ -37,8 +37,10 @@ _CHANGED_TASKS = "openassist.changed_tasks"  # key in Connection.info
 
 TasksChanged = Callable[[frozenset[str]], Awaitable[None]]
 _RELEASED_ROWS = "openassist.released_rows"  # key in Connection.info
-# Told after a commit the (instance id, invoke id) of rows a rollout released (to wake agents).
-RowsReleased = Callable[[frozenset[tuple[str, str]]], Awaitable[None]]
+# Told after a commit the (instance id, invoke id, due at ms) of rows a rollout released (to
+# wake their agents when they are due).
+Released = tuple[str, str, int]
+RowsReleased = Callable[[frozenset[Released]], Awaitable[None]]
 
 
 def note_task_changed(conn: Connection, invoke_id: str) -> None:
@@ -48,10 +50,10 @@ def note_task_changed(conn: Connection, invoke_id: str) -> None:
     conn.info.setdefault(_CHANGED_TASKS, set()).add(invoke_id)
 
 
-def note_released(conn: Connection, instance_id: str, invoke_id: str) -> None:
-    """Say, inside a transaction, that a held row may now be handed out: once it commits,
-    ``Database.on_released`` hears of it (and wakes the instance's agent)."""
-    conn.info.setdefault(_RELEASED_ROWS, set()).add((instance_id, invoke_id))
+def note_released(conn: Connection, instance_id: str, invoke_id: str, due_at: int) -> None:
+    """Say, inside a transaction, that a held row may be handed out from ``due_at`` (ms): once
+    it commits, ``Database.on_released`` hears of it (and wakes the instance's agent then)."""
+    conn.info.setdefault(_RELEASED_ROWS, set()).add((instance_id, invoke_id, due_at))
 
 
 def _normalise(url: str) -> str:
@@ -103,7 +105,7 @@ class UnitOfWork:
         self._transaction: asyncio.Future[None] | None = None
         self._after: list[Callable[[], Awaitable[None]]] = []
         self.changed_tasks: frozenset[str] = frozenset()  # noted by its steps, told after commit
-        self.released_rows: frozenset[tuple[str, str]] = frozenset()
+        self.released_rows: frozenset[Released] = frozenset()
         self.closed = False
 
     def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
@@ -221,7 +223,7 @@ class Database:
         if unit is not None and unit.db is self and not unit.closed:
             return await unit.run(work)
 
-        def transaction() -> tuple[T, frozenset[str], frozenset[tuple[str, str]]]:
+        def transaction() -> tuple[T, frozenset[str], frozenset[Released]]:
             started = time.perf_counter()
             try:
                 with self.engine.begin() as connection:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, case, func, null, select, update
+from sqlalchemy import ColumnElement, Connection, Table, case, func, null, select, update
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus
 from openassist.server.lifecycle import Event, overall_status, transition
@@ -133,6 +133,14 @@ class ActiveRow:
     delivered_at: int | None
 
 
+def _waiting_since(tables: TaskTables) -> ColumnElement[Any]:
+    rows = tables.rows.c
+    released_at = rows.get("released_at")
+    if released_at is None:
+        return rows.update_at
+    return func.coalesce(released_at, rows.update_at)
+
+
 def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
     """Every per-instance row not final yet, with its task's timeout and its agent's last
     heartbeat (what the sweeper judges)."""
@@ -144,8 +152,9 @@ def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
             rows.instance_id,
             rows.status,
             # A Pending row's last change made it Pending: at creation, or when a timed task
-            # was handed out again (a new boot, a modified schedule).
-            rows.update_at.label("created_at"),
+            # was handed out again (a new boot, a modified schedule); a rollout's row waits
+            # from when it is due (its release plus BatchWait).
+            _waiting_since(tables).label("created_at"),
             rows.start_at,
             (stop_at if stop_at is not None else null()).label("stop_at"),
             rows.delivered_at,

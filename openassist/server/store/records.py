@@ -125,6 +125,7 @@ class Invocation:
     invoked_by: str = ""  # the RAM user whose key created the task
     max_concurrency: str = ""  # rollout limits as given (README, "Rollouts")
     max_errors: str = ""
+    batch_wait: int = 0  # seconds a freed slot stays empty
     stop_reason: str = ""  # why the rollout stopped early
 
 

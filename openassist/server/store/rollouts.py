@@ -14,11 +14,14 @@ from openassist.server.store.schema import invocation_instances as _ii
 from openassist.server.store.schema import invocations as _tasks
 
 
-def advance(conn: Connection, invoke_id: str, now: int) -> None:
+def advance(conn: Connection, invoke_id: str, now: int, first: bool = False) -> None:
     """Release or cancel held rows of the task as its limits say; a task without limits (or
-    without held rows) is left alone. The caller refreshes the task's overall status."""
+    without held rows) is left alone. A row released into a slot a finished target freed is
+    handed out after the task's BatchWait; the ``first`` batch at once. The caller refreshes
+    the task's overall status."""
+    c = _tasks.c
     task = conn.execute(
-        select(_tasks.c.max_concurrency, _tasks.c.max_errors).where(_tasks.c.id == invoke_id)
+        select(c.max_concurrency, c.max_errors, c.batch_wait).where(c.id == invoke_id)
     ).first()
     if task is None or not (task.max_concurrency or task.max_errors):
         return
@@ -50,10 +53,11 @@ def advance(conn: Connection, invoke_id: str, now: int) -> None:
     chosen = conn.execute(
         select(_ii.c.instance_id).where(*waiting).order_by(_ii.c.instance_id).limit(step.release)
     ).all()
+    due = now if first else now + task.batch_wait * 1000
     for (instance_id,) in chosen:
         conn.execute(
             update(_ii)
             .where(_ii.c.instance_id == instance_id, *waiting)
-            .values(held=False, released_at=now, update_at=now)
+            .values(held=False, released_at=due, update_at=now)
         )
-        note_released(conn, instance_id, invoke_id)
+        note_released(conn, instance_id, invoke_id, due)

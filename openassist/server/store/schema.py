@@ -138,6 +138,8 @@ invocations = Table(
     # the rollout stopped early ("" while it has not).
     Column("max_concurrency", String(16), nullable=False, default="", server_default=""),
     Column("max_errors", String(16), nullable=False, default="", server_default=""),
+    # BatchWait: seconds a slot freed by a finished target stays empty before the next one.
+    Column("batch_wait", Integer, nullable=False, default=0, server_default="0"),
     Column("stop_reason", Text, nullable=False, default="", server_default=""),
     Index("ix_invocations_created_at", "created_at"),
 )
@@ -164,7 +166,8 @@ invocation_instances = Table(
     Column("full_size", BigInteger, nullable=False, default=0, server_default="0"),
     Column("full_truncated", Boolean, nullable=False, default=False, server_default=false()),
     # A Pending row of a rollout held back by its MaxConcurrency: not handed out until released
-    # (in the transaction that ends a sibling); its delivery window starts at ``released_at``.
+    # (in the transaction that ends a sibling); it is handed out from ``released_at`` (later
+    # than its release by the task's BatchWait), and its delivery window starts then.
     Column("held", Boolean, nullable=False, default=False, server_default=false()),
     Column("released_at", BigInteger, nullable=True),
     Index("ix_invocation_instances_instance_id_status", "instance_id", "status"),

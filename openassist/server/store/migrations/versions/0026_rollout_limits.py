@@ -1,4 +1,4 @@
-"""rollout limits: MaxConcurrency / MaxErrors of a task, held per-instance rows
+"""rollout limits: MaxConcurrency / MaxErrors / BatchWait of a task, held per-instance rows
 
 Revision ID: 0026
 Revises: 0023
@@ -23,6 +23,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("max_errors", sa.String(16), server_default="", nullable=False)
         )
+        batch_op.add_column(
+            sa.Column("batch_wait", sa.Integer(), server_default="0", nullable=False)
+        )
         batch_op.add_column(sa.Column("stop_reason", sa.Text(), server_default="", nullable=False))
     with op.batch_alter_table("invocation_instances", schema=None) as batch_op:
         batch_op.add_column(
@@ -37,5 +40,6 @@ def downgrade() -> None:
         batch_op.drop_column("held")
     with op.batch_alter_table("invocations", schema=None) as batch_op:
         batch_op.drop_column("stop_reason")
+        batch_op.drop_column("batch_wait")
         batch_op.drop_column("max_errors")
         batch_op.drop_column("max_concurrency")
