@@ -32,6 +32,7 @@ from openassist.server.private_files import write_private
 from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
+from openassist.server.service.audit import AuditTrail
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
 from openassist.server.service.console_sessions import ConsoleSessionService
@@ -166,6 +167,7 @@ async def build_server(settings: ServerSettings) -> Server:
         identities=IdentityService(context, access_keys, principals.forget),
         policies=PolicyService(context, principals.forget),
         principals=principals,
+        audit=AuditTrail(context, settings.audit_retention_days),
     )
     db.on_tasks_changed = services.result_waits.announce  # wakes WaitInvocationResults
     db.on_released = released_kicker(context.bus, context.clock)  # a rollout's next targets
@@ -302,6 +304,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         )
     tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
     sweeping = asyncio.create_task(server.sweeper.run(), name="sweeper")
+    purging = asyncio.create_task(server.services.audit.keep_retention(), name="audit")
     renewing = _renewing(settings, server.tls, agent_context)
     try:
         while not all(listener.started for listener in listeners):
@@ -325,6 +328,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         waiter.cancel()
     finally:
         sweeping.cancel()
+        purging.cancel()
         if renewing is not None:
             renewing.cancel()
         for listener in listeners:

@@ -3,6 +3,7 @@ by the server across real agents, judged from the agents' own start and finish t
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -155,7 +156,7 @@ def test_batch_wait_keeps_a_freed_slot_empty_that_long(
     assert len(intervals) == 3
     # The server lets the next target go 1 s after it stored the previous one's end, which
     # the agent recorded before it reported it (one host, one clock).
-    for (_, previous_end), (next_start, _) in zip(intervals, intervals[1:], strict=False):
+    for (_, previous_end), (next_start, _) in itertools.pairwise(intervals):
         assert next_start - previous_end >= 1.0
     assert _task(cluster, invoke_id)["BatchWait"] == 1
 

@@ -9,6 +9,7 @@ from typing import Any
 from openassist.catalog import api
 from openassist.errors import InvalidParameter, LimitExceeded
 from openassist.server.api import task_params
+from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import iso, page_query, paging_fields, tag_list
 from openassist.server.api.registry import Call, action
 from openassist.server.service.checks import FILE_MODE, MAX_FILE_BASE64
@@ -72,6 +73,7 @@ async def send_file(call: Call) -> dict[str, Any]:
         description=p.text("Description", max_len=512, too_long=api.FILE_DESCRIPTION_TOO_LONG),
         access_key_id=call.access_key_id,
         tags=task_params.tags(p),
+        guard=guard_of(call),
     )
     return {"InvokeId": await call.services.files.send(args)}
 

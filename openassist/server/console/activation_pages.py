@@ -44,8 +44,8 @@ class ActivationPages:
             args = ActivationArgs(
                 instance_name=form.get("instance_name")[:128],
                 description="added in the console",
-                instance_count=forms.integer(form, "InstanceCount", 1, MAX_MACHINES),
-                ttl_hours=forms.integer(form, "TimeToLiveInHours", 4, MAX_TTL_HOURS),
+                instance_count=forms.integer(form, "InstanceCount", 1, 1, MAX_MACHINES),
+                ttl_hours=forms.integer(form, "TimeToLiveInHours", 4, 1, MAX_TTL_HOURS),
             )
             activation_id, code = await self.console.services.fleet.create_activation(args)
         except ApiError as error:

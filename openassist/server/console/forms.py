@@ -18,15 +18,21 @@ from openassist.server.service.fleet import FleetService
 from openassist.server.service.invocations import CommandSpec, TaskArgs
 
 
-def integer(form: Form, name: str, default: int) -> int:
-    """A whole number field, read as the API reads one; its range is the service's to check."""
+def integer(form: Form, name: str, default: int, minimum: int = 0, maximum: int = 0) -> int:
+    """A whole number field, read as the API reads one; its range is the service's to check,
+    except where only the API checks it (``minimum``/``maximum``: the same codes as the API's)."""
     text = form.get(name)
     if not text:
         return default
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise InvalidParameter(api.PARAMETER_NOT_INTEGER, parameter=name, value=text) from None
+    if minimum and value < minimum:
+        raise InvalidParameter(api.PARAMETER_TOO_SMALL, parameter=name, minimum=minimum)
+    if maximum and value > maximum:
+        raise InvalidParameter(api.PARAMETER_TOO_LARGE, parameter=name, limit=maximum)
+    return value
 
 
 def parse_tag(text: str) -> tuple[str, str] | None:

@@ -11,6 +11,7 @@ from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle import Event, EventKind, overall_status
 from openassist.server.service import checks, ids
 from openassist.server.service.context import ServiceContext, kick_pending, require_registered
+from openassist.server.service.guard import UNGUARDED, Guard
 from openassist.server.service.outages import settle_rows
 from openassist.server.service.readiness import absence_info, agent_absence_code
 from openassist.server.store import files, fleet, proposals, tags
@@ -33,6 +34,7 @@ class SendFileArgs:
     description: str
     access_key_id: str
     tags: tuple[tuple[str, str], ...] = ()
+    guard: Guard = UNGUARDED
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class FileService:
         def create(conn: Connection) -> list[FileTaskInstance]:
             targets = fleet.instances_by_id(conn, args.instance_ids)
             require_registered(targets, args.instance_ids)
+            args.guard.check_instances(conn, args.instance_ids)
             rows = [self._row(invoke_id, targets[i], now) for i in args.instance_ids]
             task = FileTask(
                 id=invoke_id,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -22,6 +22,7 @@ from openassist.server.service.context import (
     require_all,
     require_registered,
 )
+from openassist.server.service.guard import UNGUARDED, Guard
 from openassist.server.service.registration import (
     Registration,
     RegistrationRefused,
@@ -254,8 +255,20 @@ class FleetService:
         window = self._ctx.limits.heartbeat_online_s * 1000
         return self._ctx.clock.now_ms() - instance.last_heartbeat_at <= window
 
-    async def list_instances(self, where: fleet.InstanceFilter, page: PageQuery) -> Page[Instance]:
-        return await self._ctx.db.read(lambda conn: fleet.list_instances(conn, where, page))
+    async def check_instances(self, instance_ids: Sequence[str], guard: Guard) -> None:
+        """Refuse (Forbidden.RAM) when the caller may not see one of the instances."""
+        await self._ctx.db.read(lambda conn: guard.check_instances(conn, instance_ids))
+
+    async def list_instances(
+        self, where: fleet.InstanceFilter, page: PageQuery, guard: Guard = UNGUARDED
+    ) -> Page[Instance]:
+        """The instances the caller may see (``guard``), filtered and paged."""
+
+        def query(conn: Connection) -> Page[Instance]:
+            seen = replace(where, visible=guard.visible(conn))
+            return fleet.list_instances(conn, seen, page)
+
+        return await self._ctx.db.read(query)
 
     async def instance_tags(self, instance_ids: Iterable[str]) -> dict[str, list[tags.Tag]]:
         wanted = list(instance_ids)

@@ -36,6 +36,7 @@ from openassist.server.service.context import (
     kick_topic,
     require_registered,
 )
+from openassist.server.service.guard import UNGUARDED, Guard
 from openassist.server.service.parameter_store import check_references
 from openassist.server.service.parameters import check_values, store_references
 from openassist.server.service.readiness import absence_info, agent_absence_code, missing_feature
@@ -92,6 +93,7 @@ class TaskArgs:
     max_concurrency: str = ""
     max_errors: str = ""
     batch_wait: int = 0  # seconds a slot freed by a finished target stays empty
+    guard: Guard = UNGUARDED  # the caller's policies, checked on every target before writing
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ class InvocationService:
             instance_ids = self._targets(conn, args)
             targets = fleet.instances_by_id(conn, instance_ids)
             require_registered(targets, instance_ids)
+            args.guard.check_run(conn, saved, command is None, instance_ids, args.username)
             features = required_features(args)
             rows = [
                 self._initial_row(invoke_id, targets[i], args.repeat_mode, now, features)
@@ -196,6 +199,7 @@ class InvocationService:
                 max_concurrency=args.max_concurrency,
                 max_errors=args.max_errors,
                 batch_wait=args.batch_wait,
+                invoked_by=args.guard.user_name,
             )
             if command is not None:  # made for this task: its first and only invocation
                 invocations.insert_command(conn, replace(command, invoke_times=1))
@@ -261,11 +265,17 @@ class InvocationService:
         )
 
     async def describe(
-        self, where: invocations.InvocationFilter, page: PageQuery
+        self, where: invocations.InvocationFilter, page: PageQuery, guard: Guard = UNGUARDED
     ) -> Page[TaskView]:
+        """Tasks on instances the caller may see, each with the rows of those instances only."""
+
         def query(conn: Connection) -> Page[TaskView]:
-            found = invocations.list_invocations(conn, where, page)
+            visible = guard.visible(conn)
+            found = invocations.list_invocations(conn, replace(where, visible=visible), page)
             rows = invocations.instances_of(conn, [i.id for i in found.items])
+            if visible is not None:
+                shown = set(visible)
+                rows = {k: [r for r in v if r.instance_id in shown] for k, v in rows.items()}
             cmds = invocations.commands_by_id(conn, [i.command_id for i in found.items])
             labels = tags.tags_of(conn, "invocation", [i.id for i in found.items])
             views = [TaskView(i, cmds[i.command_id], rows[i.id], labels[i.id]) for i in found.items]
@@ -274,12 +284,13 @@ class InvocationService:
         return await self._ctx.db.read(query)
 
     async def results(
-        self, where: invocations.ResultFilter, page: PageQuery
+        self, where: invocations.ResultFilter, page: PageQuery, guard: Guard = UNGUARDED
     ) -> tuple[Page[InvocationInstance], dict[str, Invocation], dict[str, Command]]:
         def query(
             conn: Connection,
         ) -> tuple[Page[InvocationInstance], dict[str, Invocation], dict[str, Command]]:
-            found = invocations.list_results(conn, where, page)
+            seen = replace(where, visible=guard.visible(conn))
+            found = invocations.list_results(conn, seen, page)
             tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in found.items])
             cmds = invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
             return found, tasks, cmds
@@ -333,7 +344,9 @@ class InvocationService:
             raise invoke_not_found()
         return row, found
 
-    async def stop(self, invoke_id: str, instance_ids: Sequence[str]) -> None:
+    async def stop(
+        self, invoke_id: str, instance_ids: Sequence[str], guard: Guard = UNGUARDED
+    ) -> None:
         """Ask every (or the given) instance of the task to stop; not started runs are cancelled."""
         now = self._ctx.clock.now_ms()
 
@@ -349,6 +362,7 @@ class InvocationService:
                     api.TASK_INSTANCE_NOT_FOUND, instance_id=unknown[0], invoke_id=invoke_id
                 )
             wanted = set(instance_ids) or known
+            guard.check_instances(conn, sorted(wanted))
             stopping: list[str] = []
             for row in rows:
                 if row.instance_id not in wanted:

@@ -56,6 +56,7 @@ def count_invoked(conn: Connection, instance_ids: Iterable[str], now: int) -> No
 @dataclass(frozen=True)
 class InstanceFilter:
     ids: tuple[str, ...] = ()
+    visible: tuple[str, ...] | None = None  # only these (what the caller may see); None: all
     name: str | None = None
     activation_id: str | None = None
     os_type: str | None = None
@@ -69,6 +70,8 @@ def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any
     c = instances.c
     if where.ids:
         query = query.where(c.id.in_(where.ids))
+    if where.visible is not None:
+        query = query.where(c.id.in_(where.visible))
     if where.name:
         query = query.where(c.name == where.name)
     if where.activation_id:
@@ -90,6 +93,11 @@ def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any
     if where.registered_only:
         query = query.where(c.registration_state == RegistrationState.REGISTERED)
     return query
+
+
+def all_instance_ids(conn: Connection) -> list[str]:
+    """Every instance ever registered (deregistered ones keep their tasks)."""
+    return [row.id for row in conn.execute(select(instances.c.id))]
 
 
 def ids_with_tags(conn: Connection, pairs: tuple[Tag, ...], limit: int) -> list[str]:
