@@ -266,3 +266,59 @@ def test_openassist_run_rolls_out_and_shows_the_spent_budget(
     codes = sorted(row["ErrorCode"] for row in json.loads(done.stdout)["InvocationResults"])
     assert codes == ["ErrorBudgetSpent"] * 2 + ["ExitCodeNonzero"] * 2
     assert len(_intervals(runs)) == 2
+
+
+def test_an_offline_target_waits_for_its_agent_until_the_delivery_deadline(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    runs.chmod(0o777)
+    agent = cluster.new_agent("comes-back")
+    agent.stop()  # its service stops and says goodbye: ClientNotRunning without a deadline
+    invoke_id = cluster.run(_timed(runs, "true"), agent.instance_id, DeliveryDeadline="600")
+    [waiting] = cluster.results(invoke_id)
+    assert (waiting["InvocationStatus"], waiting["ErrorCode"]) == ("Pending", "")
+    assert _task(cluster, invoke_id)["DeliveryDeadline"].endswith("Z")
+    cluster.start_agent(agent)
+    [result] = cluster.wait_final(invoke_id, timeout_s=60)
+    assert result["InvocationStatus"] == "Success"
+    assert len(_intervals(runs)) == 1  # exactly once
+
+
+def test_a_target_back_after_the_delivery_deadline_never_runs_it(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    runs.chmod(0o777)
+    agent = cluster.new_agent("too-late")
+    agent.stop()
+    invoke_id = cluster.run(_timed(runs, "true"), agent.instance_id, DeliveryDeadline="2")
+    [ended] = cluster.wait_final(invoke_id, timeout_s=60)  # the sweeper ends it past the deadline
+    assert (ended["InvocationStatus"], ended["ErrorCode"]) == ("Aborted", "ClientNotRunning")
+    assert "DeliveryDeadline" in ended["ErrorInfo"] and "goodbye" in ended["ErrorInfo"]
+    cluster.start_agent(agent)
+    [later] = cluster.wait_final(cluster.run("true", agent.instance_id), timeout_s=60)
+    assert later["InvocationStatus"] == "Success"  # it fetched its task list since
+    assert _intervals(runs) == []
+
+
+@pytest.mark.parametrize(
+    "value, code",
+    [
+        ("soon", "InvalidDeliveryDeadline.Malformed"),
+        ("2030-01-02 03:04:05", "InvalidDeliveryDeadline.Malformed"),
+        ("0", "InvalidDeliveryDeadline.OutOfRange"),
+        ("-5", "InvalidDeliveryDeadline.OutOfRange"),
+        ("604801", "InvalidDeliveryDeadline.OutOfRange"),
+        ("2000-01-01T00:00:00Z", "InvalidDeliveryDeadline.OutOfRange"),
+    ],
+)
+def test_bad_delivery_deadlines_get_their_documented_code(
+    cluster: Cluster, fleet: list[Agent], value: str, code: str
+) -> None:
+    with pytest.raises(ApiCallError) as refused:
+        cluster.run("true", fleet[0].instance_id, DeliveryDeadline=value)
+    assert (refused.value.status, refused.value.code) == (400, code)
+    assert repr(value) in refused.value.message

@@ -344,6 +344,22 @@ ROLLOUT_BATCH_WAIT_ALONE = _E(
     "BatchWait spaces the batches of a rollout: give MaxConcurrency too (BatchWait is {value}).",
     "BatchWait",
 )
+DELIVERY_DEADLINE_MALFORMED = _E(
+    "InvalidDeliveryDeadline.Malformed",
+    _K.INVALID_PARAMETER,
+    400,
+    "DeliveryDeadline must be whole seconds from now (such as 3600) or a UTC time such as "
+    "2030-01-02T03:04:05Z; got {value!r}.",
+    "DeliveryDeadline",
+)
+DELIVERY_DEADLINE_OUT_OF_RANGE = _E(
+    "InvalidDeliveryDeadline.OutOfRange",
+    _K.INVALID_PARAMETER,
+    400,
+    "DeliveryDeadline must be from 1 second to {limit} seconds after the task is created; "
+    "got {value!r}.",
+    "DeliveryDeadline",
+)
 ROLLOUT_PERCENT_TOO_LARGE = _E(
     "InvalidRolloutLimit.PercentTooLarge",
     _K.INVALID_PARAMETER,

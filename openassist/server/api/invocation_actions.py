@@ -112,8 +112,10 @@ def _rollout_fields(view: TaskView) -> dict[str, Any]:
 
 def _invocation_fields(view: TaskView, with_output: bool, encoding: str) -> dict[str, Any]:
     task, command = view.invocation, view.command
+    deadline = task.delivery_deadline
     return {
         **_rollout_fields(view),
+        **({"DeliveryDeadline": iso(deadline)} if deadline is not None else {}),
         "InvokeId": task.id,
         "CommandId": command.id,
         "CommandName": command.name,

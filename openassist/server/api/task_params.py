@@ -5,16 +5,19 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from datetime import UTC, datetime
 
 from openassist.catalog import api
 from openassist.errors import InvalidParameter, LimitExceeded
 from openassist.protocol.statuses import CommandType, RepeatMode, TerminationMode
 from openassist.server import json_input
 from openassist.server.api.params import Params
+from openassist.server.service.clock import SystemClock
 from openassist.server.service.context import Limits
 from openassist.server.service.invocations import CommandSpec, TaskArgs
 
 MAX_TAGS = 20
+_CLOCK = SystemClock()
 _PARAMETER_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # API.md 3.7. Any runtime scheme passes here: which runtimes an instance has is for its agent to
 # say (UnsupportedContainerRuntime), as the server cannot know.
@@ -186,6 +189,29 @@ def batch_wait(params: Params, max_concurrency: str) -> int:
     return seconds
 
 
+MAX_DELIVERY_DEADLINE_S = 7 * 24 * 3600
+
+
+def delivery_deadline(params: Params, now_ms: int) -> int | None:
+    """``DeliveryDeadline`` as ms since the epoch: seconds from now, or a UTC time."""
+    text = params.text("DeliveryDeadline", max_len=40).strip()
+    if not text:
+        return None
+    if text.lstrip("-").isdigit():
+        at = now_ms + int(text) * 1000
+    else:
+        try:
+            moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            raise InvalidParameter(api.DELIVERY_DEADLINE_MALFORMED, value=text) from None
+        at = int(moment.timestamp() * 1000)
+    if not now_ms < at <= now_ms + MAX_DELIVERY_DEADLINE_S * 1000:
+        raise InvalidParameter(
+            api.DELIVERY_DEADLINE_OUT_OF_RANGE, value=text, limit=MAX_DELIVERY_DEADLINE_S
+        )
+    return at
+
+
 def task_args(
     params: Params, limits: Limits, access_key_id: str, command_defaults: bool
 ) -> TaskArgs:
@@ -236,4 +262,5 @@ def task_args(
         max_concurrency=max_concurrency,
         max_errors=rollout_limit(params, "MaxErrors", zero_allowed=True),
         batch_wait=batch_wait(params, max_concurrency),
+        delivery_deadline=delivery_deadline(params, _CLOCK.now_ms()),
     )

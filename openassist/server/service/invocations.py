@@ -39,7 +39,12 @@ from openassist.server.service.context import (
 from openassist.server.service.guard import UNGUARDED, Guard
 from openassist.server.service.parameter_store import check_references
 from openassist.server.service.parameters import check_values, store_references
-from openassist.server.service.readiness import absence_info, agent_absence_code, missing_feature
+from openassist.server.service.readiness import (
+    QUEUED_WHILE,
+    absence_info,
+    agent_absence_code,
+    missing_feature,
+)
 from openassist.server.store import commands, fleet, invocations, outputs, rollouts, runs, tags
 from openassist.server.store.outputs import OutputSlice
 from openassist.server.store.paging import Page, PageQuery
@@ -93,6 +98,7 @@ class TaskArgs:
     max_concurrency: str = ""
     max_errors: str = ""
     batch_wait: int = 0  # seconds a slot freed by a finished target stays empty
+    delivery_deadline: int | None = None  # ms: an offline target waits for its agent until then
     guard: Guard = UNGUARDED  # the caller's policies, checked on every target before writing
 
 
@@ -174,7 +180,9 @@ class InvocationService:
             args.guard.check_run(conn, saved, command is None, instance_ids, args.username)
             features = required_features(args)
             rows = [
-                self._initial_row(invoke_id, targets[i], args.repeat_mode, now, features)
+                self._initial_row(
+                    invoke_id, targets[i], args.repeat_mode, now, features, args.delivery_deadline
+                )
                 for i in instance_ids
             ]
             if args.max_concurrency or args.max_errors:  # store.rollouts lets them go
@@ -199,6 +207,7 @@ class InvocationService:
                 max_concurrency=args.max_concurrency,
                 max_errors=args.max_errors,
                 batch_wait=args.batch_wait,
+                delivery_deadline=args.delivery_deadline,
                 invoked_by=args.guard.user_name,
             )
             if command is not None:  # made for this task: its first and only invocation
@@ -237,8 +246,11 @@ class InvocationService:
         repeat_mode: str,
         now: int,
         features: tuple[str, ...] = (),
+        deliver_by: int | None = None,
     ) -> InvocationInstance:
         absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)
+        if deliver_by is not None and absence in QUEUED_WHILE:
+            absence = None  # DeliveryDeadline: it waits for the agent (see sweeps)
         info = absence_info(instance, absence)
         too_old = None if absence else missing_feature(instance, features)
         if too_old:
@@ -262,6 +274,7 @@ class InvocationService:
             finish_at=now if absence else None,
             stop_at=None,
             update_at=now,
+            deliver_by=deliver_by,
         )
 
     async def describe(

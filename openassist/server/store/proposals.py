@@ -131,6 +131,7 @@ class ActiveRow:
     timeout: int
     last_heartbeat_at: int | None
     delivered_at: int | None
+    deliver_by: int | None = None  # the task's DeliveryDeadline, instead of the window
 
 
 def _waiting_since(tables: TaskTables) -> ColumnElement[Any]:
@@ -145,7 +146,7 @@ def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
     """Every per-instance row not final yet, with its task's timeout and its agent's last
     heartbeat (what the sweeper judges)."""
     rows, tasks = tables.rows.c, tables.tasks.c
-    stop_at = rows.get("stop_at")
+    stop_at, deliver_by = rows.get("stop_at"), rows.get("deliver_by")
     query = (
         select(
             rows.invoke_id,
@@ -158,6 +159,7 @@ def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
             rows.start_at,
             (stop_at if stop_at is not None else null()).label("stop_at"),
             rows.delivered_at,
+            (deliver_by if deliver_by is not None else null()).label("deliver_by"),
             tasks.timeout,
             instances.c.last_heartbeat_at,
         )
@@ -179,6 +181,7 @@ def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
             r.timeout,
             r.last_heartbeat_at,
             r.delivered_at,
+            r.deliver_by,
         )
         for r in conn.execute(query)
     ]
@@ -201,4 +204,7 @@ def undelivered_before(
     )
     if held is not None:
         query = query.where(held.is_(False))
+    deliver_by = rows.get("deliver_by")
+    if deliver_by is not None:  # waits for its DeliveryDeadline instead (see sweeps)
+        query = query.where(deliver_by.is_(None))
     return [(r.invoke_id, r.since) for r in conn.execute(query)]

@@ -127,6 +127,7 @@ class Invocation:
     max_errors: str = ""
     batch_wait: int = 0  # seconds a freed slot stays empty
     stop_reason: str = ""  # why the rollout stopped early
+    delivery_deadline: int | None = None  # ms; None: the default delivery window
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class InvocationInstance:
     full_truncated: bool = False
     held: bool = False  # waiting for its rollout's MaxConcurrency (never handed out)
     released_at: int | None = None  # when a held row was let go (its delivery window starts)
+    deliver_by: int | None = None  # the task's DeliveryDeadline, instead of the window
 
 
 @dataclass(frozen=True)

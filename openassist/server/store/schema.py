@@ -141,6 +141,9 @@ invocations = Table(
     # BatchWait: seconds a slot freed by a finished target stays empty before the next one.
     Column("batch_wait", Integer, nullable=False, default=0, server_default="0"),
     Column("stop_reason", Text, nullable=False, default="", server_default=""),
+    # DeliveryDeadline (ms): an offline target waits for its agent until then, not the default
+    # delivery window; NULL: the default window.
+    Column("delivery_deadline", BigInteger, nullable=True),
     Index("ix_invocations_created_at", "created_at"),
 )
 
@@ -170,6 +173,8 @@ invocation_instances = Table(
     # than its release by the task's BatchWait), and its delivery window starts then.
     Column("held", Boolean, nullable=False, default=False, server_default=false()),
     Column("released_at", BigInteger, nullable=True),
+    # The task's DeliveryDeadline: not handed out by then, the row ends with its agent's state.
+    Column("deliver_by", BigInteger, nullable=True),
     Index("ix_invocation_instances_instance_id_status", "instance_id", "status"),
 )
 
