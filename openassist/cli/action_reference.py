@@ -44,7 +44,7 @@ RunCommand: create a command and run it at once on instances (or on the instance
   MaxConcurrency: (OpenAssist) at most this many targets at once: N or N% of them, 1 or more
   MaxErrors: (OpenAssist) once more than N (or N%) targets failed, cancel those not started
   BatchWait: (OpenAssist) seconds (0-3600) a slot freed by a finished target stays empty
-  DeliveryDeadline: (OpenAssist) an offline target waits until then: seconds, or 2030-01-02T03:04:05Z
+  DeliveryDeadline: (OpenAssist) an offline target waits until then: seconds or a UTC time
   KeepCommand: true to keep the command for InvokeCommand afterwards
   ClientToken: idempotency token, at most 64 ASCII characters
   +TAGS
@@ -77,7 +77,7 @@ InvokeCommand: run a saved command on instances
   MaxConcurrency: (OpenAssist) at most this many targets at once: N or N% of them, 1 or more
   MaxErrors: (OpenAssist) once more than N (or N%) targets failed, cancel those not started
   BatchWait: (OpenAssist) seconds (0-3600) a slot freed by a finished target stays empty
-  DeliveryDeadline: (OpenAssist) an offline target waits until then: seconds, or 2030-01-02T03:04:05Z
+  DeliveryDeadline: (OpenAssist) an offline target waits until then: seconds or a UTC time
   ClientToken: idempotency token, at most 64 ASCII characters
   +TAGS
 DescribeCommands: list saved commands
