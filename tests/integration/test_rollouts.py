@@ -326,3 +326,32 @@ def test_bad_delivery_deadlines_get_their_documented_code(
         cluster.run("true", fleet[0].instance_id, DeliveryDeadline=value)
     assert (refused.value.status, refused.value.code) == (400, code)
     assert repr(value) in refused.value.message
+
+
+def test_a_timed_task_takes_no_rollout_limits(cluster: Cluster, fleet: list[Agent]) -> None:
+    with pytest.raises(ApiCallError) as refused:
+        cluster.run("true", fleet[0].instance_id, Frequency="rate(5m)", MaxConcurrency="1")
+    assert (refused.value.status, refused.value.code) == (400, "InvalidRolloutLimit.TimedTask")
+    assert "Period" in refused.value.message
+
+
+def test_stopping_a_rollout_cancels_the_held_targets_and_lets_none_go(
+    cluster: Cluster, fleet: list[Agent], tmp_path: Path
+) -> None:
+    runs, gate = tmp_path / "runs", tmp_path / "gate"
+    runs.mkdir()
+    runs.chmod(0o777)
+    wait = f"while [ ! -e {gate} ]; do sleep 0.05; done"
+    invoke_id = cluster.run(_timed(runs, wait), MaxConcurrency="1", **_targets(fleet))
+    wait_until(
+        lambda: any(r["InvocationStatus"] == "Running" for r in cluster.results(invoke_id)), 60
+    )
+    cluster.call("StopInvocation", InvokeId=invoke_id)
+    results = cluster.wait_final(invoke_id, timeout_s=60)
+    statuses = sorted(r["InvocationStatus"] for r in results)
+    assert statuses == ["Cancelled"] * (TARGETS - 1) + ["Terminated"]
+    gate.touch()
+    assert _task(cluster, invoke_id)["TargetsDone"] == TARGETS
+    [later] = cluster.wait_final(cluster.run("true", fleet[-1].instance_id))
+    assert later["InvocationStatus"] == "Success"
+    assert len(_intervals(runs)) <= 1  # only the stopped run may have got to its end

@@ -360,6 +360,14 @@ DELIVERY_DEADLINE_OUT_OF_RANGE = _E(
     "got {value!r}.",
     "DeliveryDeadline",
 )
+ROLLOUT_TIMED_TASK = _E(
+    "InvalidRolloutLimit.TimedTask",
+    _K.INVALID_PARAMETER,
+    400,
+    "MaxConcurrency, MaxErrors and BatchWait apply to tasks that run once; this task's "
+    "RepeatMode is {repeat_mode}. Run it without them.",
+    "RepeatMode",
+)
 ROLLOUT_PERCENT_TOO_LARGE = _E(
     "InvalidRolloutLimit.PercentTooLarge",
     _K.INVALID_PARAMETER,

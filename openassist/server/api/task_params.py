@@ -17,6 +17,7 @@ from openassist.server.service.context import Limits
 from openassist.server.service.invocations import CommandSpec, TaskArgs
 
 MAX_TAGS = 20
+_ONE_SHOT = (RepeatMode.ONCE, RepeatMode.DRY_RUN)
 _CLOCK = SystemClock()
 _PARAMETER_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # API.md 3.7. Any runtime scheme passes here: which runtimes an instance has is for its agent to
@@ -245,6 +246,11 @@ def task_args(
     working_dir = params.text("WorkingDir", max_len=200)
     container_id, container_name = container(params)
     max_concurrency = rollout_limit(params, "MaxConcurrency", zero_allowed=False)
+    max_errors = rollout_limit(params, "MaxErrors", zero_allowed=True)
+    wait = batch_wait(params, max_concurrency)
+    if (max_concurrency or max_errors) and repeat_mode not in _ONE_SHOT:
+        # A timed task's targets hold its schedule for good: no slot would ever free.
+        raise InvalidParameter(api.ROLLOUT_TIMED_TASK, repeat_mode=repeat_mode.value)
     return TaskArgs(
         instance_ids=tuple(dict.fromkeys(instance_ids)),
         access_key_id=access_key_id,
@@ -260,7 +266,7 @@ def task_args(
         container_name=container_name,
         resource_tags=resource_tags,
         max_concurrency=max_concurrency,
-        max_errors=rollout_limit(params, "MaxErrors", zero_allowed=True),
-        batch_wait=batch_wait(params, max_concurrency),
+        max_errors=max_errors,
+        batch_wait=wait,
         delivery_deadline=delivery_deadline(params, _CLOCK.now_ms()),
     )
