@@ -270,6 +270,13 @@ def test_openassist_run_rolls_out_and_shows_the_spent_budget(
     codes = sorted(row["ErrorCode"] for row in json.loads(done.stdout)["InvocationResults"])
     assert codes == ["ErrorBudgetSpent"] * 2 + ["ExitCodeNonzero"] * 2
     assert len(_intervals(runs)) == 2
+    shown = cluster.cli("run", "false", *targets, "--max-concurrency", "1", "--max-errors", "0")
+    assert shown.returncode == 2, shown.stderr
+    assert "more than MaxErrors=0 allows" in shown.stdout
+    last = shown.stdout.splitlines()[-1]
+    assert (
+        last.startswith("4 machines: 1 failed (") and "3 not started (error budget spent)" in last
+    )
 
 
 def test_an_offline_target_waits_for_its_agent_until_the_delivery_deadline(

@@ -64,10 +64,12 @@ class Step:
 def next_step(max_concurrency: str, max_errors: str, counts: Tally) -> Step:
     errors = resolve(max_errors, counts.total, round_up=False)
     if errors is not None and counts.failed > errors and counts.held:
+        allowed = f"MaxErrors={max_errors}"
+        if max_errors.endswith("%"):
+            allowed += f" ({errors} of {counts.total})"
         reason = (
-            f"the error budget was spent: {counts.failed} target(s) failed, more than the "
-            f"{errors} MaxErrors={max_errors} allows; {counts.held} target(s) not yet started "
-            "were cancelled."
+            f"the error budget was spent: {counts.failed} target(s) failed, more than "
+            f"{allowed} allows; {counts.held} target(s) not yet started were cancelled."
         )
         return Step(0, reason)
     concurrency = resolve(max_concurrency, counts.total, round_up=True)
