@@ -41,6 +41,10 @@ RunCommand: create a command and run it at once on instances (or on the instance
   ContainerName: run inside the container with this name
   Launcher: program that starts the script, at most 1 KB
   TerminationMode: Process or ProcessTree, what a stop or timeout kills
+  MaxConcurrency: (OpenAssist) at most this many targets at once: N or N% of them, 1 or more
+  MaxErrors: (OpenAssist) once more than N (or N%) targets failed, cancel those not started
+  BatchWait: (OpenAssist) seconds (0-3600) a slot freed by a finished target stays empty
+  DeliveryDeadline: (OpenAssist) an offline target waits until then: seconds or a UTC time
   KeepCommand: true to keep the command for InvokeCommand afterwards
   ClientToken: idempotency token, at most 64 ASCII characters
   +TAGS
@@ -70,6 +74,10 @@ InvokeCommand: run a saved command on instances
   Timeout: seconds for this run; default the command's
   WorkingDir: directory for this run; default the command's
   TerminationMode: Process or ProcessTree, what a stop or timeout kills
+  MaxConcurrency: (OpenAssist) at most this many targets at once: N or N% of them, 1 or more
+  MaxErrors: (OpenAssist) once more than N (or N%) targets failed, cancel those not started
+  BatchWait: (OpenAssist) seconds (0-3600) a slot freed by a finished target stays empty
+  DeliveryDeadline: (OpenAssist) an offline target waits until then: seconds or a UTC time
   ClientToken: idempotency token, at most 64 ASCII characters
   +TAGS
 DescribeCommands: list saved commands

@@ -126,6 +126,15 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     run.add_argument(
         "--frequency", default="", help="rate(5m), at(...) or cron: a Period task (no wait)"
     )
+    run.add_argument(
+        "--max-concurrency", default="", help="at most N (or N%%) machines at once (a rollout)"
+    )
+    run.add_argument(
+        "--max-errors", default="", help="stop after more than N (or N%%) machines failed"
+    )
+    run.add_argument(
+        "--batch-wait", default="", help="seconds a freed slot stays empty (needs the above)"
+    )
     _group_option(run)
     _json_options(run)
     _credentials_option(run)

@@ -36,7 +36,7 @@ from openassist.server.service.audit import AuditTrail
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
 from openassist.server.service.console_sessions import ConsoleSessionService
-from openassist.server.service.context import Limits, ServiceContext
+from openassist.server.service.context import Limits, ServiceContext, released_kicker
 from openassist.server.service.deferring_bus import DeferringBus
 from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
@@ -170,6 +170,7 @@ async def build_server(settings: ServerSettings) -> Server:
         audit=AuditTrail(context, settings.audit_retention_days),
     )
     db.on_tasks_changed = services.result_waits.announce  # wakes WaitInvocationResults
+    db.on_released = released_kicker(context.bus, context.clock)  # a rollout's next targets
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
     await _write_first_access_key(access_keys, settings, tls)
     # After the first key: it (and every key of a release before users) goes to the admin.
