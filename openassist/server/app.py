@@ -21,7 +21,7 @@ from starlette.routing import Mount, Route
 
 from openassist.server.api.endpoint import RpcEndpoint
 from openassist.server.api_tls import api_certificate, api_endpoint
-from openassist.server.bus import Bus, MemoryBus
+from openassist.server.bus import Bus, open_bus
 from openassist.server.console import ConsoleKeys, console_app, first_user
 from openassist.server.data_dir import secure_data_dir
 from openassist.server.gateway.routes import Gateway
@@ -114,7 +114,7 @@ async def build_server(settings: ServerSettings) -> Server:
     await asyncio.to_thread(db.migrate)
     metrics = ServerMetrics()
     db.observe = metrics.observe_transaction
-    bus = MemoryBus()
+    bus = await open_bus(settings.bus_url)
     limits = Limits(
         heartbeat_online_s=settings.heartbeat_online_s,
         redeliver_after_s=settings.redeliver_after_s,

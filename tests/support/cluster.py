@@ -257,6 +257,29 @@ class Cluster:
                 agent.stop()
             _stop(cluster.process if cluster else process)
 
+    @contextlib.contextmanager
+    def another_node(
+        self, root: Path, env: dict[str, str] | None = None, log_level: str = "warning"
+    ) -> Iterator[Cluster]:
+        """A second server on the same PostgreSQL database (its own data directory, ports and
+        TLS; this node's parameter key, so it opens the same sealed access-key secrets); its
+        ``call`` goes to its own API port."""
+        if not self.database_url:
+            raise AssertionError("several nodes share a PostgreSQL database")
+        key = {"OPENASSIST_PARAMETER_KEY_FILE": str(self.root / "data" / "parameter-store.key")}
+        env = {**(self.env or {}), **key, **(env or {})}
+        api_port, agent_port = free_port(), free_port()
+        process = _start_server(
+            root, api_port, agent_port, self.database_url, env, log_level=log_level
+        )
+        credentials = self.credentials._replace(endpoint=f"127.0.0.1:{api_port}")
+        node = Cluster(root, api_port, agent_port, process, credentials)
+        node.database_url, node.env, node.log_level = self.database_url, env, log_level
+        try:
+            yield node
+        finally:
+            _stop(node.process)
+
     def kill_server(self) -> None:
         """SIGKILL the server: no shutdown of any kind."""
         self.process.kill()
