@@ -18,6 +18,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,21 @@ Key = tuple[str, int]  # (task id, invoke version)
 QUEUED_MARK = "#"  # in the key of a queued report: "<task id>#<n>"
 
 
+class TaskKind(StrEnum):
+    """What a journaled task is, so recovery reports it in its own shape."""
+
+    COMMAND = "command"
+    SEND_FILE = "send_file"
+
+    @classmethod
+    def of_line(cls, record: dict[str, Any]) -> TaskKind:
+        """The kind a "started" line records; journals written before it was recorded are told
+        by the task id, as those versions did (send-file ids start with ``f-``)."""
+        if "kind" in record:
+            return cls(record["kind"])
+        return cls.SEND_FILE if str(record["task"]).startswith("f-") else cls.COMMAND
+
+
 @dataclass
 class Entry:
     task_id: str
@@ -40,6 +56,7 @@ class Entry:
     started_at: float = 0.0
     report: dict[str, Any] | None = None  # the final report: kind, query, output (latin-1)
     settled: bool = False  # the server took the final report
+    kind: TaskKind = TaskKind.COMMAND
 
     @property
     def key(self) -> Key:
@@ -51,6 +68,13 @@ class Entry:
             return None
         kind, query = ReportKind(self.report["kind"]), self.report["query"]
         return decode_report(kind, query, self.report["output"].encode("latin-1"))
+
+
+def _started_line(entry: Entry) -> dict[str, Any]:
+    line = {"e": "started", "task": entry.task_id, "v": entry.version, "boot": entry.boot_id}
+    if entry.pgid:
+        line["pgid"] = entry.pgid
+    return {**line, "at": entry.started_at, "kind": entry.kind.value}
 
 
 def _stored(report: TaskReport) -> dict[str, Any]:
@@ -89,6 +113,7 @@ class Journal:
                 record.get("boot", ""),
                 int(record.get("pgid", 0)),
                 float(record.get("at", 0)),
+                kind=TaskKind.of_line(record),
             )
         elif event == "queued":
             self.entries[key] = Entry(key[0], key[1], "", report=record.get("report"))
@@ -119,30 +144,17 @@ class Journal:
     def seen(self, key: Key) -> bool:
         return key in self.entries
 
-    def started(self, key: Key, boot_id: str) -> Entry:
+    def started(self, key: Key, boot_id: str, kind: TaskKind = TaskKind.COMMAND) -> Entry:
         """Record the start; call before the process exists."""
-        entry = Entry(key[0], key[1], boot_id, started_at=time.time())
-        self._append(
-            {"e": "started", "task": key[0], "v": key[1], "boot": boot_id, "at": entry.started_at},
-            sync=True,
-        )
+        entry = Entry(key[0], key[1], boot_id, started_at=time.time(), kind=kind)
+        self._append(_started_line(entry), sync=True)
         self.entries[key] = entry  # only once on disk: a failed write leaves it unseen
         return entry
 
     def process(self, key: Key, pgid: int) -> None:
         """Record the process group, so a restarted agent can end what it left behind."""
         self.entries[key].pgid = pgid
-        self._append(
-            {
-                "e": "started",
-                "task": key[0],
-                "v": key[1],
-                "boot": self.entries[key].boot_id,
-                "pgid": pgid,
-                "at": self.entries[key].started_at,
-            },
-            sync=False,
-        )
+        self._append(_started_line(self.entries[key]), sync=False)
 
     def finished(self, key: Key, final: TaskReport) -> None:
         report = _stored(final)
@@ -180,16 +192,7 @@ class Journal:
         }
         lines = []
         for e in keep.values():
-            lines.append(
-                {
-                    "e": "started",
-                    "task": e.task_id,
-                    "v": e.version,
-                    "boot": e.boot_id,
-                    "pgid": e.pgid,
-                    "at": e.started_at,
-                }
-            )
+            lines.append(_started_line(e))
             if e.report is not None:
                 lines.append(
                     {"e": "finished", "task": e.task_id, "v": e.version, "report": e.report}

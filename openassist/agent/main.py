@@ -26,7 +26,7 @@ from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.containers import ContainerRun, find_container
 from openassist.agent.files import deliver_file
 from openassist.agent.identity import Identity, boot_id, first_start_since_boot, load
-from openassist.agent.journal import QUEUED_MARK, Journal
+from openassist.agent.journal import QUEUED_MARK, Journal, TaskKind
 from openassist.agent.kicks import KickChannel
 from openassist.agent.process_group import end_group, group_alive
 from openassist.agent.runner import ScriptRun
@@ -68,6 +68,10 @@ def _system_shutting_down() -> bool:
         except (OSError, subprocess.TimeoutExpired):
             return False
     return state == "stopping"
+
+
+# How long the first task fetch waits for the reports an earlier life left to get through.
+RECOVERY_WAIT_S = 120
 
 
 class Agent:
@@ -204,7 +208,12 @@ class Agent:
 
     async def _fetcher(self) -> None:
         attempt, wait_s = 0, self._settings.poll_s
-        await self._recovered.wait()
+        await pause(self._recovered, RECOVERY_WAIT_S)
+        if not self._recovered.is_set():
+            # Some report of an earlier life is still not through: do not have the server end
+            # its task before it arrives (those its journal lost then wait for their timeout).
+            log.warning("earlier reports not through after %d s; fetching anyway", RECOVERY_WAIT_S)
+            self._startup = False
         while True:
             await pause(self._kicked, wait_s)
             self._kicked.clear()
@@ -233,7 +242,7 @@ class Agent:
             self._stop(item.task)
         for file_item in tasks.file:
             key = (file_item.task.taskID, 0)
-            if not self._journal.seen(key) and self._journal_start(key):
+            if not self._journal.seen(key) and self._journal_start(key, TaskKind.SEND_FILE):
                 self._spawn(self._send_file(file_item.task), f"file {key[0]}")
         for run_item in tasks.run:
             if is_periodic(run_item):
@@ -245,12 +254,12 @@ class Agent:
             if self._journal_start(key):  # on disk before the process exists, or not run
                 self._spawn(self._execute(run_item), f"run {key[0]}")
 
-    def _journal_start(self, key: tuple[str, int]) -> bool:
+    def _journal_start(self, key: tuple[str, int], kind: TaskKind = TaskKind.COMMAND) -> bool:
         """Journal a start; a journal that cannot be written (a full disk) is the agent's own
         fault, reported in the heartbeat: the task is left for a later fetch, never run
         unjournalled (it could then run twice)."""
         try:
-            self._journal.started(key, self._boot_id)
+            self._journal.started(key, self._boot_id, kind)
         except OSError as error:
             count = self._health.failed("journal", error)
             log.error("cannot journal the start of %s (%d in a row): %s", key[0], count, error)
@@ -366,7 +375,7 @@ class Agent:
                 if same_boot
                 else ("InstanceRestarted", "the instance was rebooted")
             )
-            if entry.task_id.startswith("f-"):  # a send-file task: its own report shape
+            if entry.kind is TaskKind.SEND_FILE:  # its own report shape
                 failed = TaskReport(
                     kind=ReportKind.FINISH,
                     task_id=entry.task_id,

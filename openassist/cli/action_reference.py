@@ -299,6 +299,13 @@ DetachPolicyFromUser: (RAM) take a policy from a user
   PolicyType*: System or Custom
 ListPoliciesForUser: (RAM) list the policies of a user
   UserName*: the user
+LookupEvents: (ActionTrail) audit events, newest first: changes, refusals, secret reads
+  StartTime: from this UTC time, YYYY-MM-DDThh:mm:ssZ; default 7 days before EndTime
+  EndTime: until this UTC time; default now
+  LookupAttribute.N.Key: EventName, User, ResourceName, EventId, EventAccessKeyId or ServiceName
+  LookupAttribute.N.Value: the value it must have
+  MaxResults: events per page, 1-50
+  NextToken: the NextToken of the previous answer
 """
 
 _BLOCKS = {"+PAGING": PAGING, "+TAGS": TAGS, "+TAG_FILTER": TAG_FILTER}

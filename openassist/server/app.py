@@ -6,35 +6,33 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import resource
 import secrets
 import signal
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from openassist.server.api.endpoint import RpcEndpoint
-from openassist.server.api_tls import api_certificate, api_endpoint
+from openassist.server.api_tls import api_endpoint
 from openassist.server.bus import Bus, open_bus
 from openassist.server.console import ConsoleKeys, console_app, first_user
 from openassist.server.data_dir import secure_data_dir
+from openassist.server.gateway.installer import AgentInstaller
 from openassist.server.gateway.routes import Gateway
 from openassist.server.gateway.tls import TlsFiles, ensure_tls
 from openassist.server.lifecycle.sweeper import SweepRules
-from openassist.server.listen.limits import ListenerLimits
-from openassist.server.listen.protocol import guarded_protocol
+from openassist.server.listen.servers import http_server, raise_open_file_limit, tls_contexts
 from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.monitoring.routes import Monitoring
 from openassist.server.private_files import write_private
 from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
+from openassist.server.service.audit import AuditTrail
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
 from openassist.server.service.console_sessions import ConsoleSessionService
@@ -79,6 +77,7 @@ class Server:
     replay: ReplayGuard
     metrics: ServerMetrics
     monitoring: Monitoring
+    installer: AgentInstaller
 
     def api_app(self) -> Starlette:
         """The RPC API at ``/``, the web console under ``/console``, health checks and (unless
@@ -89,7 +88,10 @@ class Server:
         methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
         routes = [
             Route("/", endpoint.handle, methods=methods),
-            Mount("/console", console_app(self.services, self.console_keys)),
+            Mount(
+                "/console",
+                console_app(self.services, self.console_keys, self.settings.agent_port),
+            ),
             *self.monitoring.health_routes(),
         ]
         if self.settings.metrics == "api":
@@ -165,6 +167,7 @@ async def build_server(settings: ServerSettings) -> Server:
         identities=IdentityService(context, access_keys, principals.forget),
         policies=PolicyService(context, principals.forget),
         principals=principals,
+        audit=AuditTrail(context, settings.audit_retention_days),
     )
     db.on_tasks_changed = services.result_waits.announce  # wakes WaitInvocationResults
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
@@ -197,6 +200,7 @@ async def build_server(settings: ServerSettings) -> Server:
         replay,
         metrics,
         monitoring,
+        AgentInstaller(upgrades, await asyncio.to_thread(tls.ca_cert.read_text)),
     )
 
 
@@ -244,99 +248,39 @@ def _console_keys(settings: ServerSettings) -> ConsoleKeys:
     )
 
 
-class _QuietServer(uvicorn.Server):
-    """Two servers share one process: signals are handled once, by ``serve``."""
-
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def _uvicorn(
-    name: str,
-    app: Starlette,
-    address: tuple[str, int],
-    tls: TlsFiles | None,
-    settings: ServerSettings,
-    max_connections: int,
-) -> uvicorn.Server:
-    limits = ListenerLimits(
-        max_connections=max_connections,
-        head_timeout_s=settings.head_timeout_s,
-        max_head_bytes=settings.max_head_bytes,
-        read_timeout_s=settings.read_timeout_s,
-    )
-    trusted = list(settings.trusted_proxies)
-    config = uvicorn.Config(
-        app,
-        host=address[0],
-        port=address[1],
-        log_level=settings.log_level,
-        # Forwarded headers only from the configured proxies: uvicorn would otherwise believe
-        # any loopback client (or FORWARDED_ALLOW_IPS) about who the client is.
-        proxy_headers=bool(trusted),
-        forwarded_allow_ips=trusted,
-        access_log=False,
-        log_config=None,  # uvicorn's lines go through our handler, in our format
-        lifespan="off",
-        ssl_certfile=str(tls.server_cert) if tls else None,
-        ssl_keyfile=str(tls.server_key) if tls else None,
-        http=guarded_protocol(name, limits),
-        ws="websockets-sansio",
-        timeout_keep_alive=120,
-    )
-    return _QuietServer(config)
-
-
 def _renewing(
-    settings: ServerSettings, files: TlsFiles, servers: list[uvicorn.Server]
+    settings: ServerSettings, files: TlsFiles, serving: ssl.SSLContext
 ) -> asyncio.Task[None] | None:
-    """The task that renews the agent certificate while the server runs (None when off)."""
+    """The task that renews the agent certificate while the server runs (None when off);
+    ``serving`` is the live TLS context of every port that serves it."""
     if settings.tls_renew_check_s <= 0:
         return None
 
     def contexts() -> list[ssl.SSLContext]:
-        return [s.config.ssl for s in servers if s.config.ssl is not None]
+        return [serving]
 
     renewal = keep_certificate(files, settings.tls_hostnames, settings.tls_renew_check_s, contexts)
     return asyncio.create_task(renewal, name="tls-renewal")
 
 
-def _raise_open_file_limit(settings: ServerSettings) -> None:
-    """Room for every connection both ports allow, plus the database and files."""
-    needed = settings.api_max_connections + settings.agent_max_connections + 256
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= needed:
-        return
-    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    if target < needed:
-        log.warning(
-            "the open-file limit is %d; the connection limits need %d: lower "
-            "agent_max_connections or raise the limit (LimitNOFILE=)",
-            target,
-            needed,
-        )
-
-
 async def serve(settings: ServerSettings, ready_file: Path | None = None) -> None:
     """Run the API and the agent gateway until SIGINT/SIGTERM."""
     server = await build_server(settings)
-    _raise_open_file_limit(settings)
-    api_tls = api_certificate(settings, server.tls)
-    api = _uvicorn(
+    raise_open_file_limit(settings)
+    agent_context, api_context = tls_contexts(settings, server.tls)
+    api = http_server(
         "API",
         server.api_app(),
         (settings.api_host, settings.api_port),
-        api_tls,
+        api_context,
         settings,
         settings.api_max_connections,
     )
-    agents = _uvicorn(
+    agents = http_server(
         "agent",
-        server.gateway.app(),
+        server.gateway.app(server.installer.routes()),
         (settings.agent_host, settings.agent_port),
-        server.tls,
+        agent_context,
         settings,
         settings.agent_max_connections,
     )
@@ -348,7 +292,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     if settings.metrics_listener:
         host, port = settings.metrics_listener
         listeners.append(
-            _uvicorn(
+            http_server(
                 "metrics",
                 server.metrics_app(),
                 (host, port),
@@ -359,7 +303,8 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         )
     tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
     sweeping = asyncio.create_task(server.sweeper.run(), name="sweeper")
-    renewing = _renewing(settings, server.tls, [agents, api] if api_tls is server.tls else [agents])
+    purging = asyncio.create_task(server.services.audit.keep_retention(), name="audit")
+    renewing = _renewing(settings, server.tls, agent_context)
     try:
         while not all(listener.started for listener in listeners):
             if any(task.done() for task in tasks):
@@ -382,6 +327,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         waiter.cancel()
     finally:
         sweeping.cancel()
+        purging.cancel()
         if renewing is not None:
             renewing.cancel()
         for listener in listeners:

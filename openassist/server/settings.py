@@ -123,6 +123,8 @@ class ServerSettings:
     # The RAM user created at first start with AdministratorAccess; it owns the first access
     # key and every key of a release before users.
     admin_user: str = "admin"
+    # Days audit events (LookupEvents) are kept; 0 keeps every event.
+    audit_retention_days: int = 365
 
     @property
     def api_tls_enabled(self) -> bool:

@@ -43,6 +43,7 @@ OFFICIAL = "test_official_sdks.py"
 OOS = "test_oos_sdk.py"
 NODE = "test_node_sdk.py"
 HERE = "test_sdk_every_action.py"
+RAM = "test_ram_sdk.py"
 LEGACY = "test_legacy_sdk_actions.py"
 
 # action -> the e2e tests ("file::test") that drive it through an official SDK, unmodified.
@@ -156,6 +157,26 @@ COVERAGE: dict[str, tuple[str, ...]] = {
     "CreateSecretParameter": (f"{OOS}::test_secret_parameter_round_trip",),
     "GetSecretParameter": (f"{OOS}::test_secret_parameter_round_trip",),
     "DeleteSecretParameter": (f"{OOS}::test_secret_parameter_round_trip",),
+    "CreateUser": (f"{RAM}::test_user_lifecycle",),
+    "GetUser": (f"{RAM}::test_user_lifecycle",),
+    "ListUsers": (f"{RAM}::test_user_lifecycle",),
+    "UpdateUser": (f"{RAM}::test_user_lifecycle",),
+    "DeleteUser": (f"{RAM}::test_user_lifecycle",),
+    "CreateAccessKey": (f"{RAM}::test_a_users_key_signs_as_that_user_until_disabled",),
+    "ListAccessKeys": (f"{RAM}::test_a_users_key_signs_as_that_user_until_disabled",),
+    "UpdateAccessKey": (f"{RAM}::test_a_users_key_signs_as_that_user_until_disabled",),
+    "DeleteAccessKey": (f"{RAM}::test_a_users_key_signs_as_that_user_until_disabled",),
+    "CreatePolicy": (f"{RAM}::test_policies_versions_and_attachments",),
+    "GetPolicy": (f"{RAM}::test_policies_versions_and_attachments",),
+    "ListPolicies": (f"{RAM}::test_policies_versions_and_attachments",),
+    "DeletePolicy": (f"{RAM}::test_policies_versions_and_attachments",),
+    "CreatePolicyVersion": (f"{RAM}::test_policies_versions_and_attachments",),
+    "AttachPolicyToUser": (f"{RAM}::test_policies_versions_and_attachments",),
+    "DetachPolicyFromUser": (f"{RAM}::test_policies_versions_and_attachments",),
+    "ListPoliciesForUser": (f"{RAM}::test_policies_versions_and_attachments",),
+    "LookupEvents": (
+        "test_audit_sdk.py::test_a_change_and_a_refusal_each_appear_once_with_their_user",
+    ),
     # OpenAssist extensions: no SDK has a method for them, so they go through the legacy core
     # SDK's generic CommonRequest, which is how its users call any action it has no class for.
     "DiagnoseInvocation": (f"{LEGACY}::test_common_request_reaches_the_extensions",),

@@ -22,6 +22,7 @@ import pytest
 
 from tests.conftest import BACKENDS
 from tests.support.cluster import Agent, Cluster, backend_cluster, wait_until
+from tests.support.console import signed_in, text_of
 from tests.support.garbage_relay import GARBAGE
 
 QUICK = {
@@ -151,6 +152,9 @@ def test_a_full_disk_under_the_journal_is_the_agents_own_fault(
         [diagnosis] = cluster.call("DiagnoseInvocation", InvokeId=refused)["Diagnoses"]["Diagnosis"]
         assert "No space left on device" in diagnosis["AgentFaults"]
         assert diagnosis["RecommendedSolution"].startswith("The agent reports a fault of its own")
+        with signed_in(cluster) as console:  # the console's instance page says so too
+            page = text_of(console.get(f"/console/instances/{agent.instance_id}").text)
+        assert "Agent's own faults" in page and "No space left on device" in page
         assert agent.process is not None and agent.process.poll() is None
 
         filler.unlink()  # the cause goes away

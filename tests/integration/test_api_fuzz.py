@@ -228,6 +228,11 @@ CRAFTED = [
         {"Name": "deep", "Value": "v", "Type": "String", "Constraints": DEEP},
         "InvalidParameter.Constraints",
     ),
+    (
+        "CreatePolicy",
+        {"PolicyName": "deep", "PolicyDocument": "[" * 1500 + "]" * 1500},  # within 6144
+        "InvalidParameter.PolicyDocument",
+    ),
 ]
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 
 import httpx
 import pytest
 
+from openassist.cli.api_client import ApiCallError
 from tests.support.cluster import Agent, Cluster, wait_until
 from tests.support.console import csrf_of, signed_in, text_of
 
@@ -64,6 +66,9 @@ def test_task_page_has_outcome_tabs_and_the_recommended_solution(
     assert "Exit code 3" in failed
     assert "Recommended solution: The script ran and exited with the ExitCode shown." in failed
     assert "no disk for me" in failed
+
+    first = text_of(client.get(f"/console/invocations/{invoke_id}").text)  # no tab asked for
+    assert bad.instance_id in first and good.instance_id not in first  # the failures first
 
     full = client.get(f"/console/invocations/{invoke_id}/instances/{bad.instance_id}/output")
     assert full.status_code == 200 and full.text == "no disk for me\n"
@@ -174,7 +179,7 @@ def test_run_form_shows_refusals_with_their_codes(
         instance_id=good.instance_id,
         Timeout="-5",
     )
-    assert bad_timeout.status_code == 400 and "InvalidTimeout" in bad_timeout.text
+    assert bad_timeout.status_code == 400 and "InvalidParameter.Timeout" in bad_timeout.text
     assert cluster.call("DescribeInvocations")["TotalCount"] == before
 
 
@@ -201,6 +206,35 @@ def test_stop_from_the_task_page(
     assert "Stopped (1)" in done and good.instance_id in done
 
 
+def test_stopping_a_whole_task_asks_first_with_the_running_count(
+    cluster: Cluster, agents: tuple[Agent, Agent], client: httpx.Client
+) -> None:
+    good, bad = agents
+    invoke_id = cluster.run("sleep 300", good.instance_id, bad.instance_id, Timeout="600")
+    wait_until(
+        lambda: {r["InvocationStatus"] for r in cluster.results(invoke_id)} == {"Running"},
+        30,
+        what="the task to run on both",
+    )
+    page = client.get(f"/console/invocations/{invoke_id}")
+    asked = client.post(
+        f"/console/invocations/{invoke_id}/stop",
+        data={"csrf": csrf_of(page.text), "tab": "running"},
+    )
+    assert asked.status_code == 200
+    question = text_of(asked.text)
+    assert f"Stop task {invoke_id}?" in question
+    assert "still running (or waiting to run) on 2 of its 2 machines" in question
+    assert "Stop it on 2 machines" in question and "Cancel, keep it running" in question
+    assert {r["InvocationStatus"] for r in cluster.results(invoke_id)} == {"Running"}
+    confirmed = client.post(
+        f"/console/invocations/{invoke_id}/stop",
+        data={"csrf": csrf_of(asked.text), "tab": "running", "confirm": "yes"},
+    )
+    assert confirmed.status_code == 303
+    assert {r["InvocationStatus"] for r in cluster.wait_final(invoke_id)} == {"Terminated"}
+
+
 def test_instances_page_shows_agent_status_and_tags(
     agents: tuple[Agent, Agent], client: httpx.Client
 ) -> None:
@@ -213,6 +247,82 @@ def test_instances_page_shows_agent_status_and_tags(
     one = text_of(client.get(f"/console/instances/{good.instance_id}").text)
     assert "Agent Online" in one and "role=web" in one and "Linux" in one
     assert client.get("/console/instances/mi-nosuch").status_code == 404
+
+
+def _api_refusal(cluster: Cluster, action: str, **params: str) -> str:
+    with pytest.raises(ApiCallError) as refused:
+        cluster.call(action, **params)
+    return f"{refused.value.code}: {refused.value.message}"
+
+
+def _shows(answer: httpx.Response, refusal: str) -> bool:
+    """The form came back refused, its error box saying ``Code: message``."""
+    code, message = refusal.split(": ", 1)
+    return answer.status_code == 400 and f"{code} : {message}" in unescape(text_of(answer.text))
+
+
+def test_forms_refuse_with_the_api_code_and_message(
+    cluster: Cluster, agents: tuple[Agent, Agent], client: httpx.Client, tmp_path: Path
+) -> None:
+    """Issue 15.4: the checks are the service's, so the console refuses what the API refuses,
+    in the same words; a command name over 128 characters was cut silently before."""
+    good, _ = agents
+    long_name = "n" * 129
+    named = _api_refusal(
+        cluster, "CreateCommand", Name=long_name, Type="RunShellScript", CommandContent="ZGF0ZQ=="
+    )
+    assert named == "CmdName.ExceedLimit: The parameter Name is longer than 128 characters."
+    created = _post_form(
+        client, "/console/commands/new", "/console/commands/new", name=long_name, content="date"
+    )
+    assert _shows(created, named)
+    assert not cluster.call("DescribeCommands", Name=long_name)["Commands"]["Command"]
+
+    timeout = _api_refusal(
+        cluster,
+        "RunCommand",
+        Type="RunShellScript",
+        CommandContent="date",
+        Timeout="-5",
+        **{"InstanceId.1": good.instance_id},
+    )
+    run = _post_form(
+        client,
+        "/console/run",
+        "/console/run",
+        content="date",
+        instance_id=good.instance_id,
+        Timeout="-5",
+    )
+    assert _shows(run, timeout)
+
+    file_fields = {"Name": "x", "TargetDir": str(tmp_path), "InstanceId.1": good.instance_id}
+    for mode in ("4755", "0o644"):
+        refused = _api_refusal(cluster, "SendFile", FileMode=mode, Content="x", **file_fields)
+        sent = _post_form(
+            client,
+            "/console/sendfile",
+            "/console/sendfile",
+            name="x",
+            target_dir=str(tmp_path),
+            content="x",
+            mode=mode,
+            instance_id=good.instance_id,
+        )
+        assert _shows(sent, refused)
+    big = "x" * (24 * 1024 + 1)  # over 32 KiB once Base64-encoded
+    refused = _api_refusal(cluster, "SendFile", Content=big, **file_fields)
+    assert refused.startswith("FileSize.ExceedLimit: Content is 32772 bytes")
+    sent = _post_form(
+        client,
+        "/console/sendfile",
+        "/console/sendfile",
+        name="x",
+        target_dir=str(tmp_path),
+        content=big,
+        instance_id=good.instance_id,
+    )
+    assert _shows(sent, refused)
 
 
 def test_command_library_create_edit_invoke(

@@ -16,7 +16,7 @@ from openassist.agent.identity import Identity
 from openassist.agent.keys import new_key, private_pem, public_key_field
 from openassist.agent.signing import RequestSigner
 from openassist.server.gateway.auth import AgentAuthError, AgentHeaders, AgentVerifier
-from openassist.server.store.records import Instance
+from openassist.server.store.records import Instance, RegistrationState
 
 
 def _instance(public_key: str) -> Instance:
@@ -35,7 +35,7 @@ def _instance(public_key: str) -> Instance:
         registered_at=0,
         last_heartbeat_at=None,
         boot_id="",
-        registration_state="registered",
+        registration_state=RegistrationState.REGISTERED,
         last_invoked_at=None,
         invocation_count=0,
     )

@@ -11,6 +11,9 @@ OVER_SOFT_CAP: set[str] = {  # "relative/path.py" entries, each with a reason in
     # past the cap when supervised duties, per-run secrets and the start guard met; the journal
     # and recovery part is to move to a module of its own.
     "agent/main.py",
+    # Pure data: one help entry per action (the RAM and ActionTrail actions took it past 400);
+    # splitting it by product is the way out when it grows again.
+    "cli/action_reference.py",
 }
 
 

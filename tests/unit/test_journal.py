@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 from openassist.agent import journal as journal_module
-from openassist.agent.journal import Journal
+from openassist.agent.journal import Journal, TaskKind
 from openassist.protocol.reports import ReportKind, TaskReport
 
 FINISH = ReportKind.FINISH
@@ -93,3 +93,25 @@ def test_a_journal_written_by_an_earlier_version_is_read(tmp_path: Path) -> None
     assert pending.final_report == TaskReport(
         kind=ReportKind.STOPPED, task_id="t-1", invoke_version=2, exit_code=-1, output=b"\xff"
     )
+
+
+def test_the_task_kind_is_journaled_and_told_from_the_id_in_older_journals(
+    tmp_path: Path,
+) -> None:
+    """Recovery reports a send-file task in its own shape: the journal records its kind; a
+    journal written before the kind was recorded is read by the id's prefix, as it was then."""
+    journal = Journal.open(tmp_path)
+    journal.started(("x-file", 0), "boot-a", TaskKind.SEND_FILE)
+    journal.started(("f-looks-like-a-file", 0), "boot-a", TaskKind.COMMAND)
+    journal.process(("x-file", 0), 4242)
+    journal.compact()
+    with (tmp_path / "journal.jsonl").open("a") as old:
+        old.write(json.dumps({"e": "started", "task": "f-old", "v": 0, "boot": "b"}) + "\n")
+        old.write(json.dumps({"e": "started", "task": "t-old", "v": 1, "boot": "b"}) + "\n")
+    kinds = {e.task_id: e.kind for e in Journal.open(tmp_path).interrupted()}
+    assert kinds == {
+        "x-file": TaskKind.SEND_FILE,
+        "f-looks-like-a-file": TaskKind.COMMAND,
+        "f-old": TaskKind.SEND_FILE,
+        "t-old": TaskKind.COMMAND,
+    }

@@ -10,7 +10,15 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openassist.server.policy import AccessRequest, NamedPolicy, evaluate, parse_policy
+from openassist.server.policy import (
+    AccessRequest,
+    NamedPolicy,
+    PolicySet,
+    evaluate,
+    grants_everything,
+    might_allow,
+    parse_policy,
+)
 
 ACTIONS = ["ecs:RunCommand", "ecs:DescribeInvocations", "ecs:StopInvocation", "ram:CreateUser"]
 ACTION_PATTERNS = ["*", "ecs:*", "ecs:Describe*", "ecs:RunCommand", "ram:*", "*:*User", "ecs:?top*"]
@@ -136,5 +144,12 @@ def test_evaluate_agrees_with_the_reference(
     normalised = {
         k.split("/")[0].lower() + k[len(k.split("/")[0]) :]: v for k, v in context.items()
     }
-    decision = evaluate(policies, AccessRequest(action, resource, normalised))
+    request = AccessRequest(action, resource, normalised)
+    decision = evaluate(policies, request)
     assert decision.allowed is reference(raw, action, resource, context)
+    # The indexed form the server uses per call decides the same, by the same statement.
+    indexed = PolicySet(policies)
+    assert indexed.evaluate(request) == decision
+    assert indexed.evaluate(request) == decision  # again, from the remembered statements
+    assert indexed.might_allow(action, normalised) == might_allow(policies, action, normalised)
+    assert indexed.grants_everything(action) is grants_everything(policies, action)

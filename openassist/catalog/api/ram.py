@@ -136,3 +136,19 @@ POLICY_NOT_ATTACHED = _E(
     "The policy {policy_name} ({policy_type}) is not attached to the user {user_name}.",
     "PolicyName",
 )
+
+# The audit trail (ActionTrail LookupEvents, 2020-07-06).
+LOOKUP_TIME_INVALID = _E(
+    "InvalidParameter.{parameter}",
+    _K.INVALID_PARAMETER,
+    400,
+    "{parameter} must be a UTC time YYYY-MM-DDThh:mm:ssZ; got {value!r}.",
+    "{parameter}",
+)
+LOOKUP_ATTRIBUTE_INVALID = _E(
+    "InvalidParameter.LookupAttribute",
+    _K.INVALID_PARAMETER,
+    400,
+    "LookupAttribute key {key!r} is not one of {keys}; each needs a Value.",
+    "LookupAttribute",
+)

@@ -10,20 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Protocol
 
-from openassist.catalog import api
-from openassist.errors import Forbidden
 from openassist.protocol.api_versions import product_of
-from openassist.server.policy import AccessRequest, Decision, evaluate, might_allow
+from openassist.server.service.guard import Guard, arn, refusal
 from openassist.server.service.principals import Principal
 
-ACCOUNT_ID = "openassist"  # the account part of every ARN (one tenant per server)
-_PLAIN_PRODUCTS = ("ram", "actiontrail")  # these answer NoPermission; ECS and OOS Forbidden.RAM
-
-
-def arn(product: str, region: str, relative_id: str) -> str:
-    """``acs:ecs:local:openassist:instance/mi-...``; RAM's own resources have no region."""
-    return f"acs:{product}:{'' if product == 'ram' else region}:{ACCOUNT_ID}:{relative_id}"
+__all__ = ["admit", "arn", "authorize", "guard_of", "qualified", "request_context"]
 
 
 def request_context(source_ip: str, now: datetime, secure: bool) -> dict[str, str]:
@@ -35,36 +28,36 @@ def request_context(source_ip: str, now: datetime, secure: bool) -> dict[str, st
     }
 
 
-def refusal(action: str, decision: Decision, resource: str = "") -> Forbidden:
-    where = f" on {resource}" if resource else ""
-    plain = product_of(action) in _PLAIN_PRODUCTS
-    entry = api.NOT_AUTHORIZED if plain else api.NOT_AUTHORIZED_RAM
-    return Forbidden(entry, action=action, where=where, why=decision.reason)
-
-
 def qualified(action: str) -> str:
     return f"{product_of(action)}:{action}"
 
 
 def admit(principal: Principal, action: str, context: Mapping[str, str]) -> None:
-    decision = might_allow(principal.policies, qualified(action), context)
+    decision = principal.rules.might_allow(qualified(action), context)
     if not decision.allowed:
-        raise refusal(action, decision)
+        raise refusal(qualified(action), decision)
 
 
-def authorize(
-    principal: Principal | None,
-    action: str,
-    context: Mapping[str, str],
-    resources: Iterable[tuple[str, Mapping[str, str]]],
-) -> None:
+def authorize(call: _Caller, resources: Iterable[tuple[str, Mapping[str, str]]]) -> None:
     """Raise the refusal naming the first resource the caller may not touch; ``resources`` are
     (ARN, resource-level condition keys such as ``ecs:tag/env``)."""
-    if principal is None:
-        return
-    name = qualified(action)
-    for resource, keys in resources:
-        request = AccessRequest(name, resource, {**context, **keys})
-        decision = evaluate(principal.policies, request)
-        if not decision.allowed:
-            raise refusal(action, decision, resource)
+    guard_of(call).check(resources)
+
+
+class _Caller(Protocol):
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def principal(self) -> Principal | None: ...
+
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def context(self) -> Mapping[str, str]: ...
+
+
+def guard_of(call: _Caller, action: str = "") -> Guard:
+    """The guard the use cases apply for this call (``action`` unqualified; default the call's)."""
+    return Guard(call.principal, qualified(action or call.action), call.region, call.context)

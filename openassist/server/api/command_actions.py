@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from openassist.catalog import api
 from openassist.server.api import task_params
+from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import (
     encode_output,
     iso,
@@ -103,6 +105,9 @@ async def delete_command(call: Call) -> dict[str, Any]:
 async def invoke_command(call: Call) -> dict[str, Any]:
     p = call.params
     command_id = p.text("CommandId", required=True)
-    args = task_params.task_args(p, call.services.limits, call.access_key_id, command_defaults=True)
+    args = replace(
+        task_params.task_args(p, call.services.limits, call.access_key_id, command_defaults=True),
+        guard=guard_of(call),
+    )
     invoke_id = await call.services.invocations.invoke_command(command_id, args)
     return {"InvokeId": invoke_id}

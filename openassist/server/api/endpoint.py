@@ -28,9 +28,10 @@ from openassist.errors import (
     Unauthenticated,
 )
 from openassist.protocol.acs_signature import parse_authorization
-from openassist.protocol.api_versions import ECS_VERSION
+from openassist.protocol.api_versions import ECS_VERSION, product_of
 from openassist.server.api import (  # noqa: F401  (importing registers the actions)
     activation_actions,
+    audit_actions,
     command_actions,
     diagnosis_actions,
     file_actions,
@@ -51,6 +52,7 @@ from openassist.server.api.registry import (
     IDEMPOTENT,
     VERSIONS,
     Call,
+    Handler,
     Services,
 )
 from openassist.server.api.render import error_response, render
@@ -64,7 +66,15 @@ from openassist.server.api.signature import (
 from openassist.server.api.throttle import RateLimiter
 from openassist.server.listen.body import BodyRefused, BodyTooLarge, read_body
 from openassist.server.service import ids
+from openassist.server.service.audit import (
+    REFUSAL_CODES,
+    changes,
+    failed,
+    new_event,
+    secret_read,
+)
 from openassist.server.service.replay import ReplayGuard
+from openassist.server.store.audit import AuditRecord
 
 log = logging.getLogger(__name__)
 _RETENTION_MS = int(NONCE_RETENTION.total_seconds() * 1000)
@@ -97,6 +107,7 @@ class RpcEndpoint:
 
     async def _respond(self, request: Request) -> Response:
         request_id = ids.request_id()
+        request.state.request_id = request_id
         logs.bind(request_id=request_id)
         host = request.headers.get("host", "openassist")
         wants_xml = request.query_params.get("Format", "").upper() == "XML"
@@ -158,8 +169,24 @@ class RpcEndpoint:
         if principal is None:  # disabled or deleted since its secret was looked up
             raise Unauthenticated(api.ACCESS_KEY_NOT_FOUND)
         client = request.client.host if request.client else ""
-        context = request_context(client, datetime.now(UTC), request.url.scheme == "https")
-        admit(principal, action, context)
+        now = datetime.now(UTC)
+        context = request_context(client, now, request.url.scheme == "https")
+        event = new_event(
+            now=int(now.timestamp() * 1000),
+            action=action,
+            source=product_of(action),
+            user_name=principal.user_name,
+            access_key_id=access_key_id,
+            source_ip=client,
+            user_agent=headers.get("user-agent", ""),
+            request_id=getattr(request.state, "request_id", ""),
+            params=params,
+        )
+        try:
+            admit(principal, action, context)
+        except ApiError as refused:
+            await self._services.audit.record(failed(event, refused.code, refused.message))
+            raise
         call_params = Params(params)
         # The OOS SDK may leave RegionId out; an ECS call must name it.
         region = call_params.text(
@@ -174,15 +201,37 @@ class RpcEndpoint:
                 regions=", ".join(self._services.limits.regions),
             )
         call = Call(action, call_params, access_key_id, self._services, principal, context, region)
-        token = params.get("ClientToken", "")
-        if token and action in IDEMPOTENT:
-            return await self._services.idempotency.run(
-                access_key_id, action, token, params, lambda: handler(call)
-            )
-        answer = await handler(call)
+        return await self._audited(call, handler, event, params)
+
+    async def _audited(
+        self, call: Call, handler: Handler, event: AuditRecord, params: dict[str, str]
+    ) -> dict[str, Any]:
+        """Run the handler with its audit event riding its first write; a refusal or a failed
+        change is recorded alone (a change rolled back took its event with it), and so is a
+        secret read, which writes nothing."""
+        audit = self._services.audit
+        armed = audit.arm(event)
+        try:
+            token = params.get("ClientToken", "")
+            if token and call.action in IDEMPOTENT:
+                body = await self._services.idempotency.run(
+                    call.access_key_id, call.action, token, params, lambda: handler(call)
+                )
+            else:
+                body = await handler(call)
+        except Exception as error:
+            armed.disarm()
+            code = error.code if isinstance(error, ApiError) else api.INTERNAL_ERROR.code
+            message = error.message if isinstance(error, ApiError) else "internal error"
+            if changes(call.action) or code in REFUSAL_CODES:
+                await audit.record_failure(failed(event, code, message))
+            raise
+        armed.disarm()
+        if not armed.written and secret_read(call.action, params):
+            await audit.record(event)
         if log.isEnabledFor(logging.DEBUG):
-            _log_unread(action, call_params)
-        return answer
+            _log_unread(call.action, call.params)
+        return body
 
     async def _authenticate(self, signed: SignedRequest) -> str:
         key_id = signed.params.get("AccessKeyId", "")

@@ -9,12 +9,12 @@ from typing import Any
 from openassist.catalog import api
 from openassist.errors import InvalidParameter, LimitExceeded
 from openassist.server.api import task_params
+from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import iso, page_query, paging_fields, tag_list
 from openassist.server.api.registry import Call, action
-from openassist.server.service.files import FILE_MODE, FileTaskView, SendFileArgs
+from openassist.server.service.checks import FILE_MODE, MAX_FILE_BASE64
+from openassist.server.service.files import FileTaskView, SendFileArgs
 from openassist.server.store.files import FileTaskFilter
-
-MAX_CONTENT_BASE64 = 32 * 1024
 
 
 def _content(call: Call) -> tuple[bytes, str]:
@@ -31,8 +31,8 @@ def _content(call: Call) -> tuple[bytes, str]:
     else:
         raw = text.encode("utf-8")
     size = len(base64.b64encode(raw))
-    if size > MAX_CONTENT_BASE64:
-        raise LimitExceeded(api.FILE_TOO_LARGE, size=size, limit=MAX_CONTENT_BASE64)
+    if size > MAX_FILE_BASE64:
+        raise LimitExceeded(api.FILE_TOO_LARGE, size=size, limit=MAX_FILE_BASE64)
     return raw, "Base64" if kind.lower() == "base64" else "PlainText"
 
 
@@ -73,6 +73,7 @@ async def send_file(call: Call) -> dict[str, Any]:
         description=p.text("Description", max_len=512, too_long=api.FILE_DESCRIPTION_TOO_LONG),
         access_key_id=call.access_key_id,
         tags=task_params.tags(p),
+        guard=guard_of(call),
     )
     return {"InvokeId": await call.services.files.send(args)}
 

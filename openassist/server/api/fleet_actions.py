@@ -10,6 +10,7 @@ from typing import Any
 from openassist.catalog import api
 from openassist.errors import InvalidParameter
 from openassist.server.api import task_params
+from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import iso, page_query, paging_fields
 from openassist.server.api.registry import Call, action
 from openassist.server.service.fleet import ActivationArgs
@@ -60,11 +61,13 @@ async def describe_cloud_assistant_status(call: Call) -> dict[str, Any]:
     ids = _requested_ids(call, 100)
     if ids:
         found = await fleet.require_instances(ids, registered=True)  # gone: refused
+        await fleet.check_instances(ids, guard_of(call))
         query = PageQuery(limit=len(ids))
         page = Page(items=[found[i] for i in ids], total=len(ids), next_key=None)
     else:
         query = page_query(p)
-        page = await fleet.list_instances(InstanceFilter(os_type=p.text("OSType") or None), query)
+        where = InstanceFilter(os_type=p.text("OSType") or None)
+        page = await fleet.list_instances(where, query, guard_of(call))
     active = await fleet.active_task_counts([i.id for i in page.items])
     items = []
     for instance in page.items:
@@ -128,7 +131,7 @@ async def describe_managed_instances(call: Call) -> dict[str, Any]:
         tags=task_params.tags(p),
     )
     query = page_query(p)
-    page = await fleet.list_instances(where, query)
+    page = await fleet.list_instances(where, query, guard_of(call))
     tags = await fleet.instance_tags(i.id for i in page.items)
     return {
         **paging_fields(page, query),

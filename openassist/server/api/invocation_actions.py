@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from openassist.catalog import api
 from openassist.errors import InvalidParameter
 from openassist.protocol.statuses import InvokeRecordStatus
 from openassist.server.api import task_params
+from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import (
     encode_output,
     iso,
@@ -42,7 +44,10 @@ _CLOCK = SystemClock()
 async def run_command(call: Call) -> dict[str, Any]:
     p, limits = call.params, call.services.limits
     spec = task_params.command_spec(p, limits, default_encoding="PlainText")
-    args = task_params.task_args(p, limits, call.access_key_id, command_defaults=False)
+    args = replace(
+        task_params.task_args(p, limits, call.access_key_id, command_defaults=False),
+        guard=guard_of(call),
+    )
     command_id, invoke_id = await call.services.invocations.run_command(
         spec, args, keep_command=p.boolean("KeepCommand")
     )
@@ -100,9 +105,10 @@ def _invocation_fields(view: TaskView, with_output: bool, encoding: str) -> dict
         "Timed": timed.is_timed(task) and not task.status.is_final,
         "Timeout": task.timeout,
         "Username": task.username,
+        "InvokedBy": task.invoked_by,  # OpenAssist extension: the RAM user who created the task
         "WorkingDir": task.working_dir,
         "Launcher": command.launcher,
-        "TerminationMode": task.termination_mode,
+        "TerminationMode": task.termination_mode or "",
         "ContainerId": task.container_id,
         "ContainerName": task.container_name,
         "CreationTime": iso(task.created_at),
@@ -135,7 +141,7 @@ async def describe_invocations(call: Call) -> dict[str, Any]:
     if with_output and not (where.invoke_id or where.instance_id):
         raise InvalidParameter(api.INCLUDE_OUTPUT_UNNARROWED)
     query = page_query(p)
-    page = await call.services.invocations.describe(where, query)
+    page = await call.services.invocations.describe(where, query, guard_of(call))
     encoding = output_encoding(p)
     return {
         **paging_fields(page, query),
@@ -167,7 +173,7 @@ def _result_fields(
         "ContainerId": task.container_id,
         "ContainerName": task.container_name,
         "Launcher": command.launcher,
-        "TerminationMode": task.termination_mode,
+        "TerminationMode": task.termination_mode or "",
         "Tags": {"Tag": []},
     }
 
@@ -189,7 +195,7 @@ async def describe_invocation_results(call: Call) -> dict[str, Any]:
     query = page_query(p)
     if p.boolean("IncludeHistory"):
         return await _history(call, where, query)
-    page, tasks, commands = await call.services.invocations.results(where, query)
+    page, tasks, commands = await call.services.invocations.results(where, query, guard_of(call))
     encoding = output_encoding(p)
     results = []
     for row in page.items:
@@ -251,5 +257,5 @@ async def stop_invocation(call: Call) -> dict[str, Any]:
     p = call.params
     invoke_id = p.text("InvokeId", required=True)
     instance_ids = p.repeated("InstanceId", max_items=50, too_many=api.INSTANCES_TOO_MANY)
-    await call.services.invocations.stop(invoke_id, instance_ids)
+    await call.services.invocations.stop(invoke_id, instance_ids, guard_of(call))
     return {}

@@ -9,6 +9,7 @@ from typing import Any
 from openassist.catalog import api
 from openassist.errors import InvalidParameter
 from openassist.server import json_input
+from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import iso
 from openassist.server.api.params import Params
 from openassist.server.api.registry import Call, action
@@ -33,9 +34,19 @@ def _tags(params: Params) -> dict[str, str]:
     return tags
 
 
-def _new(params: Params, type_: str) -> NewParameter:
+def _named(call: Call, secret: bool, max_len: int | None = None) -> str:
+    """The Name parameter, checked against the caller's policies (``parameter/NAME`` or
+    ``secretparameter/NAME``)."""
+    name = call.params.text("Name", required=True, max_len=max_len)
+    guard = guard_of(call)
+    guard.check([guard.secret(name) if secret else guard.parameter(name)])
+    return name
+
+
+def _new(call: Call, type_: str) -> NewParameter:
+    params = call.params
     return NewParameter(
-        name=params.text("Name", required=True),
+        name=_named(call, type_ == SECRET),
         type=type_,
         value=params.text("Value", required=True),
         description=params.text("Description", max_len=200),
@@ -82,7 +93,7 @@ def parameter_fields(parameter: Parameter, key_id: str = "") -> dict[str, Any]:
 
 @action("CreateParameter", idempotent=True)
 async def create_parameter(call: Call) -> dict[str, Any]:
-    new = _new(call.params, _type(call.params, PLAIN_TYPES))
+    new = _new(call, _type(call.params, PLAIN_TYPES))
     created = await call.services.parameter_store.create(new, call.access_key_id)
     return {"Parameter": parameter_fields(created)}
 
@@ -90,7 +101,7 @@ async def create_parameter(call: Call) -> dict[str, Any]:
 @action("CreateSecretParameter", idempotent=True)
 async def create_secret_parameter(call: Call) -> dict[str, Any]:
     store = call.services.parameter_store
-    new = _new(call.params, _type(call.params, (SECRET,), default=SECRET))
+    new = _new(call, _type(call.params, (SECRET,), default=SECRET))
     created = await store.create(new, call.access_key_id)
     return {"Parameter": parameter_fields(created, store.key_id)}
 
@@ -99,9 +110,7 @@ async def create_secret_parameter(call: Call) -> dict[str, Any]:
 async def get_parameter(call: Call) -> dict[str, Any]:
     p = call.params
     store = call.services.parameter_store
-    found = await store.get(
-        p.text("Name", required=True, max_len=200), secret=False, version=_version(p)
-    )
+    found = await store.get(_named(call, False, 200), secret=False, version=_version(p))
     return {"Parameter": {**parameter_fields(found), "Value": found.value}}
 
 
@@ -109,9 +118,7 @@ async def get_parameter(call: Call) -> dict[str, Any]:
 async def get_secret_parameter(call: Call) -> dict[str, Any]:
     p = call.params
     store = call.services.parameter_store
-    found = await store.get(
-        p.text("Name", required=True, max_len=180), secret=True, version=_version(p)
-    )
+    found = await store.get(_named(call, True, 180), secret=True, version=_version(p))
     # Without WithDecryption=true the value stays hidden, as in OOS.
     value = store.reveal(found) if p.boolean("WithDecryption") else None
     return {"Parameter": {**parameter_fields(found, store.key_id), "Value": value}}
@@ -119,13 +126,11 @@ async def get_secret_parameter(call: Call) -> dict[str, Any]:
 
 @action("DeleteParameter")
 async def delete_parameter(call: Call) -> dict[str, Any]:
-    await call.services.parameter_store.delete(
-        call.params.text("Name", required=True), secret=False
-    )
+    await call.services.parameter_store.delete(_named(call, False), secret=False)
     return {}
 
 
 @action("DeleteSecretParameter")
 async def delete_secret_parameter(call: Call) -> dict[str, Any]:
-    await call.services.parameter_store.delete(call.params.text("Name", required=True), secret=True)
+    await call.services.parameter_store.delete(_named(call, True), secret=True)
     return {}

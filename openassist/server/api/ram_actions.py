@@ -65,12 +65,7 @@ def _key_fields(key: KeyView) -> dict[str, Any]:
 
 def _check(call: Call, *relative_ids: str) -> None:
     """The caller's policies must allow the action on each named user or policy."""
-    authorize(
-        call.principal,
-        call.action,
-        call.context,
-        [(arn("ram", "", relative), {}) for relative in relative_ids],
-    )
+    authorize(call, [(arn("ram", "", relative), {}) for relative in relative_ids])
 
 
 def _user_name(call: Call, *, default_to_caller: bool = False) -> str:

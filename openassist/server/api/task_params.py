@@ -193,7 +193,7 @@ def task_args(
         repeat_mode=repeat_mode,
         frequency=frequency,
         parameters=parameters(params),
-        termination_mode=termination.value if termination else "",
+        termination_mode=termination,
         tags=tags(params),
         container_id=container_id,
         container_name=container_name,

@@ -7,7 +7,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import ApiError, InvalidParameter
 from openassist.protocol.statuses import CommandType
 from openassist.server.console import forms
 from openassist.server.console.web import PREFIX, Console, Visit, see_other
@@ -65,8 +66,8 @@ class CommandPages:
         form = visit.form
         try:
             if not form.get("name"):
-                raise ApiError("MissingParameter.Name", "Give the command a name.")
-            spec = forms.command_spec(form, self.console.services.limits)
+                raise InvalidParameter(api.MISSING_PARAMETER, parameter="Name")
+            spec = forms.command_spec(form)
             command_id = await self.commands.create(spec, ())
         except ApiError as error:
             return await self.form(visit, error, 400)
@@ -74,16 +75,15 @@ class CommandPages:
 
     async def update(self, visit: Visit) -> Response:
         form, command_id = visit.form, visit.request.path_params["command_id"]
-        limits = self.console.services.limits
         try:
             if not form.get("name"):
-                raise ApiError("MissingParameter.Name", "Give the command a name.")
+                raise InvalidParameter(api.MISSING_PARAMETER, parameter="Name")
             changes: dict[str, Any] = {
-                "name": form.get("name")[:128],
-                "description": form.get("description")[:512],
-                "working_dir": form.get("working_dir")[:200],
+                "name": form.get("name"),
+                "description": form.get("description"),
+                "working_dir": form.get("working_dir"),
+                "timeout": forms.integer(form, "Timeout", 60),
             }
-            changes["timeout"] = forms.integer(form, "Timeout", 60, limits.max_timeout_s)
             await self.commands.modify(command_id, changes)
         except ApiError as error:
             return await self.form(visit, error, 400)

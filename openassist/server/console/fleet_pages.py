@@ -6,7 +6,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import ApiError, NotFound
 from openassist.protocol.statuses import CommandType
 from openassist.server.console import display, forms
 from openassist.server.console.web import PREFIX, Console, Visit, see_other
@@ -103,14 +104,14 @@ class FleetPages:
         try:
             command = await self._saved(form.get("command_id"))
             if form.get("command_id") and command is None:
-                raise ApiError("InvalidCmdId.NotFound", "The saved command no longer exists.")
+                raise NotFound(api.COMMAND_NOT_FOUND, command_id=form.get("command_id"))
             args = forms.task_args(
                 form, services.limits, visit.session.actor, saved=command is not None
             )
             if command is not None:
                 invoke_id = await services.invocations.invoke_command(command.id, args)
             else:
-                spec = forms.command_spec(form, services.limits)
+                spec = forms.command_spec(form)
                 _, invoke_id = await services.invocations.run_command(spec, args)
         except ApiError as error:
             return await self.run_form(visit, error, 400)
@@ -133,7 +134,7 @@ class FleetPages:
         services = self.console.services
         try:
             ids = await forms.resolved(visit.form, self.fleet, 50)
-            args = forms.send_file_args(visit.form, visit.session.actor, ids)
+            args = forms.send_file_args(visit.form, services.limits, visit.session.actor, ids)
             invoke_id = await services.files.send(args)
         except ApiError as error:
             return await self.send_form(visit, error, 400)

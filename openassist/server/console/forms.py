@@ -1,29 +1,38 @@
 """From console forms to the service layer's typed arguments (CommandSpec, TaskArgs,
-SendFileArgs). Bad input raises ApiError with the API's codes, shown on the form."""
+SendFileArgs). The forms only parse: the services check every limit (``service/checks.py``),
+so a bad form gets the API's code and message, shown on the form. What only a form can get
+wrong (instances and a tag both chosen, a parameter line without ``=``) has its own entry."""
 
 from __future__ import annotations
 
-import base64
 import re
 
-from openassist.errors import ApiError
+from openassist.catalog import api
+from openassist.errors import InvalidParameter, LimitExceeded, NotFound
 from openassist.protocol.statuses import CommandType, RepeatMode
 from openassist.server.console.web import Form
+from openassist.server.service import checks
 from openassist.server.service.context import Limits
-from openassist.server.service.files import FILE_MODE, FILE_MODE_RULE, SendFileArgs
+from openassist.server.service.files import SendFileArgs
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.invocations import CommandSpec, TaskArgs
 
-MAX_FILE_BASE64 = 32 * 1024
 
-
-def integer(form: Form, name: str, default: int, maximum: int) -> int:
+def integer(form: Form, name: str, default: int, minimum: int = 0, maximum: int = 0) -> int:
+    """A whole number field, read as the API reads one; its range is the service's to check,
+    except where only the API checks it (``minimum``/``maximum``: the same codes as the API's)."""
     text = form.get(name)
     if not text:
         return default
-    if not text.isdigit() or not 1 <= int(text) <= maximum:
-        raise ApiError(f"Invalid{name}", f"{name} must be a whole number from 1 to {maximum}.")
-    return int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidParameter(api.PARAMETER_NOT_INTEGER, parameter=name, value=text) from None
+    if minimum and value < minimum:
+        raise InvalidParameter(api.PARAMETER_TOO_SMALL, parameter=name, minimum=minimum)
+    if maximum and value > maximum:
+        raise InvalidParameter(api.PARAMETER_TOO_LARGE, parameter=name, limit=maximum)
+    return value
 
 
 def parse_tag(text: str) -> tuple[str, str] | None:
@@ -38,12 +47,18 @@ def chosen(form: Form) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     ids = tuple(dict.fromkeys([*form.all("instance_id"), *typed]))
     tag = parse_tag(form.get("tag"))
     if tag is not None and ids:
-        raise ApiError(
-            "InvalidParameter.Targets", "Choose instances or a tag, not both: clear one of them."
-        )
+        raise InvalidParameter(api.FORM_TARGETS_BOTH)
     if tag is None and not ids:
-        raise ApiError("MissingParam.InstanceId", "Choose at least one instance or a tag.")
+        raise InvalidParameter(api.FORM_TARGETS_MISSING)
     return ids, (tag,) if tag else ()
+
+
+def _at_most(ids: tuple[str, ...], limit: int) -> tuple[str, ...]:
+    if len(ids) > limit:
+        raise LimitExceeded(
+            api.INSTANCES_TOO_MANY, parameter="InstanceId", limit=limit, count=len(ids)
+        )
+    return ids
 
 
 async def resolved(form: Form, fleet: FleetService, limit: int) -> tuple[str, ...]:
@@ -53,32 +68,27 @@ async def resolved(form: Form, fleet: FleetService, limit: int) -> tuple[str, ..
     if tags:
         ids = tuple(await fleet.instances_tagged(tags, limit + 1))
         if not ids:
-            raise ApiError("InvalidResourceTag.InstanceNotFound", "No instance carries the tag.")
-    if len(ids) > limit:
-        raise ApiError("InstanceIds.ExceedLimit", f"At most {limit} instances per task.")
-    return ids
+            wanted = ", ".join(f"{k}={v or '*'}" for k, v in tags)
+            raise NotFound(api.TAGGED_NONE, wanted=wanted)
+    return _at_most(ids, limit)
 
 
-def command_spec(form: Form, limits: Limits) -> CommandSpec:
+def command_spec(form: Form) -> CommandSpec:
+    text = form.get("type") or CommandType.RUN_SHELL_SCRIPT.value
     try:
-        command_type = CommandType(form.get("type") or CommandType.RUN_SHELL_SCRIPT.value)
+        command_type = CommandType(text)
     except ValueError:
-        raise ApiError("InvalidCmdType.NotFound", "Choose a command type from the list.") from None
-    content = form.raw("content").encode()
-    if not content.strip():
-        raise ApiError("InvalidCommandText", "The script is empty; write the commands to run.")
-    if len(base64.b64encode(content)) > limits.max_content_base64:
-        raise ApiError(
-            "CmdContent.ExceedLimit",
-            f"The script is over {limits.max_content_base64} bytes after Base64 encoding.",
-        )
+        allowed = ", ".join(t.value for t in CommandType)
+        raise InvalidParameter(
+            api.COMMAND_TYPE_NOT_FOUND, parameter="Type", allowed=allowed, value=text
+        ) from None
     return CommandSpec(
         type=command_type,
-        content=content,
-        timeout=integer(form, "Timeout", 60, limits.max_timeout_s),
-        name=form.get("name")[:128],
-        description=form.get("description")[:512],
-        working_dir=form.get("working_dir")[:200],
+        content=form.raw("content").encode(),
+        timeout=integer(form, "Timeout", 60),
+        name=form.get("name"),
+        description=form.get("description"),
+        working_dir=form.get("working_dir"),
         enable_parameter=form.checked("enable_parameter") or bool(form.get("parameters")),
     )
 
@@ -91,7 +101,7 @@ def parameters(form: Form) -> dict[str, str]:
             continue
         name, sep, value = line.partition("=")
         if not sep or not name.strip():
-            raise ApiError("InvalidParameter.Parameters", f"Write parameters as name=value: {line}")
+            raise InvalidParameter(api.FORM_PARAMETER_LINE_INVALID, line=line)
         values[name.strip()] = value
     return values
 
@@ -100,20 +110,14 @@ def task_args(form: Form, limits: Limits, actor: str, saved: bool) -> TaskArgs:
     """The task part; for a saved command (``saved``) empty fields keep the command's values.
     Targets are instance ids, or a tag that the task service resolves (as ResourceTag.N)."""
     instance_ids, resource_tags = chosen(form)
-    if len(instance_ids) > limits.max_instances_per_call:
-        raise ApiError(
-            "InstanceIds.ExceedLimit", f"At most {limits.max_instances_per_call} instances."
-        )
     periodic = form.get("schedule") == "period"
     timeout_given = bool(form.get("Timeout"))
     return TaskArgs(
-        instance_ids=instance_ids,
+        instance_ids=_at_most(instance_ids, limits.max_instances_per_call),
         access_key_id=actor,
-        timeout=integer(form, "Timeout", 60, limits.max_timeout_s)
-        if timeout_given or not saved
-        else None,
-        working_dir=form.get("working_dir")[:200] or (None if saved else ""),
-        username=form.get("username")[:255],
+        timeout=integer(form, "Timeout", 60) if timeout_given or not saved else None,
+        working_dir=form.get("working_dir") or (None if saved else ""),
+        username=form.get("username"),
         repeat_mode=RepeatMode.PERIOD if periodic else RepeatMode.ONCE,
         frequency=form.get("frequency") if periodic else "",
         parameters=parameters(form),
@@ -121,28 +125,20 @@ def task_args(form: Form, limits: Limits, actor: str, saved: bool) -> TaskArgs:
     )
 
 
-def send_file_args(form: Form, actor: str, instance_ids: tuple[str, ...]) -> SendFileArgs:
-    name, target_dir, mode = form.get("name"), form.get("target_dir"), form.get("mode") or "0644"
-    if not name:
-        raise ApiError("MissingParameter.Name", "Give the file a name.")
-    if not target_dir.startswith("/"):
-        raise ApiError("FileTargetDir.Invalid", "The target directory must be an absolute path.")
-    if not FILE_MODE.fullmatch(mode):
-        raise ApiError("FileMode.Invalid", FILE_MODE_RULE)
-    content = form.raw("content").encode()
-    if len(base64.b64encode(content)) > MAX_FILE_BASE64:
-        raise ApiError("FileSize.ExceedLimit", "The content is over 32 KB after Base64 encoding.")
+def send_file_args(
+    form: Form, limits: Limits, actor: str, instance_ids: tuple[str, ...]
+) -> SendFileArgs:
     return SendFileArgs(
         instance_ids=instance_ids,
-        name=name[:255],
-        target_dir=target_dir[:255],
-        content=content,
+        name=form.get("name"),
+        target_dir=form.get("target_dir"),
+        content=form.raw("content").encode(),
         content_type="PlainText",
-        file_mode=mode,
-        owner=form.get("owner")[:64] or "root",
-        group=form.get("group")[:64] or "root",
+        file_mode=form.get("mode") or "0644",
+        owner=form.get("owner") or "root",
+        group=form.get("group") or "root",
         overwrite=form.checked("overwrite"),
-        timeout=max(10, integer(form, "Timeout", 60, 86400)),
-        description=form.get("description")[:512],
+        timeout=max(10, checks.timeout(integer(form, "Timeout", 60), limits)),
+        description=form.get("description"),
         access_key_id=actor,
     )

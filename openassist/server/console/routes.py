@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from openassist.server.console.activation_pages import ActivationPages
 from openassist.server.console.auth_pages import AuthPages
 from openassist.server.console.command_pages import CommandPages
 from openassist.server.console.fleet_pages import FleetPages
@@ -25,9 +26,11 @@ def _static_files() -> dict[str, bytes]:
     return {name: (folder / name).read_bytes() for name in _STATIC}
 
 
-def console_app(services: Services, keys: ConsoleKeys) -> Starlette:
-    """The console as an ASGI app; mount it at ``/console``."""
+def console_app(services: Services, keys: ConsoleKeys, agent_port: int = 8643) -> Starlette:
+    """The console as an ASGI app; mount it at ``/console``. ``agent_port``: the agent gateway's,
+    for the install command of new machines."""
     console = Console(services, keys)
+    machines = ActivationPages(console, agent_port)
     auth, tasks = AuthPages(console), TaskPages(console)
     fleet, library = FleetPages(console), CommandPages(console)
     files = _static_files()
@@ -67,5 +70,7 @@ def console_app(services: Services, keys: ConsoleKeys) -> Starlette:
         Route("/commands/new", guard(library.create), methods=post),
         Route("/commands/{command_id}", guard(library.form), methods=get),
         Route("/commands/{command_id}", guard(library.update), methods=post),
+        Route("/activations", guard(machines.form), methods=get),
+        Route("/activations", guard(machines.create), methods=post),
     ]
     return Starlette(routes=routes)

@@ -74,6 +74,22 @@ class TaskPages:
             live_url="?" + urlencode({**query, "fragment": "1"}),
         )
 
+    async def _confirm_stop(self, visit: Visit, invoke_id: str) -> Response:
+        """Stopping a whole task is asked first, with how many machines it still runs on (one
+        machine's Stop button names it, and acts at once)."""
+        task = await self._task(invoke_id)
+        if task is None:
+            return self.console.page(visit, "missing.html", 404, what=f"task {invoke_id}")
+        running = sum(r.status in display.ACTIVE for r in task.instances)
+        return self.console.page(
+            visit,
+            "confirm_stop.html",
+            invoke_id=invoke_id,
+            running=running,
+            total=len(task.instances),
+            tab=visit.form.get("tab") or "running",
+        )
+
     async def _task(self, invoke_id: str) -> TaskView | None:
         page = await self.invocations.describe(
             InvocationFilter(invoke_id=invoke_id), PageQuery(limit=1)
@@ -87,8 +103,8 @@ class TaskPages:
             return self.console.page(visit, "missing.html", 404, what=f"task {invoke_id}")
         counts = display.outcome_counts(r.status for r in task.instances)
         tab = visit.request.query_params.get("tab", "")
-        if tab not in display.OUTCOME_KEYS:
-            tab = next((k for k in display.OUTCOME_KEYS if counts[k]), "completed")
+        if tab not in display.OUTCOME_KEYS:  # failures first: they are what to look at
+            tab = next((k for k in ("failed", *display.OUTCOME_KEYS) if counts[k]), "completed")
         diagnosis = await self.console.services.diagnosis.diagnose(invoke_id)
         hosts = await self.console.services.fleet.list_instances(
             InstanceFilter(ids=tuple(r.instance_id for r in task.instances), registered_only=False),
@@ -126,6 +142,8 @@ class TaskPages:
     async def stop(self, visit: Visit) -> Response:
         invoke_id = visit.request.path_params["invoke_id"]
         instance_id = visit.form.get("instance_id")
+        if not instance_id and visit.form.get("confirm") != "yes":
+            return await self._confirm_stop(visit, invoke_id)
         try:
             await self.invocations.stop(invoke_id, [instance_id] if instance_id else [])
             notice = "Stop requested for " + (instance_id or "every instance") + "."

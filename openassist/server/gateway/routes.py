@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from openassist import logs
@@ -45,7 +46,7 @@ from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.registration import Registration, RegistrationRefused
 from openassist.server.service.replay import ReplayGuard
 from openassist.server.service.restarts import Restart, RestartService
-from openassist.server.store.records import Instance
+from openassist.server.store.records import Instance, RegistrationState
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class Gateway:
         self._access: dict[tuple[str, str], tuple[float, bool]] = {}
         self.kicks = KickHub(context.bus, forget=lambda i: self._instances.pop(i, None))
 
-    def app(self) -> Starlette:
+    def app(self, extra: Sequence[BaseRoute] = ()) -> Starlette:
         routes = [
             Route(wire.REGISTER, self.register, methods=["POST"]),
             Route(wire.DEREGISTER, self.deregister, methods=["POST"]),
@@ -121,6 +122,7 @@ class Gateway:
             Route(wire.CONNECTION_DETECT, self.connection_detect, methods=["GET"]),
             Route(wire.API_PREFIX + "/{rest:path}", self.acknowledge, methods=["GET", "POST"]),
             WebSocketRoute(wire.KICK_CHANNEL, self.kick_channel),
+            *extra,
         ]
         handlers = {
             AgentAuthError: _refused,
@@ -138,7 +140,8 @@ class Gateway:
         headers = AgentHeaders.parse(connection.headers)
         instance = await self._instance(headers.instance_id)
         if instance is None or (
-            instance.registration_state != "registered" and not allow_deregistered
+            instance.registration_state is not RegistrationState.REGISTERED
+            and not allow_deregistered
         ):
             raise AgentAuthError(f"instance {headers.instance_id} is not registered")
         self._verifier.verify(headers, instance)
@@ -228,7 +231,7 @@ class Gateway:
         """The agent removes its own registration (``aliyun-service --deregister``), also after
         the server deregistered it: the official agent then deletes its identity files."""
         instance = await self._authenticate(request, allow_deregistered=True)
-        if instance.registration_state == "registered":
+        if instance.registration_state is RegistrationState.REGISTERED:
             await self._fleet.deregister(instance.id)
         self._instances.pop(instance.id, None)
         return _json({"code": 200, "instanceId": instance.id})

@@ -45,7 +45,7 @@ def task_info(delivery: Delivery) -> wire.TaskInfo:
         creationTime=task.created_at,
         invokeVersion=delivery.version,
         cron=delivery.cron,
-        terminationMode=task.termination_mode,
+        terminationMode=task.termination_mode or "",
         launcher=command.launcher,
         secretsPerRun=delivery.secrets_per_run,
     )

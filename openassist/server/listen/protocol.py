@@ -4,8 +4,8 @@ uvicorn keeps a connection that never finishes its request head for ever, puts n
 head's size, and its parser refuses the raw UTF-8 the official agent sends in request targets.
 This subclass, one per listener (``guarded_protocol``):
 
-- refuses connections above ``max_connections`` at once, with 503 (a TLS handshake is bounded
-  by the event loop's own 60 s handshake timeout, before the connection counts);
+- refuses connections above ``max_connections`` at once, with 503; on a TLS port (``tls.py``)
+  connections count from the accept, and the handshake must end within ``head_timeout_s``;
 - wants each request head within ``head_timeout_s`` of the connection or of the request's first
   byte (408 otherwise), and no larger than ``max_head_bytes`` (431);
 - closes a connection whose request body stops arriving for ``read_timeout_s`` (the handler
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from asyncio import TimerHandle
 from typing import Any, ClassVar, cast
@@ -27,22 +28,29 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from openassist.server.listen.limits import ListenerLimits
 from openassist.server.listen.request_line import escape_request_line
+from openassist.server.listen.tls import tls_factory
 
 log = logging.getLogger("openassist.server.listen")
 
 REFUSAL_LOG_INTERVAL_S = 60.0  # refusals are logged at most once a minute per listener, counted
 
 
-def guarded_protocol(name: str, limits: ListenerLimits) -> type[asyncio.Protocol]:
-    """The protocol class for one listener (uvicorn's ``Config(http=...)``)."""
-    attributes = {"listener": name, "limits": limits, "refusals": {}}
-    return cast(type[asyncio.Protocol], type("GuardedProtocol", (GuardedProtocol,), attributes))
+def guarded_protocol(
+    name: str, limits: ListenerLimits, tls: ssl.SSLContext | None = None
+) -> type[asyncio.Protocol]:
+    """The protocol factory for one listener (uvicorn's ``Config(http=...)``), serving TLS
+    itself when ``tls`` is given (uvicorn is then given no certificate)."""
+    attributes = {"listener": name, "limits": limits, "refusals": {}, "handshaking": set()}
+    protocol = type("GuardedProtocol", (GuardedProtocol,), attributes)
+    factory = protocol if tls is None else tls_factory(protocol, tls)
+    return cast(type[asyncio.Protocol], factory)
 
 
 class GuardedProtocol(HttpToolsProtocol):
     listener: ClassVar[str]
     limits: ClassVar[ListenerLimits]
     refusals: ClassVar[dict[str, Any]]  # reason -> [count since logged, last logged]
+    handshaking: ClassVar[set[asyncio.BaseProtocol]]  # TLS layers still shaking hands
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -51,11 +59,23 @@ class GuardedProtocol(HttpToolsProtocol):
         self._awaiting_line = True  # the next bytes start a request line
         self._in_head = True  # between the end of a request and the end of the next head
         self._head_bytes = 0
+        self.tls_layer: asyncio.BaseProtocol | None = None  # set by tls.CountedTls
 
-    # Connection: counted and timed from the moment it is usable (after any TLS handshake).
+    def open_connections(self) -> int:
+        return len(self.connections) + len(self.handshaking)
+
+    def head_timeout(self) -> float:
+        return self.limits.head_timeout_s
+
+    def handshake_refused(self) -> None:
+        self._note("connection limit reached")
+
+    # Connection: counted and timed; on TLS the handshake was counted and timed before.
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.tls_layer is not None:
+            self.handshaking.discard(self.tls_layer)
         super().connection_made(cast(asyncio.Transport, transport))
-        if len(self.connections) > self.limits.max_connections:
+        if self.open_connections() > self.limits.max_connections:
             self._note("connection limit reached")
             self._refuse(503, "Too many connections; try again later.")
             return

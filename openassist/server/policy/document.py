@@ -13,12 +13,13 @@ Every refusal says where the document is wrong and what to write instead.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
+from openassist.server import json_input
 from openassist.server.policy.conditions import CONDITION_OPERATORS, Condition, normalise_key
 from openassist.server.policy.patterns import compile_pattern
 
@@ -48,12 +49,20 @@ class Statement:
     not_action: bool = False  # the actions are those it does NOT apply to
     not_resource: bool = False
 
+    @cached_property
+    def _action_patterns(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(compile_pattern(p, ignore_case=True) for p in self.actions)
+
+    @cached_property
+    def _resource_patterns(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(compile_pattern(p) for p in self.resources)
+
     def applies_to_action(self, action: str) -> bool:
-        hit = any(compile_pattern(p, ignore_case=True).fullmatch(action) for p in self.actions)
+        hit = any(p.fullmatch(action) for p in self._action_patterns)
         return hit != self.not_action
 
     def applies_to_resource(self, resource: str) -> bool:
-        hit = any(compile_pattern(p).fullmatch(resource) for p in self.resources)
+        hit = any(p.fullmatch(resource) for p in self._resource_patterns)
         return hit != self.not_resource
 
 
@@ -166,7 +175,7 @@ def parse_policy(text: str) -> PolicyDocument:
             f"The policy document has {len(text)} characters; at most {MAX_DOCUMENT_LENGTH}."
         )
     try:
-        document = json.loads(text)
+        document = json_input.loads(text)
     except ValueError as error:
         raise PolicyDocumentError(f"The policy document is not valid JSON: {error}.") from None
     if not isinstance(document, dict):

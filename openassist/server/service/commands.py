@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from openassist.server.service import checks
 from openassist.server.service.context import ServiceContext, command_not_found
-from openassist.server.service.invocations import CommandSpec, new_command
+from openassist.server.service.invocations import CommandSpec, new_command, vars_of
 from openassist.server.service.parameters import parameter_names
 from openassist.server.store import commands, invocations, tags
 from openassist.server.store.paging import Page, PageQuery
@@ -26,6 +27,8 @@ class CommandService:
         self._ctx = context
 
     async def create(self, spec: CommandSpec, tag_pairs: tuple[tuple[str, str], ...]) -> str:
+        checks.command_fields(vars_of(spec), self._ctx.limits)
+        checks.content(spec.content, self._ctx.limits)
         if spec.enable_parameter:
             parameter_names(spec.content)
         command = new_command(spec, kept=True, now=self._ctx.clock.now_ms())
@@ -47,6 +50,7 @@ class CommandService:
         return await self._ctx.db.read(query)
 
     async def modify(self, command_id: str, changes: dict[str, Any]) -> None:
+        checks.command_fields(changes, self._ctx.limits)
         if not await self._ctx.db.write(lambda conn: commands.modify(conn, command_id, changes)):
             raise command_not_found(command_id)
 

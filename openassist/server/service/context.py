@@ -12,7 +12,7 @@ from openassist.protocol.statuses import InstanceStatus
 from openassist.server.bus import Bus
 from openassist.server.service.clock import Clock
 from openassist.server.store.db import Database
-from openassist.server.store.records import Instance
+from openassist.server.store.records import Instance, RegistrationState
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def require_registered(found: Mapping[str, Instance], instance_ids: Iterable[str
     require_all(found, instance_ids)
     for instance_id in instance_ids:
         state = found[instance_id].registration_state
-        if state != "registered":
+        if state is not RegistrationState.REGISTERED:
             raise NotFound(api.INSTANCE_GONE, instance_id=instance_id, state=state)
 
 

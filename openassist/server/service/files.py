@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,21 +9,14 @@ from sqlalchemy import Connection
 
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle import Event, EventKind, overall_status
-from openassist.server.service import ids
+from openassist.server.service import checks, ids
 from openassist.server.service.context import ServiceContext, kick_pending, require_registered
+from openassist.server.service.guard import UNGUARDED, Guard
 from openassist.server.service.outages import settle_rows
 from openassist.server.service.readiness import absence_info, agent_absence_code
 from openassist.server.store import files, fleet, proposals, tags
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import FileTask, FileTaskInstance, Instance
-
-# Permission bits only: a set-uid, set-gid or sticky bit (a leading 1-7 of four digits) would let
-# whoever runs the file act as its owner (issue 13.3).
-FILE_MODE = re.compile(r"0?[0-7]{3}")
-FILE_MODE_RULE = (
-    "FileMode must be permission bits in octal, such as 0644 or 755; set-uid, set-gid and "
-    "sticky bits (4000, 2000, 1000) are refused."
-)
 
 
 @dataclass(frozen=True)
@@ -42,6 +34,7 @@ class SendFileArgs:
     description: str
     access_key_id: str
     tags: tuple[tuple[str, str], ...] = ()
+    guard: Guard = UNGUARDED
 
 
 @dataclass(frozen=True)
@@ -65,12 +58,22 @@ class FileService:
         self._ctx = context
 
     async def send(self, args: SendFileArgs) -> str:
+        checks.file_fields(
+            args.name,
+            args.target_dir,
+            args.file_mode,
+            args.content,
+            args.owner,
+            args.group,
+            args.description,
+        )
         now = self._ctx.clock.now_ms()
-        invoke_id = "f-" + ids.invoke_id()[2:]
+        invoke_id = ids.file_task_id()
 
         def create(conn: Connection) -> list[FileTaskInstance]:
             targets = fleet.instances_by_id(conn, args.instance_ids)
             require_registered(targets, args.instance_ids)
+            args.guard.check_instances(conn, args.instance_ids)
             rows = [self._row(invoke_id, targets[i], now) for i in args.instance_ids]
             task = FileTask(
                 id=invoke_id,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -22,6 +22,7 @@ from openassist.server.service.context import (
     require_all,
     require_registered,
 )
+from openassist.server.service.guard import UNGUARDED, Guard
 from openassist.server.service.registration import (
     Registration,
     RegistrationRefused,
@@ -29,7 +30,13 @@ from openassist.server.service.registration import (
 )
 from openassist.server.store import activations, fleet, invocations, tags
 from openassist.server.store.paging import Page, PageQuery
-from openassist.server.store.records import Activation, Instance
+from openassist.server.store.records import (
+    GONE_STATES,
+    Activation,
+    AgentState,
+    Instance,
+    RegistrationState,
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,7 @@ class ActivationArgs:
     ip_range: str = ""
 
 
-GOODBYES = fleet.GONE_STATES
+GOODBYES = GONE_STATES
 
 
 class FleetService:
@@ -108,7 +115,7 @@ class FleetService:
                 registered_at=now,
                 last_heartbeat_at=None,
                 boot_id="",
-                registration_state="registered",
+                registration_state=RegistrationState.REGISTERED,
                 last_invoked_at=None,
                 invocation_count=0,
             )
@@ -137,7 +144,9 @@ class FleetService:
         """Record a heartbeat. ``goodbye`` ("stopped" or "shutdown") is our agent's last one:
         its service is stopping, or the operating system is shutting down. ``upgrading`` (the
         version it installs) says it takes no task until its next plain heartbeat."""
-        state = goodbye if goodbye in GOODBYES else ("upgrading" if upgrading else "")
+        state = AgentState(goodbye) if goodbye in GOODBYES else AgentState.RUNNING
+        if upgrading and state is AgentState.RUNNING:
+            state = AgentState.UPGRADING
         changes: dict[str, Any] = {"agent_state": state}
         if running is not None:  # our agent's facts; the official agent sends neither
             changes.update(
@@ -169,7 +178,7 @@ class FleetService:
             return fleet.get_instance(conn, instance_id)
 
         instance = await self._ctx.db.write(change)
-        if instance is None or instance.registration_state != "registered":
+        if instance is None or instance.registration_state is not RegistrationState.REGISTERED:
             raise instance_not_found(instance_id)
         return instance
 
@@ -178,7 +187,7 @@ class FleetService:
         still waiting or running on it ends with InstanceDeregistered."""
         return await self._retire(
             instance_id,
-            "deregistered",
+            RegistrationState.DEREGISTERED,
             "InstanceDeregistered",
             f"the managed instance {instance_id} was deregistered.",
         )
@@ -189,13 +198,15 @@ class FleetService:
         Past results still name it."""
         return await self._retire(
             instance_id,
-            "released",
+            RegistrationState.RELEASED,
             "InstanceReleased",
             f"the managed instance {instance_id} was deleted from the inventory while the task "
             "waited or ran.",
         )
 
-    async def _retire(self, instance_id: str, state: str, code: str, info: str) -> Instance:
+    async def _retire(
+        self, instance_id: str, state: RegistrationState, code: str, info: str
+    ) -> Instance:
         now = self._ctx.clock.now_ms()
 
         def change(conn: Connection) -> Instance | None:
@@ -244,8 +255,20 @@ class FleetService:
         window = self._ctx.limits.heartbeat_online_s * 1000
         return self._ctx.clock.now_ms() - instance.last_heartbeat_at <= window
 
-    async def list_instances(self, where: fleet.InstanceFilter, page: PageQuery) -> Page[Instance]:
-        return await self._ctx.db.read(lambda conn: fleet.list_instances(conn, where, page))
+    async def check_instances(self, instance_ids: Sequence[str], guard: Guard) -> None:
+        """Refuse (Forbidden.RAM) when the caller may not see one of the instances."""
+        await self._ctx.db.read(lambda conn: guard.check_instances(conn, instance_ids))
+
+    async def list_instances(
+        self, where: fleet.InstanceFilter, page: PageQuery, guard: Guard = UNGUARDED
+    ) -> Page[Instance]:
+        """The instances the caller may see (``guard``), filtered and paged."""
+
+        def query(conn: Connection) -> Page[Instance]:
+            seen = replace(where, visible=guard.visible(conn))
+            return fleet.list_instances(conn, seen, page)
+
+        return await self._ctx.db.read(query)
 
     async def instance_tags(self, instance_ids: Iterable[str]) -> dict[str, list[tags.Tag]]:
         wanted = list(instance_ids)

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from openassist.catalog import api
-from openassist.errors import Conflict, InvalidParameter, LimitExceeded
+from openassist.errors import Conflict, InvalidParameter
 from openassist.server.service import ram_errors
 from openassist.server.service.access_keys import AccessKeyService, NewAccessKey
 from openassist.server.service.context import ServiceContext
@@ -177,7 +177,7 @@ class IdentityService:
         def create(conn: Connection) -> NewAccessKey:
             user = self._user(conn, user_name)
             if len(store.keys_of(conn, user.id)) >= MAX_KEYS_PER_USER:
-                raise LimitExceeded(api.USER_KEYS_TOO_MANY, name=user_name, limit=MAX_KEYS_PER_USER)
+                raise ram_errors.key_limit(user_name, MAX_KEYS_PER_USER)
             return self._keys.insert(conn, user.id, now)
 
         return await self._write(create), now

@@ -18,6 +18,12 @@ def invoke_id() -> str:
     return _hex("t-")
 
 
+def file_task_id() -> str:
+    """A SendFile task's InvokeId: an invoke id of its own prefix, so that clients and agents
+    tell a file task from a command task by its id (``f-`` instead of ``t-``)."""
+    return _hex("f-")
+
+
 def managed_instance_id() -> str:
     return _hex("mi-")
 

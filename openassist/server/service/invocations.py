@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -22,9 +23,10 @@ from openassist.protocol.statuses import (
     InstanceStatus,
     InvokeRecordStatus,
     RepeatMode,
+    TerminationMode,
 )
 from openassist.server.lifecycle import Event, EventKind, overall_status
-from openassist.server.service import ids, modify, timed
+from openassist.server.service import checks, ids, modify, timed
 from openassist.server.service.context import (
     ServiceContext,
     command_not_found,
@@ -34,6 +36,7 @@ from openassist.server.service.context import (
     kick_topic,
     require_registered,
 )
+from openassist.server.service.guard import UNGUARDED, Guard
 from openassist.server.service.parameter_store import check_references
 from openassist.server.service.parameters import check_values, store_references
 from openassist.server.service.readiness import absence_info, agent_absence_code, missing_feature
@@ -63,6 +66,11 @@ class CommandSpec:
     enable_parameter: bool = False
 
 
+def vars_of(spec: CommandSpec) -> dict[str, Any]:
+    """The fields of ``spec`` by name, for the checks of ``checks.command_fields``."""
+    return {f.name: getattr(spec, f.name) for f in fields(spec)}
+
+
 @dataclass(frozen=True)
 class TaskArgs:
     """How one task runs it; empty strings and None mean "the command's own value"."""
@@ -75,12 +83,13 @@ class TaskArgs:
     repeat_mode: RepeatMode = RepeatMode.ONCE
     frequency: str = ""  # Period: rate(...), at(...) or cron (checked when the task starts)
     parameters: dict[str, str] = field(default_factory=dict)
-    termination_mode: str = ""
+    termination_mode: TerminationMode | None = None  # None: the agent's default
     tags: tuple[tuple[str, str], ...] = ()
     container_id: str = ""
     container_name: str = ""
     # Targets chosen by tag instead of by id (ResourceTag.N); resolved when the task is created.
     resource_tags: tuple[tuple[str, str], ...] = ()
+    guard: Guard = UNGUARDED  # the caller's policies, checked on every target before writing
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ def new_command(spec: CommandSpec, kept: bool, now: int) -> Command:
         id=ids.command_id(),
         name=spec.name,
         description=spec.description,
-        type=spec.type.value,
+        type=spec.type,
         content=spec.content,
         working_dir=spec.working_dir,
         timeout=spec.timeout,
@@ -126,6 +135,8 @@ class InvocationService:
     ) -> tuple[str, str]:
         """Create the command and the task on every target in one transaction; returns
         (CommandId, InvokeId). Raises NotFound when a target is unknown (nothing is written)."""
+        checks.command_fields(vars_of(spec), self._ctx.limits)
+        checks.content(spec.content, self._ctx.limits)
         command = new_command(spec, kept=keep_command, now=self._ctx.clock.now_ms())
         invoke_id = await self._start(args, command=command)
         return command.id, invoke_id
@@ -137,6 +148,7 @@ class InvocationService:
     async def _start(
         self, args: TaskArgs, command: Command | None = None, command_id: str = ""
     ) -> str:
+        checks.task_fields(args.working_dir, args.username, args.timeout, self._ctx.limits)
         if args.repeat_mode is RepeatMode.PERIOD and not args.frequency:
             raise InvalidParameter(api.FREQUENCY_MISSING)
         now = self._ctx.clock.now_ms()
@@ -155,6 +167,7 @@ class InvocationService:
             instance_ids = self._targets(conn, args)
             targets = fleet.instances_by_id(conn, instance_ids)
             require_registered(targets, instance_ids)
+            args.guard.check_run(conn, saved, command is None, instance_ids, args.username)
             features = required_features(args)
             rows = [
                 self._initial_row(invoke_id, targets[i], args.repeat_mode, now, features)
@@ -165,7 +178,7 @@ class InvocationService:
             invocation = Invocation(
                 id=invoke_id,
                 command_id=saved.id,
-                repeat_mode=args.repeat_mode.value,
+                repeat_mode=args.repeat_mode,
                 frequency=args.frequency,
                 timeout=timeout,
                 working_dir=args.working_dir if args.working_dir is not None else saved.working_dir,
@@ -177,6 +190,7 @@ class InvocationService:
                 created_at=now,
                 container_id=args.container_id,
                 container_name=args.container_name,
+                invoked_by=args.guard.user_name,
             )
             if command is not None:  # made for this task: its first and only invocation
                 invocations.insert_command(conn, replace(command, invoke_times=1))
@@ -238,11 +252,17 @@ class InvocationService:
         )
 
     async def describe(
-        self, where: invocations.InvocationFilter, page: PageQuery
+        self, where: invocations.InvocationFilter, page: PageQuery, guard: Guard = UNGUARDED
     ) -> Page[TaskView]:
+        """Tasks on instances the caller may see, each with the rows of those instances only."""
+
         def query(conn: Connection) -> Page[TaskView]:
-            found = invocations.list_invocations(conn, where, page)
+            visible = guard.visible(conn)
+            found = invocations.list_invocations(conn, replace(where, visible=visible), page)
             rows = invocations.instances_of(conn, [i.id for i in found.items])
+            if visible is not None:
+                shown = set(visible)
+                rows = {k: [r for r in v if r.instance_id in shown] for k, v in rows.items()}
             cmds = invocations.commands_by_id(conn, [i.command_id for i in found.items])
             labels = tags.tags_of(conn, "invocation", [i.id for i in found.items])
             views = [TaskView(i, cmds[i.command_id], rows[i.id], labels[i.id]) for i in found.items]
@@ -251,12 +271,13 @@ class InvocationService:
         return await self._ctx.db.read(query)
 
     async def results(
-        self, where: invocations.ResultFilter, page: PageQuery
+        self, where: invocations.ResultFilter, page: PageQuery, guard: Guard = UNGUARDED
     ) -> tuple[Page[InvocationInstance], dict[str, Invocation], dict[str, Command]]:
         def query(
             conn: Connection,
         ) -> tuple[Page[InvocationInstance], dict[str, Invocation], dict[str, Command]]:
-            found = invocations.list_results(conn, where, page)
+            seen = replace(where, visible=guard.visible(conn))
+            found = invocations.list_results(conn, seen, page)
             tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in found.items])
             cmds = invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
             return found, tasks, cmds
@@ -310,7 +331,9 @@ class InvocationService:
             raise invoke_not_found()
         return row, found
 
-    async def stop(self, invoke_id: str, instance_ids: Sequence[str]) -> None:
+    async def stop(
+        self, invoke_id: str, instance_ids: Sequence[str], guard: Guard = UNGUARDED
+    ) -> None:
         """Ask every (or the given) instance of the task to stop; not started runs are cancelled."""
         now = self._ctx.clock.now_ms()
 
@@ -326,6 +349,7 @@ class InvocationService:
                     api.TASK_INSTANCE_NOT_FOUND, instance_id=unknown[0], invoke_id=invoke_id
                 )
             wanted = set(instance_ids) or known
+            guard.check_instances(conn, sorted(wanted))
             stopping: list[str] = []
             for row in rows:
                 if row.instance_id not in wanted:

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from sqlalchemy import Connection
 
-from openassist.server.policy import NamedPolicy, PolicyDocument, parse_policy
+from openassist.server.policy import NamedPolicy, PolicyDocument, PolicySet, parse_policy
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.system_policies import CUSTOM, SYSTEM, SYSTEM_POLICIES
 from openassist.server.store import access_keys as key_store
@@ -29,6 +29,7 @@ class Principal:
     user_name: str
     access_key_id: str
     policies: tuple[NamedPolicy, ...]
+    rules: PolicySet  # the same policies, indexed by action for the checks on every call
 
 
 @lru_cache(maxsize=1024)
@@ -56,7 +57,7 @@ def _load(conn: Connection, key_id: str) -> Principal | None:
         else:
             continue
         policies.append(NamedPolicy(attachment.policy_name, _parsed(text)))
-    return Principal(user.id, user.name, key_id, tuple(policies))
+    return Principal(user.id, user.name, key_id, tuple(policies), PolicySet(policies))
 
 
 class Principals:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from openassist.catalog import api
-from openassist.errors import Conflict, InvalidParameter, NotFound
+from openassist.errors import Conflict, InvalidParameter, LimitExceeded, NotFound
 
 
 def user_not_found(name: str) -> NotFound:
@@ -28,3 +28,11 @@ def bad_document(why: str) -> InvalidParameter:
 
 def key_not_found(key_id: str, user: str) -> NotFound:
     return NotFound(api.USER_KEY_NOT_FOUND, key_id=key_id, user=user)
+
+
+def key_limit(name: str, limit: int) -> LimitExceeded:
+    return LimitExceeded(api.USER_KEYS_TOO_MANY, name=name, limit=limit)
+
+
+def already_attached(user_name: str, policy_name: str) -> Conflict:
+    return Conflict(api.POLICY_ALREADY_ATTACHED, user_name=user_name, policy_name=policy_name)

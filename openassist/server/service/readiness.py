@@ -6,25 +6,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from openassist.protocol.agent_versions import upgrade_needed
-from openassist.server.store.records import Instance
+from openassist.server.store.records import AgentState, Instance, RegistrationState
 
 
 def agent_absence_code(instance: Instance, now: int, online_window_ms: int) -> str | None:
     """Why the agent cannot take a task now, as a catalog code; None when it is online."""
-    if instance.registration_state == "deregistered":
+    if instance.registration_state is RegistrationState.DEREGISTERED:
         return "InstanceDeregistered"
-    if instance.registration_state == "released":
+    if instance.registration_state is RegistrationState.RELEASED:
         return "InstanceReleased"
-    if instance.agent_state == "shutdown":
+    if instance.agent_state is AgentState.SHUTDOWN:
         return "InstanceNotRunning"
     denied = instance.access_denied_at
     if denied is not None and (instance.last_heartbeat_at or 0) <= denied:
         return "SecurityGroupRuleDenied"
-    if instance.last_heartbeat_at is None or instance.agent_state == "stopped":
+    if instance.last_heartbeat_at is None or instance.agent_state is AgentState.STOPPED:
         return "ClientNotRunning"
     if now - instance.last_heartbeat_at > online_window_ms:
         return "ClientNotOnline"
-    if instance.agent_state == "upgrading":
+    if instance.agent_state is AgentState.UPGRADING:
         return "ClientIsUpgrading"
     return None
 
@@ -41,7 +41,7 @@ def absence_info(instance: Instance, code: str | None) -> str:
         )
     if code == "InstanceNotRunning":
         return f"the agent of {instance.id} reported that the machine is shutting down."
-    if code == "ClientNotRunning" and instance.agent_state == "stopped":
+    if code == "ClientNotRunning" and instance.agent_state is AgentState.STOPPED:
         return f"the agent of {instance.id} said goodbye when its service stopped."
     if code == "ClientNotRunning":
         return f"the agent of {instance.id} has never connected to this server."

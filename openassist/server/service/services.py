@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
+from openassist.server.service.audit import AuditTrail
 from openassist.server.service.commands import CommandService
 from openassist.server.service.console_sessions import ConsoleSessionService
 from openassist.server.service.context import Limits
@@ -40,3 +41,4 @@ class Services:
     identities: IdentityService
     policies: PolicyService
     principals: Principals
+    audit: AuditTrail

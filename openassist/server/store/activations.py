@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, delete, func, select, update
 
 from openassist.server.store.paging import Page, PageQuery, fetch_page
-from openassist.server.store.records import Activation
+from openassist.server.store.records import Activation, RegistrationState
 from openassist.server.store.schema import activations, instances
 from openassist.server.store.tags import Tag, ids_tagged
 
@@ -79,7 +79,8 @@ def set_disabled(conn: Connection, activation_id: str) -> Activation | None:
 
 def registered_instances(conn: Connection, activation_id: str) -> int:
     query = select(func.count()).where(
-        instances.c.activation_id == activation_id, instances.c.registration_state == "registered"
+        instances.c.activation_id == activation_id,
+        instances.c.registration_state == RegistrationState.REGISTERED,
     )
     return int(conn.scalar(query) or 0)
 

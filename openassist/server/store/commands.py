@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select, update
 
 from openassist.server.store.paging import Page, PageQuery, fetch_page
-from openassist.server.store.records import Command
+from openassist.server.store.records import Command, command_from_row
 from openassist.server.store.schema import commands
 from openassist.server.store.tags import Tag, ids_tagged
 
@@ -47,16 +47,14 @@ def _filtered(query: Select[Any], where: CommandFilter) -> Select[Any]:
 def list_commands(conn: Connection, where: CommandFilter, page: PageQuery) -> Page[Command]:
     count = _filtered(select(func.count()).select_from(commands), where)
     query = _filtered(select(commands), where)
-    return fetch_page(
-        conn, query, count, (c.created_at, c.id), page, lambda row: Command(**row._mapping)
-    )
+    return fetch_page(conn, query, count, (c.created_at, c.id), page, command_from_row)
 
 
 def get_kept(conn: Connection, command_id: str) -> Command | None:
     """A command that may be invoked or changed: kept, and not deleted."""
     query = select(commands).where(c.id == command_id, c.kept.is_(True), c.deleted.is_(False))
     row = conn.execute(query).first()
-    return Command(**row._mapping) if row else None
+    return command_from_row(row) if row else None
 
 
 def count_invocation(conn: Connection, command_id: str) -> None:

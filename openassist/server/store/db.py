@@ -72,6 +72,23 @@ def _create_private(database: str) -> None:
             os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+# Work to add to the next write transaction of the current task: an audit event rides the change
+# it records, so the two commit or roll back together.
+Rider = Callable[[Connection], None]
+_RIDERS: ContextVar[list[Rider] | None] = ContextVar("openassist_write_riders", default=None)
+
+
+def ride_next_write(rider: Rider) -> list[Rider]:
+    """Arm ``rider`` for this task's next write; the returned list is empty once it rode."""
+    riders = [rider]
+    _RIDERS.set(riders)
+    return riders
+
+
+def disarm_riders() -> None:
+    _RIDERS.set(None)
+
+
 class _Rollback(Exception):
     """Ends a unit of work's transaction without committing it."""
 
@@ -201,10 +218,27 @@ class Database:
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction (committed when it returns, rolled back if it raises),
-        or in the unit of work the caller is inside."""
+        or in the unit of work the caller is inside. Riders armed in this task
+        (``ride_next_write``) run in the same transaction, once."""
+        riders = _RIDERS.get()
+        taken = list(riders) if riders else []
+        if riders:
+            riders.clear()
+
+        def with_riders(connection: Connection) -> T:
+            result = work(connection)
+            for rider in taken:
+                rider(connection)
+            return result
+
         unit = _UNIT.get()
         if unit is not None and unit.db is self and not unit.closed:
-            return await unit.run(work)
+            try:
+                return await unit.run(with_riders)
+            except BaseException:
+                if riders is not None:
+                    riders.extend(taken)  # the step rolled back: they ride the next write
+                raise
 
         def transaction() -> tuple[T, frozenset[str]]:
             started = time.perf_counter()
@@ -212,7 +246,7 @@ class Database:
                 with self.engine.begin() as connection:
                     # Connection.info outlives the checkout: drop what a rolled-back one left.
                     connection.info.pop(_CHANGED_TASKS, None)
-                    result = work(connection)
+                    result = with_riders(connection)
                     changed = frozenset(connection.info.pop(_CHANGED_TASKS, ()))
                 return result, changed
             finally:
@@ -220,7 +254,12 @@ class Database:
                     self.observe("write", time.perf_counter() - started)
 
         loop = asyncio.get_running_loop()
-        result, changed = await loop.run_in_executor(self._writer, transaction)
+        try:
+            result, changed = await loop.run_in_executor(self._writer, transaction)
+        except BaseException:
+            if riders is not None:
+                riders.extend(taken)  # rolled back: they ride the next write, or none
+            raise
         if changed and self.on_tasks_changed is not None:
             await self.on_tasks_changed(changed)
         return result

@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select, update
 
 from openassist.server.store.paging import Page, PageQuery, fetch_page
-from openassist.server.store.records import Instance
+from openassist.server.store.records import (
+    GONE_STATES,
+    Instance,
+    RegistrationState,
+    instance_from_row,
+)
 from openassist.server.store.schema import instances
 from openassist.server.store.tags import INSTANCE, Tag, ids_tagged
-
-# agent_state values of an agent that said goodbye ("upgrading" is connected, busy restarting).
-GONE_STATES = ("stopped", "shutdown")
 
 
 def insert_instance(conn: Connection, instance: Instance) -> None:
@@ -23,7 +25,7 @@ def insert_instance(conn: Connection, instance: Instance) -> None:
 
 def get_instance(conn: Connection, instance_id: str) -> Instance | None:
     row = (conn.execute(select(instances).where(instances.c.id == instance_id))).first()
-    return Instance(**row._mapping) if row else None
+    return instance_from_row(row) if row else None
 
 
 def instances_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Instance]:
@@ -31,7 +33,7 @@ def instances_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Instance]
     if not wanted:
         return {}
     rows = conn.execute(select(instances).where(instances.c.id.in_(wanted)))
-    return {row.id: Instance(**row._mapping) for row in rows}
+    return {row.id: instance_from_row(row) for row in rows}
 
 
 def record_heartbeat(
@@ -54,6 +56,7 @@ def count_invoked(conn: Connection, instance_ids: Iterable[str], now: int) -> No
 @dataclass(frozen=True)
 class InstanceFilter:
     ids: tuple[str, ...] = ()
+    visible: tuple[str, ...] | None = None  # only these (what the caller may see); None: all
     name: str | None = None
     activation_id: str | None = None
     os_type: str | None = None
@@ -67,6 +70,8 @@ def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any
     c = instances.c
     if where.ids:
         query = query.where(c.id.in_(where.ids))
+    if where.visible is not None:
+        query = query.where(c.id.in_(where.visible))
     if where.name:
         query = query.where(c.name == where.name)
     if where.activation_id:
@@ -86,8 +91,13 @@ def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any
             | c.agent_state.in_(GONE_STATES)
         )
     if where.registered_only:
-        query = query.where(c.registration_state == "registered")
+        query = query.where(c.registration_state == RegistrationState.REGISTERED)
     return query
+
+
+def all_instance_ids(conn: Connection) -> list[str]:
+    """Every instance ever registered (deregistered ones keep their tasks)."""
+    return [row.id for row in conn.execute(select(instances.c.id))]
 
 
 def ids_with_tags(conn: Connection, pairs: tuple[Tag, ...], limit: int) -> list[str]:
@@ -102,26 +112,34 @@ def list_instances(conn: Connection, where: InstanceFilter, page: PageQuery) -> 
     c = instances.c
     count = _filtered_instances(select(func.count()).select_from(instances), where)
     query = _filtered_instances(select(instances), where)
-    return fetch_page(
-        conn, query, count, (c.registered_at, c.id), page, lambda row: Instance(**row._mapping)
-    )
+    return fetch_page(conn, query, count, (c.registered_at, c.id), page, instance_from_row)
 
 
 def rename_instance(conn: Connection, instance_id: str, name: str) -> bool:
     result = conn.execute(
         update(instances)
-        .where(instances.c.id == instance_id, instances.c.registration_state == "registered")
+        .where(
+            instances.c.id == instance_id,
+            instances.c.registration_state == RegistrationState.REGISTERED,
+        )
         .values(name=name)
     )
     return bool(result.rowcount)
 
 
-def deregister_instance(conn: Connection, instance_id: str, state: str = "deregistered") -> bool:
+def deregister_instance(
+    conn: Connection,
+    instance_id: str,
+    state: RegistrationState = RegistrationState.DEREGISTERED,
+) -> bool:
     """Mark a registered instance deregistered (or ``released``: deleted from the inventory);
     False when it was not registered."""
     result = conn.execute(
         update(instances)
-        .where(instances.c.id == instance_id, instances.c.registration_state == "registered")
+        .where(
+            instances.c.id == instance_id,
+            instances.c.registration_state == RegistrationState.REGISTERED,
+        )
         .values(registration_state=state)
     )
     return bool(result.rowcount)

@@ -29,7 +29,14 @@ from openassist.server.lifecycle import (
 )
 from openassist.server.store import proposals
 from openassist.server.store.paging import Page, PageQuery, fetch_page
-from openassist.server.store.records import Command, Invocation, InvocationInstance
+from openassist.server.store.records import (
+    Command,
+    Invocation,
+    InvocationInstance,
+    command_from_row,
+    invocation_from_row,
+    invocation_values,
+)
 from openassist.server.store.schema import commands, invocation_instances, invocations
 from openassist.server.store.tags import Tag, ids_tagged
 
@@ -50,6 +57,7 @@ class InvocationFilter:
     created_from: int | None = None  # ms since the epoch, inclusive
     created_to: int | None = None  # ms since the epoch, exclusive
     timed: bool | None = None  # True: timed tasks still active; False: the others
+    visible: tuple[str, ...] | None = None  # tasks on at least one of these instances; None: all
 
 
 _TIMED_MODES = ("Period", "NextRebootOnly", "EveryReboot")
@@ -62,12 +70,11 @@ class ResultFilter:
     instance_id: str | None = None
     command_id: str | None = None
     record_status: InvokeRecordStatus | None = None
+    visible: tuple[str, ...] | None = None  # rows of these instances only; None: all
 
 
 def _invocation(row: Any) -> Invocation:
-    data = dict(row._mapping)
-    data["status"] = InvocationStatus(data["status"])
-    return Invocation(**data)
+    return invocation_from_row(row)
 
 
 def _instance_row(row: Any) -> InvocationInstance:
@@ -85,14 +92,14 @@ def commands_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Command]:
     if not wanted:
         return {}
     rows = conn.execute(select(commands).where(commands.c.id.in_(wanted)))
-    return {row.id: Command(**row._mapping) for row in rows}
+    return {row.id: command_from_row(row) for row in rows}
 
 
 def insert_invocation(
     conn: Connection, invocation: Invocation, targets: Sequence[InvocationInstance]
 ) -> None:
     """Insert the task and all its per-instance rows (the caller's transaction makes it atomic)."""
-    conn.execute(invocations.insert().values(**asdict(invocation)))
+    conn.execute(invocations.insert().values(**invocation_values(invocation)))
     conn.execute(_ii.insert(), [asdict(target) for target in targets])
 
 
@@ -110,6 +117,20 @@ def get_invocation(conn: Connection, invoke_id: str) -> Invocation | None:
     return _invocation(row) if row else None
 
 
+def _on_instances(query: Select[Any], where: InvocationFilter) -> Select[Any]:
+    """Tasks on the given instance, and on at least one instance the caller may see."""
+    c = invocations.c
+    if where.instance_id:
+        query = query.where(
+            c.id.in_(select(_ii.c.invoke_id).where(_ii.c.instance_id == where.instance_id))
+        )
+    if where.visible is not None:
+        query = query.where(
+            c.id.in_(select(_ii.c.invoke_id).where(_ii.c.instance_id.in_(where.visible)))
+        )
+    return query
+
+
 def _filtered_invocations(query: Select[Any], where: InvocationFilter) -> Select[Any]:
     c = invocations.c
     if where.invoke_id:
@@ -120,10 +141,7 @@ def _filtered_invocations(query: Select[Any], where: InvocationFilter) -> Select
         query = query.where(
             c.command_id.in_(select(commands.c.id).where(commands.c.type == where.command_type))
         )
-    if where.instance_id:
-        query = query.where(
-            c.id.in_(select(_ii.c.invoke_id).where(_ii.c.instance_id == where.instance_id))
-        )
+    query = _on_instances(query, where)
     if where.statuses:
         query = query.where(c.status.in_(where.statuses))
     if where.repeat_mode:
@@ -172,6 +190,8 @@ def _filtered_results(query: Select[Any], where: ResultFilter) -> Select[Any]:
         query = query.where(_ii.c.invoke_id == where.invoke_id)
     if where.instance_id:
         query = query.where(_ii.c.instance_id == where.instance_id)
+    if where.visible is not None:
+        query = query.where(_ii.c.instance_id.in_(where.visible))
     if where.command_id:
         query = query.where(
             _ii.c.invoke_id.in_(

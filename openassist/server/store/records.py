@@ -1,10 +1,40 @@
-"""Rows as frozen data, decoupled from SQLAlchemy's Row type."""
+"""Rows as frozen data, decoupled from SQLAlchemy's Row type. A column holding one of a closed
+set of values is an enum here: the store converts it when it reads a row (``from_row``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
-from openassist.protocol.statuses import InstanceStatus, InvocationStatus
+from openassist.protocol.statuses import (
+    CommandType,
+    InstanceStatus,
+    InvocationStatus,
+    RepeatMode,
+    TerminationMode,
+)
+
+
+class RegistrationState(StrEnum):
+    """Whether a managed instance is still ours (``instances.registration_state``)."""
+
+    REGISTERED = "registered"
+    DEREGISTERED = "deregistered"  # DeregisterManagedInstance: the row stays for its history
+    RELEASED = "released"  # the instance was released (inventory)
+
+
+class AgentState(StrEnum):
+    """What the agent said of itself in its last heartbeat (``instances.agent_state``)."""
+
+    RUNNING = ""  # heartbeating as usual
+    UPGRADING = "upgrading"  # connected, about to restart into a new version
+    STOPPED = "stopped"  # goodbye: the agent service stopped
+    SHUTDOWN = "shutdown"  # goodbye: the machine is shutting down
+
+
+# An agent that said goodbye ("upgrading" is connected, busy restarting).
+GONE_STATES = (AgentState.STOPPED, AgentState.SHUTDOWN)
 
 
 @dataclass(frozen=True)
@@ -46,10 +76,10 @@ class Instance:
     registered_at: int
     last_heartbeat_at: int | None
     boot_id: str
-    registration_state: str
+    registration_state: RegistrationState
     last_invoked_at: int | None
     invocation_count: int
-    agent_state: str = ""
+    agent_state: AgentState = AgentState.RUNNING
     access_denied_at: int | None = None
     # What our agent said in its last heartbeat (the official agent says neither).
     agent_capabilities: str = ""  # comma-separated
@@ -62,7 +92,7 @@ class Command:
     id: str
     name: str
     description: str
-    type: str
+    type: CommandType
     content: bytes
     working_dir: str
     timeout: int
@@ -78,13 +108,13 @@ class Command:
 class Invocation:
     id: str
     command_id: str
-    repeat_mode: str
+    repeat_mode: RepeatMode
     frequency: str
     timeout: int
     working_dir: str
     username: str
     parameters: str
-    termination_mode: str
+    termination_mode: TerminationMode | None  # None: the agent's default ("" in the column)
     status: InvocationStatus
     access_key_id: str
     created_at: int
@@ -222,3 +252,33 @@ class Attachment:
     policy_type: str  # System | Custom
     policy_name: str
     attached_at: int
+
+
+def instance_from_row(row: Any) -> Instance:
+    data = dict(row._mapping)
+    data["registration_state"] = RegistrationState(data["registration_state"])
+    data["agent_state"] = AgentState(data["agent_state"])
+    return Instance(**data)
+
+
+def command_from_row(row: Any) -> Command:
+    data = dict(row._mapping)
+    data["type"] = CommandType(data["type"])
+    return Command(**data)
+
+
+def invocation_values(invocation: Invocation) -> dict[str, Any]:
+    """The column values of ``invocation`` (None termination mode is stored as "")."""
+    values = {f: getattr(invocation, f) for f in Invocation.__dataclass_fields__}
+    values["termination_mode"] = invocation.termination_mode or ""
+    return values
+
+
+def invocation_from_row(row: Any) -> Invocation:
+    data = dict(row._mapping)
+    data["status"] = InvocationStatus(data["status"])
+    data["repeat_mode"] = RepeatMode(data["repeat_mode"])
+    data["termination_mode"] = (
+        TerminationMode(data["termination_mode"]) if data["termination_mode"] else None
+    )
+    return Invocation(**data)

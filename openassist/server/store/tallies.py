@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, func, inspect, select
 
 from openassist.server.store import schema
-from openassist.server.store.fleet import GONE_STATES
+from openassist.server.store.records import GONE_STATES, RegistrationState
 
 
 def agent_counts(conn: Connection, now_ms: int, online_window_ms: int) -> dict[str, int]:
@@ -20,7 +20,7 @@ def agent_counts(conn: Connection, now_ms: int, online_window_ms: int) -> dict[s
     )
     rows = conn.execute(
         select(online.label("online"), func.count())
-        .where(c.registration_state == "registered")
+        .where(c.registration_state == RegistrationState.REGISTERED)
         .group_by(online)
     ).all()
     counts = {"online": 0, "offline": 0}

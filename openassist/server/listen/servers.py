@@ -1,0 +1,99 @@
+"""The server's listeners: uvicorn servers whose connections go through the guarded protocol,
+their TLS contexts and the open-file limit they need."""
+
+from __future__ import annotations
+
+import logging
+import resource
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from starlette.applications import Starlette
+
+from openassist.server.api_tls import api_certificate
+from openassist.server.gateway.tls import TlsFiles
+from openassist.server.listen.limits import ListenerLimits
+from openassist.server.listen.protocol import guarded_protocol
+from openassist.server.settings import ServerSettings
+
+log = logging.getLogger("openassist.server")
+
+
+class QuietServer(uvicorn.Server):
+    """Two servers share one process: signals are handled once, by ``serve``."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def http_server(
+    name: str,
+    app: Starlette,
+    address: tuple[str, int],
+    tls: ssl.SSLContext | None,
+    settings: ServerSettings,
+    max_connections: int,
+) -> uvicorn.Server:
+    limits = ListenerLimits(
+        max_connections=max_connections,
+        head_timeout_s=settings.head_timeout_s,
+        max_head_bytes=settings.max_head_bytes,
+        read_timeout_s=settings.read_timeout_s,
+    )
+    trusted = list(settings.trusted_proxies)
+    config = uvicorn.Config(
+        app,
+        host=address[0],
+        port=address[1],
+        log_level=settings.log_level,
+        # Forwarded headers only from the configured proxies: uvicorn would otherwise believe
+        # any loopback client (or FORWARDED_ALLOW_IPS) about who the client is.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
+        access_log=False,
+        log_config=None,  # uvicorn's lines go through our handler, in our format
+        lifespan="off",
+        # TLS is served by the protocol, so that handshakes count and are timed.
+        http=guarded_protocol(name, limits, tls),
+        ws="websockets-sansio",
+        timeout_keep_alive=120,
+    )
+    return QuietServer(config)
+
+
+def tls_contexts(
+    settings: ServerSettings, agent_files: TlsFiles
+) -> tuple[ssl.SSLContext, ssl.SSLContext | None]:
+    """The agent port's TLS context and the API port's (None: plain HTTP); one and the same
+    where both serve the CA's certificate, so that a renewal reaches both."""
+    agent = _tls_context(agent_files)
+    api_files = api_certificate(settings, agent_files)
+    if api_files is None:
+        return agent, None
+    return agent, agent if api_files is agent_files else _tls_context(api_files)
+
+
+def _tls_context(tls: TlsFiles) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(tls.server_cert), str(tls.server_key))
+    return context
+
+
+def raise_open_file_limit(settings: ServerSettings) -> None:
+    """Room for every connection both ports allow, plus the database and files."""
+    needed = settings.api_max_connections + settings.agent_max_connections + 256
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < needed:
+        log.warning(
+            "the open-file limit is %d; the connection limits need %d: lower "
+            "agent_max_connections or raise the limit (LimitNOFILE=)",
+            target,
+            needed,
+        )

@@ -1,0 +1,92 @@
+"""Queries on audit events (ActionTrail's LookupEvents)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import Connection, String, delete, func, literal, select, update
+
+from openassist.server.store.paging import Page
+from openassist.server.store.schema import audit_events
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    event_id: str
+    event_time: int
+    event_name: str
+    event_source: str
+    event_type: str
+    user_name: str
+    access_key_id: str
+    source_ip: str
+    user_agent: str
+    request_id: str
+    resource_name: str
+    error_code: str
+    error_message: str
+    request_parameters: str  # JSON, redacted
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    start: int
+    end: int  # exclusive
+    event_name: str | None = None
+    event_source: str | None = None
+    user_name: str | None = None
+    event_id: str | None = None
+    access_key_id: str | None = None
+    resource_name: str | None = None  # one of the event's comma-separated resource names
+
+
+def insert_event(conn: Connection, event: AuditRecord) -> None:
+    conn.execute(audit_events.insert().values(**asdict(event)))
+
+
+def record_failure(conn: Connection, event: AuditRecord) -> None:
+    """The call failed: its event says so, whether a write of the call already committed it
+    (then it is updated) or not (then it is inserted): one event per call either way."""
+    result = conn.execute(
+        update(audit_events)
+        .where(audit_events.c.event_id == event.event_id)
+        .values(error_code=event.error_code, error_message=event.error_message)
+    )
+    if not result.rowcount:
+        insert_event(conn, event)
+
+
+def lookup(
+    conn: Connection, where: EventFilter, limit: int, before_seq: int | None
+) -> Page[AuditRecord]:
+    """Newest first; keyset on the insertion sequence (NextToken)."""
+    c = audit_events.c
+    query = select(audit_events).where(c.event_time >= where.start, c.event_time < where.end)
+    for column, value in (
+        (c.event_name, where.event_name),
+        (c.event_source, where.event_source),
+        (c.user_name, where.user_name),
+        (c.event_id, where.event_id),
+        (c.access_key_id, where.access_key_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if where.resource_name is not None:
+        padded = literal(",", String) + c.resource_name + literal(",", String)
+        query = query.where(padded.contains(f",{where.resource_name},", autoescape=True))
+    total = conn.scalar(select(func.count()).select_from(query.subquery()))
+    if before_seq is not None:
+        query = query.where(c.seq < before_seq)
+    rows = list(conn.execute(query.order_by(c.seq.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    fields = set(AuditRecord.__dataclass_fields__)
+    items = [AuditRecord(**{k: v for k, v in row._mapping.items() if k in fields}) for row in rows]
+    # Token keys are (integer, id): the sequence decides, the event id names the row.
+    next_key = (int(rows[-1].seq), str(rows[-1].event_id)) if more and rows else None
+    return Page(items=items, total=int(total or 0), next_key=next_key)
+
+
+def purge_before(conn: Connection, moment: int) -> int:
+    result = conn.execute(delete(audit_events).where(audit_events.c.event_time < moment))
+    return int(result.rowcount or 0)

@@ -1,0 +1,276 @@
+"""Policies enforced on every action, per target, before anything is written: the official ECS
+and OOS SDKs signing with the keys of RAM users that the RAM SDK created, against a real server
+with registered instances tagged staging and production."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from alibabacloud_ecs20140526 import models as ecs
+from alibabacloud_ecs20140526.client import Client as EcsClient
+from alibabacloud_oos20190601 import models as oos
+from alibabacloud_oos20190601.client import Client as OosClient
+from alibabacloud_ram20150501 import models as ram
+from alibabacloud_tea_openapi import utils_models as open_api_models
+from alibabacloud_tea_openapi.exceptions import ClientException
+
+from tests.e2e.test_official_sdks import REGION, current_client, without_proxies
+from tests.e2e.test_ram_sdk import READ_ONLY, document, ram_client
+from tests.support.cluster import Cluster
+
+__all__ = ["without_proxies"]
+
+STAGING, PRODUCTION = 8, 2
+
+
+@dataclass(frozen=True)
+class Fleet:
+    staging: list[str]
+    production: list[str]
+
+
+@pytest.fixture(scope="module")
+def fleet(cluster: Cluster) -> Fleet:
+    """Ten registered instances (agents not running: tasks on them are still written)."""
+
+    def tagged(env: str) -> str:
+        return cluster.register_agent(env, **{"Tag.1.Key": "env", "Tag.1.Value": env}).instance_id
+
+    return Fleet(
+        [tagged("staging") for _ in range(STAGING)],
+        [tagged("production") for _ in range(PRODUCTION)],
+    )
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    key_id: str
+    secret: str
+
+    def ecs(self, cluster: Cluster) -> EcsClient:
+        return current_client(cluster, access_key_id=self.key_id, secret=self.secret)
+
+    def oos(self, cluster: Cluster) -> OosClient:
+        return OosClient(
+            open_api_models.Config(
+                access_key_id=self.key_id,
+                access_key_secret=self.secret,
+                endpoint=cluster.endpoint,
+                protocol="http",
+                region_id=REGION,
+            )
+        )
+
+
+def make_user(cluster: Cluster, name: str, *statements: dict[str, Any], system: str = "") -> User:
+    admin = ram_client(cluster)
+    admin.create_user(ram.CreateUserRequest(user_name=name))
+    if statements:
+        admin.create_policy(
+            ram.CreatePolicyRequest(
+                policy_name=f"{name}-policy", policy_document=document(*statements)
+            )
+        )
+        admin.attach_policy_to_user(
+            ram.AttachPolicyToUserRequest(
+                policy_type="Custom", policy_name=f"{name}-policy", user_name=name
+            )
+        )
+    if system:
+        admin.attach_policy_to_user(
+            ram.AttachPolicyToUserRequest(policy_type="System", policy_name=system, user_name=name)
+        )
+    key = admin.create_access_key(ram.CreateAccessKeyRequest(user_name=name)).body.access_key
+    return User(name, key.access_key_id, key.access_key_secret)
+
+
+def refused(call: Any, *args: Any, **fields: Any) -> ClientException:
+    with pytest.raises(ClientException) as error:
+        call(*args, **fields)
+    return error.value
+
+
+def run(client: EcsClient, *instance_ids: str, **fields: Any) -> str:
+    fields.setdefault("command_content", "id")
+    request = ecs.RunCommandRequest(
+        region_id=REGION, type="RunShellScript", instance_id=list(instance_ids) or None, **fields
+    )
+    return str(client.run_command(request).body.invoke_id)
+
+
+def task_count(cluster: Cluster) -> int:
+    return int(cluster.call("DescribeInvocations", MaxResults="50")["TotalCount"])
+
+
+@pytest.fixture(scope="module")
+def deployer(cluster: Cluster, fleet: Fleet) -> User:
+    """May run only on staging instances, only as deploy; may describe everything it may see."""
+    return make_user(
+        cluster,
+        "deployer",
+        {
+            "Effect": "Allow",
+            "Action": "ecs:RunCommand",
+            "Resource": "acs:ecs:*:*:instance/*",
+            "Condition": {"StringEquals": {"ecs:tag/env": "staging", "ecs:RunAsUser": "deploy"}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["ecs:Describe*"],
+            "Resource": "acs:ecs:*:*:instance/*",
+            "Condition": {"StringEquals": {"ecs:tag/env": "staging"}},
+        },
+    )
+
+
+def test_a_call_on_ten_targets_with_two_refused_is_refused_whole(
+    cluster: Cluster, fleet: Fleet, deployer: User
+) -> None:
+    before = task_count(cluster)
+    error = refused(
+        run, deployer.ecs(cluster), *fleet.staging, *fleet.production, username="deploy"
+    )
+    assert (error.code, error.status_code) == ("Forbidden.RAM", 403)
+    assert any(f"instance/{i}" in error.message for i in fleet.production), error.message
+    assert task_count(cluster) == before  # nothing written, nothing started
+
+
+def test_staging_as_deploy_only_by_id_and_by_tag(
+    cluster: Cluster, fleet: Fleet, deployer: User
+) -> None:
+    client = deployer.ecs(cluster)
+    invoke_id = run(client, fleet.staging[0], username="deploy")
+    task = cluster.call("DescribeInvocations", InvokeId=invoke_id)["Invocations"]["Invocation"][0]
+    assert task["Username"] == "deploy"
+    before = task_count(cluster)
+    assert refused(run, client, fleet.staging[0]).code == "Forbidden.RAM"  # as root
+    assert refused(run, client, fleet.staging[0], username="root").code == "Forbidden.RAM"
+    assert refused(run, client, fleet.production[0], username="deploy").code == "Forbidden.RAM"
+    production = [ecs.RunCommandRequestResourceTag(key="env", value="production")]
+    assert refused(run, client, resource_tag=production, username="deploy").code == "Forbidden.RAM"
+    assert task_count(cluster) == before
+    staging = [ecs.RunCommandRequestResourceTag(key="env", value="staging")]
+    by_tag = run(client, resource_tag=staging, username="deploy")
+    answer = cluster.call("DescribeInvocationResults", InvokeId=by_tag, MaxResults="50")
+    assert answer["Invocation"]["TotalCount"] == STAGING
+
+
+def test_describe_shows_only_what_the_caller_may_see_with_consistent_counts(
+    cluster: Cluster, fleet: Fleet, deployer: User
+) -> None:
+    admin_task = cluster.run("true", fleet.production[0])
+    client = deployer.ecs(cluster)
+    seen = client.describe_managed_instances(
+        ecs.DescribeManagedInstancesRequest(region_id=REGION, max_results=50)
+    ).body
+    assert seen.total_count == STAGING
+    assert {i.instance_id for i in seen.instances} == set(fleet.staging)
+    pages: list[str] = []
+    token = None
+    while True:
+        page = client.describe_invocations(
+            ecs.DescribeInvocationsRequest(region_id=REGION, max_results=1, next_token=token)
+        ).body
+        pages += [i.invoke_id for i in page.invocations.invocation]
+        total, token = page.total_count, page.next_token
+        if not token:
+            break
+    assert admin_task not in pages and len(pages) == total == len(set(pages))
+    assert (
+        refused(
+            client.describe_cloud_assistant_status,
+            ecs.DescribeCloudAssistantStatusRequest(
+                region_id=REGION, instance_id=[fleet.production[0]]
+            ),
+        ).code
+        == "Forbidden.RAM"
+    )
+
+
+def test_an_explicit_deny_beats_an_allow(cluster: Cluster, fleet: Fleet) -> None:
+    target = fleet.staging[1]
+    user = make_user(
+        cluster,
+        "denied",
+        {
+            "Effect": "Deny",
+            "Action": "ecs:RunCommand",
+            "Resource": f"acs:ecs:*:*:instance/{target}",
+        },
+        system="AliyunECSAssistantFullAccess",
+    )
+    client = user.ecs(cluster)
+    error = refused(run, client, target)
+    assert error.code == "Forbidden.RAM" and "explicitly denied" in error.message
+    run(client, fleet.staging[2])
+
+
+def test_a_read_only_user_lists_results_but_changes_nothing(
+    cluster: Cluster, fleet: Fleet, tmp_path: Any
+) -> None:
+    invoke_id = cluster.run("true", fleet.staging[3])
+    cluster.call("CreateSecretParameter", Name="db-password", Value="s3cret")
+    user = make_user(cluster, "reader", system=READ_ONLY)
+    client = user.ecs(cluster)
+    results = client.describe_invocation_results(
+        ecs.DescribeInvocationResultsRequest(region_id=REGION, invoke_id=invoke_id)
+    ).body.invocation
+    assert results.total_count == 1
+    before = task_count(cluster)
+    attempts = [
+        (run, client, fleet.staging[3]),
+        (
+            client.stop_invocation,
+            ecs.StopInvocationRequest(region_id=REGION, invoke_id=invoke_id),
+        ),
+        (
+            client.send_file,
+            ecs.SendFileRequest(
+                region_id=REGION,
+                instance_id=[fleet.staging[3]],
+                name="f",
+                target_dir="/tmp",
+                content="x",
+            ),
+        ),
+    ]
+    for call, *args in attempts:
+        error = refused(call, *args)
+        assert (error.code, error.status_code) == ("Forbidden.RAM", 403), call
+    error = refused(
+        user.oos(cluster).get_secret_parameter,
+        oos.GetSecretParameterRequest(region_id=REGION, name="db-password", with_decryption=True),
+    )
+    assert (error.code, error.status_code) == ("Forbidden.RAM", 403)
+    assert task_count(cluster) == before
+    stopped = cluster.call("DescribeInvocationResults", InvokeId=invoke_id)["Invocation"]
+    assert stopped["InvocationResults"]["InvocationResult"][0]["InvocationStatus"] != "Stopping"
+
+
+def test_a_secret_in_a_command_needs_read_on_that_secret(cluster: Cluster, fleet: Fleet) -> None:
+    cluster.call("CreateSecretParameter", Name="api-token", Value="t0ken")
+    user = make_user(
+        cluster,
+        "runner",
+        {"Effect": "Allow", "Action": "ecs:RunCommand", "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Action": "oos:GetSecretParameter",
+            "Resource": "acs:oos:*:*:secretparameter/other-*",
+        },
+    )
+    client = user.ecs(cluster)
+    before = task_count(cluster)
+    error = refused(
+        run,
+        client,
+        fleet.staging[4],
+        command_content="echo {{oos-secret:api-token}}",
+        enable_parameter=True,
+    )
+    assert error.code == "Forbidden.RAM" and "secretparameter/api-token" in error.message
+    assert task_count(cluster) == before
+    run(client, fleet.staging[4], command_content="echo {{oos-secret:api-token}}")  # not filled
