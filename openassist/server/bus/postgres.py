@@ -49,6 +49,7 @@ class PostgresBus:
         self._outbox: asyncio.Queue[str] = asyncio.Queue(MAX_QUEUED)
         self._listening = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._deliveries: set[asyncio.Task[None]] = set()
         self.reconnects = 0  # how many times the listening connection was opened again
 
     @property
@@ -136,7 +137,10 @@ class PostgresBus:
             log.warning("bus: ignored a message not in this release's format")
             return
         if node != self._node:  # this node's own were delivered when published
-            await self._local.publish(str(topic), str(payload))
+            # Not awaited here: one agent's full socket must not hold up everyone's kicks.
+            delivery = asyncio.create_task(self._local.publish(str(topic), str(payload)))
+            self._deliveries.add(delivery)
+            delivery.add_done_callback(self._deliveries.discard)
 
     async def _wake_all(self) -> None:
         for topic in self._local.topics():
