@@ -50,7 +50,8 @@ class DomainError(ApiError):
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
-        DomainError._by_kind[cls.kind] = cls
+        if DomainError in cls.__bases__:  # the class of a kind, not a refinement of one
+            DomainError._by_kind[cls.kind] = cls
 
     def __init__(self, entry: ApiErrorEntry, /, **fields: object) -> None:
         if entry.kind is not self.kind:

@@ -20,6 +20,7 @@ from openassist import errors
 from openassist.catalog import api
 from openassist.catalog.api import ENTRIES, RESERVED, ErrorKind
 from openassist.errors import ApiError, DomainError, NotFound
+from openassist.server.api.throttle import ThrottlingError
 
 PACKAGE = Path(errors.__file__).parent
 CATALOG = PACKAGE / "catalog" / "api"
@@ -177,6 +178,10 @@ def test_a_domain_error_carries_its_entry_fields_and_wire_shape() -> None:
     )
     family = DomainError.of(api.MISSING_PARAMETER, parameter="Name")
     assert type(family) is errors.InvalidParameter and family.code == "MissingParameter.Name"
+    # A refinement of a kind (ThrottlingError, defined once its module is imported) does not
+    # replace the kind's class.
+    assert issubclass(ThrottlingError, errors.Throttled)
+    assert type(DomainError.of(api.THROTTLING, retry_after_s=2)) is errors.Throttled
     with pytest.raises(TypeError):
         NotFound(api.MISSING_PARAMETER, parameter="Name")  # an entry raised as the wrong kind
     with pytest.raises(KeyError):

@@ -263,7 +263,8 @@ def test_stop_ends_a_running_script_quickly(
     async def scenario() -> tuple[RunOutcome, float]:
         run = ScriptRun(_spec(f"touch {marker}; sleep 30", script_dir))
         task = asyncio.create_task(run.run())
-        await _until(marker.exists)
+        # The script can touch the marker before the loop has stored its pid: wait for both.
+        await _until(lambda: marker.exists() and run.pid is not None)
         assert run.pid is not None
         leftovers.append(run.pid)
         began = time.monotonic()

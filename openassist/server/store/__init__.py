@@ -1,1 +1,3 @@
-"""server/store."""
+"""Persistence: SQLAlchemy Core on SQLite or PostgreSQL (``db.py``), the tables (``schema.py``,
+built by the alembic migrations), and one module of queries per table family returning frozen
+records (``records.py``) whose closed sets are enums."""
