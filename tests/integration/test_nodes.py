@@ -115,3 +115,21 @@ def test_send_file_on_node_b_arrives_on_an_agent_of_node_a(
     )
     assert (tmp_path / "across.txt").read_text() == "from node b\n"
     assert row(node_a) == row(node_b)
+
+
+def test_with_every_bus_message_lost_the_work_waits_for_the_poll_and_is_done(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Bus messages are hints: with none crossing (each node's bus in-process), a task asked of
+    node B still runs on node A's agent, at its next poll."""
+    memory = {"OPENASSIST_BUS": "memory"}
+    root = tmp_path_factory.mktemp("lost-a")
+    with (
+        temporary_postgres_database() as url,
+        Cluster.start(root, url, env=memory) as node_a,
+        node_a.another_node(tmp_path_factory.mktemp("lost-b")) as node_b,
+    ):
+        agent = node_a.start_agent(node_a.register_agent("polls"), args=["--poll", "1"])
+        invoke_id = node_b.run("echo polled", agent.instance_id)
+        [row] = node_b.wait_final(invoke_id, WAIT_S)
+        assert (row["InvocationStatus"], row["Output"]) == ("Success", "polled\n")
