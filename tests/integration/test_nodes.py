@@ -133,3 +133,21 @@ def test_with_every_bus_message_lost_the_work_waits_for_the_poll_and_is_done(
         invoke_id = node_b.run("echo polled", agent.instance_id)
         [row] = node_b.wait_final(invoke_id, WAIT_S)
         assert (row["InvocationStatus"], row["Output"]) == ("Success", "polled\n")
+
+
+def test_deregistering_on_node_b_stops_an_agent_of_node_a(node_a: Cluster, node_b: Cluster) -> None:
+    opened = node_a.server_log.read_text().count("kick channel open")
+    leaving = node_a.start_agent(node_a.register_agent("leaving"), args=["--poll", POLL])
+    wait_until(
+        lambda: node_a.server_log.read_text().count("kick channel open") > opened,
+        30,
+        what="its kick channel on node A",
+    )
+    node_b.call("DeregisterManagedInstance", InstanceId=leaving.instance_id)
+    # Told on its kick channel (the message crossed the bus), the agent stops by itself; its
+    # heartbeat (every 60 s) would only tell it later.
+    wait_until(
+        lambda: leaving.process is not None and leaving.process.poll() is not None,
+        WAIT_S,
+        what="the deregistered agent to stop",
+    )
