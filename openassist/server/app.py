@@ -47,6 +47,7 @@ from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.principals import Principals
 from openassist.server.service.ram_policies import PolicyService
+from openassist.server.service.rate_limits import SharedRateBuckets
 from openassist.server.service.replay import ReplayGuard, StoreReplayGuard
 from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.secret_box import SecretBox
@@ -167,6 +168,12 @@ async def build_server(settings: ServerSettings) -> Server:
         identities=IdentityService(context, access_keys, principals.forget),
         policies=PolicyService(context, principals.forget),
         principals=principals,
+        # With a bus between nodes, the API's per-key buckets are shared through the store.
+        rate_buckets=(
+            SharedRateBuckets(context, settings.api_rate_per_key, settings.api_burst_per_key)
+            if settings.bus_url
+            else None
+        ),
         audit=AuditTrail(context, settings.audit_retention_days),
     )
     db.on_tasks_changed = services.result_waits.announce  # wakes WaitInvocationResults

@@ -65,6 +65,7 @@ class ServerSettings:
     # Hints between server nodes (which node holds an agent's connection, which waiter to wake):
     # "auto" (PostgreSQL LISTEN/NOTIFY when database_url is PostgreSQL, in-process otherwise),
     # "postgres", or "memory" (one node only: another node's kicks would wait for the poll).
+    # With the PostgreSQL bus the API's per-key rate buckets are kept in the database too.
     bus: str = "auto"
     regions: tuple[str, ...] = ("local",)  # RegionId values the API accepts; the first is default
     tls_hostnames: tuple[str, ...] = ()  # extra names for the agent certificate
