@@ -58,10 +58,15 @@ def run_agent_command(args: argparse.Namespace) -> int:
     if (args.kick_ping, args.kick_pong) != (defaults.kick_ping_s, defaults.kick_pong_s):
         # Only when set: a version that predates these flags can still be started.
         argv += ["--kick-ping", str(args.kick_ping), "--kick-pong", str(args.kick_pong)]
+    if args.poll != defaults.poll_s:
+        argv += ["--poll", str(args.poll)]
     upgrade.start_installed(state_dir, argv)  # an upgraded version, when one is installed
     try:
         settings = AgentSettings(
-            heartbeat_s=args.heartbeat, kick_ping_s=args.kick_ping, kick_pong_s=args.kick_pong
+            heartbeat_s=args.heartbeat,
+            kick_ping_s=args.kick_ping,
+            kick_pong_s=args.kick_pong,
+            poll_s=args.poll,
         )
         restart = asyncio.run(run_agent(state_dir, settings))
     except FileNotFoundError:

@@ -103,6 +103,9 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     run_agent.add_argument(
         "--kick-pong", type=float, default=10.0, help="seconds to wait for the server's answer"
     )
+    run_agent.add_argument(
+        "--poll", type=float, default=60.0, help="seconds between task-list fetches unkicked"
+    )
     agent_unit = agent_sub.add_parser(
         "install-service", help="write the systemd unit openassist-agent.service"
     )

@@ -240,6 +240,16 @@ replay_marks = Table(
     Index("ix_replay_marks_expires_at", "expires_at"),
 )
 
+# The API's token bucket per access key (thousandths of a request), shared by every node; used
+# when the store is PostgreSQL (one SQLite node keeps its buckets in memory).
+api_rate_buckets = Table(
+    "api_rate_buckets",
+    metadata,
+    Column("key_id", String(64), primary_key=True),
+    Column("millitokens", BigInteger, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+)
+
 # Console sessions ended by sign-out before they expire (sessions are signed cookies).
 console_revocations = Table(
     "console_revocations",
