@@ -12,9 +12,10 @@ from collections.abc import Mapping
 import msgspec
 
 from openassist import __version__
-from openassist.agent import ws
+from openassist.agent import clock, ws
 from openassist.agent.http import HttpConnection, HttpError
 from openassist.agent.identity import Identity, boot_id
+from openassist.agent.settings import AgentEnvironment
 from openassist.agent.signing import RequestSigner
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import TaskReport, encode_query
@@ -55,7 +56,7 @@ def tls_context(ca_path: str) -> ssl.SSLContext:
 
 
 class Channel:
-    def __init__(self, identity: Identity, timeout_s: float = 30) -> None:
+    def __init__(self, identity: Identity, timeout_s: float = 30, boot: str | None = None) -> None:
         self._identity = identity
         self._tls = tls_context(str(identity.ca_path))
         self._timeout_s = timeout_s
@@ -65,7 +66,8 @@ class Channel:
         self._current = 0
         self._http = HttpConnection(*self._servers[0], self._tls, timeout_s=timeout_s)
         self._signer = RequestSigner(identity)
-        self._boot_id = boot_id()
+        # ``boot``: the settings' boot id override (None: read the settings now).
+        self._boot_id = boot_id(AgentEnvironment.read().boot_id if boot is None else boot)
         # Unix ms since when the server could not be reached (None: it can). Every call carries
         # it until one gets through, so the server learns the outage window (ClientNetworkBlocked).
         self.unreachable_since: int | None = None
@@ -124,7 +126,7 @@ class Channel:
         outage = self.unreachable_since
         if outage is not None:
             query[wire.OUTAGE_PARAM] = str(outage)
-        started, using = _now_ms(), self._current
+        started, using = clock.now_ms(), self._current
         try:
             response = await self._http.request(
                 method, path, query=query, headers=self._headers(), body=body
@@ -230,7 +232,7 @@ class Channel:
         await self._call("POST", path, encode_query(report), report.output, told=True)
 
     async def open_kicks(self) -> ws.WebSocket:
-        started, using = _now_ms(), self._current
+        started, using = clock.now_ms(), self._current
         host, port = self._servers[using]
         try:
             socket = await ws.connect(host, port, wire.KICK_CHANNEL, self._tls, self._headers())
@@ -245,7 +247,3 @@ class Channel:
 
     async def close(self) -> None:
         await self._http.close()
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000

@@ -100,10 +100,9 @@ def machine_id() -> str:
     return base64.b32encode(socket.gethostname().encode()).decode().lower()[:32]
 
 
-def boot_id() -> str:
-    """The kernel's boot id; ``OPENASSIST_AGENT_BOOT_ID`` overrides it (tests simulate a reboot
-    with it, since they cannot reboot the machine)."""
-    override = os.environ.get("OPENASSIST_AGENT_BOOT_ID")
+def boot_id(override: str = "") -> str:
+    """The kernel's boot id; ``override`` (the settings' OPENASSIST_AGENT_BOOT_ID) replaces it
+    (tests simulate a reboot with it, since they cannot reboot the machine)."""
     if override:
         return override
     try:

@@ -118,22 +118,7 @@ async def build_server(settings: ServerSettings) -> Server:
     metrics = ServerMetrics()
     db.observe = metrics.observe_transaction
     bus = await open_bus(settings.bus_url)
-    limits = Limits(
-        heartbeat_online_s=settings.heartbeat_online_s,
-        redeliver_after_s=settings.redeliver_after_s,
-        delivery_timeout_s=settings.delivery_timeout_s,
-        regions=settings.regions,
-        agent_networks=settings.agent_networks,
-        full_output_cap=settings.full_output_cap,
-        api_rate_per_key=settings.api_rate_per_key,
-        api_burst_per_key=settings.api_burst_per_key,
-        min_rate_interval_s=settings.min_rate_interval_s,
-        min_cron_interval_s=settings.min_cron_interval_s,
-        api_max_body_bytes=settings.api_max_body_bytes,
-        console_max_body_bytes=settings.console_max_body_bytes,
-        agent_register_max_body_bytes=settings.agent_register_max_body_bytes,
-        agent_max_body_bytes=settings.agent_max_body_bytes,
-    )
+    limits = Limits.of(settings)
     # Kicks sent inside a unit of work (a ClientToken's action) wait for its commit.
     context = ServiceContext(db=db, bus=DeferringBus(bus), clock=SystemClock(), limits=limits)
     box = await asyncio.to_thread(SecretBox.load_or_create, settings.effective_parameter_key_file)
@@ -165,6 +150,7 @@ async def build_server(settings: ServerSettings) -> Server:
         console_sessions=ConsoleSessionService(context),
         result_waits=ResultWaitService(context),
         limits=limits,
+        clock=context.clock,
         identities=IdentityService(context, access_keys, principals.forget),
         policies=PolicyService(context, principals.forget),
         principals=principals,

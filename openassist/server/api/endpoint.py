@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -73,6 +72,7 @@ from openassist.server.service.audit import (
     new_event,
     secret_read,
 )
+from openassist.server.service.clock import utc_now
 from openassist.server.service.replay import ReplayGuard
 from openassist.server.store.audit import AuditRecord
 
@@ -174,7 +174,7 @@ class RpcEndpoint:
         if principal is None:  # disabled or deleted since its secret was looked up
             raise Unauthenticated(api.ACCESS_KEY_NOT_FOUND)
         client = request.client.host if request.client else ""
-        now = datetime.now(UTC)
+        now = utc_now(self._services.clock)
         context = request_context(client, now, request.url.scheme == "https")
         event = new_event(
             now=int(now.timestamp() * 1000),
@@ -251,7 +251,7 @@ class RpcEndpoint:
             signed,
             lambda candidate: secret if candidate == key_id else None,
             None,
-            datetime.now(UTC),
+            utc_now(self._services.clock),
         )
         # After the signature is proven: junk can neither fill the marks nor burn a nonce.
         nonce = signature_nonce(signed)

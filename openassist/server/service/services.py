@@ -8,6 +8,7 @@ from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.audit import AuditTrail
+from openassist.server.service.clock import Clock
 from openassist.server.service.commands import CommandService
 from openassist.server.service.console_sessions import ConsoleSessionService
 from openassist.server.service.context import Limits
@@ -39,6 +40,7 @@ class Services:
     console_sessions: ConsoleSessionService
     result_waits: ResultWaitService
     limits: Limits
+    clock: Clock
     identities: IdentityService
     policies: PolicyService
     principals: Principals

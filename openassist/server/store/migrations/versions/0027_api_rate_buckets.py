@@ -1,7 +1,7 @@
 """API rate buckets per access key, shared by every node of a PostgreSQL deployment
 
 Revision ID: 0027
-Revises: 0023
+Revises: 0026
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0027"
-down_revision = "0023"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
