@@ -152,7 +152,8 @@ def run_quickstart(args: argparse.Namespace) -> int:
         f"{data_dir / 'admin-credentials.json'}, owner-only)\n"
         f"  Console:        http://127.0.0.1:{args.api_port}/console/ (user admin, password in "
         f"{data_dir / 'console-credentials.json'})\n"
-        f"  Try:            .venv/bin/openassist run 'df -h /' --instance {instance_id}\n"
+        f"  Try:            .venv/bin/openassist run 'df -h /' --all   (or -i {instance_id})\n"
+        f"                  .venv/bin/openassist instances\n"
         f"  Stop them:      kill $(cat {data_dir / 'agent.pid'}) $(cat {data_dir / 'server.pid'})"
     )
     return ExitCode.OK if code is ExitCode.OK else ExitCode.ERROR

@@ -9,7 +9,7 @@ import sys
 from openassist.cli.api_client import ApiClient
 from openassist.cli.follow import follow_and_show
 from openassist.cli.live import Presenter, mode_of
-from openassist.cli.outcome import ExitCode
+from openassist.cli.outcome import ExitCode, UsageError
 from openassist.cli.targets import Selection, list_machines, resolve
 from openassist.cli.tasks import Row, task_rows
 
@@ -29,6 +29,9 @@ def show_results(client: ApiClient, args: argparse.Namespace) -> int:
             print(f"openassist: no task {invoke_id}", file=sys.stderr)
             return ExitCode.ERROR
         rows += [r for r in found if wanted is None or r["InstanceId"] in wanted]
+    if not rows:
+        tasks = " ".join(args.invoke_id)
+        raise UsageError(f"none of the machines selected with -i/--tag is in {tasks}")
     ids = sorted({r["InstanceId"] for r in rows})
     names = {m.id: m.name for m in list_machines(client, ids)} if ids else {}
     presenter = Presenter(mode_of(args.json, args.jsonl), names, group=args.group)

@@ -70,6 +70,11 @@ def _dispatch(client: ApiClient, args: argparse.Namespace, extra: Sequence[str])
             else (listings.instances(client, args))
         )
     if command == "output":
+        if args.invoke_id.startswith("f-"):
+            raise UsageError(
+                f"{args.invoke_id} is a file task: it has no output; its outcome per machine: "
+                f"openassist results {args.invoke_id} (why one failed: openassist diagnose)"
+            )
         from openassist.cli.output_command import show_output
         from openassist.cli.targets import one_machine
 

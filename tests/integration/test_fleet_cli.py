@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import pty
 import re
 import signal
 import subprocess
@@ -105,6 +107,8 @@ def test_exit_codes_per_outcome(fleet: Fleet) -> None:
     task = _task_id(failed.stdout)
     assert fleet.cluster.cli("results", task).returncode == 2  # the same verdict later
     assert fleet.cluster.cli("results", task, "-i", "db-1").returncode == 0
+    elsewhere = fleet.cluster.cli("results", task, "-i", "web-3")  # not one of the task's
+    assert elsewhere.returncode == 1 and "none of the machines selected" in elsewhere.stderr
     unreached = fleet.cluster.cli("run", "true", "--all")
     assert unreached.returncode == 3, unreached.stdout
     assert "1 not reached (cold-1)" in unreached.stdout.splitlines()[-1]
@@ -195,16 +199,17 @@ def test_instances_lists_names_tags_and_filters(fleet: Fleet) -> None:
 def test_invocations_lists_file_tasks_and_results_take_f_ids(fleet: Fleet, tmp_path: Path) -> None:
     local = tmp_path / "note.txt"
     local.write_text("hello\n")
-    target = str(tmp_path / "out")  # the agents share this host: one file, overwritten
-    sent = fleet.cluster.cli("send-file", str(local), "--to", target, "--overwrite", "-i", "web-*")
+    assert fleet.cluster.cli("run", "true", "-i", "web-1").returncode == 0  # a command task too
+    # One machine: the agents share this host, and two writing one file at once may collide.
+    sent = fleet.cluster.cli("send-file", str(local), "--to", str(tmp_path / "out"), "-i", "web-2")
     assert sent.returncode == 0, sent.stdout + sent.stderr
     file_task = _task_id(sent.stdout)
-    assert sent.stdout.splitlines()[-1] == "3 machines: 3 succeeded (web-[1-3])"
+    assert sent.stdout.splitlines()[-1] == "1 machine: 1 succeeded (web-2)"
     listed = fleet.cluster.cli("invocations")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines()[0].split()[:3] == ["INVOKE", "ID", "TYPE"]
     row = next(line.split() for line in listed.stdout.splitlines() if line.startswith(file_task))
-    assert row[1:4] == ["file", "Success", "3"]
+    assert row[1:4] == ["file", "Success", "1"]
     assert any(line.split()[1] == "command" for line in listed.stdout.splitlines()[1:])
     as_json = json.loads(fleet.cluster.cli("invocations", "--json").stdout)
     assert file_task in {t["InvokeId"] for t in as_json["Invocations"]}
@@ -350,3 +355,53 @@ def test_an_agent_given_a_relative_state_dir_runs_scripts(fleet: Fleet, tmp_path
         agent.terminate()
         agent.wait(10)
         cluster.call("DeregisterManagedInstance", InstanceId=instance_id)
+
+
+def test_results_wait_follows_a_running_task_to_its_end(fleet: Fleet, tmp_path: Path) -> None:
+    gate = tmp_path / "go"
+    script = f"while [ ! -e {gate} ]; do sleep 0.05; done; echo released"
+    started = fleet.cluster.cli("run", "--no-wait", script, "-i", "web-1", "-i", "web-2")
+    assert started.returncode == 0, started.stderr
+    task = _task_id(started.stdout)
+    follower = subprocess.Popen(
+        fleet.cluster.cli_args("results", task, "--wait", "-i", "web-2"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with _reaped(follower):
+        assert follower.stdout is not None
+        assert follower.stdout.readline() == f"task {task} (1 machine)\n"
+        assert follower.poll() is None  # still waiting: the script waits for the gate
+        gate.touch()
+        out, err = follower.communicate(timeout=60)
+    assert follower.returncode == 0, err
+    assert out.splitlines() == [
+        next(line for line in out.splitlines() if line.startswith("web-2: Success, exit 0")),
+        "released",
+        "1 machine: 1 succeeded (web-2)",
+    ]
+
+
+def test_a_terminal_sees_a_live_line_of_counts(fleet: Fleet) -> None:
+    """Standard error on a terminal (a real pseudo-terminal): the counts line is drawn and then
+    erased; standard output, a pipe, carries only the results."""
+    controller, terminal = pty.openpty()
+    with os.fdopen(controller, "rb", buffering=0) as screen:
+        process = subprocess.Popen(
+            fleet.cluster.cli_args("run", "exit 5", "-i", "web-1", "-i", "web-2"),
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+        )
+        os.close(terminal)
+        with _reaped(process):
+            out, _ = process.communicate(timeout=60)
+        drawn = b""
+        with contextlib.suppress(OSError):  # EIO once the terminal's last writer has gone
+            while chunk := screen.read(4096):
+                drawn += chunk
+    assert process.returncode == 2
+    assert b"2/2 done, 0 running, 0 pending, 2 failed" in drawn
+    assert drawn.endswith(b"\r\x1b[K")  # erased before the summary
+    assert "done," not in out and out.splitlines()[-1] == "2 machines: 2 failed (web-[1-2])"

@@ -4,12 +4,14 @@ does."""
 
 from __future__ import annotations
 
+import json
 import pwd
 import stat
 from pathlib import Path
 
 import pytest
 
+from openassist.catalog import lookup
 from tests.support.cluster import Agent, Cluster
 
 
@@ -58,6 +60,22 @@ def test_send_file_shows_the_refusal_of_each_instance(
     assert done.returncode == 2  # the machine was reached and refused: a failure
     assert (tmp_path / "motd").read_text() == "old\n"
     assert "cli-receiver: Invalid, FileAlreadyExists: " in done.stdout
+    task = done.stdout.split()[1]
+    why = cluster.cli("diagnose", task)
+    assert why.returncode == 2, why.stderr
+    assert f"cli-receiver ({agent.instance_id})  Invalid  FileAlreadyExists" in why.stdout
+    assert lookup("FileAlreadyExists").solution.split()[0] in why.stdout
+    no_output = cluster.cli("output", task, "-i", agent.instance_id)
+    assert no_output.returncode == 1 and "is a file task: it has no output" in no_output.stderr
+    as_json = cluster.cli(
+        "send-file", str(local), "--to", str(tmp_path), "-i", "cli-receiver", "--json"
+    )
+    assert as_json.returncode == 2
+    document = json.loads(as_json.stdout)
+    api = cluster.call("DescribeSendFileResults", InvokeId=document["InvokeId"])
+    [api_row] = api["Invocations"]["Invocation"][0]["InvokeInstances"]["InvokeInstance"]
+    [row] = document["InvokeInstances"]
+    assert row.pop("InstanceName") == "cli-receiver" and row == api_row
     replaced = cluster.cli(*args, agent.instance_id, "--overwrite")
     assert replaced.returncode == 0, replaced.stdout
     assert (tmp_path / "motd").read_text() == "new\n"
