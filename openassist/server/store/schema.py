@@ -135,6 +135,7 @@ invocations = Table(
     # The RAM user whose key created the task (empty for tasks older than users).
     Column("invoked_by", String(64), nullable=False, default="", server_default=""),
     Index("ix_invocations_created_at", "created_at"),
+    Index("ix_invocations_command_id", "command_id"),  # DescribeInvocations[Results] by CommandId
 )
 
 invocation_instances = Table(
@@ -159,6 +160,16 @@ invocation_instances = Table(
     Column("full_size", BigInteger, nullable=False, default=0, server_default="0"),
     Column("full_truncated", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_invocation_instances_instance_id_status", "instance_id", "status"),
+    # An instance's results newest first (the keyset order), its task ids, and its status
+    # filters, all read from the index alone.
+    Index(
+        "ix_invocation_instances_instance_id_created_at",
+        "instance_id",
+        "created_at",
+        "invoke_id",
+        "status",
+        "error_code",
+    ),
 )
 
 # One row per run of a timed task on one instance (DescribeInvocationResults IncludeHistory).
