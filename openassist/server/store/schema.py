@@ -145,6 +145,7 @@ invocations = Table(
     # delivery window; NULL: the default window.
     Column("delivery_deadline", BigInteger, nullable=True),
     Index("ix_invocations_created_at", "created_at"),
+    Index("ix_invocations_command_id", "command_id"),  # DescribeInvocations[Results] by CommandId
 )
 
 invocation_instances = Table(
@@ -176,6 +177,16 @@ invocation_instances = Table(
     # The task's DeliveryDeadline: not handed out by then, the row ends with its agent's state.
     Column("deliver_by", BigInteger, nullable=True),
     Index("ix_invocation_instances_instance_id_status", "instance_id", "status"),
+    # An instance's results newest first (the keyset order), its task ids, and its status
+    # filters, all read from the index alone.
+    Index(
+        "ix_invocation_instances_instance_id_created_at",
+        "instance_id",
+        "created_at",
+        "invoke_id",
+        "status",
+        "error_code",
+    ),
 )
 
 # One row per run of a timed task on one instance (DescribeInvocationResults IncludeHistory).
