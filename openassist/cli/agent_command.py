@@ -60,10 +60,13 @@ def run_agent_command(args: argparse.Namespace) -> int:
     if (args.kick_ping, args.kick_pong) != (defaults.kick_ping_s, defaults.kick_pong_s):
         # Only when set: a version that predates these flags can still be started.
         argv += ["--kick-ping", str(args.kick_ping), "--kick-pong", str(args.kick_pong)]
+    if args.poll != defaults.poll_s:
+        argv += ["--poll", str(args.poll)]
     settings = AgentSettings(
         heartbeat_s=args.heartbeat,
         kick_ping_s=args.kick_ping,
         kick_pong_s=args.kick_pong,
+        poll_s=args.poll,
         environment=environment,
     )
     # An upgraded version, when one is installed.

@@ -62,7 +62,7 @@ from openassist.server.api.signature import (
     signature_nonce,
     verify,
 )
-from openassist.server.api.throttle import RateLimiter
+from openassist.server.api.throttle import RateLimiter, SharedRateLimiter
 from openassist.server.listen.body import BodyRefused, BodyTooLarge, read_body
 from openassist.server.service import ids
 from openassist.server.service.audit import (
@@ -94,6 +94,8 @@ class RpcEndpoint:
         self._observe = observe
         limits = services.limits
         self._limiter = RateLimiter(limits.api_rate_per_key, limits.api_burst_per_key)
+        shared = services.rate_buckets
+        self._shared = SharedRateLimiter(shared) if shared is not None else None
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -152,7 +154,10 @@ class RpcEndpoint:
         )
         access_key_id = await self._authenticate(signed)
         logs.bind(user=access_key_id)
-        self._limiter.take(access_key_id)
+        if self._shared is not None:
+            await self._shared.take(access_key_id)
+        else:
+            self._limiter.take(access_key_id)
         action = headers.get("x-acs-action") or params.get("Action", "")
         version = headers.get("x-acs-version") or params.get("Version", "")
         if not action:

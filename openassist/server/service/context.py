@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Protocol
 
@@ -92,6 +93,31 @@ async def kick_pending(bus: Bus, rows: Iterable[_Row], invoke_id: str) -> None:
     for row in rows:
         if row.status is InstanceStatus.PENDING:
             await bus.publish(kick_topic(row.instance_id), invoke_id)
+
+
+def released_kicker(
+    bus: Bus, clock: Clock
+) -> Callable[[frozenset[tuple[str, str, int]]], Awaitable[None]]:
+    """Wakes the agents of rows a rollout released (``Database.on_released``, after commit),
+    each when it is due (after BatchWait). A wake lost to a restart costs only latency: the
+    agent's next poll takes the row, as the store decides what is due."""
+    waiting: set[asyncio.Task[None]] = set()
+
+    async def later(delay_s: float, instance_id: str, invoke_id: str) -> None:
+        await asyncio.sleep(delay_s)
+        await bus.publish(kick_topic(instance_id), invoke_id)
+
+    async def kick(rows: frozenset[tuple[str, str, int]]) -> None:
+        now = clock.now_ms()
+        for instance_id, invoke_id, due_at in sorted(rows):
+            if due_at <= now:
+                await bus.publish(kick_topic(instance_id), invoke_id)
+                continue
+            task = asyncio.create_task(later((due_at - now) / 1000, instance_id, invoke_id))
+            waiting.add(task)  # held, so it is not collected before it runs
+            task.add_done_callback(waiting.discard)
+
+    return kick
 
 
 def require_registered(found: Mapping[str, Instance], instance_ids: Iterable[str]) -> None:

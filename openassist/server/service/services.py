@@ -21,6 +21,7 @@ from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.principals import Principals
 from openassist.server.service.ram_policies import PolicyService
+from openassist.server.service.rate_limits import SharedRateBuckets
 from openassist.server.service.result_waits import ResultWaitService
 
 
@@ -44,3 +45,5 @@ class Services:
     policies: PolicyService
     principals: Principals
     audit: AuditTrail
+    # The API's per-key buckets in the store (several nodes); None: in each process.
+    rate_buckets: SharedRateBuckets | None = None
