@@ -12,13 +12,11 @@ from openassist.errors import InvalidParameter, LimitExceeded
 from openassist.protocol.statuses import CommandType, RepeatMode, TerminationMode
 from openassist.server import json_input
 from openassist.server.api.params import Params
-from openassist.server.service.clock import SystemClock
 from openassist.server.service.context import Limits
 from openassist.server.service.invocations import CommandSpec, TaskArgs
 
 MAX_TAGS = 20
 _ONE_SHOT = (RepeatMode.ONCE, RepeatMode.DRY_RUN)
-_CLOCK = SystemClock()
 _PARAMETER_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # API.md 3.7. Any runtime scheme passes here: which runtimes an instance has is for its agent to
 # say (UnsupportedContainerRuntime), as the server cannot know.
@@ -214,10 +212,11 @@ def delivery_deadline(params: Params, now_ms: int) -> int | None:
 
 
 def task_args(
-    params: Params, limits: Limits, access_key_id: str, command_defaults: bool
+    params: Params, limits: Limits, access_key_id: str, command_defaults: bool, now_ms: int
 ) -> TaskArgs:
-    """The task part of RunCommand / InvokeCommand. With ``command_defaults`` (InvokeCommand),
-    an absent Timeout or WorkingDir means the command's own value."""
+    """The task part of RunCommand / InvokeCommand (``now_ms``: the injected clock's time). With
+    ``command_defaults`` (InvokeCommand), an absent Timeout or WorkingDir means the command's
+    own value."""
     instance_ids = params.repeated(
         "InstanceId",
         max_items=limits.max_instances_per_call,
@@ -268,5 +267,5 @@ def task_args(
         max_concurrency=max_concurrency,
         max_errors=max_errors,
         batch_wait=wait,
-        delivery_deadline=delivery_deadline(params, _CLOCK.now_ms()),
+        delivery_deadline=delivery_deadline(params, now_ms),
     )
