@@ -390,3 +390,8 @@ def test_the_console_run_form_takes_the_rollout_limits(
     statuses = sorted(r["InvocationStatus"] for r in cluster.wait_final(invoke_id, 120))
     assert statuses == ["Cancelled", "Cancelled", "Failed"]
     assert len(_intervals(runs)) == 1
+    with signed_in(cluster) as client:
+        shown = text_of(client.get(f"/console/invocations/{invoke_id}").text)
+    assert "Rollout: at most 1 at once, stop after more than 0 failed." in shown
+    assert "0 waiting, 0 running, 3 done." in shown
+    assert "Rollout stopped: the error budget was spent: 1 target(s) failed" in shown
