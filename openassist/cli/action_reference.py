@@ -307,6 +307,16 @@ DetachPolicyFromUser: (RAM) take a policy from a user
   PolicyType*: System or Custom
 ListPoliciesForUser: (RAM) list the policies of a user
   UserName*: the user
+CreateLoginProfile: (RAM) give a user a console password (8-32 characters)
+  UserName*: the user
+  Password*: the password
+GetLoginProfile: (RAM) whether a user has a console password
+  UserName*: the user
+UpdateLoginProfile: (RAM) change a user's console password (its sessions end)
+  UserName*: the user
+  Password: the new password
+DeleteLoginProfile: (RAM) take a user's console password away (its sessions end)
+  UserName*: the user
 LookupEvents: (ActionTrail) audit events, newest first: changes, refusals, secret reads
   StartTime: from this UTC time, YYYY-MM-DDThh:mm:ssZ; default 7 days before EndTime
   EndTime: until this UTC time; default now

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, cast
 
 from openassist import __version__
+from openassist.cli import access_commands
 from openassist.cli.outcome import ExitCode
 from openassist.cli.targets import add_target_options
 
@@ -102,6 +103,9 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     run_agent.add_argument(
         "--kick-pong", type=float, default=10.0, help="seconds to wait for the server's answer"
     )
+    run_agent.add_argument(
+        "--poll", type=float, default=60.0, help="seconds between task-list fetches unkicked"
+    )
     agent_unit = agent_sub.add_parser(
         "install-service", help="write the systemd unit openassist-agent.service"
     )
@@ -190,6 +194,8 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     _json_options(diagnose)
     _credentials_option(diagnose)
 
+    access_commands.add_parsers(sub, _json_options, _credentials_option)
+
     # No argparse help here: ``--help`` after an action prints that action's parameters.
     ecs = sub.add_parser(
         "ecs", help="call an API action: openassist ecs <Action> --Param value", add_help=False
@@ -270,6 +276,7 @@ def _needs_server_extra(command: str, missing: ModuleNotFoundError) -> int:
 # They print what they have to say and log nothing: not loading logging keeps them quick.
 _FLEET_COMMANDS = frozenset(
     {"run", "send-file", "results", "stop", "invocations", "instances", "output", "diagnose"}
+    | {"users", "keys", "policies", "audit"}
 )
 
 

@@ -1,4 +1,10 @@
-"""The sweeper: periodically ends what the agents never answered for (see lifecycle.sweeper)."""
+"""The sweeper: periodically ends what the agents never answered for (see lifecycle.sweeper).
+
+Every node sweeps; none is elected. Each overdue task is claimed with ``FOR UPDATE SKIP
+LOCKED`` before its verdict is applied (a task another node is sweeping, or an agent is
+reporting on, is left to that transaction and judged again next sweep), and the verdict itself
+is the store's compare-and-set: a row ends once, whichever node gets there.
+"""
 
 from __future__ import annotations
 
@@ -74,7 +80,7 @@ class Sweeper:
                 self._rules,
                 row.delivered_at,
             )
-            if verdict is None:
+            if verdict is None or not proposals.claim_task(conn, tables, row.invoke_id):
                 continue
             changes = {"error_code": verdict.code, "error_info": verdict.info, "finish_at": now}
             if proposals.apply_event(

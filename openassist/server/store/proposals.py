@@ -120,6 +120,15 @@ def apply_event(
     return None
 
 
+def claim_task(conn: Connection, tables: TaskTables, invoke_id: str) -> bool:
+    """Lock a task's row for this transaction unless another holds it (another node's sweep,
+    an agent's report): False then, and the caller leaves the task to that transaction.
+    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one writer, so the lock is its own."""
+    tasks = tables.tasks
+    query = select(tasks.c.id).where(tasks.c.id == invoke_id).with_for_update(skip_locked=True)
+    return conn.execute(query).first() is not None
+
+
 @dataclass(frozen=True)
 class ActiveRow:
     invoke_id: str

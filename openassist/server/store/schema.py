@@ -145,6 +145,7 @@ invocations = Table(
     # delivery window; NULL: the default window.
     Column("delivery_deadline", BigInteger, nullable=True),
     Index("ix_invocations_created_at", "created_at"),
+    Index("ix_invocations_command_id", "command_id"),  # DescribeInvocations[Results] by CommandId
 )
 
 invocation_instances = Table(
@@ -176,6 +177,16 @@ invocation_instances = Table(
     # The task's DeliveryDeadline: not handed out by then, the row ends with its agent's state.
     Column("deliver_by", BigInteger, nullable=True),
     Index("ix_invocation_instances_instance_id_status", "instance_id", "status"),
+    # An instance's results newest first (the keyset order), its task ids, and its status
+    # filters, all read from the index alone.
+    Index(
+        "ix_invocation_instances_instance_id_created_at",
+        "instance_id",
+        "created_at",
+        "invoke_id",
+        "status",
+        "error_code",
+    ),
 )
 
 # One row per run of a timed task on one instance (DescribeInvocationResults IncludeHistory).
@@ -238,6 +249,16 @@ replay_marks = Table(
     Column("digest", String(64), primary_key=True),
     Column("expires_at", BigInteger, nullable=False),
     Index("ix_replay_marks_expires_at", "expires_at"),
+)
+
+# The API's token bucket per access key (thousandths of a request), shared by every node; used
+# when the store is PostgreSQL (one SQLite node keeps its buckets in memory).
+api_rate_buckets = Table(
+    "api_rate_buckets",
+    metadata,
+    Column("key_id", String(64), primary_key=True),
+    Column("millitokens", BigInteger, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
 )
 
 # Console sessions ended by sign-out before they expire (sessions are signed cookies).

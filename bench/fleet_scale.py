@@ -1,0 +1,215 @@
+"""One server carrying a fleet of simulated agents: how long the fleet takes to register and
+connect, what the server costs while idle with all of them connected, and a RunCommand
+`echo hi` to every agent (calls of 100, the API limit) until every result is stored, with the
+API's latency (DescribeInvocations, DescribeInvocationResults) measured during that fan-out
+against an idle baseline in the same run.
+
+The agents are simulated (tests/support/swarm.py): the real protocol with real RSA keys,
+through the agent's own channel and kick-channel modules, spread over several worker processes;
+they answer each task with a finish report once the server has stored it. Issue 20 asks for
+1,000, 5,000 and 10,000 agents on SQLite and PostgreSQL. Usage:
+.venv/bin/python -m bench.fleet_scale [--agents 1000] [--workers 4] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from bench.reconnect_swarm import cpu_s, percentile
+from openassist.cli.api_client import ApiCallError
+from tests.support.cluster import Cluster, wait_until
+from tests.support.swarm import Swarm, start_swarm
+
+BATCH = 100  # instances per RunCommand call (the API's limit)
+ACTIONS = (
+    "DescribeInvocations newest",
+    "DescribeInvocations by InstanceId",
+    "DescribeInvocationResults by InvokeId",
+    "DescribeInvocationResults by InstanceId",
+)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Probe:
+    """Calls the API one request at a time in a thread, cycling through ``ACTIONS``; latencies
+    per action in ms. ``invoke_ids`` is read as it grows (the fan-out's tasks)."""
+
+    def __init__(self, cluster: Cluster, instance_ids: list[str], invoke_ids: list[str]) -> None:
+        self._cluster, self._instances, self._invokes = cluster, instance_ids, invoke_ids
+        self.samples: dict[str, list[float]] = {action: [] for action in ACTIONS}
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _params(self, action: str) -> tuple[str, dict[str, str]]:
+        instance = random.choice(self._instances)
+        if action == "DescribeInvocations newest":
+            return "DescribeInvocations", {"MaxResults": "10"}
+        if action == "DescribeInvocations by InstanceId":
+            return "DescribeInvocations", {"MaxResults": "10", "InstanceId": instance}
+        if action == "DescribeInvocationResults by InvokeId" and self._invokes:
+            return "DescribeInvocationResults", {
+                "InvokeId": random.choice(self._invokes),
+                "MaxResults": "50",
+            }
+        return "DescribeInvocationResults", {"InstanceId": instance, "MaxResults": "10"}
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for action in ACTIONS:
+                name, params = self._params(action)
+                started = time.perf_counter()
+                try:
+                    self._cluster.call(name, **params)
+                except (ApiCallError, OSError):
+                    self.failures += 1
+                    continue
+                self.samples[action].append((time.perf_counter() - started) * 1000)
+                time.sleep(0.01)  # one client, well under the per-key rate limit
+
+    def __enter__(self) -> Probe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(60)
+
+    def lines(self, label: str) -> list[str]:
+        out = []
+        for action in ACTIONS:
+            values = self.samples[action]
+            if values:
+                out.append(
+                    f"    {label:<7} {action:<40} p50 {statistics.median(values):7.1f} ms"
+                    f"  p99 {percentile(values, 0.99):7.1f} ms  (n={len(values)})"
+                )
+        if self.failures:
+            out.append(f"    {label:<7} {self.failures} calls failed")
+        return out
+
+
+def fan_out(cluster: Cluster, swarms: list[Swarm], probe_invokes: list[str]) -> tuple[int, float]:
+    """RunCommand `echo hi` to every agent in calls of 100; (answers stored, seconds from the
+    first call until the last agent's report was acknowledged, i.e. stored)."""
+    ids = [i for swarm in swarms for i in swarm.instance_ids()]
+    started = time.monotonic()
+    for n in range(0, len(ids), BATCH):
+        probe_invokes.append(cluster.run("echo hi", *ids[n : n + BATCH]))
+
+    def stored() -> int:
+        return sum(len(s.answers(i)) for s in swarms for i in probe_invokes)
+
+    wait_until(lambda: stored() >= len(ids), 1800, 0.05, "every result stored")
+    return stored(), time.monotonic() - started
+
+
+def check_results(cluster: Cluster, invoke_ids: list[str]) -> dict[str, int]:
+    statuses: dict[str, int] = {}
+    for invoke_id in invoke_ids:
+        for row in cluster.all_results(invoke_id):
+            status = row["InvocationStatus"]
+            statuses[status] = statuses.get(status, 0) + 1
+    return statuses
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--agents", type=int, default=1000, help="1000, 5000, 10000")
+    parser.add_argument("--workers", type=int, default=4, help="simulator processes")
+    parser.add_argument("--database-url", default="", help="PostgreSQL; SQLite when empty")
+    parser.add_argument("--idle-seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    count, workers = int(args.agents), max(1, int(args.workers))
+    shares = [count // workers + (1 if w < count % workers else 0) for w in range(workers)]
+    with tempfile.TemporaryDirectory() as temp, ExitStack() as stack:
+        root = Path(temp)
+        cluster = stack.enter_context(
+            Cluster.start(root / "cluster", database_url=args.database_url)
+        )
+        activation = cluster.call("CreateActivation", InstanceCount=str(count))
+        server = f"127.0.0.1:{cluster.agent_port}"
+        began = time.monotonic()
+        swarms = [
+            stack.enter_context(
+                start_swarm(
+                    server,
+                    cluster.ca_file,
+                    activation,
+                    share,
+                    root / f"sims-{w}",
+                    root / f"swarm-{w}.log",
+                )
+            )
+            for w, share in enumerate(shares)
+        ]
+
+        def registered() -> bool:
+            return sum(len(s.instance_ids()) for s in swarms) >= count
+
+        wait_until(registered, 3600, 1, "registrations")
+        registered_s = time.monotonic() - began
+        wait_until(lambda: sum(len(s.back_since(0)) for s in swarms) == count, 900, 0.5, "up")
+        up_s = time.monotonic() - began
+        ids = [i for s in swarms for i in s.instance_ids()]
+
+        time.sleep(2)  # let the last heartbeats settle before the idle window
+        pid = cluster.process.pid
+        cpu0, rss0 = cpu_s(pid), rss_mb(pid)
+        time.sleep(args.idle_seconds)
+        idle_cpu = (cpu_s(pid) - cpu0) / args.idle_seconds * 100
+        idle_rss = max(rss0, rss_mb(pid))
+
+        invokes: list[str] = []
+        warm = cluster.run("echo hi", *ids[:BATCH])  # something to read in the idle baseline
+        wait_until(lambda: sum(len(s.answers(warm)) for s in swarms) >= min(BATCH, count), 300)
+        invokes.append(warm)
+        with Probe(cluster, ids, invokes) as idle:
+            time.sleep(min(args.idle_seconds, 10))
+        fanned: list[str] = []
+        cpu1 = cpu_s(pid)
+        with Probe(cluster, ids, fanned) as busy:
+            stored, fan_s = fan_out(cluster, swarms, fanned)
+        fan_cpu = cpu_s(pid) - cpu1
+        peak_rss = rss_mb(pid)
+        statuses = check_results(cluster, fanned)
+        load = os.getloadavg()
+
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    print(
+        f"fleet scale: {count} simulated agents over {workers} worker processes, {backend},"
+        f" {os.cpu_count()}-CPU host, load average at the end {load[0]:.1f} {load[1]:.1f}"
+    )
+    print(f"  registered: {registered_s:.1f} s; all connected (kick channel + beat) {up_s:.1f} s")
+    print(
+        f"  idle, all connected, {args.idle_seconds:.0f} s: server CPU {idle_cpu:.1f}% of one core,"
+        f" RSS {idle_rss:.0f} MB"
+    )
+    print(
+        f"  RunCommand echo hi to all ({len(fanned)} calls of {BATCH}): {stored} results stored in"
+        f" {fan_s:.1f} s = {stored / fan_s:.0f} results/s; server CPU {fan_cpu:.1f} s,"
+        f" RSS after {peak_rss:.0f} MB; statuses read back {statuses}"
+    )
+    print("  API latency, one client, one call at a time (idle baseline, then during the fan-out):")
+    for line in idle.lines("idle") + busy.lines("fan-out"):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
