@@ -10,6 +10,7 @@ import pytest
 
 from openassist.agent import openssl_signer
 from openassist.agent.keys import new_key, private_pem, public_key_field
+from openassist.server.console.session import DEVICE_TTL_S, SESSION_TTL_S, SessionSigner
 from openassist.server.gateway.auth import AgentAuthError, AgentHeaders, AgentVerifier
 from openassist.server.service.clock import SystemClock, utc_now
 from tests.unit.test_agent_signing import _instance
@@ -43,3 +44,15 @@ def test_the_agent_verifier_judges_timestamps_by_its_clock() -> None:
     clock.ms += 16 * 60 * 1000  # past the 15 minutes of skew
     with pytest.raises(AgentAuthError, match="15 minutes"):
         AgentVerifier(clock).verify(headers, instance)
+
+
+def test_console_sessions_expire_by_the_injected_clock() -> None:
+    clock = FixedClock(1_000_000_000)
+    signer = SessionSigner(b"k" * 32, clock)
+    cookie = signer.dump(signer.new("user:admin"))
+    device = signer.device("user:admin")
+    assert signer.load(cookie) is not None
+    assert signer.device_of(device, "user:admin") is not None
+    clock.ms += (max(SESSION_TTL_S, DEVICE_TTL_S) + 1) * 1000
+    assert signer.load(cookie) is None
+    assert signer.device_of(device, "user:admin") is None

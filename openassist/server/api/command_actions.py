@@ -106,7 +106,13 @@ async def invoke_command(call: Call) -> dict[str, Any]:
     p = call.params
     command_id = p.text("CommandId", required=True)
     args = replace(
-        task_params.task_args(p, call.services.limits, call.access_key_id, command_defaults=True),
+        task_params.task_args(
+            p,
+            call.services.limits,
+            call.access_key_id,
+            command_defaults=True,
+            now_ms=call.services.clock.now_ms(),
+        ),
         guard=guard_of(call),
     )
     invoke_id = await call.services.invocations.invoke_command(command_id, args)

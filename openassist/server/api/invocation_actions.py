@@ -42,7 +42,13 @@ async def run_command(call: Call) -> dict[str, Any]:
     p, limits = call.params, call.services.limits
     spec = task_params.command_spec(p, limits, default_encoding="PlainText")
     args = replace(
-        task_params.task_args(p, limits, call.access_key_id, command_defaults=False),
+        task_params.task_args(
+            p,
+            limits,
+            call.access_key_id,
+            command_defaults=False,
+            now_ms=call.services.clock.now_ms(),
+        ),
         guard=guard_of(call),
     )
     command_id, invoke_id = await call.services.invocations.run_command(

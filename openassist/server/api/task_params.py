@@ -13,12 +13,11 @@ from openassist.protocol.statuses import CommandType, RepeatMode, TerminationMod
 from openassist.server import json_input
 from openassist.server.api.params import Params
 from openassist.server.service import rollout_params
-from openassist.server.service.clock import SystemClock
 from openassist.server.service.context import Limits
 from openassist.server.service.invocations import CommandSpec, TaskArgs
 
 MAX_TAGS = 20
-_CLOCK = SystemClock()
+_ONE_SHOT = (RepeatMode.ONCE, RepeatMode.DRY_RUN)
 _PARAMETER_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # API.md 3.7. Any runtime scheme passes here: which runtimes an instance has is for its agent to
 # say (UnsupportedContainerRuntime), as the server cannot know.
@@ -192,10 +191,11 @@ def delivery_deadline(params: Params, now_ms: int) -> int | None:
 
 
 def task_args(
-    params: Params, limits: Limits, access_key_id: str, command_defaults: bool
+    params: Params, limits: Limits, access_key_id: str, command_defaults: bool, now_ms: int
 ) -> TaskArgs:
-    """The task part of RunCommand / InvokeCommand. With ``command_defaults`` (InvokeCommand),
-    an absent Timeout or WorkingDir means the command's own value."""
+    """The task part of RunCommand / InvokeCommand (``now_ms``: the injected clock's time). With
+    ``command_defaults`` (InvokeCommand), an absent Timeout or WorkingDir means the command's
+    own value."""
     instance_ids = params.repeated(
         "InstanceId",
         max_items=limits.max_instances_per_call,
@@ -244,5 +244,5 @@ def task_args(
         max_concurrency=max_concurrency,
         max_errors=max_errors,
         batch_wait=wait,
-        delivery_deadline=delivery_deadline(params, _CLOCK.now_ms()),
+        delivery_deadline=delivery_deadline(params, now_ms),
     )

@@ -16,8 +16,9 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
 from dataclasses import dataclass
+
+from openassist.server.service.clock import Clock, SystemClock
 
 COOKIE = "oa_console"
 PRE_COOKIE = "oa_console_pre"  # CSRF token of the sign-in form, before there is a session
@@ -55,11 +56,15 @@ def _unb64(text: str) -> bytes:
 
 
 class SessionSigner:
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, clock: Clock | None = None) -> None:
         self._secret = secret
+        self._clock = clock or SystemClock()
+
+    def _now(self) -> float:
+        return self._clock.now_ms() / 1000
 
     def new(self, principal: str, mark: str = "", now: float | None = None) -> Session:
-        now = time.time() if now is None else now
+        now = self._now() if now is None else now
         return Session(
             sid=secrets.token_urlsafe(16),
             principal=principal,
@@ -97,7 +102,7 @@ class SessionSigner:
     def device(self, principal: str, now: float | None = None) -> str:
         """A cookie saying this browser signed in as ``principal`` (sign-in throttling counts
         it on its own)."""
-        now = time.time() if now is None else now
+        now = self._now() if now is None else now
         expires = int(now) + DEVICE_TTL_S
         return self._signed(["device", principal, secrets.token_urlsafe(16), expires])
 
@@ -106,7 +111,7 @@ class SessionSigner:
         fields = self._fields(cookie) if cookie else None
         if fields is None or len(fields) != 4 or fields[:2] != ["device", principal]:
             return None
-        now = time.time() if now is None else now
+        now = self._now() if now is None else now
         expires = fields[3]
         if not isinstance(expires, int) or expires <= now:
             return None
@@ -123,7 +128,7 @@ class SessionSigner:
             session = Session(str(sid), str(principal), str(csrf), int(expires), str(mark))
         except (ValueError, TypeError):
             return None
-        now = time.time() if now is None else now
+        now = self._now() if now is None else now
         if session.expires <= now:
             return None
         return session

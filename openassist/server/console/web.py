@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -18,6 +17,7 @@ from openassist.server.console.identity import ConsoleKeys
 from openassist.server.console.session import COOKIE, Session, SessionSigner, same_token
 from openassist.server.listen.body import BodyRefused, read_body
 from openassist.server.service.audit import failed, new_event
+from openassist.server.service.clock import utc_now
 from openassist.server.service.guard import Guard, qualified, request_context
 from openassist.server.service.guard import refusal as refusal_of
 from openassist.server.service.passwords import session_mark
@@ -149,7 +149,7 @@ class Console:
     def __init__(self, services: Services, keys: ConsoleKeys) -> None:
         self.services = services
         self.keys = keys
-        self.signer = SessionSigner(keys.session_secret)
+        self.signer = SessionSigner(keys.session_secret, services.clock)
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("openassist.server.console", "templates"),
             autoescape=True,
@@ -276,7 +276,9 @@ class Console:
             if principal is None:  # its access key was disabled or deleted: at once
                 return refusal("Your access key is no longer valid; sign in again.", 403)
             client = request.client.host if request.client else ""
-            context = request_context(client, datetime.now(UTC), request.url.scheme == "https")
+            context = request_context(
+                client, utc_now(self.services.clock), request.url.scheme == "https"
+            )
             region = self.services.limits.regions[0]
             visit = Visit(request, session, form, principal, context, region)
             if request.method != "POST":
