@@ -290,3 +290,26 @@ def test_output_and_diagnosis_of_a_machine_the_caller_may_not_see_are_refused(
         with pytest.raises(ApiCallError) as error:
             client.call(action, {"InvokeId": invoke_id, **params})
         assert error.value.code == "Forbidden.RAM", action
+
+
+def test_file_tasks_list_only_what_the_caller_may_see(
+    cluster: Cluster, fleet: Fleet, deployer: User
+) -> None:
+    production = cluster.call(
+        "SendFile",
+        **{"InstanceId.1": fleet.production[0], "Name": "p", "TargetDir": "/tmp", "Content": "x"},
+    )["InvokeId"]
+    staging = cluster.call(
+        "SendFile",
+        **{"InstanceId.1": fleet.staging[5], "Name": "s", "TargetDir": "/tmp", "Content": "x"},
+    )["InvokeId"]
+    answer = (
+        deployer.ecs(cluster)
+        .describe_send_file_results(
+            ecs.DescribeSendFileResultsRequest(region_id=REGION, max_results=50)
+        )
+        .body
+    )
+    shown = [task.invoke_id for task in answer.invocations.invocation]
+    assert staging in shown and production not in shown
+    assert answer.total_count == len(shown)

@@ -12,6 +12,7 @@ import pytest
 
 from openassist.cli.api_client import ApiCallError
 from tests.support.cluster import Agent, Cluster, wait_until
+from tests.support.console import csrf_of, signed_in, text_of
 
 TARGETS = 6
 
@@ -362,3 +363,35 @@ def test_stopping_a_rollout_cancels_the_held_targets_and_lets_none_go(
     [later] = cluster.wait_final(cluster.run("true", fleet[-1].instance_id))
     assert later["InvocationStatus"] == "Success"
     assert len(_intervals(runs)) <= 1  # only the stopped run may have got to its end
+
+
+def test_the_console_run_form_takes_the_rollout_limits(
+    cluster: Cluster, fleet: list[Agent], tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    runs.chmod(0o777)
+    with signed_in(cluster) as client:
+        page = client.get("/console/run")
+        assert 'name="max_concurrency"' in page.text and 'name="max_errors"' in page.text
+        fields = {
+            "csrf": csrf_of(page.text),
+            "content": _timed(runs, "false"),
+            "instance_id": [a.instance_id for a in fleet[:3]],
+            "schedule": "once",
+            "max_concurrency": "1",
+            "max_errors": "0",
+        }
+        started = client.post("/console/run", data=fields)
+        assert started.status_code == 303, text_of(started.text)
+        invoke_id = started.headers["location"].rsplit("/", 1)[-1]
+        bad = client.post("/console/run", data={**fields, "max_concurrency": "0"})
+        assert bad.status_code == 400 and "InvalidRolloutLimit.Zero" in bad.text
+    statuses = sorted(r["InvocationStatus"] for r in cluster.wait_final(invoke_id, 120))
+    assert statuses == ["Cancelled", "Cancelled", "Failed"]
+    assert len(_intervals(runs)) == 1
+    with signed_in(cluster) as client:
+        shown = text_of(client.get(f"/console/invocations/{invoke_id}").text)
+    assert "Rollout: at most 1 at once, stop after more than 0 failed." in shown
+    assert "0 waiting, 0 running, 3 done." in shown
+    assert "Rollout stopped: the error budget was spent: 1 target(s) failed" in shown

@@ -123,7 +123,7 @@ async def describe_send_file_results(call: Call) -> dict[str, Any]:
         status=p.text("InvocationStatus") or None,
     )
     query = page_query(p)
-    page = await call.services.files.describe(where, query)
+    page = await call.services.files.describe(where, query, guard_of(call))
     return {
         **paging_fields(page, query),
         "Invocations": {"Invocation": [_task_fields(view) for view in page.items]},

@@ -12,6 +12,7 @@ from openassist.errors import InvalidParameter, LimitExceeded
 from openassist.protocol.statuses import CommandType, RepeatMode, TerminationMode
 from openassist.server import json_input
 from openassist.server.api.params import Params
+from openassist.server.service import rollout_params
 from openassist.server.service.context import Limits
 from openassist.server.service.invocations import CommandSpec, TaskArgs
 
@@ -154,38 +155,16 @@ def container(params: Params) -> tuple[str, str]:
     return container_id, name
 
 
-_ROLLOUT_LIMIT = re.compile(r"(\d{1,9})(%?)")
-
-
 def rollout_limit(params: Params, name: str, zero_allowed: bool) -> str:
-    """``MaxConcurrency`` / ``MaxErrors``: "" (none), "N" targets or "N%" of them, normalised
-    ("010" is "10"). MaxErrors=0 is a real limit (stop at the first failure); MaxConcurrency=0
-    would run nothing."""
-    text = params.text(name).strip()
-    if not text:
-        return ""
-    if text.startswith("-") and _ROLLOUT_LIMIT.fullmatch(text[1:]):
-        raise InvalidParameter(api.ROLLOUT_LIMIT_NEGATIVE, parameter=name, value=text)
-    found = _ROLLOUT_LIMIT.fullmatch(text)
-    if found is None:
-        raise InvalidParameter(api.ROLLOUT_LIMIT_MALFORMED, parameter=name, value=text)
-    number, percent = int(found.group(1)), found.group(2)
-    if percent and number > 100:
-        raise InvalidParameter(api.ROLLOUT_PERCENT_TOO_LARGE, parameter=name, value=text)
-    if number == 0 and not zero_allowed:
-        raise InvalidParameter(api.ROLLOUT_CONCURRENCY_ZERO, parameter=name, value=text)
-    return f"{number}{percent}"
+    return rollout_params.rollout_limit(name, params.text(name), zero_allowed)
 
 
 MAX_BATCH_WAIT_S = 3600
 
 
-def batch_wait(params: Params, max_concurrency: str) -> int:
-    """``BatchWait``: seconds, 0-3600, and only with MaxConcurrency (it spaces its batches)."""
-    seconds = params.integer("BatchWait", default=0, minimum=0, maximum=MAX_BATCH_WAIT_S)
-    if seconds and not max_concurrency:
-        raise InvalidParameter(api.ROLLOUT_BATCH_WAIT_ALONE, value=seconds)
-    return seconds
+def batch_wait(params: Params) -> int:
+    """``BatchWait``: seconds, 0-3600 (only with MaxConcurrency: see rollout_params)."""
+    return params.integer("BatchWait", default=0, minimum=0, maximum=MAX_BATCH_WAIT_S)
 
 
 MAX_DELIVERY_DEADLINE_S = 7 * 24 * 3600
@@ -246,10 +225,8 @@ def task_args(
     container_id, container_name = container(params)
     max_concurrency = rollout_limit(params, "MaxConcurrency", zero_allowed=False)
     max_errors = rollout_limit(params, "MaxErrors", zero_allowed=True)
-    wait = batch_wait(params, max_concurrency)
-    if (max_concurrency or max_errors) and repeat_mode not in _ONE_SHOT:
-        # A timed task's targets hold its schedule for good: no slot would ever free.
-        raise InvalidParameter(api.ROLLOUT_TIMED_TASK, repeat_mode=repeat_mode.value)
+    wait = batch_wait(params)
+    rollout_params.check_rollout(repeat_mode, max_concurrency, max_errors, wait)
     return TaskArgs(
         instance_ids=tuple(dict.fromkeys(instance_ids)),
         access_key_id=access_key_id,

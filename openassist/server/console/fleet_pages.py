@@ -168,7 +168,9 @@ class FleetPages:
     async def file_task(self, visit: Visit) -> Response:
         invoke_id = visit.request.path_params["invoke_id"]
         found = await self.console.services.files.describe(
-            FileTaskFilter(invoke_id=invoke_id), PageQuery(limit=1)
+            FileTaskFilter(invoke_id=invoke_id),
+            PageQuery(limit=1),
+            visit.guard("DescribeSendFileResults"),
         )
         if not found.items:
             return self.console.page(visit, "missing.html", 404, what=f"file task {invoke_id}")

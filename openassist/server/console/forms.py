@@ -16,6 +16,7 @@ from openassist.server.service.context import Limits
 from openassist.server.service.files import SendFileArgs
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.invocations import CommandSpec, TaskArgs
+from openassist.server.service.rollout_params import check_rollout, rollout_limit
 
 
 def integer(form: Form, name: str, default: int, minimum: int = 0, maximum: int = 0) -> int:
@@ -112,16 +113,23 @@ def task_args(form: Form, limits: Limits, actor: str, saved: bool) -> TaskArgs:
     instance_ids, resource_tags = chosen(form)
     periodic = form.get("schedule") == "period"
     timeout_given = bool(form.get("Timeout"))
+    repeat_mode = RepeatMode.PERIOD if periodic else RepeatMode.ONCE
+    # A rollout (README, "Rollouts"), read and checked as the API does.
+    max_concurrency = rollout_limit("MaxConcurrency", form.get("max_concurrency"), False)
+    max_errors = rollout_limit("MaxErrors", form.get("max_errors"), True)
+    check_rollout(repeat_mode, max_concurrency, max_errors, 0)
     return TaskArgs(
         instance_ids=_at_most(instance_ids, limits.max_instances_per_call),
         access_key_id=actor,
         timeout=integer(form, "Timeout", 60) if timeout_given or not saved else None,
         working_dir=form.get("working_dir") or (None if saved else ""),
         username=form.get("username"),
-        repeat_mode=RepeatMode.PERIOD if periodic else RepeatMode.ONCE,
+        repeat_mode=repeat_mode,
         frequency=form.get("frequency") if periodic else "",
         parameters=parameters(form),
         resource_tags=resource_tags,
+        max_concurrency=max_concurrency,
+        max_errors=max_errors,
     )
 
 

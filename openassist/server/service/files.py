@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -114,10 +114,18 @@ class FileService:
             update_at=now,
         )
 
-    async def describe(self, where: files.FileTaskFilter, page: PageQuery) -> Page[FileTaskView]:
+    async def describe(
+        self, where: files.FileTaskFilter, page: PageQuery, guard: Guard = UNGUARDED
+    ) -> Page[FileTaskView]:
+        """File tasks on instances the caller may see, each with those instances' rows."""
+
         def query(conn: Connection) -> Page[FileTaskView]:
-            found = files.list_tasks(conn, where, page)
+            visible = guard.visible(conn)
+            found = files.list_tasks(conn, replace(where, visible=visible), page)
             rows = files.rows_of(conn, [t.id for t in found.items])
+            if visible is not None:
+                shown = set(visible)
+                rows = {k: [r for r in v if r.instance_id in shown] for k, v in rows.items()}
             labels = tags.tags_of(conn, "file", [t.id for t in found.items])
             views = [FileTaskView(t, rows[t.id], labels[t.id]) for t in found.items]
             return Page(items=views, total=found.total, next_key=found.next_key)

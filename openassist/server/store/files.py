@@ -41,11 +41,16 @@ class FileTaskFilter:
     instance_id: str | None = None
     name: str | None = None
     status: str | None = None
+    visible: tuple[str, ...] | None = None  # tasks on at least one of these instances; None: all
 
 
 def _filtered(query: Select[Any], where: FileTaskFilter) -> Select[Any]:
     if where.invoke_id:
         query = query.where(_t.c.id == where.invoke_id)
+    if where.visible is not None:
+        query = query.where(
+            _t.c.id.in_(select(_r.c.invoke_id).where(_r.c.instance_id.in_(where.visible)))
+        )
     if where.instance_id:
         query = query.where(
             _t.c.id.in_(select(_r.c.invoke_id).where(_r.c.instance_id == where.instance_id))
