@@ -33,7 +33,7 @@ from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.audit import AuditTrail
-from openassist.server.service.clock import SystemClock
+from openassist.server.service.clock import Clock, SystemClock, utc_now
 from openassist.server.service.commands import CommandService
 from openassist.server.service.console_sessions import ConsoleSessionService
 from openassist.server.service.context import Limits, ServiceContext, released_kicker
@@ -164,7 +164,7 @@ async def build_server(settings: ServerSettings) -> Server:
     )
     db.on_tasks_changed = services.result_waits.announce  # wakes WaitInvocationResults
     db.on_released = released_kicker(context.bus, context.clock)  # a rollout's next targets
-    tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
+    tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames, utc_now(context.clock))
     await _write_first_access_key(access_keys, settings, tls)
     # After the first key: it (and every key of a release before users) goes to the admin.
     await services.identities.ensure_admin(settings.admin_user)
@@ -243,7 +243,7 @@ def _console_keys(settings: ServerSettings) -> ConsoleKeys:
 
 
 def _renewing(
-    settings: ServerSettings, files: TlsFiles, serving: ssl.SSLContext
+    settings: ServerSettings, files: TlsFiles, serving: ssl.SSLContext, clock: Clock
 ) -> asyncio.Task[None] | None:
     """The task that renews the agent certificate while the server runs (None when off);
     ``serving`` is the live TLS context of every port that serves it."""
@@ -253,7 +253,9 @@ def _renewing(
     def contexts() -> list[ssl.SSLContext]:
         return [serving]
 
-    renewal = keep_certificate(files, settings.tls_hostnames, settings.tls_renew_check_s, contexts)
+    renewal = keep_certificate(
+        files, settings.tls_hostnames, settings.tls_renew_check_s, contexts, clock
+    )
     return asyncio.create_task(renewal, name="tls-renewal")
 
 
@@ -298,7 +300,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
     sweeping = asyncio.create_task(server.sweeper.run(), name="sweeper")
     purging = asyncio.create_task(server.services.audit.keep_retention(), name="audit")
-    renewing = _renewing(settings, server.tls, agent_context)
+    renewing = _renewing(settings, server.tls, agent_context, server.services.clock)
     try:
         while not all(listener.started for listener in listeners):
             if any(task.done() for task in tasks):

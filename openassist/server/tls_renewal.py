@@ -7,12 +7,12 @@ connections get it at once and open ones keep theirs until they close.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import ssl
 from collections.abc import Callable
 
 from openassist.server.gateway.tls import TlsFiles, renew_if_due
+from openassist.server.service.clock import Clock, SystemClock, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +22,14 @@ async def keep_certificate(
     hostnames: tuple[str, ...],
     every_s: float,
     contexts: Callable[[], list[ssl.SSLContext]],
+    clock: Clock | None = None,
 ) -> None:
-    """Run until cancelled; ``contexts`` gives the TLS contexts that serve ``files``."""
+    """Run until cancelled; ``contexts`` gives the TLS contexts that serve ``files``; whether
+    the certificate is due is judged by ``clock`` (the server's injected one)."""
+    clock = clock or SystemClock()
     while True:
         await asyncio.sleep(every_s)
-        now = dt.datetime.now(dt.UTC)
+        now = utc_now(clock)
         try:
             why = await asyncio.to_thread(renew_if_due, files, hostnames, now)
             if why:
