@@ -96,7 +96,13 @@ class Agent:
         self._schedules = Schedules(
             identity.state_dir,
             lambda item, base: run_periodic(
-                item, base, identity, self._script_dir, self._runs, self._channel.secret_values
+                item,
+                base,
+                identity,
+                self._script_dir,
+                self._runs,
+                self._channel.secret_values,
+                self._settings.environment,
             ),
             self._queue_report,
             zone=local_zone(self._settings.environment.tz),

@@ -17,6 +17,7 @@ from openassist.agent.channel import ChannelError, SecretsRefused
 from openassist.agent.identity import Identity
 from openassist.agent.parameters import UnknownBuiltIn, resolve_built_ins
 from openassist.agent.runner import RunOutcome, ScriptRun, ScriptSpec
+from openassist.agent.settings import AgentEnvironment
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import ReportKind, StopResult, TaskReport
 
@@ -164,6 +165,7 @@ async def run_periodic(
     script_dir: Path,
     runs: dict[str, ScriptRun],
     ask: AskSecrets,
+    agent: AgentEnvironment,
 ) -> TaskReport:
     """One run of a periodic task: no journal entry (the schedule file holds the task, with its
     secret placeholders: the values are asked for at each fire) and, as the official agent does
@@ -174,7 +176,7 @@ async def run_periodic(
         spec = script_spec(task, identity.instance_id, script_dir, secrets)
     except Unrunnable as problem:
         return problem.report(base)
-    run = ScriptRun(spec, quota=item.output.logQuota)
+    run = ScriptRun(spec, quota=item.output.logQuota, agent=agent)
     runs[task.taskID] = run
     try:
         outcome = await run.run()
