@@ -12,9 +12,10 @@ from collections.abc import Mapping
 import msgspec
 
 from openassist import __version__
-from openassist.agent import ws
+from openassist.agent import clock, ws
 from openassist.agent.http import HttpConnection, HttpError
 from openassist.agent.identity import Identity, boot_id
+from openassist.agent.settings import AgentEnvironment
 from openassist.agent.signing import RequestSigner
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import TaskReport, encode_query
@@ -55,14 +56,18 @@ def tls_context(ca_path: str) -> ssl.SSLContext:
 
 
 class Channel:
-    def __init__(self, identity: Identity, timeout_s: float = 30) -> None:
+    def __init__(self, identity: Identity, timeout_s: float = 30, boot: str | None = None) -> None:
         self._identity = identity
         self._tls = tls_context(str(identity.ca_path))
-        self._http = HttpConnection(
-            identity.server_host, identity.server_port, self._tls, timeout_s=timeout_s
-        )
+        self._timeout_s = timeout_s
+        # Several addresses (nodes of one deployment): the one in use changes when it cannot be
+        # reached, and the caller's backoff paces the next try, at the next address.
+        self._servers = identity.servers
+        self._current = 0
+        self._http = HttpConnection(*self._servers[0], self._tls, timeout_s=timeout_s)
         self._signer = RequestSigner(identity)
-        self._boot_id = boot_id()
+        # ``boot``: the settings' boot id override (None: read the settings now).
+        self._boot_id = boot_id(AgentEnvironment.read().boot_id if boot is None else boot)
         # Unix ms since when the server could not be reached (None: it can). Every call carries
         # it until one gets through, so the server learns the outage window (ClientNetworkBlocked).
         self.unreachable_since: int | None = None
@@ -85,7 +90,21 @@ class Channel:
 
     @property
     def _server(self) -> str:
-        return f"{self._identity.server_host}:{self._identity.server_port}"
+        host, port = self._servers[self._current]
+        return f"{host}:{port}"
+
+    async def _fail_over(self, failed: int) -> None:
+        """The address at index ``failed`` could not be reached: use the next one (unless the
+        HTTP side or the kick channel already moved on)."""
+        if len(self._servers) < 2 or failed != self._current:
+            return
+        self._current = (failed + 1) % len(self._servers)
+        old, self._http = (
+            self._http,
+            HttpConnection(*self._servers[self._current], self._tls, timeout_s=self._timeout_s),
+        )
+        await old.close()
+        log.warning("trying the next server address, %s", self._server)
 
     def _headers(self) -> dict[str, str]:
         headers = self._signer.headers()
@@ -107,13 +126,14 @@ class Channel:
         outage = self.unreachable_since
         if outage is not None:
             query[wire.OUTAGE_PARAM] = str(outage)
-        started = _now_ms()
+        started, using = clock.now_ms(), self._current
         try:
             response = await self._http.request(
                 method, path, query=query, headers=self._headers(), body=body
             )
         except HttpError as error:
             self.lost_since(started, str(error))
+            await self._fail_over(using)
             raise ChannelError(str(error)) from error
         self._reached()
         if told and response.status == 200 and self.unreachable_since == outage:
@@ -212,17 +232,13 @@ class Channel:
         await self._call("POST", path, encode_query(report), report.output, told=True)
 
     async def open_kicks(self) -> ws.WebSocket:
-        started = _now_ms()
+        started, using = clock.now_ms(), self._current
+        host, port = self._servers[using]
         try:
-            socket = await ws.connect(
-                self._identity.server_host,
-                self._identity.server_port,
-                wire.KICK_CHANNEL,
-                self._tls,
-                self._headers(),
-            )
+            socket = await ws.connect(host, port, wire.KICK_CHANNEL, self._tls, self._headers())
         except ws.WebSocketUnreachable as error:
             self.lost_since(started, str(error))
+            await self._fail_over(using)
             raise ChannelError(str(error)) from error
         except ws.WebSocketClosed as error:
             raise ChannelError(str(error)) from error
@@ -231,7 +247,3 @@ class Channel:
 
     async def close(self) -> None:
         await self._http.close()
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000

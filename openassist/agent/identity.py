@@ -26,6 +26,14 @@ class Identity:
     server_port: int
     region_id: str
     state_dir: Path
+    # More gateway addresses ("HOST:PORT") of the same deployment (nodes sharing its database
+    # and TLS material), tried in turn when the current one cannot be reached.
+    other_servers: tuple[str, ...] = ()
+
+    @property
+    def servers(self) -> list[tuple[str, int]]:
+        """Every address to try, the registered one first."""
+        return [(self.server_host, self.server_port), *map(split_address, self.other_servers)]
 
     @property
     def key_path(self) -> Path:
@@ -34,6 +42,14 @@ class Identity:
     @property
     def ca_path(self) -> Path:
         return self.state_dir / CA_FILE
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """("host", port) of "HOST:PORT"; raises ValueError naming what is wrong."""
+    host, _, port = address.strip().rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"a server address must be HOST:PORT, got {address!r}")
+    return host.strip("[]"), int(port)
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -53,6 +69,8 @@ def save(identity: Identity) -> None:
         "serverPort": identity.server_port,
         "regionId": identity.region_id,
     }
+    if identity.other_servers:
+        document["otherServers"] = list(identity.other_servers)
     write_private(identity.state_dir / IDENTITY_FILE, json.dumps(document, indent=2).encode())
 
 
@@ -66,6 +84,7 @@ def load(state_dir: Path) -> Identity:
         server_port=int(document["serverPort"]),
         region_id=document.get("regionId", ""),
         state_dir=state_dir,
+        other_servers=tuple(document.get("otherServers", ())),
     )
 
 
@@ -81,10 +100,9 @@ def machine_id() -> str:
     return base64.b32encode(socket.gethostname().encode()).decode().lower()[:32]
 
 
-def boot_id() -> str:
-    """The kernel's boot id; ``OPENASSIST_AGENT_BOOT_ID`` overrides it (tests simulate a reboot
-    with it, since they cannot reboot the machine)."""
-    override = os.environ.get("OPENASSIST_AGENT_BOOT_ID")
+def boot_id(override: str = "") -> str:
+    """The kernel's boot id; ``override`` (the settings' OPENASSIST_AGENT_BOOT_ID) replaces it
+    (tests simulate a reboot with it, since they cannot reboot the machine)."""
     if override:
         return override
     try:

@@ -16,12 +16,12 @@ import contextlib
 import errno
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from openassist.agent import clock
 from openassist.protocol.reports import ReportKind, TaskReport, decode_report, encode_query
 
 JOURNAL_FILE = "journal.jsonl"
@@ -146,7 +146,7 @@ class Journal:
 
     def started(self, key: Key, boot_id: str, kind: TaskKind = TaskKind.COMMAND) -> Entry:
         """Record the start; call before the process exists."""
-        entry = Entry(key[0], key[1], boot_id, started_at=time.time(), kind=kind)
+        entry = Entry(key[0], key[1], boot_id, started_at=clock.now_s(), kind=kind)
         self._append(_started_line(entry), sync=True)
         self.entries[key] = entry  # only once on disk: a failed write leaves it unseen
         return entry
@@ -165,7 +165,7 @@ class Journal:
         """A report that ends no task start (a periodic run's, under a key of its own): kept,
         like a final report, until the server takes it."""
         report = _stored(final)
-        self.entries[key] = Entry(key[0], key[1], "", started_at=time.time(), report=report)
+        self.entries[key] = Entry(key[0], key[1], "", started_at=clock.now_s(), report=report)
         self._append({"e": "queued", "task": key[0], "v": key[1], "report": report}, sync=True)
 
     def settled(self, key: Key) -> None:
@@ -183,7 +183,7 @@ class Journal:
         return [e for e in self.entries.values() if e.report is not None and not e.settled]
 
     def compact(self) -> None:
-        horizon = time.time() - KEEP_SETTLED_S
+        horizon = clock.now_s() - KEEP_SETTLED_S
         # A settled queued report guards nothing (no run can start twice from it): drop it.
         keep = {
             k: e

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from openassist.agent import ws
+from openassist.agent import clock, ws
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.settings import AgentSettings, backoff
 from openassist.protocol import agent as wire
@@ -48,7 +48,7 @@ class KickChannel:
                 attempt += 1
                 continue
             opened = time.monotonic()
-            self.opened_at_ms = time.time_ns() // 1_000_000
+            self.opened_at_ms = clock.now_ms()
             self.connections += 1
             self.connected.set()
             self.on_open()
@@ -82,7 +82,7 @@ class KickChannel:
                 # Silent peer: the server has been out of reach since we last heard from it.
                 silent_s = time.monotonic() - socket.last_heard
                 self._channel.lost_since(
-                    time.time_ns() // 1_000_000 - int(silent_s * 1000),
+                    clock.now_ms() - int(silent_s * 1000),
                     f"the kick channel had no answer for {silent_s:.0f} s",
                 )
             else:

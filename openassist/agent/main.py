@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from openassist import __version__, logs
-from openassist.agent import script_file, start_guard
+from openassist.agent import clock, script_file, start_guard
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.containers import ContainerRun, find_container
 from openassist.agent.files import deliver_file
@@ -30,7 +28,7 @@ from openassist.agent.journal import QUEUED_MARK, Journal, TaskKind
 from openassist.agent.kicks import KickChannel
 from openassist.agent.process_group import end_group, group_alive
 from openassist.agent.runner import ScriptRun
-from openassist.agent.schedule import Schedules, is_periodic
+from openassist.agent.schedule import Schedules, is_periodic, local_zone
 from openassist.agent.settings import AgentSettings, backoff, pause
 from openassist.agent.supervise import DutyHealth, supervise
 from openassist.agent.tasks import (
@@ -52,10 +50,10 @@ SHUTDOWN_REPORT_S = 5.0
 GOODBYE_TIMEOUT_S = 5.0  # generous: a loaded machine is slow to open a TLS connection
 
 
-def _system_shutting_down() -> bool:
-    """systemd says "stopping" while the machine goes down. ``OPENASSIST_AGENT_SYSTEM_STATE``
-    stands in for its answer (tests cannot shut the machine down)."""
-    state = os.environ.get("OPENASSIST_AGENT_SYSTEM_STATE")
+def _system_shutting_down(state: str | None) -> bool:
+    """systemd says "stopping" while the machine goes down. ``state`` (the settings'
+    OPENASSIST_AGENT_SYSTEM_STATE) stands in for its answer (tests cannot shut the machine
+    down)."""
     if state is None:
         try:
             state = subprocess.run(
@@ -78,10 +76,10 @@ class Agent:
     def __init__(self, identity: Identity, settings: AgentSettings | None = None) -> None:
         self._identity = identity
         self._settings = settings or AgentSettings()
-        self._channel = Channel(identity)
+        self._channel = Channel(identity, boot=self._settings.environment.boot_id)
         self._runs: dict[str, ScriptRun] = {}
         self._journal = Journal.open(identity.state_dir)
-        self._boot_id = boot_id()
+        self._boot_id = boot_id(self._settings.environment.boot_id)
         self._cold_start = first_start_since_boot(identity.state_dir, self._boot_id)
         self._started_well = False
         # Set once the reports an earlier life left are through: the first task fetch waits for
@@ -101,6 +99,7 @@ class Agent:
                 item, base, identity, self._script_dir, self._runs, self._channel.secret_values
             ),
             self._queue_report,
+            zone=local_zone(self._settings.environment.tz),
         )
         self._upgrader = Upgrader(
             self._channel,
@@ -152,7 +151,13 @@ class Agent:
     async def _say_goodbye(self) -> None:
         """Tell the server why we go, so tasks meanwhile get ClientNotRunning (service stopped)
         or InstanceNotRunning (machine shutting down) instead of waiting for a timeout."""
-        reason = "shutdown" if await asyncio.to_thread(_system_shutting_down) else "stopped"
+        reason = (
+            "shutdown"
+            if await asyncio.to_thread(
+                _system_shutting_down, self._settings.environment.system_state
+            )
+            else "stopped"
+        )
         try:
             await asyncio.wait_for(self._channel.heartbeat(goodbye=reason), GOODBYE_TIMEOUT_S)
         except (ChannelError, TimeoutError):
@@ -286,7 +291,7 @@ class Agent:
             exit_code=-1,
             result=StopResult.CANCELED,
             start_ms=0,
-            end_ms=_now_ms(),
+            end_ms=clock.now_ms(),
         )
         self._spawn(self._settle(key, report), f"stop {task.taskID}")
 
@@ -302,7 +307,9 @@ class Agent:
         try:
             secrets = await resolve_secrets(task, self._channel.secret_values)
             spec = script_spec(task, self._identity.instance_id, self._script_dir, secrets)
-            found = await find_container(task) if task.containerId or task.containerName else None
+            environment = self._settings.environment
+            wants_container = task.containerId or task.containerName
+            found = await find_container(task, environment) if wants_container else None
         except Unrunnable as problem:
             await self._settle(key, problem.report(base))
             return
@@ -316,11 +323,12 @@ class Agent:
             "output_interval_s": item.output.interval / 1000,
             "send_cap": item.output.fullOutputCap,
             "on_start": lambda pgid: self._journal.process(key, pgid),
+            "agent": self._settings.environment,
         }
         run = ContainerRun(spec, found, **options) if found else ScriptRun(spec, **options)
         self._runs[task.taskID] = run
         finished = asyncio.Event()
-        announce = asyncio.create_task(self._announce_start(base, _now_ms(), finished))
+        announce = asyncio.create_task(self._announce_start(base, clock.now_ms(), finished))
         try:
             outcome = await run.run()
         finally:
@@ -334,7 +342,7 @@ class Agent:
         takes it; after a restart the journal sends what was still waiting. ``private``: the
         run held secret values, so its output stays out of the journal."""
         task_id = report.task_id
-        key = (f"{task_id}{QUEUED_MARK}{time.time_ns()}", report.invoke_version or 0)
+        key = (f"{task_id}{QUEUED_MARK}{clock.now_ns()}", report.invoke_version or 0)
         self._journal.queued(key, _kept(report, private))
         self._spawn(self._resend(key, report), f"report {task_id}")
 
@@ -390,7 +398,7 @@ class Agent:
                 task_id=entry.task_id,
                 invoke_version=entry.version,
                 start_ms=int(entry.started_at * 1000),
-                end_ms=_now_ms(),
+                end_ms=clock.now_ms(),
                 error_code=code,
                 error_info=f"{what} while the task ran; it was not run again.",
             )
@@ -438,10 +446,6 @@ class Agent:
                 log.warning("report %s failed, will retry: %s", report.kind, error)
                 await asyncio.sleep(backoff(attempt, self._settings))
                 attempt += 1
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _kept(report: TaskReport, private: bool) -> TaskReport:

@@ -7,10 +7,18 @@ import socket
 from pathlib import Path
 
 import msgspec
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from openassist.agent.channel import AGENT_VERSION, tls_context
-from openassist.agent.http import HttpConnection, HttpError
-from openassist.agent.identity import KEY_FILE, Identity, machine_id, save, write_private
+from openassist.agent.http import HttpConnection, HttpError, HttpResponse
+from openassist.agent.identity import (
+    KEY_FILE,
+    Identity,
+    machine_id,
+    save,
+    split_address,
+    write_private,
+)
 from openassist.agent.keys import new_key, private_pem, public_key_field
 from openassist.protocol import agent as wire
 
@@ -38,12 +46,49 @@ async def register(
     instance_name: str = "",
     region_id: str = "",
 ) -> Identity:
-    """Register with the server and store the identity, key and CA owner-only in ``state_dir``."""
-    host, _, port_text = server.rpartition(":")
-    if not host or not port_text.isdigit():
-        raise RegistrationError(f"--server must be HOST:PORT, got {server!r}")
-    port = int(port_text)
+    """Register with the server and store the identity, key and CA owner-only in ``state_dir``.
+    ``server``: HOST:PORT, or several separated by commas (nodes of one deployment): the first
+    that answers takes the registration, and the agent fails over between all of them."""
+    addresses = [a.strip() for a in server.split(",") if a.strip()]
+    try:
+        servers = [split_address(address) for address in addresses]
+    except ValueError as error:
+        raise RegistrationError(f"--server: {error}") from None
+    if not servers:
+        raise RegistrationError("--server must be HOST:PORT (or several, comma-separated)")
     key = new_key()
+    unreachable: list[str] = []
+    for host, port in servers:
+        try:
+            response = await _send(host, port, key, ca_file, activation_id, activation_code,
+                                   instance_name, region_id)  # fmt: skip
+            break
+        except HttpError as error:
+            unreachable.append(f"{host}:{port}: {error}")
+    else:
+        raise RegistrationError(f"cannot reach {'; '.join(unreachable)}")
+    try:
+        answer = msgspec.json.decode(response.body, type=wire.RegisterResponse)
+    except msgspec.DecodeError:
+        raise RegistrationError(f"HTTP {response.status}: {response.body[:200]!r}") from None
+    if answer.code != 200 or not answer.instanceId:
+        raise RegistrationError(f"registration refused: {answer.errMsg or answer.code}")
+    others = tuple(a for a in addresses if split_address(a) != (host, port))
+    identity = Identity(answer.instanceId, machine_id(), host, port, region_id, state_dir, others)
+    _store(identity, private_pem(key), ca_file)
+    return identity
+
+
+async def _send(
+    host: str,
+    port: int,
+    key: rsa.RSAPrivateKey,
+    ca_file: Path,
+    activation_id: str,
+    activation_code: str,
+    instance_name: str,
+    region_id: str,
+) -> HttpResponse:
     request = wire.RegisterRequest(
         activationCode=activation_code,
         activationId=activation_id,
@@ -59,25 +104,14 @@ async def register(
     )
     connection = HttpConnection(host, port, tls_context(str(ca_file)))
     try:
-        response = await connection.request(
+        return await connection.request(
             "POST",
             wire.REGISTER,
             headers={"Content-Type": "application/json"},
             body=msgspec.json.encode(request),
         )
-    except HttpError as error:
-        raise RegistrationError(f"cannot reach {server}: {error}") from error
     finally:
         await connection.close()
-    try:
-        answer = msgspec.json.decode(response.body, type=wire.RegisterResponse)
-    except msgspec.DecodeError:
-        raise RegistrationError(f"HTTP {response.status}: {response.body[:200]!r}") from None
-    if answer.code != 200 or not answer.instanceId:
-        raise RegistrationError(f"registration refused: {answer.errMsg or answer.code}")
-    identity = Identity(answer.instanceId, request.machineId, host, port, region_id, state_dir)
-    _store(identity, private_pem(key), ca_file)
-    return identity
 
 
 def _store(identity: Identity, key_pem: bytes, ca_file: Path) -> None:

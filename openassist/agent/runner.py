@@ -21,17 +21,17 @@ import logging
 import os
 import pwd
 import signal
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from openassist.agent import script_file
+from openassist.agent import clock, script_file
 from openassist.agent.output import OutputPipe, OutputTail
 from openassist.agent.parameters import launcher_command, launcher_extension
 from openassist.agent.process_group import KILL_WAIT_S, TERM_GRACE_S, end_group, signal_group
 from openassist.agent.script_env import script_environment
+from openassist.agent.settings import AgentEnvironment
 
 DRAIN_S = 0.5  # output still in the pipe after the script exited
 FLUSH_WAIT_S = 10.0  # for an output hand-off under way when the run ends
@@ -71,10 +71,6 @@ class RunOutcome:
     finished_at_ms: int
     unsent: bytes = b""  # output not handed to ``on_output`` yet (the final report's body)
     unsent_dropped: int = 0  # output never delivered through ``on_output`` and no longer held
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class _Refused(Exception):
@@ -131,8 +127,8 @@ def _remove_script(path: Path, spec: ScriptSpec) -> None:
     script_file.remove(path, Path(spec.script_dir))
 
 
-def _environment(account: _Account) -> dict[str, str]:
-    return script_environment(account.name, account.uid, account.home, account.shell)
+def _environment(account: _Account, agent: AgentEnvironment) -> dict[str, str]:
+    return script_environment(account.name, account.uid, account.home, account.shell, agent)
 
 
 def _argv(spec: ScriptSpec, script: Path) -> list[str]:
@@ -197,8 +193,10 @@ class ScriptRun:
         output_interval_s: float = 3.0,
         send_cap: int = 0,
         on_start: Callable[[int], None] | None = None,
+        agent: AgentEnvironment | None = None,
     ) -> None:
         self._spec = spec
+        self._agent = agent or AgentEnvironment.read()
         self._backlog = asyncio.Event()
         # Sending everything needs someone to send it: without on_output there is no cap.
         cap = send_cap if on_output is not None else 0
@@ -220,7 +218,7 @@ class ScriptRun:
 
     async def run(self) -> RunOutcome:
         """Start the script and wait for its end; problems become the outcome, never raised."""
-        started = _now_ms()
+        started = clock.now_ms()
         script: Path | None = None
         try:
             account = _account(self._spec.username)
@@ -257,7 +255,7 @@ class ScriptRun:
                 lambda: OutputPipe(self._tail),
                 *argv,
                 cwd=cwd,
-                env=_environment(account),
+                env=_environment(account, self._agent),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
@@ -371,5 +369,5 @@ class ScriptRun:
             unsent=self._tail.take_new(),
             unsent_dropped=self._tail.unsent_dropped,
             started_at_ms=started,
-            finished_at_ms=_now_ms(),
+            finished_at_ms=clock.now_ms(),
         )

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 import zoneinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,8 +30,9 @@ import msgspec
 from msgspec.structs import replace
 
 from openassist import expressions
-from openassist.agent import secret_values
+from openassist.agent import clock, secret_values
 from openassist.agent.channel import ChannelError, SecretsRefused
+from openassist.agent.settings import AgentEnvironment
 from openassist.agent.tasks import base_report
 from openassist.expressions import errors as codes
 from openassist.protocol import agent as wire
@@ -56,9 +56,10 @@ def is_periodic(item: wire.RunItem) -> bool:
     return item.repeat in PERIODIC or (not item.repeat and bool(item.task.cron))
 
 
-def local_zone() -> tzinfo:
-    """The instance's own zone (for cron without a zone): ``TZ``, else /etc/localtime."""
-    name = os.environ.get("TZ", "").lstrip(":")
+def local_zone(tz: str | None = None) -> tzinfo:
+    """The instance's own zone (for cron without a zone): ``tz`` (the settings' TZ), else
+    /etc/localtime."""
+    name = (AgentEnvironment.read().tz if tz is None else tz).lstrip(":")
     try:
         if name:
             return zoneinfo.ZoneInfo(name)
@@ -66,10 +67,6 @@ def local_zone() -> tzinfo:
             return zoneinfo.ZoneInfo.from_file(handle, key="localtime")
     except (OSError, ValueError, zoneinfo.ZoneInfoNotFoundError):
         return UTC
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _ms(moment: datetime) -> int:
@@ -172,7 +169,7 @@ class Schedules:
             self._drop(task.taskID)
         try:
             frequency = expressions.parse(task.cron)
-            if expressions.next_run(frequency, _now(), self._created(item), self.zone) is None:
+            if expressions.next_run(frequency, clock.now(), self._created(item), self.zone) is None:
                 expired = codes.AT_EXPIRED if item.repeat == "At" else codes.CRON_EXPIRED
                 raise expressions.FrequencyError(expired, "no run is left in the future")
         except expressions.FrequencyError as error:
@@ -211,7 +208,7 @@ class Schedules:
                 schedule.loop.cancel()
 
     def _created(self, item: wire.RunItem) -> datetime:
-        created_ms = item.task.creationTime or int(time.time() * 1000)
+        created_ms = item.task.creationTime or clock.now_ms()
         return datetime.fromtimestamp(created_ms / 1000, UTC)
 
     def _wall_clock(self, schedule: Schedule, fire: datetime) -> dict[str, Any]:
@@ -232,11 +229,11 @@ class Schedules:
         task = schedule.item.task
         created = self._created(schedule.item)
         while True:
-            fire = expressions.next_run(schedule.frequency, _now(), created, self.zone)
+            fire = expressions.next_run(schedule.frequency, clock.now(), created, self.zone)
             if fire is None:
                 break
             # Waiting for a wall-clock time, not for an event: sleep in slices and look again.
-            while (left := (fire - _now()).total_seconds()) > 0:  # noqa: ASYNC110
+            while (left := (fire - clock.now()).total_seconds()) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(min(left, SLEEP_SLICE_S))
             if schedule.run is not None and not schedule.run.done():
                 log.info("run of %s at %s skipped: the last one is still going", task.taskID, fire)

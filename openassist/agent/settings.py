@@ -1,12 +1,67 @@
-"""The agent's timings (one frozen object, built at ``agent run``), its retry delays, and the
-wait between attempts."""
+"""The agent's settings (one frozen object, built at ``agent run``): its timings and what it
+takes from its environment variables, its retry delays, and the wait between attempts.
+
+Every ``os.environ`` read of the agent is here: the other modules take their values from an
+``AgentSettings`` (or, called on their own as tests do, from one made at that moment).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+STATE_DIR_ENV = "OPENASSIST_AGENT_DIR"
+BOOT_ID_ENV = "OPENASSIST_AGENT_BOOT_ID"  # tests simulate a reboot with it
+SYSTEM_STATE_ENV = "OPENASSIST_AGENT_SYSTEM_STATE"  # stands in for `systemctl is-system-running`
+DOCKER_SOCKET_ENV = "OPENASSIST_AGENT_DOCKER_SOCKET"
+BOOTSTRAPPED_ENV = "OPENASSIST_AGENT_BOOTSTRAPPED"  # set in the re-executed agent: no loop
+SCRIPT_ENV_ENV = "OPENASSIST_AGENT_SCRIPT_ENV"  # names of agent variables scripts also get
+DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"
+
+
+def _docker_socket(environ: Mapping[str, str]) -> str:
+    """OPENASSIST_AGENT_DOCKER_SOCKET, else DOCKER_HOST=unix://..., else the usual socket."""
+    explicit = environ.get(DOCKER_SOCKET_ENV)
+    if explicit:
+        return explicit
+    host = environ.get("DOCKER_HOST", "")
+    if host.startswith("unix://"):
+        return host.removeprefix("unix://")
+    return DEFAULT_DOCKER_SOCKET
+
+
+@dataclass(frozen=True)
+class AgentEnvironment:
+    """What the agent takes from its environment variables ("" where one is not set)."""
+
+    state_dir: str = ""
+    boot_id: str = ""  # overrides the kernel's boot id
+    system_state: str | None = None  # None: ask systemd
+    docker_socket: str = DEFAULT_DOCKER_SOCKET
+    bootstrapped: str = ""  # the version this process was re-executed into
+    lang: str = ""
+    tz: str = ""
+    # The variables the operator names in OPENASSIST_AGENT_SCRIPT_ENV that are set, in order.
+    script_env: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def read(cls, environ: Mapping[str, str] | None = None) -> AgentEnvironment:
+        env = os.environ if environ is None else environ
+        names = [name.strip() for name in env.get(SCRIPT_ENV_ENV, "").split(",")]
+        return cls(
+            state_dir=env.get(STATE_DIR_ENV, ""),
+            boot_id=env.get(BOOT_ID_ENV, ""),
+            system_state=env.get(SYSTEM_STATE_ENV),
+            docker_socket=_docker_socket(env),
+            bootstrapped=env.get(BOOTSTRAPPED_ENV, ""),
+            lang=env.get("LANG", ""),
+            tz=env.get("TZ", ""),
+            script_env=tuple((name, env[name]) for name in names if name and name in env),
+        )
 
 
 @dataclass(frozen=True)
@@ -21,6 +76,7 @@ class AgentSettings:
     kick_ping_s: float = 30.0
     kick_pong_s: float = 10.0
     kick_stable_s: float = 30.0  # a channel that lasted this long resets the reconnect backoff
+    environment: AgentEnvironment = field(default_factory=AgentEnvironment.read)
 
 
 def backoff(attempt: int, settings: AgentSettings) -> float:

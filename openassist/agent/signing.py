@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import base64
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from openassist.agent import openssl_signer
+from openassist.agent import clock, openssl_signer
 from openassist.agent.identity import Identity
 from openassist.protocol import agent as wire
 
@@ -34,7 +33,7 @@ class RequestSigner:
         self._sign = md5_rsa_signer((key_path or identity.key_path).read_bytes())
 
     def headers(self) -> dict[str, str]:
-        timestamp = str(time.time_ns() // 1_000_000)
+        timestamp = str(clock.now_ms())
         request_id = str(uuid.uuid4())
         message = self._identity.instance_id + self._identity.machine_id + timestamp + request_id
         signature = self._sign(message.encode())

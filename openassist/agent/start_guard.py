@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Any
+
+from openassist.agent import clock
 
 log = logging.getLogger("openassist.agent")
 
@@ -53,7 +54,7 @@ def _recent(state_dir: Path, version: str, now: float) -> list[float]:
 
 def note_start(state_dir: Path, version: str) -> None:
     """About to exec into ``version``."""
-    now = time.time()
+    now = clock.now_s()
     _write(
         _versions(state_dir) / "starts.json", {version: [*_recent(state_dir, version, now), now]}
     )
@@ -67,7 +68,7 @@ def started_well(state_dir: Path, version: str) -> None:
 
 
 def crash_looping(state_dir: Path, version: str) -> bool:
-    return len(_recent(state_dir, version, time.time())) >= START_ATTEMPTS
+    return len(_recent(state_dir, version, clock.now_s())) >= START_ATTEMPTS
 
 
 def is_bad(state_dir: Path, version: str) -> bool:

@@ -23,13 +23,12 @@ from pathlib import Path, PurePosixPath
 
 from openassist import __version__
 from openassist.agent import start_guard
+from openassist.agent.settings import BOOTSTRAPPED_ENV
 from openassist.protocol import agent_versions
 from openassist.protocol.agent_versions import version_key
 from openassist.protocol.package_signature import signed_message
 
 log = logging.getLogger("openassist.agent")
-
-BOOTSTRAPPED_ENV = "OPENASSIST_AGENT_BOOTSTRAPPED"  # set in the re-executed agent: no loop
 
 
 class PackageRefused(Exception):
@@ -137,7 +136,7 @@ def installed(state_dir: Path) -> tuple[str, Path] | None:
 
 def exec_into(version: str, directory: Path, argv: list[str]) -> None:
     """Replace this process by the agent from ``directory`` (does not return)."""
-    env = dict(os.environ)
+    env = dict(os.environ)  # the new version starts in this one's environment, as it is
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(directory), env.get("PYTHONPATH")]))
     env[BOOTSTRAPPED_ENV] = version
     log.info("starting agent %s from %s", version, directory)
@@ -148,8 +147,9 @@ def exec_into(version: str, directory: Path, argv: list[str]) -> None:
     os.execve(sys.executable, command, env)  # noqa: S606 (our own interpreter, fixed argv)
 
 
-def start_installed(state_dir: Path, argv: list[str]) -> None:
-    """At start: when another version is installed for this agent, run that one instead."""
+def start_installed(state_dir: Path, argv: list[str], bootstrapped: str) -> None:
+    """At start: when another version is installed for this agent, run that one instead
+    (``bootstrapped``: the settings' OPENASSIST_AGENT_BOOTSTRAPPED)."""
     found = installed(state_dir)
     if found is None or found[0] == __version__:
         return
@@ -158,7 +158,7 @@ def start_installed(state_dir: Path, argv: list[str]) -> None:
         found = installed(state_dir)
         if found is None or found[0] == __version__:
             return
-    if os.environ.get(BOOTSTRAPPED_ENV):
+    if bootstrapped:
         # Re-executed already and still not the installed code: run what we are, say why.
         log.error("installed agent %s did not load; running %s", found[0], __version__)
         return

@@ -298,4 +298,19 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         retryable=True,
         source=Source.AGENT,
     ),
+    CatalogEntry(
+        code="ErrorBudgetSpent",
+        # The rollout was stopped (not a machine out of reach): the CLI's exit code is then the
+        # failures' own, 2.
+        phase=Phase.STOP,
+        status=S.CANCELLED,
+        message="The task was not started here: more targets failed than its MaxErrors allows.",
+        solution=(
+            "Read the failed targets' results (`openassist ecs DescribeInvocationResults "
+            "--InvokeId INVOKE_ID`), fix the cause, then run the command again on the targets "
+            "that were cancelled (or with a larger MaxErrors)."
+        ),
+        retryable=False,
+        source=Source.SERVER,
+    ),
 )

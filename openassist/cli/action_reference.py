@@ -41,6 +41,10 @@ RunCommand: create a command and run it at once on instances (or on the instance
   ContainerName: run inside the container with this name
   Launcher: program that starts the script, at most 1 KB
   TerminationMode: Process or ProcessTree, what a stop or timeout kills
+  MaxConcurrency: (OpenAssist) at most this many targets at once: N or N% of them, 1 or more
+  MaxErrors: (OpenAssist) once more than N (or N%) targets failed, cancel those not started
+  BatchWait: (OpenAssist) seconds (0-3600) a slot freed by a finished target stays empty
+  DeliveryDeadline: (OpenAssist) an offline target waits until then: seconds or a UTC time
   KeepCommand: true to keep the command for InvokeCommand afterwards
   ClientToken: idempotency token, at most 64 ASCII characters
   +TAGS
@@ -70,6 +74,10 @@ InvokeCommand: run a saved command on instances
   Timeout: seconds for this run; default the command's
   WorkingDir: directory for this run; default the command's
   TerminationMode: Process or ProcessTree, what a stop or timeout kills
+  MaxConcurrency: (OpenAssist) at most this many targets at once: N or N% of them, 1 or more
+  MaxErrors: (OpenAssist) once more than N (or N%) targets failed, cancel those not started
+  BatchWait: (OpenAssist) seconds (0-3600) a slot freed by a finished target stays empty
+  DeliveryDeadline: (OpenAssist) an offline target waits until then: seconds or a UTC time
   ClientToken: idempotency token, at most 64 ASCII characters
   +TAGS
 DescribeCommands: list saved commands
@@ -298,6 +306,16 @@ DetachPolicyFromUser: (RAM) take a policy from a user
   PolicyName*: the policy
   PolicyType*: System or Custom
 ListPoliciesForUser: (RAM) list the policies of a user
+  UserName*: the user
+CreateLoginProfile: (RAM) give a user a console password (8-32 characters)
+  UserName*: the user
+  Password*: the password
+GetLoginProfile: (RAM) whether a user has a console password
+  UserName*: the user
+UpdateLoginProfile: (RAM) change a user's console password (its sessions end)
+  UserName*: the user
+  Password: the new password
+DeleteLoginProfile: (RAM) take a user's console password away (its sessions end)
   UserName*: the user
 LookupEvents: (ActionTrail) audit events, newest first: changes, refusals, secret reads
   StartTime: from this UTC time, YYYY-MM-DDThh:mm:ssZ; default 7 days before EndTime

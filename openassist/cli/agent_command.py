@@ -10,11 +10,11 @@ from pathlib import Path
 
 from openassist.agent import upgrade
 from openassist.agent.main import run_agent
-from openassist.agent.settings import AgentSettings
+from openassist.agent.settings import AgentEnvironment, AgentSettings
 
 
-def default_state_dir() -> Path:
-    configured = os.environ.get("OPENASSIST_AGENT_DIR")
+def default_state_dir(environment: AgentEnvironment | None = None) -> Path:
+    configured = (environment or AgentEnvironment.read()).state_dir
     if configured:
         return Path(configured)
     if os.geteuid() == 0:
@@ -25,7 +25,9 @@ def default_state_dir() -> Path:
 def run_agent_command(args: argparse.Namespace) -> int:
     # Absolute from the start: scripts run in their own working directory, and a relative
     # state directory would make every one fail to open its script file.
-    state_dir = (Path(args.state_dir) if args.state_dir else default_state_dir()).absolute()
+    environment = AgentEnvironment.read()
+    state_dir = Path(args.state_dir) if args.state_dir else default_state_dir(environment)
+    state_dir = state_dir.absolute()
     if args.agent_command == "register":
         # Imported here: registration needs ``cryptography``, a running agent does not.
         from openassist.agent.registration import RegistrationError, register
@@ -58,11 +60,18 @@ def run_agent_command(args: argparse.Namespace) -> int:
     if (args.kick_ping, args.kick_pong) != (defaults.kick_ping_s, defaults.kick_pong_s):
         # Only when set: a version that predates these flags can still be started.
         argv += ["--kick-ping", str(args.kick_ping), "--kick-pong", str(args.kick_pong)]
-    upgrade.start_installed(state_dir, argv)  # an upgraded version, when one is installed
+    if args.poll != defaults.poll_s:
+        argv += ["--poll", str(args.poll)]
+    settings = AgentSettings(
+        heartbeat_s=args.heartbeat,
+        kick_ping_s=args.kick_ping,
+        kick_pong_s=args.kick_pong,
+        poll_s=args.poll,
+        environment=environment,
+    )
+    # An upgraded version, when one is installed.
+    upgrade.start_installed(state_dir, argv, settings.environment.bootstrapped)
     try:
-        settings = AgentSettings(
-            heartbeat_s=args.heartbeat, kick_ping_s=args.kick_ping, kick_pong_s=args.kick_pong
-        )
         restart = asyncio.run(run_agent(state_dir, settings))
     except FileNotFoundError:
         print(

@@ -15,6 +15,8 @@ from typing import Any, TextIO
 from openassist.cli.hostrange import fold_text
 from openassist.cli.outcome import ExitCode, exit_code, is_final, verdict
 
+BUDGET_SPENT = "ErrorBudgetSpent"  # the catalog's code of a rollout's target never started
+
 Row = dict[str, Any]
 
 
@@ -181,12 +183,18 @@ class Presenter:
 
     def summary(self, rows: Sequence[Row]) -> str:
         parts = []
+
+        def kind(row: Row) -> ExitCode | str:
+            # A rollout's targets cancelled by its spent error budget never ran: said apart.
+            return BUDGET_SPENT if row.get("ErrorCode") == BUDGET_SPENT else verdict(row)
+
         for verdict_, word in (
             (ExitCode.OK, "succeeded"),
             (ExitCode.FAILED, "failed"),
             (ExitCode.UNREACHED, "not reached"),
+            (BUDGET_SPENT, "not started (error budget spent)"),
         ):
-            labels = [self.label(r) for r in rows if verdict(r) is verdict_]
+            labels = [self.label(r) for r in rows if kind(r) == verdict_]
             if labels:
                 parts.append(f"{len(labels)} {word} ({fold_text(labels)})")
         noun = "machine" if len(rows) == 1 else "machines"

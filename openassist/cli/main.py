@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, cast
 
 from openassist import __version__
+from openassist.cli import access_commands
 from openassist.cli.outcome import ExitCode
 from openassist.cli.targets import add_target_options
 
@@ -102,6 +103,9 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     run_agent.add_argument(
         "--kick-pong", type=float, default=10.0, help="seconds to wait for the server's answer"
     )
+    run_agent.add_argument(
+        "--poll", type=float, default=60.0, help="seconds between task-list fetches unkicked"
+    )
     agent_unit = agent_sub.add_parser(
         "install-service", help="write the systemd unit openassist-agent.service"
     )
@@ -124,6 +128,15 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     run.add_argument("--no-wait", action="store_true", help="print the task id and leave")
     run.add_argument(
         "--frequency", default="", help="rate(5m), at(...) or cron: a Period task (no wait)"
+    )
+    run.add_argument(
+        "--max-concurrency", default="", help="at most N (or N%%) machines at once (a rollout)"
+    )
+    run.add_argument(
+        "--max-errors", default="", help="stop after more than N (or N%%) machines failed"
+    )
+    run.add_argument(
+        "--batch-wait", default="", help="seconds a freed slot stays empty (needs the above)"
     )
     _group_option(run)
     _json_options(run)
@@ -180,6 +193,8 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     add_target_options(diagnose, required=False)
     _json_options(diagnose)
     _credentials_option(diagnose)
+
+    access_commands.add_parsers(sub, _json_options, _credentials_option)
 
     # No argparse help here: ``--help`` after an action prints that action's parameters.
     ecs = sub.add_parser(
@@ -261,6 +276,7 @@ def _needs_server_extra(command: str, missing: ModuleNotFoundError) -> int:
 # They print what they have to say and log nothing: not loading logging keeps them quick.
 _FLEET_COMMANDS = frozenset(
     {"run", "send-file", "results", "stop", "invocations", "instances", "output", "diagnose"}
+    | {"users", "keys", "policies", "audit"}
 )
 
 

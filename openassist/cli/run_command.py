@@ -58,6 +58,10 @@ def run(client: ApiClient, args: argparse.Namespace) -> int:
         "Frequency": args.frequency,
         "ContainerName": args.container_name,
         "ContainerId": args.container_id,
+        # A rollout (README "Rollouts"); each RunCommand call of BATCH machines is one.
+        "MaxConcurrency": args.max_concurrency,
+        "MaxErrors": args.max_errors,
+        "BatchWait": args.batch_wait,
     }
     params.update({k: v for k, v in optional.items() if v})
     invoke_ids: list[str] = []
@@ -78,4 +82,7 @@ def run(client: ApiClient, args: argparse.Namespace) -> int:
         presenter.print_ids(invoke_ids)
         return ExitCode.OK
     presenter.started(invoke_ids, len(machines))
-    return follow_and_show(client, invoke_ids, presenter, args.timeout + 30)
+    per_machine = args.timeout + 30
+    if args.max_concurrency:  # at worst one machine at a time, with the waits between them
+        per_machine = (args.timeout + int(args.batch_wait or 0) + 5) * min(len(machines), BATCH)
+    return follow_and_show(client, invoke_ids, presenter, per_machine + 30)

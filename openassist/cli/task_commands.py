@@ -84,6 +84,11 @@ def _dispatch(client: ApiClient, args: argparse.Namespace, extra: Sequence[str])
         from openassist.cli.diagnosis import show_diagnosis
 
         return show_diagnosis(client, args)
+    if command in ("users", "keys", "policies", "audit"):
+        from openassist.cli import access_commands
+
+        friendly = getattr(access_commands, command)
+        return int(friendly(client, args))
     return _ecs(client, args.action, extra)
 
 

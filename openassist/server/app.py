@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 
 from openassist.server.api.endpoint import RpcEndpoint
 from openassist.server.api_tls import api_endpoint
-from openassist.server.bus import Bus, MemoryBus
+from openassist.server.bus import Bus, open_bus
 from openassist.server.console import ConsoleKeys, console_app, first_user
 from openassist.server.data_dir import secure_data_dir
 from openassist.server.gateway.installer import AgentInstaller
@@ -36,7 +36,7 @@ from openassist.server.service.audit import AuditTrail
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.commands import CommandService
 from openassist.server.service.console_sessions import ConsoleSessionService
-from openassist.server.service.context import Limits, ServiceContext
+from openassist.server.service.context import Limits, ServiceContext, released_kicker
 from openassist.server.service.deferring_bus import DeferringBus
 from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
@@ -47,6 +47,7 @@ from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.principals import Principals
 from openassist.server.service.ram_policies import PolicyService
+from openassist.server.service.rate_limits import SharedRateBuckets
 from openassist.server.service.replay import ReplayGuard, StoreReplayGuard
 from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.secret_box import SecretBox
@@ -116,23 +117,8 @@ async def build_server(settings: ServerSettings) -> Server:
     await asyncio.to_thread(db.migrate)
     metrics = ServerMetrics()
     db.observe = metrics.observe_transaction
-    bus = MemoryBus()
-    limits = Limits(
-        heartbeat_online_s=settings.heartbeat_online_s,
-        redeliver_after_s=settings.redeliver_after_s,
-        delivery_timeout_s=settings.delivery_timeout_s,
-        regions=settings.regions,
-        agent_networks=settings.agent_networks,
-        full_output_cap=settings.full_output_cap,
-        api_rate_per_key=settings.api_rate_per_key,
-        api_burst_per_key=settings.api_burst_per_key,
-        min_rate_interval_s=settings.min_rate_interval_s,
-        min_cron_interval_s=settings.min_cron_interval_s,
-        api_max_body_bytes=settings.api_max_body_bytes,
-        console_max_body_bytes=settings.console_max_body_bytes,
-        agent_register_max_body_bytes=settings.agent_register_max_body_bytes,
-        agent_max_body_bytes=settings.agent_max_body_bytes,
-    )
+    bus = await open_bus(settings.bus_url)
+    limits = Limits.of(settings)
     # Kicks sent inside a unit of work (a ClientToken's action) wait for its commit.
     context = ServiceContext(db=db, bus=DeferringBus(bus), clock=SystemClock(), limits=limits)
     box = await asyncio.to_thread(SecretBox.load_or_create, settings.effective_parameter_key_file)
@@ -164,12 +150,20 @@ async def build_server(settings: ServerSettings) -> Server:
         console_sessions=ConsoleSessionService(context),
         result_waits=ResultWaitService(context),
         limits=limits,
+        clock=context.clock,
         identities=IdentityService(context, access_keys, principals.forget),
         policies=PolicyService(context, principals.forget),
         principals=principals,
+        # With a bus between nodes, the API's per-key buckets are shared through the store.
+        rate_buckets=(
+            SharedRateBuckets(context, settings.api_rate_per_key, settings.api_burst_per_key)
+            if settings.bus_url
+            else None
+        ),
         audit=AuditTrail(context, settings.audit_retention_days),
     )
     db.on_tasks_changed = services.result_waits.announce  # wakes WaitInvocationResults
+    db.on_released = released_kicker(context.bus, context.clock)  # a rollout's next targets
     tls = ensure_tls(settings.data_dir / "tls", settings.tls_hostnames)
     await _write_first_access_key(access_keys, settings, tls)
     # After the first key: it (and every key of a release before users) goes to the admin.

@@ -62,6 +62,11 @@ class ServerSettings:
     agent_port: int = 8643  # the agent gateway's port (TLS)
     # Empty: SQLite file in data_dir; postgresql://user@host/db needs the postgres extra.
     database_url: str = ""
+    # Hints between server nodes (which node holds an agent's connection, which waiter to wake):
+    # "auto" (PostgreSQL LISTEN/NOTIFY when database_url is PostgreSQL, in-process otherwise),
+    # "postgres", or "memory" (one node only: another node's kicks would wait for the poll).
+    # With the PostgreSQL bus the API's per-key rate buckets are kept in the database too.
+    bus: str = "auto"
     regions: tuple[str, ...] = ("local",)  # RegionId values the API accepts; the first is default
     tls_hostnames: tuple[str, ...] = ()  # extra names for the agent certificate
     # How often the running server looks whether the agent certificate is due for renewal (near
@@ -145,6 +150,18 @@ class ServerSettings:
         return self.database_url or f"sqlite:///{self.data_dir / 'openassist.db'}"
 
     @property
+    def on_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql:", "postgresql+", "postgres:"))
+
+    @property
+    def bus_url(self) -> str:
+        """The database URL for a plain libpq connection (the bus's), or "" for the in-process
+        bus."""
+        if self.bus == "memory" or not self.on_postgres:
+            return ""
+        return "postgresql://" + self.database_url.split("://", 1)[1]
+
+    @property
     def effective_agent_packages_dir(self) -> Path:
         return Path(self.agent_packages_dir or self.data_dir / "agent-packages")
 
@@ -200,6 +217,10 @@ def load_server_settings(
 def _check(settings: ServerSettings) -> None:
     if settings.api_tls not in ("auto", "on", "off"):
         raise ConfigurationError(f"setting api_tls: {settings.api_tls!r} is not auto, on or off")
+    if settings.bus not in ("auto", "postgres", "memory"):
+        raise ConfigurationError(f"setting bus: {settings.bus!r} is not auto, postgres or memory")
+    if settings.bus == "postgres" and not settings.on_postgres:
+        raise ConfigurationError("setting bus: postgres needs a PostgreSQL database_url")
     if settings.log_format not in ("text", "json"):
         raise ConfigurationError(f"setting log_format: {settings.log_format!r} is not text or json")
     if settings.log_level not in ("debug", "info", "warning"):

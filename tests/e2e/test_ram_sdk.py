@@ -18,6 +18,7 @@ from aliyunsdkcore.request import CommonRequest
 
 from tests.e2e.test_official_sdks import REGION, current_client, without_proxies
 from tests.support.cluster import Cluster
+from tests.support.console import console_client, sign_in, text_of
 
 __all__ = ["without_proxies"]  # the autouse fixture applies here too
 
@@ -283,3 +284,47 @@ def test_each_action_answers_only_under_its_own_version(cluster: Cluster) -> Non
     request.set_protocol_type("http")
     answer = json.loads(client.do_action_with_exception(request))
     assert "admin" in [u["UserName"] for u in answer["Users"]["User"]]
+
+
+def test_login_profiles_let_ram_users_sign_in_to_the_console(cluster: Cluster) -> None:
+    admin = ram_client(cluster)
+    admin.create_user(ram.CreateUserRequest(user_name="eve"))
+    admin.attach_policy_to_user(
+        ram.AttachPolicyToUserRequest(policy_type="System", policy_name=READ_ONLY, user_name="eve")
+    )
+    assert refused(
+        admin.create_login_profile,
+        ram.CreateLoginProfileRequest(user_name="eve", password="short"),
+    ) == ("InvalidParameter.Password", 400)
+    profile = admin.create_login_profile(
+        ram.CreateLoginProfileRequest(user_name="eve", password="first-Passw0rd")
+    ).body.login_profile
+    assert profile.user_name == "eve" and profile.create_date
+    assert refused(
+        admin.create_login_profile,
+        ram.CreateLoginProfileRequest(user_name="eve", password="other-Passw0rd"),
+    ) == ("EntityAlreadyExists.User.LoginProfile", 409)
+    got = admin.get_login_profile(ram.GetLoginProfileRequest(user_name="eve")).body
+    assert got.login_profile.user_name == "eve"
+
+    with console_client(cluster) as browser:
+        assert sign_in(browser, "user", "eve", "first-Passw0rd").status_code == 303
+        page = browser.get("/console/instances")
+        assert page.status_code == 200 and "Run command" not in text_of(page.text)
+        admin.update_login_profile(
+            ram.UpdateLoginProfileRequest(user_name="eve", password="second-Passw0rd")
+        )
+        # A new password ends the sessions of the old one at once.
+        assert browser.get("/console/instances").status_code == 303
+    with console_client(cluster) as browser:
+        assert sign_in(browser, "user", "eve", "first-Passw0rd").status_code == 401
+        assert sign_in(browser, "user", "eve", "second-Passw0rd").status_code == 303
+    last = admin.get_user(ram.GetUserRequest(user_name="eve")).body.user
+    assert last.last_login_date
+    admin.delete_login_profile(ram.DeleteLoginProfileRequest(user_name="eve"))
+    assert refused(admin.get_login_profile, ram.GetLoginProfileRequest(user_name="eve")) == (
+        "EntityNotExist.User.LoginProfile",
+        404,
+    )
+    with console_client(cluster) as browser:
+        assert sign_in(browser, "user", "eve", "second-Passw0rd").status_code == 401

@@ -174,6 +174,10 @@ COVERAGE: dict[str, tuple[str, ...]] = {
     "AttachPolicyToUser": (f"{RAM}::test_policies_versions_and_attachments",),
     "DetachPolicyFromUser": (f"{RAM}::test_policies_versions_and_attachments",),
     "ListPoliciesForUser": (f"{RAM}::test_policies_versions_and_attachments",),
+    "CreateLoginProfile": (f"{RAM}::test_login_profiles_let_ram_users_sign_in_to_the_console",),
+    "GetLoginProfile": (f"{RAM}::test_login_profiles_let_ram_users_sign_in_to_the_console",),
+    "UpdateLoginProfile": (f"{RAM}::test_login_profiles_let_ram_users_sign_in_to_the_console",),
+    "DeleteLoginProfile": (f"{RAM}::test_login_profiles_let_ram_users_sign_in_to_the_console",),
     "LookupEvents": (
         "test_audit_sdk.py::test_a_change_and_a_refusal_each_appear_once_with_their_user",
     ),

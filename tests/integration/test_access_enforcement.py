@@ -16,6 +16,7 @@ from alibabacloud_ram20150501 import models as ram
 from alibabacloud_tea_openapi import utils_models as open_api_models
 from alibabacloud_tea_openapi.exceptions import ClientException
 
+from openassist.cli.api_client import ApiCallError, ApiClient, Credentials
 from tests.e2e.test_official_sdks import REGION, current_client, without_proxies
 from tests.e2e.test_ram_sdk import READ_ONLY, document, ram_client
 from tests.support.cluster import Cluster
@@ -274,3 +275,18 @@ def test_a_secret_in_a_command_needs_read_on_that_secret(cluster: Cluster, fleet
     assert error.code == "Forbidden.RAM" and "secretparameter/api-token" in error.message
     assert task_count(cluster) == before
     run(client, fleet.staging[4], command_content="echo {{oos-secret:api-token}}")  # not filled
+
+
+def test_output_and_diagnosis_of_a_machine_the_caller_may_not_see_are_refused(
+    cluster: Cluster, fleet: Fleet, deployer: User
+) -> None:
+    invoke_id = cluster.run("echo production-output", fleet.production[1])
+    own = cluster.credentials
+    client = ApiClient(Credentials(deployer.key_id, deployer.secret, own.endpoint, own.region_id))
+    for action, params in (
+        ("DescribeInvocationFullOutput", {"InstanceId": fleet.production[1]}),
+        ("DiagnoseInvocation", {}),
+    ):
+        with pytest.raises(ApiCallError) as error:
+            client.call(action, {"InvokeId": invoke_id, **params})
+        assert error.value.code == "Forbidden.RAM", action

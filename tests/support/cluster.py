@@ -7,6 +7,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -257,6 +258,37 @@ class Cluster:
                 agent.stop()
             _stop(cluster.process if cluster else process)
 
+    @contextlib.contextmanager
+    def another_node(
+        self,
+        root: Path,
+        env: dict[str, str] | None = None,
+        log_level: str = "warning",
+        same_tls: bool = False,
+    ) -> Iterator[Cluster]:
+        """A second server on the same PostgreSQL database (its own data directory, ports and
+        TLS, or with ``same_tls`` this node's CA and agent certificate, so an agent can fail
+        over to it; this node's parameter key, so it opens the same sealed access-key
+        secrets); its ``call`` goes to its own API port."""
+        if not self.database_url:
+            raise AssertionError("several nodes share a PostgreSQL database")
+        if same_tls:
+            (root / "data").mkdir(mode=0o700, parents=True, exist_ok=True)
+            shutil.copytree(self.root / "data" / "tls", root / "data" / "tls")
+        key = {"OPENASSIST_PARAMETER_KEY_FILE": str(self.root / "data" / "parameter-store.key")}
+        env = {**(self.env or {}), **key, **(env or {})}
+        api_port, agent_port = free_port(), free_port()
+        process = _start_server(
+            root, api_port, agent_port, self.database_url, env, log_level=log_level
+        )
+        credentials = self.credentials._replace(endpoint=f"127.0.0.1:{api_port}")
+        node = Cluster(root, api_port, agent_port, process, credentials)
+        node.database_url, node.env, node.log_level = self.database_url, env, log_level
+        try:
+            yield node
+        finally:
+            _stop(node.process)
+
     def kill_server(self) -> None:
         """SIGKILL the server: no shutdown of any kind."""
         self.process.kill()
@@ -275,10 +307,15 @@ class Cluster:
         )
 
     def register_agent(
-        self, name: str = "", wrapper: Sequence[str] = (), **activation_params: str
+        self,
+        name: str = "",
+        wrapper: Sequence[str] = (),
+        server: str = "",
+        **activation_params: str,
     ) -> Agent:
         """Create an activation (with ``activation_params``, e.g. tags) and register a new agent
-        identity (not started); ``wrapper`` prefixes the command (e.g. ``ip netns exec NS``)."""
+        identity (not started); ``wrapper`` prefixes the command (e.g. ``ip netns exec NS``);
+        ``server``: the agent's --server (default: this node's gateway)."""
         activation = self.call("CreateActivation", InstanceCount="1", **activation_params)
         state_dir = self.root / f"agent-{secrets.token_hex(4)}"
         result = subprocess.run(
@@ -288,7 +325,7 @@ class Cluster:
                     "agent",
                     "register",
                     "--server",
-                    f"{self.agent_host}:{self.agent_port}",
+                    server or f"{self.agent_host}:{self.agent_port}",
                     "--ca",
                     str(self.ca_file),
                     "--activation-id",

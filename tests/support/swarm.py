@@ -42,8 +42,11 @@ def _emit(event: str, agent: int, at_ms: int = 0, **extra: str) -> None:
 
 
 class SimulatedAgent:
-    def __init__(self, index: int, identity: Identity, settings: AgentSettings) -> None:
+    def __init__(
+        self, index: int, identity: Identity, settings: AgentSettings, hold_s: float = 0
+    ) -> None:
         self._index = index
+        self._hold_s = hold_s  # how long a "run" takes: between ``took`` and the answer
         self._settings = settings
         self._channel = Channel(identity, timeout_s=30)
         self._kicks = KickChannel(self._channel, settings)
@@ -81,19 +84,23 @@ class SimulatedAgent:
                 attempt += 1
 
     async def _answer(self, task_id: str, version: int) -> None:
+        started = time.time_ns() // 1_000_000
+        if self._hold_s:
+            _emit("took", self._index, started, task=task_id)
+            await asyncio.sleep(self._hold_s)
         now = time.time_ns() // 1_000_000
         report = TaskReport(
             kind=ReportKind.FINISH,
             task_id=task_id,
             invoke_version=version,
-            start_ms=now,
+            start_ms=started,
             end_ms=now,
             exit_code=0,
             dropped=0,
             output=b"ok\n",
         )
         await self._channel.report(report)
-        _emit("task", self._index, task=task_id)
+        _emit("task", self._index, now, task=task_id)
 
 
 async def _register_all(args: argparse.Namespace) -> list[Identity]:
@@ -125,7 +132,9 @@ async def _worker(args: argparse.Namespace) -> None:
     for index, identity in enumerate(identities):
         _emit("registered", index, instance=identity.instance_id)
     settings = AgentSettings(heartbeat_s=args.heartbeat)
-    agents = [SimulatedAgent(i, identity, settings) for i, identity in enumerate(identities)]
+    agents = [
+        SimulatedAgent(i, identity, settings, args.hold) for i, identity in enumerate(identities)
+    ]
     await asyncio.gather(*(agent.run() for agent in agents))
 
 
@@ -138,6 +147,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--state-root", type=Path, required=True)
     parser.add_argument("--heartbeat", type=float, default=60.0)
+    parser.add_argument("--hold", type=float, default=0.0, help="seconds each run takes")
     logging.getLogger("openassist").setLevel(logging.ERROR)  # retries are expected here
     asyncio.run(_worker(parser.parse_args()))
 
@@ -148,6 +158,8 @@ class _Seen:
     kicks: dict[int, int] = field(default_factory=dict)  # agent -> last channel open (Unix ms)
     beats: dict[int, int] = field(default_factory=dict)  # agent -> last heartbeat (Unix ms)
     tasks: dict[str, list[int]] = field(default_factory=dict)  # task id -> agents that answered
+    # task id -> (agent, took at, answered at) of each run that was held (``--hold``)
+    runs: dict[str, dict[int, list[int]]] = field(default_factory=dict)
 
 
 class Swarm:
@@ -175,8 +187,13 @@ class Swarm:
                     seen.kicks[agent] = event["at"]
                 elif event["event"] == "beat":
                     seen.beats[agent] = event["at"]
+                elif event["event"] == "took":
+                    seen.runs.setdefault(event["task"], {})[agent] = [event["at"], 0]
                 elif event["event"] == "task":
                     seen.tasks.setdefault(event["task"], []).append(agent)
+                    held = seen.runs.get(event["task"], {}).get(agent)
+                    if held is not None:
+                        held[1] = event["at"]
 
     def instance_ids(self) -> list[str]:
         with self._lock:
@@ -202,6 +219,12 @@ class Swarm:
         with self._lock:
             return list(self._seen.tasks.get(task_id, []))
 
+    def held_runs(self, task_id: str) -> list[tuple[int, int]]:
+        """(took, answered) Unix ms of each held run of the task that was answered."""
+        with self._lock:
+            found = self._seen.runs.get(task_id, {}).values()
+            return [(took, answered) for took, answered in found if answered]
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -217,9 +240,16 @@ class Swarm:
 
 @contextmanager
 def start_swarm(
-    server: str, ca: Path, activation: dict[str, str], count: int, state_root: Path, log: Path
+    server: str,
+    ca: Path,
+    activation: dict[str, str],
+    count: int,
+    state_root: Path,
+    log: Path,
+    hold_s: float = 0,
 ) -> Iterator[Swarm]:
-    """Start a worker with ``count`` simulated agents (registration included)."""
+    """Start a worker with ``count`` simulated agents (registration included); each "run"
+    takes ``hold_s``."""
     command = [
         sys.executable,
         "-m",
@@ -236,6 +266,8 @@ def start_swarm(
         str(count),
         "--state-root",
         str(state_root),
+        "--hold",
+        str(hold_s),
     ]
     with log.open("ab") as errors:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-DEFAULT_SOCKET = "/var/run/docker.sock"
-SOCKET_ENV = "OPENASSIST_AGENT_DOCKER_SOCKET"
+from openassist.agent.settings import DEFAULT_DOCKER_SOCKET, DOCKER_SOCKET_ENV
+
+DEFAULT_SOCKET = DEFAULT_DOCKER_SOCKET
+SOCKET_ENV = DOCKER_SOCKET_ENV  # the settings resolve it (AgentEnvironment.docker_socket)
 API_VERSION = "v1.24"  # old enough for every engine still in use, new enough for exec
 REQUEST_TIMEOUT_S = 10.0
 HEAD_LIMIT = 64 * 1024
@@ -33,18 +34,6 @@ class EngineError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
-
-
-def docker_socket() -> str:
-    """The Docker socket: OPENASSIST_AGENT_DOCKER_SOCKET, else DOCKER_HOST=unix://..., else
-    /var/run/docker.sock."""
-    explicit = os.environ.get(SOCKET_ENV)
-    if explicit:
-        return explicit
-    host = os.environ.get("DOCKER_HOST", "")
-    if host.startswith("unix://"):
-        return host.removeprefix("unix://")
-    return DEFAULT_SOCKET
 
 
 async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:

@@ -21,12 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from openassist.agent import clock
 from openassist.agent.containers.engine import (
     Engine,
     EngineError,
     EngineUnreachable,
     ExecStream,
-    docker_socket,
 )
 from openassist.agent.containers.target import (
     CRI_SOCKETS,
@@ -38,7 +38,8 @@ from openassist.agent.containers.target import (
 )
 from openassist.agent.output import OutputPipe, OutputTail
 from openassist.agent.process_group import KILL_WAIT_S, POLL_S, TERM_GRACE_S
-from openassist.agent.runner import RunOutcome, ScriptRun, ScriptSpec, _now_ms, _Refused
+from openassist.agent.runner import RunOutcome, ScriptRun, ScriptSpec, _Refused
+from openassist.agent.settings import AgentEnvironment
 from openassist.protocol import agent as wire
 
 EXEC_POLL_S = 0.2  # how often a running exec is asked whether it has ended
@@ -51,11 +52,13 @@ PID_WAIT_S = 30.0  # for the engine to report the started exec's process
 SHELL = ("/bin/sh", "-c", 'exec 2>&1; oa_script=$(cat) || exit; eval "unset oa_script; $oa_script"')
 
 
-async def find_container(task: wire.TaskInfo) -> tuple[Engine, Container]:
+async def find_container(
+    task: wire.TaskInfo, agent: AgentEnvironment | None = None
+) -> tuple[Engine, Container]:
     """The engine and the running container a task names; raises Unrunnable (with the
     container code) when there is none."""
     want = wanted(task.containerId, task.containerName)
-    socket = docker_socket()
+    socket = (agent or AgentEnvironment.read()).docker_socket
     if want.runtime in ("containerd", "cri-o"):
         raise connect_failed(_unreachable(want.runtime, socket, None))
     engine = Engine(socket)
@@ -159,7 +162,7 @@ class ContainerRun(ScriptRun):
         self._engine, self._container = found
 
     async def run(self) -> RunOutcome:
-        started = _now_ms()
+        started = clock.now_ms()
         pipe = _ExecPipe(self._tail)
         try:
             stream, exec_id = await self._start_exec()

@@ -152,3 +152,26 @@ LOOKUP_ATTRIBUTE_INVALID = _E(
     "LookupAttribute key {key!r} is not one of {keys}; each needs a Value.",
     "LookupAttribute",
 )
+
+# Console passwords (RAM login profiles).
+LOGIN_PROFILE_EXISTS = _E(
+    "EntityAlreadyExists.User.LoginProfile",
+    _K.CONFLICT,
+    409,
+    "The user {name} already has a console password; change it with UpdateLoginProfile.",
+    "UserName",
+)
+LOGIN_PROFILE_NOT_FOUND = _E(
+    "EntityNotExist.User.LoginProfile",
+    _K.NOT_FOUND,
+    404,
+    "The user {name} has no console password; give one with CreateLoginProfile.",
+    "UserName",
+)
+PASSWORD_INVALID = _E(
+    "InvalidParameter.Password",
+    _K.INVALID_PARAMETER,
+    400,
+    "Password must be {minimum}-{maximum} characters.",
+    "Password",
+)

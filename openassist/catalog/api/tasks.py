@@ -312,3 +312,67 @@ TAG_KEY_DUPLICATE = _E(
     "The tag key {key!r} is given twice.",
     "{name}",
 )
+
+# Rollout limits (OpenAssist extension, README, "Rollouts"): MaxConcurrency and MaxErrors are a
+# whole number or a percentage of the targets.
+ROLLOUT_LIMIT_MALFORMED = _E(
+    "InvalidRolloutLimit.Malformed",
+    _K.INVALID_PARAMETER,
+    400,
+    "The parameter {parameter} must be a whole number or a percentage such as 10%; got {value!r}.",
+    "{parameter}",
+)
+ROLLOUT_LIMIT_NEGATIVE = _E(
+    "InvalidRolloutLimit.Negative",
+    _K.INVALID_PARAMETER,
+    400,
+    "The parameter {parameter} cannot be negative; got {value!r}.",
+    "{parameter}",
+)
+ROLLOUT_CONCURRENCY_ZERO = _E(
+    "InvalidRolloutLimit.Zero",
+    _K.INVALID_PARAMETER,
+    400,
+    "The parameter {parameter} must let at least one target run; got {value!r}. Give 1 or more, "
+    "or a percentage above 0%.",
+    "{parameter}",
+)
+ROLLOUT_BATCH_WAIT_ALONE = _E(
+    "InvalidRolloutLimit.BatchWaitWithoutConcurrency",
+    _K.INVALID_PARAMETER,
+    400,
+    "BatchWait spaces the batches of a rollout: give MaxConcurrency too (BatchWait is {value}).",
+    "BatchWait",
+)
+DELIVERY_DEADLINE_MALFORMED = _E(
+    "InvalidDeliveryDeadline.Malformed",
+    _K.INVALID_PARAMETER,
+    400,
+    "DeliveryDeadline must be whole seconds from now (such as 3600) or a UTC time such as "
+    "2030-01-02T03:04:05Z; got {value!r}.",
+    "DeliveryDeadline",
+)
+DELIVERY_DEADLINE_OUT_OF_RANGE = _E(
+    "InvalidDeliveryDeadline.OutOfRange",
+    _K.INVALID_PARAMETER,
+    400,
+    "DeliveryDeadline must be from 1 second to {limit} seconds after the task is created; "
+    "got {value!r}.",
+    "DeliveryDeadline",
+)
+ROLLOUT_TIMED_TASK = _E(
+    "InvalidRolloutLimit.TimedTask",
+    _K.INVALID_PARAMETER,
+    400,
+    "MaxConcurrency, MaxErrors and BatchWait apply to tasks that run once; this task's "
+    "RepeatMode is {repeat_mode}. Run it without them.",
+    "RepeatMode",
+)
+ROLLOUT_PERCENT_TOO_LARGE = _E(
+    "InvalidRolloutLimit.PercentTooLarge",
+    _K.INVALID_PARAMETER,
+    400,
+    "The parameter {parameter} is a percentage of the targets and cannot exceed 100%; "
+    "got {value!r}.",
+    "{parameter}",
+)

@@ -9,27 +9,12 @@ is refused is refused whole, naming that one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Protocol
 
-from openassist.protocol.api_versions import product_of
-from openassist.server.service.guard import Guard, arn, refusal
+from openassist.server.service.guard import Guard, arn, qualified, refusal, request_context
 from openassist.server.service.principals import Principal
 
 __all__ = ["admit", "arn", "authorize", "guard_of", "qualified", "request_context"]
-
-
-def request_context(source_ip: str, now: datetime, secure: bool) -> dict[str, str]:
-    """The request-level condition keys (normalised: lower case up to the first ``/``)."""
-    return {
-        "acs:sourceip": source_ip,
-        "acs:currenttime": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "acs:securetransport": "true" if secure else "false",
-    }
-
-
-def qualified(action: str) -> str:
-    return f"{product_of(action)}:{action}"
 
 
 def admit(principal: Principal, action: str, context: Mapping[str, str]) -> None:

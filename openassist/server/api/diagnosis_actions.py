@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import iso
 from openassist.server.api.registry import Call, action
 from openassist.server.service.diagnosis import InstanceDiagnosis
@@ -35,6 +36,10 @@ async def diagnose_invocation(call: Call) -> dict[str, Any]:
     p = call.params
     found = await call.services.diagnosis.diagnose(
         p.text("InvokeId", required=True), p.text("InstanceId")
+    )
+    # Each machine's diagnosis tells of its output and agent: only those the caller may see.
+    await call.services.fleet.check_instances(
+        [item.instance_id for item in found.instances], guard_of(call)
     )
     return {
         "InvokeId": found.invoke_id,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -63,7 +62,7 @@ from openassist.server.api.signature import (
     signature_nonce,
     verify,
 )
-from openassist.server.api.throttle import RateLimiter
+from openassist.server.api.throttle import RateLimiter, SharedRateLimiter
 from openassist.server.listen.body import BodyRefused, BodyTooLarge, read_body
 from openassist.server.service import ids
 from openassist.server.service.audit import (
@@ -73,6 +72,7 @@ from openassist.server.service.audit import (
     new_event,
     secret_read,
 )
+from openassist.server.service.clock import utc_now
 from openassist.server.service.replay import ReplayGuard
 from openassist.server.store.audit import AuditRecord
 
@@ -94,6 +94,8 @@ class RpcEndpoint:
         self._observe = observe
         limits = services.limits
         self._limiter = RateLimiter(limits.api_rate_per_key, limits.api_burst_per_key)
+        shared = services.rate_buckets
+        self._shared = SharedRateLimiter(shared) if shared is not None else None
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -152,7 +154,10 @@ class RpcEndpoint:
         )
         access_key_id = await self._authenticate(signed)
         logs.bind(user=access_key_id)
-        self._limiter.take(access_key_id)
+        if self._shared is not None:
+            await self._shared.take(access_key_id)
+        else:
+            self._limiter.take(access_key_id)
         action = headers.get("x-acs-action") or params.get("Action", "")
         version = headers.get("x-acs-version") or params.get("Version", "")
         if not action:
@@ -169,7 +174,7 @@ class RpcEndpoint:
         if principal is None:  # disabled or deleted since its secret was looked up
             raise Unauthenticated(api.ACCESS_KEY_NOT_FOUND)
         client = request.client.host if request.client else ""
-        now = datetime.now(UTC)
+        now = utc_now(self._services.clock)
         context = request_context(client, now, request.url.scheme == "https")
         event = new_event(
             now=int(now.timestamp() * 1000),
@@ -246,7 +251,7 @@ class RpcEndpoint:
             signed,
             lambda candidate: secret if candidate == key_id else None,
             None,
-            datetime.now(UTC),
+            utc_now(self._services.clock),
         )
         # After the signature is proven: junk can neither fill the marks nor burn a nonce.
         nonce = signature_nonce(signed)

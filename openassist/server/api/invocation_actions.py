@@ -7,7 +7,7 @@ from typing import Any
 
 from openassist.catalog import api
 from openassist.errors import InvalidParameter
-from openassist.protocol.statuses import InvokeRecordStatus
+from openassist.protocol.statuses import InstanceStatus, InvokeRecordStatus
 from openassist.server.api import task_params
 from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import (
@@ -26,7 +26,6 @@ from openassist.server.lifecycle import (
     record_status,
 )
 from openassist.server.service import timed
-from openassist.server.service.clock import SystemClock
 from openassist.server.service.invocations import TaskView
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
 from openassist.server.store.paging import PageQuery
@@ -36,8 +35,6 @@ from openassist.server.store.records import (
     InvocationInstance,
     InvocationRun,
 )
-
-_CLOCK = SystemClock()
 
 
 @action("RunCommand", idempotent=True)
@@ -64,7 +61,7 @@ def _status_filter(params: Params) -> tuple[str, ...] | None:
 
 
 def _instance_fields(
-    row: InvocationInstance, task: Invocation, with_output: bool, encoding: str
+    row: InvocationInstance, task: Invocation, with_output: bool, encoding: str, now_ms: int
 ) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "InstanceId": row.instance_id,
@@ -82,7 +79,7 @@ def _instance_fields(
         "UpdateTime": iso(row.update_at),
         "Timed": timed.is_timed(task) and not row.status.is_final,
     }
-    next_run = None if row.status.is_final else timed.next_run_ms(task, _CLOCK.now_ms())
+    next_run = None if row.status.is_final else timed.next_run_ms(task, now_ms)
     if next_run is not None:  # OpenAssist extension: when the schedule fires next
         fields["NextRunTime"] = iso(next_run)
     if with_output:
@@ -90,9 +87,34 @@ def _instance_fields(
     return fields
 
 
-def _invocation_fields(view: TaskView, with_output: bool, encoding: str) -> dict[str, Any]:
-    task, command = view.invocation, view.command
+def _rollout_fields(view: TaskView) -> dict[str, Any]:
+    """OpenAssist extension (README, "Rollouts"), only on a task given MaxConcurrency/MaxErrors."""
+    task = view.invocation
+    if not (task.max_concurrency or task.max_errors):
+        return {}
+    rows = view.instances
+    done = sum(row.status.is_final for row in rows)
+    # Waiting: held back, or not yet handed to its agent; running: handed out, not ended.
+    waiting = sum(row.status is InstanceStatus.PENDING and row.delivered_at is None for row in rows)
     return {
+        "MaxConcurrency": task.max_concurrency,
+        "MaxErrors": task.max_errors,
+        "BatchWait": task.batch_wait,
+        "TargetsWaiting": waiting,
+        "TargetsRunning": len(rows) - done - waiting,
+        "TargetsDone": done,
+        "StopReason": task.stop_reason,
+    }
+
+
+def _invocation_fields(
+    view: TaskView, with_output: bool, encoding: str, now_ms: int
+) -> dict[str, Any]:
+    task, command = view.invocation, view.command
+    deadline = task.delivery_deadline
+    return {
+        **_rollout_fields(view),
+        **({"DeliveryDeadline": iso(deadline)} if deadline is not None else {}),
         "InvokeId": task.id,
         "CommandId": command.id,
         "CommandName": command.name,
@@ -117,7 +139,7 @@ def _invocation_fields(view: TaskView, with_output: bool, encoding: str) -> dict
         "Tags": tag_list(view.tags),
         "InvokeInstances": {
             "InvokeInstance": [
-                _instance_fields(r, task, with_output, encoding) for r in view.instances
+                _instance_fields(r, task, with_output, encoding, now_ms) for r in view.instances
             ]
         },
     }
@@ -143,10 +165,11 @@ async def describe_invocations(call: Call) -> dict[str, Any]:
     query = page_query(p)
     page = await call.services.invocations.describe(where, query, guard_of(call))
     encoding = output_encoding(p)
+    now_ms = call.services.clock.now_ms()
     return {
         **paging_fields(page, query),
         "Invocations": {
-            "Invocation": [_invocation_fields(v, with_output, encoding) for v in page.items]
+            "Invocation": [_invocation_fields(v, with_output, encoding, now_ms) for v in page.items]
         },
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import encode_output, output_encoding
 from openassist.server.api.registry import Call, action
 
@@ -18,6 +19,7 @@ async def describe_invocation_full_output(call: Call) -> dict[str, Any]:
     instance_id = p.text("InstanceId", required=True)
     offset = p.integer("Offset", default=0, minimum=0, maximum=2**62)
     limit = p.integer("MaxBytes", default=1024 * 1024, minimum=1, maximum=MAX_SLICE)
+    await call.services.fleet.check_instances([instance_id], guard_of(call))
     row, found = await call.services.invocations.full_output(invoke_id, instance_id, offset, limit)
     next_offset = offset + len(found.data)
     # What the script produced, as far as the agent told: the tail on the row and every byte

@@ -300,3 +300,44 @@ async def list_policies_for_user(call: Call) -> dict[str, Any]:
             ]
         }
     }
+
+
+def _login_fields(user: RamUser) -> dict[str, Any]:
+    return {
+        "LoginProfile": {
+            "UserName": user.name,
+            "PasswordResetRequired": False,
+            "MFABindRequired": False,
+            "CreateDate": iso(user.updated_at),
+        }
+    }
+
+
+@action("CreateLoginProfile")
+async def create_login_profile(call: Call) -> dict[str, Any]:
+    user = await call.services.identities.set_password(
+        _user_name(call), call.params.text("Password", required=True), exists=False
+    )
+    return _login_fields(user)
+
+
+@action("UpdateLoginProfile")
+async def update_login_profile(call: Call) -> dict[str, Any]:
+    name = _user_name(call)
+    password = call.params.text("Password")
+    if password:
+        await call.services.identities.set_password(name, password, exists=True)
+    else:
+        await call.services.identities.login_profile(name)
+    return {}
+
+
+@action("GetLoginProfile")
+async def get_login_profile(call: Call) -> dict[str, Any]:
+    return _login_fields(await call.services.identities.login_profile(_user_name(call)))
+
+
+@action("DeleteLoginProfile")
+async def delete_login_profile(call: Call) -> dict[str, Any]:
+    await call.services.identities.delete_password(_user_name(call))
+    return {}

@@ -5,16 +5,20 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from datetime import UTC, datetime
 
 from openassist.catalog import api
 from openassist.errors import InvalidParameter, LimitExceeded
 from openassist.protocol.statuses import CommandType, RepeatMode, TerminationMode
 from openassist.server import json_input
 from openassist.server.api.params import Params
+from openassist.server.service.clock import SystemClock
 from openassist.server.service.context import Limits
 from openassist.server.service.invocations import CommandSpec, TaskArgs
 
 MAX_TAGS = 20
+_ONE_SHOT = (RepeatMode.ONCE, RepeatMode.DRY_RUN)
+_CLOCK = SystemClock()
 _PARAMETER_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # API.md 3.7. Any runtime scheme passes here: which runtimes an instance has is for its agent to
 # say (UnsupportedContainerRuntime), as the server cannot know.
@@ -152,6 +156,63 @@ def container(params: Params) -> tuple[str, str]:
     return container_id, name
 
 
+_ROLLOUT_LIMIT = re.compile(r"(\d{1,9})(%?)")
+
+
+def rollout_limit(params: Params, name: str, zero_allowed: bool) -> str:
+    """``MaxConcurrency`` / ``MaxErrors``: "" (none), "N" targets or "N%" of them, normalised
+    ("010" is "10"). MaxErrors=0 is a real limit (stop at the first failure); MaxConcurrency=0
+    would run nothing."""
+    text = params.text(name).strip()
+    if not text:
+        return ""
+    if text.startswith("-") and _ROLLOUT_LIMIT.fullmatch(text[1:]):
+        raise InvalidParameter(api.ROLLOUT_LIMIT_NEGATIVE, parameter=name, value=text)
+    found = _ROLLOUT_LIMIT.fullmatch(text)
+    if found is None:
+        raise InvalidParameter(api.ROLLOUT_LIMIT_MALFORMED, parameter=name, value=text)
+    number, percent = int(found.group(1)), found.group(2)
+    if percent and number > 100:
+        raise InvalidParameter(api.ROLLOUT_PERCENT_TOO_LARGE, parameter=name, value=text)
+    if number == 0 and not zero_allowed:
+        raise InvalidParameter(api.ROLLOUT_CONCURRENCY_ZERO, parameter=name, value=text)
+    return f"{number}{percent}"
+
+
+MAX_BATCH_WAIT_S = 3600
+
+
+def batch_wait(params: Params, max_concurrency: str) -> int:
+    """``BatchWait``: seconds, 0-3600, and only with MaxConcurrency (it spaces its batches)."""
+    seconds = params.integer("BatchWait", default=0, minimum=0, maximum=MAX_BATCH_WAIT_S)
+    if seconds and not max_concurrency:
+        raise InvalidParameter(api.ROLLOUT_BATCH_WAIT_ALONE, value=seconds)
+    return seconds
+
+
+MAX_DELIVERY_DEADLINE_S = 7 * 24 * 3600
+
+
+def delivery_deadline(params: Params, now_ms: int) -> int | None:
+    """``DeliveryDeadline`` as ms since the epoch: seconds from now, or a UTC time."""
+    text = params.text("DeliveryDeadline", max_len=40).strip()
+    if not text:
+        return None
+    if text.lstrip("-").isdigit():
+        at = now_ms + int(text) * 1000
+    else:
+        try:
+            moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            raise InvalidParameter(api.DELIVERY_DEADLINE_MALFORMED, value=text) from None
+        at = int(moment.timestamp() * 1000)
+    if not now_ms < at <= now_ms + MAX_DELIVERY_DEADLINE_S * 1000:
+        raise InvalidParameter(
+            api.DELIVERY_DEADLINE_OUT_OF_RANGE, value=text, limit=MAX_DELIVERY_DEADLINE_S
+        )
+    return at
+
+
 def task_args(
     params: Params, limits: Limits, access_key_id: str, command_defaults: bool
 ) -> TaskArgs:
@@ -184,6 +245,12 @@ def task_args(
     )
     working_dir = params.text("WorkingDir", max_len=200)
     container_id, container_name = container(params)
+    max_concurrency = rollout_limit(params, "MaxConcurrency", zero_allowed=False)
+    max_errors = rollout_limit(params, "MaxErrors", zero_allowed=True)
+    wait = batch_wait(params, max_concurrency)
+    if (max_concurrency or max_errors) and repeat_mode not in _ONE_SHOT:
+        # A timed task's targets hold its schedule for good: no slot would ever free.
+        raise InvalidParameter(api.ROLLOUT_TIMED_TASK, repeat_mode=repeat_mode.value)
     return TaskArgs(
         instance_ids=tuple(dict.fromkeys(instance_ids)),
         access_key_id=access_key_id,
@@ -198,4 +265,8 @@ def task_args(
         container_id=container_id,
         container_name=container_name,
         resource_tags=resource_tags,
+        max_concurrency=max_concurrency,
+        max_errors=max_errors,
+        batch_wait=wait,
+        delivery_deadline=delivery_deadline(params, _CLOCK.now_ms()),
     )

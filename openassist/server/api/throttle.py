@@ -1,4 +1,5 @@
-"""Per-access-key request rate limit: a token bucket per key, in this process."""
+"""Per-access-key request rate limit: a token bucket per key, in this process, or in the store
+when several nodes share it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 
 from openassist.catalog import api
 from openassist.errors import Throttled
+from openassist.server.service.rate_limits import SharedRateBuckets
 
 
 class ThrottlingError(Throttled):
@@ -36,3 +38,15 @@ class RateLimiter:
             self._buckets[key] = (tokens, now)
             raise ThrottlingError(max(1, math.ceil((1 - tokens) / self._rate)))
         self._buckets[key] = (tokens - 1, now)
+
+
+class SharedRateLimiter:
+    """The same limit with the buckets in the store: a key gets its rate across every node."""
+
+    def __init__(self, buckets: SharedRateBuckets) -> None:
+        self._buckets = buckets
+
+    async def take(self, key: str) -> None:
+        wait_s = await self._buckets.take(key)
+        if wait_s > 0:
+            raise ThrottlingError(max(1, math.ceil(wait_s)))

@@ -35,5 +35,9 @@ class MemoryBus:
 
         return unsubscribe
 
+    def topics(self) -> list[str]:
+        """The topics with a subscriber now."""
+        return list(self._handlers)
+
     async def close(self) -> None:
         self._handlers.clear()

@@ -8,7 +8,7 @@ import shlex
 from starlette.responses import Response
 
 from openassist.errors import ApiError
-from openassist.server.console import forms
+from openassist.server.console import failures, forms
 from openassist.server.console.web import Console, Visit
 from openassist.server.service.fleet import ActivationArgs
 
@@ -40,6 +40,10 @@ class ActivationPages:
 
     async def create(self, visit: Visit) -> Response:
         form = visit.form
+        try:
+            visit.refuse_unless("CreateActivation")
+        except ApiError as error:
+            return failures.plain(error)
         try:
             args = ActivationArgs(
                 instance_name=form.get("instance_name")[:128],

@@ -20,6 +20,8 @@ from openassist.server.console.session import (
 )
 from openassist.server.console.sign_in_guard import SignInGuard
 from openassist.server.console.web import PREFIX, Console, Visit, read_form, refusal, see_other
+from openassist.server.service.audit import failed, new_event
+from openassist.server.service.passwords import verify_password
 
 log = logging.getLogger("openassist.server.console")
 
@@ -99,10 +101,14 @@ class AuthPages:
             # into the name field would otherwise land in the log).
             self.guard.failed(counted)
             log.info("console sign-in refused from %s", address)
+            await self._audit(request, method, name, "InvalidCredentials")
             return self._form(request, "The name or the secret is not correct.", 401)
         self.guard.succeeded(counted)
+        await self._audit(request, method, name, "")
         kind, _, who = principal.partition(":")
-        mark = (self.console.keys.user_mark(who) or "") if kind == "user" else ""
+        mark = (await self.console.user_mark(who) or "") if kind == "user" else ""
+        if kind == "user" and who not in self.console.keys.users:
+            await self.console.services.identities.signed_in(who)
         session = self.console.signer.new(principal, mark)
         response = see_other(_safe_next(form.get("next")))
         _set_cookie(response, request, COOKIE, self.console.signer.dump(session), SESSION_TTL_S)
@@ -113,12 +119,31 @@ class AuthPages:
         log.info("console sign-in: %s", principal)
         return response
 
+    async def _audit(self, request: Request, method: str, name: str, error: str) -> None:
+        """A sign-in, accepted or refused, is an audit event (the name as typed, cut short; the
+        secret never)."""
+        audit = self.console.services.audit
+        by_key = method == "key"
+        event = new_event(
+            now=audit.now_ms(),
+            action="ConsoleSignin",
+            source="console",
+            user_name="" if by_key else name[:64],
+            access_key_id=name[:64] if by_key else "",
+            source_ip=request.client.host if request.client else "",
+            user_agent=request.headers.get("user-agent", ""),
+            request_id="",
+            params={"Method": "key" if by_key else "password"},
+            event_type="ConsoleSignin",
+        )
+        await audit.record(failed(event, error, "wrong name or secret") if error else event)
+
     async def _exists(self, principal: str) -> bool:
         kind, _, name = principal.partition(":")
         if not name:
             return False
         if kind == "user":
-            return name in self.console.keys.users
+            return await self.console.user_mark(name) is not None
         return await self.console.services.access_keys.secret_of(name) is not None
 
     async def _principal(self, method: str, name: str, secret: str) -> str | None:
@@ -131,7 +156,15 @@ class AuthPages:
             if expected is not None and hmac.compare_digest(secret.encode(), expected.encode()):
                 return f"key:{name}"
             return None
-        checked = await self.guard.hashing.run(lambda: self.console.keys.check_user(name, secret))
+        stored = ""
+        if name not in self.console.keys.users:  # a RAM user with a console password
+            stored = await self.console.services.identities.stored_password(name)
+        if stored:
+            checked = await self.guard.hashing.run(lambda: verify_password(secret, stored))
+        else:
+            checked = await self.guard.hashing.run(
+                lambda: self.console.keys.check_user(name, secret)
+            )
         if checked is None:
             return _BUSY
         return f"user:{name}" if checked else None

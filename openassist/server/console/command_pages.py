@@ -10,7 +10,7 @@ from starlette.responses import Response
 from openassist.catalog import api
 from openassist.errors import ApiError, InvalidParameter
 from openassist.protocol.statuses import CommandType
-from openassist.server.console import forms
+from openassist.server.console import failures, forms
 from openassist.server.console.web import PREFIX, Console, Visit, see_other
 from openassist.server.service.commands import CommandView
 from openassist.server.store.commands import CommandFilter
@@ -65,6 +65,10 @@ class CommandPages:
     async def create(self, visit: Visit) -> Response:
         form = visit.form
         try:
+            visit.refuse_unless("CreateCommand")
+        except ApiError as error:
+            return failures.plain(error)
+        try:
             if not form.get("name"):
                 raise InvalidParameter(api.MISSING_PARAMETER, parameter="Name")
             spec = forms.command_spec(form)
@@ -75,6 +79,10 @@ class CommandPages:
 
     async def update(self, visit: Visit) -> Response:
         form, command_id = visit.form, visit.request.path_params["command_id"]
+        try:
+            visit.refuse_unless("ModifyCommand")
+        except ApiError as error:
+            return failures.plain(error)
         try:
             if not form.get("name"):
                 raise InvalidParameter(api.MISSING_PARAMETER, parameter="Name")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.responses import Response
@@ -9,8 +10,9 @@ from starlette.responses import Response
 from openassist.catalog import api
 from openassist.errors import ApiError, NotFound
 from openassist.protocol.statuses import CommandType
-from openassist.server.console import display, forms
+from openassist.server.console import display, failures, forms
 from openassist.server.console.web import PREFIX, Console, Visit, see_other
+from openassist.server.service.audit import REFUSAL_CODES
 from openassist.server.store.commands import CommandFilter
 from openassist.server.store.files import FileTaskFilter
 from openassist.server.store.fleet import InstanceFilter
@@ -22,13 +24,19 @@ LIST_LIMIT = 100
 RECENT_TASKS = 10
 
 
+def _status(error: ApiError) -> int:
+    """A form shown again: 403 when policies refused it (as the API answers), else 400."""
+    return 403 if error.code in REFUSAL_CODES else 400
+
+
 class FleetPages:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.fleet = console.services.fleet
 
-    async def _instances(self, where: InstanceFilter) -> list[dict[str, Any]]:
-        page = await self.fleet.list_instances(where, PageQuery(limit=LIST_LIMIT))
+    async def _instances(self, where: InstanceFilter, visit: Visit) -> list[dict[str, Any]]:
+        guard = visit.guard("DescribeManagedInstances")
+        page = await self.fleet.list_instances(where, PageQuery(limit=LIST_LIMIT), guard)
         ids = [i.id for i in page.items]
         labels = await self.fleet.instance_tags(ids)
         running = await self.fleet.active_task_counts(ids)
@@ -44,7 +52,7 @@ class FleetPages:
 
     async def instances(self, visit: Visit) -> Response:
         tag = forms.parse_tag(visit.request.query_params.get("tag", ""))
-        rows = await self._instances(InstanceFilter(tags=(tag,) if tag else ()))
+        rows = await self._instances(InstanceFilter(tags=(tag,) if tag else ()), visit)
         return self.console.page(
             visit,
             "instances.html",
@@ -56,7 +64,9 @@ class FleetPages:
 
     async def instance(self, visit: Visit) -> Response:
         instance_id = visit.request.path_params["instance_id"]
-        rows = await self._instances(InstanceFilter(ids=(instance_id,), registered_only=False))
+        rows = await self._instances(
+            InstanceFilter(ids=(instance_id,), registered_only=False), visit
+        )
         if not rows:
             return self.console.page(visit, "missing.html", 404, what=f"instance {instance_id}")
         recent = await self.console.services.invocations.describe(
@@ -91,7 +101,7 @@ class FleetPages:
             visit,
             "run.html",
             status,
-            rows=await self._instances(InstanceFilter()),
+            rows=await self._instances(InstanceFilter(), visit),
             command=command,
             types=list(CommandType),
             picked=set(source.all("instance_id") if source else query.getlist("instance")),
@@ -101,12 +111,20 @@ class FleetPages:
 
     async def run(self, visit: Visit) -> Response:
         services, form = self.console.services, visit.form
+        action = "InvokeCommand" if form.get("command_id") else "RunCommand"
+        try:
+            visit.refuse_unless(action)
+        except ApiError as error:
+            return failures.plain(error)
         try:
             command = await self._saved(form.get("command_id"))
             if form.get("command_id") and command is None:
                 raise NotFound(api.COMMAND_NOT_FOUND, command_id=form.get("command_id"))
-            args = forms.task_args(
-                form, services.limits, visit.session.actor, saved=command is not None
+            args = replace(
+                forms.task_args(
+                    form, services.limits, visit.session.actor, saved=command is not None
+                ),
+                guard=visit.guard(action),
             )
             if command is not None:
                 invoke_id = await services.invocations.invoke_command(command.id, args)
@@ -114,7 +132,7 @@ class FleetPages:
                 spec = forms.command_spec(form)
                 _, invoke_id = await services.invocations.run_command(spec, args)
         except ApiError as error:
-            return await self.run_form(visit, error, 400)
+            return await self.run_form(visit, error, _status(error))
         return see_other(f"{PREFIX}/invocations/{invoke_id}")
 
     async def send_form(
@@ -124,7 +142,7 @@ class FleetPages:
             visit,
             "sendfile.html",
             status,
-            rows=await self._instances(InstanceFilter()),
+            rows=await self._instances(InstanceFilter(), visit),
             picked=set(visit.form.all("instance_id")),
             form=visit.form.fields,
             error=error,
@@ -133,11 +151,18 @@ class FleetPages:
     async def send(self, visit: Visit) -> Response:
         services = self.console.services
         try:
+            visit.refuse_unless("SendFile")
+        except ApiError as error:
+            return failures.plain(error)
+        try:
             ids = await forms.resolved(visit.form, self.fleet, 50)
-            args = forms.send_file_args(visit.form, services.limits, visit.session.actor, ids)
+            args = replace(
+                forms.send_file_args(visit.form, services.limits, visit.session.actor, ids),
+                guard=visit.guard("SendFile"),
+            )
             invoke_id = await services.files.send(args)
         except ApiError as error:
-            return await self.send_form(visit, error, 400)
+            return await self.send_form(visit, error, _status(error))
         return see_other(f"{PREFIX}/files/{invoke_id}")
 
     async def file_task(self, visit: Visit) -> Response:

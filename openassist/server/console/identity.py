@@ -6,44 +6,14 @@ over as ``ConsoleKeys``; nothing here writes files or logs a secret.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass, field
 
-# scrypt cost: n=2**14, r=8, p=1 takes ~16 MB and tens of milliseconds per sign-in.
-_N, _R, _P = 2**14, 8, 1
+from openassist.server.service.passwords import hash_password, session_mark, verify_password
+
 FIRST_USER = "admin"
-
-
-def hash_password(password: str, salt: bytes | None = None) -> str:
-    """``scrypt$n$r$p$salt$hash`` (Base64 parts) for storing; never the password itself."""
-    salt = salt if salt is not None else secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
-    return f"scrypt${_N}${_R}${_P}${encoded[0]}${encoded[1]}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """True when ``password`` matches a ``hash_password`` result (malformed: never)."""
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(
-            password.encode(),
-            salt=base64.b64decode(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(expected),
-        )
-    except ValueError:
-        return False
-    return hmac.compare_digest(actual, expected)
+__all__ = ["FIRST_USER", "ConsoleKeys", "first_user", "hash_password", "verify_password"]
 
 
 def first_user() -> tuple[str, str, str]:
@@ -65,7 +35,7 @@ class ConsoleKeys:
         stored = self.users.get(name)
         if stored is None:
             return None
-        return hashlib.sha256(b"console-session\0" + stored.encode()).hexdigest()[:32]
+        return session_mark(stored)
 
     def check_user(self, name: str, password: str) -> bool:
         stored = self.users.get(name)

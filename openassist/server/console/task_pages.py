@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from starlette.responses import PlainTextResponse, Response
 
-from openassist.errors import ApiError
+from openassist.errors import ApiError, Forbidden
 from openassist.protocol.statuses import InvocationStatus
 from openassist.server.console import display, failures
 from openassist.server.console.web import PREFIX, SECURITY_HEADERS, Console, Visit, see_other
@@ -53,7 +53,9 @@ class TaskPages:
         query = dict(visit.request.query_params)
         where = task_filter(query)
         page = await self.invocations.describe(
-            where, _page_query(query.get("after", ""), PAGE_SIZE)
+            where,
+            _page_query(query.get("after", ""), PAGE_SIZE),
+            visit.guard("DescribeInvocations"),
         )
         rows = [
             (view, display.outcome_counts(r.status for r in view.instances)) for view in page.items
@@ -77,7 +79,7 @@ class TaskPages:
     async def _confirm_stop(self, visit: Visit, invoke_id: str) -> Response:
         """Stopping a whole task is asked first, with how many machines it still runs on (one
         machine's Stop button names it, and acts at once)."""
-        task = await self._task(invoke_id)
+        task = await self._task(invoke_id, visit)
         if task is None:
             return self.console.page(visit, "missing.html", 404, what=f"task {invoke_id}")
         running = sum(r.status in display.ACTIVE for r in task.instances)
@@ -90,15 +92,17 @@ class TaskPages:
             tab=visit.form.get("tab") or "running",
         )
 
-    async def _task(self, invoke_id: str) -> TaskView | None:
+    async def _task(self, invoke_id: str, visit: Visit) -> TaskView | None:
         page = await self.invocations.describe(
-            InvocationFilter(invoke_id=invoke_id), PageQuery(limit=1)
+            InvocationFilter(invoke_id=invoke_id),
+            PageQuery(limit=1),
+            visit.guard("DescribeInvocations"),
         )
         return page.items[0] if page.items else None
 
     async def view(self, visit: Visit) -> Response:
         invoke_id = visit.request.path_params["invoke_id"]
-        task = await self._task(invoke_id)
+        task = await self._task(invoke_id, visit)
         if task is None:
             return self.console.page(visit, "missing.html", 404, what=f"task {invoke_id}")
         counts = display.outcome_counts(r.status for r in task.instances)
@@ -145,8 +149,13 @@ class TaskPages:
         if not instance_id and visit.form.get("confirm") != "yes":
             return await self._confirm_stop(visit, invoke_id)
         try:
-            await self.invocations.stop(invoke_id, [instance_id] if instance_id else [])
+            visit.refuse_unless("StopInvocation")
+            await self.invocations.stop(
+                invoke_id, [instance_id] if instance_id else [], visit.guard("StopInvocation")
+            )
             notice = "Stop requested for " + (instance_id or "every instance") + "."
+        except Forbidden as refused:  # a forged post: refused as the API refuses it
+            return failures.plain(refused)
         except ApiError as error:
             notice = failures.line(error)
         tab = visit.form.get("tab") or "running"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -16,6 +17,11 @@ from openassist.server.console import display
 from openassist.server.console.identity import ConsoleKeys
 from openassist.server.console.session import COOKIE, Session, SessionSigner, same_token
 from openassist.server.listen.body import BodyRefused, read_body
+from openassist.server.service.audit import failed, new_event
+from openassist.server.service.guard import Guard, qualified, request_context
+from openassist.server.service.guard import refusal as refusal_of
+from openassist.server.service.passwords import session_mark
+from openassist.server.service.principals import Principal
 from openassist.server.service.services import Services
 
 PREFIX = "/console"
@@ -52,13 +58,71 @@ class Form:
         return self.get(name) in ("on", "true", "1", "yes")
 
 
+# What the console offers, by the API action it stands for: a button is shown, and its form
+# accepted, only when the signed-in user's policies may allow that action.
+OFFERS = {
+    "run": "RunCommand",
+    "invoke": "InvokeCommand",
+    "stop": "StopInvocation",
+    "send": "SendFile",
+    "save": "CreateCommand",
+    "activate": "CreateActivation",
+}
+
+
+# Form fields under the API's parameter names, so the redaction rules apply (a script's text is
+# hashed, placeholder values hidden) and ResourceName finds the ids.
+_FORM_NAMES = {
+    "content": "CommandContent",
+    "file_content": "Content",
+    "parameters": "Parameters",
+    "instance_id": "InstanceId",
+    "command_id": "CommandId",
+}
+
+
+def console_action(path: str, form: Form) -> str:
+    """The API action a console form stands for (its audit event's name)."""
+    tail = path.removeprefix(PREFIX)
+    if tail == "/run":
+        return "InvokeCommand" if form.get("command_id") else "RunCommand"
+    if tail == "/sendfile":
+        return "SendFile"
+    if tail.endswith("/stop"):
+        return "StopInvocation"
+    if tail == "/commands/new":
+        return "CreateCommand"
+    if tail.startswith("/commands/"):
+        return "ModifyCommand"
+    if tail.startswith("/activations"):
+        return "CreateActivation"
+    return "ConsoleSignout" if tail == "/signout" else "ConsoleForm"
+
+
 @dataclass(frozen=True)
 class Visit:
-    """One signed-in request: who, and (for POST) the form that passed the CSRF check."""
+    """One signed-in request: who (with their policies), and (for POST) the form that passed
+    the CSRF check."""
 
     request: Request
     session: Session
     form: Form
+    principal: Principal
+    context: dict[str, str] = field(default_factory=dict)
+    region: str = "local"
+
+    def may(self, action: str) -> bool:
+        return self.principal.rules.might_allow(qualified(action), self.context).allowed
+
+    def guard(self, action: str) -> Guard:
+        """The per-target checks the services apply for this visitor (as the API does)."""
+        return Guard(self.principal, qualified(action), self.region, self.context)
+
+    def refuse_unless(self, action: str) -> None:
+        """A forged post is refused as the API refuses the call (Forbidden.RAM)."""
+        decision = self.principal.rules.might_allow(qualified(action), self.context)
+        if not decision.allowed:
+            raise refusal_of(qualified(action), decision)
 
 
 Page = Callable[[Visit], Awaitable[Response]]
@@ -110,7 +174,13 @@ class Console:
     def page(self, visit: Visit, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         """Render a full page (or, with ``?fragment=1``, only its live region)."""
         fragment = visit.request.query_params.get("fragment") == "1"
-        base = {"session": visit.session, "fragment": fragment, "path": visit.request.url.path}
+        may = {offer: visit.may(action) for offer, action in OFFERS.items()}
+        base = {
+            "session": visit.session,
+            "fragment": fragment,
+            "path": visit.request.url.path,
+            "may": may,
+        }
         return self.render(template, {**base, **context}, status)
 
     async def session_of(self, request: Request) -> Session | None:
@@ -122,7 +192,7 @@ class Console:
             return None
         kind, _, name = session.principal.partition(":")
         if kind == "user":
-            if session.mark != self.keys.user_mark(name):
+            if session.mark != await self.user_mark(name):
                 return None
         elif await self.services.access_keys.secret_of(name) is None:
             return None
@@ -130,6 +200,58 @@ class Console:
             return None
         logs.bind(user=session.principal)  # this request's log lines name who is signed in
         return session
+
+    async def user_mark(self, name: str) -> str | None:
+        """The mark a console user's sessions carry: of the JSON file's hash, else of the RAM
+        user's console password (a new password, or none, ends the sessions). None: no user."""
+        if name in self.keys.users:
+            return self.keys.user_mark(name)
+        stored = await self.services.identities.stored_password(name)
+        return session_mark(stored) if stored else None
+
+    async def principal_of(self, session: Session) -> Principal | None:
+        """The RAM principal behind the session: the access key's user, or the RAM user with
+        the console user's name."""
+        kind, _, name = session.principal.partition(":")
+        if kind == "key":
+            return await self.services.principals.of_key(name)
+        return await self.services.principals.of_user(name)
+
+    async def _audited(self, visit: Visit, handler: Page) -> Response:
+        """A console form that changes something is an audit event, as its API call would be:
+        it rides the form's first write; a refused or failed form is recorded alone."""
+        audit = self.services.audit
+        request, principal = visit.request, visit.principal
+        params: dict[str, str] = {}
+        for field_name, values in visit.form.fields.items():
+            if field_name == "csrf" or not values:
+                continue
+            name = _FORM_NAMES.get(field_name, field_name)
+            if len(values) == 1:
+                params[name] = values[0]
+            else:
+                params.update({f"{name}.{n}": v for n, v in enumerate(values, start=1)})
+        event = new_event(
+            now=audit.now_ms(),
+            action=console_action(request.url.path, visit.form),
+            source="console",
+            user_name=principal.user_name,
+            access_key_id=principal.access_key_id,
+            source_ip=visit.context.get("acs:sourceip", ""),
+            user_agent=request.headers.get("user-agent", ""),
+            request_id="",
+            params=params,
+            event_type="ConsoleCall",
+        )
+        armed = audit.arm(event)
+        try:
+            response = await handler(visit)
+        finally:
+            armed.disarm()
+        if response.status_code >= 400:
+            code = "Forbidden.RAM" if response.status_code == 403 else "InvalidParameter"
+            await audit.record_failure(failed(event, code, f"HTTP {response.status_code}"))
+        return response
 
     def guard(self, handler: Page) -> Callable[[Request], Awaitable[Response]]:
         """Only signed-in visitors reach ``handler``; every POST must carry the session's CSRF
@@ -150,7 +272,16 @@ class Console:
                 if not same_token(found.get("csrf"), session.csrf):
                     return refusal("The form's security token is missing or wrong; reload.", 403)
                 form = found
-            return await handler(Visit(request, session, form))
+            principal = await self.principal_of(session)
+            if principal is None:  # its access key was disabled or deleted: at once
+                return refusal("Your access key is no longer valid; sign in again.", 403)
+            client = request.client.host if request.client else ""
+            context = request_context(client, datetime.now(UTC), request.url.scheme == "https")
+            region = self.services.limits.regions[0]
+            visit = Visit(request, session, form, principal, context, region)
+            if request.method != "POST":
+                return await handler(visit)
+            return await self._audited(visit, handler)
 
         return guarded
 

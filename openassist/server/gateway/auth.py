@@ -8,7 +8,6 @@ over ``instanceId + machineId + timestamp + requestId``, made with the key pair 
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from openassist.server.service.clock import Clock, SystemClock
 from openassist.server.service.registration import load_public_key
 from openassist.server.store.records import Instance
 
@@ -59,11 +59,12 @@ class AgentVerifier:
     """Checks signatures and timestamps; caches parsed public keys. Request-id replays are the
     gateway's replay guard's (durable, shared by nodes), checked once this passed."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
         self._keys: dict[str, tuple[str, rsa.RSAPublicKey]] = {}
+        self._clock = clock or SystemClock()
 
     def verify(self, headers: AgentHeaders, instance: Instance, now_ms: int | None = None) -> None:
-        now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        now_ms = self._clock.now_ms() if now_ms is None else now_ms
         if not headers.timestamp.isdigit() or abs(now_ms - int(headers.timestamp)) > CLOCK_SKEW_MS:
             raise AgentAuthError("x-acs-timestamp is missing or more than 15 minutes off")
         message = instance.id + instance.machine_id + headers.timestamp + headers.request_id

@@ -102,7 +102,7 @@ class Gateway:
         self._restarts = RestartService(context)
         self._full_output_cap = context.limits.full_output_cap
         self._limits = context.limits
-        self._verifier = AgentVerifier()
+        self._verifier = AgentVerifier(context.clock)
         self._instances: dict[str, tuple[float, Instance]] = {}
         self._access: dict[tuple[str, str], tuple[float, bool]] = {}
         self.kicks = KickHub(context.bus, forget=lambda i: self._instances.pop(i, None))

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from openassist.catalog import api
@@ -26,6 +26,7 @@ from openassist.protocol.agent_versions import (
     version_key,
 )
 from openassist.protocol.package_signature import signature_name
+from openassist.server.service.clock import utc_now
 from openassist.server.service.context import ServiceContext
 from openassist.server.store import settings_documents
 
@@ -158,7 +159,7 @@ class AgentUpgradeService:
         package = await asyncio.to_thread(self.newest_package)
         if package is None or version_key(package.version) <= running:
             return None
-        if not upgrade_allowed(await self.config(), datetime.now(UTC)):
+        if not upgrade_allowed(await self.config(), utc_now(self._ctx.clock)):
             return None
         return package
 

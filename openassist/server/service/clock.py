@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -14,3 +15,8 @@ class Clock(Protocol):
 class SystemClock:
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000
+
+
+def utc_now(clock: Clock) -> datetime:
+    """The clock's time as an aware UTC datetime (for the parts that compute with dates)."""
+    return datetime.fromtimestamp(clock.now_ms() / 1000, UTC)

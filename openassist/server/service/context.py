@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
 from typing import Protocol
 
 from openassist.catalog import api
@@ -11,31 +12,43 @@ from openassist.errors import NotFound
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.bus import Bus
 from openassist.server.service.clock import Clock
+from openassist.server.settings import ServerSettings
 from openassist.server.store.db import Database
 from openassist.server.store.records import Instance, RegistrationState
+
+_SETTINGS = ServerSettings  # its class attributes are the settings' defaults
 
 
 @dataclass(frozen=True)
 class Limits:
-    heartbeat_online_s: int = 120  # CloudAssistantStatus is "true" within this window
-    redeliver_after_s: int = 30  # a delivered task not confirmed by a report is handed out again
-    delivery_timeout_s: int = 60  # a task not started this long after creation is not handed out
+    """What the services enforce. A limit an operator can set is a setting of the same name
+    (documented there, defaulting to it); the others are fixed by the API."""
+
+    heartbeat_online_s: int = _SETTINGS.heartbeat_online_s
+    redeliver_after_s: int = _SETTINGS.redeliver_after_s
+    delivery_timeout_s: int = _SETTINGS.delivery_timeout_s
+    full_output_cap: int = _SETTINGS.full_output_cap
+    regions: tuple[str, ...] = _SETTINGS.regions
+    agent_networks: tuple[str, ...] = _SETTINGS.agent_networks
+    api_rate_per_key: float = _SETTINGS.api_rate_per_key
+    api_burst_per_key: float = _SETTINGS.api_burst_per_key
+    min_rate_interval_s: int = _SETTINGS.min_rate_interval_s
+    min_cron_interval_s: int = _SETTINGS.min_cron_interval_s
+    api_max_body_bytes: int = _SETTINGS.api_max_body_bytes
+    console_max_body_bytes: int = _SETTINGS.console_max_body_bytes
+    agent_register_max_body_bytes: int = _SETTINGS.agent_register_max_body_bytes
+    agent_max_body_bytes: int = _SETTINGS.agent_max_body_bytes
+    # Fixed by the API (API.md 3): no setting changes them.
     output_quota: int = 24576  # bytes of output kept per run
-    full_output_cap: int = 16 * 1024 * 1024  # full output kept per run (0: tail only)
     max_instances_per_call: int = 100
     max_content_base64: int = 24 * 1024
     max_timeout_s: int = 86400
-    regions: tuple[str, ...] = ("local",)
-    agent_networks: tuple[str, ...] = ()  # networks agents may connect from; empty: any
-    api_rate_per_key: float = 200.0  # requests per second per access key; 0 disables
-    api_burst_per_key: float = 400.0
-    min_rate_interval_s: int = 60  # rate(...) at least this long (API.md 4.1)
-    min_cron_interval_s: int = 10  # cron runs at least this far apart (API.md 4.3)
-    # Request bodies, per endpoint (the settings of the same names document them).
-    api_max_body_bytes: int = 1024 * 1024
-    console_max_body_bytes: int = 256 * 1024
-    agent_register_max_body_bytes: int = 64 * 1024
-    agent_max_body_bytes: int = 8 * 1024 * 1024
+
+    @classmethod
+    def of(cls, settings: ServerSettings) -> Limits:
+        """The limits the settings give (every field that is also a setting takes its value)."""
+        settable = {f.name for f in fields(settings)}
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls) if f.name in settable})
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,31 @@ async def kick_pending(bus: Bus, rows: Iterable[_Row], invoke_id: str) -> None:
     for row in rows:
         if row.status is InstanceStatus.PENDING:
             await bus.publish(kick_topic(row.instance_id), invoke_id)
+
+
+def released_kicker(
+    bus: Bus, clock: Clock
+) -> Callable[[frozenset[tuple[str, str, int]]], Awaitable[None]]:
+    """Wakes the agents of rows a rollout released (``Database.on_released``, after commit),
+    each when it is due (after BatchWait). A wake lost to a restart costs only latency: the
+    agent's next poll takes the row, as the store decides what is due."""
+    waiting: set[asyncio.Task[None]] = set()
+
+    async def later(delay_s: float, instance_id: str, invoke_id: str) -> None:
+        await asyncio.sleep(delay_s)
+        await bus.publish(kick_topic(instance_id), invoke_id)
+
+    async def kick(rows: frozenset[tuple[str, str, int]]) -> None:
+        now = clock.now_ms()
+        for instance_id, invoke_id, due_at in sorted(rows):
+            if due_at <= now:
+                await bus.publish(kick_topic(instance_id), invoke_id)
+                continue
+            task = asyncio.create_task(later((due_at - now) / 1000, instance_id, invoke_id))
+            waiting.add(task)  # held, so it is not collected before it runs
+            task.add_done_callback(waiting.discard)
+
+    return kick
 
 
 def require_registered(found: Mapping[str, Instance], instance_ids: Iterable[str]) -> None:

@@ -14,7 +14,7 @@ from openassist.protocol.statuses import InstanceStatus, RepeatMode
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.service import timed
 from openassist.server.service.context import ServiceContext
-from openassist.server.service.outages import settle_rows
+from openassist.server.service.outages import past_deadline, settle_rows
 from openassist.server.service.parameter_store import MissingStoreParameter, ParameterStoreService
 from openassist.server.service.parameters import (
     StoreReference,
@@ -113,11 +113,15 @@ class DeliveryService:
         def claim(conn: Connection) -> _Claimed:
             runs: list[InvocationInstance] = []
             overdue: list[InvocationInstance] = []
-            for row in invocations.pending_for_instance(conn, instance_id, redeliver_before):
-                late = row.delivered_at is None and row.created_at < now - window
-                (overdue if late else runs).append(row)
+            for row in invocations.pending_for_instance(conn, instance_id, redeliver_before, now):
+                if row.deliver_by is not None and row.delivered_at is None and now > row.deliver_by:
+                    past_deadline(conn, row, now)  # came back too late: it never runs
+                    continue
+                waiting_since = row.released_at or row.created_at  # a rollout's: its release
+                late = row.delivered_at is None and waiting_since < now - window
+                (overdue if late and row.deliver_by is None else runs).append(row)
             if overdue:
-                late_rows = [(r.invoke_id, r.created_at) for r in overdue]
+                late_rows = [(r.invoke_id, r.released_at or r.created_at) for r in overdue]
                 tables = invocations.TABLES
                 settle_rows(conn, tables, instance_id, late_rows, outage_since, now, window, True)
             stops = invocations.stopping_for_instance(conn, instance_id)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
 from openassist.catalog import api
 from openassist.errors import Forbidden
+from openassist.protocol.api_versions import product_of
 from openassist.server.policy import AccessRequest, Decision
 from openassist.server.service.parameters import store_references
 from openassist.server.service.principals import Principal
@@ -42,6 +44,20 @@ def refusal(action: str, decision: Decision, resource: str = "") -> Forbidden:
         where=f" on {resource}" if resource else "",
         why=decision.reason,
     )
+
+
+def request_context(source_ip: str, now: datetime, secure: bool) -> dict[str, str]:
+    """The request-level condition keys (normalised: lower case up to the first ``/``)."""
+    return {
+        "acs:sourceip": source_ip,
+        "acs:currenttime": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "acs:securetransport": "true" if secure else "false",
+    }
+
+
+def qualified(action: str) -> str:
+    """``ecs:RunCommand``: the action as policies name it."""
+    return f"{product_of(action)}:{action}"
 
 
 def tag_keys(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -113,7 +129,7 @@ class Guard:
     ) -> None:
         """The caller may run this command, as this user, on every target, and read every
         secret parameter it names (when it fills placeholders)."""
-        keys = {"ecs:runasuser": username or ROOT, "ecs:commandtype": command.type}
+        keys = {"ecs:runasuser": username or ROOT, "ecs:commandtype": str(command.type)}
         self.check_instances(conn, instance_ids, keys)
         if saved:
             self.check([(self.command(command.id), keys)])

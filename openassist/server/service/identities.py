@@ -7,6 +7,7 @@ nodes within ``PRINCIPAL_CACHE_S``.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from collections.abc import Callable
@@ -17,10 +18,11 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from openassist.catalog import api
-from openassist.errors import Conflict, InvalidParameter
+from openassist.errors import Conflict, InvalidParameter, NotFound
 from openassist.server.service import ram_errors
 from openassist.server.service.access_keys import AccessKeyService, NewAccessKey
 from openassist.server.service.context import ServiceContext
+from openassist.server.service.passwords import hash_password
 from openassist.server.service.system_policies import ADMINISTRATOR, SYSTEM
 from openassist.server.store import identities as store
 from openassist.server.store.records import Attachment, RamUser
@@ -28,6 +30,7 @@ from openassist.server.store.records import Attachment, RamUser
 T = TypeVar("T")
 _USER_NAME = re.compile(r"[A-Za-z0-9.@_-]{1,64}")
 MAX_KEYS_PER_USER = 2  # as RAM: room to rotate one key at a time
+MIN_PASSWORD, MAX_PASSWORD = 8, 32  # RAM's console password lengths
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,54 @@ class IdentityService:
 
     async def delete_key(self, user_name: str, key_id: str) -> None:
         await self._with_key(user_name, key_id, lambda conn: store.delete_key(conn, key_id))
+
+    # -- console passwords (login profiles)
+
+    async def set_password(self, name: str, password: str, *, exists: bool | None) -> RamUser:
+        """Give the user a console password; ``exists``: True (UpdateLoginProfile: must have
+        one), False (CreateLoginProfile: must not), None (either). Hashed off the event loop."""
+        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+            raise InvalidParameter(api.PASSWORD_INVALID, minimum=MIN_PASSWORD, maximum=MAX_PASSWORD)
+        stored = await asyncio.to_thread(hash_password, password)
+        now = self._ctx.clock.now_ms()
+
+        def change(conn: Connection) -> RamUser:
+            user = self._user(conn, name)
+            if exists is False and user.password_hash:
+                raise Conflict(api.LOGIN_PROFILE_EXISTS, name=name)
+            if exists is True and not user.password_hash:
+                raise NotFound(api.LOGIN_PROFILE_NOT_FOUND, name=name)
+            store.update_user(conn, user.id, password_hash=stored, updated_at=now)
+            return replace(user, password_hash=stored, updated_at=now)
+
+        return await self._write(change)
+
+    async def login_profile(self, name: str) -> RamUser:
+        """The user, when it has a console password (EntityNotExist.User.LoginProfile if not)."""
+        user = await self.get_user(name)
+        if not user.password_hash:
+            raise NotFound(api.LOGIN_PROFILE_NOT_FOUND, name=name)
+        return user
+
+    async def delete_password(self, name: str) -> None:
+        def delete(conn: Connection) -> None:
+            user = self._user(conn, name)
+            if not user.password_hash:
+                raise NotFound(api.LOGIN_PROFILE_NOT_FOUND, name=name)
+            store.update_user(conn, user.id, password_hash="")
+
+        await self._write(delete)
+
+    async def stored_password(self, name: str) -> str:
+        """The user's password hash for a console sign-in; "" when none (or no such user)."""
+        user = await self._ctx.db.read(lambda conn: store.get_user(conn, name))
+        return user.password_hash if user is not None else ""
+
+    async def signed_in(self, name: str) -> None:
+        now = self._ctx.clock.now_ms()
+        await self._ctx.db.write(
+            lambda conn: store.update_user_by_name(conn, name, last_login_at=now)
+        )
 
     # -- first start and upgrade
 

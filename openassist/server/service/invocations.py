@@ -39,8 +39,13 @@ from openassist.server.service.context import (
 from openassist.server.service.guard import UNGUARDED, Guard
 from openassist.server.service.parameter_store import check_references
 from openassist.server.service.parameters import check_values, store_references
-from openassist.server.service.readiness import absence_info, agent_absence_code, missing_feature
-from openassist.server.store import commands, fleet, invocations, outputs, runs, tags
+from openassist.server.service.readiness import (
+    QUEUED_WHILE,
+    absence_info,
+    agent_absence_code,
+    missing_feature,
+)
+from openassist.server.store import commands, fleet, invocations, outputs, rollouts, runs, tags
 from openassist.server.store.outputs import OutputSlice
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import (
@@ -89,6 +94,11 @@ class TaskArgs:
     container_name: str = ""
     # Targets chosen by tag instead of by id (ResourceTag.N); resolved when the task is created.
     resource_tags: tuple[tuple[str, str], ...] = ()
+    # Rollout limits, validated, as given: "" none, "N" or "N%" (README, "Rollouts").
+    max_concurrency: str = ""
+    max_errors: str = ""
+    batch_wait: int = 0  # seconds a slot freed by a finished target stays empty
+    delivery_deadline: int | None = None  # ms: an offline target waits for its agent until then
     guard: Guard = UNGUARDED  # the caller's policies, checked on every target before writing
 
 
@@ -170,9 +180,13 @@ class InvocationService:
             args.guard.check_run(conn, saved, command is None, instance_ids, args.username)
             features = required_features(args)
             rows = [
-                self._initial_row(invoke_id, targets[i], args.repeat_mode, now, features)
+                self._initial_row(
+                    invoke_id, targets[i], args.repeat_mode, now, features, args.delivery_deadline
+                )
                 for i in instance_ids
             ]
+            if args.max_concurrency or args.max_errors:  # store.rollouts lets them go
+                rows = [replace(r, held=r.status is InstanceStatus.PENDING) for r in rows]
             if args.repeat_mode is RepeatMode.DRY_RUN:
                 dry_run_verdict(rows)  # raises: nothing is written and nothing runs
             invocation = Invocation(
@@ -190,6 +204,10 @@ class InvocationService:
                 created_at=now,
                 container_id=args.container_id,
                 container_name=args.container_name,
+                max_concurrency=args.max_concurrency,
+                max_errors=args.max_errors,
+                batch_wait=args.batch_wait,
+                delivery_deadline=args.delivery_deadline,
                 invoked_by=args.guard.user_name,
             )
             if command is not None:  # made for this task: its first and only invocation
@@ -197,12 +215,16 @@ class InvocationService:
             else:
                 commands.count_invocation(conn, saved.id)
             invocations.insert_invocation(conn, invocation, rows)
+            if args.max_concurrency or args.max_errors:
+                # The first batch, at once (kicked after commit).
+                rollouts.advance(conn, invoke_id, now, first=True)
+                invocations.refresh_overall(conn, invoke_id)
             tags.set_tags(conn, "invocation", invoke_id, args.tags, new=True)
             fleet.count_invoked(conn, instance_ids, now)
             return rows
 
         rows = await self._ctx.db.write(create)
-        await kick_pending(self._ctx.bus, rows, invoke_id)
+        await kick_pending(self._ctx.bus, [r for r in rows if not r.held], invoke_id)
         return invoke_id
 
     def _targets(self, conn: Connection, args: TaskArgs) -> tuple[str, ...]:
@@ -224,8 +246,11 @@ class InvocationService:
         repeat_mode: str,
         now: int,
         features: tuple[str, ...] = (),
+        deliver_by: int | None = None,
     ) -> InvocationInstance:
         absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)
+        if deliver_by is not None and absence in QUEUED_WHILE:
+            absence = None  # DeliveryDeadline: it waits for the agent (see sweeps)
         info = absence_info(instance, absence)
         too_old = None if absence else missing_feature(instance, features)
         if too_old:
@@ -249,6 +274,7 @@ class InvocationService:
             finish_at=now if absence else None,
             stop_at=None,
             update_at=now,
+            deliver_by=deliver_by,
         )
 
     async def describe(

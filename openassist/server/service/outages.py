@@ -20,9 +20,10 @@ from sqlalchemy import Connection
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.service.context import ServiceContext
 from openassist.server.store import files, invocations, proposals
+from openassist.server.store.records import InvocationInstance
 
 
-def _iso(epoch_ms: int) -> str:
+def iso_utc(epoch_ms: int) -> str:
     moment = dt.datetime.fromtimestamp(epoch_ms / 1000, dt.UTC)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -40,7 +41,7 @@ def verdict(
     """Changes that end a task never handed out and past its window, or None to leave it."""
     if since is not None and since < now and created_at + window_ms > since:
         info = (
-            f"the agent could not reach the server from {_iso(since)} to {_iso(now)} "
+            f"the agent could not reach the server from {iso_utc(since)} to {iso_utc(now)} "
             f"({(now - since) // 1000} s); the task waited past its {window_ms // 1000} s "
             "delivery window."
         )
@@ -49,6 +50,17 @@ def verdict(
         info = f"the agent did not take the task within {window_ms // 1000} s."
         return {"error_code": "DeliveryTimeout", "error_info": info, "finish_at": now}
     return None
+
+
+def past_deadline(conn: Connection, row: InvocationInstance, now: int) -> None:
+    """A row whose agent fetched it after the task's DeliveryDeadline: it ends unrun."""
+    info = (
+        f"the agent came back after the task's DeliveryDeadline ({iso_utc(row.deliver_by or now)});"
+        " the task was not run."
+    )
+    changes = {"error_code": "DeliveryTimeout", "error_info": info, "finish_at": now}
+    event = Event(EventKind.ABORTED)
+    invocations.apply_event(conn, row.invoke_id, row.instance_id, event, changes, now)
 
 
 def settle_rows(

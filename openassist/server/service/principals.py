@@ -18,6 +18,7 @@ from openassist.server.service.context import ServiceContext
 from openassist.server.service.system_policies import CUSTOM, SYSTEM, SYSTEM_POLICIES
 from openassist.server.store import access_keys as key_store
 from openassist.server.store import identities as store
+from openassist.server.store.records import RamUser
 
 PRINCIPAL_CACHE_S = 5.0
 PRINCIPAL_CACHE_SIZE = 10_000
@@ -44,6 +45,17 @@ def _load(conn: Connection, key_id: str) -> Principal | None:
     user = store.get_user_by_id(conn, key.owner)
     if user is None:
         return None
+    return _with_policies(conn, user, key_id)
+
+
+def _load_user(conn: Connection, name: str) -> Principal:
+    user = store.get_user(conn, name)
+    if user is None:  # a console user with no RAM user of that name: may do nothing
+        return Principal("", name, "", (), PolicySet(()))
+    return _with_policies(conn, user, "")
+
+
+def _with_policies(conn: Connection, user: RamUser, key_id: str) -> Principal:
     attachments = store.attachments_of(conn, user.id)
     custom = store.custom_documents(
         conn, [a.policy_name for a in attachments if a.policy_type == CUSTOM]
@@ -78,6 +90,19 @@ class Principals:
             self._cache.clear()
         if generation == self._generation:
             self._cache[key_id] = (now, principal)
+        return principal
+
+    async def of_user(self, name: str) -> Principal:
+        """A console user's principal: the RAM user of that name and its policies (none when
+        there is no such user). Cached like keys."""
+        now = time.monotonic()
+        cached = self._cache.get("user:" + name)
+        if cached is not None and cached[1] is not None and now - cached[0] < PRINCIPAL_CACHE_S:
+            return cached[1]
+        generation = self._generation
+        principal = await self._ctx.db.read(lambda conn: _load_user(conn, name))
+        if generation == self._generation:
+            self._cache["user:" + name] = (now, principal)
         return principal
 
     def forget(self) -> None:

@@ -8,6 +8,11 @@ from collections.abc import Iterable
 from openassist.protocol.agent_versions import upgrade_needed
 from openassist.server.store.records import AgentState, Instance, RegistrationState
 
+# An agent away for these reasons may come back: a task given a DeliveryDeadline waits for it.
+QUEUED_WHILE = frozenset(
+    {"InstanceNotRunning", "ClientNotRunning", "ClientNotOnline", "ClientIsUpgrading"}
+)
+
 
 def agent_absence_code(instance: Instance, now: int, online_window_ms: int) -> str | None:
     """Why the agent cannot take a task now, as a catalog code; None when it is online."""

@@ -8,6 +8,7 @@ from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.audit import AuditTrail
+from openassist.server.service.clock import Clock
 from openassist.server.service.commands import CommandService
 from openassist.server.service.console_sessions import ConsoleSessionService
 from openassist.server.service.context import Limits
@@ -20,6 +21,7 @@ from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.principals import Principals
 from openassist.server.service.ram_policies import PolicyService
+from openassist.server.service.rate_limits import SharedRateBuckets
 from openassist.server.service.result_waits import ResultWaitService
 
 
@@ -38,7 +40,10 @@ class Services:
     console_sessions: ConsoleSessionService
     result_waits: ResultWaitService
     limits: Limits
+    clock: Clock
     identities: IdentityService
     policies: PolicyService
     principals: Principals
     audit: AuditTrail
+    # The API's per-key buckets in the store (several nodes); None: in each process.
+    rate_buckets: SharedRateBuckets | None = None

@@ -1,4 +1,10 @@
-"""The sweeper: periodically ends what the agents never answered for (see lifecycle.sweeper)."""
+"""The sweeper: periodically ends what the agents never answered for (see lifecycle.sweeper).
+
+Every node sweeps; none is elected. Each overdue task is claimed with ``FOR UPDATE SKIP
+LOCKED`` before its verdict is applied (a task another node is sweeping, or an agent is
+reporting on, is left to that transaction and judged again next sweep), and the verdict itself
+is the store's compare-and-set: a row ends once, whichever node gets there.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,13 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
-from openassist.server.lifecycle import Event
+from openassist.protocol.statuses import InstanceStatus
+from openassist.server.lifecycle import Event, EventKind
 from openassist.server.lifecycle.sweeper import SweepRules, overdue
 from openassist.server.service.context import ServiceContext
-from openassist.server.store import files, invocations, proposals
+from openassist.server.service.outages import iso_utc
+from openassist.server.service.readiness import absence_info, agent_absence_code
+from openassist.server.store import files, fleet, invocations, proposals
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,10 @@ class Sweeper:
         """The error codes given to the rows ended (one per row)."""
         ended: list[str] = []
         for row in proposals.active_rows(conn, tables):
+            if row.deliver_by is not None and row.status is InstanceStatus.PENDING:
+                if now > row.deliver_by:  # DeliveryDeadline passed: the agent's state says why
+                    ended += self._past_deadline(conn, tables, row, now)
+                continue
             verdict = overdue(
                 row.status,
                 now,
@@ -67,7 +80,7 @@ class Sweeper:
                 self._rules,
                 row.delivered_at,
             )
-            if verdict is None:
+            if verdict is None or not proposals.claim_task(conn, tables, row.invoke_id):
                 continue
             changes = {"error_code": verdict.code, "error_info": verdict.info, "finish_at": now}
             if proposals.apply_event(
@@ -75,6 +88,23 @@ class Sweeper:
             ):
                 ended.append(verdict.code)
         return ended
+
+    def _past_deadline(
+        self, conn: Connection, tables: proposals.TaskTables, row: proposals.ActiveRow, now: int
+    ) -> list[str]:
+        instance = fleet.instances_by_id(conn, [row.instance_id]).get(row.instance_id)
+        online_ms = self._rules.online_window_ms
+        code = (agent_absence_code(instance, now, online_ms) if instance else None) or ""
+        reason = absence_info(instance, code) if instance and code else ""
+        code = code or "DeliveryTimeout"
+        reason = reason or "the agent did not take the task."
+        deadline = iso_utc(row.deliver_by or now)
+        info = f"{reason} The task's DeliveryDeadline ({deadline}) passed."
+        changes = {"error_code": code, "error_info": info, "finish_at": now}
+        event = Event(EventKind.ABORTED)
+        if proposals.apply_event(conn, tables, row.invoke_id, row.instance_id, event, changes, now):
+            return [code]
+        return []
 
     async def run(self) -> None:
         while True:

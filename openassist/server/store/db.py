@@ -36,6 +36,11 @@ TransactionObserver = Callable[[str, float], None]
 _CHANGED_TASKS = "openassist.changed_tasks"  # key in Connection.info
 
 TasksChanged = Callable[[frozenset[str]], Awaitable[None]]
+_RELEASED_ROWS = "openassist.released_rows"  # key in Connection.info
+# Told after a commit the (instance id, invoke id, due at ms) of rows a rollout released (to
+# wake their agents when they are due).
+Released = tuple[str, str, int]
+RowsReleased = Callable[[frozenset[Released]], Awaitable[None]]
 
 
 def note_task_changed(conn: Connection, invoke_id: str) -> None:
@@ -43,6 +48,12 @@ def note_task_changed(conn: Connection, invoke_id: str) -> None:
     ``Database.on_tasks_changed`` hears of it (waiters are woken after the commit, so what they
     read is there)."""
     conn.info.setdefault(_CHANGED_TASKS, set()).add(invoke_id)
+
+
+def note_released(conn: Connection, instance_id: str, invoke_id: str, due_at: int) -> None:
+    """Say, inside a transaction, that a held row may be handed out from ``due_at`` (ms): once
+    it commits, ``Database.on_released`` hears of it (and wakes the instance's agent then)."""
+    conn.info.setdefault(_RELEASED_ROWS, set()).add((instance_id, invoke_id, due_at))
 
 
 def _normalise(url: str) -> str:
@@ -111,6 +122,7 @@ class UnitOfWork:
         self._transaction: asyncio.Future[None] | None = None
         self._after: list[Callable[[], Awaitable[None]]] = []
         self.changed_tasks: frozenset[str] = frozenset()  # noted by its steps, told after commit
+        self.released_rows: frozenset[Released] = frozenset()
         self.closed = False
 
     def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
@@ -124,10 +136,12 @@ class UnitOfWork:
                 # first step's SAVEPOINT would start one of its own and its RELEASE commit it.
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
             connection.info.pop(_CHANGED_TASKS, None)  # what a rolled-back checkout left
+            connection.info.pop(_RELEASED_ROWS, None)
             while True:
                 step = self._steps.get()
                 if step is _COMMIT:
                     self.changed_tasks = frozenset(connection.info.pop(_CHANGED_TASKS, ()))
+                    self.released_rows = frozenset(connection.info.pop(_RELEASED_ROWS, ()))
                     return
                 if step is _ROLLBACK:
                     raise _Rollback
@@ -196,6 +210,7 @@ class Database:
         self._reader = ThreadPoolExecutor(readers, thread_name_prefix="db-read")
         self.observe: TransactionObserver | None = None
         self.on_tasks_changed: TasksChanged | None = None
+        self.on_released: RowsReleased | None = None
 
     @contextlib.asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
@@ -212,8 +227,7 @@ class Database:
             raise
         _UNIT.reset(token)
         await unit._end(commit=True)
-        if unit.changed_tasks and self.on_tasks_changed is not None:
-            await self.on_tasks_changed(unit.changed_tasks)
+        await self._announce(unit.changed_tasks, unit.released_rows)
         await unit._run_after_commit()
 
     async def write(self, work: Callable[[Connection], T]) -> T:
@@ -240,29 +254,37 @@ class Database:
                     riders.extend(taken)  # the step rolled back: they ride the next write
                 raise
 
-        def transaction() -> tuple[T, frozenset[str]]:
+        def transaction() -> tuple[T, frozenset[str], frozenset[Released]]:
             started = time.perf_counter()
             try:
                 with self.engine.begin() as connection:
                     # Connection.info outlives the checkout: drop what a rolled-back one left.
                     connection.info.pop(_CHANGED_TASKS, None)
+                    connection.info.pop(_RELEASED_ROWS, None)
                     result = with_riders(connection)
                     changed = frozenset(connection.info.pop(_CHANGED_TASKS, ()))
-                return result, changed
+                    released = frozenset(connection.info.pop(_RELEASED_ROWS, ()))
+                return result, changed, released
             finally:
                 if self.observe is not None:
                     self.observe("write", time.perf_counter() - started)
 
         loop = asyncio.get_running_loop()
         try:
-            result, changed = await loop.run_in_executor(self._writer, transaction)
+            result, changed, released = await loop.run_in_executor(self._writer, transaction)
         except BaseException:
             if riders is not None:
                 riders.extend(taken)  # rolled back: they ride the next write, or none
             raise
+        await self._announce(changed, released)
+        return result
+
+    async def _announce(self, changed: frozenset[str], released: frozenset[Released]) -> None:
+        """After a commit: wake result waiters, and the agents of rows a rollout released."""
         if changed and self.on_tasks_changed is not None:
             await self.on_tasks_changed(changed)
-        return result
+        if released and self.on_released is not None:
+            await self.on_released(released)
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         unit = _UNIT.get()

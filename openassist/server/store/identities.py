@@ -47,6 +47,10 @@ def update_user(conn: Connection, user_id: str, **values: Any) -> None:
     conn.execute(update(ram_users).where(ram_users.c.id == user_id).values(**values))
 
 
+def update_user_by_name(conn: Connection, name: str, **values: Any) -> None:
+    conn.execute(update(ram_users).where(ram_users.c.name == name).values(**values))
+
+
 def delete_user(conn: Connection, user_id: str) -> None:
     conn.execute(delete(ram_users).where(ram_users.c.id == user_id))
 

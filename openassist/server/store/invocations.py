@@ -277,13 +277,16 @@ def refresh_overall(conn: Connection, invoke_id: str) -> InvocationStatus:
 
 
 def pending_for_instance(
-    conn: Connection, instance_id: str, redeliver_before: int
+    conn: Connection, instance_id: str, redeliver_before: int, now: int
 ) -> list[InvocationInstance]:
     """Rows to hand out in a task list: never delivered, or delivered before ``redeliver_before``
-    and not yet confirmed by a report (acknowledged delivery: the task list is the truth)."""
+    and not yet confirmed by a report (acknowledged delivery: the task list is the truth); a
+    rollout's row only once released and due."""
     query = select(_ii).where(
         _ii.c.instance_id == instance_id,
         _ii.c.status == InstanceStatus.PENDING.value,
+        _ii.c.held.is_(False),  # a rollout holds it back (see store.rollouts)
+        _ii.c.released_at.is_(None) | (_ii.c.released_at <= now),  # its BatchWait is over
         (_ii.c.delivered_at.is_(None)) | (_ii.c.delivered_at < redeliver_before),
     )
     return [_instance_row(row) for row in conn.execute(query.order_by(_ii.c.created_at))]

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, case, func, null, select, update
+from sqlalchemy import ColumnElement, Connection, Table, case, func, null, select, update
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus
 from openassist.server.lifecycle import Event, overall_status, transition
+from openassist.server.store import rollouts
 from openassist.server.store.db import note_task_changed
 from openassist.server.store.schema import instances
 
@@ -110,11 +111,22 @@ def apply_event(
             .values(status=new_status.value, update_at=now, **changes)
         )
         if result.rowcount == 1:
+            if new_status.is_final and "max_concurrency" in tasks.c:
+                rollouts.advance(conn, invoke_id, now)  # a slot freed, or a failure counted
             if new_status is not current:
                 refresh_overall(conn, tables, invoke_id)
             bump_results_seq(conn, tables, invoke_id)
             return new_status
     return None
+
+
+def claim_task(conn: Connection, tables: TaskTables, invoke_id: str) -> bool:
+    """Lock a task's row for this transaction unless another holds it (another node's sweep,
+    an agent's report): False then, and the caller leaves the task to that transaction.
+    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one writer, so the lock is its own."""
+    tasks = tables.tasks
+    query = select(tasks.c.id).where(tasks.c.id == invoke_id).with_for_update(skip_locked=True)
+    return conn.execute(query).first() is not None
 
 
 @dataclass(frozen=True)
@@ -128,24 +140,35 @@ class ActiveRow:
     timeout: int
     last_heartbeat_at: int | None
     delivered_at: int | None
+    deliver_by: int | None = None  # the task's DeliveryDeadline, instead of the window
+
+
+def _waiting_since(tables: TaskTables) -> ColumnElement[Any]:
+    rows = tables.rows.c
+    released_at = rows.get("released_at")
+    if released_at is None:
+        return rows.update_at
+    return func.coalesce(released_at, rows.update_at)
 
 
 def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
     """Every per-instance row not final yet, with its task's timeout and its agent's last
     heartbeat (what the sweeper judges)."""
     rows, tasks = tables.rows.c, tables.tasks.c
-    stop_at = rows.get("stop_at")
+    stop_at, deliver_by = rows.get("stop_at"), rows.get("deliver_by")
     query = (
         select(
             rows.invoke_id,
             rows.instance_id,
             rows.status,
             # A Pending row's last change made it Pending: at creation, or when a timed task
-            # was handed out again (a new boot, a modified schedule).
-            rows.update_at.label("created_at"),
+            # was handed out again (a new boot, a modified schedule); a rollout's row waits
+            # from when it is due (its release plus BatchWait).
+            _waiting_since(tables).label("created_at"),
             rows.start_at,
             (stop_at if stop_at is not None else null()).label("stop_at"),
             rows.delivered_at,
+            (deliver_by if deliver_by is not None else null()).label("deliver_by"),
             tasks.timeout,
             instances.c.last_heartbeat_at,
         )
@@ -153,6 +176,9 @@ def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
         .join(instances, instances.c.id == rows.instance_id)
         .where(rows.status.in_([s.value for s in InstanceStatus if not s.is_final]))
     )
+    held = rows.get("held")
+    if held is not None:  # a row a rollout holds back is not due anywhere yet
+        query = query.where(held.is_(False))
     return [
         ActiveRow(
             r.invoke_id,
@@ -164,6 +190,7 @@ def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
             r.timeout,
             r.last_heartbeat_at,
             r.delivered_at,
+            r.deliver_by,
         )
         for r in conn.execute(query)
     ]
@@ -175,10 +202,18 @@ def undelivered_before(
     """(invoke id, created at) of the instance's waiting rows never handed out and created
     before ``created_before`` (those past their delivery window)."""
     rows = tables.rows.c
-    query = select(rows.invoke_id, rows.created_at).where(
+    held, released_at = rows.get("held"), rows.get("released_at")
+    # A rollout's row waits from its release; one still held is not waiting for delivery.
+    since = rows.created_at if released_at is None else func.coalesce(released_at, rows.created_at)
+    query = select(rows.invoke_id, since.label("since")).where(
         rows.instance_id == instance_id,
         rows.status == InstanceStatus.PENDING.value,
         rows.delivered_at.is_(None),
-        rows.created_at < created_before,
+        since < created_before,
     )
-    return [(r.invoke_id, r.created_at) for r in conn.execute(query)]
+    if held is not None:
+        query = query.where(held.is_(False))
+    deliver_by = rows.get("deliver_by")
+    if deliver_by is not None:  # waits for its DeliveryDeadline instead (see sweeps)
+        query = query.where(deliver_by.is_(None))
+    return [(r.invoke_id, r.since) for r in conn.execute(query)]

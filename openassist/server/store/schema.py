@@ -134,6 +134,16 @@ invocations = Table(
     Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
     # The RAM user whose key created the task (empty for tasks older than users).
     Column("invoked_by", String(64), nullable=False, default="", server_default=""),
+    # Rollout limits as given ("" none, "10" targets, "10%" of them; README, "Rollouts"), and why
+    # the rollout stopped early ("" while it has not).
+    Column("max_concurrency", String(16), nullable=False, default="", server_default=""),
+    Column("max_errors", String(16), nullable=False, default="", server_default=""),
+    # BatchWait: seconds a slot freed by a finished target stays empty before the next one.
+    Column("batch_wait", Integer, nullable=False, default=0, server_default="0"),
+    Column("stop_reason", Text, nullable=False, default="", server_default=""),
+    # DeliveryDeadline (ms): an offline target waits for its agent until then, not the default
+    # delivery window; NULL: the default window.
+    Column("delivery_deadline", BigInteger, nullable=True),
     Index("ix_invocations_created_at", "created_at"),
     Index("ix_invocations_command_id", "command_id"),  # DescribeInvocations[Results] by CommandId
 )
@@ -159,6 +169,13 @@ invocation_instances = Table(
     # Bytes of full output kept in invocation_outputs, and whether more came than the cap.
     Column("full_size", BigInteger, nullable=False, default=0, server_default="0"),
     Column("full_truncated", Boolean, nullable=False, default=False, server_default=false()),
+    # A Pending row of a rollout held back by its MaxConcurrency: not handed out until released
+    # (in the transaction that ends a sibling); it is handed out from ``released_at`` (later
+    # than its release by the task's BatchWait), and its delivery window starts then.
+    Column("held", Boolean, nullable=False, default=False, server_default=false()),
+    Column("released_at", BigInteger, nullable=True),
+    # The task's DeliveryDeadline: not handed out by then, the row ends with its agent's state.
+    Column("deliver_by", BigInteger, nullable=True),
     Index("ix_invocation_instances_instance_id_status", "instance_id", "status"),
     # An instance's results newest first (the keyset order), its task ids, and its status
     # filters, all read from the index alone.
@@ -232,6 +249,16 @@ replay_marks = Table(
     Column("digest", String(64), primary_key=True),
     Column("expires_at", BigInteger, nullable=False),
     Index("ix_replay_marks_expires_at", "expires_at"),
+)
+
+# The API's token bucket per access key (thousandths of a request), shared by every node; used
+# when the store is PostgreSQL (one SQLite node keeps its buckets in memory).
+api_rate_buckets = Table(
+    "api_rate_buckets",
+    metadata,
+    Column("key_id", String(64), primary_key=True),
+    Column("millitokens", BigInteger, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
 )
 
 # Console sessions ended by sign-out before they expire (sessions are signed cookies).

@@ -1,0 +1,204 @@
+"""``openassist users``, ``keys``, ``policies`` and ``audit``: friendly forms of the RAM
+actions and of ActionTrail's LookupEvents (``openassist ecs <Action>`` reaches them raw)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from openassist.cli.api_client import ApiClient
+from openassist.cli.outcome import ExitCode, UsageError
+from openassist.cli.table import render_table
+
+USER_ACTIONS = ("list", "create", "delete", "attach", "detach", "policies")
+KEY_ACTIONS = ("list", "create", "enable", "disable", "delete")
+POLICY_ACTIONS = ("list", "show", "create", "update", "delete")
+SYSTEM = "System"
+CUSTOM = "Custom"
+
+
+def add_parsers(sub: Any, json_options: Any, credentials_option: Any) -> None:
+    users = sub.add_parser("users", help="RAM users: list, create, delete, attach/detach policies")
+    users.add_argument("action", choices=USER_ACTIONS)
+    users.add_argument("name", nargs="?", default="", help="the user")
+    users.add_argument("policy", nargs="?", default="", help="attach/detach: the policy")
+    users.add_argument("--system", action="store_true", help="the policy is a system policy")
+    keys = sub.add_parser("keys", help="access keys: list, create (secret shown once), disable")
+    keys.add_argument("action", choices=KEY_ACTIONS)
+    keys.add_argument("key_id", nargs="?", default="", help="enable/disable/delete: the key")
+    keys.add_argument("--user", default="", help="the key's user (default: yours)")
+    policies = sub.add_parser("policies", help="policies: list, show, create, update, delete")
+    policies.add_argument("action", choices=POLICY_ACTIONS)
+    policies.add_argument("name", nargs="?", default="", help="the policy")
+    policies.add_argument("--file", default="", help="create/update: the policy document (JSON)")
+    policies.add_argument("--description", default="")
+    policies.add_argument("--system", action="store_true", help="show: a system policy")
+    audit = sub.add_parser("audit", help="audit events, newest first (LookupEvents)")
+    audit.add_argument("--user", default="", help="events of this user")
+    audit.add_argument("--event", default="", help="events of this action (RunCommand ...)")
+    audit.add_argument("--resource", default="", help="events about this id or name")
+    audit.add_argument("--since", default="", help="UTC YYYY-MM-DDThh:mm:ssZ (default 7 days)")
+    audit.add_argument("--until", default="", help="UTC YYYY-MM-DDThh:mm:ssZ (default now)")
+    audit.add_argument("--limit", type=int, default=50, help="at most this many events")
+    for parser in (users, keys, policies, audit):
+        json_options(parser)
+        credentials_option(parser)
+
+
+def _need(value: str, what: str) -> str:
+    if not value:
+        raise UsageError(f"give {what}")
+    return value
+
+
+def _print(args: argparse.Namespace, key: str, items: list[dict[str, Any]], table: str) -> int:
+    if args.json:
+        print(json.dumps({key: items}, indent=2, ensure_ascii=False))
+    elif args.jsonl:
+        for item in items:
+            print(json.dumps(item, ensure_ascii=False))
+    elif table:
+        print(table)
+    return ExitCode.OK
+
+
+def users(client: ApiClient, args: argparse.Namespace) -> int:
+    if args.action == "list":
+        found: list[dict[str, Any]] = []
+        params: dict[str, str] = {"MaxItems": "1000"}
+        while True:
+            answer = client.call("ListUsers", params)
+            found += answer["Users"]["User"]
+            if not answer.get("IsTruncated"):
+                break
+            params["Marker"] = answer["Marker"]
+        rows = [[u["UserName"], u["UserId"], u["DisplayName"], u["CreateDate"]] for u in found]
+        table = render_table(["NAME", "USER ID", "DISPLAY NAME", "CREATED"], rows)
+        return _print(args, "Users", found, table)
+    name = _need(args.name, "the user's name")
+    if args.action == "create":
+        user = client.call("CreateUser", {"UserName": name})["User"]
+        return _print(args, "User", [user], f"created user {name} ({user['UserId']})")
+    if args.action == "delete":
+        client.call("DeleteUser", {"UserName": name})
+        return _print(args, "User", [], f"deleted user {name}")
+    if args.action == "policies":
+        attached = client.call("ListPoliciesForUser", {"UserName": name})["Policies"]["Policy"]
+        rows = [[p["PolicyName"], p["PolicyType"], p["AttachDate"]] for p in attached]
+        return _print(
+            args, "Policies", attached, render_table(["POLICY", "TYPE", "ATTACHED"], rows)
+        )
+    policy = _need(args.policy, "the policy's name")
+    action = "AttachPolicyToUser" if args.action == "attach" else "DetachPolicyFromUser"
+    kind = SYSTEM if args.system else CUSTOM
+    client.call(action, {"UserName": name, "PolicyName": policy, "PolicyType": kind})
+    verb = "attached" if args.action == "attach" else "detached"
+    return _print(args, "Policies", [], f"{verb} {kind.lower()} policy {policy} to user {name}")
+
+
+def keys(client: ApiClient, args: argparse.Namespace) -> int:
+    owner = {"UserName": args.user} if args.user else {}
+    if args.action == "list":
+        found = client.call("ListAccessKeys", owner)["AccessKeys"]["AccessKey"]
+        rows = [[k["AccessKeyId"], k["Status"], k["CreateDate"]] for k in found]
+        return _print(args, "AccessKeys", found, render_table(["KEY", "STATUS", "CREATED"], rows))
+    if args.action == "create":
+        key = client.call("CreateAccessKey", owner)["AccessKey"]
+        # The only time the secret exists outside the server: on stdout, never in argv or logs.
+        document = {"AccessKeyId": key["AccessKeyId"], "AccessKeySecret": key["AccessKeySecret"]}
+        print(json.dumps(document, indent=2))
+        print("openassist: the secret is shown this once; keep it now.", file=sys.stderr)
+        return ExitCode.OK
+    key_id = _need(args.key_id, "the access key id")
+    target = {**owner, "UserAccessKeyId": key_id}
+    if args.action == "delete":
+        client.call("DeleteAccessKey", target)
+        return _print(args, "AccessKeys", [], f"deleted access key {key_id}")
+    status = "Active" if args.action == "enable" else "Inactive"
+    client.call("UpdateAccessKey", {**target, "Status": status})
+    return _print(args, "AccessKeys", [], f"access key {key_id} is {status}")
+
+
+def _document(args: argparse.Namespace) -> str:
+    path = _need(args.file, "--file with the policy document")
+    try:
+        return Path(path).read_text()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+
+
+def policies(client: ApiClient, args: argparse.Namespace) -> int:
+    if args.action == "list":
+        found: list[dict[str, Any]] = []
+        params: dict[str, str] = {"MaxItems": "1000"}
+        while True:
+            answer = client.call("ListPolicies", params)
+            found += answer["Policies"]["Policy"]
+            if not answer.get("IsTruncated"):
+                break
+            params["Marker"] = answer["Marker"]
+        rows = [
+            [p["PolicyName"], p["PolicyType"], p["DefaultVersion"], str(p["AttachmentCount"])]
+            for p in found
+        ]
+        table = render_table(["POLICY", "TYPE", "VERSION", "USERS"], rows)
+        return _print(args, "Policies", found, table)
+    name = _need(args.name, "the policy's name")
+    if args.action == "show":
+        kind = SYSTEM if args.system else CUSTOM
+        policy = client.call("GetPolicy", {"PolicyName": name, "PolicyType": kind})["Policy"]
+        return _print(args, "Policy", [policy], policy["PolicyDocument"])
+    if args.action == "create":
+        params = {"PolicyName": name, "PolicyDocument": _document(args)}
+        if args.description:
+            params["Description"] = args.description
+        client.call("CreatePolicy", params)
+        return _print(args, "Policy", [], f"created policy {name}")
+    if args.action == "update":
+        version = client.call(
+            "CreatePolicyVersion",
+            {
+                "PolicyName": name,
+                "PolicyDocument": _document(args),
+                "SetAsDefault": "true",
+                "RotateStrategy": "DeleteOldestNonDefaultVersionWhenLimitExceeded",
+            },
+        )["PolicyVersion"]
+        return _print(args, "Policy", [], f"policy {name} is now {version['VersionId']}")
+    client.call("DeletePolicy", {"PolicyName": name})
+    return _print(args, "Policy", [], f"deleted policy {name}")
+
+
+def audit(client: ApiClient, args: argparse.Namespace) -> int:
+    params: dict[str, str] = {"MaxResults": "50"}
+    filters = [("User", args.user), ("EventName", args.event), ("ResourceName", args.resource)]
+    for n, (key, value) in enumerate([f for f in filters if f[1]], start=1):
+        params[f"LookupAttribute.{n}.Key"], params[f"LookupAttribute.{n}.Value"] = key, value
+    if args.since:
+        params["StartTime"] = args.since
+    if args.until:
+        params["EndTime"] = args.until
+    events: list[dict[str, Any]] = []
+    while len(events) < args.limit:
+        answer = client.call("LookupEvents", params)
+        events += answer["Events"]
+        if not answer.get("NextToken"):
+            break
+        params["NextToken"] = answer["NextToken"]
+    events = events[: args.limit]
+    rows = [
+        [
+            e["eventTime"],
+            e["userIdentity"]["userName"] or e["userIdentity"]["accessKeyId"],
+            e["eventName"],
+            e["errorCode"] or "ok",
+            e["sourceIpAddress"],
+            e["resourceName"][:40],
+        ]
+        for e in events
+    ]
+    table = render_table(["TIME", "USER", "ACTION", "RESULT", "FROM", "RESOURCES"], rows)
+    return _print(args, "Events", events, table)
