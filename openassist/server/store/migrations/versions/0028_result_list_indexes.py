@@ -1,7 +1,7 @@
 """indexes for listing results by instance and tasks by command
 
 Revision ID: 0028
-Revises: 0023
+Revises: 0027
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0028"
-down_revision = "0023"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
