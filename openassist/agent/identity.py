@@ -55,10 +55,12 @@ def split_address(address: str) -> tuple[str, int]:
 def write_private(path: Path, data: bytes) -> None:
     """Create ``path`` owner-only (0600) from the first byte on."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # O_NOFOLLOW and fchmod: the mode is set on the file opened, never through a name that a
+    # planted symlink could send elsewhere (a file of an older release may be looser).
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)
         handle.write(data)
-    os.chmod(path, 0o600)
 
 
 def save(identity: Identity) -> None:
