@@ -3,11 +3,14 @@ managed clock) decides what "now" is for the decisions they make."""
 
 from __future__ import annotations
 
+import ast
 import base64
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+import openassist.server
 from openassist.agent import openssl_signer
 from openassist.agent.keys import new_key, private_pem, public_key_field
 from openassist.server.console.session import DEVICE_TTL_S, SESSION_TTL_S, SessionSigner
@@ -56,3 +59,25 @@ def test_console_sessions_expire_by_the_injected_clock() -> None:
     clock.ms += (max(SESSION_TTL_S, DEVICE_TTL_S) + 1) * 1000
     assert signer.load(cookie) is None
     assert signer.device_of(device, "user:admin") is None
+
+
+# Where the server may still read the wall clock itself: the clock, a default for direct
+# callers of the certificate helper, and the backup's own record of when it was made.
+WALL_CLOCK_READERS = {"service/clock.py", "gateway/tls.py", "backup.py"}
+
+
+def test_only_the_clock_reads_the_wall_clock_in_the_server() -> None:
+    root = Path(openassist.server.__file__).parent
+    found = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("time", "time_ns", "now"):
+                base = node.value
+                name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
+                if (name, node.attr) in {
+                    ("time", "time"),
+                    ("time", "time_ns"),
+                    ("datetime", "now"),
+                }:
+                    found.add(str(path.relative_to(root)))
+    assert found <= WALL_CLOCK_READERS, sorted(found - WALL_CLOCK_READERS)
