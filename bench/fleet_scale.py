@@ -8,7 +8,7 @@ The agents are simulated (tests/support/swarm.py): the real protocol with real R
 through the agent's own channel and kick-channel modules, spread over several worker processes;
 they answer each task with a finish report once the server has stored it. Issue 20 asks for
 1,000, 5,000 and 10,000 agents on SQLite and PostgreSQL. Usage:
-.venv/bin/python -m bench.fleet_scale [--agents 1000] [--workers 4] [--database-url URL]
+.venv/bin/python -m bench.fleet_scale [--agents 1000] [--workers 4] [--postgres]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench.reconnect_swarm import cpu_s, percentile
 from openassist.cli.api_client import ApiCallError
-from tests.support.cluster import Cluster, wait_until
+from tests.support.cluster import Cluster, temporary_postgres_database, wait_until
 from tests.support.swarm import Swarm, start_swarm
 
 BATCH = 100  # instances per RunCommand call (the API's limit)
@@ -133,15 +133,19 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=1000, help="1000, 5000, 10000")
     parser.add_argument("--workers", type=int, default=4, help="simulator processes")
     parser.add_argument("--database-url", default="", help="PostgreSQL; SQLite when empty")
+    parser.add_argument(
+        "--postgres", action="store_true", help="a fresh database on OPENASSIST_TEST_POSTGRES_URL"
+    )
     parser.add_argument("--idle-seconds", type=float, default=20.0)
     args = parser.parse_args()
     count, workers = int(args.agents), max(1, int(args.workers))
     shares = [count // workers + (1 if w < count % workers else 0) for w in range(workers)]
     with tempfile.TemporaryDirectory() as temp, ExitStack() as stack:
         root = Path(temp)
-        cluster = stack.enter_context(
-            Cluster.start(root / "cluster", database_url=args.database_url)
-        )
+        url = args.database_url
+        if args.postgres:
+            url = stack.enter_context(temporary_postgres_database())
+        cluster = stack.enter_context(Cluster.start(root / "cluster", database_url=url))
         activation = cluster.call("CreateActivation", InstanceCount=str(count))
         server = f"127.0.0.1:{cluster.agent_port}"
         began = time.monotonic()
@@ -190,7 +194,7 @@ def main() -> int:
         statuses = check_results(cluster, fanned)
         load = os.getloadavg()
 
-    backend = "PostgreSQL" if args.database_url else "SQLite"
+    backend = "PostgreSQL" if url else "SQLite"
     print(
         f"fleet scale: {count} simulated agents over {workers} worker processes, {backend},"
         f" {os.cpu_count()}-CPU host, load average at the end {load[0]:.1f} {load[1]:.1f}"
