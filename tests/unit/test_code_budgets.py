@@ -14,6 +14,12 @@ OVER_SOFT_CAP: set[str] = {  # "relative/path.py" entries, each with a reason in
     # Pure data: one help entry per action (the RAM and ActionTrail actions took it past 400);
     # splitting it by product is the way out when it grows again.
     "cli/action_reference.py",
+    # Task creation gained rollout limits, delivery deadlines, per-target policy checks and the
+    # injected clock in one day; the rollout and deadline arguments are to move out with them.
+    "server/service/invocations.py",
+    # Table definitions only, kept in one module so test_migrations compares one place with what
+    # the migrations build; the RAM, audit and rollout tables took it past 400.
+    "server/store/schema.py",
 }
 
 
