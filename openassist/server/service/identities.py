@@ -23,6 +23,7 @@ from openassist.server.service import ram_errors
 from openassist.server.service.access_keys import AccessKeyService, NewAccessKey
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.passwords import hash_password
+from openassist.server.service.ram_base import RamService
 from openassist.server.service.system_policies import ADMINISTRATOR, SYSTEM
 from openassist.server.store import identities as store
 from openassist.server.store.records import Attachment, RamUser
@@ -62,28 +63,15 @@ def _user_id() -> str:
     return str(10**15 + secrets.randbelow(9 * 10**15))
 
 
-class IdentityService:
+class IdentityService(RamService):
     def __init__(
         self,
         context: ServiceContext,
         keys: AccessKeyService,
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
-        self._ctx = context
+        super().__init__(context, on_change)
         self._keys = keys
-        self._on_change = on_change
-
-    async def _write(self, work: Callable[[Connection], T]) -> T:
-        try:
-            return await self._ctx.db.write(work)
-        finally:
-            self._on_change()
-
-    def _user(self, conn: Connection, name: str) -> RamUser:
-        user = store.get_user(conn, name)
-        if user is None:
-            raise ram_errors.user_not_found(name)
-        return user
 
     # -- users
 

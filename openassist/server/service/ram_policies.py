@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -14,7 +13,7 @@ from openassist.catalog import api
 from openassist.errors import Conflict, InvalidParameter, LimitExceeded, NotFound
 from openassist.server.policy import PolicyDocumentError, parse_policy
 from openassist.server.service import ram_errors
-from openassist.server.service.context import ServiceContext
+from openassist.server.service.ram_base import RamService
 from openassist.server.service.system_policies import (
     CUSTOM,
     SYSTEM,
@@ -22,7 +21,7 @@ from openassist.server.service.system_policies import (
     SYSTEM_POLICIES,
 )
 from openassist.server.store import identities as store
-from openassist.server.store.records import Attachment, PolicyVersion, RamPolicy, RamUser
+from openassist.server.store.records import Attachment, PolicyVersion, RamPolicy
 
 T = TypeVar("T")
 _POLICY_NAME = re.compile(r"[A-Za-z0-9-]{1,128}")
@@ -85,23 +84,7 @@ def _custom_view(policy: RamPolicy, count: int = 0) -> PolicyView:
     )
 
 
-class PolicyService:
-    def __init__(self, context: ServiceContext, on_change: Callable[[], None]) -> None:
-        self._ctx = context
-        self._on_change = on_change
-
-    async def _write(self, work: Callable[[Connection], T]) -> T:
-        try:
-            return await self._ctx.db.write(work)
-        finally:
-            self._on_change()
-
-    def _user(self, conn: Connection, name: str) -> RamUser:
-        user = store.get_user(conn, name)
-        if user is None:
-            raise ram_errors.user_not_found(name)
-        return user
-
+class PolicyService(RamService):
     async def create_policy(self, name: str, description: str, document: str) -> PolicyView:
         check_policy_name(name)
         check_document(document)
