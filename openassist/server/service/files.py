@@ -103,6 +103,7 @@ class FileService:
                 status=overall_status(r.status for r in rows),
                 access_key_id=args.access_key_id,
                 created_at=now,
+                invoked_by=args.guard.user_name,
                 max_concurrency=args.max_concurrency,
                 max_errors=args.max_errors,
                 batch_wait=args.batch_wait,

@@ -1,7 +1,7 @@
 """rollout limits of send-file tasks: MaxConcurrency / MaxErrors / BatchWait / DeliveryDeadline
 
 Revision ID: 0031
-Revises: 0028
+Revises: 0032
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0031"
-down_revision = "0028"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
