@@ -178,7 +178,8 @@ def apply_event(
         )
         if result.rowcount == 1:
             if new_status.is_final and rollout:
-                rollouts.advance(conn, invoke_id, now)  # a slot freed, or a failure counted
+                # A slot freed, or a failure counted.
+                rollouts.advance(conn, invoke_id, now, tasks=tasks, rows=rows)
             limited = task is not None and rollout and (task.max_concurrency or task.max_errors)
             if limited:  # the rollout may have cancelled held rows too: count them all
                 refresh_overall(conn, tables, invoke_id)

@@ -1,7 +1,7 @@
 """task status_counts: per-instance rows counted by status, moved with each row's change
 
 Revision ID: 0029
-Revises: 0028
+Revises: 0031
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0029"
-down_revision = "0028"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 
