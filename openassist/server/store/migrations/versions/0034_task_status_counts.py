@@ -1,6 +1,6 @@
 """task status_counts: per-instance rows counted by status, moved with each row's change
 
-Revision ID: 0029
+Revision ID: 0034
 Revises: 0031
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0029"
+revision = "0034"
 down_revision = "0031"
 branch_labels = None
 depends_on = None
