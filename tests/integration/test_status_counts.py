@@ -1,5 +1,5 @@
 """A task's overall status from its status counts (moved with each row's change, migration
-0034) against the old answer, a scan of every row, after each of many mixed events: on SQLite
+0035) against the old answer, a scan of every row, after each of many mixed events: on SQLite
 and PostgreSQL, for tasks created with counts, tasks from before them (NULL) and tasks whose
 counts went stale; through group commit too, many reports of one task in one transaction."""
 

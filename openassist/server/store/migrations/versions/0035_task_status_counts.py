@@ -1,7 +1,7 @@
 """task status_counts: per-instance rows counted by status, moved with each row's change
 
-Revision ID: 0034
-Revises: 0031
+Revision ID: 0035
+Revises: 0033
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0034"
-down_revision = "0031"
+revision = "0035"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 
