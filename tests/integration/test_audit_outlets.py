@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,7 +125,7 @@ def test_a_syslog_that_is_down_refuses_the_batch_and_a_restarted_one_gets_the_ne
         outlet = SyslogOutlet(address)
         outlet.write([_line(1)])
         receiver.wait_for("e-1")
-    with pytest.raises(OutletError, match="syslog tcp://127.0.0.1"):
+    with pytest.raises(OutletError, match=re.escape(f"syslog {address}")):
         outlet.write([_line(2)])  # nobody listens: the caller keeps the batch
     port = int(address.rsplit(":", 1)[1])
     with syslog_receiver("tcp", port) as again:
@@ -137,7 +138,9 @@ def test_bad_sink_settings_name_the_setting() -> None:
     for value in ("syslog.example:514", "tcp://host", "udp://:514", "unix:relative"):
         with pytest.raises(ConfigurationError, match="audit_sink_syslog"):
             load_server_settings({"OPENASSIST_AUDIT_SINK_SYSLOG": value})
-    with pytest.raises(ConfigurationError, match="audit_sink_file: 'audit.jsonl' is not an abs"):
+    with pytest.raises(
+        ConfigurationError, match=re.escape("audit_sink_file: 'audit.jsonl' is not an abs")
+    ):
         load_server_settings({"OPENASSIST_AUDIT_SINK_FILE": "audit.jsonl"})
 
 
@@ -159,7 +162,9 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 
 
 def _ids(path: Path) -> list[str]:
-    return [json.loads(x)["eventId"] for x in path.read_text().splitlines()] if path.exists() else []
+    return (
+        [json.loads(x)["eventId"] for x in path.read_text().splitlines()] if path.exists() else []
+    )
 
 
 def test_shipped_events_are_marked_and_a_failure_recorded_later_ships_again(
@@ -189,7 +194,9 @@ def test_shipped_events_are_marked_and_a_failure_recorded_later_ships_again(
     assert "hunter2" not in path.read_text()
 
 
-def test_an_event_committed_after_a_later_one_is_still_shipped(db: Database, tmp_path: Path) -> None:
+def test_an_event_committed_after_a_later_one_is_still_shipped(
+    db: Database, tmp_path: Path
+) -> None:
     """Sequence order is not commit order on PostgreSQL: the event of the transaction that
     commits last, with the lower seq, must not be skipped (a single high-water cursor would)."""
     if db.is_sqlite:
