@@ -126,6 +126,10 @@ class ServerSettings:
     admin_user: str = "admin"
     # Days audit events (LookupEvents) are kept; 0 keeps every event.
     audit_retention_days: int = 365
+    # Seconds a node may go on acting on an access key, user or policy it cached after another
+    # node changed it, when the message telling it was lost (the bus is best effort); a change
+    # is otherwise honoured at once on every node. 0: nothing is cached.
+    access_cache_s: int = 5
 
     @property
     def api_tls_enabled(self) -> bool:
@@ -233,6 +237,8 @@ def _check(settings: ServerSettings) -> None:
             raise ConfigurationError(
                 f"setting metrics: {settings.metrics!r} is not api, off or HOST:PORT"
             )
+    if settings.access_cache_s < 0:
+        raise ConfigurationError("setting access_cache_s: give 0 or more seconds")
     if bool(settings.api_tls_cert_file) != bool(settings.api_tls_key_file):
         raise ConfigurationError("settings api_tls_cert_file and api_tls_key_file go together")
     for proxy in settings.trusted_proxies:
