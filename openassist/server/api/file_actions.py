@@ -91,6 +91,7 @@ def _task_fields(view: FileTaskView) -> dict[str, Any]:
         "FileGroup": task.group,
         "Overwrite": "true" if task.overwrite else "false",  # a string in the SDK models
         "TargetDir": task.target_dir,
+        "InvokedBy": task.invoked_by,  # OpenAssist extension: the RAM user who created the task
         "CreationTime": iso(task.created_at),
         "InvocationStatus": task.status.value,
         "VmCount": len(view.rows),

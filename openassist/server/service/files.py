@@ -90,6 +90,7 @@ class FileService:
                 status=overall_status(r.status for r in rows),
                 access_key_id=args.access_key_id,
                 created_at=now,
+                invoked_by=args.guard.user_name,
             )
             files.insert(conn, task, rows)
             tags.set_tags(conn, "file", invoke_id, args.tags, new=True)

@@ -188,6 +188,7 @@ class FileTask:
     access_key_id: str
     created_at: int
     results_seq: int = 0  # raised with every change to a row (WaitInvocationResults' cursor)
+    invoked_by: str = ""  # the RAM user whose key created the task
 
 
 @dataclass(frozen=True)

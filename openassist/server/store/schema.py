@@ -290,6 +290,7 @@ file_tasks = Table(
     # Raised in the transaction of every change to one of its per-instance rows: the cursor of
     # WaitInvocationResults, which answers as soon as it moves past the caller's.
     Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("invoked_by", String(64), nullable=False, default="", server_default=""),
     Index("ix_file_tasks_created_at", "created_at"),
 )
 
@@ -395,7 +396,11 @@ audit_events = Table(
     Column("error_code", String(128), nullable=False, default=""),
     Column("error_message", Text, nullable=False, default=""),
     Column("request_parameters", Text, nullable=False, default="{}"),  # redacted JSON
+    # Written to the audit sink (file or syslog) since it last changed; the sink ships the
+    # rows still false, in seq order, and sets it after they are out (at least once).
+    Column("shipped", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_audit_events_event_time", "event_time"),
+    Index("ix_audit_events_shipped_seq", "shipped", "seq"),
 )
 
 # DescribeCloudAssistantSettings / ModifyCloudAssistantSettings: one JSON document per type.
