@@ -78,7 +78,8 @@ def _open(page: Page, url: str, timings: dict[str, dict[str, float]], name: str)
 def test_every_page_at_five_thousand_machines_in_a_browser(
     cluster: Cluster, fleet: SeededFleet, page: Page
 ) -> None:
-    backend, timings, shots = _backend(cluster), {}, []
+    backend, shots = _backend(cluster), []
+    timings: dict[str, dict[str, float]] = {}
     base = f"http://{cluster.endpoint}/console"
     task = f"{base}/invocations/{fleet.invoke_id}"
 
