@@ -31,8 +31,9 @@ from sqlalchemy import Connection, Table
 
 from bench.reconnect_swarm import percentile
 from openassist.protocol.statuses import InvokeRecordStatus
-from openassist.server.store import invocations, tags
+from openassist.server.store import invocations, listings, tags
 from openassist.server.store.db import Database
+from openassist.server.store.invocations import InvocationFilter, ResultFilter
 from openassist.server.store.paging import PageQuery
 from openassist.server.store.schema import commands, instances
 from openassist.server.store.schema import invocation_instances as rows_table
@@ -124,7 +125,7 @@ def _bulk(db: Database, table: Table, values: list[dict[str, Any]]) -> None:
             cursor.executemany(insert, rows)
         else:
             quoted = ",".join(f'"{n}"' for n in names)
-            with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         raw.commit()
@@ -148,17 +149,17 @@ def seed(db: Database, tasks: int, machines: int, per_task: int) -> None:
     _bulk(db, rows_table, data["rows"])
 
 
-def describe_results(conn: Connection, where: invocations.ResultFilter, page: PageQuery) -> int:
+def describe_results(conn: Connection, where: ResultFilter, page: PageQuery) -> int:
     """What InvocationService.results runs in its read transaction."""
-    found = invocations.list_results(conn, where, page)
+    found = listings.list_results(conn, where, page)
     tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in found.items])
     invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
     return found.total
 
 
-def describe_tasks(conn: Connection, where: invocations.InvocationFilter, page: PageQuery) -> int:
+def describe_tasks(conn: Connection, where: InvocationFilter, page: PageQuery) -> int:
     """What InvocationService.describe runs in its read transaction."""
-    found = invocations.list_invocations(conn, where, page)
+    found = listings.list_invocations(conn, where, page)
     ids = [i.id for i in found.items]
     invocations.instances_of(conn, ids)
     invocations.commands_by_id(conn, [i.command_id for i in found.items])
@@ -167,6 +168,18 @@ def describe_tasks(conn: Connection, where: invocations.InvocationFilter, page: 
 
 
 Case = tuple[str, Callable[[Connection], int]]
+
+
+def _results_case(
+    where: Callable[[], ResultFilter], page: Callable[[], PageQuery]
+) -> Callable[[Connection], int]:
+    return lambda conn: describe_results(conn, where(), page())
+
+
+def _tasks_case(
+    where: Callable[[], InvocationFilter], page: Callable[[], PageQuery]
+) -> Callable[[Connection], int]:
+    return lambda conn: describe_tasks(conn, where(), page())
 
 
 def cases(tasks: int, machines: int) -> list[Case]:
@@ -190,11 +203,15 @@ def cases(tasks: int, machines: int) -> list[Case]:
         t = n()
         return (START_MS + t * 1000, f"t-{t:08d}")
 
+    def day(make: Callable[..., Any]) -> Any:
+        start = START_MS + n() * 1000
+        return make(created_from=start, created_to=start + 86_400_000)
+
     two = tuple(f"i-{m:06d}" for m in range(min(2, machines)))  # a RAM user seeing 2 machines
-    R, F, P = invocations.ResultFilter, invocations.InvocationFilter, PageQuery
+    R, F, P = ResultFilter, InvocationFilter, PageQuery
     S = InvokeRecordStatus
     p10, p50 = P(limit=10), P(limit=50)
-    results: list[tuple[str, Callable[[], R], Callable[[], PageQuery]]] = [
+    results: list[tuple[str, Callable[[], ResultFilter], Callable[[], PageQuery]]] = [
         ("InvokeId", lambda: R(invoke_id=task()), lambda: p50),
         ("InvokeId + InstanceId", lambda: R(invoke_id=task(), instance_id=machine()), lambda: p10),
         ("InstanceId (newest 10)", lambda: R(instance_id=machine()), lambda: p10),
@@ -212,7 +229,7 @@ def cases(tasks: int, machines: int) -> list[Case]:
         ("no filter, PageNumber 100", R, lambda: P(limit=10, offset=990)),
         ("RAM user (2 machines)", lambda: R(visible=two), lambda: p10),
     ]  # fmt: skip
-    tasks_cases: list[tuple[str, Callable[[], F], Callable[[], PageQuery]]] = [
+    tasks_cases: list[tuple[str, Callable[[], InvocationFilter], Callable[[], PageQuery]]] = [
         ("newest", F, lambda: p10),
         ("InvokeId", lambda: F(invoke_id=task()), lambda: p10),
         ("InstanceId", lambda: F(instance_id=machine()), lambda: p10),
@@ -231,20 +248,16 @@ def cases(tasks: int, machines: int) -> list[Case]:
         ("Timed false", lambda: F(timed=False), lambda: p10),
         ("tag env=prod", lambda: F(tags=(("env", "prod"),)), lambda: p10),
         ("tag team=db", lambda: F(tags=(("team", "db"),)), lambda: p10),
-        ("time range (one day)", lambda: F(created_from=START_MS + n() * 1000,
-                                           created_to=START_MS + n() * 1000 + 86_400_000),
-         lambda: p10),
+        ("time range (one day)", lambda: day(F), lambda: p10),
         ("NextToken", F, lambda: P(limit=10, after=task_key())),
         ("PageNumber 100", F, lambda: P(limit=10, offset=990)),
         ("RAM user (2 machines)", lambda: F(visible=two), lambda: p10),
     ]  # fmt: skip
     out: list[Case] = []
     for label, r_where, r_page in results:
-        out.append((f"Results {label}", lambda c, w=r_where, p=r_page: describe_results(
-            c, w(), p())))  # fmt: skip
+        out.append((f"Results {label}", _results_case(r_where, r_page)))
     for label, t_where, t_page in tasks_cases:
-        out.append((f"Invocations {label}", lambda c, w=t_where, p=t_page: describe_tasks(
-            c, w(), p())))  # fmt: skip
+        out.append((f"Invocations {label}", _tasks_case(t_where, t_page)))
     return out
 
 

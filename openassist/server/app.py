@@ -52,6 +52,7 @@ from openassist.server.service.replay import ReplayGuard, StoreReplayGuard
 from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
+from openassist.server.service.store_upkeep import StoreUpkeep
 from openassist.server.service.sweeps import Sweeper
 from openassist.server.settings import ServerSettings
 from openassist.server.store.db import Database
@@ -115,6 +116,7 @@ async def build_server(settings: ServerSettings) -> Server:
     await asyncio.to_thread(secure_data_dir, settings.data_dir)
     db = Database(settings.effective_database_url)
     await asyncio.to_thread(db.migrate)
+    await asyncio.to_thread(db.optimize)  # planner statistics before the first list
     metrics = ServerMetrics()
     db.observe = metrics.observe_transaction
     bus = await open_bus(settings.bus_url)
@@ -300,6 +302,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
     sweeping = asyncio.create_task(server.sweeper.run(), name="sweeper")
     purging = asyncio.create_task(server.services.audit.keep_retention(), name="audit")
+    upkeep = asyncio.create_task(StoreUpkeep(server.db).run(), name="store-upkeep")
     renewing = _renewing(settings, server.tls, agent_context, server.services.clock)
     try:
         while not all(listener.started for listener in listeners):
@@ -324,6 +327,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     finally:
         sweeping.cancel()
         purging.cancel()
+        upkeep.cancel()
         if renewing is not None:
             renewing.cancel()
         for listener in listeners:

@@ -104,6 +104,8 @@ commands = Table(
     # DeleteCommand hides a command; its past invocations still name it.
     Column("deleted", Boolean, nullable=False, default=False, server_default=false()),
     Column("invoke_times", Integer, nullable=False, default=0, server_default="0"),
+    Index("ix_commands_name", "name"),  # DescribeInvocations by CommandName
+    Index("ix_commands_type", "type"),  # and by CommandType
 )
 
 invocations = Table(
@@ -146,6 +148,9 @@ invocations = Table(
     Column("delivery_deadline", BigInteger, nullable=True),
     Index("ix_invocations_created_at", "created_at"),
     Index("ix_invocations_command_id", "command_id"),  # DescribeInvocations[Results] by CommandId
+    # DescribeInvocations by InvokeStatus, RepeatMode and Timed: counted from these alone.
+    Index("ix_invocations_status_repeat_mode", "status", "repeat_mode"),
+    Index("ix_invocations_repeat_mode_status", "repeat_mode", "status"),
 )
 
 invocation_instances = Table(
@@ -187,6 +192,19 @@ invocation_instances = Table(
         "status",
         "error_code",
     ),
+    Index("ix_invocation_instances_created_at", "created_at", "invoke_id", "instance_id"),
+)
+
+# Tallies of invocation_instances by (instance, status, error code), +1/-1 rows added by the
+# triggers of migration 0030 and folded by store/result_counts.py (TotalCount without a count).
+result_counts = Table(
+    "result_counts",
+    metadata,
+    Column("instance_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error_code", String(64), nullable=False),
+    Column("n", BigInteger, nullable=False),
+    Index("ix_result_counts_instance_id_status", "instance_id", "status", "error_code"),
 )
 
 # One row per run of a timed task on one instance (DescribeInvocationResults IncludeHistory).

@@ -1,0 +1,60 @@
+"""How many result rows match a filter on instance and record status, without counting them.
+
+The triggers of migration 0030 add a row of +1 or -1 to ``result_counts`` in the transaction of
+every insert, delete and change of instance, status or error code of an ``invocation_instances``
+row. They only ever insert (no tally row is updated in place), so writers never wait on one
+another for a tally; the number of result rows with a key is the sum of that key's rows, exact
+in every snapshot. ``compact`` folds each key's rows into one from time to time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, or_, select, tuple_
+
+from openassist.server.store.schema import result_counts
+
+_c = result_counts.c
+_KEY = (_c.instance_id, _c.status, _c.error_code)
+
+
+def by_instance(
+    conn: Connection,
+    instance_id: str | None,
+    visible: Sequence[str] | None,
+    condition: ColumnElement[bool] | None,
+) -> dict[str, int]:
+    """The number of result rows of each instance (those with at least one) on ``instance_id``
+    (None: any), among ``visible`` (None: all) and meeting ``condition`` on this table's status
+    and error code (None: any; ``invocations.record_condition`` builds one)."""
+    query = select(_c.instance_id, func.sum(_c.n)).group_by(_c.instance_id)
+    if instance_id is not None:
+        query = query.where(_c.instance_id == instance_id)
+    if visible is not None:
+        query = query.where(_c.instance_id.in_(visible))
+    if condition is not None:
+        query = query.where(condition)
+    return {row[0]: int(row[1]) for row in conn.execute(query) if row[1]}
+
+
+def compact(conn: Connection) -> int:
+    """Fold the rows of every key that has more than one (or sums to nothing) into one; returns
+    how many rows it removed. Exact beside concurrent writers: it adds back the sum of exactly
+    the rows its DELETE removed (a row committed meanwhile stays, and is folded next time)."""
+    folded = select(*_KEY).group_by(*_KEY).having(or_(func.count() > 1, func.sum(_c.n) == 0))
+    gone = conn.execute(
+        delete(result_counts).where(tuple_(*_KEY).in_(folded)).returning(*_KEY, _c.n)
+    ).all()
+    sums: dict[tuple[str, str, str], int] = {}
+    for instance_id, status, error_code, n in gone:
+        key = (instance_id, status, error_code)
+        sums[key] = sums.get(key, 0) + int(n)
+    kept = [
+        {"instance_id": k[0], "status": k[1], "error_code": k[2], "n": n}
+        for k, n in sums.items()
+        if n
+    ]
+    if kept:
+        conn.execute(insert(result_counts), kept)
+    return len(gone) - len(kept)
