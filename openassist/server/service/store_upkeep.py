@@ -12,19 +12,23 @@ from openassist.server.store.db import Database
 
 log = logging.getLogger(__name__)
 
-FOLD_INTERVAL_S = 10.0
-ANALYZE_EVERY = 360  # folds: statistics once an hour
+FOLD_INTERVAL_S = 2.0  # a fan-out's tallies are folded before many lists have summed them
+ANALYZE_EVERY = 1800  # intervals: statistics once an hour
 
 
 class StoreUpkeep:
     def __init__(self, db: Database, interval_s: float = FOLD_INTERVAL_S) -> None:
         self._db = db
         self._interval = interval_s
+        self._rows_after_fold = -1
 
     async def once(self, analyze: bool) -> int:
-        """Fold the tallies (and refresh the statistics when ``analyze``); returns the number
-        of tally rows folded away."""
-        folded = await self._db.write(result_counts.compact)
+        """Fold the tallies if rows came since the last fold (and refresh the statistics when
+        ``analyze``); returns the number of tally rows folded away."""
+        folded = 0
+        if await self._db.read(result_counts.rows) != self._rows_after_fold:
+            folded = await self._db.write(result_counts.compact)
+            self._rows_after_fold = await self._db.read(result_counts.rows)
         if analyze:
             await self._db.write(self._db.analyze)
         return folded

@@ -58,3 +58,8 @@ def compact(conn: Connection) -> int:
     if kept:
         conn.execute(insert(result_counts), kept)
     return len(gone) - len(kept)
+
+
+def rows(conn: Connection) -> int:
+    """How many tally rows there are (folding is due when more came)."""
+    return int(conn.scalar(select(func.count()).select_from(result_counts)) or 0)
