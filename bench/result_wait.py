@@ -1,7 +1,8 @@
 """How soon a client sees the result of `echo hi` on one local agent after its RunCommand call:
 waiting with WaitInvocationResults (the server answers when the result is stored) against the
 polling baseline (DescribeInvocationResults every 2 ms), alternated in the same run; and the
-whole `openassist run 'echo hi' -i NAME` command, start to exit (farm-bench too, when on PATH).
+whole `openassist run 'echo hi' -i NAME` command, start to exit (bench/cli_command.py has it
+against the interpreter's own start, and CPU time).
 
 Usage: .venv/bin/python -m bench.result_wait [--runs 200] [--commands 40]
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -114,10 +114,6 @@ def main() -> int:
         argv = whole_command(cluster, "bench-1")
         command_ms(argv, 2)
         show("openassist run 'echo hi' (whole command)", command_ms(argv, args.commands))
-        if shutil.which("farm-bench"):
-            print("farm-bench, the whole command:", flush=True)
-            bench = ["farm-bench", "-n", str(min(args.commands, 100)), "--", *argv]
-            subprocess.run(bench, check=False, env=installed_env())
     return 0
 
 

@@ -156,6 +156,10 @@ SendFile: write a file on instances
   Timeout: seconds; default 60
   Description: at most 512 characters
   ClientToken: idempotency token, at most 64 ASCII characters
+  MaxConcurrency: (OpenAssist) at most this many targets at once: N or N% of them, 1 or more
+  MaxErrors: (OpenAssist) once more than N (or N%) targets failed, cancel those not started
+  BatchWait: (OpenAssist) seconds (0-3600) a slot freed by a finished target stays empty
+  DeliveryDeadline: (OpenAssist) an offline target waits until then: seconds or a UTC time
   +TAGS
 DescribeSendFileResults: list file tasks with the state of each instance
   InvokeId: only this file task (f-...)

@@ -270,7 +270,7 @@ def _needs_server_extra(command: str, missing: ModuleNotFoundError) -> int:
         "install them with: pip install 'openassist[server]'",
         file=sys.stderr,
     )
-    return 2
+    return ExitCode.ERROR
 
 
 # They print what they have to say and log nothing: not loading logging keeps them quick.

@@ -112,7 +112,8 @@ def apply_event(
         )
         if result.rowcount == 1:
             if new_status.is_final and "max_concurrency" in tasks.c:
-                rollouts.advance(conn, invoke_id, now)  # a slot freed, or a failure counted
+                # A slot freed, or a failure counted.
+                rollouts.advance(conn, invoke_id, now, tasks=tasks, rows=rows)
             if new_status is not current:
                 refresh_overall(conn, tables, invoke_id)
             bump_results_seq(conn, tables, invoke_id)
