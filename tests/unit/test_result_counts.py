@@ -1,4 +1,4 @@
-"""The result tallies (migration 0030) and the lists built on them: every filter of
+"""The result tallies (migration 0034) and the lists built on them: every filter of
 DescribeInvocations and DescribeInvocationResults gives the rows and the TotalCount of an
 oracle computed in Python, by either way of reading a page; keyset paging loses and doubles no
 row while rows are added; the migration goes up and down with rows in the store. On SQLite and,
@@ -6,6 +6,7 @@ when OPENASSIST_TEST_POSTGRES_URL is set, PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, delete, func, inspect, select, text, update
 import openassist.server.store.db as store_db
 from openassist.protocol.statuses import InstanceStatus, InvokeRecordStatus
 from openassist.server.lifecycle import EXIT_CODE_NONZERO, record_status
+from openassist.server.service.store_upkeep import StoreUpkeep
 from openassist.server.store import listings, result_counts
 from openassist.server.store.db import Database
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
@@ -345,15 +347,15 @@ def test_the_migration_goes_up_and_down_with_results_in_the_store(
 ) -> None:
     with _database(backend, tmp_path) as database:
         with database.engine.begin() as conn:
-            _alembic(conn, command.upgrade, "0028")
+            _alembic(conn, command.upgrade, "0033")
         store = Store(database, seed=32)
         store.add_tasks(10)
-        database.migrate()  # 0030 tallies the rows already there
+        database.migrate()  # 0034 tallies the rows already there
         _tallies_agree(database)
         store.change_rows(5)
         _tallies_agree(database)
         with database.engine.begin() as conn:
-            _alembic(conn, command.downgrade, "0028")
+            _alembic(conn, command.downgrade, "0033")
         with database.engine.connect() as conn:
             assert not inspect(conn).has_table("result_counts")
         store.add_tasks(3)  # no trigger left behind to write into a missing table
@@ -363,3 +365,20 @@ def test_the_migration_goes_up_and_down_with_results_in_the_store(
         with database.engine.connect() as conn:
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         assert version == next(iter(Database.head_revisions()))
+
+
+def test_the_upkeep_folds_what_came_and_leaves_a_folded_store_alone(db: Database) -> None:
+    store = Store(db, seed=33)
+    upkeep = StoreUpkeep(db)
+    store.add_tasks(12)
+    store.change_rows(8)
+    with db.engine.connect() as conn:
+        before = result_counts.rows(conn)
+    assert asyncio.run(upkeep.once(analyze=True)) > 0
+    with db.engine.connect() as conn:
+        assert result_counts.rows(conn) < before
+    _tallies_agree(db)
+    assert asyncio.run(upkeep.once(analyze=False)) == 0  # nothing came: nothing to fold
+    store.change_rows(3)
+    assert asyncio.run(upkeep.once(analyze=False)) > 0
+    _tallies_agree(db)

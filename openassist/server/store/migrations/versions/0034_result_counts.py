@@ -1,7 +1,7 @@
 """result_counts: tallies of result rows kept by triggers; indexes of the task and result lists
 
-Revision ID: 0030
-Revises: 0028
+Revision ID: 0034
+Revises: 0033
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0030"
-down_revision = "0028"
+revision = "0034"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 
