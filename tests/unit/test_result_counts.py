@@ -1,4 +1,4 @@
-"""The result tallies (migration 0034) and the lists built on them: every filter of
+"""The result tallies (migration 0035) and the lists built on them: every filter of
 DescribeInvocations and DescribeInvocationResults gives the rows and the TotalCount of an
 oracle computed in Python, by either way of reading a page; keyset paging loses and doubles no
 row while rows are added; the migration goes up and down with rows in the store. On SQLite and,
@@ -350,7 +350,7 @@ def test_the_migration_goes_up_and_down_with_results_in_the_store(
             _alembic(conn, command.upgrade, "0033")
         store = Store(database, seed=32)
         store.add_tasks(10)
-        database.migrate()  # 0034 tallies the rows already there
+        database.migrate()  # 0035 tallies the rows already there
         _tallies_agree(database)
         store.change_rows(5)
         _tallies_agree(database)

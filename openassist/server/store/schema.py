@@ -214,7 +214,7 @@ invocation_instances = Table(
 )
 
 # Tallies of invocation_instances by (instance, status, error code), +1/-1 rows added by the
-# triggers of migration 0034 and folded by store/result_counts.py (TotalCount without a count).
+# triggers of migration 0035 and folded by store/result_counts.py (TotalCount without a count).
 result_counts = Table(
     "result_counts",
     metadata,

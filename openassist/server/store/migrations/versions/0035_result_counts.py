@@ -1,6 +1,6 @@
 """result_counts: tallies of result rows kept by triggers; indexes of the task and result lists
 
-Revision ID: 0034
+Revision ID: 0035
 Revises: 0033
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0034"
+revision = "0035"
 down_revision = "0033"
 branch_labels = None
 depends_on = None
