@@ -125,11 +125,16 @@ def instances_of(
 def record_condition(table: Table, wanted: InvokeRecordStatus) -> ColumnElement[bool]:
     """SQL for ``record_status(status, error_code) == wanted`` (see lifecycle) on the rows of
     ``table`` (per-instance rows, or runs of timed tasks)."""
+    return record_condition_on(table.c.status, table.c.error_code, wanted)
+
+
+def record_condition_on(
+    status: ColumnElement[Any], error_code: ColumnElement[Any], wanted: InvokeRecordStatus
+) -> ColumnElement[bool]:
+    """``record_condition`` on the given expressions of a row's status and error code."""
     statuses = [s.value for s, r in RECORD_BY_STATUS.items() if r is wanted]
-    exited_nonzero = and_(
-        table.c.status == InstanceStatus.FAILED.value, table.c.error_code == EXIT_CODE_NONZERO
-    )
-    condition = table.c.status.in_(statuses)
+    exited_nonzero = and_(status == InstanceStatus.FAILED.value, error_code == EXIT_CODE_NONZERO)
+    condition = status.in_(statuses)
     if wanted is InvokeRecordStatus.FINISHED:
         return or_(condition, exited_nonzero)
     if wanted is InvokeRecordStatus.FAILED:

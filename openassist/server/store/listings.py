@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, not_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, not_, select
 
 from openassist.server.store import result_counts
-from openassist.server.store.invocations import InvocationFilter, ResultFilter, record_condition
+from openassist.server.store.invocations import (
+    InvocationFilter,
+    ResultFilter,
+    record_condition,
+    record_condition_on,
+)
 from openassist.server.store.paging import Page, PageQuery, fetch_few, fetch_page
 from openassist.server.store.records import (
     Invocation,
@@ -84,10 +89,11 @@ def _filtered_invocations(
             c.command_id.in_(select(commands.c.id).where(commands.c.type == where.command_type))
         )
     query = _on_instances(query, where, few)
+    walk = not few
     if where.statuses:
-        query = query.where(c.status.in_(where.statuses))
+        query = query.where(_unindexed(c.status, walk).in_(where.statuses))
     if where.repeat_mode:
-        query = query.where(c.repeat_mode == where.repeat_mode)
+        query = query.where(_unindexed(c.repeat_mode, walk) == where.repeat_mode)
     if where.command_name:
         query = query.where(
             c.command_id.in_(select(commands.c.id).where(commands.c.name == where.command_name))
@@ -149,13 +155,20 @@ def _tasks_by_key(conn: Connection, keys: list[tuple[Any, ...]]) -> list[Invocat
     return [found[invoke_id] for invoke_id in ids if invoke_id in found]
 
 
-def _filtered_results(query: Select[Any], where: ResultFilter) -> Select[Any]:
+def _unindexed(column: ColumnElement[Any], walk: bool) -> ColumnElement[Any]:
+    """``column``, or when walking a list in order, an expression of it that no index serves:
+    the planner then keeps to the index of the list's order (the filter is known to match
+    often) instead of one on the filtered column followed by a sort of every match."""
+    return func.coalesce(column, column) if walk else column
+
+
+def _filtered_results(query: Select[Any], where: ResultFilter, walk: bool = False) -> Select[Any]:
     if where.invoke_id:
         query = query.where(_ii.c.invoke_id == where.invoke_id)
     if where.instance_id:
         query = query.where(_ii.c.instance_id == where.instance_id)
     if where.visible is not None:
-        query = query.where(_ii.c.instance_id.in_(where.visible))
+        query = query.where(_unindexed(_ii.c.instance_id, walk).in_(where.visible))
     if where.command_id:
         query = query.where(
             _ii.c.invoke_id.in_(
@@ -163,7 +176,8 @@ def _filtered_results(query: Select[Any], where: ResultFilter) -> Select[Any]:
             )
         )
     if where.record_status is not None:
-        query = query.where(record_condition(_ii, where.record_status))
+        status, error_code = _unindexed(_ii.c.status, walk), _unindexed(_ii.c.error_code, walk)
+        query = query.where(record_condition_on(status, error_code, where.record_status))
     return query
 
 
@@ -181,6 +195,7 @@ def list_results(
     counts = result_counts.by_instance(conn, where.instance_id, where.visible, condition)
     total = sum(counts.values())
     if total > FEW:
+        query = _filtered_results(select(_ii), where, walk=True)
         return fetch_page(conn, query, total, _RESULT_KEY, page, result_from_row)
     keys = _filtered_results(select(*_RESULT_KEY), where).where(_ii.c.instance_id.in_(counts))
     return fetch_few(conn, keys, total, page, lambda chosen: _results_by_key(conn, chosen))
@@ -188,6 +203,11 @@ def list_results(
 
 def _results_by_key(conn: Connection, keys: list[tuple[Any, ...]]) -> list[InvocationInstance]:
     pairs = [(invoke_id, instance_id) for _, invoke_id, instance_id in keys]
-    query = select(_ii).where(tuple_(_ii.c.invoke_id, _ii.c.instance_id).in_(pairs))
+    # Two lists rather than one of pairs: SQLite looks both up in the primary key, but scans
+    # the table for a list of row values.
+    query = select(_ii).where(
+        _ii.c.invoke_id.in_(sorted({p[0] for p in pairs})),
+        _ii.c.instance_id.in_(sorted({p[1] for p in pairs})),
+    )
     found = {(row.invoke_id, row.instance_id): result_from_row(row) for row in conn.execute(query)}
     return [found[pair] for pair in pairs if pair in found]

@@ -199,7 +199,16 @@ invocation_instances = Table(
     Column("full_size", BigInteger, nullable=False, default=0, server_default="0"),
     Column("full_truncated", Boolean, nullable=False, default=False, server_default=false()),
     *_rollout_row_columns(),
-    Index("ix_invocation_instances_instance_id_status", "instance_id", "status"),
+    # An instance's rows by status (its agent's task list) and, covering, a few results of a
+    # status (lists that gather few rows: store.listings).
+    Index(
+        "ix_invocation_instances_instance_id_status",
+        "instance_id",
+        "status",
+        "error_code",
+        "created_at",
+        "invoke_id",
+    ),
     # An instance's results newest first (the keyset order), its task ids, and its status
     # filters, all read from the index alone.
     Index(

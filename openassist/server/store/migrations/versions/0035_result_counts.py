@@ -111,9 +111,18 @@ def upgrade() -> None:
     )
     for name, table, columns in _INDEXES:
         op.create_index(name, table, columns)
+    _instance_status_index(["instance_id", "status", "error_code", "created_at", "invoke_id"])
+
+
+def _instance_status_index(columns: list[str]) -> None:
+    """An instance's rows by status; from 0035 also covering the few rows of a status."""
+    name = "ix_invocation_instances_instance_id_status"
+    op.drop_index(name, table_name="invocation_instances")
+    op.create_index(name, "invocation_instances", columns)
 
 
 def downgrade() -> None:
+    _instance_status_index(["instance_id", "status"])
     for name, table, _ in reversed(_INDEXES):
         op.drop_index(name, table_name=table)
     op.drop_index("ix_invocation_instances_created_at", table_name="invocation_instances")
