@@ -13,7 +13,7 @@ from openassist.server.store.db import Database
 log = logging.getLogger(__name__)
 
 FOLD_INTERVAL_S = 2.0  # a fan-out's tallies are folded before many lists have summed them
-ANALYZE_EVERY = 1800  # intervals: statistics once an hour
+ANALYZE_EVERY = 300  # intervals: statistics every 10 minutes (a few ms each, bounded)
 
 
 class StoreUpkeep:

@@ -54,9 +54,13 @@ def _on_instances(query: Select[Any], where: InvocationFilter, few: bool) -> Sel
         query = query.where(
             exists().where(_ii.c.invoke_id == c.id, _ii.c.instance_id == where.instance_id)
         )
-    if where.visible is not None:
+    if where.visible is not None and few:
         query = query.where(
             c.id.in_(select(_ii.c.invoke_id).where(_ii.c.instance_id.in_(where.visible)))
+        )
+    elif where.visible is not None:  # each task looked up, not every visible row gathered
+        query = query.where(
+            exists().where(_ii.c.invoke_id == c.id, _ii.c.instance_id.in_(where.visible))
         )
     return query
 
