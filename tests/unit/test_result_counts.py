@@ -1,4 +1,4 @@
-"""The result tallies (migration 0035) and the lists built on them: every filter of
+"""The result and task tallies (migrations 0035, 0036) and the lists built on them: every filter of
 DescribeInvocations and DescribeInvocationResults gives the rows and the TotalCount of an
 oracle computed in Python, by either way of reading a page; keyset paging loses and doubles no
 row while rows are added; the migration goes up and down with rows in the store. On SQLite and,
@@ -25,7 +25,7 @@ from openassist.server.store import listings, result_counts
 from openassist.server.store.db import Database
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
 from openassist.server.store.paging import PageQuery
-from openassist.server.store.schema import commands, instances
+from openassist.server.store.schema import commands, instances, task_counts
 from openassist.server.store.schema import invocation_instances as rows_table
 from openassist.server.store.schema import invocations as tasks_table
 from openassist.server.store.schema import result_counts as tallies
@@ -129,6 +129,12 @@ class Store:
             conn.execute(update(rows_table).where(rows_table.c.instance_id == machine)
                          .values(status="Terminated", error_code=""))  # fmt: skip
             conn.execute(update(rows_table).values(update_at=rows_table.c.update_at + 1))
+            for invoke_id in self.pick.sample(sorted(self.tasks), min(count, len(self.tasks))):
+                task = self.tasks[invoke_id]  # the overall status follows (refresh_overall)
+                task["status"] = self.pick.choice(TASK_STATUSES)
+                task["repeat_mode"] = self.pick.choice(MODES)
+                conn.execute(update(tasks_table).where(tasks_table.c.id == invoke_id).values(
+                    status=task["status"], repeat_mode=task["repeat_mode"]))  # fmt: skip
         for row in self.rows.values():
             if row["instance_id"] == machine:
                 row["status"], row["error_code"] = "Terminated", ""
@@ -267,6 +273,14 @@ def _tallies_agree(db: Database) -> None:
         for m, s, e, n in conn.execute(select(tallies)):
             kept[(m, s, e)] = kept.get((m, s, e), 0) + int(n)
     assert {k: n for k, n in kept.items() if n} == truth
+    task_key = (tasks_table.c.status, tasks_table.c.repeat_mode)
+    with db.engine.connect() as conn:
+        counted = conn.execute(select(*task_key, func.count()).group_by(*task_key))
+        task_truth = {(s, m): n for s, m, n in counted}
+        task_kept: dict[tuple[str, str], int] = {}
+        for s, m, n in conn.execute(select(task_counts)):
+            task_kept[(s, m)] = task_kept.get((s, m), 0) + int(n)
+    assert {k: n for k, n in task_kept.items() if n} == task_truth
 
 
 @pytest.mark.parametrize("few", [0, 10**6], ids=["walk-in-order", "gather-and-sort"])
@@ -350,7 +364,7 @@ def test_the_migration_goes_up_and_down_with_results_in_the_store(
             _alembic(conn, command.upgrade, "0033")
         store = Store(database, seed=32)
         store.add_tasks(10)
-        database.migrate()  # 0035 tallies the rows already there
+        database.migrate()  # 0035 and 0036 tally the rows already there
         _tallies_agree(database)
         store.change_rows(5)
         _tallies_agree(database)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, not_, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, exists, func, not_, select
 
 from openassist.server.store import result_counts
 from openassist.server.store.invocations import (
@@ -27,7 +27,13 @@ from openassist.server.store.records import (
     invocation_from_row,
     result_from_row,
 )
-from openassist.server.store.schema import commands, invocation_instances, invocations, tags
+from openassist.server.store.schema import (
+    commands,
+    invocation_instances,
+    invocations,
+    tags,
+    task_counts,
+)
 from openassist.server.store.schema import result_counts as tallies
 from openassist.server.store.tags import Tag, ids_tagged
 
@@ -113,10 +119,29 @@ def _filtered_invocations(
     return query
 
 
-def _timed(wanted: bool) -> ColumnElement[bool]:
-    c = invocations.c
+def _timed(wanted: bool, table: Table = invocations) -> ColumnElement[bool]:
+    c = table.c
     active_timed = and_(c.repeat_mode.in_(_TIMED_MODES), c.status.in_(_ACTIVE_OVERALL))
     return active_timed if wanted else not_(active_timed)
+
+
+def _tallied(where: InvocationFilter) -> ColumnElement[bool] | None:
+    """The filter as a condition on the task tallies' status and repeat mode; None when it
+    filters on anything else (or on nothing)."""
+    kept = InvocationFilter(
+        statuses=where.statuses, repeat_mode=where.repeat_mode, timed=where.timed
+    )
+    if where != kept or where == InvocationFilter():
+        return None
+    c = task_counts.c
+    conditions: list[ColumnElement[bool]] = []
+    if where.statuses:
+        conditions.append(c.status.in_(where.statuses))
+    if where.repeat_mode:
+        conditions.append(c.repeat_mode == where.repeat_mode)
+    if where.timed is not None:
+        conditions.append(_timed(where.timed, task_counts))
+    return and_(*conditions)
 
 
 def _task_total(conn: Connection, where: InvocationFilter) -> int:
@@ -126,10 +151,11 @@ def _task_total(conn: Connection, where: InvocationFilter) -> int:
     seen = where.visible is None or where.instance_id in where.visible  # implies the other
     if where.instance_id and where == only_instance and seen:
         return sum(result_counts.by_instance(conn, where.instance_id, None, None).values())
-    if where == InvocationFilter(timed=False):  # every task but the few timed ones still on
-        count = select(func.count()).select_from(invocations)
-        everything = int(conn.scalar(count) or 0)
-        return everything - int(conn.scalar(count.where(_timed(True))) or 0)
+    if where == InvocationFilter():
+        return result_counts.tasks(conn, None)
+    condition = _tallied(where)
+    if condition is not None:
+        return result_counts.tasks(conn, condition)
     if len(where.tags) == 1 and where == InvocationFilter(tags=where.tags):
         # Tags are set with their task, once: the tag rows are the tasks.
         key, value = where.tags[0]

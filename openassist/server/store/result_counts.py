@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Table, delete, func, insert, or_, select, tuple_
 
-from openassist.server.store.schema import result_counts
+from openassist.server.store.schema import result_counts, task_counts
 
 _c = result_counts.c
-_KEY = (_c.instance_id, _c.status, _c.error_code)
 
 
 def by_instance(
@@ -38,28 +37,40 @@ def by_instance(
     return {row[0]: int(row[1]) for row in conn.execute(query) if row[1]}
 
 
+def tasks(conn: Connection, condition: ColumnElement[bool] | None) -> int:
+    """The number of tasks (RunCommand/InvokeCommand) meeting ``condition`` on the task tally
+    table's status and repeat mode (None: every task)."""
+    query = select(func.sum(task_counts.c.n))
+    return int(conn.scalar(query if condition is None else query.where(condition)) or 0)
+
+
 def compact(conn: Connection) -> int:
-    """Fold the rows of every key that has more than one (or sums to nothing) into one; returns
-    how many rows it removed. Exact beside concurrent writers: it adds back the sum of exactly
-    the rows its DELETE removed (a row committed meanwhile stays, and is folded next time)."""
-    folded = select(*_KEY).group_by(*_KEY).having(or_(func.count() > 1, func.sum(_c.n) == 0))
+    """Fold the rows of every key that has more than one (or sums to nothing) into one, in both
+    tally tables; returns how many rows it removed. Exact beside concurrent writers: it adds back
+    the sum of exactly the rows its DELETE removed (a row committed meanwhile stays, and is
+    folded next time)."""
+    return _fold(conn, result_counts) + _fold(conn, task_counts)
+
+
+def _fold(conn: Connection, table: Table) -> int:
+    key = [column for column in table.c if column.name != "n"]
+    folded = select(*key).group_by(*key).having(or_(func.count() > 1, func.sum(table.c.n) == 0))
     gone = conn.execute(
-        delete(result_counts).where(tuple_(*_KEY).in_(folded)).returning(*_KEY, _c.n)
+        delete(table).where(tuple_(*key).in_(folded)).returning(*key, table.c.n)
     ).all()
-    sums: dict[tuple[str, str, str], int] = {}
-    for instance_id, status, error_code, n in gone:
-        key = (instance_id, status, error_code)
-        sums[key] = sums.get(key, 0) + int(n)
-    kept = [
-        {"instance_id": k[0], "status": k[1], "error_code": k[2], "n": n}
-        for k, n in sums.items()
-        if n
-    ]
+    sums: dict[tuple[str, ...], int] = {}
+    for row in gone:
+        sums[tuple(row[:-1])] = sums.get(tuple(row[:-1]), 0) + int(row[-1])
+    names = [column.name for column in key]
+    kept = [{**dict(zip(names, k, strict=True)), "n": n} for k, n in sums.items() if n]
     if kept:
-        conn.execute(insert(result_counts), kept)
+        conn.execute(insert(table), kept)
     return len(gone) - len(kept)
 
 
 def rows(conn: Connection) -> int:
     """How many tally rows there are (folding is due when more came)."""
-    return int(conn.scalar(select(func.count()).select_from(result_counts)) or 0)
+    return sum(
+        int(conn.scalar(select(func.count()).select_from(table)) or 0)
+        for table in (result_counts, task_counts)
+    )

@@ -234,6 +234,16 @@ result_counts = Table(
     Index("ix_result_counts_instance_id_status", "instance_id", "status", "error_code"),
 )
 
+# Tallies of invocations by (status, repeat mode), kept the same way (migration 0036).
+task_counts = Table(
+    "task_counts",
+    metadata,
+    Column("status", String(16), nullable=False),
+    Column("repeat_mode", String(16), nullable=False),
+    Column("n", BigInteger, nullable=False),
+    Index("ix_task_counts_status_repeat_mode", "status", "repeat_mode"),
+)
+
 # One row per run of a timed task on one instance (DescribeInvocationResults IncludeHistory).
 invocation_runs = Table(
     "invocation_runs",
