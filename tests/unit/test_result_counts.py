@@ -1,5 +1,5 @@
-"""The result and task tallies (migrations 0035, 0036) and the lists built on them: every filter of
-DescribeInvocations and DescribeInvocationResults gives the rows and the TotalCount of an
+"""The result and task tallies (migrations 0036, 0037) and the lists built on them: every
+filter of DescribeInvocations and DescribeInvocationResults gives the rows and the TotalCount of an
 oracle computed in Python, by either way of reading a page; keyset paging loses and doubles no
 row while rows are added; the migration goes up and down with rows in the store. On SQLite and,
 when OPENASSIST_TEST_POSTGRES_URL is set, PostgreSQL."""
@@ -361,15 +361,15 @@ def test_the_migration_goes_up_and_down_with_results_in_the_store(
 ) -> None:
     with _database(backend, tmp_path) as database:
         with database.engine.begin() as conn:
-            _alembic(conn, command.upgrade, "0033")
+            _alembic(conn, command.upgrade, "0035")
         store = Store(database, seed=32)
         store.add_tasks(10)
-        database.migrate()  # 0035 and 0036 tally the rows already there
+        database.migrate()  # 0036 and 0037 tally the rows already there
         _tallies_agree(database)
         store.change_rows(5)
         _tallies_agree(database)
         with database.engine.begin() as conn:
-            _alembic(conn, command.downgrade, "0033")
+            _alembic(conn, command.downgrade, "0035")
         with database.engine.connect() as conn:
             assert not inspect(conn).has_table("result_counts")
         store.add_tasks(3)  # no trigger left behind to write into a missing table

@@ -1,6 +1,6 @@
 """How many result rows match a filter on instance and record status, without counting them.
 
-The triggers of migration 0035 add a row of +1 or -1 to ``result_counts`` in the transaction of
+The triggers of migration 0036 add a row of +1 or -1 to ``result_counts`` in the transaction of
 every insert, delete and change of instance, status or error code of an ``invocation_instances``
 row. They only ever insert (no tally row is updated in place), so writers never wait on one
 another for a tally; the number of result rows with a key is the sum of that key's rows, exact

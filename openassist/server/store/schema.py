@@ -226,7 +226,7 @@ invocation_instances = Table(
 )
 
 # Tallies of invocation_instances by (instance, status, error code), +1/-1 rows added by the
-# triggers of migration 0035 and folded by store/result_counts.py (TotalCount without a count).
+# triggers of migration 0036 and folded by store/result_counts.py (TotalCount without a count).
 result_counts = Table(
     "result_counts",
     metadata,
@@ -237,7 +237,7 @@ result_counts = Table(
     Index("ix_result_counts_instance_id_status", "instance_id", "status", "error_code"),
 )
 
-# Tallies of invocations by (status, repeat mode), kept the same way (migration 0036).
+# Tallies of invocations by (status, repeat mode), kept the same way (migration 0037).
 task_counts = Table(
     "task_counts",
     metadata,

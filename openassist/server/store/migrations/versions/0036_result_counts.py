@@ -1,7 +1,7 @@
 """result_counts: tallies of result rows kept by triggers; indexes of the task and result lists
 
-Revision ID: 0035
-Revises: 0033
+Revision ID: 0036
+Revises: 0035
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0035"
-down_revision = "0033"
+revision = "0036"
+down_revision = "0035"
 branch_labels = None
 depends_on = None
 
@@ -115,7 +115,7 @@ def upgrade() -> None:
 
 
 def _instance_status_index(columns: list[str]) -> None:
-    """An instance's rows by status; from 0035 also covering the few rows of a status."""
+    """An instance's rows by status; from 0036 also covering the few rows of a status."""
     name = "ix_invocation_instances_instance_id_status"
     op.drop_index(name, table_name="invocation_instances")
     op.create_index(name, "invocation_instances", columns)

@@ -1,7 +1,7 @@
 """task_counts: tallies of tasks by status and repeat mode kept by triggers
 
-Revision ID: 0036
-Revises: 0035
+Revision ID: 0037
+Revises: 0036
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0036"
-down_revision = "0035"
+revision = "0037"
+down_revision = "0036"
 branch_labels = None
 depends_on = None
 
-# As result_counts (0035): only ever inserts of +1 / -1, folded by store/result_counts.py.
+# As result_counts (0036): only ever inserts of +1 / -1, folded by store/result_counts.py.
 _SQLITE = [
     """CREATE TRIGGER task_counts_insert AFTER INSERT ON invocations
     BEGIN
