@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from openassist.server.service.audit_document import event_document
 from openassist.server.service.audit_outlets import Line, Outlet, OutletError
@@ -26,6 +26,8 @@ BATCH = 500  # events per read, write and mark
 POLL_S = 1.0  # how soon a committed event leaves when nothing is pending
 MAX_BACKOFF_S = 30.0  # longest wait between attempts while an outlet is down
 log = logging.getLogger(__name__)
+# Told each attempt that had events to ship: how many it shipped, or None when it failed.
+SinkObserver = Callable[[int | None], None]
 
 
 def shipped_line(row: store.Unshipped, region: str) -> Line:
@@ -40,10 +42,17 @@ def shipped_line(row: store.Unshipped, region: str) -> Line:
 
 
 class AuditSink:
-    def __init__(self, db: Database, outlets: Sequence[Outlet], region: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        outlets: Sequence[Outlet],
+        region: str,
+        observe: SinkObserver | None = None,
+    ) -> None:
         self._db = db
         self._outlets = list(outlets)
         self._region = region
+        self._observe = observe or (lambda _shipped: None)
 
     async def ship_once(self) -> int:
         """Ship the oldest unshipped events (up to ``BATCH``); returns how many. Raises
@@ -64,16 +73,17 @@ class AuditSink:
             while True:
                 try:
                     shipped = await self.ship_once()
-                except OutletError as error:
-                    log.error("audit sink: %s; events wait in the store", error)
+                except Exception as error:
+                    if isinstance(error, OutletError):
+                        log.error("audit sink: %s; events wait in the store", error)
+                    else:
+                        log.exception("audit sink: shipping failed; events wait in the store")
+                    self._observe(None)
                     backoff = min(backoff * 2, MAX_BACKOFF_S)
                     await asyncio.sleep(backoff)
                     continue
-                except Exception:
-                    log.exception("audit sink: shipping failed; events wait in the store")
-                    backoff = min(backoff * 2, MAX_BACKOFF_S)
-                    await asyncio.sleep(backoff)
-                    continue
+                if shipped:
+                    self._observe(shipped)
                 if shipped and backoff > POLL_S:
                     log.info("audit sink: shipping again")
                 backoff = POLL_S
