@@ -30,6 +30,7 @@ from openassist.server.listen.servers import http_server, raise_open_file_limit,
 from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.monitoring.routes import Monitoring
 from openassist.server.private_files import write_private
+from openassist.server.service.access_changes import AccessChanges
 from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
@@ -143,6 +144,14 @@ async def build_server(settings: ServerSettings) -> Server:
             *sealed,
         )
     principals = Principals(context)
+
+    # A change to access on any node empties every node's cached keys and principals.
+    def forget_access() -> None:
+        principals.forget()
+        access_keys.forget_all()
+
+    access_changes = AccessChanges(context.bus, forget_access)
+    access_changes.listen()
     services = Services(
         access_keys=access_keys,
         invocations=InvocationService(context),
@@ -159,8 +168,8 @@ async def build_server(settings: ServerSettings) -> Server:
         result_waits=ResultWaitService(context),
         limits=limits,
         clock=context.clock,
-        identities=IdentityService(context, access_keys, principals.forget),
-        policies=PolicyService(context, principals.forget),
+        identities=IdentityService(context, access_keys, access_changes.changed),
+        policies=PolicyService(context, access_changes.changed),
         principals=principals,
         # With a bus between nodes, the API's per-key buckets are shared through the store.
         rate_buckets=(

@@ -136,6 +136,10 @@ class ServerSettings:
     # JSON): udp://HOST:PORT, tcp://HOST:PORT (octet-counted framing) or unix:PATH (e.g.
     # unix:/dev/log). Empty: none. UDP cannot tell a lost message: prefer TCP.
     audit_sink_syslog: str = ""
+    # Seconds a node may go on acting on an access key, user or policy it cached after another
+    # node changed it, when the message telling it was lost (the bus is best effort); a change
+    # is otherwise honoured at once on every node. 0: nothing is cached.
+    access_cache_s: int = 5
 
     @property
     def api_tls_enabled(self) -> bool:
@@ -243,6 +247,8 @@ def _check(settings: ServerSettings) -> None:
             raise ConfigurationError(
                 f"setting metrics: {settings.metrics!r} is not api, off or HOST:PORT"
             )
+    if settings.access_cache_s < 0:
+        raise ConfigurationError("setting access_cache_s: give 0 or more seconds")
     if bool(settings.api_tls_cert_file) != bool(settings.api_tls_key_file):
         raise ConfigurationError("settings api_tls_cert_file and api_tls_key_file go together")
     _check_audit_sink(settings)
