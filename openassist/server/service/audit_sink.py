@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from openassist.server.service.audit_document import event_document
 from openassist.server.service.audit_outlets import Line, Outlet, OutletError
@@ -53,6 +54,9 @@ class AuditSink:
         self._outlets = list(outlets)
         self._region = region
         self._observe = observe or (lambda _shipped: None)
+        # One thread does every outlet call, closing included: a close never races a write
+        # still running after its task was cancelled (a reused descriptor would get its bytes).
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="audit-sink")
 
     async def ship_once(self) -> int:
         """Ship the oldest unshipped events (up to ``BATCH``); returns how many. Raises
@@ -61,8 +65,9 @@ class AuditSink:
         if not pending:
             return 0
         lines = [shipped_line(row, self._region) for row in pending]
+        loop = asyncio.get_running_loop()
         for outlet in self._outlets:
-            await asyncio.to_thread(outlet.write, lines)
+            await loop.run_in_executor(self._thread, outlet.write, lines)
         await self._db.write(lambda conn: store.mark_shipped(conn, pending))
         return len(pending)
 
@@ -91,4 +96,5 @@ class AuditSink:
                     await asyncio.sleep(POLL_S)
         finally:
             for outlet in self._outlets:
-                outlet.close()
+                self._thread.submit(outlet.close)  # after any write still under way
+            self._thread.shutdown(wait=False)
