@@ -6,8 +6,9 @@ not a single high-water sequence: on PostgreSQL a transaction may commit after a
 and a cursor past it would skip its event). A crash or an outlet that is down leaves the rows
 unshipped, so they go out later: at least once. A crash after an outlet took a batch but
 before the mark committed ships that batch again (the same ``eventId``, for the SIEM to
-fold); nothing else is sent twice. A failure recorded on an already shipped event (the call
-failed after its first write committed) ships the event again with its error code.
+fold); so does a batch one outlet refused (to every outlet, again), and two nodes may ship
+the same batch. A failure recorded on an already shipped event (the call failed after its
+first write committed) ships the event again with its error code.
 """
 
 from __future__ import annotations
