@@ -274,7 +274,9 @@ def _metrics_listener(settings: ServerSettings, server: Server) -> list[uvicorn.
     return [http_server("metrics", app, (host, port), None, settings, settings.api_max_connections)]
 
 
-def _audit_shipping(settings: ServerSettings, db: Database) -> asyncio.Task[None] | None:
+def _audit_shipping(
+    settings: ServerSettings, db: Database, metrics: ServerMetrics
+) -> asyncio.Task[None] | None:
     """The audit sink's shipping loop, when a file or syslog is configured."""
     outlets: list[Outlet] = []
     if settings.audit_sink_file:
@@ -284,7 +286,7 @@ def _audit_shipping(settings: ServerSettings, db: Database) -> asyncio.Task[None
         outlets.append(SyslogOutlet(settings.audit_sink_syslog))
     if not outlets:
         return None
-    sink = AuditSink(db, outlets, settings.regions[0])
+    sink = AuditSink(db, outlets, settings.regions[0], metrics.observe_audit_sink)
     return asyncio.create_task(sink.run(), name="audit-sink")
 
 
@@ -336,7 +338,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         asyncio.create_task(server.sweeper.run(), name="sweeper"),
         asyncio.create_task(server.services.audit.keep_retention(), name="audit"),
         asyncio.create_task(StoreUpkeep(server.db).run(), name="store-upkeep"),
-        _audit_shipping(settings, server.db),
+        _audit_shipping(settings, server.db, server.metrics),
         _renewing(settings, server.tls, agent_context, server.services.clock),
     ]
     try:
