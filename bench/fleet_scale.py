@@ -288,7 +288,16 @@ def main() -> int:
 
         wait_until(registered, 3600, 1, "registrations")
         registered_s = time.monotonic() - began
-        wait_until(lambda: sum(len(s.back_since(0)) for s in swarms) == count, 900, 0.5, "up")
+
+        def up() -> bool:
+            ready = sum(len(s.back_since(0)) for s in swarms)
+            if time.monotonic() - progress[0] > 30:
+                progress[0] = time.monotonic()
+                say(f"    ... {ready} of {count} connected")
+            return ready == count
+
+        progress = [time.monotonic()]
+        wait_until(up, 900, 0.5, "every agent connected")
         up_s = time.monotonic() - began
         say(f"  registered: {registered_s:.1f} s; all connected (kick channel + beat) {up_s:.1f} s")
         ids = [i for s in swarms for i in s.instance_ids()]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from sqlalchemy import Connection
+
 from openassist.server.bus.memory import MemoryBus
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.context import Limits, ServiceContext
@@ -53,9 +55,11 @@ def test_concurrent_heartbeats_share_one_write_and_each_is_recorded(tmp_path: Pa
     service = FleetService(context)
 
     async def main() -> list[Instance | None]:
-        await context.db.write(
-            lambda conn: [fleet.insert_instance(conn, _instance(n)) for n in range(AGENTS)]
-        )
+        def insert(conn: Connection) -> None:
+            for number in range(AGENTS):
+                fleet.insert_instance(conn, _instance(number))
+
+        await context.db.write(insert)
         kinds.clear()
         await asyncio.gather(
             *(

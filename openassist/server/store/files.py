@@ -79,6 +79,16 @@ def rows_of(conn: Connection, invoke_ids: Iterable[str]) -> dict[str, list[FileT
     return found
 
 
+def any_pending(conn: Connection, instance_id: str, redeliver_before: int) -> bool:
+    """Whether ``claim_pending`` would find anything (no write for the poll that finds none)."""
+    query = select(_r.c.invoke_id).where(
+        _r.c.instance_id == instance_id,
+        _r.c.status == InstanceStatus.PENDING.value,
+        _r.c.delivered_at.is_(None) | (_r.c.delivered_at < redeliver_before),
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def claim_pending(
     conn: Connection, instance_id: str, redeliver_before: int, now: int, overdue_before: int
 ) -> tuple[list[FileTask], list[tuple[str, int]]]:
