@@ -140,6 +140,7 @@ WaitInvocationResults: (OpenAssist) wait until a result of a task changes after 
   InvokeId*: the task (t-... or f-...)
   Cursor: the Cursor of the previous answer; default 0 (answers at once if anything changed)
   WaitSeconds: at most this long, 0-30; default 10
+  IncludeResults: true: a command task's rows too (at most 50 instances), as PlainText
 DiagnoseInvocation: (OpenAssist) why each instance of a task failed, and what to do
   InvokeId*: the task (t-...)
   InstanceId: only this instance
@@ -156,6 +157,10 @@ SendFile: write a file on instances
   Timeout: seconds; default 60
   Description: at most 512 characters
   ClientToken: idempotency token, at most 64 ASCII characters
+  MaxConcurrency: (OpenAssist) at most this many targets at once: N or N% of them, 1 or more
+  MaxErrors: (OpenAssist) once more than N (or N%) targets failed, cancel those not started
+  BatchWait: (OpenAssist) seconds (0-3600) a slot freed by a finished target stays empty
+  DeliveryDeadline: (OpenAssist) an offline target waits until then: seconds or a UTC time
   +TAGS
 DescribeSendFileResults: list file tasks with the state of each instance
   InvokeId: only this file task (f-...)

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from openassist.cli.credentials import CredentialsNotFound, profiles_file, read_file, save_profile
+from openassist.cli.outcome import ExitCode
 
 
 def run_configure(args: argparse.Namespace) -> int:
@@ -20,7 +21,7 @@ def run_configure(args: argparse.Namespace) -> int:
         found = read_file(Path(args.source), os.environ.get("OPENASSIST_PROFILE", "default"))
     except CredentialsNotFound as error:
         print(f"openassist configure: {error}", file=sys.stderr)
-        return 2
+        return ExitCode.ERROR
     ca_file = str(Path(args.ca).resolve()) if args.ca else found.ca_file
     credentials = found._replace(endpoint=args.endpoint or found.endpoint, ca_file=ca_file)
     target = profiles_file()

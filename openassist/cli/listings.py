@@ -37,6 +37,7 @@ def _command_row(task: dict[str, Any]) -> list[str]:
         str(sum(i["Repeats"] for i in instances)),
         next_runs[0] if next_runs else "-",
         task["CreationTime"],
+        task.get("InvokedBy") or "-",
         content.splitlines()[0][:40] if content.strip() else "",
     ]
 
@@ -53,6 +54,7 @@ def _file_row(task: dict[str, Any]) -> list[str]:
         "-",
         "-",
         task["CreationTime"],
+        task.get("InvokedBy") or "-",
         f"send {target}"[:40],
     ]
 
@@ -71,7 +73,7 @@ def invocations(client: ApiClient, args: argparse.Namespace) -> int:
         return ExitCode.OK
     rows = [_file_row(t) if t["InvokeId"].startswith("f-") else _command_row(t) for t in tasks]
     headers = ["INVOKE ID", "TYPE", "STATUS", "INSTANCES", "REPEAT", "RUNS", "NEXT RUN"]
-    print(render_table([*headers, "CREATED", "COMMAND"], rows))
+    print(render_table([*headers, "CREATED", "BY", "COMMAND"], rows))
     return ExitCode.OK
 
 

@@ -59,7 +59,7 @@ def run_quickstart(args: argparse.Namespace) -> int:
                 "or pass --api-port/--agent-port.",
                 file=sys.stderr,
             )
-            return 2
+            return ExitCode.ERROR
     os.umask(0o077)  # the logs and pid files beside the server's data are owner-only too
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)

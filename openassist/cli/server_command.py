@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from openassist import logs
+from openassist.cli.outcome import ExitCode
 from openassist.errors import ConfigurationError
 from openassist.server.app import serve
 from openassist.server.settings import load_server_settings
@@ -29,7 +30,7 @@ def run_server(args: argparse.Namespace) -> int:
         )
     except ConfigurationError as error:
         print(f"openassist server: {error}", file=sys.stderr)
-        return 2
+        return ExitCode.ERROR
     logs.configure(settings.log_level, settings.log_format)
     ready = Path(args.ready_file) if args.ready_file else None
     try:

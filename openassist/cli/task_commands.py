@@ -100,7 +100,7 @@ def _ecs(client: ApiClient, action: str, extra: Sequence[str]) -> int:
         name = items.pop(0)
         if not name.startswith("--") or not items:
             print(f"openassist ecs: expected --Name value pairs, got {name!r}", file=sys.stderr)
-            return 2
+            return ExitCode.ERROR
         params[name[2:]] = items.pop(0)
     from openassist.cli.action_reference import unknown_parameter
 

@@ -228,13 +228,15 @@ def test_a_users_key_signs_as_that_user_until_disabled(cluster: Cluster) -> None
             user_name="dave", user_access_key_id=key.access_key_id, status="Inactive"
         )
     )
-    # Refused at once (this node dropped its cache with the change).
-    assert (
-        refused(ecs_as_dave.describe_invocations, ecs.DescribeInvocationsRequest(region_id=REGION))[
-            0
-        ]
-        == "InvalidAccessKeyId.NotFound"
-    )
+    # Refused at once (this node dropped its cache with the change), with RAM's code for a
+    # disabled key, through the ECS SDK and the RAM SDK alike.
+    assert refused(
+        ecs_as_dave.describe_invocations, ecs.DescribeInvocationsRequest(region_id=REGION)
+    ) == ("InvalidAccessKeyId.Inactive", 400)
+    assert refused(dave.list_users, ram.ListUsersRequest()) == ("InvalidAccessKeyId.Inactive", 400)
+    # Someone who only knows the key id (a wrong secret) learns nothing about its status.
+    guesser = ram_client(cluster, key.access_key_id, "not-the-secret")
+    assert refused(guesser.list_users, ram.ListUsersRequest())[0] == "SignatureDoesNotMatch"
     admin.update_access_key(
         ram.UpdateAccessKeyRequest(
             user_name="dave", user_access_key_id=key.access_key_id, status="Active"

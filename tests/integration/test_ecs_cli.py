@@ -75,10 +75,10 @@ def test_unknown_action_and_bare_ecs_are_usage_errors(
     nowhere: dict[str, str], tmp_path: Path
 ) -> None:
     unknown = ecs("runcommand", "--help", env=nowhere, cwd=tmp_path)
-    assert unknown.returncode == 2
+    assert unknown.returncode == 1
     assert "unknown action 'runcommand' (did you mean RunCommand?)" in unknown.stderr
     bare = ecs(env=nowhere, cwd=tmp_path)
-    assert bare.returncode == 2 and "RunCommand" in bare.stderr
+    assert bare.returncode == 1 and "RunCommand" in bare.stderr
 
 
 # --- against a server --------------------------------------------------------------------------

@@ -210,9 +210,13 @@ def test_invocations_lists_file_tasks_and_results_take_f_ids(fleet: Fleet, tmp_p
     assert listed.stdout.splitlines()[0].split()[:3] == ["INVOKE", "ID", "TYPE"]
     row = next(line.split() for line in listed.stdout.splitlines() if line.startswith(file_task))
     assert row[1:4] == ["file", "Success", "1"]
-    assert any(line.split()[1] == "command" for line in listed.stdout.splitlines()[1:])
+    assert listed.stdout.splitlines()[0].split()[10] == "BY"
+    assert row[8] == "admin"  # who ran it: the user whose key created the task
+    command_rows = [line.split() for line in listed.stdout.splitlines()[1:]]
+    assert any(r[1] == "command" and r[8] == "admin" for r in command_rows)
     as_json = json.loads(fleet.cluster.cli("invocations", "--json").stdout)
     assert file_task in {t["InvokeId"] for t in as_json["Invocations"]}
+    assert {t["InvokedBy"] for t in as_json["Invocations"]} == {"admin"}
     results = fleet.cluster.cli("results", file_task, "--json", "-i", "web-2")
     assert results.returncode == 0, results.stderr
     document = json.loads(results.stdout)

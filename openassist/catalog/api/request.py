@@ -106,6 +106,16 @@ ACCESS_KEY_NOT_FOUND = _E(
     "Specified access key is not found.",
     "AccessKeyId",
 )
+# RAM's answer for a key set Inactive (UpdateAccessKey Status=Inactive), given only to a request
+# signed with that key's secret.
+ACCESS_KEY_INACTIVE = _E(
+    "InvalidAccessKeyId.Inactive",
+    _K.UNAUTHENTICATED,
+    400,
+    "Specified access key is disabled; enable it (UpdateAccessKey Status=Active) or sign with "
+    "another key.",
+    "AccessKeyId",
+)
 # The legacy Python core splits this message on ':' and compares the tail to its own
 # StringToSign (API.md 1.6), so the colon must stay and the string must follow it directly.
 SIGNATURE_MISMATCH = _E(

@@ -246,13 +246,17 @@ class RpcEndpoint:
                 key_id = parse_authorization(authorization)[1]
             except ValueError:
                 key_id = ""
-        secret = await self._services.access_keys.secret_of(key_id) if key_id else None
+        found = await self._services.access_keys.lookup(key_id) if key_id else None
+        secret = found.secret if found is not None else None
         verified = verify(
             signed,
             lambda candidate: secret if candidate == key_id else None,
             None,
             utc_now(self._services.clock),
         )
+        # Only a request signed with the key's own secret learns that the key is disabled.
+        if found is not None and not found.enabled:
+            raise Unauthenticated(api.ACCESS_KEY_INACTIVE)
         # After the signature is proven: junk can neither fill the marks nor burn a nonce.
         nonce = signature_nonce(signed)
         if not await self._replay.first_use(f"api:{verified}", nonce, _RETENTION_MS):

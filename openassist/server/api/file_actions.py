@@ -8,10 +8,12 @@ from typing import Any
 
 from openassist.catalog import api
 from openassist.errors import InvalidParameter, LimitExceeded
+from openassist.protocol.statuses import RepeatMode
 from openassist.server.api import task_params
 from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import iso, page_query, paging_fields, tag_list
 from openassist.server.api.registry import Call, action
+from openassist.server.api.rollout_fields import rollout_fields
 from openassist.server.service.checks import FILE_MODE, MAX_FILE_BASE64
 from openassist.server.service.files import FileTaskView, SendFileArgs
 from openassist.server.store.files import FileTaskFilter
@@ -50,6 +52,7 @@ async def send_file(call: Call) -> dict[str, Any]:
     if not FILE_MODE.fullmatch(mode):
         raise InvalidParameter(api.FILE_MODE_INVALID)
     content, content_type = _content(call)
+    limits = task_params.rollout(p, RepeatMode.ONCE, call.services.clock.now_ms())
     args = SendFileArgs(
         instance_ids=tuple(dict.fromkeys(instance_ids)),
         name=name,
@@ -74,6 +77,10 @@ async def send_file(call: Call) -> dict[str, Any]:
         access_key_id=call.access_key_id,
         tags=task_params.tags(p),
         guard=guard_of(call),
+        max_concurrency=limits.max_concurrency,
+        max_errors=limits.max_errors,
+        batch_wait=limits.batch_wait,
+        delivery_deadline=limits.delivery_deadline,
     )
     return {"InvokeId": await call.services.files.send(args)}
 
@@ -81,6 +88,7 @@ async def send_file(call: Call) -> dict[str, Any]:
 def _task_fields(view: FileTaskView) -> dict[str, Any]:
     task = view.task
     return {
+        **rollout_fields(task, view.rows),
         "InvokeId": task.id,
         "Name": task.name,
         "Description": task.description,
@@ -91,6 +99,7 @@ def _task_fields(view: FileTaskView) -> dict[str, Any]:
         "FileGroup": task.group,
         "Overwrite": "true" if task.overwrite else "false",  # a string in the SDK models
         "TargetDir": task.target_dir,
+        "InvokedBy": task.invoked_by,  # OpenAssist extension: the RAM user who created the task
         "CreationTime": iso(task.created_at),
         "InvocationStatus": task.status.value,
         "VmCount": len(view.rows),

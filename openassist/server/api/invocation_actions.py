@@ -7,7 +7,7 @@ from typing import Any
 
 from openassist.catalog import api
 from openassist.errors import InvalidParameter
-from openassist.protocol.statuses import InstanceStatus, InvokeRecordStatus
+from openassist.protocol.statuses import InvokeRecordStatus
 from openassist.server.api import task_params
 from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import (
@@ -20,6 +20,7 @@ from openassist.server.api.envelope import (
 )
 from openassist.server.api.params import Params
 from openassist.server.api.registry import Call, action
+from openassist.server.api.rollout_fields import rollout_fields
 from openassist.server.lifecycle import (
     deprecated_instance_status,
     deprecated_invoke_status,
@@ -93,34 +94,12 @@ def _instance_fields(
     return fields
 
 
-def _rollout_fields(view: TaskView) -> dict[str, Any]:
-    """OpenAssist extension (README, "Rollouts"), only on a task given MaxConcurrency/MaxErrors."""
-    task = view.invocation
-    if not (task.max_concurrency or task.max_errors):
-        return {}
-    rows = view.instances
-    done = sum(row.status.is_final for row in rows)
-    # Waiting: held back, or not yet handed to its agent; running: handed out, not ended.
-    waiting = sum(row.status is InstanceStatus.PENDING and row.delivered_at is None for row in rows)
-    return {
-        "MaxConcurrency": task.max_concurrency,
-        "MaxErrors": task.max_errors,
-        "BatchWait": task.batch_wait,
-        "TargetsWaiting": waiting,
-        "TargetsRunning": len(rows) - done - waiting,
-        "TargetsDone": done,
-        "StopReason": task.stop_reason,
-    }
-
-
 def _invocation_fields(
     view: TaskView, with_output: bool, encoding: str, now_ms: int
 ) -> dict[str, Any]:
     task, command = view.invocation, view.command
-    deadline = task.delivery_deadline
     return {
-        **_rollout_fields(view),
-        **({"DeliveryDeadline": iso(deadline)} if deadline is not None else {}),
+        **rollout_fields(task, view.instances),
         "InvokeId": task.id,
         "CommandId": command.id,
         "CommandName": command.name,
@@ -236,6 +215,22 @@ async def describe_invocation_results(call: Call) -> dict[str, Any]:
             "InvocationResults": {"InvocationResult": results},
         }
     }
+
+
+async def task_results(call: Call, invoke_id: str, limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` rows of one task as DescribeInvocationResults shows them with
+    ContentEncoding=PlainText, and only those that action would show this caller
+    (WaitInvocationResults' IncludeResults)."""
+    page, tasks, commands = await call.services.invocations.results(
+        ResultFilter(invoke_id=invoke_id),
+        PageQuery(limit=limit),
+        guard_of(call, "DescribeInvocationResults"),
+    )
+    results = []
+    for row in page.items:
+        task = tasks[row.invoke_id]
+        results.append(_result_fields(row, task, commands[task.command_id], "PlainText"))
+    return results
 
 
 async def _history(call: Call, where: ResultFilter, query: PageQuery) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from openassist.catalog import api
@@ -190,6 +191,24 @@ def delivery_deadline(params: Params, now_ms: int) -> int | None:
     return at
 
 
+@dataclass(frozen=True)
+class Rollout:
+    """The rollout parameters of RunCommand, InvokeCommand and SendFile, checked together."""
+
+    max_concurrency: str
+    max_errors: str
+    batch_wait: int
+    delivery_deadline: int | None
+
+
+def rollout(params: Params, repeat_mode: RepeatMode, now_ms: int) -> Rollout:
+    max_concurrency = rollout_limit(params, "MaxConcurrency", zero_allowed=False)
+    max_errors = rollout_limit(params, "MaxErrors", zero_allowed=True)
+    wait = batch_wait(params)
+    rollout_params.check_rollout(repeat_mode, max_concurrency, max_errors, wait)
+    return Rollout(max_concurrency, max_errors, wait, delivery_deadline(params, now_ms))
+
+
 def task_args(
     params: Params, limits: Limits, access_key_id: str, command_defaults: bool, now_ms: int
 ) -> TaskArgs:
@@ -223,10 +242,7 @@ def task_args(
     )
     working_dir = params.text("WorkingDir", max_len=200)
     container_id, container_name = container(params)
-    max_concurrency = rollout_limit(params, "MaxConcurrency", zero_allowed=False)
-    max_errors = rollout_limit(params, "MaxErrors", zero_allowed=True)
-    wait = batch_wait(params)
-    rollout_params.check_rollout(repeat_mode, max_concurrency, max_errors, wait)
+    limits_of = rollout(params, repeat_mode, now_ms)
     return TaskArgs(
         instance_ids=tuple(dict.fromkeys(instance_ids)),
         access_key_id=access_key_id,
@@ -241,8 +257,8 @@ def task_args(
         container_id=container_id,
         container_name=container_name,
         resource_tags=resource_tags,
-        max_concurrency=max_concurrency,
-        max_errors=max_errors,
-        batch_wait=wait,
-        delivery_deadline=delivery_deadline(params, now_ms),
+        max_concurrency=limits_of.max_concurrency,
+        max_errors=limits_of.max_errors,
+        batch_wait=limits_of.batch_wait,
+        delivery_deadline=limits_of.delivery_deadline,
     )

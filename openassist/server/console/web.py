@@ -67,6 +67,7 @@ OFFERS = {
     "send": "SendFile",
     "save": "CreateCommand",
     "activate": "CreateActivation",
+    "audit": "LookupEvents",
 }
 
 
@@ -158,6 +159,7 @@ class Console:
         self.templates.filters["when"] = display.when
         self.templates.filters["iso"] = display.iso
         self.templates.filters["first_line"] = display.first_line
+        self.templates.filters["duration"] = display.duration
         self.templates.globals.update(
             prefix=PREFIX,
             task_labels=display.TASK_LABELS,

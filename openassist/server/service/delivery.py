@@ -115,7 +115,9 @@ class DeliveryService:
             overdue: list[InvocationInstance] = []
             for row in invocations.pending_for_instance(conn, instance_id, redeliver_before, now):
                 if row.deliver_by is not None and row.delivered_at is None and now > row.deliver_by:
-                    past_deadline(conn, row, now)  # came back too late: it never runs
+                    # Came back too late: it never runs.
+                    tables = invocations.TABLES
+                    past_deadline(conn, tables, row.invoke_id, instance_id, row.deliver_by, now)
                     continue
                 waiting_since = row.released_at or row.created_at  # a rollout's: its release
                 late = row.delivered_at is None and waiting_since < now - window
@@ -250,7 +252,8 @@ class DeliveryService:
                     self._observe_result(new.value, (now - current.created_at) / 1000)
             return new
 
-        return await self._ctx.db.write(apply)
+        # Reports arrive together during a fan-out: they share transactions (group commit).
+        return await self._ctx.db.write_grouped(apply)
 
     def _timed_report(
         self,

@@ -12,9 +12,13 @@ from openassist.server.lifecycle import Event, EventKind, overall_status
 from openassist.server.service import checks, ids
 from openassist.server.service.context import ServiceContext, kick_pending, require_registered
 from openassist.server.service.guard import UNGUARDED, Guard
-from openassist.server.service.outages import settle_rows
-from openassist.server.service.readiness import absence_info, agent_absence_code
-from openassist.server.store import files, fleet, proposals, tags
+from openassist.server.service.outages import past_deadline, settle_rows
+from openassist.server.service.readiness import (
+    QUEUED_WHILE,
+    absence_info,
+    agent_absence_code,
+)
+from openassist.server.store import files, fleet, proposals, rollouts, tags
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import FileTask, FileTaskInstance, Instance
 
@@ -35,6 +39,11 @@ class SendFileArgs:
     access_key_id: str
     tags: tuple[tuple[str, str], ...] = ()
     guard: Guard = UNGUARDED
+    # Rollout limits, validated, as given (README, "Rollouts"), as RunCommand takes them.
+    max_concurrency: str = ""
+    max_errors: str = ""
+    batch_wait: int = 0  # seconds a slot freed by a finished target stays empty
+    delivery_deadline: int | None = None  # ms: an offline target waits for its agent until then
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,11 @@ class FileService:
             targets = fleet.instances_by_id(conn, args.instance_ids)
             require_registered(targets, args.instance_ids)
             args.guard.check_instances(conn, args.instance_ids)
-            rows = [self._row(invoke_id, targets[i], now) for i in args.instance_ids]
+            deadline = args.delivery_deadline
+            rows = [self._row(invoke_id, targets[i], now, deadline) for i in args.instance_ids]
+            rollout = bool(args.max_concurrency or args.max_errors)
+            if rollout:  # store.rollouts lets them go
+                rows = [replace(r, held=r.status is InstanceStatus.PENDING) for r in rows]
             task = FileTask(
                 id=invoke_id,
                 name=args.name,
@@ -90,17 +103,30 @@ class FileService:
                 status=overall_status(r.status for r in rows),
                 access_key_id=args.access_key_id,
                 created_at=now,
+                invoked_by=args.guard.user_name,
+                max_concurrency=args.max_concurrency,
+                max_errors=args.max_errors,
+                batch_wait=args.batch_wait,
+                delivery_deadline=deadline,
             )
             files.insert(conn, task, rows)
+            if rollout:  # the first batch, at once (kicked after commit)
+                tables = files.TABLES
+                rollouts.advance(conn, invoke_id, now, True, tables.tasks, tables.rows)
+                proposals.refresh_overall(conn, tables, invoke_id)
             tags.set_tags(conn, "file", invoke_id, args.tags, new=True)
             return rows
 
         rows = await self._ctx.db.write(create)
-        await kick_pending(self._ctx.bus, rows, invoke_id)
+        await kick_pending(self._ctx.bus, [r for r in rows if not r.held], invoke_id)
         return invoke_id
 
-    def _row(self, invoke_id: str, instance: Instance, now: int) -> FileTaskInstance:
+    def _row(
+        self, invoke_id: str, instance: Instance, now: int, deliver_by: int | None
+    ) -> FileTaskInstance:
         absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)
+        if deliver_by is not None and absence in QUEUED_WHILE:
+            absence = None  # DeliveryDeadline: it waits for the agent (see sweeps)
         return FileTaskInstance(
             invoke_id=invoke_id,
             instance_id=instance.id,
@@ -112,6 +138,7 @@ class FileService:
             start_at=None,
             finish_at=now if absence else None,
             update_at=now,
+            deliver_by=deliver_by,
         )
 
     async def describe(
@@ -140,12 +167,15 @@ class FileService:
         window = self._ctx.limits.delivery_timeout_s * 1000
 
         def claim(conn: Connection) -> list[FileTask]:
-            tasks, overdue = files.claim_pending(conn, instance_id, before, now, now - window)
-            if overdue:
+            found = files.claim_pending(conn, instance_id, before, now, now - window)
+            for invoke_id, deliver_by in found.too_late:  # back after the DeliveryDeadline
+                past_deadline(conn, files.TABLES, invoke_id, instance_id, deliver_by, now)
+            if found.overdue:
+                overdue = found.overdue
                 settle_rows(
                     conn, files.TABLES, instance_id, overdue, outage_since, now, window, True
                 )
-            return tasks
+            return found.tasks
 
         return await self._ctx.db.write(claim)
 
@@ -163,4 +193,4 @@ class FileService:
                 conn, files.TABLES, report.invoke_id, instance_id, event, changes, now
             )
 
-        return await self._ctx.db.write(apply)
+        return await self._ctx.db.write_grouped(apply)

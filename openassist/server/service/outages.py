@@ -20,7 +20,6 @@ from sqlalchemy import Connection
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.service.context import ServiceContext
 from openassist.server.store import files, invocations, proposals
-from openassist.server.store.records import InvocationInstance
 
 
 def iso_utc(epoch_ms: int) -> str:
@@ -52,15 +51,22 @@ def verdict(
     return None
 
 
-def past_deadline(conn: Connection, row: InvocationInstance, now: int) -> None:
+def past_deadline(
+    conn: Connection,
+    tables: proposals.TaskTables,
+    invoke_id: str,
+    instance_id: str,
+    deliver_by: int,
+    now: int,
+) -> None:
     """A row whose agent fetched it after the task's DeliveryDeadline: it ends unrun."""
     info = (
-        f"the agent came back after the task's DeliveryDeadline ({iso_utc(row.deliver_by or now)});"
+        f"the agent came back after the task's DeliveryDeadline ({iso_utc(deliver_by)});"
         " the task was not run."
     )
     changes = {"error_code": "DeliveryTimeout", "error_info": info, "finish_at": now}
     event = Event(EventKind.ABORTED)
-    invocations.apply_event(conn, row.invoke_id, row.instance_id, event, changes, now)
+    proposals.apply_event(conn, tables, invoke_id, instance_id, event, changes, now)
 
 
 def settle_rows(

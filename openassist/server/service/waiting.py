@@ -22,6 +22,6 @@ async def anything_waiting(context: ServiceContext, instance_id: str) -> bool:
     def look(conn: Connection) -> bool:
         return invocations.anything_for_instance(
             conn, instance_id, redeliver_before, now
-        ) or files.any_pending(conn, instance_id, redeliver_before)
+        ) or files.any_pending(conn, instance_id, redeliver_before, now)
 
     return await context.db.read(look)

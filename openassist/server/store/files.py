@@ -20,6 +20,7 @@ TABLES = proposals.TaskTables(tasks=file_tasks, rows=file_task_instances)
 
 def _task(row: Any) -> FileTask:
     data = dict(row._mapping)
+    data.pop("status_counts", None)  # the store's own (see proposals)
     data["status"] = InvocationStatus(data["status"])
     return FileTask(**data)
 
@@ -31,7 +32,8 @@ def _row(row: Any) -> FileTaskInstance:
 
 
 def insert(conn: Connection, task: FileTask, rows: Sequence[FileTaskInstance]) -> None:
-    conn.execute(_t.insert().values(**asdict(task)))
+    counts = proposals.encode_counts(row.status for row in rows)
+    conn.execute(_t.insert().values(**asdict(task), status_counts=counts))
     conn.execute(_r.insert(), [asdict(row) for row in rows])
 
 
@@ -79,42 +81,60 @@ def rows_of(conn: Connection, invoke_ids: Iterable[str]) -> dict[str, list[FileT
     return found
 
 
-def any_pending(conn: Connection, instance_id: str, redeliver_before: int) -> bool:
+def any_pending(conn: Connection, instance_id: str, redeliver_before: int, now: int) -> bool:
     """Whether ``claim_pending`` would find anything (no write for the poll that finds none)."""
     query = select(_r.c.invoke_id).where(
         _r.c.instance_id == instance_id,
         _r.c.status == InstanceStatus.PENDING.value,
+        _r.c.held.is_(False),
+        _r.c.released_at.is_(None) | (_r.c.released_at <= now),
         _r.c.delivered_at.is_(None) | (_r.c.delivered_at < redeliver_before),
     )
     return conn.execute(query.limit(1)).first() is not None
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """What an agent's fetch does with an instance's waiting send-file rows."""
+
+    tasks: list[FileTask]  # handed out now
+    overdue: list[tuple[str, int]]  # (invoke id, waiting since): past the delivery window
+    too_late: list[tuple[str, int]]  # (invoke id, deliver by): past the DeliveryDeadline
+
+
 def claim_pending(
     conn: Connection, instance_id: str, redeliver_before: int, now: int, overdue_before: int
-) -> tuple[list[FileTask], list[tuple[str, int]]]:
-    """Send-file tasks to hand to the agent (new, or handed out and not confirmed), and the
-    (invoke id, created at) of those never handed out and created before ``overdue_before``,
-    which are not handed out (the caller ends them)."""
+) -> Claimed:
+    """Send-file tasks to hand to the agent (new, or handed out and not confirmed; a rollout's
+    row only once released and due), and those never handed out that waited past their
+    delivery window (from their release, for a rollout's row) or past their task's
+    DeliveryDeadline: these are not handed out (the caller ends them)."""
     found = conn.execute(
-        select(_r.c.invoke_id, _r.c.created_at, _r.c.delivered_at).where(
+        select(
+            _r.c.invoke_id, _r.c.created_at, _r.c.delivered_at, _r.c.released_at, _r.c.deliver_by
+        ).where(
             _r.c.instance_id == instance_id,
             _r.c.status == InstanceStatus.PENDING.value,
+            _r.c.held.is_(False),  # a rollout holds it back (see store.rollouts)
+            _r.c.released_at.is_(None) | (_r.c.released_at <= now),  # its BatchWait is over
             _r.c.delivered_at.is_(None) | (_r.c.delivered_at < redeliver_before),
         )
     ).all()
+    never = [r for r in found if r.delivered_at is None]
+    too_late = [(r.invoke_id, r.deliver_by) for r in never if r.deliver_by and now > r.deliver_by]
     overdue = [
-        (r.invoke_id, r.created_at)
-        for r in found
-        if r.delivered_at is None and r.created_at < overdue_before
+        (r.invoke_id, r.released_at or r.created_at)
+        for r in never
+        if r.deliver_by is None and (r.released_at or r.created_at) < overdue_before
     ]
-    late = {invoke_id for invoke_id, _ in overdue}
-    pending = [r.invoke_id for r in found if r.invoke_id not in late]
+    ended = {invoke_id for invoke_id, _ in (*overdue, *too_late)}
+    pending = [r.invoke_id for r in found if r.invoke_id not in ended]
     if not pending:
-        return [], overdue
+        return Claimed([], overdue, too_late)
     conn.execute(
         update(_r)
         .where(_r.c.instance_id == instance_id, _r.c.invoke_id.in_(pending))
         .values(delivered_at=now)
     )
     tasks = [_task(row) for row in conn.execute(select(_t).where(_t.c.id.in_(pending)))]
-    return tasks, overdue
+    return Claimed(tasks, overdue, too_late)

@@ -188,6 +188,12 @@ class FileTask:
     access_key_id: str
     created_at: int
     results_seq: int = 0  # raised with every change to a row (WaitInvocationResults' cursor)
+    invoked_by: str = ""  # the RAM user whose key created the task
+    max_concurrency: str = ""  # rollout limits as given (README, "Rollouts")
+    max_errors: str = ""
+    batch_wait: int = 0  # seconds a freed slot stays empty
+    stop_reason: str = ""  # why the rollout stopped early
+    delivery_deadline: int | None = None  # ms; None: the default delivery window
 
 
 @dataclass(frozen=True)
@@ -202,6 +208,9 @@ class FileTaskInstance:
     start_at: int | None
     finish_at: int | None
     update_at: int
+    held: bool = False  # waiting for its rollout's MaxConcurrency (never handed out)
+    released_at: int | None = None  # when a held row was let go (its delivery window starts)
+    deliver_by: int | None = None  # the task's DeliveryDeadline, instead of the window
 
 
 @dataclass(frozen=True)
@@ -284,6 +293,7 @@ def invocation_values(invocation: Invocation) -> dict[str, Any]:
 
 def invocation_from_row(row: Any) -> Invocation:
     data = dict(row._mapping)
+    data.pop("status_counts", None)  # the store's own (see proposals)
     data["status"] = InvocationStatus(data["status"])
     data["repeat_mode"] = RepeatMode(data["repeat_mode"])
     data["termination_mode"] = (

@@ -5,7 +5,7 @@ and a restart finds the rollout exactly where the last commit left it."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Table, select, update
 
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle.rollout import BUDGET_SPENT, next_step, tally
@@ -14,26 +14,35 @@ from openassist.server.store.schema import invocation_instances as _ii
 from openassist.server.store.schema import invocations as _tasks
 
 
-def advance(conn: Connection, invoke_id: str, now: int, first: bool = False) -> None:
+def advance(
+    conn: Connection,
+    invoke_id: str,
+    now: int,
+    first: bool = False,
+    tasks: Table = _tasks,
+    rows: Table = _ii,
+) -> None:
     """Release or cancel held rows of the task as its limits say; a task without limits (or
     without held rows) is left alone. A row released into a slot a finished target freed is
-    handed out after the task's BatchWait; the ``first`` batch at once. The caller refreshes
-    the task's overall status."""
-    c = _tasks.c
+    handed out after the task's BatchWait; the ``first`` batch at once. ``tasks`` / ``rows``:
+    the task's tables (commands by default, or send-file tasks). The caller refreshes the
+    task's overall status."""
+    c = tasks.c
     task = conn.execute(
         select(c.max_concurrency, c.max_errors, c.batch_wait).where(c.id == invoke_id)
     ).first()
     if task is None or not (task.max_concurrency or task.max_errors):
         return
-    rows = conn.execute(select(_ii.c.status, _ii.c.held).where(_ii.c.invoke_id == invoke_id))
-    counts = tally((InstanceStatus(r.status), bool(r.held)) for r in rows)
+    r = rows.c
+    found = conn.execute(select(r.status, r.held).where(r.invoke_id == invoke_id))
+    counts = tally((InstanceStatus(x.status), bool(x.held)) for x in found)
     if not counts.held:
         return
     step = next_step(task.max_concurrency, task.max_errors, counts)
-    waiting = (_ii.c.invoke_id == invoke_id, _ii.c.held.is_(True), _ii.c.status == "Pending")
+    waiting = (r.invoke_id == invoke_id, r.held.is_(True), r.status == "Pending")
     if step.cancel_reason:
         conn.execute(
-            update(_ii)
+            update(rows)
             .where(*waiting)
             .values(
                 status=InstanceStatus.CANCELLED.value,
@@ -45,19 +54,19 @@ def advance(conn: Connection, invoke_id: str, now: int, first: bool = False) -> 
             )
         )
         conn.execute(
-            update(_tasks).where(_tasks.c.id == invoke_id).values(stop_reason=step.cancel_reason)
+            update(tasks).where(tasks.c.id == invoke_id).values(stop_reason=step.cancel_reason)
         )
         return
     if not step.release:
         return
     chosen = conn.execute(
-        select(_ii.c.instance_id).where(*waiting).order_by(_ii.c.instance_id).limit(step.release)
+        select(r.instance_id).where(*waiting).order_by(r.instance_id).limit(step.release)
     ).all()
     due = now if first else now + task.batch_wait * 1000
     for (instance_id,) in chosen:
         conn.execute(
-            update(_ii)
-            .where(_ii.c.instance_id == instance_id, *waiting)
+            update(rows)
+            .where(r.instance_id == instance_id, *waiting)
             .values(held=False, released_at=due, update_at=now)
         )
         note_released(conn, instance_id, invoke_id, due)

@@ -3,6 +3,8 @@ PostgreSQL, and cheap to compare); the API renders them as ISO 8601."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -106,6 +108,37 @@ commands = Table(
     Column("invoke_times", Integer, nullable=False, default=0, server_default="0"),
 )
 
+
+def _rollout_task_columns() -> list[Column[Any]]:
+    """A task's rollout limits (commands and send-file tasks alike)."""
+    return [
+        # As given ("" none, "10" targets, "10%" of them; README, "Rollouts"), and why the
+        # rollout stopped early ("" while it has not).
+        Column("max_concurrency", String(16), nullable=False, default="", server_default=""),
+        Column("max_errors", String(16), nullable=False, default="", server_default=""),
+        # BatchWait: seconds a slot freed by a finished target stays empty before the next one.
+        Column("batch_wait", Integer, nullable=False, default=0, server_default="0"),
+        Column("stop_reason", Text, nullable=False, default="", server_default=""),
+        # DeliveryDeadline (ms): an offline target waits for its agent until then, not the
+        # default delivery window; NULL: the default window.
+        Column("delivery_deadline", BigInteger, nullable=True),
+    ]
+
+
+def _rollout_row_columns() -> list[Column[Any]]:
+    """A per-instance row's place in its task's rollout."""
+    return [
+        # A Pending row held back by its rollout's MaxConcurrency: not handed out until released
+        # (in the transaction that ends a sibling); it is handed out from ``released_at`` (later
+        # than its release by the task's BatchWait), and its delivery window starts then.
+        Column("held", Boolean, nullable=False, default=False, server_default=false()),
+        Column("released_at", BigInteger, nullable=True),
+        # The task's DeliveryDeadline: not handed out by then, the row ends with its agent's
+        # state.
+        Column("deliver_by", BigInteger, nullable=True),
+    ]
+
+
 invocations = Table(
     "invocations",
     metadata,
@@ -132,18 +165,12 @@ invocations = Table(
     # Raised in the transaction of every change to one of its per-instance rows: the cursor of
     # WaitInvocationResults, which answers as soon as it moves past the caller's.
     Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
+    # Its per-instance rows counted by status (JSON, {"Success": 9, "Running": 1}), moved with
+    # each row's change: the overall status without reading every row (NULL: count them).
+    Column("status_counts", Text, nullable=True),
     # The RAM user whose key created the task (empty for tasks older than users).
     Column("invoked_by", String(64), nullable=False, default="", server_default=""),
-    # Rollout limits as given ("" none, "10" targets, "10%" of them; README, "Rollouts"), and why
-    # the rollout stopped early ("" while it has not).
-    Column("max_concurrency", String(16), nullable=False, default="", server_default=""),
-    Column("max_errors", String(16), nullable=False, default="", server_default=""),
-    # BatchWait: seconds a slot freed by a finished target stays empty before the next one.
-    Column("batch_wait", Integer, nullable=False, default=0, server_default="0"),
-    Column("stop_reason", Text, nullable=False, default="", server_default=""),
-    # DeliveryDeadline (ms): an offline target waits for its agent until then, not the default
-    # delivery window; NULL: the default window.
-    Column("delivery_deadline", BigInteger, nullable=True),
+    *_rollout_task_columns(),
     Index("ix_invocations_created_at", "created_at"),
     Index("ix_invocations_command_id", "command_id"),  # DescribeInvocations[Results] by CommandId
 )
@@ -169,13 +196,7 @@ invocation_instances = Table(
     # Bytes of full output kept in invocation_outputs, and whether more came than the cap.
     Column("full_size", BigInteger, nullable=False, default=0, server_default="0"),
     Column("full_truncated", Boolean, nullable=False, default=False, server_default=false()),
-    # A Pending row of a rollout held back by its MaxConcurrency: not handed out until released
-    # (in the transaction that ends a sibling); it is handed out from ``released_at`` (later
-    # than its release by the task's BatchWait), and its delivery window starts then.
-    Column("held", Boolean, nullable=False, default=False, server_default=false()),
-    Column("released_at", BigInteger, nullable=True),
-    # The task's DeliveryDeadline: not handed out by then, the row ends with its agent's state.
-    Column("deliver_by", BigInteger, nullable=True),
+    *_rollout_row_columns(),
     Index("ix_invocation_instances_instance_id_status", "instance_id", "status"),
     # An instance's results newest first (the keyset order), its task ids, and its status
     # filters, all read from the index alone.
@@ -290,6 +311,11 @@ file_tasks = Table(
     # Raised in the transaction of every change to one of its per-instance rows: the cursor of
     # WaitInvocationResults, which answers as soon as it moves past the caller's.
     Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
+    # Its per-instance rows counted by status (JSON, {"Success": 9, "Running": 1}), moved with
+    # each row's change: the overall status without reading every row (NULL: count them).
+    Column("status_counts", Text, nullable=True),
+    Column("invoked_by", String(64), nullable=False, default="", server_default=""),
+    *_rollout_task_columns(),
     Index("ix_file_tasks_created_at", "created_at"),
 )
 
@@ -306,6 +332,7 @@ file_task_instances = Table(
     Column("start_at", BigInteger, nullable=True),
     Column("finish_at", BigInteger, nullable=True),
     Column("update_at", BigInteger, nullable=False),
+    *_rollout_row_columns(),
     Index("ix_file_task_instances_instance_id_status", "instance_id", "status"),
 )
 
@@ -395,7 +422,11 @@ audit_events = Table(
     Column("error_code", String(128), nullable=False, default=""),
     Column("error_message", Text, nullable=False, default=""),
     Column("request_parameters", Text, nullable=False, default="{}"),  # redacted JSON
+    # Written to the audit sink (file or syslog) since it last changed; the sink ships the
+    # rows still false, in seq order, and sets it after they are out (at least once).
+    Column("shipped", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_audit_events_event_time", "event_time"),
+    Index("ix_audit_events_shipped_seq", "shipped", "seq"),
 )
 
 # DescribeCloudAssistantSettings / ModifyCloudAssistantSettings: one JSON document per type.
