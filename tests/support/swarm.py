@@ -174,14 +174,7 @@ def main() -> None:
     parser.add_argument("--key-pool", type=Path, help="RSA keys kept between runs")
     parser.add_argument("--key-offset", type=int, default=0, help="this worker's first key")
     logging.getLogger("openassist").setLevel(logging.ERROR)  # retries are expected here
-    # uvloop (a server dependency) when present: thousands of agents per process cost a fraction
-    # of the CPU and memory on it (asyncio's TLS layer fills a 256 KiB buffer per connection).
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(_worker(parser.parse_args()))
-    else:
-        uvloop.run(_worker(parser.parse_args()))
+    asyncio.run(_worker(parser.parse_args()))
 
 
 @dataclass
