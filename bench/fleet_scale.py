@@ -36,6 +36,7 @@ from tests.support.cluster import Cluster, temporary_postgres_database, wait_unt
 from tests.support.swarm import Swarm, start_swarm
 
 BATCH = 100  # instances per RunCommand call (the API's limit)
+ACTIVATION_MAX = 1000  # instances one activation admits (the API's limit)
 ACTIONS = (
     "DescribeInvocations newest",
     "DescribeInvocations by InstanceId",
@@ -249,7 +250,9 @@ def main() -> int:
     parser.add_argument("--key-pool", type=Path, help="RSA keys kept between runs (a folder)")
     parser.add_argument("--py-spy", type=Path, help="record the server's stacks into a folder")
     args = parser.parse_args()
-    count, workers = int(args.agents), max(1, int(args.workers))
+    # One activation per worker, and an activation admits at most 1,000 instances.
+    count = int(args.agents)
+    workers = max(1, int(args.workers), -(-count // ACTIVATION_MAX))
     shares = [count // workers + (1 if w < count % workers else 0) for w in range(workers)]
     firsts = [sum(shares[:w]) for w in range(workers)]
     with tempfile.TemporaryDirectory() as temp, ExitStack() as stack:
@@ -261,7 +264,6 @@ def main() -> int:
         # open-file limit.
         env = {"OPENASSIST_AGENT_MAX_CONNECTIONS": str(min(max(8192, 2 * count + 1000), 18000))}
         cluster = stack.enter_context(Cluster.start(root / "cluster", database_url=url, env=env))
-        activation = cluster.call("CreateActivation", InstanceCount=str(count))
         server = f"127.0.0.1:{cluster.agent_port}"
         say(
             f"fleet scale: {count} simulated agents over {workers} worker processes,"
@@ -273,7 +275,7 @@ def main() -> int:
                 start_swarm(
                     server,
                     cluster.ca_file,
-                    activation,
+                    cluster.call("CreateActivation", InstanceCount=str(share)),
                     share,
                     root / f"sims-{w}",
                     root / f"swarm-{w}.log",
