@@ -1,6 +1,6 @@
 """rollout limits of send-file tasks: MaxConcurrency / MaxErrors / BatchWait / DeliveryDeadline
 
-Revision ID: 0031
+Revision ID: 0033
 Revises: 0032
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0031"
+revision = "0033"
 down_revision = "0032"
 branch_labels = None
 depends_on = None
