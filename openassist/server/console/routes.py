@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openassist.server.console.activation_pages import ActivationPages
+from openassist.server.console.audit_pages import AuditPages
 from openassist.server.console.auth_pages import AuthPages
 from openassist.server.console.command_pages import CommandPages
 from openassist.server.console.fleet_pages import FleetPages
@@ -73,5 +74,6 @@ def console_app(services: Services, keys: ConsoleKeys, agent_port: int = 8643) -
         Route("/commands/{command_id}", guard(library.update), methods=post),
         Route("/activations", guard(machines.form), methods=get),
         Route("/activations", guard(machines.create), methods=post),
+        Route("/audit", guard(AuditPages(console).events), methods=get),
     ]
     return Starlette(routes=routes)
