@@ -48,6 +48,7 @@ from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.identities import IdentityService
 from openassist.server.service.invocations import InvocationService
+from openassist.server.service.overview import OverviewService
 from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.principals import Principals
 from openassist.server.service.ram_policies import PolicyService
@@ -58,6 +59,7 @@ from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
 from openassist.server.service.sign_in_failures import SharedSignInFailures
 from openassist.server.service.sweeps import Sweeper
+from openassist.server.service.targeting import TargetingService
 from openassist.server.service.task_tables import TaskTableService
 from openassist.server.settings import ServerSettings
 from openassist.server.store.db import Database
@@ -162,6 +164,8 @@ async def build_server(settings: ServerSettings) -> Server:
         activations=ActivationService(context),
         diagnosis=DiagnosisService(context),
         task_tables=TaskTableService(context),
+        targeting=TargetingService(context),
+        overview=OverviewService(context),
         parameter_store=parameter_store,
         agent_upgrades=upgrades,
         idempotency=idempotency,

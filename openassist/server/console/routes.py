@@ -15,6 +15,8 @@ from openassist.server.console.auth_pages import AuthPages
 from openassist.server.console.command_pages import CommandPages
 from openassist.server.console.fleet_pages import FleetPages
 from openassist.server.console.identity import ConsoleKeys
+from openassist.server.console.overview_pages import OverviewPage
+from openassist.server.console.targets import TargetCount
 from openassist.server.console.task_pages import TaskPages
 from openassist.server.console.web import SECURITY_HEADERS, Console, refusal
 from openassist.server.service.services import Services
@@ -34,6 +36,7 @@ def console_app(services: Services, keys: ConsoleKeys, agent_port: int = 8643) -
     machines = ActivationPages(console, agent_port)
     auth, tasks = AuthPages(console), TaskPages(console)
     fleet, library = FleetPages(console), CommandPages(console)
+    counter, overview = TargetCount(console), OverviewPage(console)
     files = _static_files()
     guard = console.guard
 
@@ -60,10 +63,12 @@ def console_app(services: Services, keys: ConsoleKeys, agent_port: int = 8643) -
             guard(tasks.output),
             methods=get,
         ),
+        Route("/overview", guard(overview.show), methods=get),
         Route("/instances", guard(fleet.instances), methods=get),
         Route("/instances/{instance_id}", guard(fleet.instance), methods=get),
         Route("/run", guard(fleet.run_form), methods=get),
         Route("/run", guard(fleet.run), methods=post),
+        Route("/targets", guard(counter.page), methods=get),
         Route("/sendfile", guard(fleet.send_form), methods=get),
         Route("/sendfile", guard(fleet.send), methods=post),
         Route("/files/{invoke_id}", guard(fleet.file_task), methods=get),
