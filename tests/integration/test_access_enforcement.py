@@ -20,6 +20,7 @@ from openassist.cli.api_client import ApiCallError, ApiClient, Credentials
 from tests.e2e.test_official_sdks import REGION, current_client, without_proxies
 from tests.e2e.test_ram_sdk import READ_ONLY, document, ram_client
 from tests.support.cluster import Cluster
+from tests.support.console import console_client, sign_in
 
 __all__ = ["without_proxies"]
 
@@ -379,3 +380,9 @@ def test_describe_commands_lists_only_the_commands_the_caller_may_see(cluster: C
     assert _commands_seen(tagged.ecs(cluster), name="first") == ([], 0)
     everything, _ = _commands_seen(current_client(cluster))
     assert {first, second, *blue} <= set(everything)
+    with console_client(cluster) as browser:  # the console's library and forms alike
+        assert sign_in(browser, "key", named.key_id, named.secret).status_code == 303
+        library = browser.get("/console/commands").text
+        assert first in library and second in library and blue[0] not in library
+        assert browser.get(f"/console/commands/{blue[0]}").status_code == 404
+        assert blue[0] not in browser.get(f"/console/run?command={blue[0]}").text
