@@ -7,11 +7,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from openassist.cli.api_client import ApiClient
 from openassist.cli.outcome import ExitCode, UsageError
 from openassist.cli.table import render_table
+
+TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 USER_ACTIONS = ("list", "create", "delete", "attach", "detach", "policies")
 KEY_ACTIONS = ("list", "create", "enable", "disable", "delete")

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import namedtuple
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
 from urllib.parse import urlencode, urlsplit
 
 from openassist.cli.http_wire import Connection, ConnectionClosed
@@ -28,13 +28,30 @@ class ApiCallError(Exception):
         self.request_id = request_id  # what the server's log lines about the call carry
 
 
-class Credentials(NamedTuple):  # a NamedTuple: dataclasses' import is a tenth of a short command
-    access_key_id: str
-    access_key_secret: str
-    endpoint: str  # host:port (plain http) or http(s)://host:port
-    region_id: str
-    ca_file: str = ""  # the CA that verifies an https endpoint; empty: the system's
-    source: str = ""  # where they were read, for error messages
+# Not dataclasses (a tenth of a short command's start-up) nor typing.NamedTuple (typing is as
+# much): collections' namedtuple at run time, the same fields typed for the type checker.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
+    class _CredentialFields(NamedTuple):
+        access_key_id: str
+        access_key_secret: str
+        endpoint: str  # host:port (plain http) or http(s)://host:port
+        region_id: str
+        ca_file: str = ""  # the CA that verifies an https endpoint; empty: the system's
+        source: str = ""  # where they were read, for error messages
+
+else:
+    _CredentialFields = namedtuple(
+        "Credentials",
+        "access_key_id access_key_secret endpoint region_id ca_file source",
+        defaults=("", ""),
+    )
+
+
+class Credentials(_CredentialFields):
+    __slots__ = ()
 
     def __repr__(self) -> str:  # the secret never appears in a repr or a log
         return f"Credentials({self.access_key_id!r}, endpoint={self.endpoint!r})"

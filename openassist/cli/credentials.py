@@ -21,7 +21,6 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
 
 from openassist.cli.api_client import Credentials
 
@@ -34,13 +33,16 @@ class CredentialsNotFound(Exception):
     """No credentials where the CLI looked; the message says where that was."""
 
 
-class Choice(NamedTuple):
+class Choice:
     """What the command line said about credentials (all optional)."""
 
-    credentials_file: str = ""
-    profile: str = ""
-    endpoint: str = ""
-    ca_file: str = ""
+    __slots__ = ("ca_file", "credentials_file", "endpoint", "profile")
+
+    def __init__(
+        self, credentials_file: str = "", profile: str = "", endpoint: str = "", ca_file: str = ""
+    ) -> None:
+        self.credentials_file, self.profile = credentials_file, profile
+        self.endpoint, self.ca_file = endpoint, ca_file
 
 
 def profiles_file(environ: Mapping[str, str] | None = None) -> Path:

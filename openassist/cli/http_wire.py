@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from typing import Any, BinaryIO
+
+TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 MAX_HEAD = 64 * 1024  # status line and headers together
-Wrap = Callable[[socket.socket, str], Any]  # TLS: (plain socket, host name) -> TLS socket
+Wrap = Callable[[socket.socket, str], "Any"]  # TLS: (plain socket, host name) -> TLS socket
 
 
 class ConnectionClosed(ConnectionError):

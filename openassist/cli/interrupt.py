@@ -7,10 +7,13 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from typing import TextIO
 
 from openassist.cli.api_client import ApiCallError, ApiClient, ApiUnreachable
 from openassist.cli.outcome import ExitCode
+
+TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
+if TYPE_CHECKING:
+    from typing import TextIO
 
 SECOND_PRESS_S = 3.0  # how long a second Ctrl-C counts as "stop it"
 

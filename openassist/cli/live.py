@@ -10,14 +10,17 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any, TextIO
 
 from openassist.cli.hostrange import fold_text
 from openassist.cli.outcome import ExitCode, exit_code, is_final, verdict
 
+TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
+if TYPE_CHECKING:
+    from typing import Any, TextIO
+
 BUDGET_SPENT = "ErrorBudgetSpent"  # the catalog's code of a rollout's target never started
 
-Row = dict[str, Any]
+Row = dict[str, "Any"]
 
 
 class Mode(Enum):

@@ -7,12 +7,15 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn, cast
 
 from openassist import __version__
 from openassist.cli import access_commands
 from openassist.cli.outcome import ExitCode
 from openassist.cli.targets import add_target_options
+
+TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 
 def _columns() -> int:
@@ -41,7 +44,8 @@ class _Parser(argparse.ArgumentParser):
         # argparse makes one at every add_argument (to check its metavar), and finds the width
         # through shutil: an import and a terminal query per option of a short command.
         formatter: Any = self.formatter_class  # a HelpFormatter class: it takes a width
-        return cast(argparse.HelpFormatter, formatter(prog=self.prog, width=_columns() - 2))
+        made: argparse.HelpFormatter = formatter(prog=self.prog, width=_columns() - 2)
+        return made
 
 
 class _Unbuilt:
@@ -63,7 +67,8 @@ class _Subcommands:
     def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
         real = self._sub.add_parser(name, **kwargs)
         built = self._wanted is None or self._wanted == name
-        return real if built else cast(argparse.ArgumentParser, _Unbuilt())
+        unbuilt: Any = _Unbuilt()
+        return real if built else unbuilt
 
 
 def _command_in(argv: Sequence[str]) -> str | None:

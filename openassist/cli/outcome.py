@@ -10,7 +10,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from enum import IntEnum
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ExitCode(IntEnum):

@@ -5,13 +5,28 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+from collections import namedtuple
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from openassist.cli.outcome import UsageError
 
-if TYPE_CHECKING:  # the parser imports this module for its options: keep it light
+TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
+if TYPE_CHECKING:  # nor the client: the parser imports this module for its options
+    from typing import Any, NamedTuple
+
     from openassist.cli.api_client import ApiClient
+
+    class _SelectionFields(NamedTuple):
+        patterns: tuple[str, ...] = ()
+        tags: tuple[tuple[str, str | None], ...] = ()
+        every: bool = False
+
+    class _MachineFields(NamedTuple):
+        fields: dict[str, Any]
+
+else:
+    _SelectionFields = namedtuple("Selection", "patterns tags every", defaults=((), (), False))
+    _MachineFields = namedtuple("Machine", "fields")
 
 _GLOB = frozenset("*?[")
 _PAGE = "50"
@@ -21,10 +36,8 @@ class TargetError(UsageError):
     """A selection that names nothing, or names something that does not exist."""
 
 
-class Selection(NamedTuple):
-    patterns: tuple[str, ...] = ()
-    tags: tuple[tuple[str, str | None], ...] = ()
-    every: bool = False
+class Selection(_SelectionFields):
+    __slots__ = ()
 
     @property
     def empty(self) -> bool:
@@ -54,10 +67,10 @@ def add_target_options(parser: argparse.ArgumentParser, required: bool = True) -
     parser.add_argument("--all", action="store_true", help="every registered machine")
 
 
-class Machine(NamedTuple):
-    """One instance as DescribeManagedInstances shows it."""
+class Machine(_MachineFields):
+    """One instance as DescribeManagedInstances shows it (``fields``)."""
 
-    fields: dict[str, Any]
+    __slots__ = ()
 
     @property
     def id(self) -> str:

@@ -3,11 +3,13 @@ DescribeInvocationResults) or a file task (``f-...``, DescribeSendFileResults' I
 
 from __future__ import annotations
 
-from typing import Any
-
 from openassist.cli.api_client import ApiClient
 
-Row = dict[str, Any]
+TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
+if TYPE_CHECKING:
+    from typing import Any
+
+Row = dict[str, "Any"]
 
 
 def is_file_task(invoke_id: str) -> bool:

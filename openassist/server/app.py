@@ -58,6 +58,7 @@ from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
 from openassist.server.service.sign_in_failures import SharedSignInFailures
+from openassist.server.service.store_upkeep import StoreUpkeep
 from openassist.server.service.sweeps import Sweeper
 from openassist.server.service.targeting import TargetingService
 from openassist.server.service.task_tables import TaskTableService
@@ -126,6 +127,7 @@ async def build_server(settings: ServerSettings) -> Server:
     await asyncio.to_thread(secure_data_dir, settings.data_dir)
     db = Database(settings.effective_database_url)
     await asyncio.to_thread(db.migrate)
+    await asyncio.to_thread(db.optimize)  # planner statistics before the first list
     metrics = ServerMetrics()
     db.observe = metrics.observe_transaction
     bus = await open_bus(settings.bus_url)
@@ -275,7 +277,9 @@ def _metrics_listener(settings: ServerSettings, server: Server) -> list[uvicorn.
     return [http_server("metrics", app, (host, port), None, settings, settings.api_max_connections)]
 
 
-def _audit_shipping(settings: ServerSettings, db: Database) -> asyncio.Task[None] | None:
+def _audit_shipping(
+    settings: ServerSettings, db: Database, metrics: ServerMetrics
+) -> asyncio.Task[None] | None:
     """The audit sink's shipping loop, when a file or syslog is configured."""
     outlets: list[Outlet] = []
     if settings.audit_sink_file:
@@ -285,7 +289,7 @@ def _audit_shipping(settings: ServerSettings, db: Database) -> asyncio.Task[None
         outlets.append(SyslogOutlet(settings.audit_sink_syslog))
     if not outlets:
         return None
-    sink = AuditSink(db, outlets, settings.regions[0])
+    sink = AuditSink(db, outlets, settings.regions[0], metrics.observe_audit_sink)
     return asyncio.create_task(sink.run(), name="audit-sink")
 
 
@@ -336,7 +340,8 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     duties = [
         asyncio.create_task(server.sweeper.run(), name="sweeper"),
         asyncio.create_task(server.services.audit.keep_retention(), name="audit"),
-        _audit_shipping(settings, server.db),
+        asyncio.create_task(StoreUpkeep(server.db).run(), name="store-upkeep"),
+        _audit_shipping(settings, server.db, server.metrics),
         _renewing(settings, server.tls, agent_context, server.services.clock),
     ]
     try:

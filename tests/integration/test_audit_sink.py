@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import BACKENDS
@@ -88,6 +89,11 @@ def test_an_event_committed_while_syslog_is_down_ships_once_after_a_kill(
     env = {"OPENASSIST_AUDIT_SINK_SYSLOG": f"tcp://127.0.0.1:{port}"}
     with backend_cluster(backend, tmp_path, env) as cluster:
         before = _create_command(cluster, "before-the-crash")  # committed: LookupEvents has it
+        wait_until(
+            lambda: _metric(cluster, 'openassist_audit_sink_batches_total{outcome="failed"}') >= 1,
+            30,
+            what="the sink to try and fail (syslog is down)",
+        )
         cluster.kill_server()
         with syslog_receiver("tcp", port) as receiver:
             cluster.restart_server()
@@ -95,8 +101,18 @@ def test_an_event_committed_while_syslog_is_down_ships_once_after_a_kill(
             after = _create_command(cluster, "after-the-restart")
             receiver.wait_for(after["eventId"])  # shipped in order: no resend of before is due
             ids = [d["eventId"] for d in receiver.documents()]
+            assert _metric(cluster, "openassist_audit_sink_events_total") >= 2
     assert ids.count(before["eventId"]) == 1
     assert ids.index(before["eventId"]) < ids.index(after["eventId"])
+
+
+def _metric(cluster: Cluster, sample: str) -> float:
+    """One sample of the server's /metrics (0 when absent)."""
+    text = httpx.get(f"http://{cluster.endpoint}/metrics", timeout=30).text
+    for line in text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.split()[-1])
+    return 0.0
 
 
 def test_a_kill_after_syslog_took_a_batch_but_before_its_mark_ships_it_again(

@@ -391,6 +391,7 @@ def test_send_file_form(
     wait_until(lambda: (tmp_path / "motd.txt").exists(), 30, what="the file to arrive")
     assert (tmp_path / "motd.txt").read_text() == "welcome\n"
     wait_until(lambda: "Task Completed" in client.get(page).text, 30, what="the file task")
+    assert "Sent by admin" in text_of(client.get(page).text)  # who sent it (InvokedBy)
     refused = _post_form(
         client,
         "/console/sendfile",

@@ -1,6 +1,7 @@
 """A short command starts light: ``openassist run`` loads no module it does not use (shutil,
 which argparse reaches for at every option to learn the terminal's width; configparser, for a
-credentials file that is JSON), and its help still takes the terminal's width."""
+credentials file that is JSON; typing, whose names only the type checker needs), and its help
+still takes the terminal's width."""
 
 from __future__ import annotations
 
@@ -20,11 +21,11 @@ from openassist.cli import credentials, main
 argv = ["run", "echo hi", "-i", "web-1", "--credentials", sys.argv[1]]
 args, _ = main._parser(argv).parse_known_args(argv)
 credentials.resolve(credentials.Choice(credentials_file=args.credentials))
-print(sorted(m for m in ("shutil", "configparser") if m in sys.modules))
+print(sorted(m for m in ("shutil", "configparser", "typing") if m in sys.modules))
 """
 
 
-def test_a_run_command_loads_neither_shutil_nor_configparser(tmp_path: Path) -> None:
+def test_a_run_command_loads_no_shutil_configparser_or_typing(tmp_path: Path) -> None:
     document = {"AccessKeyId": "k", "AccessKeySecret": "s", "Endpoint": "127.0.0.1:1"}
     (tmp_path / "credentials.json").write_text(json.dumps(document))
     result = subprocess.run(

@@ -13,7 +13,7 @@ import pytest
 
 from openassist.protocol.statuses import InstanceStatus, InvokeRecordStatus
 from openassist.server.lifecycle import EXIT_CODE_NONZERO, record_status
-from openassist.server.store import invocations
+from openassist.server.store import invocations, listings
 from openassist.server.store.db import Database
 from openassist.server.store.paging import PageQuery
 from openassist.server.store.schema import commands, instances
@@ -90,7 +90,7 @@ def _all_pages(db: Database, where: invocations.ResultFilter) -> tuple[list[tupl
     after = None
     with db.engine.connect() as conn:
         while True:
-            page = invocations.list_results(conn, where, PageQuery(limit=3, after=after))
+            page = listings.list_results(conn, where, PageQuery(limit=3, after=after))
             found += [(r.invoke_id, r.instance_id) for r in page.items]
             if page.next_key is None:
                 return found, page.total
@@ -142,7 +142,7 @@ def test_tasks_by_instance_and_command_match_the_oracle(db: Database) -> None:
             after = None
             with db.engine.connect() as conn:
                 while True:
-                    page = invocations.list_invocations(conn, where, PageQuery(3, after=after))
+                    page = listings.list_invocations(conn, where, PageQuery(3, after=after))
                     found += [task.id for task in page.items]
                     assert page.total == len(expected)
                     if page.next_key is None:

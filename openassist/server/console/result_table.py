@@ -63,7 +63,8 @@ class TableAsk:
             "same": self.same_as,
         }
         values.update(changes)
-        return {k: str(v) for k, v in values.items() if v not in ("", None)}
+        defaults = {"sort": "name", "view": "table", "page": 1}
+        return {k: str(v) for k, v in values.items() if v not in ("", None, defaults.get(k))}
 
     def url(self, **changes: str | int) -> str:
         return "?" + urlencode(self.params(**changes))

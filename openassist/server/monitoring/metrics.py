@@ -87,6 +87,17 @@ class ServerMetrics:
             ["code"],
             registry=self.registry,
         )
+        self.audit_sink = Counter(
+            "openassist_audit_sink_batches",
+            "Audit sink attempts, by outcome (shipped, or failed: the events wait in the store).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.audit_shipped = Counter(
+            "openassist_audit_sink_events",
+            "Audit events shipped to the sink's file or syslog (a resent one counts again).",
+            registry=self.registry,
+        )
         self.db_seconds = Histogram(
             "openassist_db_transaction_seconds",
             "Database transactions: time in the worker thread, by kind (read or write).",
@@ -109,6 +120,11 @@ class ServerMetrics:
         self.sweeps.labels("failed" if ended_codes is None else "ok").inc()
         for code in ended_codes or ():
             self.swept.labels(code).inc()
+
+    def observe_audit_sink(self, shipped: int | None) -> None:
+        """One attempt of the audit sink: how many events it shipped, or None when it failed."""
+        self.audit_sink.labels("failed" if shipped is None else "shipped").inc()
+        self.audit_shipped.inc(shipped or 0)
 
     async def exposition(self, db: Database, now_ms: int, online_window_ms: int) -> bytes:
         """Count the fleet and the tasks now, then render everything in the text format."""

@@ -6,8 +6,9 @@ not a single high-water sequence: on PostgreSQL a transaction may commit after a
 and a cursor past it would skip its event). A crash or an outlet that is down leaves the rows
 unshipped, so they go out later: at least once. A crash after an outlet took a batch but
 before the mark committed ships that batch again (the same ``eventId``, for the SIEM to
-fold); nothing else is sent twice. A failure recorded on an already shipped event (the call
-failed after its first write committed) ships the event again with its error code.
+fold); so does a batch one outlet refused (to every outlet, again), and two nodes may ship
+the same batch. A failure recorded on an already shipped event (the call failed after its
+first write committed) ships the event again with its error code.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from openassist.server.service.audit_document import event_document
 from openassist.server.service.audit_outlets import Line, Outlet, OutletError
@@ -26,6 +28,8 @@ BATCH = 500  # events per read, write and mark
 POLL_S = 1.0  # how soon a committed event leaves when nothing is pending
 MAX_BACKOFF_S = 30.0  # longest wait between attempts while an outlet is down
 log = logging.getLogger(__name__)
+# Told each attempt that had events to ship: how many it shipped, or None when it failed.
+SinkObserver = Callable[[int | None], None]
 
 
 def shipped_line(row: store.Unshipped, region: str) -> Line:
@@ -40,10 +44,20 @@ def shipped_line(row: store.Unshipped, region: str) -> Line:
 
 
 class AuditSink:
-    def __init__(self, db: Database, outlets: Sequence[Outlet], region: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        outlets: Sequence[Outlet],
+        region: str,
+        observe: SinkObserver | None = None,
+    ) -> None:
         self._db = db
         self._outlets = list(outlets)
         self._region = region
+        self._observe = observe or (lambda _shipped: None)
+        # One thread does every outlet call, closing included: a close never races a write
+        # still running after its task was cancelled (a reused descriptor would get its bytes).
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="audit-sink")
 
     async def ship_once(self) -> int:
         """Ship the oldest unshipped events (up to ``BATCH``); returns how many. Raises
@@ -52,8 +66,9 @@ class AuditSink:
         if not pending:
             return 0
         lines = [shipped_line(row, self._region) for row in pending]
+        loop = asyncio.get_running_loop()
         for outlet in self._outlets:
-            await asyncio.to_thread(outlet.write, lines)
+            await loop.run_in_executor(self._thread, outlet.write, lines)
         await self._db.write(lambda conn: store.mark_shipped(conn, pending))
         return len(pending)
 
@@ -64,16 +79,17 @@ class AuditSink:
             while True:
                 try:
                     shipped = await self.ship_once()
-                except OutletError as error:
-                    log.error("audit sink: %s; events wait in the store", error)
+                except Exception as error:
+                    if isinstance(error, OutletError):
+                        log.error("audit sink: %s; events wait in the store", error)
+                    else:
+                        log.exception("audit sink: shipping failed; events wait in the store")
+                    self._observe(None)
                     backoff = min(backoff * 2, MAX_BACKOFF_S)
                     await asyncio.sleep(backoff)
                     continue
-                except Exception:
-                    log.exception("audit sink: shipping failed; events wait in the store")
-                    backoff = min(backoff * 2, MAX_BACKOFF_S)
-                    await asyncio.sleep(backoff)
-                    continue
+                if shipped:
+                    self._observe(shipped)
                 if shipped and backoff > POLL_S:
                     log.info("audit sink: shipping again")
                 backoff = POLL_S
@@ -81,4 +97,5 @@ class AuditSink:
                     await asyncio.sleep(POLL_S)
         finally:
             for outlet in self._outlets:
-                outlet.close()
+                self._thread.submit(outlet.close)  # after any write still under way
+            self._thread.shutdown(wait=False)

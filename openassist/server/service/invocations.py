@@ -45,7 +45,16 @@ from openassist.server.service.readiness import (
     agent_absence_code,
     missing_feature,
 )
-from openassist.server.store import commands, fleet, invocations, outputs, rollouts, runs, tags
+from openassist.server.store import (
+    commands,
+    fleet,
+    invocations,
+    listings,
+    outputs,
+    rollouts,
+    runs,
+    tags,
+)
 from openassist.server.store.outputs import OutputSlice
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import (
@@ -284,7 +293,7 @@ class InvocationService:
 
         def query(conn: Connection) -> Page[TaskView]:
             visible = guard.visible(conn)
-            found = invocations.list_invocations(conn, replace(where, visible=visible), page)
+            found = listings.list_invocations(conn, replace(where, visible=visible), page)
             rows = invocations.instances_of(conn, [i.id for i in found.items])
             if visible is not None:
                 shown = set(visible)
@@ -303,7 +312,7 @@ class InvocationService:
             conn: Connection,
         ) -> tuple[Page[InvocationInstance], dict[str, Invocation], dict[str, Command]]:
             seen = replace(where, visible=guard.visible(conn))
-            found = invocations.list_results(conn, seen, page)
+            found = listings.list_results(conn, seen, page)
             tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in found.items])
             cmds = invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
             return found, tasks, cmds

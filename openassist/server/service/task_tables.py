@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.guard import UNGUARDED, Guard
-from openassist.server.store import invocations, tags, task_rows
+from openassist.server.store import invocations, listings, tags, task_rows
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import Command, Invocation
 from openassist.server.store.task_rows import OutputGroup, ResultLine, RowQuery
@@ -53,7 +53,7 @@ class TaskTableService:
 
         def query(conn: Connection) -> Page[TaskSummary]:
             visible = guard.visible(conn)
-            found = invocations.list_invocations(conn, replace(where, visible=visible), page)
+            found = listings.list_invocations(conn, replace(where, visible=visible), page)
             ids = [i.id for i in found.items]
             counts = task_rows.status_counts(conn, ids, visible)
             first = task_rows.first_instances(conn, ids, FIRST_IDS, visible)

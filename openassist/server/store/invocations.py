@@ -10,10 +10,8 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Select,
     Table,
     and_,
-    exists,
     func,
     not_,
     or_,
@@ -29,7 +27,6 @@ from openassist.server.lifecycle import (
     EventKind,
 )
 from openassist.server.store import proposals
-from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import (
     Command,
     Invocation,
@@ -37,9 +34,10 @@ from openassist.server.store.records import (
     command_from_row,
     invocation_from_row,
     invocation_values,
+    result_from_row,
 )
 from openassist.server.store.schema import commands, invocation_instances, invocations
-from openassist.server.store.tags import Tag, ids_tagged
+from openassist.server.store.tags import Tag
 
 _ii = invocation_instances
 TABLES = proposals.TaskTables(tasks=invocations, rows=invocation_instances)
@@ -61,10 +59,6 @@ class InvocationFilter:
     visible: tuple[str, ...] | None = None  # tasks on at least one of these instances; None: all
 
 
-_TIMED_MODES = ("Period", "NextRebootOnly", "EveryReboot")
-_ACTIVE_OVERALL = ("Pending", "Scheduled", "Running", "Stopping")
-
-
 @dataclass(frozen=True)
 class ResultFilter:
     invoke_id: str | None = None
@@ -78,10 +72,7 @@ def _invocation(row: Any) -> Invocation:
     return invocation_from_row(row)
 
 
-def _instance_row(row: Any) -> InvocationInstance:
-    data = dict(row._mapping)
-    data["status"] = InstanceStatus(data["status"])
-    return InvocationInstance(**data)
+_instance_row = result_from_row
 
 
 def insert_command(conn: Connection, command: Command) -> None:
@@ -119,63 +110,6 @@ def get_invocation(conn: Connection, invoke_id: str) -> Invocation | None:
     return _invocation(row) if row else None
 
 
-def _on_instances(query: Select[Any], where: InvocationFilter) -> Select[Any]:
-    """Tasks on the given instance, and on at least one instance the caller may see."""
-    c = invocations.c
-    if where.instance_id:
-        # EXISTS, not IN (subquery): newest first, the database walks the tasks by creation
-        # time and stops at the page's end instead of sorting every task of the instance.
-        query = query.where(
-            exists().where(_ii.c.invoke_id == c.id, _ii.c.instance_id == where.instance_id)
-        )
-    if where.visible is not None:
-        query = query.where(
-            c.id.in_(select(_ii.c.invoke_id).where(_ii.c.instance_id.in_(where.visible)))
-        )
-    return query
-
-
-def _filtered_invocations(query: Select[Any], where: InvocationFilter) -> Select[Any]:
-    c = invocations.c
-    if where.invoke_id:
-        query = query.where(c.id == where.invoke_id)
-    if where.command_id:
-        query = query.where(c.command_id == where.command_id)
-    if where.command_type:
-        query = query.where(
-            c.command_id.in_(select(commands.c.id).where(commands.c.type == where.command_type))
-        )
-    query = _on_instances(query, where)
-    if where.statuses:
-        query = query.where(c.status.in_(where.statuses))
-    if where.repeat_mode:
-        query = query.where(c.repeat_mode == where.repeat_mode)
-    if where.command_name:
-        query = query.where(
-            c.command_id.in_(select(commands.c.id).where(commands.c.name == where.command_name))
-        )
-    if where.tags:
-        query = query.where(c.id.in_(ids_tagged("invocation", where.tags)))
-    if where.created_from is not None:
-        query = query.where(c.created_at >= where.created_from)
-    if where.created_to is not None:
-        query = query.where(c.created_at < where.created_to)
-    if where.timed is not None:
-        active_timed = and_(c.repeat_mode.in_(_TIMED_MODES), c.status.in_(_ACTIVE_OVERALL))
-        query = query.where(active_timed if where.timed else not_(active_timed))
-    return query
-
-
-def list_invocations(
-    conn: Connection, where: InvocationFilter, page: PageQuery
-) -> Page[Invocation]:
-    """Newest first; keyset on (created_at, id) so that paging returns each task exactly once."""
-    c = invocations.c
-    count = _filtered_invocations(select(func.count()).select_from(invocations), where)
-    query = _filtered_invocations(select(invocations), where)
-    return fetch_page(conn, query, count, (c.created_at, c.id), page, _invocation)
-
-
 def instances_of(
     conn: Connection, invoke_ids: Iterable[str]
 ) -> dict[str, list[InvocationInstance]]:
@@ -189,47 +123,24 @@ def instances_of(
     return result
 
 
-def _filtered_results(query: Select[Any], where: ResultFilter) -> Select[Any]:
-    if where.invoke_id:
-        query = query.where(_ii.c.invoke_id == where.invoke_id)
-    if where.instance_id:
-        query = query.where(_ii.c.instance_id == where.instance_id)
-    if where.visible is not None:
-        query = query.where(_ii.c.instance_id.in_(where.visible))
-    if where.command_id:
-        query = query.where(
-            _ii.c.invoke_id.in_(
-                select(invocations.c.id).where(invocations.c.command_id == where.command_id)
-            )
-        )
-    if where.record_status is not None:
-        query = query.where(record_condition(_ii, where.record_status))
-    return query
-
-
 def record_condition(table: Table, wanted: InvokeRecordStatus) -> ColumnElement[bool]:
     """SQL for ``record_status(status, error_code) == wanted`` (see lifecycle) on the rows of
     ``table`` (per-instance rows, or runs of timed tasks)."""
+    return record_condition_on(table.c.status, table.c.error_code, wanted)
+
+
+def record_condition_on(
+    status: ColumnElement[Any], error_code: ColumnElement[Any], wanted: InvokeRecordStatus
+) -> ColumnElement[bool]:
+    """``record_condition`` on the given expressions of a row's status and error code."""
     statuses = [s.value for s, r in RECORD_BY_STATUS.items() if r is wanted]
-    exited_nonzero = and_(
-        table.c.status == InstanceStatus.FAILED.value, table.c.error_code == EXIT_CODE_NONZERO
-    )
-    condition = table.c.status.in_(statuses)
+    exited_nonzero = and_(status == InstanceStatus.FAILED.value, error_code == EXIT_CODE_NONZERO)
+    condition = status.in_(statuses)
     if wanted is InvokeRecordStatus.FINISHED:
         return or_(condition, exited_nonzero)
     if wanted is InvokeRecordStatus.FAILED:
         return and_(condition, not_(exited_nonzero))
     return condition
-
-
-def list_results(
-    conn: Connection, where: ResultFilter, page: PageQuery
-) -> Page[InvocationInstance]:
-    """Newest first; keyset on (created_at, invoke_id, instance_id)."""
-    key = (_ii.c.created_at, _ii.c.invoke_id, _ii.c.instance_id)
-    count = _filtered_results(select(func.count()).select_from(_ii), where)
-    query = _filtered_results(select(_ii), where)
-    return fetch_page(conn, query, count, key, page, _instance_row)
 
 
 def get_instance_row(

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Select, tuple_
+from sqlalchemy import ColumnElement, Connection, Select, select, tuple_
 
 from openassist.catalog import api
 from openassist.errors import InvalidParameter
@@ -64,7 +64,7 @@ def decode_token(token: str) -> tuple[int | str, ...]:
 def fetch_page(
     conn: Connection,
     query: Select[Any],
-    count_query: Select[Any],
+    count_query: Select[Any] | int,
     key_columns: Sequence[ColumnElement[Any]],
     page: PageQuery,
     convert: Callable[[Any], T],
@@ -73,10 +73,10 @@ def fetch_page(
 
     Keyset paging on ``key_columns`` (all descending) returns each row exactly once even while
     rows are being added; offset paging serves the deprecated PageNumber/PageSize scheme.
+    ``count_query`` is the query of the total, or the total when the caller knows it.
     """
-    if page.after is not None and len(page.after) != len(key_columns):
-        raise InvalidParameter(api.NEXT_TOKEN_INVALID)  # a token of another list
-    total = conn.scalar(count_query)
+    check_token(page, len(key_columns))
+    total = count_query if isinstance(count_query, int) else conn.scalar(count_query)
     if page.after is not None:
         query = query.where(tuple_(*key_columns) < tuple_(*page.after))
     query = query.order_by(*(column.desc() for column in key_columns)).limit(page.limit + 1)
@@ -90,3 +90,36 @@ def fetch_page(
         last = rows[-1]._mapping
         next_key = tuple(last[column] for column in key_columns)
     return Page(items=[convert(row) for row in rows], total=int(total or 0), next_key=next_key)
+
+
+def check_token(page: PageQuery, width: int) -> None:
+    if page.after is not None and len(page.after) != width:
+        raise InvalidParameter(api.NEXT_TOKEN_INVALID)  # a token of another list
+
+
+def fetch_few(
+    conn: Connection,
+    keys: Select[Any],
+    total: int,
+    page: PageQuery,
+    rows_of: Callable[[list[tuple[Any, ...]]], list[T]],
+) -> Page[T]:
+    """``fetch_page`` for a list known to hold few rows (``total``) among many: its keys (the
+    columns ``keys`` selects, the list's order) are gathered first, so the database finds them
+    by its most selective index instead of walking the list's order past every row that does
+    not match, then ordered and paged the same way; ``rows_of`` reads a page's rows by key, in
+    the keys' order."""
+    found = keys.cte("few").prefix_with("MATERIALIZED")
+    columns = list(found.c)
+    check_token(page, len(columns))
+    query = select(*columns)
+    if page.after is not None:
+        query = query.where(tuple_(*columns) < tuple_(*page.after))
+    query = query.order_by(*(column.desc() for column in columns)).limit(page.limit + 1)
+    if page.after is None and page.offset:
+        query = query.offset(page.offset)
+    chosen = [tuple(row) for row in conn.execute(query)]
+    more = len(chosen) > page.limit
+    chosen = chosen[: page.limit]
+    next_key = chosen[-1] if more and chosen else None
+    return Page(items=rows_of(chosen) if chosen else [], total=total, next_key=next_key)

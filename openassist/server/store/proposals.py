@@ -177,10 +177,10 @@ def apply_event(
             .values(status=new_status.value, update_at=now, **changes)
         )
         if result.rowcount == 1:
-            if new_status.is_final and rollout:
+            limited = task is not None and rollout and (task.max_concurrency or task.max_errors)
+            if new_status.is_final and limited:
                 # A slot freed, or a failure counted.
                 rollouts.advance(conn, invoke_id, now, tasks=tasks, rows=rows)
-            limited = task is not None and rollout and (task.max_concurrency or task.max_errors)
             if limited:  # the rollout may have cancelled held rows too: count them all
                 refresh_overall(conn, tables, invoke_id)
                 bump_results_seq(conn, tables, invoke_id)

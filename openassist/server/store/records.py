@@ -300,3 +300,10 @@ def invocation_from_row(row: Any) -> Invocation:
         TerminationMode(data["termination_mode"]) if data["termination_mode"] else None
     )
     return Invocation(**data)
+
+
+def result_from_row(row: Any) -> InvocationInstance:
+    """A per-instance row of a command task."""
+    data = dict(row._mapping)
+    data["status"] = InstanceStatus(data["status"])
+    return InvocationInstance(**data)

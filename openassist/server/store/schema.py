@@ -106,6 +106,8 @@ commands = Table(
     # DeleteCommand hides a command; its past invocations still name it.
     Column("deleted", Boolean, nullable=False, default=False, server_default=false()),
     Column("invoke_times", Integer, nullable=False, default=0, server_default="0"),
+    Index("ix_commands_name", "name"),  # DescribeInvocations by CommandName
+    Index("ix_commands_type", "type"),  # and by CommandType
 )
 
 
@@ -173,6 +175,9 @@ invocations = Table(
     *_rollout_task_columns(),
     Index("ix_invocations_created_at", "created_at"),
     Index("ix_invocations_command_id", "command_id"),  # DescribeInvocations[Results] by CommandId
+    # DescribeInvocations by InvokeStatus, RepeatMode and Timed: counted from these alone.
+    Index("ix_invocations_status_repeat_mode", "status", "repeat_mode"),
+    Index("ix_invocations_repeat_mode_status", "repeat_mode", "status"),
 )
 
 invocation_instances = Table(
@@ -197,7 +202,16 @@ invocation_instances = Table(
     Column("full_size", BigInteger, nullable=False, default=0, server_default="0"),
     Column("full_truncated", Boolean, nullable=False, default=False, server_default=false()),
     *_rollout_row_columns(),
-    Index("ix_invocation_instances_instance_id_status", "instance_id", "status"),
+    # An instance's rows by status (its agent's task list) and, covering, a few results of a
+    # status (lists that gather few rows: store.listings).
+    Index(
+        "ix_invocation_instances_instance_id_status",
+        "instance_id",
+        "status",
+        "error_code",
+        "created_at",
+        "invoke_id",
+    ),
     # An instance's results newest first (the keyset order), its task ids, and its status
     # filters, all read from the index alone.
     Index(
@@ -208,6 +222,29 @@ invocation_instances = Table(
         "status",
         "error_code",
     ),
+    Index("ix_invocation_instances_created_at", "created_at", "invoke_id", "instance_id"),
+)
+
+# Tallies of invocation_instances by (instance, status, error code), +1/-1 rows added by the
+# triggers of migration 0036 and folded by store/result_counts.py (TotalCount without a count).
+result_counts = Table(
+    "result_counts",
+    metadata,
+    Column("instance_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error_code", String(64), nullable=False),
+    Column("n", BigInteger, nullable=False),
+    Index("ix_result_counts_instance_id_status", "instance_id", "status", "error_code"),
+)
+
+# Tallies of invocations by (status, repeat mode), kept the same way (migration 0037).
+task_counts = Table(
+    "task_counts",
+    metadata,
+    Column("status", String(16), nullable=False),
+    Column("repeat_mode", String(16), nullable=False),
+    Column("n", BigInteger, nullable=False),
+    Index("ix_task_counts_status_repeat_mode", "status", "repeat_mode"),
 )
 
 # One row per run of a timed task on one instance (DescribeInvocationResults IncludeHistory).

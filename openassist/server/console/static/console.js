@@ -23,7 +23,10 @@
     if (!active()) {
       return;
     }
-    if (document.hidden) {
+    // Not while the page is hidden, nor while the keyboard focus is inside the region (a new
+    // copy of it would take the focus away from the reader): the next turn tries again.
+    var focused = document.activeElement;
+    if (document.hidden || (focused && focused !== document.body && region.contains(focused))) {
       schedule();
       return;
     }

@@ -1,7 +1,7 @@
 """Failed console sign-ins kept in the store, so the throttle holds across nodes
 
-Revision ID: 0036
-Revises: 0035
+Revision ID: 0038
+Revises: 0037
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0036"
-down_revision = "0035"
+revision = "0038"
+down_revision = "0037"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,81 @@
+"""The console's pages at fleet scale: a real server whose store holds 5,000 machines, a task
+with 1,000 results and a week of tasks (seeded as tests/support/fleet_seed does), each page
+fetched ``--runs`` times by a signed-in client; p50/p99 of the whole answer (server time plus
+loopback), and the ratio to the Commands page (an empty library: a page that reads nearly
+nothing) in the same run.
+Usage: .venv/bin/python -m bench.console_pages [--runs 30] [--postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from bench.reconnect_swarm import percentile
+from tests.support.cluster import Cluster, temporary_postgres_database
+from tests.support.console import signed_in
+from tests.support.fleet_seed import seed_fleet
+
+
+@contextlib.contextmanager
+def _server(root: Path, postgres: bool) -> Iterator[Cluster]:
+    if postgres:
+        with temporary_postgres_database() as url, Cluster.start(root, url) as running:
+            yield running
+    else:
+        with Cluster.start(root) as running:
+            yield running
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--postgres", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, _server(Path(tmp), args.postgres) as cluster:
+        fleet = seed_fleet(cluster)
+        task = f"/console/invocations/{fleet.invoke_id}"
+        pages = {
+            "commands, none saved (baseline)": "/console/commands",
+            "task list": "/console/invocations",
+            "task: failures tab": task,
+            "task: all, page 20, by exit code": f"{task}?tab=all&page=20&sort=exit_code&dir=desc",
+            "task: grouped by output": f"{task}?tab=all&view=groups",
+            "machine card": f"{task}/instances/mi-seed{870:019d}",
+            "run form": "/console/run",
+            "target count: role=web": "/console/targets?for=run&target=tag&tag=role%3Dweb",
+            "target count: online": "/console/targets?for=run&target=online",
+            "instances": "/console/instances",
+            "overview": "/console/overview",
+        }
+        backend = "PostgreSQL" if args.postgres else "SQLite"
+        print(
+            f"console pages, {fleet.machines} machines, 1000 results, {backend}, {args.runs} runs"
+        )
+        baseline = 0.0
+        with signed_in(cluster) as client:
+            for name, url in pages.items():
+                status = client.get(url).status_code  # warm, and it answers
+                if status != 200:  # an older tree without this page
+                    print(f"  {name:34} answers {status}")
+                    continue
+                times = []
+                for _ in range(args.runs):
+                    started = time.perf_counter()
+                    client.get(url)
+                    times.append((time.perf_counter() - started) * 1000)
+                p50 = statistics.median(times)
+                baseline = baseline or p50
+                print(
+                    f"  {name:34} p50 {p50:7.1f} ms  p99 {percentile(times, 0.99):7.1f} ms"
+                    f"  x{p50 / baseline:5.1f}"
+                )
+
+
+if __name__ == "__main__":
+    main()
