@@ -122,6 +122,16 @@ def test_a_new_password_or_the_user_gone_ends_the_session_on_node_b(
         assert shown_by(client, node_b) == 200
         admin.delete_login_profile(ram.DeleteLoginProfileRequest(user_name="pia"))
         assert shown_by(client, node_b) == 303
+    admin.create_login_profile(ram.CreateLoginProfileRequest(user_name="pia", password="again!!!"))
+    with signed_in_on(node_a, "pia", "again!!!") as client:
+        assert shown_by(client, node_b) == 200
+        admin.detach_policy_from_user(
+            ram.DetachPolicyFromUserRequest(
+                policy_type="System", policy_name=READ_ONLY, user_name="pia"
+            )
+        )
+        admin.delete_user(ram.DeleteUserRequest(user_name="pia"))
+        assert shown_by(client, node_b) == 303
 
 
 def test_a_policy_detached_on_node_a_hides_the_pages_on_node_b(
