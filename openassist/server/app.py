@@ -57,6 +57,7 @@ from openassist.server.service.replay import ReplayGuard, StoreReplayGuard
 from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
+from openassist.server.service.sign_in_failures import SharedSignInFailures
 from openassist.server.service.store_upkeep import StoreUpkeep
 from openassist.server.service.sweeps import Sweeper
 from openassist.server.service.targeting import TargetingService
@@ -183,6 +184,8 @@ async def build_server(settings: ServerSettings) -> Server:
             if settings.bus_url
             else None
         ),
+        # So is the console's sign-in throttle: one lock per user and address on every node.
+        sign_in_failures=SharedSignInFailures(context) if settings.bus_url else None,
         audit=AuditTrail(context, settings.audit_retention_days),
     )
     db.on_tasks_changed = services.result_waits.announce  # wakes WaitInvocationResults

@@ -328,6 +328,17 @@ console_revocations = Table(
     Index("ix_console_revocations_expires_at", "expires_at"),
 )
 
+# Failed console sign-ins per user, address or device, shared by every node (several nodes).
+console_sign_in_failures = Table(
+    "console_sign_in_failures",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+    Column("locked_until", BigInteger, nullable=False),
+    Index("ix_console_sign_in_failures_last_at", "last_at"),
+)
+
 file_tasks = Table(
     "file_tasks",
     metadata,
