@@ -40,6 +40,7 @@ from openassist.server.service.context import Limits, ServiceContext, released_k
 from openassist.server.service.deferring_bus import DeferringBus
 from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
+from openassist.server.service.fires import Firer
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.identities import IdentityService
@@ -74,6 +75,7 @@ class Server:
     gateway: Gateway
     tls: TlsFiles
     sweeper: Sweeper
+    firer: Firer
     console_keys: ConsoleKeys
     replay: ReplayGuard
     metrics: ServerMetrics
@@ -190,6 +192,7 @@ async def build_server(settings: ServerSettings) -> Server:
         gateway,
         tls,
         sweeper,
+        Firer(context),
         console_keys,
         replay,
         metrics,
@@ -299,6 +302,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         )
     tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
     sweeping = asyncio.create_task(server.sweeper.run(), name="sweeper")
+    firing = asyncio.create_task(server.firer.run(), name="fires")
     purging = asyncio.create_task(server.services.audit.keep_retention(), name="audit")
     renewing = _renewing(settings, server.tls, agent_context, server.services.clock)
     try:
@@ -323,6 +327,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         waiter.cancel()
     finally:
         sweeping.cancel()
+        firing.cancel()
         purging.cancel()
         if renewing is not None:
             renewing.cancel()

@@ -10,7 +10,9 @@ from openassist.errors import InvalidParameter
 from openassist.protocol.statuses import RepeatMode
 
 _LIMIT = re.compile(r"(\d{1,9})(%?)")
-ONE_SHOT = (RepeatMode.ONCE, RepeatMode.DRY_RUN)
+# A reboot task runs on each machine at that machine's own boot: there is no fire of the whole
+# fleet to roll out, so limits make no sense there (a Period task's each fire is a rollout).
+PER_MACHINE = (RepeatMode.NEXT_REBOOT_ONLY, RepeatMode.EVERY_REBOOT)
 
 
 def rollout_limit(name: str, text: str, zero_allowed: bool) -> str:
@@ -36,9 +38,9 @@ def rollout_limit(name: str, text: str, zero_allowed: bool) -> str:
 def check_rollout(
     repeat_mode: RepeatMode, max_concurrency: str, max_errors: str, batch_wait: int
 ) -> None:
-    """The parameters together: BatchWait spaces MaxConcurrency's batches, and a timed task's
-    targets hold its schedule for good (no slot would ever free)."""
+    """The parameters together: BatchWait spaces MaxConcurrency's batches, and a reboot task
+    has no fleet-wide fire to roll out."""
     if batch_wait and not max_concurrency:
         raise InvalidParameter(api.ROLLOUT_BATCH_WAIT_ALONE, value=batch_wait)
-    if (max_concurrency or max_errors) and repeat_mode not in ONE_SHOT:
+    if (max_concurrency or max_errors) and repeat_mode in PER_MACHINE:
         raise InvalidParameter(api.ROLLOUT_TIMED_TASK, repeat_mode=repeat_mode.value)

@@ -111,7 +111,11 @@ def apply_event(
             .values(status=new_status.value, update_at=now, **changes)
         )
         if result.rowcount == 1:
-            if new_status.is_final and "max_concurrency" in tasks.c:
+            # A run ends: the row is final, or (a server-fired schedule) back to Scheduled.
+            run_ended = new_status.is_final or (
+                new_status is InstanceStatus.SCHEDULED and current is not InstanceStatus.SCHEDULED
+            )
+            if run_ended and "max_concurrency" in tasks.c:
                 # A slot freed, or a failure counted.
                 rollouts.advance(conn, invoke_id, now, tasks=tasks, rows=rows)
             if new_status is not current:
