@@ -54,6 +54,7 @@ from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
 from openassist.server.service.sweeps import Sweeper
+from openassist.server.service.task_tables import TaskTableService
 from openassist.server.settings import ServerSettings
 from openassist.server.store.db import Database
 from openassist.server.tls_renewal import keep_certificate
@@ -146,6 +147,7 @@ async def build_server(settings: ServerSettings) -> Server:
         files=FileService(context),
         activations=ActivationService(context),
         diagnosis=DiagnosisService(context),
+        task_tables=TaskTableService(context),
         parameter_store=parameter_store,
         agent_upgrades=upgrades,
         idempotency=idempotency,

@@ -142,27 +142,34 @@ def test_operator_flow_in_a_real_browser(
     expect(tabs.get_by_role("link", name="Task Completed (1)")).to_have_attribute(
         "aria-current", "page"
     )
-    done = page.locator(f"article[data-instance-id='{good.instance_id}']")
+    done = page.locator(f"tr[data-instance-id='{good.instance_id}']")
     expect(done.locator(".instance-status")).to_have_text("Task Completed")
     expect(done.locator(".exit-code")).to_have_text("0")
-    expect(done.locator("pre.output")).to_have_text("disk check ok\n")
-    expect(page.locator(f"article[data-instance-id='{bad.instance_id}']")).to_have_count(0)
+    expect(done.locator(".first-line")).to_have_text("disk check ok")
+    expect(page.locator(f"tr[data-instance-id='{bad.instance_id}']")).to_have_count(0)
     shots.append(_shot(page, "04-task-completed-tab", backend))
 
     tabs.get_by_role("link", name=re.compile("Execution failed")).click()
+    failed_row = page.locator(f"tr[data-instance-id='{bad.instance_id}']")
+    expect(failed_row.locator(".instance-status")).to_have_text("Execution failed")
+    expect(failed_row.locator(".exit-code")).to_have_text("4")
+    expect(failed_row.locator(".first-line")).to_have_text("disk check failed")
+    shots.append(_shot(page, "05-execution-failed-tab", backend))
+
+    # The machine's full card, one click away.
+    failed_row.get_by_role("link", name="e2e-db").click()
     failed = page.locator(f"article[data-instance-id='{bad.instance_id}']")
-    expect(failed.locator(".instance-status")).to_have_text("Execution failed")
-    expect(failed.locator(".exit-code")).to_have_text("4")
     expect(failed.locator(".error-code")).to_have_text("ExitCodeNonzero")
     expect(failed.locator(".cause")).to_contain_text("4")
     solution = failed.locator(".solution").inner_text()
     assert solution == ENTRIES["ExitCodeNonzero"].solution
     expect(failed.locator("pre.output")).to_have_text("disk check failed\n")
-    shots.append(_shot(page, "05-execution-failed-tab", backend))
+    shots.append(_shot(page, "05b-machine-card", backend))
 
     # Full output link.
     failed.get_by_role("link", name="Full output").click()
     expect(page.locator("body")).to_have_text(re.compile(r"^\s*disk check failed\s*$"))
+    page.go_back()
     page.go_back()
 
     # A long task: watch it run live, then stop it from its page.
@@ -170,9 +177,9 @@ def test_operator_flow_in_a_real_browser(
     page.get_by_label("Script", exact=True).fill("echo waiting for stop; sleep 300")
     page.get_by_label("Timeout (seconds)", exact=True).fill("600")
     page.get_by_role("button", name="Run").click()
-    running = page.locator(f"article[data-instance-id='{good.instance_id}']")
+    running = page.locator(f"tr[data-instance-id='{good.instance_id}']")
     expect(running.locator(".instance-status")).to_have_text("Running")
-    expect(running.locator("pre.output")).to_contain_text("waiting for stop")
+    expect(running.locator(".first-line")).to_contain_text("waiting for stop")
     shots.append(_shot(page, "06-running", backend))
     running.get_by_role("button", name=f"Stop on {good.instance_id}").click()
     expect(page.get_by_role("status")).to_contain_text("Stop requested")

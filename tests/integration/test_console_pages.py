@@ -62,10 +62,14 @@ def test_task_page_has_outcome_tabs_and_the_recommended_solution(
 
     failed = text_of(client.get(f"/console/invocations/{invoke_id}?tab=failed").text)
     assert bad.instance_id in failed and good.instance_id not in failed
-    assert "Error code: ExitCodeNonzero" in failed
-    assert "Exit code 3" in failed
-    assert "Recommended solution: The script ran and exited with the ExitCode shown." in failed
-    assert "no disk for me" in failed
+    assert "db-1" in failed and "no disk for me" in failed  # its row: name, first line
+
+    # The machine's full card, one click from its row: code, cause, fix, output.
+    card = text_of(client.get(f"/console/invocations/{invoke_id}/instances/{bad.instance_id}").text)
+    assert "Error code: ExitCodeNonzero" in card
+    assert "Exit code 3" in card
+    assert "Recommended solution: The script ran and exited with the ExitCode shown." in card
+    assert "no disk for me" in card and "Full output" in card
 
     first = text_of(client.get(f"/console/invocations/{invoke_id}").text)  # no tab asked for
     assert bad.instance_id in first and good.instance_id not in first  # the failures first

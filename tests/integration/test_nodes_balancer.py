@@ -1,13 +1,14 @@
 """The production layout for real: two nodes on one PostgreSQL behind HAProxy, configured by the
 repository's own ``deploy/haproxy/openassist.cfg`` (only its addresses rewritten to loopback).
 
-An agent that knows one address (the balancer's, as the official agent does) and API clients
+Our agent and the official one, each knowing one address (the balancer's), and API clients
 that know one endpoint keep working while either node is killed (-9): the balancer's health check
 takes the dead node out, the agent reconnects through the balancer to the other, and every script
 runs exactly once."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -25,6 +26,8 @@ from tests.support.cluster import (
     temporary_postgres_database,
     wait_until,
 )
+from tests.support.official_agent import BINARY as OFFICIAL_BINARY
+from tests.support.official_agent import official_agent
 
 SHIPPED = Path(__file__).parents[2] / "deploy" / "haproxy" / "openassist.cfg"
 
@@ -131,27 +134,24 @@ def _run_once(api: ApiClient, script: str, instance_id: str) -> dict[str, object
     return dict(wait_until(final, 120, what=f"{invoke_id} to finish through the balancer"))
 
 
-def test_the_shipped_config_carries_agents_and_api_through_the_loss_of_either_node(
-    layout: tuple[Cluster, Cluster, int, int, Path], tmp_path: Path
+def _kill_each_node_in_turn(
+    layout: tuple[Cluster, Cluster, int, int, Path], instance_id: str, marks: Path
 ) -> None:
-    node_a, node_b, api_port, agent_port, balancer_log = layout
-    agent = node_a.register_agent("balanced", server=f"127.0.0.1:{agent_port}")
-    node_a.start_agent(agent)
+    """A run before, after node A is killed, and after node B is killed (A back): whichever
+    node holds the agent's connection, one of the kills moves it."""
+    node_a, node_b, api_port, _agent_port, balancer_log = layout
     api = _through(node_a, api_port)
-    marks = tmp_path / "runs.log"
-
-    row = _run_once(api, f"echo first >> {marks}; echo ok", agent.instance_id)
+    row = _run_once(api, f"echo first >> {marks}; echo ok", instance_id)
     assert (row["InvocationStatus"], row["Output"]) == ("Success", "ok\n"), row
 
-    # Whichever node holds the agent's connection, one of these two kills moves it.
     node_a.kill_server()
-    row = _run_once(api, f"echo second >> {marks}", agent.instance_id)
+    row = _run_once(api, f"echo second >> {marks}", instance_id)
     assert row["InvocationStatus"] == "Success", row
 
     node_a.restart_server()
-    wait_until(lambda: node_a.online(agent.instance_id), 60, what="node A back")
+    wait_until(lambda: node_a.online(instance_id), 60, what="node A back")
     node_b.kill_server()
-    row = _run_once(api, f"echo third >> {marks}", agent.instance_id)
+    row = _run_once(api, f"echo third >> {marks}", instance_id)
     assert row["InvocationStatus"] == "Success", row
 
     assert marks.read_text() == "first\nsecond\nthird\n"  # each script ran exactly once
@@ -160,3 +160,23 @@ def test_the_shipped_config_carries_agents_and_api_through_the_loss_of_either_no
     assert "openassist_agents/node1 is DOWN" in seen, seen
     assert "openassist_agents/node1 is UP, reason: Layer7 check passed, code: 200" in seen, seen
     assert "openassist_api/node2 is DOWN" in seen, seen
+
+
+def test_our_agent_and_the_api_through_the_shipped_config_survive_the_loss_of_either_node(
+    layout: tuple[Cluster, Cluster, int, int, Path], tmp_path: Path
+) -> None:
+    node_a, agent_port = layout[0], layout[3]
+    agent = node_a.register_agent("balanced", server=f"127.0.0.1:{agent_port}")
+    node_a.start_agent(agent)
+    _kill_each_node_in_turn(layout, agent.instance_id, tmp_path / "runs.log")
+
+
+@pytest.mark.skipif(
+    not OFFICIAL_BINARY or os.geteuid() != 0, reason="needs OFFICIAL_AGENT_BINARY and root"
+)
+def test_the_official_agent_knowing_one_host_survives_the_loss_of_either_node(
+    layout: tuple[Cluster, Cluster, int, int, Path], tmp_path: Path
+) -> None:
+    node_a, agent_port = layout[0], layout[3]
+    with official_agent(node_a, tmp_path, server_host=f"127.0.0.1:{agent_port}") as agent:
+        _kill_each_node_in_turn(layout, agent.instance_id, tmp_path / "runs.log")

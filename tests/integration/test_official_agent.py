@@ -9,11 +9,7 @@ The agent runs as root in the foreground (``--common``) from a private install d
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +17,7 @@ import pytest
 
 from tests.conftest import BACKENDS
 from tests.support.cluster import Cluster, backend_cluster, wait_until
-
-BINARY = os.environ.get("OFFICIAL_AGENT_BINARY", "")
-VERSION = "2.2.3.578"
+from tests.support.official_agent import BINARY, OfficialAgent, official_agent
 
 pytestmark = pytest.mark.skipif(
     not BINARY or os.geteuid() != 0, reason="needs OFFICIAL_AGENT_BINARY and root"
@@ -39,80 +33,10 @@ def cluster(
         yield running
 
 
-@dataclass
-class OfficialAgent:
-    install: Path
-    env: dict[str, str]
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def binary(self) -> Path:
-        return self.install / VERSION / "aliyun-service"
-
-    @property
-    def instance_id(self) -> str:
-        return (self.install / "hybrid" / "instance-id").read_text()
-
-    def start(self) -> None:
-        log = (self.install / "agent.out").open("ab")
-        self.process = subprocess.Popen(
-            [str(self.binary), "--common"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=self.env,
-            start_new_session=True,
-        )
-        log.close()
-
-    def kill(self) -> None:
-        """SIGKILL the agent alone (its scripts live on, as after a crash)."""
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(10)
-
-
-def _online(cluster: Cluster, instance_id: str) -> bool:
-    answer = cluster.call("DescribeCloudAssistantStatus", **{"InstanceId.1": instance_id})
-    [status] = answer["InstanceCloudAssistantStatusSet"]["InstanceCloudAssistantStatus"]
-    return bool(status["CloudAssistantStatus"] == "true")
-
-
 @pytest.fixture
 def official(cluster: Cluster, tmp_path: Path) -> Iterator[OfficialAgent]:
-    install = tmp_path / "aliyun-assist"
-    (install / VERSION).mkdir(parents=True)
-    shutil.copy2(BINARY, install / VERSION / "aliyun-service")
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "ALIYUN_ASSIST_SERVER_HOST": f"127.0.0.1:{cluster.agent_port}",
-        "ALIYUN_ASSIST_CERT_PATH": str(cluster.ca_file),
-    }
-    agent = OfficialAgent(install, env)
-    activation = cluster.call("CreateActivation", InstanceCount="1")
-    registered = subprocess.run(
-        [
-            str(agent.binary),
-            "--register",
-            "--RegionId",
-            "local",
-            "--ActivationCode",
-            activation["ActivationCode"],
-            "--ActivationId",
-            activation["ActivationId"],
-        ],
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert (install / "hybrid" / "instance-id").exists(), registered.stdout + registered.stderr
-    agent.start()
-    wait_until(lambda: _online(cluster, agent.instance_id), 60, what="the official agent online")
-    yield agent
-    if agent.process is not None and agent.process.poll() is None:
-        os.killpg(agent.process.pid, signal.SIGKILL)
-        agent.process.wait(10)
+    with official_agent(cluster, tmp_path) as agent:
+        yield agent
 
 
 def _history(cluster: Cluster, invoke_id: str) -> list[dict[str, Any]]:

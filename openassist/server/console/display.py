@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -115,3 +115,23 @@ def first_line(content: bytes, limit: int = 80) -> str:
     text = content.decode("utf-8", "replace").strip().splitlines()
     line = text[0] if text else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def outcome_totals(counts: Mapping[InstanceStatus, int]) -> dict[str, int]:
+    """Rows by outcome (tab) from rows by status."""
+    totals = dict.fromkeys(OUTCOME_KEYS, 0)
+    for status, count in counts.items():
+        totals[outcome_of(status)] += count
+    return totals
+
+
+def duration(ms: int | None) -> str:
+    """``850 ms``, ``12.3 s``, ``4 min 05 s``; empty for None."""
+    if ms is None:
+        return ""
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    minutes, seconds = divmod(ms // 1000, 60)
+    return f"{minutes} min {seconds:02d} s"

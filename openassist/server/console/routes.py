@@ -53,6 +53,7 @@ def console_app(services: Services, keys: ConsoleKeys, agent_port: int = 8643) -
         Route("/invocations", guard(tasks.results), methods=get),
         Route("/invocations/{invoke_id}", guard(tasks.view), methods=get),
         Route("/invocations/{invoke_id}/stop", guard(tasks.stop), methods=post),
+        Route("/invocations/{invoke_id}/instances/{instance_id}", guard(tasks.card), methods=get),
         Route(
             "/invocations/{invoke_id}/instances/{instance_id}/output",
             guard(tasks.output),

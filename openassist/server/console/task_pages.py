@@ -1,19 +1,20 @@
-"""Command Execution Results: the task list, one task's page (tabs by outcome), output, stop."""
+"""Command Execution Results: the task list, one task's page (its results as a table or as
+groups of identical output, by outcome), one machine's card, output, stop."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.responses import PlainTextResponse, Response
 
+from openassist.catalog import ENTRIES
 from openassist.errors import ApiError, Forbidden
 from openassist.protocol.statuses import InvocationStatus
-from openassist.server.console import display, failures
+from openassist.server.console import display, failures, result_table
 from openassist.server.console.web import PREFIX, SECURITY_HEADERS, Console, Visit, see_other
-from openassist.server.service.invocations import TaskView
-from openassist.server.store.fleet import InstanceFilter
-from openassist.server.store.invocations import InvocationFilter
+from openassist.server.store.invocations import InvocationFilter, ResultFilter
 from openassist.server.store.paging import PageQuery, decode_token, encode_token
+from openassist.server.store.task_rows import OutputGroup, ResultLine
 
 PAGE_SIZE = 20
 OUTPUT_LIMIT = 16 * 1024 * 1024
@@ -48,18 +49,17 @@ class TaskPages:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.invocations = console.services.invocations
+        self.tables = console.services.task_tables
 
     async def results(self, visit: Visit) -> Response:
         query = dict(visit.request.query_params)
         where = task_filter(query)
-        page = await self.invocations.describe(
+        page = await self.tables.summaries(
             where,
             _page_query(query.get("after", ""), PAGE_SIZE),
             visit.guard("DescribeInvocations"),
         )
-        rows = [
-            (view, display.outcome_counts(r.status for r in view.instances)) for view in page.items
-        ]
+        rows = [(view, display.outcome_totals(view.counts)) for view in page.items]
         kept = {k: v for k, v in query.items() if k not in ("after", "fragment") and v}
         next_url = ""
         if page.next_key is not None:
@@ -79,56 +79,78 @@ class TaskPages:
     async def _confirm_stop(self, visit: Visit, invoke_id: str) -> Response:
         """Stopping a whole task is asked first, with how many machines it still runs on (one
         machine's Stop button names it, and acts at once)."""
-        task = await self._task(invoke_id, visit)
+        task = await self.tables.summary(invoke_id, visit.guard("DescribeInvocations"))
         if task is None:
             return self.console.page(visit, "missing.html", 404, what=f"task {invoke_id}")
-        running = sum(r.status in display.ACTIVE for r in task.instances)
+        running = sum(n for status, n in task.counts.items() if status in display.ACTIVE)
         return self.console.page(
             visit,
             "confirm_stop.html",
             invoke_id=invoke_id,
             running=running,
-            total=len(task.instances),
-            tab=visit.form.get("tab") or "running",
+            total=task.total,
+            back=_back(visit.form.get("back"), invoke_id),
         )
-
-    async def _task(self, invoke_id: str, visit: Visit) -> TaskView | None:
-        page = await self.invocations.describe(
-            InvocationFilter(invoke_id=invoke_id),
-            PageQuery(limit=1),
-            visit.guard("DescribeInvocations"),
-        )
-        return page.items[0] if page.items else None
 
     async def view(self, visit: Visit) -> Response:
         invoke_id = visit.request.path_params["invoke_id"]
-        task = await self._task(invoke_id, visit)
+        guard = visit.guard("DescribeInvocations")
+        task = await self.tables.summary(invoke_id, guard)
         if task is None:
             return self.console.page(visit, "missing.html", 404, what=f"task {invoke_id}")
-        counts = display.outcome_counts(r.status for r in task.instances)
-        tab = visit.request.query_params.get("tab", "")
-        if tab not in display.OUTCOME_KEYS:  # failures first: they are what to look at
-            tab = next((k for k in ("failed", *display.OUTCOME_KEYS) if counts[k]), "completed")
-        diagnosis = await self.console.services.diagnosis.diagnose(invoke_id)
-        hosts = await self.console.services.fleet.list_instances(
-            InstanceFilter(ids=tuple(r.instance_id for r in task.instances), registered_only=False),
-            PageQuery(limit=len(task.instances) or 1),
-        )
-        shown = [r for r in task.instances if display.outcome_of(r.status) == tab]
+        counts = display.outcome_totals(task.counts)
+        ask = result_table.ask_of(visit.request.query_params, counts)
+        rows: list[ResultLine] = []
+        groups: list[OutputGroup] = []
+        if ask.view == "groups":
+            groups, shown = await self.tables.groups(ask.rows(invoke_id), guard)
+        else:
+            rows, shown = await self.tables.rows(ask.rows(invoke_id), guard)
         return self.console.page(
             visit,
             "task.html",
             task=task,
             counts=counts,
-            tab=tab,
+            ask=ask,
+            rows=rows,
+            groups=groups,
             shown=shown,
-            names={h.id: h.name for h in hosts.items},
-            diagnoses={d.instance_id: d for d in diagnosis.instances},
+            pager=result_table.pages(shown, ask),
+            columns=result_table.COLUMNS,
+            solutions={g.error_code: _solution(g.error_code) for g in groups},
             active=display.ACTIVE,
             notice=visit.request.query_params.get("notice", ""),
             content=task.command.content.decode("utf-8", "replace"),
             live=task.invocation.status in display.ACTIVE_TASKS,
-            live_url="?" + urlencode({"tab": tab, "fragment": "1"}),
+            live_url=ask.url(fragment=1),
+        )
+
+    async def card(self, visit: Visit) -> Response:
+        """One machine's full result: status, codes, diagnosis and fix, output."""
+        params = visit.request.path_params
+        invoke_id, instance_id = params["invoke_id"], params["instance_id"]
+        found, _, _ = await self.invocations.results(
+            ResultFilter(invoke_id=invoke_id, instance_id=instance_id),
+            PageQuery(limit=1),
+            visit.guard("DescribeInvocationResults"),
+        )
+        if not found.items:
+            what = f"machine {instance_id} in task {invoke_id}"
+            return self.console.page(visit, "missing.html", 404, what=what)
+        row = found.items[0]
+        diagnosis = await self.console.services.diagnosis.diagnose(invoke_id, instance_id)
+        host = await self.console.services.fleet.instance(instance_id)
+        return self.console.page(
+            visit,
+            "card.html",
+            invoke_id=invoke_id,
+            row=row,
+            name=host.name if host else "",
+            d=diagnosis.instances[0] if diagnosis.instances else None,
+            active=display.ACTIVE,
+            notice=visit.request.query_params.get("notice", ""),
+            live=row.status in display.ACTIVE,
+            live_url="?fragment=1",
         )
 
     async def output(self, visit: Visit) -> Response:
@@ -158,7 +180,19 @@ class TaskPages:
             return failures.plain(refused)
         except ApiError as error:
             notice = failures.line(error)
-        tab = visit.form.get("tab") or "running"
-        return see_other(
-            f"{PREFIX}/invocations/{invoke_id}?" + urlencode({"tab": tab, "notice": notice})
-        )
+        return see_other(_back(visit.form.get("back"), invoke_id, notice=notice))
+
+
+def _back(given: str, invoke_id: str, **params: str) -> str:
+    """Where a stop form returns, with ``params``: the page it was sent from (a task page or
+    a machine's card, under ``/console/invocations/``), else the task's page."""
+    path, _, query = given.partition("?")
+    if not path.startswith(f"{PREFIX}/invocations/") or "//" in path or "\\" in path:
+        path, query = f"{PREFIX}/invocations/{invoke_id}", ""
+    kept = [(k, v) for k, v in parse_qsl(query) if k not in params and k != "fragment"]
+    return path + "?" + urlencode([*kept, *params.items()])
+
+
+def _solution(code: str) -> str:
+    entry = ENTRIES.get(code)
+    return entry.solution if entry else ""

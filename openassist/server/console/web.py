@@ -158,6 +158,7 @@ class Console:
         self.templates.filters["when"] = display.when
         self.templates.filters["iso"] = display.iso
         self.templates.filters["first_line"] = display.first_line
+        self.templates.filters["duration"] = display.duration
         self.templates.globals.update(
             prefix=PREFIX,
             task_labels=display.TASK_LABELS,

@@ -23,6 +23,7 @@ from openassist.server.service.principals import Principals
 from openassist.server.service.ram_policies import PolicyService
 from openassist.server.service.rate_limits import SharedRateBuckets
 from openassist.server.service.result_waits import ResultWaitService
+from openassist.server.service.task_tables import TaskTableService
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Services:
     files: FileService
     activations: ActivationService
     diagnosis: DiagnosisService
+    task_tables: TaskTableService
     parameter_store: ParameterStoreService
     agent_upgrades: AgentUpgradeService
     idempotency: IdempotencyService
