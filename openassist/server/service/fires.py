@@ -1,7 +1,8 @@
 """Server-fired schedules: a Period task given MaxConcurrency or MaxErrors is not handed to the
 agents as a schedule; the server keeps it and, at each fire, hands every waiting target one run
 of its own (``Once``, its invokeVersion the fire's number), as a rollout with the task's limits
-(store.rollouts). A target whose last run has not ended when the next fire comes skips that fire.
+(store.rollouts). A target whose last run has not ended when the next fire comes skips that fire;
+one the last fire still held joins the new one.
 When the schedule has no run left, the targets waiting for one end with their last run's exit
 code. Every node fires; the task row is claimed (``FOR UPDATE SKIP LOCKED``) and its fire count
 read again under the lock, so a fire happens once whichever node gets there.
@@ -79,6 +80,7 @@ def _fire(conn: Connection, task: Invocation, now: int) -> int:
     }
     for instance_id, _exit_code in fires.waiting_rows(conn, task.id):
         invocations.apply_event(conn, task.id, instance_id, Event(EventKind.REARMED), changes, now)
+    fires.carry_held(conn, task.id, number)  # the last fire's unstarted targets join this one
     rollouts.advance(conn, task.id, now, first=True)  # the first batch; woken after commit
     invocations.refresh_overall(conn, task.id)
     return 1

@@ -188,7 +188,7 @@ class InvocationService:
             rollout = bool(args.max_concurrency or args.max_errors)
             fired = rollout and args.repeat_mode is RepeatMode.PERIOD  # see service.fires
             if fired:  # each fire hands the task out; until the first, the rows wait
-                rows = [replace(r, status=_fire_wait(r.status)) for r in rows]
+                rows = [replace(r, status=timed.fire_wait(r.status)) for r in rows]
             elif rollout:  # store.rollouts lets them go
                 rows = [replace(r, held=r.status is InstanceStatus.PENDING) for r in rows]
             if args.repeat_mode is RepeatMode.DRY_RUN:
@@ -416,8 +416,3 @@ def dry_run_verdict(rows: Sequence[InvocationInstance]) -> None:
                 error_info=row.error_info,
             )
     raise DryRunPassed(api.DRY_RUN_PASSED)
-
-
-def _fire_wait(status: InstanceStatus) -> InstanceStatus:
-    """A server-fired task's row waits Scheduled for the first fire (one ended already stays)."""
-    return InstanceStatus.SCHEDULED if status is InstanceStatus.PENDING else status

@@ -60,6 +60,11 @@ def server_fired(task: Invocation) -> bool:
     return task.repeat_mode == RepeatMode.PERIOD and bool(task.max_concurrency or task.max_errors)
 
 
+def fire_wait(status: InstanceStatus) -> InstanceStatus:
+    """A server-fired task's new row waits Scheduled for the next fire (one ended stays)."""
+    return InstanceStatus.SCHEDULED if status is InstanceStatus.PENDING else status
+
+
 def next_fire_ms(task: Invocation) -> int | None:
     """When a server-fired task fires next: the first run of its schedule after its last fire
     (or its creation), read in UTC unless the Frequency names a zone; None when no run is left."""

@@ -34,3 +34,16 @@ def waiting_rows(conn: Connection, invoke_id: str) -> list[tuple[str, int | None
         _ii.c.invoke_id == invoke_id, _ii.c.status == InstanceStatus.SCHEDULED.value
     )
     return [(row.instance_id, row.exit_code) for row in conn.execute(query)]
+
+
+def carry_held(conn: Connection, invoke_id: str, fire: int) -> None:
+    """Targets the last fire still held (never started) join fire ``fire`` instead."""
+    conn.execute(
+        update(_ii)
+        .where(
+            _ii.c.invoke_id == invoke_id,
+            _ii.c.held.is_(True),
+            _ii.c.status == InstanceStatus.PENDING.value,
+        )
+        .values(fire=fire)
+    )
