@@ -14,8 +14,7 @@ from typing import Any, TextIO
 
 from openassist.cli.hostrange import fold_text
 from openassist.cli.outcome import ExitCode, exit_code, is_final, verdict
-
-BUDGET_SPENT = "ErrorBudgetSpent"  # the catalog's code of a rollout's target never started
+from openassist.cli.rollout_progress import BUDGET_SPENT, RolloutProgress
 
 Row = dict[str, Any]
 
@@ -71,8 +70,11 @@ class Presenter:
         group: bool = False,
         out: TextIO | None = None,
         err: TextIO | None = None,
+        max_concurrency: str = "",
     ) -> None:
         self.mode, self.names, self.group = mode, dict(names), group
+        # A rollout (``--max-concurrency``): its batches as they start, and a spent budget.
+        self.progress = RolloutProgress(max_concurrency, self.label) if max_concurrency else None
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.live = self.err.isatty() and mode is Mode.TEXT
@@ -116,6 +118,10 @@ class Presenter:
             elif self.mode is Mode.TEXT and not self.group:
                 self._print_one(row)
             self.out.flush()
+        if self.progress is not None and self.mode is Mode.TEXT:
+            for line in self.progress.lines(rows):
+                self.clear_counts()
+                print(line, file=self.out, flush=True)
         self._show_counts(rows)
 
     def _print_one(self, row: Row) -> None:

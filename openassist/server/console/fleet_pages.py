@@ -122,7 +122,11 @@ class FleetPages:
                 raise NotFound(api.COMMAND_NOT_FOUND, command_id=form.get("command_id"))
             args = replace(
                 forms.task_args(
-                    form, services.limits, visit.session.actor, saved=command is not None
+                    form,
+                    services.limits,
+                    visit.session.actor,
+                    saved=command is not None,
+                    now_ms=services.clock.now_ms(),
                 ),
                 guard=visit.guard(action),
             )

@@ -16,7 +16,12 @@ from openassist.server.service.context import Limits
 from openassist.server.service.files import SendFileArgs
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.invocations import CommandSpec, TaskArgs
-from openassist.server.service.rollout_params import check_rollout, rollout_limit
+from openassist.server.service.rollout_params import (
+    batch_wait,
+    check_rollout,
+    delivery_deadline,
+    rollout_limit,
+)
 
 
 def integer(form: Form, name: str, default: int, minimum: int = 0, maximum: int = 0) -> int:
@@ -107,7 +112,7 @@ def parameters(form: Form) -> dict[str, str]:
     return values
 
 
-def task_args(form: Form, limits: Limits, actor: str, saved: bool) -> TaskArgs:
+def task_args(form: Form, limits: Limits, actor: str, saved: bool, now_ms: int) -> TaskArgs:
     """The task part; for a saved command (``saved``) empty fields keep the command's values.
     Targets are instance ids, or a tag that the task service resolves (as ResourceTag.N)."""
     instance_ids, resource_tags = chosen(form)
@@ -117,7 +122,8 @@ def task_args(form: Form, limits: Limits, actor: str, saved: bool) -> TaskArgs:
     # A rollout (README, "Rollouts"), read and checked as the API does.
     max_concurrency = rollout_limit("MaxConcurrency", form.get("max_concurrency"), False)
     max_errors = rollout_limit("MaxErrors", form.get("max_errors"), True)
-    check_rollout(repeat_mode, max_concurrency, max_errors, 0)
+    wait = batch_wait(form.get("batch_wait"))
+    check_rollout(repeat_mode, max_concurrency, max_errors, wait)
     return TaskArgs(
         instance_ids=_at_most(instance_ids, limits.max_instances_per_call),
         access_key_id=actor,
@@ -130,6 +136,8 @@ def task_args(form: Form, limits: Limits, actor: str, saved: bool) -> TaskArgs:
         resource_tags=resource_tags,
         max_concurrency=max_concurrency,
         max_errors=max_errors,
+        batch_wait=wait,
+        delivery_deadline=delivery_deadline(form.get("delivery_deadline"), now_ms),
     )
 
 

@@ -93,3 +93,13 @@ def next_step(max_concurrency: str, max_errors: str, counts: Tally) -> Step:
     concurrency = resolve(max_concurrency, counts.total, round_up=True)
     room = counts.held if concurrency is None else max(0, concurrency - counts.in_flight)
     return Step(min(room, counts.held))
+
+
+def batch_of(max_concurrency: str, total: int, handed_out: int) -> tuple[int, int] | None:
+    """(the batch under way, how many batches) of a rollout of ``total`` targets of which
+    ``handed_out`` have been handed to their agents; None without MaxConcurrency."""
+    size = resolve(max_concurrency, total, round_up=True)
+    if not size or not total:
+        return None
+    count = math.ceil(total / size)
+    return min(count, max(1, math.ceil(handed_out / size))), count

@@ -4,6 +4,7 @@ alike: each bad value raises its documented InvalidRolloutLimit code."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from openassist.catalog import api
 from openassist.errors import InvalidParameter
@@ -44,3 +45,49 @@ def check_rollout(
         raise InvalidParameter(api.ROLLOUT_BATCH_WAIT_ALONE, value=batch_wait)
     if (max_concurrency or max_errors) and repeat_mode in PER_MACHINE:
         raise InvalidParameter(api.ROLLOUT_TIMED_TASK, repeat_mode=repeat_mode.value)
+
+
+MAX_DELIVERY_DEADLINE_S = 7 * 24 * 3600
+
+
+def delivery_deadline(text: str, now_ms: int) -> int | None:
+    """``DeliveryDeadline`` as ms since the epoch: seconds from now, or a UTC time."""
+    text = text.strip()
+    if not text:
+        return None
+    if text.lstrip("-").isdigit():
+        at = now_ms + int(text) * 1000
+    else:
+        try:
+            moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            raise InvalidParameter(api.DELIVERY_DEADLINE_MALFORMED, value=text) from None
+        at = int(moment.timestamp() * 1000)
+    if not now_ms < at <= now_ms + MAX_DELIVERY_DEADLINE_S * 1000:
+        raise InvalidParameter(
+            api.DELIVERY_DEADLINE_OUT_OF_RANGE, value=text, limit=MAX_DELIVERY_DEADLINE_S
+        )
+    return at
+
+
+MAX_BATCH_WAIT_S = 3600
+
+
+def batch_wait(text: str) -> int:
+    """``BatchWait`` from a form: whole seconds, 0-3600, with the API's codes."""
+    text = text.strip()
+    if not text:
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidParameter(
+            api.PARAMETER_NOT_INTEGER, parameter="BatchWait", value=text
+        ) from None
+    if value < 0:
+        raise InvalidParameter(api.PARAMETER_TOO_SMALL, parameter="BatchWait", minimum=0)
+    if value > MAX_BATCH_WAIT_S:
+        raise InvalidParameter(
+            api.PARAMETER_TOO_LARGE, parameter="BatchWait", limit=MAX_BATCH_WAIT_S
+        )
+    return value
