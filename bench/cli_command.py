@@ -3,9 +3,10 @@ person at a terminal waits for it: interpreter start, imports, the API calls, th
 
 Each round runs, in turn, the command and the baseline (the same interpreter doing nothing:
 `python -c pass`, the floor no Python command goes below), and with --other the same command from
-another checkout of the package (PYTHONPATH, e.g. `git archive main | tar -x -C /tmp/main`), so
-before/after figures come from one run on one machine. Wall time is read around each child; CPU
-time (user + system) is the kernel's account of it (wait4). Ratios are taken round by round.
+another checkout of the package (PYTHONPATH, e.g. `git archive main | tar -x -C /tmp/main`) with
+its own server and agent, so before/after figures come from one run on one machine. Wall time
+is read around each child; CPU time (user + system) is the kernel's account of it (wait4).
+Ratios are taken round by round.
 
 Usage: .venv/bin/python -m bench.cli_command [--runs 40] [--other DIR]
 """
@@ -13,13 +14,14 @@ Usage: .venv/bin/python -m bench.cli_command [--runs 40] [--other DIR]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from tests.support.cluster import Cluster
@@ -38,6 +40,16 @@ def installed_env(pythonpath: str = "") -> dict[str, str]:
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     return env
+
+
+@contextlib.contextmanager
+def one_agent(root: Path, pythonpath: str = "") -> Iterator[str]:
+    """A server and one agent named bench-1 (from the checkout at ``pythonpath`` when given);
+    the CLI's credentials file for them."""
+    env = {"PYTHONPATH": pythonpath} if pythonpath else None
+    with Cluster.start(root, env=env) as cluster:
+        cluster.new_agent("bench-1", env=env)
+        yield str(cluster.cli_credentials())
 
 
 def timed(argv: Sequence[str], env: dict[str, str]) -> tuple[float, float]:
@@ -87,16 +99,18 @@ def main() -> int:
     parser.add_argument("--other", default="", help="another checkout's root, run the same way")
     args = parser.parse_args()
     cli = str(Path(sys.executable).with_name("openassist"))  # the installed entry point
-    with tempfile.TemporaryDirectory() as root, Cluster.start(Path(root)) as cluster:
-        cluster.new_agent("bench-1")
-        credentials = str(cluster.cli_credentials())
+    with contextlib.ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        credentials = stack.enter_context(one_agent(root / "this"))
         command = [cli, "run", "echo hi", "-i", "bench-1", "--credentials", credentials]
         series = [
             Series("openassist run 'echo hi'", command, installed_env()),
             Series("baseline: python -c pass", [sys.executable, "-c", "pass"], installed_env()),
         ]
-        if args.other:
+        if args.other:  # its CLI, server and agent
             other = str(Path(args.other).resolve())
+            theirs = stack.enter_context(one_agent(root / "other", other))
+            command = [cli, "run", "echo hi", "-i", "bench-1", "--credentials", theirs]
             series.append(Series(f"same, from {other}", command, installed_env(other)))
         for _ in range(3):  # warm-up: bytecode written, caches and connections warm
             for one in series:

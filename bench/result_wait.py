@@ -1,6 +1,8 @@
 """How soon a client sees the result of `echo hi` on one local agent after its RunCommand call:
-waiting with WaitInvocationResults (the server answers when the result is stored) against the
-polling baseline (DescribeInvocationResults every 2 ms), alternated in the same run; and the
+waiting with WaitInvocationResults (the server answers when the result is stored), with the rows
+in its answer (IncludeResults, as the CLI waits) and without (then DescribeInvocationResults),
+against the polling baseline (DescribeInvocationResults every 2 ms), alternated in the same run;
+and the
 whole `openassist run 'echo hi' -i NAME` command, start to exit (bench/cli_command.py has it
 against the interpreter's own start, and CPU time).
 
@@ -17,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.dispatch_latency import stored_at_ms
 from openassist.cli.api_client import ApiClient
@@ -40,17 +43,27 @@ def _succeeded(client: ApiClient, invoke_id: str) -> bool:
     return bool(row["InvocationStatus"] == "Success" and row["Output"] == "hi\n")
 
 
-def waited_ms(client: ApiClient, instance_id: str, database: Path) -> tuple[float, float]:
-    """(RunCommand -> result seen, result stored -> seen), in ms."""
+def _row_in(answer: dict[str, Any]) -> bool:
+    [row] = answer["InvocationResults"]["InvocationResult"]
+    return bool(row["InvocationStatus"] == "Success" and row["Output"] == "hi\n")
+
+
+def waited_ms(
+    client: ApiClient, instance_id: str, database: Path, rows: bool
+) -> tuple[float, float]:
+    """(RunCommand -> result seen, result stored -> seen), in ms; ``rows``: seen in the wait's
+    answer (IncludeResults), else read with DescribeInvocationResults after it."""
     started = time.perf_counter()
     invoke_id = client.call("RunCommand", {**SCRIPT, "InstanceId.1": instance_id})["InvokeId"]
     cursor = "0"
+    extra = {"IncludeResults": "true"} if rows else {}
     while True:
         answer = client.call(
-            "WaitInvocationResults", {"InvokeId": invoke_id, "Cursor": cursor, "WaitSeconds": "10"}
+            "WaitInvocationResults",
+            {"InvokeId": invoke_id, "Cursor": cursor, "WaitSeconds": "10", **extra},
         )
         cursor = str(answer["Cursor"])
-        if answer["FinishedCount"] and _succeeded(client, invoke_id):
+        if answer["FinishedCount"] and (_row_in(answer) if rows else _succeeded(client, invoke_id)):
             seen_ms = time.time_ns() / 1e6
             elapsed = (time.perf_counter() - started) * 1000
             return elapsed, seen_ms - stored_at_ms(database, invoke_id)[1]
@@ -83,6 +96,11 @@ def command_ms(argv: list[str], runs: int) -> list[float]:
     return samples
 
 
+def ratio(top: list[float], bottom: list[float]) -> float:
+    """Round by round (each round runs both): a machine that slows down slows both alike."""
+    return float(statistics.median(a / b for a, b in zip(top, bottom, strict=True)))
+
+
 def show(label: str, samples: list[float]) -> None:
     print(
         f"{label:<44} p50 {statistics.median(samples):7.1f} ms  "
@@ -99,18 +117,22 @@ def main() -> int:
         agent = cluster.new_agent("bench-1")
         client = ApiClient(cluster.credentials, keep_alive=True)  # as the CLI calls
         database = cluster.root / "data" / "openassist.db"
-        waited, after_store, polled = [], [], []
+        waited, after_store, described, polled = [], [], [], []
         for _ in range(5):  # warm-up: connections, caches, the agent's first runs
-            waited_ms(client, agent.instance_id, database)
+            waited_ms(client, agent.instance_id, database, rows=True)
         for _ in range(args.runs):
-            seen, late = waited_ms(client, agent.instance_id, database)
+            seen, late = waited_ms(client, agent.instance_id, database, rows=True)
             waited.append(seen)
             after_store.append(late)
+            described.append(waited_ms(client, agent.instance_id, database, rows=False)[0])
             polled.append(polled_ms(client, agent.instance_id))
         client.close()
         show("RunCommand -> result seen, server-side wait", waited)
         show("  of which: result stored -> seen", after_store)
+        show("  the same, rows read after the wait", described)
         show("RunCommand -> result seen, polling every 2 ms", polled)
+        for label, samples in (("wait", waited), ("wait, then read", described)):
+            print(f"  ratio {label} / polling: p50 {ratio(samples, polled):5.2f} x")
         argv = whole_command(cluster, "bench-1")
         command_ms(argv, 2)
         show("openassist run 'echo hi' (whole command)", command_ms(argv, args.commands))

@@ -156,10 +156,19 @@ class Journal:
         self.entries[key].pgid = pgid
         self._append(_started_line(self.entries[key]), sync=False)
 
-    def finished(self, key: Key, final: TaskReport) -> None:
+    def finished(self, key: Key, final: TaskReport, sync: bool = True) -> None:
+        """Record the final report; with ``sync=False`` it is durable only after ``sync``."""
         report = _stored(final)
         self.entries[key].report = report
-        self._append({"e": "finished", "task": key[0], "v": key[1], "report": report}, sync=True)
+        self._append({"e": "finished", "task": key[0], "v": key[1], "report": report}, sync=sync)
+
+    def sync(self) -> None:
+        """Make every line written so far durable (blocking: the disk's flush)."""
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            os.fdatasync(fd)  # flushes the file's data, whichever descriptor wrote it
+        finally:
+            os.close(fd)
 
     def queued(self, key: Key, final: TaskReport) -> None:
         """A report that ends no task start (a periodic run's, under a key of its own): kept,

@@ -140,6 +140,7 @@ WaitInvocationResults: (OpenAssist) wait until a result of a task changes after 
   InvokeId*: the task (t-... or f-...)
   Cursor: the Cursor of the previous answer; default 0 (answers at once if anything changed)
   WaitSeconds: at most this long, 0-30; default 10
+  IncludeResults: true: a command task's rows too (at most 50 instances), as PlainText
 DiagnoseInvocation: (OpenAssist) why each instance of a task failed, and what to do
   InvokeId*: the task (t-...)
   InstanceId: only this instance

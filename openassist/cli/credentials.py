@@ -17,7 +17,6 @@ one section per profile: ``access_key_id``, ``access_key_secret``, ``endpoint``
 
 from __future__ import annotations
 
-import configparser
 import json
 import os
 from collections.abc import Mapping
@@ -108,6 +107,8 @@ def read_file(path: Path, profile: str = DEFAULT_PROFILE) -> Credentials:
             )
         except (ValueError, KeyError) as error:
             raise CredentialsNotFound(f"{path} is not a credentials file: {error}") from None
+    import configparser  # profiles only: a tenth of the CLI's own imports, for a JSON file unused
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text, source=str(path))
@@ -136,6 +137,8 @@ def read_file(path: Path, profile: str = DEFAULT_PROFILE) -> Credentials:
 def save_profile(path: Path, profile: str, credentials: Credentials) -> None:
     """Write ``profile`` into the profiles file (created owner-only, in an owner-only
     directory), keeping the other profiles; replaced atomically."""
+    import configparser
+
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     parser = configparser.ConfigParser(interpolation=None)
     if path.is_file():

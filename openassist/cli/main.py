@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn, cast
@@ -14,12 +15,33 @@ from openassist.cli.outcome import ExitCode
 from openassist.cli.targets import add_target_options
 
 
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` tells it (COLUMNS, else standard
+    output's terminal, else 80), without importing shutil."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0 and sys.__stdout__ is not None:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors exit 1, as every other error of the command line does (argparse says 2)."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(ExitCode.ERROR, f"{self.prog}: error: {message}\n")
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse makes one at every add_argument (to check its metavar), and finds the width
+        # through shutil: an import and a terminal query per option of a short command.
+        formatter: Any = self.formatter_class  # a HelpFormatter class: it takes a width
+        return cast(argparse.HelpFormatter, formatter(prog=self.prog, width=_columns() - 2))
 
 
 class _Unbuilt:

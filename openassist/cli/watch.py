@@ -41,6 +41,14 @@ class _Tasks:
     def unfinished(self) -> list[str]:
         return [i for i, rows in self.rows.items() if not rows or not all(map(is_final, rows))]
 
+    def _included(self, answer: Row) -> list[Row] | None:
+        """The task's rows when the answer carries all of them (IncludeResults: a small task,
+        every row visible to us), else None: they are read then."""
+        rows = answer.get("InvocationResults", {}).get("InvocationResult")
+        if not isinstance(rows, list) or len(rows) != int(answer["InstanceCount"]):
+            return None
+        return rows if self.only is None else [r for r in rows if r["InstanceId"] in self.only]
+
     def wait(self, invoke_id: str, wait_s: float) -> None:
         """Block until ``invoke_id``'s results change (or ``wait_s``); re-read them if needed."""
         answer = self.client.call(
@@ -49,6 +57,7 @@ class _Tasks:
                 "InvokeId": invoke_id,
                 "Cursor": str(self.cursors[invoke_id]),
                 "WaitSeconds": str(max(0, int(wait_s))),
+                "IncludeResults": "true",  # a server before it ignores it: the rows are read
             },
         )
         changed = int(answer["Cursor"]) != self.cursors[invoke_id]
@@ -60,7 +69,8 @@ class _Tasks:
             or (changed and self.every_change)
         ):
             self.finished[invoke_id] = finished
-            self.rows[invoke_id] = self._read(invoke_id)
+            included = self._included(answer)
+            self.rows[invoke_id] = self._read(invoke_id) if included is None else included
 
     def read_all(self) -> None:
         for invoke_id in self.rows:

@@ -12,6 +12,7 @@ import ssl
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
@@ -29,10 +30,13 @@ from openassist.server.listen.servers import http_server, raise_open_file_limit,
 from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.monitoring.routes import Monitoring
 from openassist.server.private_files import write_private
+from openassist.server.service.access_changes import AccessChanges
 from openassist.server.service.access_keys import AccessKeyService
 from openassist.server.service.activations import ActivationService
 from openassist.server.service.agent_upgrades import AgentUpgradeService
 from openassist.server.service.audit import AuditTrail
+from openassist.server.service.audit_outlets import FileOutlet, Outlet, SyslogOutlet
+from openassist.server.service.audit_sink import AuditSink
 from openassist.server.service.clock import Clock, SystemClock, utc_now
 from openassist.server.service.commands import CommandService
 from openassist.server.service.console_sessions import ConsoleSessionService
@@ -45,6 +49,7 @@ from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.identities import IdentityService
 from openassist.server.service.invocations import InvocationService
+from openassist.server.service.overview import OverviewService
 from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.principals import Principals
 from openassist.server.service.ram_policies import PolicyService
@@ -54,10 +59,14 @@ from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
 from openassist.server.service.sweeps import Sweeper
+from openassist.server.service.targeting import TargetingService
 from openassist.server.service.task_tables import TaskTableService
 from openassist.server.settings import ServerSettings
 from openassist.server.store.db import Database
 from openassist.server.tls_renewal import keep_certificate
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("openassist.server")
 
@@ -139,6 +148,14 @@ async def build_server(settings: ServerSettings) -> Server:
             *sealed,
         )
     principals = Principals(context)
+
+    # A change to access on any node empties every node's cached keys and principals.
+    def forget_access() -> None:
+        principals.forget()
+        access_keys.forget_all()
+
+    access_changes = AccessChanges(context.bus, forget_access)
+    access_changes.listen()
     services = Services(
         access_keys=access_keys,
         invocations=InvocationService(context),
@@ -148,6 +165,8 @@ async def build_server(settings: ServerSettings) -> Server:
         activations=ActivationService(context),
         diagnosis=DiagnosisService(context),
         task_tables=TaskTableService(context),
+        targeting=TargetingService(context),
+        overview=OverviewService(context),
         parameter_store=parameter_store,
         agent_upgrades=upgrades,
         idempotency=idempotency,
@@ -155,8 +174,8 @@ async def build_server(settings: ServerSettings) -> Server:
         result_waits=ResultWaitService(context),
         limits=limits,
         clock=context.clock,
-        identities=IdentityService(context, access_keys, principals.forget),
-        policies=PolicyService(context, principals.forget),
+        identities=IdentityService(context, access_keys, access_changes.changed),
+        policies=PolicyService(context, access_changes.changed),
         principals=principals,
         # With a bus between nodes, the API's per-key buckets are shared through the store.
         rate_buckets=(
@@ -247,6 +266,29 @@ def _console_keys(settings: ServerSettings) -> ConsoleKeys:
     )
 
 
+def _metrics_listener(settings: ServerSettings, server: Server) -> list[uvicorn.Server]:
+    """The metrics' own plain HTTP listener, when ``metrics`` names HOST:PORT."""
+    if not settings.metrics_listener:
+        return []
+    host, port = settings.metrics_listener
+    app = server.metrics_app()
+    return [http_server("metrics", app, (host, port), None, settings, settings.api_max_connections)]
+
+
+def _audit_shipping(settings: ServerSettings, db: Database) -> asyncio.Task[None] | None:
+    """The audit sink's shipping loop, when a file or syslog is configured."""
+    outlets: list[Outlet] = []
+    if settings.audit_sink_file:
+        path = Path(settings.audit_sink_file)
+        outlets.append(FileOutlet(path, settings.audit_sink_file_max_bytes))
+    if settings.audit_sink_syslog:
+        outlets.append(SyslogOutlet(settings.audit_sink_syslog))
+    if not outlets:
+        return None
+    sink = AuditSink(db, outlets, settings.regions[0])
+    return asyncio.create_task(sink.run(), name="audit-sink")
+
+
 def _renewing(
     settings: ServerSettings, files: TlsFiles, serving: ssl.SSLContext, clock: Clock
 ) -> asyncio.Task[None] | None:
@@ -289,24 +331,15 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    listeners = [api, agents]
-    if settings.metrics_listener:
-        host, port = settings.metrics_listener
-        listeners.append(
-            http_server(
-                "metrics",
-                server.metrics_app(),
-                (host, port),
-                None,
-                settings,
-                settings.api_max_connections,
-            )
-        )
+    listeners = [api, agents, *_metrics_listener(settings, server)]
     tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
-    sweeping = asyncio.create_task(server.sweeper.run(), name="sweeper")
-    firing = asyncio.create_task(server.firer.run(), name="fires")
-    purging = asyncio.create_task(server.services.audit.keep_retention(), name="audit")
-    renewing = _renewing(settings, server.tls, agent_context, server.services.clock)
+    duties = [
+        asyncio.create_task(server.sweeper.run(), name="sweeper"),
+        asyncio.create_task(server.firer.run(), name="fires"),
+        asyncio.create_task(server.services.audit.keep_retention(), name="audit"),
+        _audit_shipping(settings, server.db),
+        _renewing(settings, server.tls, agent_context, server.services.clock),
+    ]
     try:
         while not all(listener.started for listener in listeners):
             if any(task.done() for task in tasks):
@@ -328,11 +361,9 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
     finally:
-        sweeping.cancel()
-        firing.cancel()
-        purging.cancel()
-        if renewing is not None:
-            renewing.cancel()
+        for duty in duties:
+            if duty is not None:
+                duty.cancel()
         for listener in listeners:
             listener.should_exit = True
         for task in tasks:

@@ -126,6 +126,20 @@ class ServerSettings:
     admin_user: str = "admin"
     # Days audit events (LookupEvents) are kept; 0 keeps every event.
     audit_retention_days: int = 365
+    # Audit sink for a SIEM: a JSON-lines file every committed event is appended to (once
+    # written, at least once; owner-only, opened without following a link). Empty: no file.
+    audit_sink_file: str = ""
+    # The sink file is renamed to FILE.1 (replacing the previous one) when a batch would take
+    # it past this size; 0: never (leave it to logrotate: a file moved away is reopened).
+    audit_sink_file_max_bytes: int = 64 * 1024 * 1024
+    # Audit sink to syslog, one RFC 5424 message per event (facility log audit, the event as
+    # JSON): udp://HOST:PORT, tcp://HOST:PORT (octet-counted framing) or unix:PATH (e.g.
+    # unix:/dev/log). Empty: none. UDP cannot tell a lost message: prefer TCP.
+    audit_sink_syslog: str = ""
+    # Seconds a node may go on acting on an access key, user or policy it cached after another
+    # node changed it, when the message telling it was lost (the bus is best effort); a change
+    # is otherwise honoured at once on every node. 0: nothing is cached.
+    access_cache_s: int = 5
 
     @property
     def api_tls_enabled(self) -> bool:
@@ -233,8 +247,11 @@ def _check(settings: ServerSettings) -> None:
             raise ConfigurationError(
                 f"setting metrics: {settings.metrics!r} is not api, off or HOST:PORT"
             )
+    if settings.access_cache_s < 0:
+        raise ConfigurationError("setting access_cache_s: give 0 or more seconds")
     if bool(settings.api_tls_cert_file) != bool(settings.api_tls_key_file):
         raise ConfigurationError("settings api_tls_cert_file and api_tls_key_file go together")
+    _check_audit_sink(settings)
     for proxy in settings.trusted_proxies:
         try:
             ipaddress.ip_network(proxy, strict=False)
@@ -242,6 +259,27 @@ def _check(settings: ServerSettings) -> None:
             raise ConfigurationError(
                 f"setting trusted_proxies: {proxy!r} is not an address or a CIDR network"
             ) from None
+
+
+def _check_audit_sink(settings: ServerSettings) -> None:
+    if settings.audit_sink_syslog and not syslog_address_valid(settings.audit_sink_syslog):
+        raise ConfigurationError(
+            f"setting audit_sink_syslog: {settings.audit_sink_syslog!r} is not "
+            "udp://HOST:PORT, tcp://HOST:PORT or unix:PATH"
+        )
+    if settings.audit_sink_file and not Path(settings.audit_sink_file).is_absolute():
+        raise ConfigurationError(
+            f"setting audit_sink_file: {settings.audit_sink_file!r} is not an absolute path"
+        )
+
+
+def syslog_address_valid(address: str) -> bool:
+    """udp://HOST:PORT, tcp://HOST:PORT or unix:/ABSOLUTE/PATH."""
+    if address.startswith("unix:"):
+        return address[len("unix:") :].startswith("/")
+    scheme, _, rest = address.partition("://")
+    host, _, port = rest.rpartition(":")
+    return scheme in ("udp", "tcp") and bool(host) and port.isdigit() and 0 < int(port) < 65536
 
 
 def _is_loopback(host: str) -> bool:

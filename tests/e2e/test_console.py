@@ -118,8 +118,11 @@ def test_operator_flow_in_a_real_browser(
     ).click()
     assert _unlabelled(page) == []
     page.get_by_label("Script", exact=True).fill(SCRIPT)
-    page.get_by_label(re.compile(good.instance_id)).check()
-    page.get_by_label(re.compile(bad.instance_id)).check()
+    page.get_by_label("By instance ID").check()
+    page.get_by_label("Instance IDs (comma or space separated)").fill(
+        f"{good.instance_id}, {bad.instance_id}"
+    )
+    expect(page.locator("#target-total")).to_have_text("2")  # counted as typed, on the server
     page.get_by_label("Timeout (seconds)", exact=True).fill("60")
     shots.append(_shot(page, "02-run-form", backend))
     page.get_by_role("button", name="Run").click()

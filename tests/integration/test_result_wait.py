@@ -4,13 +4,15 @@ caller's cursor (command and file tasks), with the counts a client needs to deci
 from __future__ import annotations
 
 import base64
+import json
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from openassist.cli.api_client import ApiCallError
+from openassist.cli.api_client import ApiCallError, ApiClient
+from openassist.cli.watch import follow
 from tests.support.cluster import Agent, Cluster, wait_until
 
 
@@ -92,3 +94,76 @@ def test_bad_requests_get_their_codes(cluster: Cluster) -> None:
     with pytest.raises(ApiCallError) as missing:
         cluster.call("WaitInvocationResults")
     assert missing.value.code.startswith("MissingParameter") or "InvokeId" in missing.value.message
+
+
+def _wait_with_rows(client: ApiClient, invoke_id: str) -> dict[str, Any]:
+    """Wait (IncludeResults) until the task's one machine has finished."""
+    cursor = 0
+    for _ in range(20):  # each answer moves the cursor: bounded, never a busy loop
+        answer = client.call(
+            "WaitInvocationResults",
+            {"InvokeId": invoke_id, "Cursor": str(cursor), "WaitSeconds": "30",
+             "IncludeResults": "true"},
+        )  # fmt: skip
+        cursor = answer["Cursor"]
+        if answer["FinishedCount"] == 1:
+            return answer
+    raise AssertionError(f"{invoke_id} never finished")
+
+
+def test_the_answer_carries_the_rows_describe_would_show(cluster: Cluster, agent: Agent) -> None:
+    """IncludeResults: the result is seen in the wait's answer, no DescribeInvocationResults
+    call after it; without it the answer has counts only."""
+    invoke_id = cluster.run("echo 'seen at once'", agent.instance_id)
+    answer = _wait_with_rows(ApiClient(cluster.credentials), invoke_id)
+    assert answer["InvocationResults"]["InvocationResult"] == cluster.results(invoke_id)
+    [row] = answer["InvocationResults"]["InvocationResult"]
+    assert (row["InvocationStatus"], row["Output"]) == ("Success", "seen at once\n")
+    assert "InvocationResults" not in _wait(cluster, invoke_id, 0, 0)
+
+
+def test_rows_are_shown_only_to_a_caller_who_may_describe_them(
+    cluster: Cluster, agent: Agent
+) -> None:
+    """A key allowed to wait but not to read results learns the counts, never the output."""
+    name = "waits-only"
+    statement = {"Effect": "Allow", "Action": ["ecs:WaitInvocationResults"], "Resource": ["*"]}
+    cluster.call("CreateUser", UserName=name)
+    document = json.dumps({"Version": "1", "Statement": [statement]})
+    cluster.call("CreatePolicy", PolicyName=f"{name}-policy", PolicyDocument=document)
+    cluster.call(
+        "AttachPolicyToUser", PolicyType="Custom", PolicyName=f"{name}-policy", UserName=name
+    )
+    key = cluster.call("CreateAccessKey", UserName=name)["AccessKey"]
+    waiter = ApiClient(
+        cluster.credentials._replace(
+            access_key_id=key["AccessKeyId"], access_key_secret=key["AccessKeySecret"]
+        )
+    )
+    invoke_id = cluster.run("echo secret-ish", agent.instance_id)
+    answer = _wait_with_rows(waiter, invoke_id)
+    assert answer["InvocationStatus"] == "Success"
+    assert answer["InvocationResults"]["InvocationResult"] == []
+    with pytest.raises(ApiCallError) as refused:
+        waiter.call("DescribeInvocationResults", {"InvokeId": invoke_id})
+    assert refused.value.status == 403
+
+
+class _Recording(ApiClient):
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(cluster.credentials)
+        self.actions: list[str] = []
+
+    def call(self, action: str, params: dict[str, str]) -> dict[str, Any]:
+        self.actions.append(action)
+        return super().call(action, params)
+
+
+def test_the_cli_follows_a_small_task_on_wait_answers_alone(cluster: Cluster, agent: Agent) -> None:
+    client = _Recording(cluster)
+    invoke_id = cluster.run("echo followed", agent.instance_id)
+    seen: list[list[dict[str, Any]]] = []
+    [row] = follow(client, [invoke_id], 60, seen.append)
+    assert (row["InvocationStatus"], row["Output"]) == ("Success", "followed\n")
+    assert set(client.actions) == {"WaitInvocationResults"}  # no DescribeInvocationResults
+    assert seen[-1] == [row]

@@ -115,3 +115,14 @@ def test_the_task_kind_is_journaled_and_told_from_the_id_in_older_journals(
         "f-old": TaskKind.SEND_FILE,
         "t-old": TaskKind.COMMAND,
     }
+
+
+def test_a_final_report_written_unsynced_is_read_back_once_synced(tmp_path: Path) -> None:
+    """The agent sends a final report while its journal line is flushed (``sync``)."""
+    journal = Journal.open(tmp_path)
+    journal.started(("t-1", 0), "boot")
+    report = TaskReport(kind=FINISH, task_id="t-1", exit_code=0, output=b"hi\n")
+    journal.finished(("t-1", 0), report, sync=False)
+    journal.sync()
+    [pending] = Journal.open(tmp_path).unsettled()
+    assert pending.final_report == report

@@ -17,7 +17,7 @@ FORM_TARGETS_MISSING = _E(
     "MissingParam.InstanceId",
     _K.INVALID_PARAMETER,
     400,
-    "Choose at least one instance or a tag.",
+    "Choose the machines: by name, by tag, every machine online, or instance IDs.",
     "InstanceId",
 )
 FORM_PARAMETER_LINE_INVALID = _E(
@@ -26,4 +26,19 @@ FORM_PARAMETER_LINE_INVALID = _E(
     400,
     "Write parameters as name=value: {line}",
     "Parameters",
+)
+FORM_TARGETS_TOO_MANY = _E(
+    "InstanceIds.ExceedLimit",
+    _K.LIMIT_EXCEEDED,
+    403,
+    "{count} machines match, and one task runs on at most {limit}: narrow the choice (a tag, "
+    "a name pattern such as web-1*).",
+    "Targets",
+)
+FORM_TARGETS_NONE = _E(
+    "InvalidParameter.Targets",
+    _K.INVALID_PARAMETER,
+    400,
+    "No machine that you may use matches {wanted}: check the spelling, or choose another way.",
+    "Targets",
 )

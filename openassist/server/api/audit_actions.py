@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,9 +10,9 @@ from openassist.errors import InvalidParameter
 from openassist.server.api.envelope import iso, page_query
 from openassist.server.api.params import Params
 from openassist.server.api.registry import Call, action
-from openassist.server.service.audit import DAY_MS, changes
-from openassist.server.service.guard import ACCOUNT_ID
-from openassist.server.store.audit import AuditRecord, EventFilter
+from openassist.server.service.audit import DAY_MS
+from openassist.server.service.audit_document import event_document
+from openassist.server.store.audit import EventFilter
 from openassist.server.store.paging import encode_token
 
 LOOKUP_ATTRIBUTE = "LookupAttribute"  # LookupAttribute.N.Key / .Value, N = 1-10
@@ -56,33 +55,6 @@ def _filters(params: Params, start: int, end: int) -> EventFilter:
     return EventFilter(start=start, end=end, **found)
 
 
-def _event(record: AuditRecord, region: str) -> dict[str, Any]:
-    return {
-        "eventId": record.event_id,
-        "eventVersion": "1",
-        "eventTime": iso(record.event_time),
-        "eventName": record.event_name,
-        "eventSource": f"{record.event_source}.openassist",
-        "serviceName": record.event_source.capitalize(),
-        "eventType": record.event_type,
-        "eventRW": "Write" if changes(record.event_name) else "Read",
-        "acsRegion": region,
-        "sourceIpAddress": record.source_ip,
-        "userAgent": record.user_agent,
-        "requestId": record.request_id,
-        "userIdentity": {
-            "type": "ram-user",
-            "accountId": ACCOUNT_ID,
-            "userName": record.user_name,
-            "accessKeyId": record.access_key_id,
-        },
-        "resourceName": record.resource_name,
-        "requestParameters": json.loads(record.request_parameters or "{}"),
-        "errorCode": record.error_code,
-        "errorMessage": record.error_message,
-    }
-
-
 @action("LookupEvents")
 async def lookup_events(call: Call) -> dict[str, Any]:
     p = call.params
@@ -97,5 +69,5 @@ async def lookup_events(call: Call) -> dict[str, Any]:
         "StartTime": iso(start),
         "EndTime": iso(end),
         "NextToken": encode_token(page.next_key) if page.next_key else "",
-        "Events": [_event(record, call.region) for record in page.items],
+        "Events": [event_document(record, call.region) for record in page.items],
     }

@@ -217,6 +217,22 @@ async def describe_invocation_results(call: Call) -> dict[str, Any]:
     }
 
 
+async def task_results(call: Call, invoke_id: str, limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` rows of one task as DescribeInvocationResults shows them with
+    ContentEncoding=PlainText, and only those that action would show this caller
+    (WaitInvocationResults' IncludeResults)."""
+    page, tasks, commands = await call.services.invocations.results(
+        ResultFilter(invoke_id=invoke_id),
+        PageQuery(limit=limit),
+        guard_of(call, "DescribeInvocationResults"),
+    )
+    results = []
+    for row in page.items:
+        task = tasks[row.invoke_id]
+        results.append(_result_fields(row, task, commands[task.command_id], "PlainText"))
+    return results
+
+
 async def _history(call: Call, where: ResultFilter, query: PageQuery) -> dict[str, Any]:
     """IncludeHistory=true: every run of a Period / EveryReboot task, newest first."""
     if not where.invoke_id:

@@ -23,6 +23,9 @@ class MemoryBus:
                 # A failing subscriber must not break the publisher: bus messages are hints.
                 log.exception("bus handler for %s failed", topic)
 
+    async def peers(self) -> int:
+        return 0
+
     def subscribe(self, topic: str, handler: Handler) -> Callable[[], None]:
         self._handlers[topic].append(handler)
 

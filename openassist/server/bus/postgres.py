@@ -30,6 +30,7 @@ from openassist.server.bus.memory import MemoryBus
 log = logging.getLogger(__name__)
 
 CHANNEL = "openassist_bus"
+LISTENER_PREFIX = "openassist-bus-listen-"  # application_name of each node's listening connection
 WAKE = ""  # the payload subscribers get after the listening connection came back
 MAX_PAYLOAD = 7900  # NOTIFY refuses payloads of 8000 bytes and more
 MAX_BATCH = 1000  # messages per pg_notify statement
@@ -56,7 +57,7 @@ class PostgresBus:
     def application_name(self) -> str:
         """The listening connection's application_name (what an operator sees in
         pg_stat_activity)."""
-        return f"openassist-bus-{self._node}"
+        return f"{LISTENER_PREFIX}{self._node}"
 
     async def start(self) -> None:
         """Open the listening connection; returns once it listens (raises if it cannot)."""
@@ -80,6 +81,22 @@ class PostgresBus:
             log.warning(
                 "bus queue full (the database is unreachable?); message for %s dropped", topic
             )
+
+    async def peers(self) -> int:
+        """The other nodes' listening connections to this database (by their application_name;
+        0 when the database cannot be asked)."""
+        try:
+            async with await self._connect(f"openassist-bus-peers-{self._node}") as connection:
+                cursor = await connection.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND application_name LIKE %s AND application_name <> %s",
+                    (f"{LISTENER_PREFIX}%", self.application_name),
+                )
+                row = await cursor.fetchone()
+        except (psycopg.Error, OSError) as error:
+            log.warning("bus: cannot count the other nodes (%s)", error)
+            return 0
+        return int(row[0]) if row else 0  # type: ignore[call-overload]
 
     def subscribe(self, topic: str, handler: Handler) -> Callable[[], None]:
         return self._local.subscribe(topic, handler)

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.responses import Response
 
 from openassist.catalog import api
 from openassist.errors import ApiError, NotFound
 from openassist.protocol.statuses import CommandType
-from openassist.server.console import display, failures, forms
-from openassist.server.console.web import PREFIX, Console, Visit, see_other
+from openassist.server.console import display, failures, forms, targets
+from openassist.server.console.web import PREFIX, Console, Form, Visit, see_other
 from openassist.server.service.audit import REFUSAL_CODES
 from openassist.server.store.commands import CommandFilter
 from openassist.server.store.files import FileTaskFilter
 from openassist.server.store.fleet import InstanceFilter
-from openassist.server.store.invocations import InvocationFilter
-from openassist.server.store.paging import PageQuery
-from openassist.server.store.records import Command
+from openassist.server.store.invocations import ResultFilter
+from openassist.server.store.paging import Page, PageQuery, decode_token, encode_token
+from openassist.server.store.records import Command, Instance
 
 LIST_LIMIT = 100
+SEND_LIMIT = 50  # SendFile's InstanceId.N
 RECENT_TASKS = 10
 
 
@@ -34,49 +36,77 @@ class FleetPages:
         self.console = console
         self.fleet = console.services.fleet
 
-    async def _instances(self, where: InstanceFilter, visit: Visit) -> list[dict[str, Any]]:
+    async def _instances(
+        self, where: InstanceFilter, visit: Visit, page: PageQuery | None = None
+    ) -> tuple[list[dict[str, Any]], Page[Instance]]:
         guard = visit.guard("DescribeManagedInstances")
-        page = await self.fleet.list_instances(where, PageQuery(limit=LIST_LIMIT), guard)
-        ids = [i.id for i in page.items]
+        found = await self.fleet.list_instances(where, page or PageQuery(limit=LIST_LIMIT), guard)
+        ids = [i.id for i in found.items]
         labels = await self.fleet.instance_tags(ids)
         running = await self.fleet.active_task_counts(ids)
-        return [
+        rows = [
             {
                 "instance": i,
                 "online": self.fleet.is_online(i),
                 "tags": labels.get(i.id, []),
                 "running": running.get(i.id, 0),
             }
-            for i in page.items
+            for i in found.items
         ]
+        return rows, found
 
     async def instances(self, visit: Visit) -> Response:
-        tag = forms.parse_tag(visit.request.query_params.get("tag", ""))
-        rows = await self._instances(InstanceFilter(tags=(tag,) if tag else ()), visit)
+        """Every registered machine, 100 a page (newest first), by name, tag and presence."""
+        query = visit.request.query_params
+        presence = query.get("agent", "")
+        since = self.fleet.online_since()
+        where = InstanceFilter(
+            name_like=query.get("q", "").strip()[:128],
+            tags=forms.parse_tags(query.get("tag", "")),
+            connected_since=since if presence == "online" else None,
+            disconnected_before=since if presence == "offline" else None,
+        )
+        token = query.get("after", "")
+        try:
+            after = decode_token(token) if token else None
+        except ValueError:
+            after = None
+        rows, found = await self._instances(where, visit, PageQuery(LIST_LIMIT, after=after))
+        kept = {k: v for k, v in query.items() if k in ("q", "tag", "agent") and v}
+        next_url = ""
+        if found.next_key is not None:
+            next_url = "?" + urlencode({**kept, "after": encode_token(found.next_key)})
         return self.console.page(
             visit,
             "instances.html",
             rows=rows,
-            tag=visit.request.query_params.get("tag", ""),
+            total=found.total,
+            kept=kept,
+            next_url=next_url,
             live=True,
-            live_url="?fragment=1",
+            live_url="?"
+            + urlencode({**kept, "fragment": "1", **({"after": token} if token else {})}),
         )
 
     async def instance(self, visit: Visit) -> Response:
         instance_id = visit.request.path_params["instance_id"]
-        rows = await self._instances(
+        rows, _ = await self._instances(
             InstanceFilter(ids=(instance_id,), registered_only=False), visit
         )
         if not rows:
             return self.console.page(visit, "missing.html", 404, what=f"instance {instance_id}")
-        recent = await self.console.services.invocations.describe(
-            InvocationFilter(instance_id=instance_id), PageQuery(limit=RECENT_TASKS)
+        recent, tasks, cmds = await self.console.services.invocations.results(
+            ResultFilter(instance_id=instance_id),
+            PageQuery(limit=RECENT_TASKS),
+            visit.guard("DescribeInvocationResults"),
         )
         return self.console.page(
             visit,
             "instance.html",
             row=rows[0],
-            recent=recent.items,
+            recent=[
+                (r, tasks[r.invoke_id], cmds[tasks[r.invoke_id].command_id]) for r in recent.items
+            ],
             live=True,
             live_url="?fragment=1",
         )
@@ -92,19 +122,26 @@ class FleetPages:
     async def run_form(
         self, visit: Visit, error: ApiError | None = None, status: int = 200
     ) -> Response:
-        source = visit.form if error else None
+        source = visit.form if error or visit.form.get("preview") else None
         query = visit.request.query_params
         command = await self._saved(
             source.get("command_id") if source else query.get("command", "")
         )
+        asked = source or targets.form_of_query(visit)
+        picked = asked.all("instance_id") or asked.all("instance")
+        counted = None
+        if source or picked:
+            chosen = Form({**asked.fields, "instance_id": picked})
+            counted = await targets.count_of(self.console, visit, chosen, "RunCommand")
         return self.console.page(
             visit,
             "run.html",
             status,
-            rows=await self._instances(InstanceFilter(), visit),
             command=command,
             types=list(CommandType),
-            picked=set(source.all("instance_id") if source else query.getlist("instance")),
+            picked=picked,
+            counted=counted,
+            count_for="run",
             form=source.fields if source else {},
             error=error,
         )
@@ -116,16 +153,21 @@ class FleetPages:
             visit.refuse_unless(action)
         except ApiError as error:
             return failures.plain(error)
+        if form.get("preview"):  # the Count button (no script): the form again, counted
+            return await self.run_form(visit)
         try:
             command = await self._saved(form.get("command_id"))
             if form.get("command_id") and command is None:
                 raise NotFound(api.COMMAND_NOT_FOUND, command_id=form.get("command_id"))
+            limit = services.limits.max_instances_per_call
+            ids = await forms.resolved(form, services.targeting, visit.guard(action), limit)
             args = replace(
                 forms.task_args(
                     form,
                     services.limits,
                     visit.session.actor,
-                    saved=command is not None,
+                    command is not None,
+                    ids,
                     now_ms=services.clock.now_ms(),
                 ),
                 guard=visit.guard(action),
@@ -142,12 +184,18 @@ class FleetPages:
     async def send_form(
         self, visit: Visit, error: ApiError | None = None, status: int = 200
     ) -> Response:
+        source = visit.form if error or visit.form.get("preview") else None
+        picked = visit.form.all("instance_id") or visit.request.query_params.getlist("instance")
+        counted = None
+        if source:
+            counted = await targets.count_of(self.console, visit, source, "SendFile")
         return self.console.page(
             visit,
             "sendfile.html",
             status,
-            rows=await self._instances(InstanceFilter(), visit),
-            picked=set(visit.form.all("instance_id")),
+            picked=picked,
+            counted=counted,
+            count_for="send",
             form=visit.form.fields,
             error=error,
         )
@@ -158,11 +206,14 @@ class FleetPages:
             visit.refuse_unless("SendFile")
         except ApiError as error:
             return failures.plain(error)
+        if visit.form.get("preview"):
+            return await self.send_form(visit)
         try:
-            ids = await forms.resolved(visit.form, self.fleet, 50)
+            guard = visit.guard("SendFile")
+            ids = await forms.resolved(visit.form, services.targeting, guard, SEND_LIMIT)
             args = replace(
                 forms.send_file_args(visit.form, services.limits, visit.session.actor, ids),
-                guard=visit.guard("SendFile"),
+                guard=guard,
             )
             invoke_id = await services.files.send(args)
         except ApiError as error:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import re
 
 from openassist.catalog import api
-from openassist.errors import InvalidParameter, LimitExceeded, NotFound
+from openassist.errors import InvalidParameter, LimitExceeded
 from openassist.protocol.statuses import CommandType, RepeatMode
 from openassist.server.console.web import Form
 from openassist.server.service import checks
 from openassist.server.service.context import Limits
 from openassist.server.service.files import SendFileArgs
-from openassist.server.service.fleet import FleetService
+from openassist.server.service.guard import Guard
 from openassist.server.service.invocations import CommandSpec, TaskArgs
 from openassist.server.service.rollout_params import (
     batch_wait,
@@ -22,6 +22,7 @@ from openassist.server.service.rollout_params import (
     delivery_deadline,
     rollout_limit,
 )
+from openassist.server.service.targeting import WAYS, TargetChoice, TargetingService
 
 
 def integer(form: Form, name: str, default: int, minimum: int = 0, maximum: int = 0) -> int:
@@ -47,16 +48,31 @@ def parse_tag(text: str) -> tuple[str, str] | None:
     return (key.strip(), value.strip()) if key.strip() else None
 
 
-def chosen(form: Form) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
-    """The instance ids ticked or typed, or the tag to target (one of the two)."""
+def parse_tags(text: str) -> tuple[tuple[str, str], ...]:
+    """``role=web, zone=a``: every one must match."""
+    return tuple(t for part in text.split(",") if (t := parse_tag(part)) is not None)
+
+
+def typed_ids(form: Form) -> tuple[str, ...]:
+    """The instance ids ticked or typed (comma or space separated)."""
     typed = [i for text in form.all("instance_ids") for i in re.split(r"[\s,]+", text) if i]
-    ids = tuple(dict.fromkeys([*form.all("instance_id"), *typed]))
-    tag = parse_tag(form.get("tag"))
-    if tag is not None and ids:
-        raise InvalidParameter(api.FORM_TARGETS_BOTH)
-    if tag is None and not ids:
+    return tuple(dict.fromkeys([*form.all("instance_id"), *typed]))
+
+
+def choice_of(form: Form) -> TargetChoice:
+    """How the form chooses its machines (``target``: by name, tag, all online, or ids). A
+    form without ``target`` (an older page, a script) chooses by what is filled in: a tag or
+    ids, not both."""
+    ids, tags, pattern = typed_ids(form), parse_tags(form.get("tag")), form.get("pattern")
+    how = form.get("target")
+    if how not in WAYS:
+        if tags and ids:
+            raise InvalidParameter(api.FORM_TARGETS_BOTH)
+        how = "tag" if tags else "ids"
+    given = {"ids": bool(ids), "tag": bool(tags), "name": bool(pattern), "online": True}
+    if not given[how]:
         raise InvalidParameter(api.FORM_TARGETS_MISSING)
-    return ids, (tag,) if tag else ()
+    return TargetChoice(how, pattern=pattern, tags=tags, ids=ids)
 
 
 def _at_most(ids: tuple[str, ...], limit: int) -> tuple[str, ...]:
@@ -67,16 +83,15 @@ def _at_most(ids: tuple[str, ...], limit: int) -> tuple[str, ...]:
     return ids
 
 
-async def resolved(form: Form, fleet: FleetService, limit: int) -> tuple[str, ...]:
-    """Instance ids for a task kind that takes ids only (SendFile): a tag is resolved through
-    the fleet service."""
-    ids, tags = chosen(form)
-    if tags:
-        ids = tuple(await fleet.instances_tagged(tags, limit + 1))
-        if not ids:
-            wanted = ", ".join(f"{k}={v or '*'}" for k, v in tags)
-            raise NotFound(api.TAGGED_NONE, wanted=wanted)
-    return _at_most(ids, limit)
+async def resolved(
+    form: Form, targeting: TargetingService, guard: Guard, limit: int
+) -> tuple[str, ...]:
+    """The instance ids the form chooses: ids as given (the task checks each, as the API
+    does), any other way resolved among the machines the guard lets the user act on."""
+    choice = choice_of(form)
+    if choice.how == "ids":
+        return _at_most(choice.ids, limit)
+    return await targeting.resolve(choice, guard, limit)
 
 
 def command_spec(form: Form) -> CommandSpec:
@@ -112,10 +127,16 @@ def parameters(form: Form) -> dict[str, str]:
     return values
 
 
-def task_args(form: Form, limits: Limits, actor: str, saved: bool, now_ms: int) -> TaskArgs:
-    """The task part; for a saved command (``saved``) empty fields keep the command's values.
-    Targets are instance ids, or a tag that the task service resolves (as ResourceTag.N)."""
-    instance_ids, resource_tags = chosen(form)
+def task_args(
+    form: Form,
+    limits: Limits,
+    actor: str,
+    saved: bool,
+    instance_ids: tuple[str, ...],
+    now_ms: int,
+) -> TaskArgs:
+    """The task part, on ``instance_ids`` (see ``resolved``); for a saved command (``saved``)
+    empty fields keep the command's values."""
     periodic = form.get("schedule") == "period"
     timeout_given = bool(form.get("Timeout"))
     repeat_mode = RepeatMode.PERIOD if periodic else RepeatMode.ONCE
@@ -133,7 +154,6 @@ def task_args(form: Form, limits: Limits, actor: str, saved: bool, now_ms: int) 
         repeat_mode=repeat_mode,
         frequency=form.get("frequency") if periodic else "",
         parameters=parameters(form),
-        resource_tags=resource_tags,
         max_concurrency=max_concurrency,
         max_errors=max_errors,
         batch_wait=wait,

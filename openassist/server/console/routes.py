@@ -10,10 +10,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openassist.server.console.activation_pages import ActivationPages
+from openassist.server.console.audit_pages import AuditPages
 from openassist.server.console.auth_pages import AuthPages
 from openassist.server.console.command_pages import CommandPages
 from openassist.server.console.fleet_pages import FleetPages
 from openassist.server.console.identity import ConsoleKeys
+from openassist.server.console.overview_pages import OverviewPage
+from openassist.server.console.targets import TargetCount
 from openassist.server.console.task_pages import TaskPages
 from openassist.server.console.web import SECURITY_HEADERS, Console, refusal
 from openassist.server.service.services import Services
@@ -33,6 +36,7 @@ def console_app(services: Services, keys: ConsoleKeys, agent_port: int = 8643) -
     machines = ActivationPages(console, agent_port)
     auth, tasks = AuthPages(console), TaskPages(console)
     fleet, library = FleetPages(console), CommandPages(console)
+    counter, overview = TargetCount(console), OverviewPage(console)
     files = _static_files()
     guard = console.guard
 
@@ -59,10 +63,12 @@ def console_app(services: Services, keys: ConsoleKeys, agent_port: int = 8643) -
             guard(tasks.output),
             methods=get,
         ),
+        Route("/overview", guard(overview.show), methods=get),
         Route("/instances", guard(fleet.instances), methods=get),
         Route("/instances/{instance_id}", guard(fleet.instance), methods=get),
         Route("/run", guard(fleet.run_form), methods=get),
         Route("/run", guard(fleet.run), methods=post),
+        Route("/targets", guard(counter.page), methods=get),
         Route("/sendfile", guard(fleet.send_form), methods=get),
         Route("/sendfile", guard(fleet.send), methods=post),
         Route("/files/{invoke_id}", guard(fleet.file_task), methods=get),
@@ -73,5 +79,6 @@ def console_app(services: Services, keys: ConsoleKeys, agent_port: int = 8643) -
         Route("/commands/{command_id}", guard(library.update), methods=post),
         Route("/activations", guard(machines.form), methods=get),
         Route("/activations", guard(machines.create), methods=post),
+        Route("/audit", guard(AuditPages(console).events), methods=get),
     ]
     return Starlette(routes=routes)

@@ -15,6 +15,7 @@ from openassist.server.console.web import PREFIX, SECURITY_HEADERS, Console, Vis
 from openassist.server.lifecycle.rollout import batch_of
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
 from openassist.server.store.paging import PageQuery, decode_token, encode_token
+from openassist.server.store.records import InvocationInstance
 from openassist.server.store.task_rows import OutputGroup, ResultLine
 
 PAGE_SIZE = 20
@@ -127,19 +128,28 @@ class TaskPages:
             live_url=ask.url(fragment=1),
         )
 
-    async def card(self, visit: Visit) -> Response:
-        """One machine's full result: status, codes, diagnosis and fix, output."""
+    async def _row(self, visit: Visit) -> InvocationInstance | None:
+        """The row of the path's task and machine, when the user's policies let them see that
+        machine (DescribeInvocationResults); None otherwise, as for a task that is not there."""
         params = visit.request.path_params
-        invoke_id, instance_id = params["invoke_id"], params["instance_id"]
         found, _, _ = await self.invocations.results(
-            ResultFilter(invoke_id=invoke_id, instance_id=instance_id),
+            ResultFilter(invoke_id=params["invoke_id"], instance_id=params["instance_id"]),
             PageQuery(limit=1),
             visit.guard("DescribeInvocationResults"),
         )
-        if not found.items:
-            what = f"machine {instance_id} in task {invoke_id}"
-            return self.console.page(visit, "missing.html", 404, what=what)
-        row = found.items[0]
+        return found.items[0] if found.items else None
+
+    def _missing(self, visit: Visit) -> Response:
+        params = visit.request.path_params
+        what = f"machine {params['instance_id']} in task {params['invoke_id']}"
+        return self.console.page(visit, "missing.html", 404, what=what)
+
+    async def card(self, visit: Visit) -> Response:
+        """One machine's full result: status, codes, diagnosis and fix, output."""
+        row = await self._row(visit)
+        if row is None:
+            return self._missing(visit)
+        invoke_id, instance_id = row.invoke_id, row.instance_id
         diagnosis = await self.console.services.diagnosis.diagnose(invoke_id, instance_id)
         host = await self.console.services.fleet.instance(instance_id)
         return self.console.page(
@@ -156,7 +166,10 @@ class TaskPages:
         )
 
     async def output(self, visit: Visit) -> Response:
-        """The full output kept for one instance (the tail when no full output was kept)."""
+        """The full output kept for one instance (the tail when no full output was kept), for
+        a machine the user may see."""
+        if await self._row(visit) is None:
+            return self._missing(visit)
         params = visit.request.path_params
         try:
             row, found = await self.invocations.full_output(

@@ -67,6 +67,7 @@ OFFERS = {
     "send": "SendFile",
     "save": "CreateCommand",
     "activate": "CreateActivation",
+    "audit": "LookupEvents",
 }
 
 

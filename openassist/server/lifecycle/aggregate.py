@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from openassist.protocol.statuses import InstanceStatus as S
 from openassist.protocol.statuses import InvocationStatus as O
@@ -36,6 +36,36 @@ def overall_status(statuses: Iterable[S]) -> O:
     if failed:
         return O.FAILED
     return O.STOPPED
+
+
+StatusCounts = Mapping[S, int]  # how many per-instance rows of a task are in each status
+
+
+def count_statuses(statuses: Iterable[S]) -> dict[S, int]:
+    """The counts of a task's per-instance statuses (what a task keeps to derive its overall
+    status without reading every row again)."""
+    counts: dict[S, int] = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def moved(counts: StatusCounts, old: S, new: S) -> dict[S, int] | None:
+    """The counts after one row went from ``old`` to ``new``; None when the counts have no row
+    in ``old`` (they are stale: count the rows again)."""
+    if counts.get(old, 0) <= 0:
+        return None
+    after = dict(counts)
+    after[old] -= 1
+    if not after[old]:
+        del after[old]
+    after[new] = after.get(new, 0) + 1
+    return after
+
+
+def overall_from_counts(counts: StatusCounts) -> O:
+    """``overall_status`` of a task whose rows are counted per status."""
+    return overall_status(status for status, n in counts.items() if n > 0)
 
 
 def deprecated_invoke_status(overall: O) -> str:

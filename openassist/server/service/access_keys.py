@@ -22,7 +22,6 @@ from openassist.server.store.records import AccessKey
 
 log = logging.getLogger(__name__)
 
-SECRET_CACHE_S = 5.0
 SECRET_CACHE_SIZE = 10_000
 ADMIN_OWNER = "admin"
 
@@ -55,6 +54,7 @@ class AccessKeyService:
         self._ctx = context
         self._box = box
         self._keys: dict[str, tuple[float, KeySecret | None]] = {}
+        self._generation = 0
 
     def _new_key(self, owner: str) -> tuple[NewAccessKey, AccessKey]:
         key_id, secret = ids.access_key_id(), ids.access_key_secret()
@@ -67,10 +67,11 @@ class AccessKeyService:
         access_keys.insert_access_key(conn, row, now)
         return new
 
-    def forget(self, key_id: str) -> None:
-        """Drop the cached secret of a key just disabled or deleted (this node refuses it at
-        once; other nodes within ``SECRET_CACHE_S``)."""
-        self._keys.pop(key_id, None)
+    def forget_all(self) -> None:
+        """Drop every cached key (one was disabled or deleted, here or on another node); a
+        lookup that began before this does not fill the cache."""
+        self._generation += 1
+        self._keys.clear()
 
     async def create(self, owner: str) -> NewAccessKey:
         """A new enabled key for ``owner``; its secret is returned here and never again."""
@@ -99,18 +100,20 @@ class AccessKeyService:
         return found.secret if found is not None and found.enabled else None
 
     async def lookup(self, key_id: str) -> KeySecret | None:
-        """The key's secret and status; None when there is no such key. Cached for a few
-        seconds: every API call needs it (a disabled key is refused within
-        ``SECRET_CACHE_S``)."""
+        """The key's secret and status; None when there is no such key. Cached: every API call
+        needs it (``AccessChanges`` empties the cache on every node when keys change; a node
+        that missed the message refreshes it after ``access_cache_s``)."""
         now = time.monotonic()
         cached = self._keys.get(key_id)
-        if cached is not None and now - cached[0] < SECRET_CACHE_S:
+        if cached is not None and now - cached[0] < self._ctx.limits.access_cache_s:
             return cached[1]
+        generation = self._generation
         key = await self._ctx.db.read(lambda conn: access_keys.get_access_key(conn, key_id))
         found = KeySecret(self._open(key), key.enabled) if key is not None else None
         if len(self._keys) > SECRET_CACHE_SIZE:
             self._keys.clear()
-        self._keys[key_id] = (now, found)
+        if generation == self._generation:
+            self._keys[key_id] = (now, found)
         return found
 
     def _open(self, key: AccessKey) -> str | None:

@@ -38,6 +38,7 @@ class Limits:
     console_max_body_bytes: int = _SETTINGS.console_max_body_bytes
     agent_register_max_body_bytes: int = _SETTINGS.agent_register_max_body_bytes
     agent_max_body_bytes: int = _SETTINGS.agent_max_body_bytes
+    access_cache_s: int = _SETTINGS.access_cache_s
     # Fixed by the API (API.md 3): no setting changes them.
     output_quota: int = 24576  # bytes of output kept per run
     max_instances_per_call: int = 100

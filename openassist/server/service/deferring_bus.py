@@ -24,6 +24,9 @@ class DeferringBus:
             return
         await self._bus.publish(topic, payload)
 
+    async def peers(self) -> int:
+        return await self._bus.peers()
+
     def subscribe(self, topic: str, handler: Handler) -> Callable[[], None]:
         return self._bus.subscribe(topic, handler)
 

@@ -253,7 +253,8 @@ class DeliveryService:
                     self._observe_result(new.value, (now - current.created_at) / 1000)
             return new
 
-        return await self._ctx.db.write(apply)
+        # Reports arrive together during a fan-out: they share transactions (group commit).
+        return await self._ctx.db.write_grouped(apply)
 
     def _timed_report(
         self,

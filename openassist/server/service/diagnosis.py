@@ -102,7 +102,13 @@ class DiagnosisService:
             conn: Connection,
         ) -> tuple[Invocation | None, list[InvocationInstance], dict[str, Instance]]:
             task = invocations.get_invocation(conn, invoke_id)
-            rows = invocations.instances_of(conn, [invoke_id])[invoke_id] if task else []
+            if task is None:
+                rows = []
+            elif instance_id:  # one machine: its row only, not the task's thousand
+                row = invocations.get_instance_row(conn, invoke_id, instance_id)
+                rows = [row] if row else []
+            else:
+                rows = invocations.instances_of(conn, [invoke_id])[invoke_id]
             hosts = fleet.instances_by_id(conn, [r.instance_id for r in rows])
             return task, rows, hosts
 

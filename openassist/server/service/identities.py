@@ -1,8 +1,7 @@
 """RAM users and their access keys (the RAM API's use cases); policies are in ram_policies.
 
-Every change drops this node's cached principals at once (``Principals.forget``): a disabled
-key, a deleted user or a detached policy takes effect on the next request here, and on other
-nodes within ``PRINCIPAL_CACHE_S``.
+Every change drops the cached keys and principals of every node (``AccessChanges``): a disabled
+key, a deleted user or a detached policy takes effect on the next request on any node.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -58,6 +57,10 @@ def check_user_name(name: str, field: str = "UserName") -> str:
     return name
 
 
+async def _nothing() -> None:
+    pass
+
+
 def _user_id() -> str:
     # RAM's user ids are 16 decimal digits; random, so they tell nothing about order or count.
     return str(10**15 + secrets.randbelow(9 * 10**15))
@@ -68,7 +71,7 @@ class IdentityService(RamService):
         self,
         context: ServiceContext,
         keys: AccessKeyService,
-        on_change: Callable[[], None] = lambda: None,
+        on_change: Callable[[], Awaitable[None]] = _nothing,
     ) -> None:
         super().__init__(context, on_change)
         self._keys = keys
@@ -189,10 +192,7 @@ class IdentityService(RamService):
                 raise ram_errors.key_not_found(key_id, user_name)
             work(conn)
 
-        try:
-            await self._write(change)
-        finally:
-            self._keys.forget(key_id)
+        await self._write(change)
 
     async def set_key_enabled(self, user_name: str, key_id: str, enabled: bool) -> None:
         await self._with_key(

@@ -1,8 +1,8 @@
 """Who signs a request: the user owning an access key and that user's policies, parsed.
 
-Cached per key for ``PRINCIPAL_CACHE_S``; any change to users, keys, policies or attachments on
-this node empties the cache at once (``forget``), so only other nodes of a cluster may act on the
-previous state, and for at most that long (docs/security.md).
+Cached per key; any change to users, keys, policies or attachments empties the cache of every
+node at once (``AccessChanges`` calls ``forget``); a node that missed that message acts on the
+previous state for at most ``access_cache_s`` (docs/security.md).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from openassist.server.store import access_keys as key_store
 from openassist.server.store import identities as store
 from openassist.server.store.records import RamUser
 
-PRINCIPAL_CACHE_S = 5.0
 PRINCIPAL_CACHE_SIZE = 10_000
 
 
@@ -82,7 +81,7 @@ class Principals:
         """The key's user and policies; None for an unknown or disabled key."""
         now = time.monotonic()
         cached = self._cache.get(key_id)
-        if cached is not None and now - cached[0] < PRINCIPAL_CACHE_S:
+        if cached is not None and now - cached[0] < self._ctx.limits.access_cache_s:
             return cached[1]
         generation = self._generation
         principal = await self._ctx.db.read(lambda conn: _load(conn, key_id))
@@ -97,7 +96,8 @@ class Principals:
         there is no such user). Cached like keys."""
         now = time.monotonic()
         cached = self._cache.get("user:" + name)
-        if cached is not None and cached[1] is not None and now - cached[0] < PRINCIPAL_CACHE_S:
+        fresh = cached is not None and now - cached[0] < self._ctx.limits.access_cache_s
+        if cached is not None and cached[1] is not None and fresh:
             return cached[1]
         generation = self._generation
         principal = await self._ctx.db.read(lambda conn: _load_user(conn, name))

@@ -18,11 +18,13 @@ from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.identities import IdentityService
 from openassist.server.service.invocations import InvocationService
+from openassist.server.service.overview import OverviewService
 from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.principals import Principals
 from openassist.server.service.ram_policies import PolicyService
 from openassist.server.service.rate_limits import SharedRateBuckets
 from openassist.server.service.result_waits import ResultWaitService
+from openassist.server.service.targeting import TargetingService
 from openassist.server.service.task_tables import TaskTableService
 
 
@@ -36,6 +38,8 @@ class Services:
     activations: ActivationService
     diagnosis: DiagnosisService
     task_tables: TaskTableService
+    targeting: TargetingService
+    overview: OverviewService
     parameter_store: ParameterStoreService
     agent_upgrades: AgentUpgradeService
     idempotency: IdempotencyService

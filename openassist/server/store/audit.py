@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import Connection, String, delete, func, literal, select, update
+from sqlalchemy import Connection, String, bindparam, delete, false, func, literal, select, update
 
 from openassist.server.store.paging import Page
 from openassist.server.store.schema import audit_events
@@ -50,8 +50,8 @@ def record_failure(conn: Connection, event: AuditRecord) -> None:
     result = conn.execute(
         update(audit_events)
         .where(audit_events.c.event_id == event.event_id)
-        .values(error_code=event.error_code, error_message=event.error_message)
-    )
+        .values(error_code=event.error_code, error_message=event.error_message, shipped=False)
+    )  # changed: the sink ships it again
     if not result.rowcount:
         insert_event(conn, event)
 
@@ -85,6 +85,39 @@ def lookup(
     # Token keys are (integer, id): the sequence decides, the event id names the row.
     next_key = (int(rows[-1].seq), str(rows[-1].event_id)) if more and rows else None
     return Page(items=items, total=int(total or 0), next_key=next_key)
+
+
+@dataclass(frozen=True)
+class Unshipped:
+    seq: int
+    record: AuditRecord
+
+
+def unshipped(conn: Connection, limit: int) -> list[Unshipped]:
+    """Events the sink has not shipped since they last changed, oldest first."""
+    c = audit_events.c
+    query = select(audit_events).where(c.shipped == false()).order_by(c.seq).limit(limit)
+    fields = set(AuditRecord.__dataclass_fields__)
+    return [
+        Unshipped(
+            int(row.seq), AuditRecord(**{k: v for k, v in row._mapping.items() if k in fields})
+        )
+        for row in conn.execute(query)
+    ]
+
+
+def mark_shipped(conn: Connection, shipped: list[Unshipped]) -> None:
+    """Mark events shipped, each only if it is still as shipped (a failure recorded meanwhile
+    changed its error code: it stays to ship again)."""
+    if not shipped:
+        return
+    c = audit_events.c
+    statement = (
+        update(audit_events)
+        .where(c.seq == bindparam("s"), c.error_code == bindparam("code"))
+        .values(shipped=True)
+    )
+    conn.execute(statement, [{"s": u.seq, "code": u.record.error_code} for u in shipped])
 
 
 def purge_before(conn: Connection, moment: int) -> int:

@@ -27,6 +27,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 
 from openassist.errors import ConfigurationError
+from openassist.server.store.group_commit import GroupCommit
 from openassist.server.store.revisions import restamp_renumbered
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -211,6 +212,24 @@ class Database:
         self.observe: TransactionObserver | None = None
         self.on_tasks_changed: TasksChanged | None = None
         self.on_released: RowsReleased | None = None
+        self.grouped = GroupCommit(self)
+
+    @property
+    def write_executor(self) -> ThreadPoolExecutor:
+        return self._writer
+
+    @staticmethod
+    def forget_notes(connection: Connection) -> None:
+        """Connection.info outlives the checkout: drop what a rolled-back one left."""
+        connection.info.pop(_CHANGED_TASKS, None)
+        connection.info.pop(_RELEASED_ROWS, None)
+
+    @staticmethod
+    def take_notes(connection: Connection) -> tuple[frozenset[str], frozenset[Released]]:
+        """What the transaction noted (``note_task_changed``, ``note_released``), to announce
+        after its commit."""
+        changed = frozenset(connection.info.pop(_CHANGED_TASKS, ()))
+        return changed, frozenset(connection.info.pop(_RELEASED_ROWS, ()))
 
     @contextlib.asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
@@ -227,7 +246,7 @@ class Database:
             raise
         _UNIT.reset(token)
         await unit._end(commit=True)
-        await self._announce(unit.changed_tasks, unit.released_rows)
+        await self.announce(unit.changed_tasks, unit.released_rows)
         await unit._run_after_commit()
 
     async def write(self, work: Callable[[Connection], T]) -> T:
@@ -258,12 +277,9 @@ class Database:
             started = time.perf_counter()
             try:
                 with self.engine.begin() as connection:
-                    # Connection.info outlives the checkout: drop what a rolled-back one left.
-                    connection.info.pop(_CHANGED_TASKS, None)
-                    connection.info.pop(_RELEASED_ROWS, None)
+                    self.forget_notes(connection)
                     result = with_riders(connection)
-                    changed = frozenset(connection.info.pop(_CHANGED_TASKS, ()))
-                    released = frozenset(connection.info.pop(_RELEASED_ROWS, ()))
+                    changed, released = self.take_notes(connection)
                 return result, changed, released
             finally:
                 if self.observe is not None:
@@ -276,10 +292,20 @@ class Database:
             if riders is not None:
                 riders.extend(taken)  # rolled back: they ride the next write, or none
             raise
-        await self._announce(changed, released)
+        await self.announce(changed, released)
         return result
 
-    async def _announce(self, changed: frozenset[str], released: frozenset[Released]) -> None:
+    async def write_grouped(self, work: Callable[[Connection], T]) -> T:
+        """As ``write``, but ``work`` may share its transaction with the writes that arrive
+        while another is in flight (group commit, ``store/group_commit.py``): for many small
+        independent writes at once, such as agent reports. Inside a unit of work, or with riders
+        armed, it is a plain ``write``."""
+        unit = _UNIT.get()
+        if _RIDERS.get() or (unit is not None and unit.db is self and not unit.closed):
+            return await self.write(work)
+        return await self.grouped.write(work)
+
+    async def announce(self, changed: frozenset[str], released: frozenset[Released]) -> None:
         """After a commit: wake result waiters, and the agents of rows a rollout released."""
         if changed and self.on_tasks_changed is not None:
             await self.on_tasks_changed(changed)

@@ -20,6 +20,7 @@ TABLES = proposals.TaskTables(tasks=file_tasks, rows=file_task_instances)
 
 def _task(row: Any) -> FileTask:
     data = dict(row._mapping)
+    data.pop("status_counts", None)  # the store's own (see proposals)
     data["status"] = InvocationStatus(data["status"])
     return FileTask(**data)
 
@@ -31,7 +32,8 @@ def _row(row: Any) -> FileTaskInstance:
 
 
 def insert(conn: Connection, task: FileTask, rows: Sequence[FileTaskInstance]) -> None:
-    conn.execute(_t.insert().values(**asdict(task)))
+    counts = proposals.encode_counts(row.status for row in rows)
+    conn.execute(_t.insert().values(**asdict(task), status_counts=counts))
     conn.execute(_r.insert(), [asdict(row) for row in rows])
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select, update
+from sqlalchemy import Connection, Select, func, or_, select, update
 
 from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import (
@@ -53,11 +53,22 @@ def count_invoked(conn: Connection, instance_ids: Iterable[str], now: int) -> No
     )
 
 
+def name_pattern(text: str) -> str:
+    """A LIKE pattern, lower case: a glob (``web-*``, ``db-?``) matches whole names; other text
+    matches anywhere in them. ``%`` and ``_`` are literal."""
+    text = text.strip().lower()
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if "*" in text or "?" in text:
+        return escaped.replace("*", "%").replace("?", "_")
+    return f"%{escaped}%"
+
+
 @dataclass(frozen=True)
 class InstanceFilter:
     ids: tuple[str, ...] = ()
     visible: tuple[str, ...] | None = None  # only these (what the caller may see); None: all
     name: str | None = None
+    name_like: str = ""  # see ``name_pattern``: matched on name, hostname and id
     activation_id: str | None = None
     os_type: str | None = None
     connected_since: int | None = None  # heartbeat at or after this instant
@@ -74,6 +85,11 @@ def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any
         query = query.where(c.id.in_(where.visible))
     if where.name:
         query = query.where(c.name == where.name)
+    if where.name_like:
+        pattern = name_pattern(where.name_like)
+        query = query.where(
+            or_(*(func.lower(col).like(pattern, escape="\\") for col in (c.name, c.hostname, c.id)))
+        )
     if where.activation_id:
         query = query.where(c.activation_id == where.activation_id)
     if where.os_type:

@@ -99,7 +99,8 @@ def insert_invocation(
     conn: Connection, invocation: Invocation, targets: Sequence[InvocationInstance]
 ) -> None:
     """Insert the task and all its per-instance rows (the caller's transaction makes it atomic)."""
-    conn.execute(invocations.insert().values(**invocation_values(invocation)))
+    counts = proposals.encode_counts(target.status for target in targets)
+    conn.execute(invocations.insert().values(**invocation_values(invocation), status_counts=counts))
     conn.execute(_ii.insert(), [asdict(target) for target in targets])
 
 

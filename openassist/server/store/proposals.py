@@ -3,13 +3,23 @@ send-file tasks keep their rows in tables of the same shape)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, case, func, null, select, update
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus
-from openassist.server.lifecycle import Event, EventKind, overall_status, transition
+from openassist.server.lifecycle import (
+    Event,
+    EventKind,
+    StatusCounts,
+    count_statuses,
+    moved,
+    overall_from_counts,
+    transition,
+)
 from openassist.server.store import rollouts
 from openassist.server.store.db import note_task_changed
 from openassist.server.store.schema import instances
@@ -31,13 +41,65 @@ def current_status(
     return InstanceStatus(found.status) if found else None
 
 
+def encode_counts(statuses: Iterable[InstanceStatus]) -> str:
+    """The ``status_counts`` column of a new task with rows in ``statuses``."""
+    return _encoded(count_statuses(statuses))
+
+
+def _encoded(counts: StatusCounts) -> str:
+    return json.dumps({status.value: n for status, n in sorted(counts.items())})
+
+
+def _decoded(text: str | None) -> StatusCounts | None:
+    """None for a task without counts (created before they were kept) or with unreadable ones."""
+    if not text:
+        return None
+    try:
+        return {InstanceStatus(status): int(n) for status, n in json.loads(text).items()}
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 def refresh_overall(conn: Connection, tables: TaskTables, invoke_id: str) -> InvocationStatus:
+    """Count the task's rows again and set its overall status from them (after changes to many
+    rows at once; one row's change moves the counts instead, see ``apply_event``)."""
     rows = conn.execute(select(tables.rows.c.status).where(tables.rows.c.invoke_id == invoke_id))
-    status = overall_status(InstanceStatus(row.status) for row in rows)
+    counts = count_statuses(InstanceStatus(row.status) for row in rows)
+    status = overall_from_counts(counts)
     conn.execute(
-        update(tables.tasks).where(tables.tasks.c.id == invoke_id).values(status=status.value)
+        update(tables.tasks)
+        .where(tables.tasks.c.id == invoke_id)
+        .values(status=status.value, status_counts=_encoded(counts))
     )
     return status
+
+
+def _count_move(
+    conn: Connection,
+    tables: TaskTables,
+    invoke_id: str,
+    counts: StatusCounts | None,
+    old: InstanceStatus,
+    new: InstanceStatus,
+) -> None:
+    """One row went from ``old`` to ``new``: move the task's counts and set its overall status
+    and change cursor in one statement, reading no other row (counts missing or stale: count)."""
+    after = moved(counts, old, new) if counts is not None else None
+    if after is None:
+        refresh_overall(conn, tables, invoke_id)
+        bump_results_seq(conn, tables, invoke_id)
+        return
+    tasks = tables.tasks
+    conn.execute(
+        update(tasks)
+        .where(tasks.c.id == invoke_id)
+        .values(
+            status=overall_from_counts(after).value,
+            status_counts=_encoded(after),
+            results_seq=tasks.c.results_seq + 1,
+        )
+    )
+    note_task_changed(conn, invoke_id)
 
 
 def bump_results_seq(conn: Connection, tables: TaskTables, invoke_id: str) -> None:
@@ -89,11 +151,16 @@ def apply_event(
     """Propose ``event`` for one instance of a task; returns the new status, or None if refused.
 
     The update is a compare-and-set on the status that was read, so two writers (two nodes, or a
-    late report racing a sweep) can never both win. The task row is locked first so the overall
-    status recomputed afterwards sees every instance's latest state.
+    late report racing a sweep) can never both win. The task row is locked first, so its status
+    counts (``status_counts``: rows per status, from which ``lifecycle`` derives the overall
+    status) move by exactly this row's change, without reading the task's other rows.
     """
     tasks, rows = tables.tasks, tables.rows
-    conn.execute(select(tasks.c.id).where(tasks.c.id == invoke_id).with_for_update())
+    columns = [tasks.c.status_counts]
+    rollout = "max_concurrency" in tasks.c
+    if rollout:
+        columns += [tasks.c.max_concurrency, tasks.c.max_errors]
+    task = conn.execute(select(*columns).where(tasks.c.id == invoke_id).with_for_update()).first()
     for _attempt in range(3):
         current = current_status(conn, tables, invoke_id, instance_id)
         if current is None:
@@ -115,12 +182,18 @@ def apply_event(
             run_ended = new_status.is_final or (
                 new_status is InstanceStatus.SCHEDULED and current is not InstanceStatus.SCHEDULED
             )
-            if run_ended and "max_concurrency" in tasks.c:
+            if run_ended and rollout:
                 # A slot freed, or a failure counted.
                 rollouts.advance(conn, invoke_id, now, tasks=tasks, rows=rows)
-            if new_status is not current:
+            limited = task is not None and rollout and (task.max_concurrency or task.max_errors)
+            if limited:  # the rollout may have cancelled held rows too: count them all
                 refresh_overall(conn, tables, invoke_id)
-            bump_results_seq(conn, tables, invoke_id)
+                bump_results_seq(conn, tables, invoke_id)
+            elif new_status is not current:
+                counts = _decoded(task.status_counts) if task is not None else None
+                _count_move(conn, tables, invoke_id, counts, current, new_status)
+            else:
+                bump_results_seq(conn, tables, invoke_id)
             return new_status
     return None
 

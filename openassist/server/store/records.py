@@ -296,6 +296,7 @@ def invocation_values(invocation: Invocation) -> dict[str, Any]:
 
 def invocation_from_row(row: Any) -> Invocation:
     data = dict(row._mapping)
+    data.pop("status_counts", None)  # the store's own (see proposals)
     data["status"] = InvocationStatus(data["status"])
     data["repeat_mode"] = RepeatMode(data["repeat_mode"])
     data["termination_mode"] = (

@@ -165,6 +165,9 @@ invocations = Table(
     # Raised in the transaction of every change to one of its per-instance rows: the cursor of
     # WaitInvocationResults, which answers as soon as it moves past the caller's.
     Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
+    # Its per-instance rows counted by status (JSON, {"Success": 9, "Running": 1}), moved with
+    # each row's change: the overall status without reading every row (NULL: count them).
+    Column("status_counts", Text, nullable=True),
     # The RAM user whose key created the task (empty for tasks older than users).
     Column("invoked_by", String(64), nullable=False, default="", server_default=""),
     *_rollout_task_columns(),
@@ -314,6 +317,9 @@ file_tasks = Table(
     # Raised in the transaction of every change to one of its per-instance rows: the cursor of
     # WaitInvocationResults, which answers as soon as it moves past the caller's.
     Column("results_seq", BigInteger, nullable=False, default=0, server_default="0"),
+    # Its per-instance rows counted by status (JSON, {"Success": 9, "Running": 1}), moved with
+    # each row's change: the overall status without reading every row (NULL: count them).
+    Column("status_counts", Text, nullable=True),
     Column("invoked_by", String(64), nullable=False, default="", server_default=""),
     *_rollout_task_columns(),
     Index("ix_file_tasks_created_at", "created_at"),

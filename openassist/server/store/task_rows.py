@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal, or_, select
 
 from openassist.protocol.statuses import InstanceStatus
+from openassist.server.store.fleet import name_pattern
 from openassist.server.store.schema import instances, invocation_instances
 
 _ii = invocation_instances
@@ -70,11 +71,6 @@ class OutputGroup:
     names: list[tuple[str, str]]  # (instance id, name) of its first machines by name
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped.replace('*', '%')}%"
-
-
 def _where(query: Select[Any], q: RowQuery) -> Select[Any]:
     query = query.where(_ii.c.invoke_id == q.invoke_id)
     if q.statuses is not None:
@@ -82,7 +78,7 @@ def _where(query: Select[Any], q: RowQuery) -> Select[Any]:
     if q.visible is not None:
         query = query.where(_ii.c.instance_id.in_(q.visible))
     if q.search:
-        pattern = _like(q.search)
+        pattern = name_pattern(q.search)
         query = query.where(
             or_(
                 func.lower(instances.c.name).like(pattern, escape="\\"),

@@ -8,7 +8,7 @@
     return;
   }
   var url = region.getAttribute("data-live-url");
-  var intervalMs = 1500;
+  var intervalMs = Number(region.getAttribute("data-live-interval")) || 1500;
 
   function active() {
     var marker = region.querySelector("[data-live-state]");
@@ -46,4 +46,57 @@
   }
 
   schedule();
+})();
+
+// The count of matching machines on the run and send forms: asked again (GET, nothing runs)
+// a moment after the choice of targets changes. Without this script the Count button does it.
+(function () {
+  "use strict";
+  var fieldset = document.querySelector("fieldset[data-count-url]");
+  var region = document.getElementById("target-count");
+  if (!fieldset || !region) {
+    return;
+  }
+  var url = fieldset.getAttribute("data-count-url");
+  var timer = null;
+  var asked = 0;
+
+  function ask() {
+    var params = new URLSearchParams();
+    fieldset.querySelectorAll("input").forEach(function (input) {
+      if ((input.type === "radio" || input.type === "checkbox") && !input.checked) {
+        return;
+      }
+      if (input.name && input.name !== "preview") {
+        params.append(input.name, input.value);
+      }
+    });
+    var mine = ++asked;
+    fetch(url + "&" + params.toString(), { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok || response.redirected) {
+          throw new Error("count refused: " + response.status);
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        if (mine === asked) {
+          region.innerHTML = html;
+        }
+      })
+      .catch(function () {});
+  }
+
+  function changed(event) {
+    // Typing in a way's field chooses that way.
+    var how = { pattern: "t-by-name", tag: "t-by-tag", instance_ids: "t-by-id" }[event.target.name];
+    if (how && event.target.value) {
+      document.getElementById(how).checked = true;
+    }
+    window.clearTimeout(timer);
+    timer = window.setTimeout(ask, 250);
+  }
+
+  fieldset.addEventListener("input", changed);
+  fieldset.addEventListener("change", changed);
 })();

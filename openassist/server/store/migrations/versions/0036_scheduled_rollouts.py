@@ -1,7 +1,7 @@
 """a Period task with rollout limits is fired by the server, each fire a rollout of its own
 
-Revision ID: 0034
-Revises: 0033
+Revision ID: 0036
+Revises: 0035
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0034"
-down_revision = "0033"
+revision = "0036"
+down_revision = "0035"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,84 @@
+"""The audit sink: ships committed audit events to a SIEM's file or syslog.
+
+Events are shipped from the store, never from the request: a row is read only once its
+transaction committed, written to every outlet, and only then marked ``shipped`` (per row,
+not a single high-water sequence: on PostgreSQL a transaction may commit after a later one,
+and a cursor past it would skip its event). A crash or an outlet that is down leaves the rows
+unshipped, so they go out later: at least once. A crash after an outlet took a batch but
+before the mark committed ships that batch again (the same ``eventId``, for the SIEM to
+fold); nothing else is sent twice. A failure recorded on an already shipped event (the call
+failed after its first write committed) ships the event again with its error code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+
+from openassist.server.service.audit_document import event_document
+from openassist.server.service.audit_outlets import Line, Outlet, OutletError
+from openassist.server.store import audit as store
+from openassist.server.store.db import Database
+
+BATCH = 500  # events per read, write and mark
+POLL_S = 1.0  # how soon a committed event leaves when nothing is pending
+MAX_BACKOFF_S = 30.0  # longest wait between attempts while an outlet is down
+log = logging.getLogger(__name__)
+
+
+def shipped_line(row: store.Unshipped, region: str) -> Line:
+    record = row.record
+    document = event_document(record, region)
+    return Line(
+        time_ms=record.event_time,
+        name=record.event_name,
+        failed=bool(record.error_code),
+        text=json.dumps(document, ensure_ascii=True, separators=(",", ":")),
+    )
+
+
+class AuditSink:
+    def __init__(self, db: Database, outlets: Sequence[Outlet], region: str) -> None:
+        self._db = db
+        self._outlets = list(outlets)
+        self._region = region
+
+    async def ship_once(self) -> int:
+        """Ship the oldest unshipped events (up to ``BATCH``); returns how many. Raises
+        ``OutletError`` when an outlet refused them (they stay to ship)."""
+        pending = await self._db.read(lambda conn: store.unshipped(conn, BATCH))
+        if not pending:
+            return 0
+        lines = [shipped_line(row, self._region) for row in pending]
+        for outlet in self._outlets:
+            await asyncio.to_thread(outlet.write, lines)
+        await self._db.write(lambda conn: store.mark_shipped(conn, pending))
+        return len(pending)
+
+    async def run(self) -> None:
+        """Ship until cancelled; an outlet that fails is logged and retried with a backoff."""
+        backoff = POLL_S
+        try:
+            while True:
+                try:
+                    shipped = await self.ship_once()
+                except OutletError as error:
+                    log.error("audit sink: %s; events wait in the store", error)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+                    await asyncio.sleep(backoff)
+                    continue
+                except Exception:
+                    log.exception("audit sink: shipping failed; events wait in the store")
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+                    await asyncio.sleep(backoff)
+                    continue
+                if shipped and backoff > POLL_S:
+                    log.info("audit sink: shipping again")
+                backoff = POLL_S
+                if shipped < BATCH:  # a full batch: more may wait, go on at once
+                    await asyncio.sleep(POLL_S)
+        finally:
+            for outlet in self._outlets:
+                outlet.close()

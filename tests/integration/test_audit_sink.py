@@ -1,0 +1,124 @@
+"""The audit sink against a real server: every committed event reaches a JSON-lines file and a
+syslog listener on loopback, as LookupEvents shows it (same redaction); a server killed (-9)
+while syslog is down ships the event after its restart exactly once; a server killed after
+syslog took a batch but before its mark committed ships that batch again (at least once)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import BACKENDS
+from tests.support.cluster import Cluster, backend_cluster, free_port, wait_until
+from tests.support.syslog import syslog_receiver
+
+SECRET = "hunter2-in-the-store"
+SCRIPT = "echo top-secret-script"
+
+
+def _create_command(cluster: Cluster, name: str) -> dict[str, Any]:
+    """Create a command; its audit event as LookupEvents answers it."""
+    content = base64.b64encode(SCRIPT.encode()).decode()
+    cluster.call("CreateCommand", Name=name, Type="RunShellScript", CommandContent=content)
+    return _event(cluster, "ResourceName", name)
+
+
+def _event(cluster: Cluster, key: str, value: str) -> dict[str, Any]:
+    answer = cluster.call(
+        "LookupEvents", **{"LookupAttribute.1.Key": key, "LookupAttribute.1.Value": value}
+    )
+    [event] = answer["Events"]
+    return event  # type: ignore[no-any-return]
+
+
+def _file_documents(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_committed_events_reach_the_file_and_syslog_as_lookup_events_shows_them(
+    backend: str, tmp_path: Path
+) -> None:
+    sink_file = tmp_path / "siem" / "audit.jsonl"
+    sink_file.parent.mkdir()
+    with syslog_receiver("tcp") as receiver:
+        env = {
+            "OPENASSIST_AUDIT_SINK_FILE": str(sink_file),
+            "OPENASSIST_AUDIT_SINK_SYSLOG": receiver.address,
+        }
+        with backend_cluster(backend, tmp_path / "server", env) as cluster:
+            cluster.call("CreateSecretParameter", Name="db-password", Value=SECRET)
+            command = _create_command(cluster, "deploy")
+            stored = cluster.call("LookupEvents", MaxResults="50")["Events"][::-1]  # oldest first
+            wanted = [e["eventId"] for e in stored]
+            wait_until(
+                lambda: [d["eventId"] for d in _file_documents(sink_file)] == wanted,
+                60,
+                what="the sink file to hold every stored event",
+            )
+            receiver.wait_for(command["eventId"])
+    assert _file_documents(sink_file) == stored  # the same documents, the same redaction
+    assert receiver.documents() == stored
+    secret = _event_named(stored, "CreateSecretParameter")
+    assert secret["requestParameters"]["Value"] == "***"
+    assert command["requestParameters"]["CommandContent"].startswith("sha256:")
+    shipped = sink_file.read_bytes() + b"".join(receiver.messages)
+    assert SECRET.encode() not in shipped and b"top-secret" not in shipped
+    assert sink_file.stat().st_mode & 0o777 == 0o600
+
+
+def _event_named(events: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(e for e in events if e["eventName"] == name)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_event_committed_while_syslog_is_down_ships_once_after_a_kill(
+    backend: str, tmp_path: Path
+) -> None:
+    """kill -9 between the commit and the shipping: the row is still unshipped in the store,
+    so the restarted server ships it, once."""
+    port = free_port()  # nobody listens yet: syslog is down
+    env = {"OPENASSIST_AUDIT_SINK_SYSLOG": f"tcp://127.0.0.1:{port}"}
+    with backend_cluster(backend, tmp_path, env) as cluster:
+        before = _create_command(cluster, "before-the-crash")  # committed: LookupEvents has it
+        cluster.kill_server()
+        with syslog_receiver("tcp", port) as receiver:
+            cluster.restart_server()
+            receiver.wait_for(before["eventId"])
+            after = _create_command(cluster, "after-the-restart")
+            receiver.wait_for(after["eventId"])  # shipped in order: no resend of before is due
+            ids = [d["eventId"] for d in receiver.documents()]
+    assert ids.count(before["eventId"]) == 1
+    assert ids.index(before["eventId"]) < ids.index(after["eventId"])
+
+
+def test_a_kill_after_syslog_took_a_batch_but_before_its_mark_ships_it_again(
+    tmp_path: Path,
+) -> None:
+    """The one window of a second copy: the batch left, the mark did not commit (held here by
+    a writer lock on the SQLite file), the server dies. At least once: the same event twice."""
+    port = free_port()
+    env = {"OPENASSIST_AUDIT_SINK_SYSLOG": f"tcp://127.0.0.1:{port}"}
+    with backend_cluster("sqlite", tmp_path, env) as cluster:
+        event = _create_command(cluster, "shipped-twice")
+        lock = sqlite3.connect(cluster.root / "data" / "openassist.db", isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")  # the sink can read (WAL) but not mark
+        with syslog_receiver("tcp", port) as receiver:
+            receiver.wait_for(event["eventId"])
+            cluster.kill_server()
+            lock.execute("ROLLBACK")
+            lock.close()
+            cluster.restart_server()
+            receiver.wait_for(event["eventId"], count=2)
+            after = _create_command(cluster, "after-the-restart")
+            receiver.wait_for(after["eventId"])
+            documents = receiver.documents()
+    copies = [d for d in documents if d["eventId"] == event["eventId"]]
+    assert len(copies) == 2 and copies[0] == copies[1] == event
