@@ -167,7 +167,12 @@ class FleetPages:
             ids = await forms.resolved(form, services.targeting, visit.guard(action), limit)
             args = replace(
                 forms.task_args(
-                    form, services.limits, visit.session.actor, command is not None, ids
+                    form,
+                    services.limits,
+                    visit.session.actor,
+                    command is not None,
+                    ids,
+                    now_ms=services.clock.now_ms(),
                 ),
                 guard=visit.guard(action),
             )
