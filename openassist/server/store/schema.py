@@ -175,7 +175,7 @@ invocations = Table(
     *_rollout_task_columns(),
     # A Period task with rollout limits is fired by the server: how many fires so far, and when
     # the last one was (ms; NULL: none yet).
-    Column("fires", Integer, nullable=False, default=0, server_default="0"),
+    Column("fires", Integer, nullable=False, server_default="0"),
     Column("fired_at", BigInteger, nullable=True),
     Index("ix_invocations_created_at", "created_at"),
     Index("ix_invocations_command_id", "command_id"),  # DescribeInvocations[Results] by CommandId
@@ -207,7 +207,7 @@ invocation_instances = Table(
     Column("full_truncated", Boolean, nullable=False, default=False, server_default=false()),
     *_rollout_row_columns(),
     # The fire of a server-fired Period task the row last joined (its invokeVersion then).
-    Column("fire", Integer, nullable=False, default=0, server_default="0"),
+    Column("fire", Integer, nullable=False, server_default="0"),
     # An instance's rows by status (its agent's task list) and, covering, a few results of a
     # status (lists that gather few rows: store.listings).
     Index(

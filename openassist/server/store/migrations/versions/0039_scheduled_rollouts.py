@@ -24,8 +24,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("invocation_instances", schema=None) as batch_op:
-        batch_op.drop_column("fire")
-    with op.batch_alter_table("invocations", schema=None) as batch_op:
-        batch_op.drop_column("fired_at")
-        batch_op.drop_column("fires")
+    # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35+), not a batch rebuild: a rebuild drops
+    # the result tallies' triggers on these tables (0036, 0037) and trips their foreign keys.
+    op.drop_column("invocation_instances", "fire")
+    op.drop_column("invocations", "fired_at")
+    op.drop_column("invocations", "fires")
