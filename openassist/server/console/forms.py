@@ -16,7 +16,12 @@ from openassist.server.service.context import Limits
 from openassist.server.service.files import SendFileArgs
 from openassist.server.service.guard import Guard
 from openassist.server.service.invocations import CommandSpec, TaskArgs
-from openassist.server.service.rollout_params import check_rollout, rollout_limit
+from openassist.server.service.rollout_params import (
+    batch_wait,
+    check_rollout,
+    delivery_deadline,
+    rollout_limit,
+)
 from openassist.server.service.targeting import WAYS, TargetChoice, TargetingService
 
 
@@ -123,7 +128,12 @@ def parameters(form: Form) -> dict[str, str]:
 
 
 def task_args(
-    form: Form, limits: Limits, actor: str, saved: bool, instance_ids: tuple[str, ...]
+    form: Form,
+    limits: Limits,
+    actor: str,
+    saved: bool,
+    instance_ids: tuple[str, ...],
+    now_ms: int,
 ) -> TaskArgs:
     """The task part, on ``instance_ids`` (see ``resolved``); for a saved command (``saved``)
     empty fields keep the command's values."""
@@ -133,7 +143,8 @@ def task_args(
     # A rollout (README, "Rollouts"), read and checked as the API does.
     max_concurrency = rollout_limit("MaxConcurrency", form.get("max_concurrency"), False)
     max_errors = rollout_limit("MaxErrors", form.get("max_errors"), True)
-    check_rollout(repeat_mode, max_concurrency, max_errors, 0)
+    wait = batch_wait(form.get("batch_wait"))
+    check_rollout(repeat_mode, max_concurrency, max_errors, wait)
     return TaskArgs(
         instance_ids=_at_most(instance_ids, limits.max_instances_per_call),
         access_key_id=actor,
@@ -145,6 +156,8 @@ def task_args(
         parameters=parameters(form),
         max_concurrency=max_concurrency,
         max_errors=max_errors,
+        batch_wait=wait,
+        delivery_deadline=delivery_deadline(form.get("delivery_deadline"), now_ms),
     )
 
 
