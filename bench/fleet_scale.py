@@ -7,8 +7,11 @@ against an idle baseline in the same run.
 The agents are simulated (tests/support/swarm.py): the real protocol with real RSA keys,
 through the agent's own channel and kick-channel modules, spread over several worker processes;
 they answer each task with a finish report once the server has stored it. Issue 20 asks for
-1,000, 5,000 and 10,000 agents on SQLite and PostgreSQL. Usage:
-.venv/bin/python -m bench.fleet_scale [--agents 1000] [--workers 4] [--postgres]
+1,000, 5,000 and 10,000 agents on SQLite and PostgreSQL. With ``--storm`` it then
+kills the server (-9) and starts it again: how long until every agent is back, the server's CPU
+meanwhile and the API's latency during that reconnect storm. Usage:
+.venv/bin/python -m bench.fleet_scale [--agents 1000] [--workers 4] [--postgres] [--storm]
+    [--no-fan-out] [--key-pool DIR] [--py-spy DIR]
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -24,12 +29,14 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.reconnect_swarm import cpu_s, percentile
+from bench.reconnect_swarm import Probe as StormProbe
+from bench.reconnect_swarm import cpu_s, latency_line, now_ms, percentile
 from openassist.cli.api_client import ApiCallError
 from tests.support.cluster import Cluster, temporary_postgres_database, wait_until
 from tests.support.swarm import Swarm, start_swarm
 
 BATCH = 100  # instances per RunCommand call (the API's limit)
+ACTIVATION_MAX = 1000  # instances one activation admits (the API's limit)
 ACTIONS = (
     "DescribeInvocations newest",
     "DescribeInvocations by InstanceId",
@@ -128,6 +135,106 @@ def check_results(cluster: Cluster, invoke_ids: list[str]) -> dict[str, int]:
     return statuses
 
 
+class Sampler:
+    """py-spy (when ``--py-spy DIR`` names a folder and py-spy is installed) recording the
+    server's stacks over one phase, as collapsed stacks in ``DIR/<phase>.txt``."""
+
+    def __init__(self, folder: Path | None, pid: int, phase: str, seconds: float) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        tool = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        if folder is None or not Path(tool).exists():
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        command = [tool, "record", "--pid", str(pid), "--duration", str(int(seconds))]
+        command += ["--rate", "50", "--nonblocking", "--format", "raw"]
+        command += ["--output", str(folder / f"{phase}.txt")]
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(2)  # py-spy writes what it has on SIGINT
+            try:
+                self._process.wait(30)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(10)
+
+
+def storm(
+    cluster: Cluster, swarms: list[Swarm], ids: list[str], idle_s: float, spy: Path | None
+) -> list[str]:
+    """kill -9 the server and start it again; every agent reconnects at once. Lines to print:
+    how long until all are back (kick channel open and a heartbeat taken), the server's CPU
+    meanwhile, and the API's latency during the storm against an idle baseline."""
+    count = len(ids)
+    with StormProbe(cluster, ids) as idle:
+        time.sleep(min(idle_s, 10))
+    killed_at = now_ms()
+    cluster.kill_server()
+    cluster.restart_server()
+    ready_at, pid = now_ms(), cluster.process.pid
+    cpu0 = cpu_s(pid)
+    sampler = Sampler(spy, pid, "storm", 600)
+
+    def back() -> dict[tuple[int, int], int]:
+        return {
+            (n, agent): at
+            for n, s in enumerate(swarms)
+            for agent, at in s.back_since(killed_at).items()
+        }
+
+    try:
+        with StormProbe(cluster, ids) as busy:
+            wait_until(lambda: len(back()) >= count, 900, 0.2, "every agent back")
+            storm_s = (now_ms() - ready_at) / 1000
+    finally:
+        sampler.stop()
+    cpu = cpu_s(pid) - cpu0
+    since_ready = [(t - ready_at) / 1000 for t in back().values()]
+    return [
+        f"  reconnect storm: kill -9 to ready again {(ready_at - killed_at) / 1000:.1f} s; all"
+        f" {count} back (kick channel + heartbeat) {storm_s:.1f} s after ready"
+        f" (p50 {statistics.median(since_ready):.1f} s, p99 {percentile(since_ready, 0.99):.1f} s);"
+        f" server CPU meanwhile {cpu:.1f} s ({cpu / max(storm_s, 1e-9) * 100:.0f}% of one core),"
+        f" RSS after {rss_mb(pid):.0f} MB",
+        "    " + latency_line("idle", idle, min(idle_s, 10)),
+        "    " + latency_line("storm", busy, storm_s),
+    ]
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def fan_out_phase(
+    cluster: Cluster, swarms: list[Swarm], ids: list[str], idle_s: float
+) -> list[str]:
+    """RunCommand to every agent with the API probed meanwhile, against an idle baseline."""
+    pid = cluster.process.pid
+    invokes: list[str] = []
+    warm = cluster.run("echo hi", *ids[:BATCH])  # something to read in the idle baseline
+    wait_until(lambda: sum(len(s.answers(warm)) for s in swarms) >= min(BATCH, len(ids)), 300)
+    invokes.append(warm)
+    with Probe(cluster, ids, invokes) as idle:
+        time.sleep(min(idle_s, 10))
+    fanned: list[str] = []
+    cpu1 = cpu_s(pid)
+    with Probe(cluster, ids, fanned) as busy:
+        stored, fan_s = fan_out(cluster, swarms, fanned)
+    fan_cpu = cpu_s(pid) - cpu1
+    statuses = check_results(cluster, fanned)
+    return [
+        f"  RunCommand echo hi to all ({len(fanned)} calls of {BATCH}): {stored} results stored in"
+        f" {fan_s:.1f} s = {stored / fan_s:.0f} results/s; server CPU {fan_cpu:.1f} s,"
+        f" RSS after {rss_mb(pid):.0f} MB; statuses read back {statuses}",
+        "  API latency, one client, one call at a time (idle baseline, then during the fan-out):",
+        *idle.lines("idle"),
+        *busy.lines("fan-out"),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agents", type=int, default=1000, help="1000, 5000, 10000")
@@ -136,28 +243,43 @@ def main() -> int:
     parser.add_argument(
         "--postgres", action="store_true", help="a fresh database on OPENASSIST_TEST_POSTGRES_URL"
     )
-    parser.add_argument("--idle-seconds", type=float, default=20.0)
+    # One heartbeat period (60 s) and a little: a shorter window may miss a wave of heartbeats.
+    parser.add_argument("--idle-seconds", type=float, default=65.0)
+    parser.add_argument("--no-fan-out", action="store_true", help="skip the RunCommand phase")
+    parser.add_argument("--storm", action="store_true", help="kill -9 the server at the end")
+    parser.add_argument("--key-pool", type=Path, help="RSA keys kept between runs (a folder)")
+    parser.add_argument("--py-spy", type=Path, help="record the server's stacks into a folder")
     args = parser.parse_args()
-    count, workers = int(args.agents), max(1, int(args.workers))
+    # One activation per worker, and an activation admits at most 1,000 instances.
+    count = int(args.agents)
+    workers = max(1, int(args.workers), -(-count // ACTIVATION_MAX))
     shares = [count // workers + (1 if w < count % workers else 0) for w in range(workers)]
+    firsts = [sum(shares[:w]) for w in range(workers)]
     with tempfile.TemporaryDirectory() as temp, ExitStack() as stack:
         root = Path(temp)
         url = args.database_url
         if args.postgres:
             url = stack.enter_context(temporary_postgres_database())
-        cluster = stack.enter_context(Cluster.start(root / "cluster", database_url=url))
-        activation = cluster.call("CreateActivation", InstanceCount=str(count))
+        # Two connections per agent at most (kick channel, kept-alive HTTP), within this host's
+        # open-file limit.
+        env = {"OPENASSIST_AGENT_MAX_CONNECTIONS": str(min(max(8192, 2 * count + 1000), 18000))}
+        cluster = stack.enter_context(Cluster.start(root / "cluster", database_url=url, env=env))
         server = f"127.0.0.1:{cluster.agent_port}"
+        say(
+            f"fleet scale: {count} simulated agents over {workers} worker processes,"
+            f" {'PostgreSQL' if url else 'SQLite'}, {os.cpu_count()}-CPU host"
+        )
         began = time.monotonic()
         swarms = [
             stack.enter_context(
                 start_swarm(
                     server,
                     cluster.ca_file,
-                    activation,
+                    cluster.call("CreateActivation", InstanceCount=str(share)),
                     share,
                     root / f"sims-{w}",
                     root / f"swarm-{w}.log",
+                    key_pool=(args.key_pool, firsts[w]) if args.key_pool else None,
                 )
             )
             for w, share in enumerate(shares)
@@ -168,50 +290,43 @@ def main() -> int:
 
         wait_until(registered, 3600, 1, "registrations")
         registered_s = time.monotonic() - began
-        wait_until(lambda: sum(len(s.back_since(0)) for s in swarms) == count, 900, 0.5, "up")
+
+        def up() -> bool:
+            ready = sum(len(s.back_since(0)) for s in swarms)
+            if time.monotonic() - progress[0] > 30:
+                progress[0] = time.monotonic()
+                say(f"    ... {ready} of {count} connected")
+            return ready == count
+
+        progress = [time.monotonic()]
+        wait_until(up, 900, 0.5, "every agent connected")
         up_s = time.monotonic() - began
+        say(f"  registered: {registered_s:.1f} s; all connected (kick channel + beat) {up_s:.1f} s")
         ids = [i for s in swarms for i in s.instance_ids()]
 
         time.sleep(2)  # let the last heartbeats settle before the idle window
         pid = cluster.process.pid
-        cpu0, rss0 = cpu_s(pid), rss_mb(pid)
+        sims = [s.process.pid for s in swarms]
+        cpu0, rss0, sim0 = cpu_s(pid), rss_mb(pid), sum(cpu_s(p) for p in sims)
+        sampler = Sampler(args.py_spy, pid, "idle", args.idle_seconds)
         time.sleep(args.idle_seconds)
+        sampler.stop()
         idle_cpu = (cpu_s(pid) - cpu0) / args.idle_seconds * 100
+        sim_cpu = (sum(cpu_s(p) for p in sims) - sim0) / args.idle_seconds * 100
         idle_rss = max(rss0, rss_mb(pid))
-
-        invokes: list[str] = []
-        warm = cluster.run("echo hi", *ids[:BATCH])  # something to read in the idle baseline
-        wait_until(lambda: sum(len(s.answers(warm)) for s in swarms) >= min(BATCH, count), 300)
-        invokes.append(warm)
-        with Probe(cluster, ids, invokes) as idle:
-            time.sleep(min(args.idle_seconds, 10))
-        fanned: list[str] = []
-        cpu1 = cpu_s(pid)
-        with Probe(cluster, ids, fanned) as busy:
-            stored, fan_s = fan_out(cluster, swarms, fanned)
-        fan_cpu = cpu_s(pid) - cpu1
-        peak_rss = rss_mb(pid)
-        statuses = check_results(cluster, fanned)
+        say(
+            f"  idle, all connected, {args.idle_seconds:.0f} s: server CPU {idle_cpu:.1f}% of one"
+            f" core, RSS {idle_rss:.0f} MB ({idle_rss * 1024 / count:.0f} KiB per agent),"
+            f" {len(os.listdir(f'/proc/{pid}/fd'))} open files; simulator CPU {sim_cpu:.0f}%"
+        )
+        if not args.no_fan_out:
+            for line in fan_out_phase(cluster, swarms, ids, args.idle_seconds):
+                say(line)
+        if args.storm:
+            for line in storm(cluster, swarms, ids, args.idle_seconds, args.py_spy):
+                say(line)
         load = os.getloadavg()
-
-    backend = "PostgreSQL" if url else "SQLite"
-    print(
-        f"fleet scale: {count} simulated agents over {workers} worker processes, {backend},"
-        f" {os.cpu_count()}-CPU host, load average at the end {load[0]:.1f} {load[1]:.1f}"
-    )
-    print(f"  registered: {registered_s:.1f} s; all connected (kick channel + beat) {up_s:.1f} s")
-    print(
-        f"  idle, all connected, {args.idle_seconds:.0f} s: server CPU {idle_cpu:.1f}% of one core,"
-        f" RSS {idle_rss:.0f} MB"
-    )
-    print(
-        f"  RunCommand echo hi to all ({len(fanned)} calls of {BATCH}): {stored} results stored in"
-        f" {fan_s:.1f} s = {stored / fan_s:.0f} results/s; server CPU {fan_cpu:.1f} s,"
-        f" RSS after {peak_rss:.0f} MB; statuses read back {statuses}"
-    )
-    print("  API latency, one client, one call at a time (idle baseline, then during the fan-out):")
-    for line in idle.lines("idle") + busy.lines("fan-out"):
-        print(line)
+    say(f"  load average at the end {load[0]:.1f} {load[1]:.1f}")
     return 0
 
 

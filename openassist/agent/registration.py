@@ -45,6 +45,7 @@ async def register(
     activation_code: str,
     instance_name: str = "",
     region_id: str = "",
+    key: rsa.RSAPrivateKey | None = None,
 ) -> Identity:
     """Register with the server and store the identity, key and CA owner-only in ``state_dir``.
     ``server``: HOST:PORT, or several separated by commas (nodes of one deployment): the first
@@ -56,7 +57,7 @@ async def register(
         raise RegistrationError(f"--server: {error}") from None
     if not servers:
         raise RegistrationError("--server must be HOST:PORT (or several, comma-separated)")
-    key = new_key()
+    key = key or new_key()
     unreachable: list[str] = []
     for host, port in servers:
         try:

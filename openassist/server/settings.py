@@ -94,8 +94,10 @@ class ServerSettings:
     # Open connections per port (WebSockets included); more are refused at once with 503. The
     # server raises its open-file limit to fit both ports when the hard limit allows.
     api_max_connections: int = 256
-    # Each agent holds one connection to the gateway: keep this above the fleet's size.
-    agent_max_connections: int = 8192
+    # Each agent holds its kick channel and, between calls, a kept-alive HTTP connection: at the
+    # limit the connection kept alive idle the longest is closed for a new one, and only when
+    # none is idle is a new one refused (503). Keep this above the fleet's size.
+    agent_max_connections: int = 16384
     # A request line and headers (and, on a TLS port, the handshake before them) must arrive
     # within this many seconds of the connection or of the request's first byte: 408.
     head_timeout_s: int = 10

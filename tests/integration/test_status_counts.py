@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select, update
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus, RepeatMode
 from openassist.server.lifecycle import Event, EventKind, count_statuses, overall_status
-from openassist.server.store import invocations
+from openassist.server.store import invocations, proposals
 from openassist.server.store.db import Database
 from openassist.server.store.records import Invocation, InvocationInstance
 from openassist.server.store.schema import commands, instances
@@ -111,6 +111,9 @@ def _check(conn: Connection, invoke_id: str) -> InvocationStatus:
         )
     ).one()
     assert InvocationStatus(task.status) is overall_status(statuses), invoke_id
+    state = proposals.results_state(conn, invocations.TABLES, invoke_id)
+    assert state is not None and state.total == len(statuses), invoke_id
+    assert state.finished == sum(1 for s in statuses if s.is_final), invoke_id
     if task.status_counts is not None and invoke_id != "t-stale":
         counted = {InstanceStatus(k): v for k, v in json.loads(task.status_counts).items()}
         assert counted == count_statuses(statuses), invoke_id

@@ -27,6 +27,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from openassist.agent import keys as keys_module
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.identity import Identity
 from openassist.agent.kicks import KickChannel
@@ -103,8 +107,26 @@ class SimulatedAgent:
         _emit("task", self._index, now, task=task_id)
 
 
+def _pooled_keys(pool: Path, first: int, count: int) -> list[rsa.RSAPrivateKey]:
+    """RSA keys ``first`` .. ``first + count - 1`` of a pool kept between runs (a bench at
+    10,000 agents otherwise spends minutes making keys); the missing ones are made and kept."""
+    pool.mkdir(parents=True, exist_ok=True)
+    keys = []
+    for number in range(first, first + count):
+        path = pool / f"key-{number:05d}.pem"
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), None)
+            assert isinstance(key, rsa.RSAPrivateKey)
+        except (OSError, ValueError):
+            key = keys_module.new_key()
+            path.write_bytes(keys_module.private_pem(key))
+        keys.append(key)
+    return keys
+
+
 async def _register_all(args: argparse.Namespace) -> list[Identity]:
     gate = asyncio.Semaphore(8)
+    pooled = _pooled_keys(args.key_pool, args.key_offset, args.count) if args.key_pool else []
 
     async def one(index: int) -> Identity:
         async with gate:
@@ -117,6 +139,7 @@ async def _register_all(args: argparse.Namespace) -> list[Identity]:
                         args.activation_id,
                         args.activation_code,
                         instance_name=f"sim-{index:04d}",
+                        key=pooled[index] if pooled else None,
                     )
                 except RegistrationError:
                     if attempt == 4:
@@ -148,6 +171,8 @@ def main() -> None:
     parser.add_argument("--state-root", type=Path, required=True)
     parser.add_argument("--heartbeat", type=float, default=60.0)
     parser.add_argument("--hold", type=float, default=0.0, help="seconds each run takes")
+    parser.add_argument("--key-pool", type=Path, help="RSA keys kept between runs")
+    parser.add_argument("--key-offset", type=int, default=0, help="this worker's first key")
     logging.getLogger("openassist").setLevel(logging.ERROR)  # retries are expected here
     asyncio.run(_worker(parser.parse_args()))
 
@@ -157,6 +182,7 @@ class _Seen:
     instance_ids: dict[int, str] = field(default_factory=dict)
     kicks: dict[int, int] = field(default_factory=dict)  # agent -> last channel open (Unix ms)
     beats: dict[int, int] = field(default_factory=dict)  # agent -> last heartbeat (Unix ms)
+    beat_count: int = 0  # heartbeats taken, all agents
     tasks: dict[str, list[int]] = field(default_factory=dict)  # task id -> agents that answered
     # task id -> (agent, took at, answered at) of each run that was held (``--hold``)
     runs: dict[str, dict[int, list[int]]] = field(default_factory=dict)
@@ -187,6 +213,7 @@ class Swarm:
                     seen.kicks[agent] = event["at"]
                 elif event["event"] == "beat":
                     seen.beats[agent] = event["at"]
+                    seen.beat_count += 1
                 elif event["event"] == "took":
                     seen.runs.setdefault(event["task"], {})[agent] = [event["at"], 0]
                 elif event["event"] == "task":
@@ -214,6 +241,11 @@ class Swarm:
         """(agent -> last kick channel open, agent -> last heartbeat), Unix ms."""
         with self._lock:
             return dict(self._seen.kicks), dict(self._seen.beats)
+
+    def heartbeats(self) -> int:
+        """Heartbeats taken so far, all agents of the worker."""
+        with self._lock:
+            return self._seen.beat_count
 
     def answers(self, task_id: str) -> list[int]:
         with self._lock:
@@ -247,9 +279,12 @@ def start_swarm(
     state_root: Path,
     log: Path,
     hold_s: float = 0,
+    key_pool: tuple[Path, int] | None = None,
+    heartbeat_s: float = 60.0,
 ) -> Iterator[Swarm]:
     """Start a worker with ``count`` simulated agents (registration included); each "run"
-    takes ``hold_s``."""
+    takes ``hold_s``; each heartbeats every ``heartbeat_s``. ``key_pool``: (folder, first key)
+    of RSA keys kept between runs."""
     command = [
         sys.executable,
         "-m",
@@ -268,7 +303,11 @@ def start_swarm(
         str(state_root),
         "--hold",
         str(hold_s),
+        "--heartbeat",
+        str(heartbeat_s),
     ]
+    if key_pool is not None:
+        command += ["--key-pool", str(key_pool[0]), "--key-offset", str(key_pool[1])]
     with log.open("ab") as errors:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
     swarm = Swarm(process, count)

@@ -46,6 +46,7 @@ from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.registration import Registration, RegistrationRefused
 from openassist.server.service.replay import ReplayGuard
 from openassist.server.service.restarts import Restart, RestartService
+from openassist.server.service.waiting import anything_waiting
 from openassist.server.store.records import Instance, RegistrationState
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ class Gateway:
         replay: ReplayGuard,
         metrics: ServerMetrics | None = None,
     ) -> None:
+        self._context = context
         self._fleet = fleet
         self._replay = replay
         self._upgrades = upgrades
@@ -290,6 +292,8 @@ class Gateway:
         instance = await self._authenticate(request)
         if request.query_params.get("reason") == wire.STARTUP_REASON:
             await self._agent_started(request, instance)
+        if not await anything_waiting(self._context, instance.id):
+            return _json(wire.TaskListResponse(code=200, instanceId=instance.id))
         outage = parse_outage(request.query_params.get(wire.OUTAGE_PARAM))
         per_run = request.query_params.get(wire.SECRETS_PARAM) == wire.SECRETS_PER_RUN
         runs, stops = await self._delivery.task_list(instance.id, instance.name, outage, per_run)

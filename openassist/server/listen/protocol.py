@@ -6,6 +6,9 @@ This subclass, one per listener (``guarded_protocol``):
 
 - refuses connections above ``max_connections`` at once, with 503; on a TLS port (``tls.py``)
   connections count from the accept, and the handshake must end within ``head_timeout_s``;
+  but first closes the connection kept alive idle the longest, if there is one (issue 20: an
+  agent holds its kick channel and, between heartbeats, an idle HTTP connection; at 10,000
+  agents the second one is what a listener at its limit can give back, as nginx does);
 - wants each request head within ``head_timeout_s`` of the connection or of the request's first
   byte (408 otherwise), and no larger than ``max_head_bytes`` (431);
 - closes a connection whose request body stops arriving for ``read_timeout_s`` (the handler
@@ -40,7 +43,14 @@ def guarded_protocol(
 ) -> type[asyncio.Protocol]:
     """The protocol factory for one listener (uvicorn's ``Config(http=...)``), serving TLS
     itself when ``tls`` is given (uvicorn is then given no certificate)."""
-    attributes = {"listener": name, "limits": limits, "refusals": {}, "handshaking": set()}
+    attributes = {
+        "listener": name,
+        "limits": limits,
+        "refusals": {},
+        "handshaking": set(),
+        "idle": {},
+        "evicted": set(),
+    }
     protocol = type("GuardedProtocol", (GuardedProtocol,), attributes)
     factory = protocol if tls is None else tls_factory(protocol, tls)
     return cast(type[asyncio.Protocol], factory)
@@ -51,6 +61,9 @@ class GuardedProtocol(HttpToolsProtocol):
     limits: ClassVar[ListenerLimits]
     refusals: ClassVar[dict[str, Any]]  # reason -> [count since logged, last logged]
     handshaking: ClassVar[set[asyncio.BaseProtocol]]  # TLS layers still shaking hands
+    # Connections kept alive between requests, the longest idle first (a dict keeps order).
+    idle: ClassVar[dict[GuardedProtocol, None]]
+    evicted: ClassVar[set[GuardedProtocol]]  # closed to make room, not yet gone
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -62,7 +75,21 @@ class GuardedProtocol(HttpToolsProtocol):
         self.tls_layer: asyncio.BaseProtocol | None = None  # set by tls.CountedTls
 
     def open_connections(self) -> int:
-        return len(self.connections) + len(self.handshaking)
+        return len(self.connections) + len(self.handshaking) - len(self.evicted)
+
+    def over_limit(self) -> bool:
+        """Above the limit even after closing the longest idle kept-alive connection."""
+        if self.open_connections() <= self.limits.max_connections:
+            return False
+        if not self.idle:
+            return True
+        oldest = next(iter(self.idle))
+        del self.idle[oldest]
+        self.evicted.add(oldest)
+        # At once (no TLS goodbye to wait for): the descriptor is what is short. Its client
+        # sent nothing since the last answer; it sees the connection closed and opens another.
+        oldest.transport.abort()
+        return self.open_connections() > self.limits.max_connections
 
     def head_timeout(self) -> float:
         return self.limits.head_timeout_s
@@ -75,7 +102,7 @@ class GuardedProtocol(HttpToolsProtocol):
         if self.tls_layer is not None:
             self.handshaking.discard(self.tls_layer)
         super().connection_made(cast(asyncio.Transport, transport))
-        if self.open_connections() > self.limits.max_connections:
+        if self.over_limit():
             self._note("connection limit reached")
             self._refuse(503, "Too many connections; try again later.")
             return
@@ -83,10 +110,18 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
+        self.idle.pop(self, None)
+        self.evicted.discard(self)
         super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.timeout_keep_alive_task is not None:  # kept alive, waiting for a request
+            self.idle[self] = None
 
     # Head: escaped, sized and timed before uvicorn's parser.
     def data_received(self, data: bytes) -> None:
+        self.idle.pop(self, None)
         if self._awaiting_line:
             data, line_ended = escape_request_line(data)
             self._awaiting_line = not line_ended

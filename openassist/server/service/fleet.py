@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from openassist.catalog import api
 from openassist.errors import NotFound
-from openassist.server.service import ids, timed
+from openassist.server.service import ids
 from openassist.server.service.access import address_in
 from openassist.server.service.context import (
     DEREGISTERED,
@@ -23,6 +23,7 @@ from openassist.server.service.context import (
     require_registered,
 )
 from openassist.server.service.guard import UNGUARDED, Guard
+from openassist.server.service.heartbeats import Beat, HeartbeatWriter
 from openassist.server.service.registration import (
     Registration,
     RegistrationRefused,
@@ -54,6 +55,7 @@ GOODBYES = GONE_STATES
 class FleetService:
     def __init__(self, context: ServiceContext) -> None:
         self._ctx = context
+        self._heartbeats = HeartbeatWriter(context)
 
     async def create_activation(
         self, args: ActivationArgs, tag_pairs: tuple[tuple[str, str], ...] = ()
@@ -160,16 +162,9 @@ class FleetService:
             changes["boot_id"] = boot_id
         # A goodbye is not a sign of life: the last heartbeat time stays that of the last one.
         now = None if state in GOODBYES else self._ctx.clock.now_ms()
-
-        def record(conn: Connection) -> list[str]:
-            before = fleet.get_instance(conn, instance_id)
-            fleet.record_heartbeat(conn, instance_id, now, changes)
-            if before is None or not before.boot_id or not boot_id or before.boot_id == boot_id:
-                return []
-            # A new boot: reboot tasks waiting for it are handed out (NextRebootOnly, EveryReboot).
-            return timed.rearm_reboot_tasks(conn, instance_id, self._ctx.clock.now_ms())
-
-        for invoke_id in await self._ctx.db.write(record):
+        # Written with the heartbeats of other agents (heartbeats.py); a new boot hands out the
+        # reboot tasks waiting for it (NextRebootOnly, EveryReboot).
+        for invoke_id in await self._heartbeats.record(Beat(instance_id, now, changes, boot_id)):
             await self._ctx.bus.publish(kick_topic(instance_id), invoke_id)
 
     async def rename(self, instance_id: str, name: str) -> Instance:

@@ -81,6 +81,18 @@ def rows_of(conn: Connection, invoke_ids: Iterable[str]) -> dict[str, list[FileT
     return found
 
 
+def any_pending(conn: Connection, instance_id: str, redeliver_before: int, now: int) -> bool:
+    """Whether ``claim_pending`` would find anything (no write for the poll that finds none)."""
+    query = select(_r.c.invoke_id).where(
+        _r.c.instance_id == instance_id,
+        _r.c.status == InstanceStatus.PENDING.value,
+        _r.c.held.is_(False),
+        _r.c.released_at.is_(None) | (_r.c.released_at <= now),
+        _r.c.delivered_at.is_(None) | (_r.c.delivered_at < redeliver_before),
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
 @dataclass(frozen=True)
 class Claimed:
     """What an agent's fetch does with an instance's waiting send-file rows."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, func, or_, select, update
 
 from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import (
@@ -42,6 +42,32 @@ def record_heartbeat(
     """Apply ``changes``; ``now`` (unless None) becomes the last heartbeat time."""
     values = {**changes} if now is None else {"last_heartbeat_at": now, **changes}
     conn.execute(update(instances).where(instances.c.id == instance_id).values(**values))
+
+
+def boot_ids(conn: Connection, instance_ids: Iterable[str]) -> dict[str, str]:
+    """Instance id -> its stored boot id (those that exist)."""
+    wanted = sorted(set(instance_ids))
+    if not wanted:
+        return {}
+    c = instances.c
+    rows = conn.execute(select(c.id, c.boot_id).where(c.id.in_(wanted)))
+    return {row.id: row.boot_id for row in rows}
+
+
+def record_heartbeats(conn: Connection, rows: dict[str, dict[str, Any]]) -> None:
+    """Instance id -> the columns to set: one statement per set of columns (executemany)."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for instance_id, values in rows.items():
+        shape = tuple(sorted(values))
+        params = {f"v_{name}": value for name, value in values.items()}
+        shapes.setdefault(shape, []).append({"v_id": instance_id, **params})
+    for shape, params_list in shapes.items():
+        statement = (
+            update(instances)
+            .where(instances.c.id == bindparam("v_id"))
+            .values({name: bindparam(f"v_{name}") for name in shape})
+        )
+        conn.execute(statement, params_list)
 
 
 def count_invoked(conn: Connection, instance_ids: Iterable[str], now: int) -> None:

@@ -204,6 +204,23 @@ def pending_for_instance(
     return [_instance_row(row) for row in conn.execute(query.order_by(_ii.c.created_at))]
 
 
+def anything_for_instance(
+    conn: Connection, instance_id: str, redeliver_before: int, now: int
+) -> bool:
+    """Whether a task list would hand the instance anything (``pending_for_instance`` or
+    ``stopping_for_instance``): one indexed look, and no write, for the poll that finds none."""
+    c = _ii.c
+    pending = (
+        (c.status == InstanceStatus.PENDING.value)
+        & c.held.is_(False)
+        & (c.released_at.is_(None) | (c.released_at <= now))
+        & (c.delivered_at.is_(None) | (c.delivered_at < redeliver_before))
+    )
+    stopping = c.status == InstanceStatus.STOPPING.value
+    query = select(c.invoke_id).where(c.instance_id == instance_id, pending | stopping).limit(1)
+    return conn.execute(query).first() is not None
+
+
 def mark_delivered(conn: Connection, rows: Sequence[InvocationInstance], now: int) -> None:
     for row in rows:
         conn.execute(

@@ -124,10 +124,16 @@ def results_state(conn: Connection, tables: TaskTables, invoke_id: str) -> Resul
     """None if there is no such task."""
     tasks, rows = tables.tasks, tables.rows
     task = conn.execute(
-        select(tasks.c.results_seq, tasks.c.status).where(tasks.c.id == invoke_id)
+        select(tasks.c.results_seq, tasks.c.status, tasks.c.status_counts).where(
+            tasks.c.id == invoke_id
+        )
     ).first()
     if task is None:
         return None
+    counts = _decoded(task.status_counts)
+    if counts is not None:  # moved in the transactions that changed the rows: no scan
+        finished = sum(n for status, n in counts.items() if status.is_final)
+        return ResultsState(int(task.results_seq), str(task.status), finished, sum(counts.values()))
     final = [s.value for s in InstanceStatus if s.is_final]
     counted = conn.execute(
         select(
