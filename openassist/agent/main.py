@@ -11,7 +11,7 @@ import asyncio
 import logging
 import signal
 import subprocess
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,9 @@ from openassist.agent.child_watch import pidfd_child_watcher
 from openassist.agent.containers import ContainerRun, find_container
 from openassist.agent.files import deliver_file
 from openassist.agent.identity import Identity, boot_id, first_start_since_boot, load
-from openassist.agent.journal import QUEUED_MARK, Journal, TaskKind
+from openassist.agent.journal import Journal, TaskKind
 from openassist.agent.kicks import KickChannel
-from openassist.agent.process_group import end_group, group_alive
+from openassist.agent.recovery import Recovery
 from openassist.agent.runner import ScriptRun
 from openassist.agent.schedule import Schedules, is_periodic, local_zone
 from openassist.agent.settings import AgentSettings, backoff, pause
@@ -42,7 +42,7 @@ from openassist.agent.tasks import (
 )
 from openassist.agent.upgrader import Upgrader
 from openassist.protocol import agent as wire
-from openassist.protocol.reports import FileStatus, ReportKind, StopResult, TaskReport
+from openassist.protocol.reports import ReportKind, StopResult, TaskReport
 
 log = logging.getLogger("openassist.agent")
 
@@ -79,15 +79,13 @@ class Agent:
         self._settings = settings or AgentSettings()
         self._channel = Channel(identity, boot=self._settings.environment.boot_id)
         self._runs: dict[str, ScriptRun] = {}
-        self._journal = Journal.open(identity.state_dir)
-        self._boot_id = boot_id(self._settings.environment.boot_id)
-        self._cold_start = first_start_since_boot(identity.state_dir, self._boot_id)
+        boot = boot_id(self._settings.environment.boot_id)
+        self._cold_start = first_start_since_boot(identity.state_dir, boot)
         self._started_well = False
-        # Set once the reports an earlier life left are through: the first task fetch waits for
-        # it, since it tells the server to end whatever is still running unreported.
-        self._recovered = asyncio.Event()
         self._startup = True  # the next task fetch is this process's first (kept across restarts)
         self._health = DutyHealth()
+        journal = Journal.open(identity.state_dir)
+        self._recovery = Recovery(journal, boot, self._health, self._report, self._spawn)
         self._kicks = KickChannel(self._channel, self._settings)
         self._kicks.on_open = lambda: self._health.ok("kicks")
         self._kicked = self._kicks.kicked
@@ -105,7 +103,7 @@ class Agent:
                 self._channel.secret_values,
                 self._settings.environment,
             ),
-            self._queue_report,
+            self._recovery.queue,
             zone=local_zone(self._settings.environment.tz),
         )
         self._upgrader = Upgrader(
@@ -136,7 +134,7 @@ class Agent:
             upgraded,
         ]
         self._kicked.set()  # fetch once at start-up
-        await self._recover()
+        await self._recovery.recover()
         self._schedules.load()
         self._spawn(self._schedules.clean(self._channel.task_content), "clean schedules")
         try:
@@ -220,8 +218,8 @@ class Agent:
 
     async def _fetcher(self) -> None:
         attempt, wait_s = 0, self._settings.poll_s
-        await pause(self._recovered, RECOVERY_WAIT_S)
-        if not self._recovered.is_set():
+        await pause(self._recovery.recovered, RECOVERY_WAIT_S)
+        if not self._recovery.recovered.is_set():
             # Some report of an earlier life is still not through: do not have the server end
             # its task before it arrives (those its journal lost then wait for their timeout).
             log.warning("earlier reports not through after %d s; fetching anyway", RECOVERY_WAIT_S)
@@ -254,30 +252,17 @@ class Agent:
             self._stop(item.task)
         for file_item in tasks.file:
             key = (file_item.task.taskID, 0)
-            if not self._journal.seen(key) and self._journal_start(key, TaskKind.SEND_FILE):
+            if not self._recovery.seen(key) and self._recovery.start(key, TaskKind.SEND_FILE):
                 self._spawn(self._send_file(file_item.task), f"file {key[0]}")
         for run_item in tasks.run:
             if is_periodic(run_item):
                 self._schedules.install(run_item)
                 continue
             key = (run_item.task.taskID, run_item.task.invokeVersion)
-            if self._journal.seen(key):
+            if self._recovery.seen(key):
                 continue  # redelivered: started once already (maybe before a restart)
-            if self._journal_start(key):  # on disk before the process exists, or not run
+            if self._recovery.start(key):  # on disk before the process exists, or not run
                 self._spawn(self._execute(run_item), f"run {key[0]}")
-
-    def _journal_start(self, key: tuple[str, int], kind: TaskKind = TaskKind.COMMAND) -> bool:
-        """Journal a start; a journal that cannot be written (a full disk) is the agent's own
-        fault, reported in the heartbeat: the task is left for a later fetch, never run
-        unjournalled (it could then run twice)."""
-        try:
-            self._journal.started(key, self._boot_id, kind)
-        except OSError as error:
-            count = self._health.failed("journal", error)
-            log.error("cannot journal the start of %s (%d in a row): %s", key[0], count, error)
-            return False
-        self._health.ok("journal")
-        return True
 
     def _stop(self, task: wire.TaskInfo) -> None:
         """End a running task; one this agent never started (or finished and reported) cannot
@@ -289,9 +274,8 @@ class Agent:
             running.stop()
             return
         key = (task.taskID, task.invokeVersion)
-        if self._journal.seen(key):
+        if self._recovery.seen(key):
             return  # finished here: its final report is on its way
-        self._journal.started(key, self._boot_id)
         report = replace(
             base_report(task),
             kind=ReportKind.STOPPED,
@@ -300,7 +284,7 @@ class Agent:
             start_ms=0,
             end_ms=clock.now_ms(),
         )
-        self._spawn(self._settle(key, report), f"stop {task.taskID}")
+        self._recovery.stopped_unstarted(key, report)
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         execution = asyncio.create_task(work, name=name)
@@ -318,7 +302,7 @@ class Agent:
             wants_container = task.containerId or task.containerName
             found = await find_container(task, environment) if wants_container else None
         except Unrunnable as problem:
-            await self._settle(key, problem.report(base))
+            await self._recovery.settle(key, problem.report(base))
             return
 
         async def partial(chunk: bytes) -> None:
@@ -329,7 +313,7 @@ class Agent:
             "on_output": partial,
             "output_interval_s": item.output.interval / 1000,
             "send_cap": item.output.fullOutputCap,
-            "on_start": lambda pgid: self._journal.process(key, pgid),
+            "on_start": lambda pgid: self._recovery.process(key, pgid),
             "agent": self._settings.environment,
         }
         run = ContainerRun(spec, found, **options) if found else ScriptRun(spec, **options)
@@ -342,108 +326,11 @@ class Agent:
             self._runs.pop(task.taskID, None)
             finished.set()
             await announce
-        await self._settle(key, final_report(outcome, base), private=bool(secrets))
-
-    def _queue_report(self, report: TaskReport, private: bool = False) -> None:
-        """Journal a periodic run's report and send it in the background until the server
-        takes it; after a restart the journal sends what was still waiting. ``private``: the
-        run held secret values, so its output stays out of the journal."""
-        task_id = report.task_id
-        key = (f"{task_id}{QUEUED_MARK}{clock.now_ns()}", report.invoke_version or 0)
-        self._journal.queued(key, _kept(report, private))
-        self._spawn(self._resend(key, report), f"report {task_id}")
+        await self._recovery.settle(key, final_report(outcome, base), private=bool(secrets))
 
     async def _send_file(self, task: wire.FileTaskInfo) -> None:
         report = await asyncio.to_thread(deliver_file, task)
-        await self._settle((task.taskID, 0), report)
-
-    async def _settle(
-        self, key: tuple[str, int], report: TaskReport, private: bool = False
-    ) -> None:
-        """Journal the final report, send it until the server takes it, then mark it settled.
-        ``private``: the run held secret values, so its output stays out of the journal. A
-        journal that cannot be written does not hold the result back (it is then lost only if
-        the agent also dies before the server takes it)."""
-        kept = _kept(report, private)
-        written = self._journal_write(
-            "finished", lambda: self._journal.finished(key, kept, sync=False)
-        )
-        # Made durable while the report travels, not before it leaves (the disk's flush was a
-        # tenth of the dispatch-to-result time here): a machine that goes down before the flush
-        # ends loses the line either way, and the server may have the result by then.
-        durable = asyncio.ensure_future(self._sync_journal()) if written else None
-        await self._report(report)
-        if durable is not None:
-            await durable
-        self._journal_write("settled", lambda: self._journal.settled(key))
-
-    def _journal_write(self, what: str, write: Callable[[], None]) -> bool:
-        try:
-            write()
-        except OSError as error:
-            self._journal_failed(what, error)
-            return False
-        self._health.ok("journal")
-        return True
-
-    async def _sync_journal(self) -> None:
-        try:
-            await asyncio.to_thread(self._journal.sync)
-        except OSError as error:
-            self._journal_failed("finished", error)
-
-    def _journal_failed(self, what: str, error: OSError) -> None:
-        count = self._health.failed("journal", error)
-        log.error("cannot journal %s (%d in a row): %s", what, count, error)
-
-    async def _recover(self) -> None:
-        """Report what an earlier life of this agent left: runs it was killed in the middle of
-        (their processes ended if still there), and final reports it never got through."""
-        for entry in self._journal.interrupted():
-            same_boot = entry.boot_id == self._boot_id
-            if same_boot and entry.pgid and group_alive(entry.pgid):
-                await end_group(entry.pgid)
-            code, what = (
-                ("ClientRestarted", "the agent was restarted")
-                if same_boot
-                else ("InstanceRestarted", "the instance was rebooted")
-            )
-            if entry.kind is TaskKind.SEND_FILE:  # its own report shape
-                failed = TaskReport(
-                    kind=ReportKind.FINISH,
-                    task_id=entry.task_id,
-                    send_file=True,
-                    file_status=FileStatus.FAILED,
-                    file_error=1,
-                )
-                self._journal.finished(entry.key, failed)
-                continue
-            interrupted = TaskReport(
-                kind=ReportKind.ERROR,
-                task_id=entry.task_id,
-                invoke_version=entry.version,
-                start_ms=int(entry.started_at * 1000),
-                end_ms=clock.now_ms(),
-                error_code=code,
-                error_info=f"{what} while the task ran; it was not run again.",
-            )
-            self._journal.finished(entry.key, interrupted)
-        resends = []
-        for entry in self._journal.unsettled():
-            report = entry.final_report
-            assert report is not None
-            resends.append(self._resend(entry.key, report))
-        self._spawn(self._recovery_done(resends), "recovery")
-
-    async def _recovery_done(self, resends: list[Coroutine[Any, Any, None]]) -> None:
-        try:
-            await asyncio.gather(*resends)
-        finally:
-            self._recovered.set()
-
-    async def _resend(self, key: tuple[str, int], report: TaskReport) -> None:
-        await self._report(report)
-        self._journal.settled(key)
+        await self._recovery.settle((task.taskID, 0), report)
 
     async def _announce_start(
         self, base: TaskReport, start_ms: int, finished: asyncio.Event
@@ -471,17 +358,6 @@ class Agent:
                 log.warning("report %s failed, will retry: %s", report.kind, error)
                 await asyncio.sleep(backoff(attempt, self._settings))
                 attempt += 1
-
-
-def _kept(report: TaskReport, private: bool) -> TaskReport:
-    """The copy of a report the journal keeps: without the output of a run that held secret
-    values (the output may show them; the journal is a file that outlives the run). Sent again
-    after a restart, such a report says its output was not kept."""
-    if not private or not report.output:
-        return report
-    note = "the output was not kept on the instance (the run used secret parameters)"
-    info = f"{report.error_info.rstrip('.')}; {note}" if report.error_info else note
-    return replace(report, output=b"", error_info=info)
 
 
 async def run_agent(
