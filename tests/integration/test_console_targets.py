@@ -1,6 +1,7 @@
 """The run form at 5,000 machines: targets by name (part or glob), by tag, every machine online,
 or by id, counted on the server before anything runs, among the machines the signed-in user's
-policies let them run on; a forged choice is refused as the API refuses it."""
+policies let them run on; a forged choice is refused as the API refuses it; a run on more than
+100 machines is split into tasks of 100, checked on every target before the first exists."""
 
 from __future__ import annotations
 
@@ -74,7 +75,21 @@ def test_the_count_button_shows_the_count_and_runs_nothing(
     assert _tasks(cluster) == before
 
 
-def test_running_by_name_and_refusing_too_many(cluster: Cluster, client: httpx.Client) -> None:
+def _machines_of(cluster: Cluster, invoke_id: str) -> list[str]:
+    found: list[str] = []
+    token = ""
+    while True:
+        more = {"NextToken": token} if token else {}
+        page = cluster.call(
+            "DescribeInvocationResults", InvokeId=invoke_id, MaxResults="50", **more
+        )["Invocation"]
+        found += [r["InstanceId"] for r in page["InvocationResults"]["InvocationResult"]]
+        token = page.get("NextToken", "")
+        if not token:
+            return found
+
+
+def test_running_by_name(cluster: Cluster, client: httpx.Client) -> None:
     csrf = csrf_of(client.get("/console/run").text)
     run = {"csrf": csrf, "content": "uptime", "Timeout": "60"}
     started = client.post("/console/run", data={**run, "target": "name", "pattern": "node-001?"})
@@ -82,12 +97,36 @@ def test_running_by_name_and_refusing_too_many(cluster: Cluster, client: httpx.C
     invoke_id = started.headers["location"].rsplit("/", 1)[-1]
     rows = cluster.call("DescribeInvocationResults", InvokeId=invoke_id, MaxResults="50")
     assert rows["Invocation"]["TotalCount"] == 10  # node-0010 .. node-0019
-    before = _tasks(cluster)
-    everything = client.post("/console/run", data={**run, "target": "online"})
-    assert everything.status_code in (400, 403)
-    shown = text_of(everything.text)
-    assert f"{len(ONLINE)} machines match, and one task runs on at most 100" in shown
-    assert _tasks(cluster) == before
+
+
+def test_a_run_beyond_100_machines_is_split_and_shown_as_one(
+    cluster: Cluster, client: httpx.Client
+) -> None:
+    chosen = [n for n in WEB if n % 2 == 1]  # role=web, zone=a: 833 machines
+    csrf = csrf_of(client.get("/console/run").text)
+    started = client.post(
+        "/console/run",
+        data={"csrf": csrf, "content": "uptime", "target": "tag", "tag": "role=web, zone=a"},
+    )
+    assert started.status_code == 303, text_of(started.text)
+    location = started.headers["location"]
+    assert location.startswith("/console/runs?id=t-")
+    invoke_ids = re.findall(r"id=(t-[0-9a-z]+)", location)
+    assert len(invoke_ids) == 9  # 8 of 100 and one of 33
+    machines = [m for i in invoke_ids for m in _machines_of(cluster, i)]
+    assert sorted(machines) == sorted(f"mi-seed{n:019d}" for n in chosen)  # each once
+    page = client.get(location)
+    assert page.status_code == 200
+    shown = text_of(page.text)
+    assert f"Run on {len(chosen)} machines" in shown and "9 tasks of this run" in shown
+    offline = len([n for n in chosen if n % 10 == 9])  # their rows fail at once; no agent runs
+    running = len(chosen) - offline
+    counted = f"{offline} of {len(chosen)} done; Execution failed: {offline}; Running: {running}."
+    assert counted in shown
+    assert all(f'data-invoke-id="{i}"' in page.text for i in invoke_ids)
+    live = client.get(location + "&fragment=1")
+    assert live.status_code == 200 and f"{offline} of {len(chosen)} done" in text_of(live.text)
+    assert client.get("/console/runs?id=t-nosuchtask").status_code == 404
 
 
 def test_a_user_counts_and_runs_only_where_their_policies_allow(
@@ -131,6 +170,48 @@ def test_a_user_counts_and_runs_only_where_their_policies_allow(
         invoke_id = mine.headers["location"].rsplit("/", 1)[-1]
     rows = cluster.call("DescribeInvocationResults", InvokeId=invoke_id, MaxResults="50")
     assert rows["Invocation"]["TotalCount"] == 4  # 0, 3, 6, 9: all role=web
+
+
+def test_a_split_run_is_refused_whole_when_one_target_is_refused(
+    cluster: Cluster, fleet: SeededFleet
+) -> None:
+    """150 machines typed by id, the last one a role=db machine the user may not run on: the
+    run is refused before the first task of 100 is created (the API checks each target)."""
+    user = make_user(
+        cluster,
+        "web-splitter",
+        {
+            "Effect": "Allow",
+            "Action": "ecs:RunCommand",
+            "Resource": "acs:ecs:*:*:instance/*",
+            "Condition": {"StringEquals": {"ecs:tag/role": "web"}},
+        },
+        {"Effect": "Allow", "Action": "ecs:Describe*", "Resource": "*"},
+    )
+    typed = [f"mi-seed{n:019d}" for n in WEB[:150]] + [f"mi-seed{1:019d}"]  # node-0001: db
+    with console_client(cluster) as client:
+        assert sign_in(client, "key", user.key_id, user.secret).status_code == 303
+        csrf = csrf_of(client.get("/console/run").text)
+        before = _tasks(cluster)
+        refused = client.post(
+            "/console/run",
+            data={"csrf": csrf, "content": "id", "target": "ids", "instance_ids": " ".join(typed)},
+        )
+        assert refused.status_code == 403 and "Forbidden.RAM" in refused.text, refused.text
+        assert f"instance/mi-seed{1:019d}" in refused.text
+        assert _tasks(cluster) == before  # not even the first 100
+        allowed = client.post(
+            "/console/run",
+            data={
+                "csrf": csrf,
+                "content": "id",
+                "target": "ids",
+                "instance_ids": " ".join(typed[:150]),
+            },
+        )
+        assert allowed.status_code == 303, text_of(allowed.text)
+        assert len(re.findall(r"id=(t-[0-9a-z]+)", allowed.headers["location"])) == 2
+        assert _tasks(cluster) == before + 2
 
 
 def test_the_instances_page_pages_and_filters_five_thousand(

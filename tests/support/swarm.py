@@ -38,6 +38,8 @@ from openassist.agent.registration import RegistrationError, register
 from openassist.agent.settings import AgentSettings, backoff, pause
 from openassist.protocol.reports import ReportKind, TaskReport
 
+REGISTER_ATTEMPTS = 12  # about 5 minutes of backoff, then the worker gives up
+
 
 def _emit(event: str, agent: int, at_ms: int = 0, **extra: str) -> None:
     line = {"event": event, "agent": agent, "at": at_ms or time.time_ns() // 1_000_000, **extra}
@@ -130,7 +132,7 @@ async def _register_all(args: argparse.Namespace) -> list[Identity]:
 
     async def one(index: int) -> Identity:
         async with gate:
-            for attempt in range(5):
+            for attempt in range(REGISTER_ATTEMPTS):
                 try:
                     return await register(
                         args.state_root / f"sim-{index:04d}",
@@ -142,9 +144,10 @@ async def _register_all(args: argparse.Namespace) -> list[Identity]:
                         key=pooled[index] if pooled else None,
                     )
                 except RegistrationError:
-                    if attempt == 4:
+                    if attempt == REGISTER_ATTEMPTS - 1:
                         raise
-                    await asyncio.sleep(0.5 * (attempt + 1))
+                    # A server busy with thousands of agents connecting may not answer in time.
+                    await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
             raise AssertionError("unreachable")
 
     return list(await asyncio.gather(*(one(i) for i in range(args.count))))

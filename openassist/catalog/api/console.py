@@ -31,8 +31,8 @@ FORM_TARGETS_TOO_MANY = _E(
     "InstanceIds.ExceedLimit",
     _K.LIMIT_EXCEEDED,
     403,
-    "{count} machines match, and one task runs on at most {limit}: narrow the choice (a tag, "
-    "a name pattern such as web-1*).",
+    "{count} machines match, and one run from the console takes at most {limit}: narrow the "
+    "choice (a tag, a name pattern such as web-1*).",
     "Targets",
 )
 FORM_TARGETS_NONE = _E(

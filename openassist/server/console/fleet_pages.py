@@ -11,7 +11,7 @@ from starlette.responses import Response
 from openassist.catalog import api
 from openassist.errors import ApiError, NotFound
 from openassist.protocol.statuses import CommandType
-from openassist.server.console import display, failures, forms, targets
+from openassist.server.console import display, failures, forms, split_run, targets
 from openassist.server.console.web import PREFIX, Console, Form, Visit, see_other
 from openassist.server.service.audit import REFUSAL_CODES
 from openassist.server.service.guard import UNGUARDED, Guard
@@ -163,12 +163,11 @@ class FleetPages:
             command = await self._saved(form.get("command_id"))
             if form.get("command_id") and command is None:
                 raise NotFound(api.COMMAND_NOT_FOUND, command_id=form.get("command_id"))
-            limit = services.limits.max_instances_per_call
+            limit = services.limits.max_instances_per_call * split_run.MAX_TASKS
             ids = await forms.resolved(form, services.targeting, visit.guard(action), limit)
             args = replace(
                 forms.task_args(
                     form,
-                    services.limits,
                     visit.session.actor,
                     command is not None,
                     ids,
@@ -176,14 +175,14 @@ class FleetPages:
                 ),
                 guard=visit.guard(action),
             )
-            if command is not None:
-                invoke_id = await services.invocations.invoke_command(command.id, args)
-            else:
-                spec = forms.command_spec(form)
-                _, invoke_id = await services.invocations.run_command(spec, args)
+            spec = None if command is not None else forms.command_spec(form)
+            saved = command.id if command is not None else ""
+            invoke_ids = await split_run.start(services, spec, saved, args)
         except ApiError as error:
             return await self.run_form(visit, error, _status(error))
-        return see_other(f"{PREFIX}/invocations/{invoke_id}")
+        if len(invoke_ids) == 1:
+            return see_other(f"{PREFIX}/invocations/{invoke_ids[0]}")
+        return see_other(f"{PREFIX}/runs?" + urlencode([("id", i) for i in invoke_ids]))
 
     async def send_form(
         self, visit: Visit, error: ApiError | None = None, status: int = 200

@@ -128,15 +128,10 @@ def parameters(form: Form) -> dict[str, str]:
 
 
 def task_args(
-    form: Form,
-    limits: Limits,
-    actor: str,
-    saved: bool,
-    instance_ids: tuple[str, ...],
-    now_ms: int,
+    form: Form, actor: str, saved: bool, instance_ids: tuple[str, ...], now_ms: int
 ) -> TaskArgs:
-    """The task part, on ``instance_ids`` (see ``resolved``); for a saved command (``saved``)
-    empty fields keep the command's values."""
+    """The task part, on ``instance_ids`` (see ``resolved``; ``split_run`` makes one task per
+    100 of them); for a saved command (``saved``) empty fields keep the command's values."""
     periodic = form.get("schedule") == "period"
     timeout_given = bool(form.get("Timeout"))
     repeat_mode = RepeatMode.PERIOD if periodic else RepeatMode.ONCE
@@ -146,7 +141,7 @@ def task_args(
     wait = batch_wait(form.get("batch_wait"))
     check_rollout(repeat_mode, max_concurrency, max_errors, wait)
     return TaskArgs(
-        instance_ids=_at_most(instance_ids, limits.max_instances_per_call),
+        instance_ids=instance_ids,
         access_key_id=actor,
         timeout=integer(form, "Timeout", 60) if timeout_given or not saved else None,
         working_dir=form.get("working_dir") or (None if saved else ""),

@@ -56,6 +56,7 @@ def console_app(services: Services, keys: ConsoleKeys, agent_port: int = 8643) -
         Route("/", guard(tasks.results), methods=get),
         Route("/invocations", guard(tasks.results), methods=get),
         Route("/invocations/{invoke_id}", guard(tasks.view), methods=get),
+        Route("/runs", guard(tasks.split_run), methods=get),
         Route("/invocations/{invoke_id}/stop", guard(tasks.stop), methods=post),
         Route("/invocations/{invoke_id}/instances/{instance_id}", guard(tasks.card), methods=get),
         Route(

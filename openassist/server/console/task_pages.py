@@ -10,7 +10,7 @@ from starlette.responses import PlainTextResponse, Response
 from openassist.catalog import ENTRIES
 from openassist.errors import ApiError, Forbidden
 from openassist.protocol.statuses import InvocationStatus
-from openassist.server.console import display, failures, result_table
+from openassist.server.console import display, failures, result_table, split_run
 from openassist.server.console.web import PREFIX, SECURITY_HEADERS, Console, Visit, see_other
 from openassist.server.lifecycle.rollout import batch_of
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
@@ -76,6 +76,31 @@ class TaskPages:
             next_url=next_url,
             live=any(v.invocation.status in display.ACTIVE_TASKS for v in page.items),
             live_url="?" + urlencode({**query, "fragment": "1"}),
+        )
+
+    async def split_run(self, visit: Visit) -> Response:
+        """A run the run form split into several tasks (``?id=t-...`` each, see ``split_run``):
+        its tasks and their rows counted together, among those the user may see."""
+        wanted = visit.request.query_params.getlist("id")[: split_run.MAX_TASKS]
+        tasks = await self.tables.several(wanted, visit.guard("DescribeInvocations"))
+        if not tasks:
+            return self.console.page(visit, "missing.html", 404, what="run " + " ".join(wanted))
+        counts = dict.fromkeys(display.OUTCOME_KEYS, 0)
+        rows = []
+        for view in tasks:
+            totals = display.outcome_totals(view.counts)
+            rows.append((view, totals))
+            counts = {key: counts[key] + totals[key] for key in counts}
+        return self.console.page(
+            visit,
+            "runs.html",
+            rows=rows,
+            counts=counts,
+            machines=sum(view.total for view in tasks),
+            done=sum(view.done for view in tasks),
+            per_task=self.console.services.limits.max_instances_per_call,
+            live=any(v.invocation.status in display.ACTIVE_TASKS for v in tasks),
+            live_url="?" + urlencode([*(("id", i) for i in wanted), ("fragment", "1")]),
         )
 
     async def _confirm_stop(self, visit: Visit, invoke_id: str) -> Response:

@@ -6,9 +6,13 @@ not a single high-water sequence: on PostgreSQL a transaction may commit after a
 and a cursor past it would skip its event). A crash or an outlet that is down leaves the rows
 unshipped, so they go out later: at least once. A crash after an outlet took a batch but
 before the mark committed ships that batch again (the same ``eventId``, for the SIEM to
-fold); so does a batch one outlet refused (to every outlet, again), and two nodes may ship
-the same batch. A failure recorded on an already shipped event (the call failed after its
-first write committed) ships the event again with its error code.
+fold); so does a batch one outlet refused (to every outlet, again). A failure recorded on an
+already shipped event (the call failed after its first write committed) ships the event again
+with its error code.
+
+Several nodes on one PostgreSQL database each ship, and claim per row: one transaction locks
+the batch (``FOR UPDATE SKIP LOCKED``, so another node's sink takes the next rows), writes it
+to the outlets and marks it. SQLite has one node: it reads, writes out, then marks.
 """
 
 from __future__ import annotations
@@ -62,15 +66,30 @@ class AuditSink:
     async def ship_once(self) -> int:
         """Ship the oldest unshipped events (up to ``BATCH``); returns how many. Raises
         ``OutletError`` when an outlet refused them (they stay to ship)."""
+        loop = asyncio.get_running_loop()
+        if not self._db.is_sqlite:
+            return await loop.run_in_executor(self._thread, self._ship_claimed)
         pending = await self._db.read(lambda conn: store.unshipped(conn, BATCH))
         if not pending:
             return 0
-        lines = [shipped_line(row, self._region) for row in pending]
-        loop = asyncio.get_running_loop()
-        for outlet in self._outlets:
-            await loop.run_in_executor(self._thread, outlet.write, lines)
+        await loop.run_in_executor(self._thread, self._write_out, pending)
         await self._db.write(lambda conn: store.mark_shipped(conn, pending))
         return len(pending)
+
+    def _ship_claimed(self) -> int:
+        """On the sink's thread, in one transaction of its own connection (not a writer
+        thread's): claim a batch, write it out, mark it; an outlet that fails rolls it back."""
+        with self._db.engine.begin() as conn:
+            pending = store.unshipped(conn, BATCH, claim=True)
+            if pending:
+                self._write_out(pending)
+                store.mark_shipped(conn, pending)
+        return len(pending)
+
+    def _write_out(self, pending: list[store.Unshipped]) -> None:
+        lines = [shipped_line(row, self._region) for row in pending]
+        for outlet in self._outlets:
+            outlet.write(lines)
 
     async def run(self) -> None:
         """Ship until cancelled; an outlet that fails is logged and retried with a backoff."""

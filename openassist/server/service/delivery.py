@@ -244,11 +244,14 @@ class DeliveryService:
             event = Event(
                 _EVENT[report.kind], exit_code=report.exit_code, never_started=report.never_started
             )
-            new = invocations.apply_event(
-                conn, report.task_id, instance_id, event, self._changes(report, current), now
-            )
+            changes, stored = self._changes(report, current), b""
+            cap = self._ctx.limits.full_output_cap
+            if report.output and cap:  # the full output's size changes with the status
+                stored, full = outputs.fit(report.output, current.full_size, cap)
+                changes.update(full)
+            new = invocations.apply_event(conn, report.task_id, instance_id, event, changes, now)
             if new is not None:
-                self._keep_full(conn, report, current)
+                outputs.add_chunk(conn, report.task_id, instance_id, current.full_size, stored)
                 if new.is_final and self._observe_result is not None:
                     self._observe_result(new.value, (now - current.created_at) / 1000)
             return new

@@ -7,6 +7,7 @@ the guard lets the caller see.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Connection
@@ -54,19 +55,23 @@ class TaskTableService:
         def query(conn: Connection) -> Page[TaskSummary]:
             visible = guard.visible(conn)
             found = listings.list_invocations(conn, replace(where, visible=visible), page)
-            ids = [i.id for i in found.items]
-            counts = task_rows.status_counts(conn, ids, visible)
-            first = task_rows.first_instances(conn, ids, FIRST_IDS, visible)
-            waiting = task_rows.waiting_counts(conn, ids, visible)
-            cmds = invocations.commands_by_id(conn, [i.command_id for i in found.items])
-            labels = tags.tags_of(conn, "invocation", ids)
-            items = [
-                TaskSummary(
-                    i, cmds[i.command_id], counts[i.id], first[i.id], waiting[i.id], labels[i.id]
-                )
-                for i in found.items
-            ]
+            items = _summarised(conn, found.items, visible)
             return Page(items=items, total=found.total, next_key=found.next_key)
+
+        return await self._ctx.db.read(query)
+
+    async def several(
+        self, invoke_ids: Sequence[str], guard: Guard = UNGUARDED
+    ) -> list[TaskSummary]:
+        """The tasks of ``invoke_ids`` the caller may see, in that order (a split run's)."""
+
+        def query(conn: Connection) -> list[TaskSummary]:
+            visible = guard.visible(conn)
+            found: list[Invocation] = []
+            for invoke_id in dict.fromkeys(invoke_ids):
+                where = invocations.InvocationFilter(invoke_id=invoke_id, visible=visible)
+                found += listings.list_invocations(conn, where, PageQuery(limit=1)).items
+            return _summarised(conn, found, visible)
 
         return await self._ctx.db.read(query)
 
@@ -91,3 +96,18 @@ class TaskTableService:
             return task_rows.output_groups(conn, replace(q, visible=guard.visible(conn)))
 
         return await self._ctx.db.read(query)
+
+
+def _summarised(
+    conn: Connection, found: Sequence[Invocation], visible: tuple[str, ...] | None
+) -> list[TaskSummary]:
+    ids = [i.id for i in found]
+    counts = task_rows.status_counts(conn, ids, visible)
+    first = task_rows.first_instances(conn, ids, FIRST_IDS, visible)
+    waiting = task_rows.waiting_counts(conn, ids, visible)
+    cmds = invocations.commands_by_id(conn, [i.command_id for i in found])
+    labels = tags.tags_of(conn, "invocation", ids)
+    return [
+        TaskSummary(i, cmds[i.command_id], counts[i.id], first[i.id], waiting[i.id], labels[i.id])
+        for i in found
+    ]

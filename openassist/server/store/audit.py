@@ -93,10 +93,14 @@ class Unshipped:
     record: AuditRecord
 
 
-def unshipped(conn: Connection, limit: int) -> list[Unshipped]:
-    """Events the sink has not shipped since they last changed, oldest first."""
+def unshipped(conn: Connection, limit: int, claim: bool = False) -> list[Unshipped]:
+    """Events the sink has not shipped since they last changed, oldest first. With ``claim``
+    (PostgreSQL) they are locked until the transaction ends, skipping rows another node's sink
+    holds: two nodes never take the same event."""
     c = audit_events.c
     query = select(audit_events).where(c.shipped == false()).order_by(c.seq).limit(limit)
+    if claim:
+        query = query.with_for_update(skip_locked=True)
     fields = set(AuditRecord.__dataclass_fields__)
     return [
         Unshipped(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
@@ -12,25 +13,35 @@ _o = invocation_outputs
 _ii = invocation_instances
 
 
+def fit(chunk: bytes, kept: int, cap: int) -> tuple[bytes, dict[str, Any]]:
+    """The part of ``chunk`` kept after the ``kept`` bytes stored so far, up to ``cap`` in all,
+    and the row's full-output columns once it is stored (to set with the row's other changes)."""
+    stored = chunk[: max(0, cap - kept)]
+    truncated = _ii.c.full_truncated | (len(stored) < len(chunk))
+    return stored, {"full_size": kept + len(stored), "full_truncated": truncated}
+
+
+def add_chunk(
+    conn: Connection, invoke_id: str, instance_id: str, offset: int, chunk: bytes
+) -> None:
+    if chunk:
+        conn.execute(
+            _o.insert().values(
+                invoke_id=invoke_id, instance_id=instance_id, offset=offset, chunk=chunk
+            )
+        )
+
+
 def append(
     conn: Connection, invoke_id: str, instance_id: str, chunk: bytes, kept: int, cap: int
 ) -> None:
     """Add ``chunk`` after the ``kept`` bytes stored so far, up to ``cap`` in all."""
-    room = max(0, cap - kept)
-    stored = chunk[:room]
-    if stored:
-        conn.execute(
-            _o.insert().values(
-                invoke_id=invoke_id, instance_id=instance_id, offset=kept, chunk=stored
-            )
-        )
+    stored, columns = fit(chunk, kept, cap)
+    add_chunk(conn, invoke_id, instance_id, kept, stored)
     conn.execute(
         update(_ii)
         .where(_ii.c.invoke_id == invoke_id, _ii.c.instance_id == instance_id)
-        .values(
-            full_size=kept + len(stored),
-            full_truncated=_ii.c.full_truncated | (len(stored) < len(chunk)),
-        )
+        .values(**columns)
     )
 
 
