@@ -13,12 +13,11 @@ from enum import Enum
 
 from openassist.cli.hostrange import fold_text
 from openassist.cli.outcome import ExitCode, exit_code, is_final, verdict
+from openassist.cli.rollout_progress import BUDGET_SPENT, RolloutProgress
 
 TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
 if TYPE_CHECKING:
     from typing import Any, TextIO
-
-BUDGET_SPENT = "ErrorBudgetSpent"  # the catalog's code of a rollout's target never started
 
 Row = dict[str, "Any"]
 
@@ -74,8 +73,11 @@ class Presenter:
         group: bool = False,
         out: TextIO | None = None,
         err: TextIO | None = None,
+        max_concurrency: str = "",
     ) -> None:
         self.mode, self.names, self.group = mode, dict(names), group
+        # A rollout (``--max-concurrency``): its batches as they start, and a spent budget.
+        self.progress = RolloutProgress(max_concurrency, self.label) if max_concurrency else None
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.live = self.err.isatty() and mode is Mode.TEXT
@@ -119,6 +121,10 @@ class Presenter:
             elif self.mode is Mode.TEXT and not self.group:
                 self._print_one(row)
             self.out.flush()
+        if self.progress is not None and self.mode is Mode.TEXT:
+            for line in self.progress.lines(rows):
+                self.clear_counts()
+                print(line, file=self.out, flush=True)
         self._show_counts(rows)
 
     def _print_one(self, row: Row) -> None:

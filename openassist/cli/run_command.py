@@ -76,7 +76,10 @@ def run(client: ApiClient, args: argparse.Namespace) -> int:
                 return ExitCode.ERROR
             raise
     presenter = Presenter(
-        mode_of(args.json, args.jsonl), {m.id: m.name for m in machines}, group=args.group
+        mode_of(args.json, args.jsonl),
+        {m.id: m.name for m in machines},
+        group=args.group,
+        max_concurrency=args.max_concurrency or "",
     )
     if args.frequency or args.no_wait:  # a schedule's runs come later: `openassist invocations`
         presenter.print_ids(invoke_ids)

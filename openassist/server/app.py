@@ -44,6 +44,7 @@ from openassist.server.service.context import Limits, ServiceContext, released_k
 from openassist.server.service.deferring_bus import DeferringBus
 from openassist.server.service.diagnosis import DiagnosisService
 from openassist.server.service.files import FileService
+from openassist.server.service.fires import Firer
 from openassist.server.service.fleet import FleetService
 from openassist.server.service.idempotency import IdempotencyService
 from openassist.server.service.identities import IdentityService
@@ -57,6 +58,7 @@ from openassist.server.service.replay import ReplayGuard, StoreReplayGuard
 from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
+from openassist.server.service.sign_in_failures import SharedSignInFailures
 from openassist.server.service.store_upkeep import StoreUpkeep
 from openassist.server.service.sweeps import Sweeper
 from openassist.server.service.targeting import TargetingService
@@ -85,6 +87,7 @@ class Server:
     gateway: Gateway
     tls: TlsFiles
     sweeper: Sweeper
+    firer: Firer
     console_keys: ConsoleKeys
     replay: ReplayGuard
     metrics: ServerMetrics
@@ -183,6 +186,8 @@ async def build_server(settings: ServerSettings) -> Server:
             if settings.bus_url
             else None
         ),
+        # So is the console's sign-in throttle: one lock per user and address on every node.
+        sign_in_failures=SharedSignInFailures(context) if settings.bus_url else None,
         audit=AuditTrail(context, settings.audit_retention_days),
     )
     db.on_tasks_changed = services.result_waits.announce  # wakes WaitInvocationResults
@@ -213,6 +218,7 @@ async def build_server(settings: ServerSettings) -> Server:
         gateway,
         tls,
         sweeper,
+        Firer(context),
         console_keys,
         replay,
         metrics,
@@ -336,6 +342,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
     duties = [
         asyncio.create_task(server.sweeper.run(), name="sweeper"),
+        asyncio.create_task(server.firer.run(), name="fires"),
         asyncio.create_task(server.services.audit.keep_retention(), name="audit"),
         asyncio.create_task(StoreUpkeep(server.db).run(), name="store-upkeep"),
         _audit_shipping(settings, server.db, server.metrics),

@@ -20,6 +20,7 @@ from openassist.cli.api_client import ApiCallError, ApiClient, Credentials
 from tests.e2e.test_official_sdks import REGION, current_client, without_proxies
 from tests.e2e.test_ram_sdk import READ_ONLY, document, ram_client
 from tests.support.cluster import Cluster
+from tests.support.console import console_client, sign_in
 
 __all__ = ["without_proxies"]
 
@@ -313,3 +314,75 @@ def test_file_tasks_list_only_what_the_caller_may_see(
     shown = [task.invoke_id for task in answer.invocations.invocation]
     assert staging in shown and production not in shown
     assert answer.total_count == len(shown)
+
+
+def _commands_seen(client: EcsClient, **fields: Any) -> tuple[list[str], int]:
+    """Every command DescribeCommands lists to ``client``, one per page, and its TotalCount."""
+    seen: list[str] = []
+    token = None
+    while True:
+        page = client.describe_commands(
+            ecs.DescribeCommandsRequest(region_id=REGION, max_results=1, next_token=token, **fields)
+        ).body
+        seen += [command.command_id for command in page.commands.command]
+        total, token = page.total_count, page.next_token
+        if not token:
+            return seen, total
+
+
+def test_describe_commands_lists_only_the_commands_the_caller_may_see(cluster: Cluster) -> None:
+    def create(name: str, *tags: tuple[str, str]) -> str:
+        labels: dict[str, str] = {}
+        for index, (key, value) in enumerate(tags, start=1):
+            labels[f"Tag.{index}.Key"], labels[f"Tag.{index}.Value"] = key, value
+        return str(
+            cluster.call(
+                "CreateCommand", Name=name, Type="RunShellScript", CommandContent="aWQ=", **labels
+            )["CommandId"]
+        )
+
+    first, second = create("first"), create("second")
+    blue = [create("blue-1", ("team", "blue")), create("blue-2", ("team", "blue"))]
+    describe = "ecs:DescribeCommands"
+    named = make_user(
+        cluster,
+        "librarian",
+        {
+            "Effect": "Allow",
+            "Action": describe,
+            # One by its id, one by a prefix of its id (as c-abc* names a family).
+            "Resource": [f"acs:ecs:*:*:command/{first}", f"acs:ecs:*:*:command/{second[:-3]}*"],
+        },
+    )
+    seen, total = _commands_seen(named.ecs(cluster))
+    assert sorted(seen) == sorted([first, second]) and total == 2
+    by_number = (
+        named.ecs(cluster)
+        .describe_commands(
+            ecs.DescribeCommandsRequest(region_id=REGION, page_size=1, page_number=2)
+        )
+        .body
+    )
+    assert by_number.total_count == 2 and len(by_number.commands.command) == 1
+    tagged = make_user(
+        cluster,
+        "blue-team",
+        {
+            "Effect": "Allow",
+            "Action": describe,
+            "Resource": "acs:ecs:*:*:command/*",
+            "Condition": {"StringEquals": {"ecs:tag/team": "blue"}},
+        },
+    )
+    seen, total = _commands_seen(tagged.ecs(cluster))
+    assert sorted(seen) == sorted(blue) and total == 2
+    # A filter narrows within what the caller may see, never beyond it.
+    assert _commands_seen(tagged.ecs(cluster), name="first") == ([], 0)
+    everything, _ = _commands_seen(current_client(cluster))
+    assert {first, second, *blue} <= set(everything)
+    with console_client(cluster) as browser:  # the console's library and forms alike
+        assert sign_in(browser, "key", named.key_id, named.secret).status_code == 303
+        library = browser.get("/console/commands").text
+        assert first in library and second in library and blue[0] not in library
+        assert browser.get(f"/console/commands/{blue[0]}").status_code == 404
+        assert blue[0] not in browser.get(f"/console/run?command={blue[0]}").text

@@ -9,6 +9,7 @@ guesser here signs in for real from many loopback source addresses (127.0.0.0/8 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 
 import httpx
@@ -19,19 +20,21 @@ from openassist.server.console.sign_in_guard import FREE_FAILURES
 from tests.support.cluster import Cluster
 from tests.support.console import csrf_of, sign_in
 
-USER, PASSWORD = "carol", "carol's real password"
+PASSWORD = "carol's real password"
 
 
 @pytest.fixture
-def fresh_user(cluster: Cluster) -> Iterator[None]:
-    """A console user of the test's own, on a server restarted (nothing counted yet)."""
+def fresh_user(cluster: Cluster) -> Iterator[str]:
+    """A console user of the test's own (a name never counted: on PostgreSQL failures are kept
+    in the store across restarts), on a server restarted."""
+    user = f"carol-{secrets.token_hex(4)}"
     path = cluster.root / "data" / "console-users.json"
     kept = path.read_bytes()
     users = json.loads(kept)["users"]
-    path.write_text(json.dumps({"users": {**users, USER: hash_password(PASSWORD)}}))
+    path.write_text(json.dumps({"users": {**users, user: hash_password(PASSWORD)}}))
     cluster.kill_server()
     cluster.restart_server()
-    yield
+    yield user
     path.write_bytes(kept)
 
 
@@ -42,23 +45,23 @@ def _browser(cluster: Cluster, source: str = "127.0.0.1") -> httpx.Client:
     )
 
 
-def _guess(cluster: Cluster, source: str, times: int) -> list[int]:
+def _guess(cluster: Cluster, user: str, source: str, times: int) -> list[int]:
     with _browser(cluster, source) as guesser:
-        return [sign_in(guesser, "user", USER, f"guess {n}").status_code for n in range(times)]
+        return [sign_in(guesser, "user", user, f"guess {n}").status_code for n in range(times)]
 
 
 def test_guesses_spread_over_many_addresses_lock_the_user(
-    cluster: Cluster, fresh_user: None
+    cluster: Cluster, fresh_user: str
 ) -> None:
     per_address = FREE_FAILURES - 1  # never enough to lock any one address
     statuses: list[int] = []
     for n in range(2, 42):
-        statuses += _guess(cluster, f"127.0.{n // 256}.{n % 256}", per_address)
+        statuses += _guess(cluster, fresh_user, f"127.0.{n // 256}.{n % 256}", per_address)
 
     assert statuses[:FREE_FAILURES] == [401] * FREE_FAILURES
     assert 429 in statuses
     with _browser(cluster, "127.0.9.9") as stranger:  # the right password, unknown browser
-        answer = sign_in(stranger, "user", USER, PASSWORD)
+        answer = sign_in(stranger, "user", fresh_user, PASSWORD)
         assert answer.status_code == 429
         # Every attempt past the free ones doubled the lock: 160 reached the cap.
         assert int(answer.headers["retry-after"]) > 60
@@ -66,15 +69,15 @@ def test_guesses_spread_over_many_addresses_lock_the_user(
 
 
 def test_the_users_own_browser_still_signs_in_while_guessers_are_locked(
-    cluster: Cluster, fresh_user: None
+    cluster: Cluster, fresh_user: str
 ) -> None:
     with _browser(cluster) as own:
-        assert sign_in(own, "user", USER, PASSWORD).status_code == 303
+        assert sign_in(own, "user", fresh_user, PASSWORD).status_code == 303
         page = own.get("/console/")
         assert own.post("/console/signout", data={"csrf": csrf_of(page.text)}).status_code == 303
         # Guessers behind the same address as the user (one NAT), and elsewhere.
-        assert 429 in _guess(cluster, "127.0.0.1", 12)
-        assert 429 in _guess(cluster, "127.0.3.3", 1)
+        assert 429 in _guess(cluster, fresh_user, "127.0.0.1", 12)
+        assert 429 in _guess(cluster, fresh_user, "127.0.3.3", 1)
 
-        assert sign_in(own, "user", USER, PASSWORD).status_code == 303
+        assert sign_in(own, "user", fresh_user, PASSWORD).status_code == 303
         assert own.get("/console/").status_code == 200

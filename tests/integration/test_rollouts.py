@@ -336,11 +336,15 @@ def test_bad_delivery_deadlines_get_their_documented_code(
     assert repr(value) in refused.value.message
 
 
-def test_a_timed_task_takes_no_rollout_limits(cluster: Cluster, fleet: list[Agent]) -> None:
+@pytest.mark.parametrize("mode", ["EveryReboot", "NextRebootOnly"])
+def test_a_reboot_task_takes_no_rollout_limits(
+    cluster: Cluster, fleet: list[Agent], mode: str
+) -> None:
+    # Each machine runs it at its own boot: there is no fleet-wide fire to roll out.
     with pytest.raises(ApiCallError) as refused:
-        cluster.run("true", fleet[0].instance_id, Frequency="rate(5m)", MaxConcurrency="1")
+        cluster.run("true", fleet[0].instance_id, RepeatMode=mode, MaxConcurrency="1")
     assert (refused.value.status, refused.value.code) == (400, "InvalidRolloutLimit.TimedTask")
-    assert "Period" in refused.value.message
+    assert mode in refused.value.message and "own boot" in refused.value.message
 
 
 def test_stopping_a_rollout_cancels_the_held_targets_and_lets_none_go(

@@ -5,7 +5,15 @@ from __future__ import annotations
 from openassist.protocol.agent import SecretValuesResponse
 from openassist.protocol.api_versions import product_of
 from openassist.protocol.statuses import InstanceStatus as S
-from openassist.server.lifecycle.rollout import Step, Tally, next_step, resolve, tally
+from openassist.server.lifecycle.rollout import (
+    BUDGET_SPENT,
+    Step,
+    Tally,
+    next_step,
+    resolve,
+    tally,
+    tally_fire,
+)
 
 
 def test_a_limit_resolves_to_targets_rounding_in_the_safe_direction() -> None:
@@ -26,6 +34,20 @@ def test_tally_counts_held_in_flight_and_failed_rows() -> None:
         (S.SUCCESS, False),
     ]
     assert tally(rows) == Tally(held=1, in_flight=2, failed=1, total=6)
+
+
+def test_a_fire_counts_its_own_rows_and_every_run_in_flight() -> None:
+    rows = [
+        (S.PENDING, True, True, ""),  # held in this fire
+        (S.RUNNING, False, True, ""),
+        (S.RUNNING, False, False, ""),  # still running from the last fire: takes a slot
+        (S.SCHEDULED, False, True, "ExitCodeNonzero"),  # this fire's run failed
+        (S.SCHEDULED, False, False, "ExitCodeNonzero"),  # an earlier fire's failure
+        (S.SCHEDULED, False, True, BUDGET_SPENT),  # kept from running: not a failure
+        (S.SCHEDULED, False, True, ""),  # succeeded in this fire
+        (S.ABORTED, False, True, "ClientNotOnline"),
+    ]
+    assert tally_fire(rows) == Tally(held=1, in_flight=2, failed=2, total=6)
 
 
 def test_next_step_releases_up_to_the_free_slots() -> None:

@@ -46,20 +46,28 @@ def test_backoff_locks_after_free_failures_doubling_up_to_the_cap() -> None:
 
 def test_address_churn_pushes_out_addresses_never_the_user() -> None:
     guard = SignInGuard(Backoff(_Clock(), max_tracked=50))
-    for n in range(10_000):
-        guard.failed(guard.keys(f"10.{n // 65536}.{n // 256 % 256}.{n % 256}", "user:a", None))
-        if n > 100:
-            assert guard.wait_s(["user:a"]) > 0
+
+    async def churn() -> None:
+        for n in range(10_000):
+            address = f"10.{n // 65536}.{n // 256 % 256}.{n % 256}"
+            await guard.failed(guard.keys(address, "user:a", None))
+            if n > 100:
+                assert await guard.wait_s(["user:a"]) > 0
+
+    asyncio.run(churn())
 
 
 def test_attempts_while_locked_lengthen_the_lock() -> None:
     clock = _Clock()
     guard = SignInGuard(Backoff(clock))
     keys = guard.keys("10.0.0.1", "user:a", None)
-    for _ in range(FREE_FAILURES + 1):
-        guard.failed(keys)
-    assert guard.wait_s(keys) == 2.0  # refused, and counted
-    assert guard.wait_s(keys) == 4.0
+
+    async def attempts() -> list[float]:
+        for _ in range(FREE_FAILURES + 1):
+            await guard.failed(keys)
+        return [await guard.wait_s(keys), await guard.wait_s(keys)]
+
+    assert asyncio.run(attempts()) == [2.0, 4.0]  # each refused attempt counted
 
 
 def test_a_known_device_is_counted_alone() -> None:

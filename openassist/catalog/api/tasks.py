@@ -364,8 +364,9 @@ ROLLOUT_TIMED_TASK = _E(
     "InvalidRolloutLimit.TimedTask",
     _K.INVALID_PARAMETER,
     400,
-    "MaxConcurrency, MaxErrors and BatchWait apply to tasks that run once; this task's "
-    "RepeatMode is {repeat_mode}. Run it without them.",
+    "MaxConcurrency, MaxErrors and BatchWait roll out a run of the whole fleet (a task that runs "
+    "once, or each fire of a Period task); a {repeat_mode} task runs on each machine at its own "
+    "boot. Run it without them.",
     "RepeatMode",
 )
 ROLLOUT_PERCENT_TOO_LARGE = _E(

@@ -64,7 +64,7 @@ async def describe_commands(call: Call) -> dict[str, Any]:
         tags=task_params.tags(p),
     )
     query = page_query(p)
-    page = await call.services.commands.describe(where, query)
+    page = await call.services.commands.describe(where, query, guard_of(call))
     encoding = output_encoding(p)
     return {
         **paging_fields(page, query),

@@ -36,9 +36,12 @@ def rollout_fields(task: _Task, rows: Sequence[_Row]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if task.max_concurrency or task.max_errors:
         done = sum(row.status.is_final for row in rows)
-        # Waiting: held back, or not yet handed to its agent; running: handed out, not ended.
+        # Waiting: held back, not yet handed to its agent, or (a server-fired schedule) waiting
+        # for the next fire; running: handed out, not ended.
         waiting = sum(
-            row.status is InstanceStatus.PENDING and row.delivered_at is None for row in rows
+            row.status is InstanceStatus.SCHEDULED
+            or (row.status is InstanceStatus.PENDING and row.delivered_at is None)
+            for row in rows
         )
         fields.update(
             MaxConcurrency=task.max_concurrency,
@@ -49,6 +52,9 @@ def rollout_fields(task: _Task, rows: Sequence[_Row]) -> dict[str, Any]:
             TargetsDone=done,
             StopReason=task.stop_reason,
         )
+        fires = getattr(task, "fires", None)
+        if getattr(task, "repeat_mode", "") == "Period" and fires is not None:
+            fields["Fires"] = fires  # a server-fired schedule: fires so far
     if task.delivery_deadline is not None:
         fields["DeliveryDeadline"] = iso(task.delivery_deadline)
     return fields

@@ -6,7 +6,6 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from openassist.catalog import api
 from openassist.errors import InvalidParameter, LimitExceeded
@@ -168,27 +167,10 @@ def batch_wait(params: Params) -> int:
     return params.integer("BatchWait", default=0, minimum=0, maximum=MAX_BATCH_WAIT_S)
 
 
-MAX_DELIVERY_DEADLINE_S = 7 * 24 * 3600
-
-
 def delivery_deadline(params: Params, now_ms: int) -> int | None:
     """``DeliveryDeadline`` as ms since the epoch: seconds from now, or a UTC time."""
-    text = params.text("DeliveryDeadline", max_len=40).strip()
-    if not text:
-        return None
-    if text.lstrip("-").isdigit():
-        at = now_ms + int(text) * 1000
-    else:
-        try:
-            moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        except ValueError:
-            raise InvalidParameter(api.DELIVERY_DEADLINE_MALFORMED, value=text) from None
-        at = int(moment.timestamp() * 1000)
-    if not now_ms < at <= now_ms + MAX_DELIVERY_DEADLINE_S * 1000:
-        raise InvalidParameter(
-            api.DELIVERY_DEADLINE_OUT_OF_RANGE, value=text, limit=MAX_DELIVERY_DEADLINE_S
-        )
-    return at
+    text = params.text("DeliveryDeadline", max_len=40)
+    return rollout_params.delivery_deadline(text, now_ms)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ _BUSY = "busy"  # _principal's answer when the hashing pool is full
 class AuthPages:
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.guard = SignInGuard()
+        self.guard = SignInGuard(shared=console.services.sign_in_failures)
 
     def _form(
         self, request: Request, error: str = "", status: int = 200, retry_after_s: int = 0
@@ -87,7 +87,7 @@ class AuthPages:
         claimed = f"{'key' if method == 'key' else 'user'}:{name}"
         device = self.console.signer.device_of(request.cookies.get(DEVICE_COOKIE, ""), claimed)
         counted = self.guard.keys(address, claimed if await self._exists(claimed) else None, device)
-        wait_s = self.guard.wait_s(counted)
+        wait_s = await self.guard.wait_s(counted)
         if wait_s > 0:
             retry = math.ceil(wait_s)
             log.info("console sign-in from %s throttled for %d s", address, retry)
@@ -99,11 +99,11 @@ class AuthPages:
         if principal is None:
             # Which part was wrong is not said, and nothing typed is logged (a password typed
             # into the name field would otherwise land in the log).
-            self.guard.failed(counted)
+            await self.guard.failed(counted)
             log.info("console sign-in refused from %s", address)
             await self._audit(request, method, name, "InvalidCredentials")
             return self._form(request, "The name or the secret is not correct.", 401)
-        self.guard.succeeded(counted)
+        await self.guard.succeeded(counted)
         await self._audit(request, method, name, "")
         kind, _, who = principal.partition(":")
         mark = (await self.console.user_mark(who) or "") if kind == "user" else ""

@@ -24,16 +24,21 @@ class CommandPages:
         self.console = console
         self.commands = console.services.commands
 
-    async def _one(self, command_id: str) -> CommandView | None:
+    async def _one(self, command_id: str, visit: Visit) -> CommandView | None:
+        """The command, when the visitor may see it."""
         found = await self.commands.describe(
-            CommandFilter(command_id=command_id), PageQuery(limit=1)
+            CommandFilter(command_id=command_id),
+            PageQuery(limit=1),
+            visit.guard("DescribeCommands"),
         )
         return found.items[0] if found.items else None
 
     async def library(self, visit: Visit) -> Response:
         name = visit.request.query_params.get("name", "").strip()
         found = await self.commands.describe(
-            CommandFilter(name=f"*{name}*" if name else None), PageQuery(limit=LIST_LIMIT)
+            CommandFilter(name=f"*{name}*" if name else None),
+            PageQuery(limit=LIST_LIMIT),
+            visit.guard("DescribeCommands"),
         )
         return self.console.page(
             visit,
@@ -48,7 +53,7 @@ class CommandPages:
         self, visit: Visit, error: ApiError | None = None, status: int = 200
     ) -> Response:
         command_id = visit.request.path_params.get("command_id", "")
-        view = await self._one(command_id) if command_id else None
+        view = await self._one(command_id, visit) if command_id else None
         if command_id and view is None:
             return self.console.page(visit, "missing.html", 404, what=f"command {command_id}")
         values: dict[str, Any] = dict(visit.form.fields) if error else {}

@@ -14,6 +14,7 @@ from openassist.protocol.statuses import CommandType
 from openassist.server.console import display, failures, forms, split_run, targets
 from openassist.server.console.web import PREFIX, Console, Form, Visit, see_other
 from openassist.server.service.audit import REFUSAL_CODES
+from openassist.server.service.guard import UNGUARDED, Guard
 from openassist.server.store.commands import CommandFilter
 from openassist.server.store.files import FileTaskFilter
 from openassist.server.store.fleet import InstanceFilter
@@ -111,11 +112,13 @@ class FleetPages:
             live_url="?fragment=1",
         )
 
-    async def _saved(self, command_id: str) -> Command | None:
+    async def _saved(self, command_id: str, guard: Guard = UNGUARDED) -> Command | None:
+        """A saved command (shown on the form only when ``guard`` lets the visitor see it; a run
+        is checked by the run's own guard)."""
         if not command_id:
             return None
         found = await self.console.services.commands.describe(
-            CommandFilter(command_id=command_id), PageQuery(limit=1)
+            CommandFilter(command_id=command_id), PageQuery(limit=1), guard
         )
         return found.items[0].command if found.items else None
 
@@ -125,7 +128,8 @@ class FleetPages:
         source = visit.form if error or visit.form.get("preview") else None
         query = visit.request.query_params
         command = await self._saved(
-            source.get("command_id") if source else query.get("command", "")
+            source.get("command_id") if source else query.get("command", ""),
+            visit.guard("DescribeCommands"),
         )
         asked = source or targets.form_of_query(visit)
         picked = asked.all("instance_id") or asked.all("instance")
@@ -162,7 +166,13 @@ class FleetPages:
             limit = services.limits.max_instances_per_call * split_run.MAX_TASKS
             ids = await forms.resolved(form, services.targeting, visit.guard(action), limit)
             args = replace(
-                forms.task_args(form, visit.session.actor, command is not None, ids),
+                forms.task_args(
+                    form,
+                    visit.session.actor,
+                    command is not None,
+                    ids,
+                    now_ms=services.clock.now_ms(),
+                ),
                 guard=visit.guard(action),
             )
             spec = None if command is not None else forms.command_spec(form)

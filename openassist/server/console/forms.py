@@ -16,7 +16,12 @@ from openassist.server.service.context import Limits
 from openassist.server.service.files import SendFileArgs
 from openassist.server.service.guard import Guard
 from openassist.server.service.invocations import CommandSpec, TaskArgs
-from openassist.server.service.rollout_params import check_rollout, rollout_limit
+from openassist.server.service.rollout_params import (
+    batch_wait,
+    check_rollout,
+    delivery_deadline,
+    rollout_limit,
+)
 from openassist.server.service.targeting import WAYS, TargetChoice, TargetingService
 
 
@@ -122,7 +127,9 @@ def parameters(form: Form) -> dict[str, str]:
     return values
 
 
-def task_args(form: Form, actor: str, saved: bool, instance_ids: tuple[str, ...]) -> TaskArgs:
+def task_args(
+    form: Form, actor: str, saved: bool, instance_ids: tuple[str, ...], now_ms: int
+) -> TaskArgs:
     """The task part, on ``instance_ids`` (see ``resolved``; ``split_run`` makes one task per
     100 of them); for a saved command (``saved``) empty fields keep the command's values."""
     periodic = form.get("schedule") == "period"
@@ -131,7 +138,8 @@ def task_args(form: Form, actor: str, saved: bool, instance_ids: tuple[str, ...]
     # A rollout (README, "Rollouts"), read and checked as the API does.
     max_concurrency = rollout_limit("MaxConcurrency", form.get("max_concurrency"), False)
     max_errors = rollout_limit("MaxErrors", form.get("max_errors"), True)
-    check_rollout(repeat_mode, max_concurrency, max_errors, 0)
+    wait = batch_wait(form.get("batch_wait"))
+    check_rollout(repeat_mode, max_concurrency, max_errors, wait)
     return TaskArgs(
         instance_ids=instance_ids,
         access_key_id=actor,
@@ -143,6 +151,8 @@ def task_args(form: Form, actor: str, saved: bool, instance_ids: tuple[str, ...]
         parameters=parameters(form),
         max_concurrency=max_concurrency,
         max_errors=max_errors,
+        batch_wait=wait,
+        delivery_deadline=delivery_deadline(form.get("delivery_deadline"), now_ms),
     )
 
 

@@ -8,7 +8,9 @@ last, up to ``MAX_LOCK_S``: spreading guesses over many addresses still locks th
 and forgetting addresses (the table is bounded) never forgets a user. A browser that signed in
 as that user before (a signed device cookie) is counted on its own instead, so an attacker who
 locks a user does not lock out the user's own browser, while a stolen device cookie is locked
-as fast as any guesser.
+as fast as any guesser. On one node the counts are kept in this process (``Backoff``); with
+several nodes in the store (``service/sign_in_failures.py``, chosen in the composition root),
+so the lock holds on every node.
 
 Password hashes (scrypt, ~16 MB and tens of milliseconds each) run in a small pool of threads,
 never on the event loop, with a bound on how many wait: beyond it a sign-in is answered busy.
@@ -22,13 +24,18 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TypeVar
 
-FREE_FAILURES = 5
-FIRST_LOCK_S = 1.0
-MAX_LOCK_S = 900.0
-FORGET_AFTER_S = 3600.0  # a key with no failure for this long starts afresh
+from openassist.server.service.sign_in_failures import (
+    FREE_FAILURES,
+    MAX_LOCK_S,
+    FailureCounts,
+    Failures,
+    after_failure,
+)
+
+__all__ = ["FREE_FAILURES", "MAX_LOCK_S", "Backoff", "HashingPool", "SignInGuard", "address_key"]
+
 MAX_TRACKED = 100_000
 HASH_WORKERS = 2
 MAX_WAITING_HASHES = 32
@@ -36,22 +43,16 @@ MAX_WAITING_HASHES = 32
 T = TypeVar("T")
 
 
-@dataclass
-class _Failures:
-    count: int = 0
-    last: float = 0.0
-    locked_until: float = 0.0
-
-
 class Backoff:
-    """Failures per key with exponential lock-out. Keys seen least recently are forgotten first
-    once ``max_tracked`` are held (addresses; users are few and never pushed out by them)."""
+    """Failures per key in this process (one node), by ``after_failure``'s rule. Keys seen
+    least recently are forgotten first once ``max_tracked`` are held (addresses; users are few
+    and never pushed out by them)."""
 
     def __init__(
         self, clock: Callable[[], float] = time.monotonic, max_tracked: int = MAX_TRACKED
     ) -> None:
         self._clock, self._max = clock, max_tracked
-        self._keys: OrderedDict[str, _Failures] = OrderedDict()
+        self._keys: OrderedDict[str, Failures] = OrderedDict()
 
     def wait_s(self, key: str) -> float:
         """Seconds until ``key`` may try again; 0 when it may now."""
@@ -59,16 +60,7 @@ class Backoff:
         return 0.0 if found is None else max(0.0, found.locked_until - self._clock())
 
     def failed(self, key: str) -> None:
-        now = self._clock()
-        found = self._keys.pop(key, None)
-        if found is None or now - found.last > FORGET_AFTER_S:
-            found = _Failures()
-        found.count += 1
-        found.last = now
-        beyond = found.count - FREE_FAILURES
-        if beyond > 0:
-            found.locked_until = now + min(MAX_LOCK_S, FIRST_LOCK_S * 2 ** min(beyond - 1, 20))
-        self._keys[key] = found
+        self._keys[key] = after_failure(self._keys.pop(key, None), self._clock())
         while len(self._keys) > self._max:
             self._keys.popitem(last=False)
 
@@ -107,9 +99,16 @@ class HashingPool:
 
 
 class SignInGuard:
-    def __init__(self, backoff: Backoff | None = None, hashing: HashingPool | None = None) -> None:
+    def __init__(
+        self,
+        backoff: Backoff | None = None,
+        hashing: HashingPool | None = None,
+        shared: FailureCounts | None = None,
+    ) -> None:
+        """``shared``: failures counted in the store (several nodes); else in ``backoff``."""
         self.backoff = backoff or Backoff()
         self.hashing = hashing or HashingPool()
+        self._shared = shared
 
     @staticmethod
     def keys(address: str, principal: str | None, device: str | None) -> list[str]:
@@ -119,18 +118,29 @@ class SignInGuard:
             return [f"device:{device}"]
         return [address_key(address)] + ([principal] if principal else [])
 
-    def wait_s(self, keys: list[str]) -> float:
+    async def wait_s(self, keys: list[str]) -> float:
         """Seconds until an attempt counted against ``keys`` may be checked; when it may not,
         the attempt counts as a failure (the lock grows)."""
-        wait = max(self.backoff.wait_s(key) for key in keys)
-        if wait > 0:
-            self.failed(keys)
-        return max(self.backoff.wait_s(key) for key in keys) if wait > 0 else 0.0
+        if await self._longest(keys) <= 0:
+            return 0.0
+        await self.failed(keys)
+        return await self._longest(keys)
 
-    def failed(self, keys: list[str]) -> None:
+    async def _longest(self, keys: list[str]) -> float:
+        if self._shared is not None:
+            return await self._shared.wait_s(keys)
+        return max(self.backoff.wait_s(key) for key in keys)
+
+    async def failed(self, keys: list[str]) -> None:
+        if self._shared is not None:
+            await self._shared.failed(keys)
+            return
         for key in keys:
             self.backoff.failed(key)
 
-    def succeeded(self, keys: list[str]) -> None:
+    async def succeeded(self, keys: list[str]) -> None:
+        if self._shared is not None:
+            await self._shared.succeeded(keys)
+            return
         for key in keys:
             self.backoff.succeeded(key)

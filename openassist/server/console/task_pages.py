@@ -12,6 +12,7 @@ from openassist.errors import ApiError, Forbidden
 from openassist.protocol.statuses import InvocationStatus
 from openassist.server.console import display, failures, result_table, split_run
 from openassist.server.console.web import PREFIX, SECURITY_HEADERS, Console, Visit, see_other
+from openassist.server.lifecycle.rollout import batch_of
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
 from openassist.server.store.paging import PageQuery, decode_token, encode_token
 from openassist.server.store.records import InvocationInstance
@@ -147,6 +148,7 @@ class TaskPages:
             active=display.ACTIVE,
             notice=visit.request.query_params.get("notice", ""),
             content=task.command.content.decode("utf-8", "replace"),
+            batch=batch_of(task.invocation.max_concurrency, task.total, task.total - task.waiting),
             live=task.invocation.status in display.ACTIVE_TASKS,
             live_url=ask.url(fragment=1),
         )

@@ -53,6 +53,24 @@ def tally(rows: Iterable[tuple[S, bool]]) -> Tally:
     return Tally(held, in_flight, failed, total)
 
 
+def tally_fire(rows: Iterable[tuple[S, bool, bool, str]]) -> Tally:
+    """One fire of a server-fired Period task, from each row's (status, held, in this fire,
+    error code). Its rows wait Scheduled between fires, so a run of this fire that failed is a
+    Scheduled row of the fire with the run's error code; any row handed out and not back
+    takes a slot, whichever fire it came from."""
+    held = in_flight = failed = total = 0
+    for status, is_held, this_fire, error_code in rows:
+        total += this_fire
+        if status is S.SCHEDULED or status.is_final:
+            ended_badly = status in FAILED or (status is S.SCHEDULED and bool(error_code))
+            failed += this_fire and ended_badly and error_code != BUDGET_SPENT
+        elif is_held and status is S.PENDING:
+            held += this_fire
+        else:
+            in_flight += 1
+    return Tally(held, in_flight, failed, total)
+
+
 @dataclass(frozen=True)
 class Step:
     """What to do with the held rows now: release some, or cancel them all."""
@@ -75,3 +93,13 @@ def next_step(max_concurrency: str, max_errors: str, counts: Tally) -> Step:
     concurrency = resolve(max_concurrency, counts.total, round_up=True)
     room = counts.held if concurrency is None else max(0, concurrency - counts.in_flight)
     return Step(min(room, counts.held))
+
+
+def batch_of(max_concurrency: str, total: int, handed_out: int) -> tuple[int, int] | None:
+    """(the batch under way, how many batches) of a rollout of ``total`` targets of which
+    ``handed_out`` have been handed to their agents; None without MaxConcurrency."""
+    size = resolve(max_concurrency, total, round_up=True)
+    if not size or not total:
+        return None
+    count = math.ceil(total / size)
+    return min(count, max(1, math.ceil(handed_out / size))), count

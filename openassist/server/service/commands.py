@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection
 
 from openassist.server.service import checks
 from openassist.server.service.context import ServiceContext, command_not_found
+from openassist.server.service.guard import UNGUARDED, Guard
 from openassist.server.service.invocations import CommandSpec, new_command, vars_of
 from openassist.server.service.parameters import parameter_names
 from openassist.server.store import commands, invocations, tags
@@ -40,9 +41,14 @@ class CommandService:
         await self._ctx.db.write(insert)
         return command.id
 
-    async def describe(self, where: commands.CommandFilter, page: PageQuery) -> Page[CommandView]:
+    async def describe(
+        self, where: commands.CommandFilter, page: PageQuery, guard: Guard = UNGUARDED
+    ) -> Page[CommandView]:
+        """The saved commands the caller may see (``guard``), filtered and paged."""
+
         def query(conn: Connection) -> Page[CommandView]:
-            found = commands.list_commands(conn, where, page)
+            seen = replace(where, visible=guard.visible_commands(conn))
+            found = commands.list_commands(conn, seen, page)
             labels = tags.tags_of(conn, "command", [c.id for c in found.items])
             views = [CommandView(c, labels[c.id]) for c in found.items]
             return Page(items=views, total=found.total, next_key=found.next_key)

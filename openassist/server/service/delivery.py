@@ -129,7 +129,8 @@ class DeliveryService:
             stops = invocations.stopping_for_instance(conn, instance_id)
             tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in (*runs, *stops)])
             for row in runs:  # a schedule, once handed out, waits Scheduled on the agent
-                if tasks[row.invoke_id].repeat_mode == RepeatMode.PERIOD:
+                task = tasks[row.invoke_id]
+                if task.repeat_mode == RepeatMode.PERIOD and not timed.server_fired(task):
                     event = Event(EventKind.DELIVERED, timed=True)
                     invocations.apply_event(conn, row.invoke_id, instance_id, event, {}, now)
             cmds = invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])

@@ -29,7 +29,7 @@ from openassist.server.service.registration import (
     RegistrationRefused,
     check_registration,
 )
-from openassist.server.store import activations, fleet, invocations, tags
+from openassist.server.store import activations, files, fleet, invocations, proposals, tags
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import (
     GONE_STATES,
@@ -211,6 +211,7 @@ class FleetService:
             if instance and instance.activation_id:
                 activations.count_deregistration(conn, instance.activation_id)
             invocations.end_active_on_instance(conn, instance_id, code, info, now)
+            proposals.end_active_rows(conn, files.TABLES, instance_id, code, info, now)
             return instance
 
         instance = await self._ctx.db.write(change)

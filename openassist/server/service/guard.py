@@ -20,7 +20,7 @@ from openassist.protocol.api_versions import product_of
 from openassist.server.policy import AccessRequest, Decision
 from openassist.server.service.parameters import store_references
 from openassist.server.service.principals import Principal
-from openassist.server.store import fleet, tags
+from openassist.server.store import commands, fleet, tags
 from openassist.server.store.records import Command
 
 ACCOUNT_ID = "openassist"  # the account part of every ARN (one tenant per server)
@@ -117,6 +117,23 @@ class Guard:
             request = AccessRequest(self.action, self.instance(instance_id), context)
             if self.principal.rules.evaluate(request).allowed:
                 visible.add(instance_id)
+        return tuple(sorted(visible))
+
+    def visible_commands(self, conn: Connection) -> tuple[str, ...] | None:
+        """The saved commands the caller may see with this (Describe) action, each judged by
+        its ARN (``command/c-...``) with its tags (``ecs:tag/KEY``) and ``ecs:CommandType``;
+        None: every one. DescribeCommands filters on it in SQL, so counts and pages agree."""
+        if self._unlimited(self.action):
+            return None
+        assert self.principal is not None
+        listed = commands.listed_types(conn)
+        labels = tags.tags_of(conn, tags.COMMAND, [command_id for command_id, _ in listed])
+        visible = []
+        for command_id, command_type in listed:
+            keys = {**tag_keys(labels.get(command_id, [])), "ecs:commandtype": command_type}
+            request = AccessRequest(self.action, self.command(command_id), {**self.context, **keys})
+            if self.principal.rules.evaluate(request).allowed:
+                visible.append(command_id)
         return tuple(sorted(visible))
 
     def check_run(

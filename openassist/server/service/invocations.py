@@ -194,7 +194,11 @@ class InvocationService:
                 )
                 for i in instance_ids
             ]
-            if args.max_concurrency or args.max_errors:  # store.rollouts lets them go
+            rollout = bool(args.max_concurrency or args.max_errors)
+            fired = rollout and args.repeat_mode is RepeatMode.PERIOD  # see service.fires
+            if fired:  # each fire hands the task out; until the first, the rows wait
+                rows = [replace(r, status=timed.fire_wait(r.status)) for r in rows]
+            elif rollout:  # store.rollouts lets them go
                 rows = [replace(r, held=r.status is InstanceStatus.PENDING) for r in rows]
             if args.repeat_mode is RepeatMode.DRY_RUN:
                 dry_run_verdict(rows)  # raises: nothing is written and nothing runs
@@ -224,7 +228,7 @@ class InvocationService:
             else:
                 commands.count_invocation(conn, saved.id)
             invocations.insert_invocation(conn, invocation, rows)
-            if args.max_concurrency or args.max_errors:
+            if rollout and not fired:
                 # The first batch, at once (kicked after commit).
                 rollouts.advance(conn, invoke_id, now, first=True)
                 invocations.refresh_overall(conn, invoke_id)
@@ -389,10 +393,10 @@ class InvocationService:
             for row in rows:
                 if row.instance_id not in wanted:
                     continue
-                # A reboot task waiting for a boot is not on the agent: it is simply cancelled.
-                waiting_boot = (
-                    task.repeat_mode in timed.REBOOT_MODES
-                    and row.status is InstanceStatus.SCHEDULED
+                # A reboot task waiting for a boot, or a server-fired one for its next fire, is
+                # not on the agent: it is simply cancelled.
+                waiting_boot = row.status is InstanceStatus.SCHEDULED and (
+                    task.repeat_mode in timed.REBOOT_MODES or timed.server_fired(task)
                 )
                 delivered = row.delivered_at is not None and not waiting_boot
                 event = Event(EventKind.STOP_REQUESTED, delivered=delivered)

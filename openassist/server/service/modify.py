@@ -111,12 +111,15 @@ async def modify(ctx: ServiceContext, change: Modification, new_row: NewRow) -> 
             },
         )
         kicks = []
-        if task.repeat_mode == RepeatMode.PERIOD:  # hand the new version to every agent
+        fired = timed.server_fired(task)  # the next fire hands out the new version
+        if task.repeat_mode == RepeatMode.PERIOD and not fired:  # hand it to every agent
             event, undelivered = Event(EventKind.REARMED), {"delivered_at": None}
             for row in rows:
                 if invocations.apply_event(conn, task.id, row.instance_id, event, undelivered, now):
                     kicks.append(row.instance_id)
         new_rows = [new_row(task, instance, now) for instance in added]
+        if fired:  # they wait for the next fire too
+            new_rows = [replace(r, status=timed.fire_wait(r.status)) for r in new_rows]
         invocations.add_rows(conn, new_rows)
         invocations.refresh_overall(conn, task.id)
         kicks += [r.instance_id for r in new_rows if r.status is InstanceStatus.PENDING]

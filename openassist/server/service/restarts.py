@@ -63,6 +63,8 @@ class RestartService:
                     continue  # our agent reported the run and still holds the schedule
                 if running and _end_timed_run(conn, row, restart, now):
                     ended.append(row.invoke_id)
+                if timed.server_fired(task):
+                    continue  # the server keeps its schedule: the next fire hands it out
                 if task.repeat_mode == RepeatMode.PERIOD and _hand_out_again(conn, row, now):
                     rearmed.append(row.invoke_id)
             if restart.rebooted and not restart.keeps_state:

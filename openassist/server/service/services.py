@@ -24,6 +24,7 @@ from openassist.server.service.principals import Principals
 from openassist.server.service.ram_policies import PolicyService
 from openassist.server.service.rate_limits import SharedRateBuckets
 from openassist.server.service.result_waits import ResultWaitService
+from openassist.server.service.sign_in_failures import SharedSignInFailures
 from openassist.server.service.targeting import TargetingService
 from openassist.server.service.task_tables import TaskTableService
 
@@ -53,3 +54,5 @@ class Services:
     audit: AuditTrail
     # The API's per-key buckets in the store (several nodes); None: in each process.
     rate_buckets: SharedRateBuckets | None = None
+    # Failed console sign-ins in the store (several nodes); None: in each process.
+    sign_in_failures: SharedSignInFailures | None = None

@@ -54,8 +54,33 @@ def checked_frequency(
     return text.strip()
 
 
+def server_fired(task: Invocation) -> bool:
+    """A Period task with rollout limits: the server keeps its schedule and hands each fire out
+    as a run of its own (``fire`` is its invokeVersion), a rollout with the task's limits."""
+    return task.repeat_mode == RepeatMode.PERIOD and bool(task.max_concurrency or task.max_errors)
+
+
+def fire_wait(status: InstanceStatus) -> InstanceStatus:
+    """A server-fired task's new row waits Scheduled for the next fire (one ended stays)."""
+    return InstanceStatus.SCHEDULED if status is InstanceStatus.PENDING else status
+
+
+def next_fire_ms(task: Invocation) -> int | None:
+    """When a server-fired task fires next: the first run of its schedule after its last fire
+    (or its creation), read in UTC unless the Frequency names a zone; None when no run is left."""
+    after = task.fired_at if task.fired_at is not None else task.created_at
+    following = expressions.next_run(
+        expressions.parse(task.frequency),
+        datetime.fromtimestamp(after / 1000, UTC),
+        datetime.fromtimestamp(task.created_at / 1000, UTC),
+    )
+    return None if following is None else int(following.timestamp() * 1000)
+
+
 def wire_schedule(task: Invocation, row: InvocationInstance) -> tuple[str, str, int]:
     """``(repeat, cron, invokeVersion)`` of a task as the agent protocol carries them."""
+    if server_fired(task):
+        return RepeatMode.ONCE.value, "", row.fire  # one fire: one run, once
     if task.repeat_mode == RepeatMode.PERIOD and task.frequency:
         repeat, cron = expressions.wire_form(expressions.parse(task.frequency))
         return repeat, cron, task.version

@@ -22,6 +22,7 @@ class CommandFilter:
     description: str | None = None
     type: str | None = None
     tags: tuple[Tag, ...] = ()
+    visible: tuple[str, ...] | None = None  # only these (what the caller may see); None: all
 
 
 def _like(pattern: str) -> str:
@@ -41,7 +42,15 @@ def _filtered(query: Select[Any], where: CommandFilter) -> Select[Any]:
         query = query.where(c.type == where.type)
     if where.tags:
         query = query.where(c.id.in_(ids_tagged("command", where.tags)))
+    if where.visible is not None:
+        query = query.where(c.id.in_(where.visible))
     return query
+
+
+def listed_types(conn: Connection) -> list[tuple[str, str]]:
+    """(id, Type) of every command DescribeCommands may list (kept, not deleted)."""
+    query = select(c.id, c.type).where(c.kept.is_(True), c.deleted.is_(False))
+    return [(row.id, row.type) for row in conn.execute(query)]
 
 
 def list_commands(conn: Connection, where: CommandFilter, page: PageQuery) -> Page[Command]:

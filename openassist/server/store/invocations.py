@@ -24,7 +24,6 @@ from openassist.server.lifecycle import (
     EXIT_CODE_NONZERO,
     RECORD_BY_STATUS,
     Event,
-    EventKind,
 )
 from openassist.server.store import proposals
 from openassist.server.store.records import (
@@ -258,20 +257,9 @@ def invocations_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Invocat
 def end_active_on_instance(
     conn: Connection, instance_id: str, error_code: str, error_info: str, now: int
 ) -> list[str]:
-    """End every task still waiting or running on the instance with ``error_code``: not started
-    ones are Aborted, started ones Failed. Returns the invoke ids changed."""
-    query = select(_ii.c.invoke_id, _ii.c.status).where(
-        _ii.c.instance_id == instance_id,
-        _ii.c.status.in_([s.value for s in InstanceStatus if not s.is_final]),
-    )
-    changed = []
-    for row in conn.execute(query).all():
-        started = row.status in (InstanceStatus.RUNNING.value, InstanceStatus.STOPPING.value)
-        event = Event(EventKind.FAILED if started else EventKind.ABORTED)
-        changes = {"error_code": error_code, "error_info": error_info, "finish_at": now}
-        if apply_event(conn, row.invoke_id, instance_id, event, changes, now) is not None:
-            changed.append(row.invoke_id)
-    return changed
+    """End every command task still waiting or running on the instance (see
+    ``proposals.end_active_rows``)."""
+    return proposals.end_active_rows(conn, TABLES, instance_id, error_code, error_info, now)
 
 
 def count_running(conn: Connection, instance_ids: Iterable[str]) -> dict[str, int]:

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Connection, Table, case, func, null, selec
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus
 from openassist.server.lifecycle import (
     Event,
+    EventKind,
     StatusCounts,
     count_statuses,
     moved,
@@ -189,7 +190,11 @@ def apply_event(
         )
         if result.rowcount == 1:
             limited = task is not None and rollout and (task.max_concurrency or task.max_errors)
-            if new_status.is_final and limited:
+            # A run ends: the row is final, or (a server-fired schedule) back to Scheduled.
+            run_ended = new_status.is_final or (
+                new_status is InstanceStatus.SCHEDULED and current is not InstanceStatus.SCHEDULED
+            )
+            if run_ended and limited:
                 # A slot freed, or a failure counted.
                 rollouts.advance(conn, invoke_id, now, tasks=tasks, rows=rows)
             if limited:  # the rollout may have cancelled held rows too: count them all
@@ -202,6 +207,32 @@ def apply_event(
                 bump_results_seq(conn, tables, invoke_id)
             return new_status
     return None
+
+
+def end_active_rows(
+    conn: Connection,
+    tables: TaskTables,
+    instance_id: str,
+    error_code: str,
+    error_info: str,
+    now: int,
+) -> list[str]:
+    """End every task of ``tables`` still waiting or running on the instance with
+    ``error_code``: not started ones are Aborted, started ones Failed (a rollout's slot frees,
+    and its held rows end too). Returns the invoke ids changed."""
+    rows = tables.rows.c
+    query = select(rows.invoke_id, rows.status).where(
+        rows.instance_id == instance_id,
+        rows.status.in_([s.value for s in InstanceStatus if not s.is_final]),
+    )
+    changed = []
+    for row in conn.execute(query).all():
+        started = row.status in (InstanceStatus.RUNNING.value, InstanceStatus.STOPPING.value)
+        event = Event(EventKind.FAILED if started else EventKind.ABORTED)
+        changes = {"error_code": error_code, "error_info": error_info, "finish_at": now}
+        if apply_event(conn, tables, row.invoke_id, instance_id, event, changes, now):
+            changed.append(row.invoke_id)
+    return changed
 
 
 def claim_task(conn: Connection, tables: TaskTables, invoke_id: str) -> bool:

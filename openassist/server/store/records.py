@@ -128,6 +128,8 @@ class Invocation:
     batch_wait: int = 0  # seconds a freed slot stays empty
     stop_reason: str = ""  # why the rollout stopped early
     delivery_deadline: int | None = None  # ms; None: the default delivery window
+    fires: int = 0  # a server-fired Period task (rollout limits): fires so far
+    fired_at: int | None = None  # and when the last one was
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ class InvocationInstance:
     held: bool = False  # waiting for its rollout's MaxConcurrency (never handed out)
     released_at: int | None = None  # when a held row was let go (its delivery window starts)
     deliver_by: int | None = None  # the task's DeliveryDeadline, instead of the window
+    fire: int = 0  # the fire of a server-fired Period task it last joined
 
 
 @dataclass(frozen=True)

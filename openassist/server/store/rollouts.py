@@ -5,10 +5,10 @@ and a restart finds the rollout exactly where the last commit left it."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import ColumnElement, Connection, Table, select, update
 
-from openassist.protocol.statuses import InstanceStatus
-from openassist.server.lifecycle.rollout import BUDGET_SPENT, next_step, tally
+from openassist.protocol.statuses import InstanceStatus, RepeatMode
+from openassist.server.lifecycle.rollout import BUDGET_SPENT, next_step, tally, tally_fire
 from openassist.server.store.db import note_released
 from openassist.server.store.schema import invocation_instances as _ii
 from openassist.server.store.schema import invocations as _tasks
@@ -28,34 +28,53 @@ def advance(
     the task's tables (commands by default, or send-file tasks). The caller refreshes the
     task's overall status."""
     c = tasks.c
+    fire_columns = (c.repeat_mode, c.fires) if "fires" in c else ()
     task = conn.execute(
-        select(c.max_concurrency, c.max_errors, c.batch_wait).where(c.id == invoke_id)
+        select(c.max_concurrency, c.max_errors, c.batch_wait, *fire_columns).where(
+            c.id == invoke_id
+        )
     ).first()
     if task is None or not (task.max_concurrency or task.max_errors):
         return
+    fire = task.fires if fire_columns and task.repeat_mode == RepeatMode.PERIOD else None
     r = rows.c
-    found = conn.execute(select(r.status, r.held).where(r.invoke_id == invoke_id))
-    counts = tally((InstanceStatus(x.status), bool(x.held)) for x in found)
+    waiting: list[ColumnElement[bool]] = [
+        r.invoke_id == invoke_id,
+        r.held.is_(True),
+        r.status == "Pending",
+    ]
+    if fire is None:
+        found = conn.execute(select(r.status, r.held).where(r.invoke_id == invoke_id))
+        counts = tally((InstanceStatus(x.status), bool(x.held)) for x in found)
+    else:  # a server-fired Period task: this fire is the rollout (service.fires)
+        found = conn.execute(
+            select(r.status, r.held, r.fire, r.error_code).where(r.invoke_id == invoke_id)
+        )
+        counts = tally_fire(
+            (InstanceStatus(x.status), bool(x.held), x.fire == fire, x.error_code) for x in found
+        )
+        waiting.append(r.fire == fire)
     if not counts.held:
         return
     step = next_step(task.max_concurrency, task.max_errors, counts)
-    waiting = (r.invoke_id == invoke_id, r.held.is_(True), r.status == "Pending")
     if step.cancel_reason:
+        # The rest of a fire wait Scheduled for the next one; a one-shot task's end Cancelled.
+        ended = {"finish_at": now} if fire is None else {}
+        status = InstanceStatus.CANCELLED if fire is None else InstanceStatus.SCHEDULED
         conn.execute(
             update(rows)
             .where(*waiting)
             .values(
-                status=InstanceStatus.CANCELLED.value,
+                status=status.value,
                 held=False,
                 error_code=BUDGET_SPENT,
                 error_info=step.cancel_reason,
-                finish_at=now,
                 update_at=now,
+                **ended,
             )
         )
-        conn.execute(
-            update(tasks).where(tasks.c.id == invoke_id).values(stop_reason=step.cancel_reason)
-        )
+        reason = step.cancel_reason if fire is None else f"fire {fire}: {step.cancel_reason}"
+        conn.execute(update(tasks).where(tasks.c.id == invoke_id).values(stop_reason=reason))
         return
     if not step.release:
         return

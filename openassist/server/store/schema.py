@@ -173,6 +173,10 @@ invocations = Table(
     # The RAM user whose key created the task (empty for tasks older than users).
     Column("invoked_by", String(64), nullable=False, default="", server_default=""),
     *_rollout_task_columns(),
+    # A Period task with rollout limits is fired by the server: how many fires so far, and when
+    # the last one was (ms; NULL: none yet).
+    Column("fires", Integer, nullable=False, server_default="0"),
+    Column("fired_at", BigInteger, nullable=True),
     Index("ix_invocations_created_at", "created_at"),
     Index("ix_invocations_command_id", "command_id"),  # DescribeInvocations[Results] by CommandId
     # DescribeInvocations by InvokeStatus, RepeatMode and Timed: counted from these alone.
@@ -202,6 +206,8 @@ invocation_instances = Table(
     Column("full_size", BigInteger, nullable=False, default=0, server_default="0"),
     Column("full_truncated", Boolean, nullable=False, default=False, server_default=false()),
     *_rollout_row_columns(),
+    # The fire of a server-fired Period task the row last joined (its invokeVersion then).
+    Column("fire", Integer, nullable=False, server_default="0"),
     # An instance's rows by status (its agent's task list) and, covering, a few results of a
     # status (lists that gather few rows: store.listings).
     Index(
@@ -326,6 +332,17 @@ console_revocations = Table(
     Column("sid", String(64), primary_key=True),
     Column("expires_at", BigInteger, nullable=False),
     Index("ix_console_revocations_expires_at", "expires_at"),
+)
+
+# Failed console sign-ins per user, address or device, shared by every node (several nodes).
+console_sign_in_failures = Table(
+    "console_sign_in_failures",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+    Column("locked_until", BigInteger, nullable=False),
+    Index("ix_console_sign_in_failures_last_at", "last_at"),
 )
 
 file_tasks = Table(

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Select, delete, select
 from openassist.server.store.schema import tags
 
 Tag = tuple[str, str]
+COMMAND = "command"  # a saved command: tagged by CreateCommand or TagResources
 INSTANCE = "instance"  # a managed instance: tagged from its activation, or by TagResources
 
 

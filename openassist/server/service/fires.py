@@ -1,0 +1,93 @@
+"""Server-fired schedules: a Period task given MaxConcurrency or MaxErrors is not handed to the
+agents as a schedule; the server keeps it and, at each fire, hands every waiting target one run
+of its own (``Once``, its invokeVersion the fire's number), as a rollout with the task's limits
+(store.rollouts). A target whose last run has not ended when the next fire comes skips that fire;
+one the last fire still held joins the new one.
+When the schedule has no run left, the targets waiting for one end with their last run's exit
+code. Every node fires; the task row is claimed (``FOR UPDATE SKIP LOCKED``) and its fire count
+read again under the lock, so a fire happens once whichever node gets there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import Connection
+
+from openassist.server.lifecycle import Event, EventKind
+from openassist.server.service import timed
+from openassist.server.service.context import ServiceContext
+from openassist.server.store import fires, invocations, proposals, rollouts
+from openassist.server.store.records import Invocation
+
+log = logging.getLogger(__name__)
+
+FIRE_INTERVAL_S = 1.0
+
+
+class Firer:
+    def __init__(self, context: ServiceContext, interval_s: float = FIRE_INTERVAL_S) -> None:
+        self._ctx = context
+        self._interval = interval_s
+
+    async def fire_once(self) -> int:
+        """Fire every server-fired task that is due; returns how many fired."""
+        now = self._ctx.clock.now_ms()
+
+        def fire_due(conn: Connection) -> int:
+            fired = 0
+            for task in fires.live_tasks(conn):
+                due = timed.next_fire_ms(task)
+                if due is not None and due > now:
+                    continue
+                if not proposals.claim_task(conn, invocations.TABLES, task.id):
+                    continue  # another node has it
+                locked = invocations.get_invocation(conn, task.id)
+                if locked is None or locked.fires != task.fires:
+                    continue  # fired meanwhile
+                if due is None:
+                    _end_schedule(conn, task, now)
+                else:
+                    fired += _fire(conn, task, now)
+            return fired
+
+        return await self._ctx.db.write(fire_due)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.fire_once()
+            except Exception:
+                log.exception("firing schedules failed; trying again next interval")
+
+
+def _fire(conn: Connection, task: Invocation, now: int) -> int:
+    """Fire ``task``: its waiting targets join the new fire, held for its rollout."""
+    number = task.fires + 1
+    fires.mark_fired(conn, task.id, number, now)
+    deadline = task.delivery_deadline
+    changes = {
+        "held": True,
+        "released_at": None,
+        "delivered_at": None,
+        "fire": number,
+        "error_code": "",
+        "error_info": "",
+        # DeliveryDeadline counts from each fire as it counted from the task's creation.
+        "deliver_by": None if deadline is None else now + (deadline - task.created_at),
+    }
+    for instance_id, _exit_code in fires.waiting_rows(conn, task.id):
+        invocations.apply_event(conn, task.id, instance_id, Event(EventKind.REARMED), changes, now)
+    fires.carry_held(conn, task.id, number)  # the last fire's unstarted targets join this one
+    rollouts.advance(conn, task.id, now, first=True)  # the first batch; woken after commit
+    invocations.refresh_overall(conn, task.id)
+    return 1
+
+
+def _end_schedule(conn: Connection, task: Invocation, now: int) -> None:
+    """No run is left: the targets waiting for one end with their last run's exit code."""
+    for instance_id, exit_code in fires.waiting_rows(conn, task.id):
+        event = Event(EventKind.SCHEDULE_ENDED, exit_code=exit_code)
+        invocations.apply_event(conn, task.id, instance_id, event, {"finish_at": now}, now)
