@@ -1,7 +1,8 @@
 """A task's overall status from its status counts (moved with each row's change, migration
 0035) against the old answer, a scan of every row, after each of many mixed events: on SQLite
 and PostgreSQL, for tasks created with counts, tasks from before them (NULL) and tasks whose
-counts went stale; through group commit too, many reports of one task in one transaction."""
+counts went stale; through group commit too, many reports of one task in one transaction; and
+the console's reading of them (``task_rows.kept_status_counts``) against a count of the rows."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, select, update
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus, RepeatMode
 from openassist.server.lifecycle import Event, EventKind, count_statuses, overall_status
-from openassist.server.store import invocations, proposals
+from openassist.server.store import invocations, proposals, task_rows
 from openassist.server.store.db import Database
 from openassist.server.store.records import Invocation, InvocationInstance
 from openassist.server.store.schema import commands, instances
@@ -140,6 +141,8 @@ def test_the_status_from_counts_is_the_status_of_a_scan_after_every_event(db: Da
                     select(tasks_table.c.status_counts).where(tasks_table.c.id == invoke_id)
                 )
                 assert counts is not None  # the legacy and the stale task were counted again
+        with conn.begin():  # what the console's task pages show: the kept counts, the rows'
+            assert task_rows.kept_status_counts(conn, TASKS) == task_rows.status_counts(conn, TASKS)
     # The walk went through active and final overall statuses.
     assert {InvocationStatus.PENDING, InvocationStatus.PARTIAL_FAILED} <= seen and len(seen) >= 3
 
@@ -165,3 +168,16 @@ def test_reports_of_one_task_in_one_batch_keep_its_counts(db: Database) -> None:
     assert db.grouped.batches >= 1
     with db.engine.connect() as conn, conn.begin():
         assert _check(conn, "t-counted") is InvocationStatus.PARTIAL_FAILED
+
+
+def test_a_task_without_kept_counts_is_counted_from_its_rows(db: Database) -> None:
+    _seed(db)
+    with db.engine.connect() as conn, conn.begin():
+        invocations.apply_event(conn, "t-counted", MACHINES[0], Event(EventKind.STARTED), {}, 1)
+        invocations.apply_event(conn, "t-legacy", MACHINES[0], Event(EventKind.STARTED), {}, 1)
+        conn.execute(
+            update(tasks_table).where(tasks_table.c.id == "t-legacy").values(status_counts=None)
+        )
+        kept = task_rows.kept_status_counts(conn, ["t-counted", "t-legacy", "t-none"])
+    running = {InstanceStatus.RUNNING: 1, InstanceStatus.PENDING: len(MACHINES) - 1}
+    assert kept == {"t-counted": running, "t-legacy": running, "t-none": {}}

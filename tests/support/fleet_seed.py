@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import create_engine
 
+from openassist.protocol.statuses import InstanceStatus
+from openassist.server.store.proposals import encode_counts
 from openassist.server.store.schema import (
     commands,
     instances,
@@ -126,6 +128,7 @@ def seed_fleet(cluster: Cluster, machines: int = 5000, week_tasks: int = 400) ->
                     "status": "Running",
                     "access_key_id": "seed",
                     "created_at": now - 60_000,
+                    "status_counts": kept_counts(task_rows),  # as the server keeps them
                 }
             ],
         )
@@ -145,6 +148,11 @@ def seed_fleet(cluster: Cluster, machines: int = 5000, week_tasks: int = 400) ->
         names={str(r["id"]): str(r["name"]) for r in rows},
         tagged=tagged,
     )
+
+
+def kept_counts(rows: list[dict[str, object]]) -> str:
+    """A task's ``status_counts`` for its seeded ``rows`` (see store/proposals)."""
+    return encode_counts(InstanceStatus(str(row["status"])) for row in rows)
 
 
 def _week_of_tasks(
@@ -172,7 +180,8 @@ def _week_of_tasks(
         )  # fmt: skip
         made["tasks"].append(
             {"id": f"t-week{n:019d}", "command_id": f"c-week{n:06d}", "repeat_mode": "Once",
-             "timeout": 60, "status": overall, "access_key_id": "seed", "created_at": created}
+             "timeout": 60, "status": overall, "access_key_id": "seed", "created_at": created,
+             "status_counts": encode_counts([InstanceStatus(status)])}
         )  # fmt: skip
         made["rows"].append(
             {"invoke_id": f"t-week{n:019d}", "instance_id": machines[n % len(machines)]["id"],

@@ -102,7 +102,10 @@ def _summarised(
     conn: Connection, found: Sequence[Invocation], visible: tuple[str, ...] | None
 ) -> list[TaskSummary]:
     ids = [i.id for i in found]
-    counts = task_rows.status_counts(conn, ids, visible)
+    if visible is None:  # every row counts: the counts each task keeps
+        counts = task_rows.kept_status_counts(conn, ids)
+    else:  # only the rows of the machines the caller may see
+        counts = task_rows.status_counts(conn, ids, visible)
     first = task_rows.first_instances(conn, ids, FIRST_IDS, visible)
     waiting = task_rows.waiting_counts(conn, ids, visible)
     cmds = invocations.commands_by_id(conn, [i.command_id for i in found])

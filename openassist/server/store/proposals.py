@@ -50,6 +50,11 @@ def _encoded(counts: StatusCounts) -> str:
     return json.dumps({status.value: n for status, n in sorted(counts.items())})
 
 
+def decoded_counts(text: str | None) -> StatusCounts | None:
+    """A task's ``status_counts`` column read; None when it has none (see ``_decoded``)."""
+    return _decoded(text)
+
+
 def _decoded(text: str | None) -> StatusCounts | None:
     """None for a task without counts (created before they were kept) or with unreadable ones."""
     if not text:

@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal, or_, select
 
 from openassist.protocol.statuses import InstanceStatus
+from openassist.server.store import proposals
 from openassist.server.store.fleet import name_pattern
 from openassist.server.store.schema import instances, invocation_instances
+from openassist.server.store.schema import invocations as _tasks
 
 _ii = invocation_instances
 HEAD_BYTES = 240  # of output, enough for its first line on a table row
@@ -217,6 +219,26 @@ def status_counts(
         query = query.where(_ii.c.instance_id.in_(visible))
     for invoke_id, status, count in conn.execute(query.group_by(_ii.c.invoke_id, _ii.c.status)):
         found[invoke_id][InstanceStatus(status)] = int(count)
+    return found
+
+
+def kept_status_counts(
+    conn: Connection, invoke_ids: Iterable[str]
+) -> dict[str, dict[InstanceStatus, int]]:
+    """``status_counts`` of every row of each task, read from the counts the task keeps (moved
+    with each row's change, see ``proposals``) instead of its rows; counted from the rows for a
+    task without kept counts (created before them)."""
+    wanted = sorted(set(invoke_ids))
+    found: dict[str, dict[InstanceStatus, int]] = {i: {} for i in wanted}
+    uncounted = []
+    query = select(_tasks.c.id, _tasks.c.status_counts).where(_tasks.c.id.in_(wanted))
+    for invoke_id, text in conn.execute(query) if wanted else ():
+        kept = proposals.decoded_counts(text)
+        if kept is None:
+            uncounted.append(invoke_id)
+        else:
+            found[invoke_id] = {status: n for status, n in kept.items() if n}
+    found.update(status_counts(conn, uncounted))
     return found
 
 
