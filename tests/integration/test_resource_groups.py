@@ -102,6 +102,10 @@ def test_targets_outside_the_group_are_refused_and_those_inside_run(
     cluster.register_agent("later", ResourceGroupId="rg-run", **TAG)
     [result] = cluster.wait_final(invoke_id)
     assert (result["InstanceId"], result["InvocationStatus"]) == (inside.instance_id, "Success")
+    # DescribeInvocations' ResourceGroupId matches the group given at run time.
+    tasks = cluster.call("DescribeInvocations", ResourceGroupId="rg-run")["Invocations"]
+    assert [t["InvokeId"] for t in tasks["Invocation"]] == [invoke_id]
+    assert cluster.call("DescribeInvocations", ResourceGroupId="rg-other")["TotalCount"] == 0
     sent = cluster.call(
         "SendFile",
         Name="app.conf",

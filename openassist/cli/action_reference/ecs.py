@@ -89,6 +89,7 @@ DescribeInvocations: list tasks with the state of each instance
   InvokeStatus: Running, Finished, Success, Failed, Stopped, Stopping, PartialFailed, Pending
   RepeatMode: Once, Period, NextRebootOnly or EveryReboot
   Timed: true for timed tasks still active, false for the others
+  ResourceGroupId: only the tasks run or invoked with this ResourceGroupId
   IncludeOutput: true to include each instance's output (needs InvokeId or InstanceId)
   ContentEncoding: encoding of CommandContent and Output, Base64 (default) or PlainText
   +TAG_FILTER

@@ -142,6 +142,7 @@ async def describe_invocations(call: Call) -> dict[str, Any]:
         statuses=_status_filter(p),
         repeat_mode=p.text("RepeatMode") or None,
         command_name=p.text("CommandName") or None,
+        resource_group_id=p.text("ResourceGroupId") or None,
         tags=task_params.tags(p),
         timed=p.boolean("Timed") if p.text("Timed") else None,
     )

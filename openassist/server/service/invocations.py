@@ -225,6 +225,7 @@ class InvocationService:
                 batch_wait=args.batch_wait,
                 delivery_deadline=args.delivery_deadline,
                 invoked_by=args.guard.user_name,
+                resource_group_id=args.resource_group_id,
             )
             if command is not None:  # made for this task: its first and only invocation
                 invocations.insert_command(conn, replace(command, invoke_times=1))

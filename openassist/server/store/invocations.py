@@ -51,6 +51,7 @@ class InvocationFilter:
     statuses: tuple[str, ...] | None = None
     repeat_mode: str | None = None
     command_name: str | None = None
+    resource_group_id: str | None = None  # the ResourceGroupId given at creation
     tags: tuple[Tag, ...] = ()
     created_from: int | None = None  # ms since the epoch, inclusive
     created_to: int | None = None  # ms since the epoch, exclusive

@@ -108,6 +108,8 @@ def _filtered_invocations(
         query = query.where(
             c.command_id.in_(select(commands.c.id).where(commands.c.name == where.command_name))
         )
+    if where.resource_group_id:
+        query = query.where(_unindexed(c.resource_group_id, walk) == where.resource_group_id)
     if where.tags:
         query = _tagged(query, where.tags, few)
     if where.created_from is not None:

@@ -124,6 +124,7 @@ class Invocation:
     container_name: str = ""
     version: int = 0
     results_seq: int = 0  # raised with every change to a row (WaitInvocationResults' cursor)
+    resource_group_id: str = ""  # the ResourceGroupId it was created with ("": none)
     invoked_by: str = ""  # the RAM user whose key created the task
     max_concurrency: str = ""  # rollout limits as given (README, "Rollouts")
     max_errors: str = ""

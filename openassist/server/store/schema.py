@@ -175,6 +175,8 @@ invocations = Table(
     Column("status_counts", Text, nullable=True),
     # The RAM user whose key created the task (empty for tasks older than users).
     Column("invoked_by", String(64), nullable=False, default="", server_default=""),
+    # RunCommand / InvokeCommand's ResourceGroupId ("": none); DescribeInvocations filters on it.
+    Column("resource_group_id", String(64), nullable=False, server_default=""),
     *_rollout_task_columns(),
     # A Period task with rollout limits is fired by the server: how many fires so far, and when
     # the last one was (ms; NULL: none yet).
