@@ -95,6 +95,15 @@ TAGGED_NONE = _E(
     "No managed instance is tagged {wanted}.",
     "ResourceTag",
 )
+TARGET_OUTSIDE_GROUP = _E(
+    "InvalidResourceGroup.NotMatch",
+    _K.INVALID_PARAMETER,
+    400,
+    "The managed instance {instance_id} is not in the resource group {group} (it is in "
+    "{actual}). Leave it out of the targets, or give the ResourceGroupId of the activation "
+    "that registered it.",
+    "ResourceGroupId",
+)
 TAGGED_TOO_MANY = _E(
     "InstanceIds.ExceedLimit",
     _K.LIMIT_EXCEEDED,

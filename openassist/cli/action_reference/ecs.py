@@ -9,6 +9,7 @@ RunCommand: create a command and run it at once on instances (or on the instance
   InstanceId.N: the instances to run on, 1-100 (mi-...); or ResourceTag.N
   ResourceTag.N.Key: run on the instances with this tag instead of InstanceId.N
   ResourceTag.N.Value: the value of that tag
+  ResourceGroupId: every target must be in this resource group (InvalidResourceGroup.NotMatch)
   Name: name of the command, at most 128 characters
   Description: at most 512 characters
   WorkingDir: directory to run in; default the user's home
@@ -46,6 +47,7 @@ InvokeCommand: run a saved command on instances
   InstanceId.N: the instances to run on, 1-100 (mi-...); or ResourceTag.N
   ResourceTag.N.Key: run on the instances with this tag instead of InstanceId.N
   ResourceTag.N.Value: the value of that tag
+  ResourceGroupId: every target must be in this resource group (InvalidResourceGroup.NotMatch)
   Parameters: JSON object of placeholder values, required when the command has parameters
   RepeatMode: Once (default), Period, NextRebootOnly, EveryReboot or DryRun (check, run nothing)
   Frequency: rate(5m), at(2030-06-06 13:15:30 Asia/Shanghai) or cron, seconds first: Period
@@ -127,6 +129,7 @@ DiagnoseInvocation: (OpenAssist) why each instance of a task failed, and what to
   InstanceId: only this instance
 SendFile: write a file on instances
   InstanceId.N*: the instances, 1-50
+  ResourceGroupId: every target must be in this resource group (InvalidResourceGroup.NotMatch)
   Name*: file name, at most 255 characters
   TargetDir*: absolute directory, created if missing
   Content*: the file, plain text or Base64 as ContentType says; at most 32 KB Base64
@@ -164,11 +167,13 @@ CreateActivation: create an activation code that lets machines register as manag
   InstanceCount: how many machines may register, 1-1000; default 10
   TimeToLiveInHours: hours the code stays valid; default 4
   IpAddressRange: addresses or CIDR blocks allowed to register; default any
+  ResourceGroupId: the resource group of the machines it registers (rg-...)
   ClientToken: idempotency token, at most 64 ASCII characters
   +TAGS
 DescribeActivations: list activations (the codes themselves are never shown again)
   ActivationId: only this activation
   InstanceName: only activations with this name prefix
+  ResourceGroupId: only activations of this resource group
   +TAG_FILTER
   +PAGING
 DisableActivation: stop an activation code from registering more machines
@@ -179,6 +184,7 @@ DescribeManagedInstances: list managed instances
   InstanceId.N: these instances, 1-50
   InstanceName: by name
   ActivationId: registered with this activation
+  ResourceGroupId: in this resource group
   OsType: linux, windows or FreeBSD
   Connected: true or false
   +TAG_FILTER

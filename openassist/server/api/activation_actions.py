@@ -41,6 +41,7 @@ async def describe_activations(call: Call) -> dict[str, Any]:
     where = ActivationFilter(
         activation_id=p.text("ActivationId") or None,
         instance_name=p.text("InstanceName") or None,
+        resource_group_id=p.text("ResourceGroupId") or None,
         tags=task_params.tags(p),
     )
     query = page_query(p)
@@ -48,7 +49,8 @@ async def describe_activations(call: Call) -> dict[str, Any]:
     items = []
     for view in page.items:
         tags = [{"TagKey": k, "TagValue": v} for k, v in view.tags]
-        items.append({**activation_fields(view.activation), "ResourceGroupId": "", "Tags": tags})
+        group = view.activation.resource_group_id
+        items.append({**activation_fields(view.activation), "ResourceGroupId": group, "Tags": tags})
     return {**paging_fields(page, query), "ActivationList": items}
 
 

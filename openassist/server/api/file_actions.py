@@ -76,6 +76,7 @@ async def send_file(call: Call) -> dict[str, Any]:
         description=p.text("Description", max_len=512, too_long=api.FILE_DESCRIPTION_TOO_LONG),
         access_key_id=call.access_key_id,
         tags=task_params.tags(p),
+        resource_group_id=p.text("ResourceGroupId", max_len=64),
         guard=guard_of(call),
         max_concurrency=limits.max_concurrency,
         max_errors=limits.max_errors,

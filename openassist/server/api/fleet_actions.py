@@ -42,6 +42,7 @@ async def create_activation(call: Call) -> dict[str, Any]:
         instance_count=p.integer("InstanceCount", default=10, minimum=1, maximum=1000),
         ttl_hours=p.integer("TimeToLiveInHours", default=4, minimum=1, maximum=24),
         ip_range=_ip_range(p.text("IpAddressRange", max_len=64)),
+        resource_group_id=p.text("ResourceGroupId", max_len=64),
     )
     activation_id, code = await call.services.fleet.create_activation(args, task_params.tags(p))
     return {"ActivationId": activation_id, "ActivationCode": code}
@@ -109,7 +110,7 @@ def managed_fields(
         "RegistrationTime": iso(instance.registered_at),
         "LastInvokedTime": iso(instance.last_invoked_at),
         "InvocationCount": instance.invocation_count,
-        "ResourceGroupId": "",
+        "ResourceGroupId": instance.resource_group_id,
         "Tags": [{"TagKey": k, "TagValue": v} for k, v in tags],
     }
 
@@ -125,6 +126,7 @@ async def describe_managed_instances(call: Call) -> dict[str, Any]:
         ids=_requested_ids(call, 50),
         name=p.text("InstanceName") or None,
         activation_id=p.text("ActivationId") or None,
+        resource_group_id=p.text("ResourceGroupId") or None,
         os_type=p.text("OsType") or None,
         connected_since=since if connected == "true" else None,
         disconnected_before=since if connected == "false" else None,

@@ -239,6 +239,7 @@ def task_args(
         container_id=container_id,
         container_name=container_name,
         resource_tags=resource_tags,
+        resource_group_id=params.text("ResourceGroupId", max_len=64),
         max_concurrency=limits_of.max_concurrency,
         max_errors=limits_of.max_errors,
         batch_wait=limits_of.batch_wait,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from typing import Protocol
 
 from openassist.catalog import api
-from openassist.errors import NotFound
+from openassist.errors import InvalidParameter, NotFound
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.bus import Bus
 from openassist.server.service.clock import Clock
@@ -129,6 +129,19 @@ def require_registered(found: Mapping[str, Instance], instance_ids: Iterable[str
         state = found[instance_id].registration_state
         if state is not RegistrationState.REGISTERED:
             raise NotFound(api.INSTANCE_GONE, instance_id=instance_id, state=state)
+
+
+def require_in_group(
+    found: Mapping[str, Instance], instance_ids: Iterable[str], group: str
+) -> None:
+    """Refuse a target outside the resource group ``group`` ("": no group asked, any target)."""
+    for instance_id in instance_ids if group else ():
+        actual = found[instance_id].resource_group_id
+        if actual != group:
+            where = actual or "no resource group"
+            raise InvalidParameter(
+                api.TARGET_OUTSIDE_GROUP, instance_id=instance_id, group=group, actual=where
+            )
 
 
 def require_all(found: Mapping[str, object], instance_ids: Iterable[str]) -> None:

@@ -10,7 +10,12 @@ from sqlalchemy import Connection
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle import Event, EventKind, overall_status
 from openassist.server.service import checks, ids
-from openassist.server.service.context import ServiceContext, kick_pending, require_registered
+from openassist.server.service.context import (
+    ServiceContext,
+    kick_pending,
+    require_in_group,
+    require_registered,
+)
 from openassist.server.service.guard import UNGUARDED, Guard
 from openassist.server.service.outages import past_deadline, settle_rows
 from openassist.server.service.readiness import (
@@ -38,6 +43,7 @@ class SendFileArgs:
     description: str
     access_key_id: str
     tags: tuple[tuple[str, str], ...] = ()
+    resource_group_id: str = ""  # ResourceGroupId: every target must be in it ("": any)
     guard: Guard = UNGUARDED
     # Rollout limits, validated, as given (README, "Rollouts"), as RunCommand takes them.
     max_concurrency: str = ""
@@ -82,6 +88,7 @@ class FileService:
         def create(conn: Connection) -> list[FileTaskInstance]:
             targets = fleet.instances_by_id(conn, args.instance_ids)
             require_registered(targets, args.instance_ids)
+            require_in_group(targets, args.instance_ids, args.resource_group_id)
             args.guard.check_instances(conn, args.instance_ids)
             deadline = args.delivery_deadline
             rows = [self._row(invoke_id, targets[i], now, deadline) for i in args.instance_ids]

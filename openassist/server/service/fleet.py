@@ -47,6 +47,7 @@ class ActivationArgs:
     instance_count: int = 10
     ttl_hours: int = 4
     ip_range: str = ""
+    resource_group_id: str = ""  # the instances it registers carry it
 
 
 GOODBYES = GONE_STATES
@@ -74,6 +75,7 @@ class FleetService:
             ip_range=args.ip_range,
             disabled=False,
             created_at=self._ctx.clock.now_ms(),
+            resource_group_id=args.resource_group_id,
         )
 
         def insert(conn: Connection) -> None:
@@ -120,6 +122,7 @@ class FleetService:
                 registration_state=RegistrationState.REGISTERED,
                 last_invoked_at=None,
                 invocation_count=0,
+                resource_group_id=activation.resource_group_id,
             )
             fleet.insert_instance(conn, instance)
             # The instance carries its activation's tags (ResourceTag targeting finds it by them).

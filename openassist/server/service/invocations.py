@@ -34,6 +34,7 @@ from openassist.server.service.context import (
     invoke_not_found,
     kick_pending,
     kick_topic,
+    require_in_group,
     require_registered,
 )
 from openassist.server.service.guard import UNGUARDED, Guard
@@ -103,6 +104,7 @@ class TaskArgs:
     container_name: str = ""
     # Targets chosen by tag instead of by id (ResourceTag.N); resolved when the task is created.
     resource_tags: tuple[tuple[str, str], ...] = ()
+    resource_group_id: str = ""  # ResourceGroupId: every target must be in it ("": any)
     # Rollout limits, validated, as given: "" none, "N" or "N%" (README, "Rollouts").
     max_concurrency: str = ""
     max_errors: str = ""
@@ -186,6 +188,7 @@ class InvocationService:
             instance_ids = self._targets(conn, args)
             targets = fleet.instances_by_id(conn, instance_ids)
             require_registered(targets, instance_ids)
+            require_in_group(targets, instance_ids, args.resource_group_id)
             args.guard.check_run(conn, saved, command is None, instance_ids, args.username)
             features = required_features(args)
             rows = [

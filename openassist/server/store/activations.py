@@ -47,6 +47,7 @@ def count_deregistration(conn: Connection, activation_id: str) -> None:
 class ActivationFilter:
     activation_id: str | None = None
     instance_name: str | None = None
+    resource_group_id: str | None = None
     tags: tuple[Tag, ...] = ()
 
 
@@ -56,6 +57,8 @@ def _filtered(query: Select[Any], where: ActivationFilter) -> Select[Any]:
         query = query.where(c.id == where.activation_id)
     if where.instance_name:
         query = query.where(c.instance_name == where.instance_name)
+    if where.resource_group_id:
+        query = query.where(c.resource_group_id == where.resource_group_id)
     if where.tags:
         query = query.where(c.id.in_(ids_tagged("activation", where.tags)))
     return query

@@ -96,6 +96,7 @@ class InstanceFilter:
     name: str | None = None
     name_like: str = ""  # see ``name_pattern``: matched on name, hostname and id
     activation_id: str | None = None
+    resource_group_id: str | None = None
     os_type: str | None = None
     connected_since: int | None = None  # heartbeat at or after this instant
     disconnected_before: int | None = None  # no heartbeat since this instant
@@ -118,6 +119,8 @@ def _filtered_instances(query: Select[Any], where: InstanceFilter) -> Select[Any
         )
     if where.activation_id:
         query = query.where(c.activation_id == where.activation_id)
+    if where.resource_group_id:
+        query = query.where(c.resource_group_id == where.resource_group_id)
     if where.os_type:
         query = query.where(func.lower(c.os_type) == where.os_type.lower())
     if where.tags:

@@ -58,6 +58,7 @@ class Activation:
     ip_range: str
     disabled: bool
     created_at: int
+    resource_group_id: str = ""  # "" when none; the instances it registers carry it
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class Instance:
     agent_capabilities: str = ""  # comma-separated
     running_tasks: int | None = None
     agent_faults: str = ""  # its own duties failing ("fetch: OSError: ..."), "" when none
+    resource_group_id: str = ""  # its activation's, "" when none
 
 
 @dataclass(frozen=True)

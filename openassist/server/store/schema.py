@@ -55,6 +55,8 @@ activations = Table(
     Column("ip_range", String(64), nullable=False, default=""),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", BigInteger, nullable=False),
+    # "" when none; the instances it registers carry it (RunCommand's ResourceGroupId checks it).
+    Column("resource_group_id", String(64), nullable=False, server_default=""),
 )
 
 instances = Table(
@@ -86,6 +88,7 @@ instances = Table(
     Column("registration_state", String(16), nullable=False, default="registered"),
     Column("last_invoked_at", BigInteger, nullable=True),
     Column("invocation_count", Integer, nullable=False, default=0),
+    Column("resource_group_id", String(64), nullable=False, server_default=""),
 )
 
 commands = Table(
