@@ -156,15 +156,7 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     run.add_argument(
         "--frequency", default="", help="rate(5m), at(...) or cron: a Period task (no wait)"
     )
-    run.add_argument(
-        "--max-concurrency", default="", help="at most N (or N%%) machines at once (a rollout)"
-    )
-    run.add_argument(
-        "--max-errors", default="", help="stop after more than N (or N%%) machines failed"
-    )
-    run.add_argument(
-        "--batch-wait", default="", help="seconds a freed slot stays empty (needs the above)"
-    )
+    _rollout_options(run)
     _group_option(run)
     _json_options(run)
     _credentials_option(run)
@@ -180,6 +172,7 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     send.add_argument("--overwrite", action="store_true", help="replace an existing file")
     send.add_argument("--timeout", type=int, default=60, help="seconds")
     send.add_argument("--no-wait", action="store_true")
+    _rollout_options(send)
     _json_options(send)
     _credentials_option(send)
 
@@ -263,6 +256,35 @@ def _json_options(parser: argparse.ArgumentParser) -> None:
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="one JSON document (API field names)")
     shape.add_argument("--jsonl", action="store_true", help="one JSON line per item as it comes")
+
+
+def _rollout_options(parser: argparse.ArgumentParser) -> None:
+    """README "Rollouts": the API's MaxConcurrency, MaxErrors, BatchWait, DeliveryDeadline."""
+    parser.add_argument(
+        "--max-concurrency",
+        default="",
+        metavar="N",
+        help="at most N (or N%%) machines at once (a rollout)",
+    )
+    parser.add_argument(
+        "--max-errors",
+        default="",
+        metavar="N",
+        help="stop after more than N (or N%%) machines failed",
+    )
+    parser.add_argument(
+        "--batch-wait",
+        default="",
+        metavar="SECONDS",
+        help="seconds a freed slot stays empty (needs --max-concurrency)",
+    )
+    parser.add_argument(
+        "--delivery-deadline",
+        default="",
+        metavar="WHEN",
+        help="an offline machine waits for its agent until then: seconds from now (up to "
+        "604800) or a UTC time such as 2030-01-02T03:04:05Z",
+    )
 
 
 def _group_option(parser: argparse.ArgumentParser) -> None:

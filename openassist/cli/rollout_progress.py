@@ -1,10 +1,13 @@
-"""A rollout's progress as ``openassist run`` shows it (README, "Rollouts"): a line when a batch
-of machines starts, and one when the error budget is spent, from the rows the API returns."""
+"""A rollout as ``openassist run`` and ``send-file`` start and show it (README, "Rollouts"): the
+options' API parameters, how long to follow it, a line when a batch of machines starts and one
+when the error budget is spent, from the rows the API returns."""
 
 from __future__ import annotations
 
+import argparse
 import math
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 
 TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
 if TYPE_CHECKING:
@@ -14,6 +17,43 @@ BUDGET_SPENT = "ErrorBudgetSpent"  # the catalog's code of a rollout's target ne
 _NOT_STARTED = ("Pending", "Scheduled")
 
 Row = Mapping[str, "Any"]
+
+
+def rollout_params(args: argparse.Namespace) -> dict[str, str]:
+    """The API parameters of ``--max-concurrency``, ``--max-errors``, ``--batch-wait`` and
+    ``--delivery-deadline``, as given (the server checks them and names a bad one's code)."""
+    given = {
+        "MaxConcurrency": args.max_concurrency,
+        "MaxErrors": args.max_errors,
+        "BatchWait": args.batch_wait,
+        "DeliveryDeadline": args.delivery_deadline,
+    }
+    return {name: value for name, value in given.items() if value}
+
+
+def _until_deadline_s(delivery_deadline: str) -> float:
+    """Seconds until ``DeliveryDeadline`` (seconds from now, or a UTC time) passes."""
+    if delivery_deadline.isdigit():
+        return float(delivery_deadline)
+    try:
+        when = datetime.fromisoformat(delivery_deadline)
+    except ValueError:  # the server took it, so it reads it: no longer than its 7 days
+        return 7 * 86400.0
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def follow_s(args: argparse.Namespace, machines: int, per_call: int) -> float:
+    """How long to follow a task of ``machines`` split into calls of ``per_call``: a machine's
+    timeout; with ``--max-concurrency``, at worst one machine at a time with the waits between;
+    with ``--delivery-deadline``, an offline machine may start only at the deadline."""
+    per_machine = float(args.timeout) + 30
+    if args.max_concurrency:
+        per_machine = (args.timeout + int(args.batch_wait or 0) + 5) * min(machines, per_call)
+    if args.delivery_deadline:
+        per_machine += _until_deadline_s(args.delivery_deadline)
+    return per_machine + 30
 
 
 def batch_size(max_concurrency: str, targets: int) -> int:

@@ -12,6 +12,7 @@ from openassist.cli.api_client import ApiCallError, ApiClient
 from openassist.cli.follow import follow_and_show
 from openassist.cli.live import Presenter, mode_of
 from openassist.cli.outcome import ExitCode, UsageError
+from openassist.cli.rollout_progress import follow_s, rollout_params
 from openassist.cli.targets import Selection, resolve
 
 BATCH = 100  # RunCommand's InstanceId.N limit
@@ -58,12 +59,10 @@ def run(client: ApiClient, args: argparse.Namespace) -> int:
         "Frequency": args.frequency,
         "ContainerName": args.container_name,
         "ContainerId": args.container_id,
-        # A rollout (README "Rollouts"); each RunCommand call of BATCH machines is one.
-        "MaxConcurrency": args.max_concurrency,
-        "MaxErrors": args.max_errors,
-        "BatchWait": args.batch_wait,
     }
     params.update({k: v for k, v in optional.items() if v})
+    # A rollout (README "Rollouts"); each RunCommand call of BATCH machines is one.
+    params.update(rollout_params(args))
     invoke_ids: list[str] = []
     for start in range(0, len(machines), BATCH):
         batch = machines[start : start + BATCH]
@@ -85,7 +84,4 @@ def run(client: ApiClient, args: argparse.Namespace) -> int:
         presenter.print_ids(invoke_ids)
         return ExitCode.OK
     presenter.started(invoke_ids, len(machines))
-    per_machine = args.timeout + 30
-    if args.max_concurrency:  # at worst one machine at a time, with the waits between them
-        per_machine = (args.timeout + int(args.batch_wait or 0) + 5) * min(len(machines), BATCH)
-    return follow_and_show(client, invoke_ids, presenter, per_machine + 30)
+    return follow_and_show(client, invoke_ids, presenter, follow_s(args, len(machines), BATCH))

@@ -12,6 +12,7 @@ from openassist.server.bus.memory import MemoryBus
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.context import Limits, ServiceContext
 from openassist.server.service.fleet import FleetService
+from openassist.server.service.heartbeats import Beat, HeartbeatWriter
 from openassist.server.store import fleet
 from openassist.server.store.db import Database
 from openassist.server.store.records import AgentState, Instance, RegistrationState
@@ -101,3 +102,30 @@ def test_a_goodbye_after_a_heartbeat_in_one_batch_keeps_the_last_sign_of_life(
     assert instance is not None
     assert instance.agent_state is AgentState.STOPPED
     assert instance.last_heartbeat_at is not None  # from the first, not cleared by the goodbye
+
+
+def test_a_heartbeat_that_changes_the_agent_state_is_written_without_lingering(
+    tmp_path: Path,
+) -> None:
+    """An agent that called its upgrade off says so with a plain heartbeat: the server must take
+    tasks for it again at once, not after the batch's linger (ClientIsUpgrading meanwhile). The
+    linger here is an hour, so only a write that does not wait for it can finish."""
+    context, _kinds = _context(tmp_path)
+    writer = HeartbeatWriter(context, linger_s=3600)
+
+    async def main() -> list[AgentState]:
+        await context.db.write(lambda conn: fleet.insert_instance(conn, _instance(1)))
+        states = []
+        for state in (AgentState.UPGRADING, AgentState.RUNNING, AgentState.STOPPED):
+            beat = Beat("mi-0001", 1, {"agent_state": state}, "boot-1")
+            await asyncio.wait_for(writer.record(beat), 30)
+            instance = await context.db.read(lambda conn: fleet.get_instance(conn, "mi-0001"))
+            assert instance is not None
+            states.append(instance.agent_state)
+        return states
+
+    try:
+        states = asyncio.run(main())
+    finally:
+        context.db.close()
+    assert states == [AgentState.UPGRADING, AgentState.RUNNING, AgentState.STOPPED]

@@ -5,6 +5,10 @@ they kept the single SQLite writer busy with little else. Each heartbeat still w
 row's commit (an agent told 200 is recorded), but those that arrive within ``LINGER_S`` of the
 first of a batch share one transaction, and the rows of one batch are written by one statement
 per set of columns (executemany). The cost is at most ``LINGER_S`` more before the answer.
+
+A heartbeat that changes what the dispatcher decides on (upgrading, a goodbye, back to running
+after either) is written at once with whatever is waiting: lingering it would refuse tasks with
+ClientIsUpgrading for up to ``LINGER_S`` after the agent said it takes them again.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy import Connection
 from openassist.server.service import timed
 from openassist.server.service.context import ServiceContext
 from openassist.server.store import fleet
+from openassist.server.store.records import AgentState
 
 LINGER_S = 0.2  # how long the first heartbeat of a batch waits for others to join it
 MAX_BATCH = 1000  # a batch this large is written at once
@@ -46,13 +51,14 @@ class HeartbeatWriter:
         self._waiting: list[_Waiting] = []
         self._full = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._states: dict[str, Any] = {}  # instance id -> the agent state this node last wrote
 
     async def record(self, beat: Beat) -> list[str]:
         """Write ``beat`` (with the others of its batch); returns the invoke ids of reboot
         tasks handed out again because the instance booted since its last heartbeat."""
         answer: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
         self._waiting.append((beat, answer))
-        if len(self._waiting) >= MAX_BATCH:
+        if len(self._waiting) >= MAX_BATCH or self._changes_state(beat):
             self._full.set()
         if self._writer is None or self._writer.done():
             # A context of its own: the batch is never part of a caller's unit of work.
@@ -76,9 +82,21 @@ class HeartbeatWriter:
                     if not answer.done():
                         answer.set_exception(error)
                 continue
+            for beat in beats:
+                self._states[beat.instance_id] = beat.changes.get("agent_state")
             for (_, answer), rearmed in zip(batch, kicks, strict=True):
                 if not answer.done():
                     answer.set_result(rearmed)
+
+    def _changes_state(self, beat: Beat) -> bool:
+        """Whether ``beat`` is one the dispatcher must see at once: any state but running, or
+        running after another state this node wrote (an agent first seen running lingers, so a
+        reconnect storm is still written in batches)."""
+        state = beat.changes.get("agent_state")
+        if state is not AgentState.RUNNING:
+            return True
+        before = self._states.get(beat.instance_id, AgentState.RUNNING)
+        return bool(before is not AgentState.RUNNING)
 
     def _write(self, conn: Connection, *, beats: list[Beat]) -> list[list[str]]:
         """As if each beat were written in turn: the later one's values win, and a boot id that
