@@ -43,10 +43,10 @@ def test_send_file_rolls_out_one_at_a_time_and_shows_batches_and_the_spent_budge
     # refused (no --overwrite), which spends --max-errors 0; the third never gets it.
     local = tmp_path / "app.conf"
     local.write_text("v2\n")
-    shared = tmp_path / "shared"
+    delivered = tmp_path / "delivered"
     targets = [item for agent in fleet for item in ("-i", agent.instance_id)]
     done = cluster.cli(
-        *_send_args(local, shared),
+        *_send_args(local, delivered),
         *targets,
         "--max-concurrency",
         "1",
@@ -72,7 +72,7 @@ def test_send_file_rolls_out_one_at_a_time_and_shows_batches_and_the_spent_budge
     assert "1 failed (" in lines[-1] and "1 not started (error budget spent)" in lines[-1]
     task = _file_task(cluster, lines[0].split()[1])
     assert (task["MaxConcurrency"], task["MaxErrors"], task["BatchWait"]) == ("1", "0", 1)
-    assert (shared / "app.conf").read_text() == "v2\n"
+    assert (delivered / "app.conf").read_text() == "v2\n"
 
 
 def test_send_file_waits_for_an_offline_machine_until_the_delivery_deadline(

@@ -79,7 +79,7 @@ def test_the_official_sdk_sends_a_file_one_target_at_a_time_until_the_budget_is_
 ) -> None:
     # One directory for all: the first target writes the file, the next finds it there and
     # fails, Invalid (Overwrite false), which spends MaxErrors=0; the last two are Cancelled.
-    target_dir = tmp_path / "shared"
+    target_dir = tmp_path / "delivered"
     request = local(SendFileRequest())
     request.set_InstanceIds([a.instance_id for a in fleet])
     request.set_Name("app.conf")
