@@ -251,6 +251,13 @@ def test_version_and_usage_errors(fleet: Fleet) -> None:
     assert both.returncode == 1
 
 
+def _foreground_interrupts() -> None:
+    """In the child: Ctrl-C as in a terminal's foreground job. A child inherits an ignored
+    SIGINT (as a shell's background job has it), and in the whole suite something leaves the
+    test process's SIGINT ignored: the CLI then rightly went on following."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_following(fleet: Fleet, script: str) -> tuple[subprocess.Popen[str], str]:
     """``openassist run SCRIPT -i web-1`` as a process the test signals; its task id once the
     script runs on the machine."""
@@ -260,6 +267,7 @@ def _start_following(fleet: Fleet, script: str) -> tuple[subprocess.Popen[str], 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_foreground_interrupts,
     )
     assert process.stdout is not None
     try:
