@@ -24,7 +24,8 @@ from openassist.server.settings import load_server_settings
 from openassist.server.store import audit as store
 from openassist.server.store.audit import AuditRecord
 from openassist.server.store.db import Database
-from tests.support.cluster import postgres_admin_url, temporary_postgres_database
+from tests.support.cluster import postgres_admin_url
+from tests.support.store import opened_database
 from tests.support.syslog import RFC5424, syslog_receiver
 
 
@@ -146,19 +147,10 @@ def test_bad_sink_settings_name_the_setting() -> None:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "postgres":
-        if not postgres_admin_url():
-            pytest.skip("OPENASSIST_TEST_POSTGRES_URL is not set")
-        with temporary_postgres_database() as url:
-            database = Database(url)
-            database.migrate()
-            yield database
-            database.close()
-    else:
-        database = Database(f"sqlite:///{tmp_path / 'store.db'}")
-        database.migrate()
+    if request.param == "postgres" and not postgres_admin_url():
+        pytest.skip("OPENASSIST_TEST_POSTGRES_URL is not set")
+    with opened_database(request.param, tmp_path, migrated=True) as database:
         yield database
-        database.close()
 
 
 def _ids(path: Path) -> list[str]:

@@ -24,7 +24,7 @@ from openassist.server.store.schema import commands, instances
 from openassist.server.store.schema import invocation_instances as rows_table
 from openassist.server.store.schema import invocations as tasks_table
 from tests.conftest import BACKENDS
-from tests.support.cluster import temporary_postgres_database
+from tests.support.store import opened_database
 
 MACHINES = [f"i-{m:02d}" for m in range(25)]
 TASKS = ["t-counted", "t-legacy", "t-stale"]
@@ -46,17 +46,8 @@ EVENTS = [
 
 @pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "postgres":
-        with temporary_postgres_database() as url:
-            database = Database(url)
-            database.migrate()
-            yield database
-            database.close()
-    else:
-        database = Database(f"sqlite:///{tmp_path / 'store.db'}")
-        database.migrate()
+    with opened_database(request.param, tmp_path, migrated=True) as database:
         yield database
-        database.close()
 
 
 def _row(invoke_id: str, machine: str) -> InvocationInstance:

@@ -4,8 +4,6 @@ OPENASSIST_TEST_POSTGRES_URL is set)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from openassist.server.store.db import Database
 from openassist.server.store.revisions import RENUMBERED
 from openassist.server.store.schema import metadata
 from tests.conftest import BACKENDS
-from tests.support.cluster import temporary_postgres_database
+from tests.support.store import opened_database
 
 MIGRATIONS = Path(store_db.__file__).with_name("migrations")
 
@@ -60,18 +58,6 @@ def test_migration_files_are_named_by_their_place_in_the_chain() -> None:
     # An old id reused as a new one would make an old stamp ambiguous.
     assert not set(RENUMBERED) & {script.revision for script in _chain()}
     assert set(RENUMBERED.values()) <= {script.revision for script in _chain()}
-
-
-@contextlib.contextmanager
-def _database(backend: str, tmp_path: Path) -> Iterator[Database]:
-    with contextlib.ExitStack() as stack:
-        if backend == "postgres":
-            url = stack.enter_context(temporary_postgres_database())
-        else:
-            url = f"sqlite:///{tmp_path / 'store.db'}"
-        database = Database(url)
-        stack.callback(database.close)
-        yield database
 
 
 def _same_server_default(
@@ -115,7 +101,7 @@ def _version(database: Database) -> str:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_schema_the_migrations_build_equals_schema_py(backend: str, tmp_path: Path) -> None:
-    with _database(backend, tmp_path) as database:
+    with opened_database(backend, tmp_path) as database:
         database.migrate()
         assert _differences(database) == []
         assert _version(database) == SCRIPTS.get_current_head()
@@ -128,7 +114,7 @@ def test_a_database_stamped_with_an_old_revision_id_upgrades_to_the_head(
 ) -> None:
     """A database made before the renumbering holds the migrations up to ``old`` and says so in
     alembic_version; migrating it restamps it, applies what follows, and keeps its rows."""
-    with _database(backend, tmp_path) as database:
+    with opened_database(backend, tmp_path) as database:
         with database.engine.begin() as connection:
             command.upgrade(_config(connection), new)
             connection.execute(text("UPDATE alembic_version SET version_num = :old"), {"old": old})

@@ -31,7 +31,7 @@ from openassist.server.store.schema import invocations as tasks_table
 from openassist.server.store.schema import result_counts as tallies
 from openassist.server.store.schema import tags as tags_table
 from tests.conftest import BACKENDS
-from tests.support.cluster import temporary_postgres_database
+from tests.support.store import opened_database
 
 MACHINES = [f"i-{m}" for m in range(5)]
 STATUSES = list(InstanceStatus)
@@ -42,26 +42,9 @@ MODES = ["Once", "Once", "Period", "EveryReboot"]
 
 @pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with _database(request.param, tmp_path) as database:
+    with opened_database(request.param, tmp_path) as database:
         database.migrate()
         yield database
-
-
-def _database(backend: str, tmp_path: Path) -> Any:
-    import contextlib
-
-    @contextlib.contextmanager
-    def opened() -> Iterator[Database]:
-        with contextlib.ExitStack() as stack:
-            if backend == "postgres":
-                url = stack.enter_context(temporary_postgres_database())
-            else:
-                url = f"sqlite:///{tmp_path / 'store.db'}"
-            database = Database(url)
-            stack.callback(database.close)
-            yield database
-
-    return opened()
 
 
 class Store:
@@ -359,7 +342,7 @@ def _alembic(connection: Connection, action: Callable[[Config, str], None], to: 
 def test_the_migration_goes_up_and_down_with_results_in_the_store(
     backend: str, tmp_path: Path
 ) -> None:
-    with _database(backend, tmp_path) as database:
+    with opened_database(backend, tmp_path) as database:
         with database.engine.begin() as conn:
             _alembic(conn, command.upgrade, "0035")
         store = Store(database, seed=32)

@@ -19,7 +19,8 @@ from openassist.server.store.paging import PageQuery
 from openassist.server.store.schema import commands, instances
 from openassist.server.store.schema import invocation_instances as rows_table
 from openassist.server.store.schema import invocations as tasks_table
-from tests.support.cluster import postgres_admin_url, temporary_postgres_database
+from tests.support.cluster import postgres_admin_url
+from tests.support.store import opened_database
 
 MACHINES = [f"i-{m}" for m in range(4)]
 STATUSES = [InstanceStatus.SUCCESS, InstanceStatus.FAILED, InstanceStatus.PENDING]
@@ -27,19 +28,10 @@ STATUSES = [InstanceStatus.SUCCESS, InstanceStatus.FAILED, InstanceStatus.PENDIN
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "postgres":
-        if not postgres_admin_url():
-            pytest.skip("OPENASSIST_TEST_POSTGRES_URL is not set")
-        with temporary_postgres_database() as url:
-            database = Database(url)
-            database.migrate()
-            yield database
-            database.close()
-    else:
-        database = Database(f"sqlite:///{tmp_path / 'store.db'}")
-        database.migrate()
+    if request.param == "postgres" and not postgres_admin_url():
+        pytest.skip("OPENASSIST_TEST_POSTGRES_URL is not set")
+    with opened_database(request.param, tmp_path, migrated=True) as database:
         yield database
-        database.close()
 
 
 def _seed(db: Database) -> list[dict[str, Any]]:
