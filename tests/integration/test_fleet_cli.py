@@ -253,8 +253,8 @@ def test_version_and_usage_errors(fleet: Fleet) -> None:
 
 def _foreground_interrupts() -> None:
     """In the child: Ctrl-C as in a terminal's foreground job. A child inherits an ignored
-    SIGINT (as a shell's background job has it), and in the whole suite something leaves the
-    test process's SIGINT ignored: the CLI then rightly went on following."""
+    SIGINT (as a shell's background job has it: a suite started with ``... &`` ignores it), and
+    the CLI then rightly went on following."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
