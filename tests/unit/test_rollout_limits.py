@@ -9,6 +9,7 @@ from openassist.server.lifecycle.rollout import (
     BUDGET_SPENT,
     Step,
     Tally,
+    batch_of,
     next_step,
     resolve,
     tally,
@@ -63,6 +64,15 @@ def test_a_spent_error_budget_cancels_the_held_rows_and_says_why() -> None:
     assert "MaxErrors=20% (1 of 5)" in by_share.cancel_reason
     # Nothing held: nothing to cancel, whatever failed.
     assert next_step("1", "0", Tally(held=0, in_flight=1, failed=3, total=4)) == Step(0)
+
+
+def test_the_batch_under_way_follows_the_targets_handed_out() -> None:
+    assert batch_of("", 10, 4) is None  # no MaxConcurrency: no batches
+    assert batch_of("3", 0, 0) is None  # no targets: no batches
+    assert batch_of("3", 10, 0) == (1, 4)  # nothing handed out yet: the first batch
+    assert batch_of("3", 10, 4) == (2, 4)
+    assert batch_of("50%", 5, 5) == (2, 2)  # 50 % of 5 rounds up to 3 per batch
+    assert batch_of("3", 10, 12) == (4, 4)  # never past the last batch
 
 
 def test_secret_values_never_show_in_a_repr() -> None:
