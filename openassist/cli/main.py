@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -12,6 +13,10 @@ from openassist.cli import access_parsers
 from openassist.cli.outcome import ExitCode
 from openassist.cli.parsing import Parser, Subcommands, command_in
 from openassist.cli.targets import add_target_options
+
+TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
@@ -329,7 +334,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_quickstart(args)
     from openassist.cli.task_commands import run_task_command
 
-    return run_task_command(args, extra)
+    code = run_task_command(args, extra)
+    if argv is None:  # the program itself (console script, python -m), not a caller's call
+        _leave(code)
+    return code
+
+
+def _leave(code: int) -> NoReturn:
+    """End a fleet command's process now: its output flushed, its connection closed, nothing
+    else open. The interpreter's own teardown (freeing every module and object) would change
+    nothing, and costs 15 million instructions, a tenth of such a command (callgrind)."""
+    import contextlib
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # reader gone (``| head``); closed
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
