@@ -102,7 +102,7 @@ def test_a_batch_that_fails_as_a_whole_fails_its_callers_and_the_next_batch_is_w
             *(batcher.submit(n) for n in range(3)), return_exceptions=True
         )
         write.fail_with = None
-        return failed, await batcher.submit(5)
+        return list(failed), await batcher.submit(5)
 
     failed, after = asyncio.run(main())
     assert [str(error) for error in failed] == ["store down"] * 3

@@ -259,7 +259,7 @@ class DeliveryService:
             return new
 
         # Reports arrive together during a fan-out: they share transactions (group commit).
-        return await self._ctx.db.write_grouped(apply)
+        return await self._ctx.db.write_grouped(apply, report.task_id)
 
     def _timed_report(
         self,

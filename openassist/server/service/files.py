@@ -196,4 +196,4 @@ class FileService:
                 conn, files.TABLES, report.invoke_id, instance_id, event, changes, now
             )
 
-        return await self._ctx.db.write_grouped(apply)
+        return await self._ctx.db.write_grouped(apply, report.invoke_id)

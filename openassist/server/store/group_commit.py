@@ -28,36 +28,48 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 MAX_BATCH = 100  # writes per transaction: bounds how long other writes wait behind a batch
 Work = Callable[[Connection], Any]
+_Keyed = tuple[str, Work]  # (lock order, work)
 
 
 class GroupCommit:
-    """Batches the ``write`` calls of one ``Database`` (see the module docstring)."""
+    """Batches the ``write`` calls of one ``Database`` (see the module docstring).
+
+    ``writers`` > 1 (PostgreSQL) keeps that many batches in flight at once. Two batches that
+    lock the same rows in opposite orders would deadlock (PostgreSQL breaks it by failing one,
+    which is then written one by one): a batch runs its writes sorted by ``lock_order``, the
+    shared row each locks last and longest (a report: its task's row, for the status counts), so
+    concurrent batches queue on such a row in one order instead."""
 
     def __init__(self, db: Database, max_batch: int = MAX_BATCH, writers: int = 1) -> None:
         self._db = db
-        self._batcher: Batcher[Work, Any] = Batcher(
+        self._batcher: Batcher[_Keyed, Any] = Batcher(
             self._write_batch, name="group-commit", max_batch=max_batch, writers=writers
         )
         self.batches = 0  # transactions that carried more than one write (for tests, metrics)
 
-    async def write(self, work: Callable[[Connection], T]) -> T:
+    async def write(self, work: Callable[[Connection], T], lock_order: str = "") -> T:
         """Run ``work`` in a transaction, possibly shared with others; returns its value or
         raises its error once that transaction committed (or rolled ``work`` back)."""
-        value: T = await self._batcher.submit(work)
+        value: T = await self._batcher.submit((lock_order, work))
         return value
 
-    async def _write_batch(self, works: list[Work]) -> list[Outcome[Any]]:
-        if len(works) == 1:
-            return [await self._alone(works[0])]
+    async def _write_batch(self, batch: list[_Keyed]) -> list[Outcome[Any]]:
+        if len(batch) == 1:
+            return [await self._alone(batch[0][1])]
+        order = sorted(range(len(batch)), key=lambda n: batch[n][0])  # stable: arrival order
+        works = [batch[n][1] for n in order]
         loop = asyncio.get_running_loop()
         try:
-            outcomes, changed, released = await loop.run_in_executor(
+            done, changed, released = await loop.run_in_executor(
                 self._db.write_executor, self._transaction, works
             )
         except Exception:  # the transaction as a whole failed: each write alone
-            return [await self._alone(work) for work in works]
+            return [await self._alone(work) for _, work in batch]
         self.batches += 1
         await self._db.announce(changed, released)
+        outcomes: list[Outcome[Any]] = [Outcome()] * len(batch)
+        for n, outcome in zip(order, done, strict=True):
+            outcomes[n] = outcome
         return outcomes
 
     async def _alone(self, work: Work) -> Outcome[Any]:
