@@ -256,10 +256,8 @@ def _metrics_listener(settings: ServerSettings, server: Server) -> list[uvicorn.
     return [http_server("metrics", app, (host, port), None, settings, settings.api_max_connections)]
 
 
-def _audit_shipping(
-    settings: ServerSettings, db: Database, metrics: ServerMetrics
-) -> asyncio.Task[None] | None:
-    """The audit sink's shipping loop, when a file or syslog is configured."""
+def _audit_sink(settings: ServerSettings, db: Database, metrics: ServerMetrics) -> AuditSink | None:
+    """The audit sink, when a file or syslog is configured."""
     outlets: list[Outlet] = []
     if settings.audit_sink_file:
         path = Path(settings.audit_sink_file)
@@ -268,8 +266,11 @@ def _audit_shipping(
         outlets.append(SyslogOutlet(settings.audit_sink_syslog))
     if not outlets:
         return None
-    sink = AuditSink(db, outlets, settings.regions[0], metrics.observe_audit_sink)
-    return asyncio.create_task(sink.run(), name="audit-sink")
+    return AuditSink(db, outlets, settings.regions[0], metrics.observe_audit_sink)
+
+
+def _nothing_to_reopen() -> None:
+    log.info("SIGHUP: no audit sink to reopen")
 
 
 def _renewing(
@@ -314,6 +315,10 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    sink = _audit_sink(settings, server.db, server.metrics)
+    # logrotate's postrotate sends SIGHUP: the sink reopens its file (by default it would end
+    # the server).
+    loop.add_signal_handler(signal.SIGHUP, sink.reopen if sink else _nothing_to_reopen)
     listeners = [api, agents, *_metrics_listener(settings, server)]
     tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
     duties = [
@@ -321,7 +326,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         asyncio.create_task(server.firer.run(), name="fires"),
         asyncio.create_task(server.services.audit.keep_retention(), name="audit"),
         asyncio.create_task(StoreUpkeep(server.db).run(), name="store-upkeep"),
-        _audit_shipping(settings, server.db, server.metrics),
+        asyncio.create_task(sink.run(), name="audit-sink") if sink else None,
         _renewing(settings, server.tls, agent_context, server.services.clock),
     ]
     try:
