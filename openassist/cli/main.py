@@ -125,13 +125,17 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     run_agent.add_argument("--state-dir")
     run_agent.add_argument("--heartbeat", type=float, default=60.0, help="seconds")
     run_agent.add_argument(
-        "--kick-ping", type=float, default=30.0, help="seconds between pings of the kick channel"
+        "--kick-ping", type=float, default=60.0, help="seconds between pings of the kick channel"
     )
     run_agent.add_argument(
         "--kick-pong", type=float, default=10.0, help="seconds to wait for the server's answer"
     )
     run_agent.add_argument(
-        "--poll", type=float, default=60.0, help="seconds between task-list fetches unkicked"
+        "--poll",
+        type=float,
+        default=60.0,
+        help="seconds between task-list polls while the kick channel is down (10 times that"
+        " while it is up: a lost kick waits at most that long)",
     )
     agent_unit = agent_sub.add_parser(
         "install-service", help="write the systemd unit openassist-agent.service"

@@ -59,6 +59,7 @@ from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
 from openassist.server.service.sign_in_failures import SharedSignInFailures
+from openassist.server.service.split_runs import SplitRunService
 from openassist.server.service.store_upkeep import StoreUpkeep
 from openassist.server.service.sweeps import Sweeper
 from openassist.server.service.targeting import TargetingService
@@ -168,6 +169,7 @@ async def build_server(settings: ServerSettings) -> Server:
         activations=ActivationService(context),
         diagnosis=DiagnosisService(context),
         task_tables=TaskTableService(context),
+        split_runs=SplitRunService(context),
         targeting=TargetingService(context),
         overview=OverviewService(context),
         parameter_store=parameter_store,

@@ -76,17 +76,19 @@ class SimulatedAgent:
             await pause(self._kicks.connected, wait_s)
 
     async def _fetcher(self) -> None:
-        attempt, wait_s = 0, self._settings.poll_s
+        """As the agent's: at each kick, and a poll that is rarer while the channel is up."""
+        attempt, retry_s, since = 0, None, time.monotonic()
         while True:
-            await pause(self._kicks.kicked, wait_s)
+            await self._kicks.until_fetch(since, retry_s)
             self._kicks.kicked.clear()
+            since = time.monotonic()
             try:
                 tasks = await self._channel.task_list("kickoff")
-                attempt, wait_s = 0, self._settings.poll_s
+                attempt, retry_s = 0, None
                 for item in tasks.run:
                     await self._answer(item.task.taskID, item.task.invokeVersion)
             except ChannelError:
-                wait_s = backoff(attempt, self._settings)  # or sooner, on a kick
+                retry_s = backoff(attempt, self._settings)  # or sooner, on a kick
                 attempt += 1
 
     async def _answer(self, task_id: str, version: int) -> None:

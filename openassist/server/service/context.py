@@ -61,6 +61,9 @@ class ServiceContext:
 
 
 DEREGISTERED = "deregistered"  # payload on the kick topic: close the agent's channel
+# Payload: the id of an instance whose name or registration state changed (every node drops what
+# its agent gateway cached of it).
+INSTANCE_CHANGED_TOPIC = "instance-changed"
 
 
 def kick_topic(instance_id: str) -> str:

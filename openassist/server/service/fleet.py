@@ -16,6 +16,7 @@ from openassist.server.service import ids
 from openassist.server.service.access import address_in
 from openassist.server.service.context import (
     DEREGISTERED,
+    INSTANCE_CHANGED_TOPIC,
     ServiceContext,
     instance_not_found,
     kick_topic,
@@ -178,6 +179,7 @@ class FleetService:
         instance = await self._ctx.db.write(change)
         if instance is None or instance.registration_state is not RegistrationState.REGISTERED:
             raise instance_not_found(instance_id)
+        await self._ctx.bus.publish(INSTANCE_CHANGED_TOPIC, instance_id)
         return instance
 
     async def deregister(self, instance_id: str) -> Instance:
@@ -220,6 +222,7 @@ class FleetService:
         instance = await self._ctx.db.write(change)
         if instance is None:
             raise instance_not_found(instance_id)
+        await self._ctx.bus.publish(INSTANCE_CHANGED_TOPIC, instance_id)
         await self._ctx.bus.publish(kick_topic(instance_id), DEREGISTERED)
         return instance
 
