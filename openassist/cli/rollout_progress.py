@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 
 TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
 if TYPE_CHECKING:
@@ -35,6 +34,8 @@ def _until_deadline_s(delivery_deadline: str) -> float:
     """Seconds until ``DeliveryDeadline`` (seconds from now, or a UTC time) passes."""
     if delivery_deadline.isdigit():
         return float(delivery_deadline)
+    from datetime import UTC, datetime  # only for a deadline given as a time
+
     try:
         when = datetime.fromisoformat(delivery_deadline)
     except ValueError:  # the server took it, so it reads it: no longer than its 7 days

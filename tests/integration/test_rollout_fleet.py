@@ -55,7 +55,9 @@ def test_sixty_agents_never_run_more_at_once_than_max_concurrency(
     results = cluster.wait_final(invoke_id, 300)
     assert [r["InvocationStatus"] for r in results] == ["Success"] * AGENTS
     recorded = log.runs()
-    assert sorted(r.instance_id for r in recorded) == sorted(a.instance_id for a in agents)  # once each
+    assert sorted(r.instance_id for r in recorded) == sorted(
+        a.instance_id for a in agents
+    )  # once each
     assert most_at_once(recorded) <= 6  # 10% of 60
 
 

@@ -204,10 +204,8 @@ class Console:
         return session
 
     async def user_mark(self, name: str) -> str | None:
-        """The mark a console user's sessions carry: of the JSON file's hash, else of the RAM
-        user's console password (a new password, or none, ends the sessions). None: no user."""
-        if name in self.keys.users:
-            return self.keys.user_mark(name)
+        """The mark a console user's sessions carry: of the RAM user's console password (a new
+        password, or none, ends the sessions). None: no such user, or no password."""
         stored = await self.services.identities.stored_password(name)
         return session_mark(stored) if stored else None
 

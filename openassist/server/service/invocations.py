@@ -25,7 +25,7 @@ from openassist.protocol.statuses import (
     RepeatMode,
     TerminationMode,
 )
-from openassist.server.lifecycle import Event, EventKind, overall_status
+from openassist.server.lifecycle import overall_status
 from openassist.server.service import checks, ids, modify, timed
 from openassist.server.service.context import (
     ServiceContext,
@@ -46,6 +46,7 @@ from openassist.server.service.readiness import (
     agent_absence_code,
     missing_feature,
 )
+from openassist.server.service.stopping import stop_rows
 from openassist.server.store import (
     commands,
     fleet,
@@ -111,6 +112,7 @@ class TaskArgs:
     batch_wait: int = 0  # seconds a slot freed by a finished target stays empty
     delivery_deadline: int | None = None  # ms: an offline target waits for its agent until then
     guard: Guard = UNGUARDED  # the caller's policies, checked on every target before writing
+    split_run_id: str | None = None  # the console run this task is one part of
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ class InvocationService:
                 delivery_deadline=args.delivery_deadline,
                 invoked_by=args.guard.user_name,
                 resource_group_id=args.resource_group_id,
+                split_run_id=args.split_run_id,
             )
             if command is not None:  # made for this task: its first and only invocation
                 invocations.insert_command(conn, replace(command, invoke_times=1))
@@ -381,35 +384,7 @@ class InvocationService:
         now = self._ctx.clock.now_ms()
 
         def request_stop(conn: Connection) -> list[str]:
-            task = invocations.get_invocation(conn, invoke_id)
-            if task is None:
-                raise invoke_not_found()
-            rows = invocations.instances_of(conn, [invoke_id])[invoke_id]
-            known = {row.instance_id for row in rows}
-            unknown = [i for i in instance_ids if i not in known]
-            if unknown:
-                raise NotFound(
-                    api.TASK_INSTANCE_NOT_FOUND, instance_id=unknown[0], invoke_id=invoke_id
-                )
-            wanted = set(instance_ids) or known
-            guard.check_instances(conn, sorted(wanted))
-            stopping: list[str] = []
-            for row in rows:
-                if row.instance_id not in wanted:
-                    continue
-                # A reboot task waiting for a boot, or a server-fired one for its next fire, is
-                # not on the agent: it is simply cancelled.
-                waiting_boot = row.status is InstanceStatus.SCHEDULED and (
-                    task.repeat_mode in timed.REBOOT_MODES or timed.server_fired(task)
-                )
-                delivered = row.delivered_at is not None and not waiting_boot
-                event = Event(EventKind.STOP_REQUESTED, delivered=delivered)
-                new = invocations.apply_event(
-                    conn, invoke_id, row.instance_id, event, {"stop_at": now}, now
-                )
-                if new is InstanceStatus.STOPPING:
-                    stopping.append(row.instance_id)
-            return stopping
+            return stop_rows(conn, invoke_id, instance_ids, guard, now)
 
         stopping = await self._ctx.db.write(request_stop)
         for instance_id in stopping:
