@@ -136,11 +136,13 @@ class ServerSettings:
     # written, at least once; owner-only, opened without following a link). Empty: no file.
     audit_sink_file: str = ""
     # The sink file is renamed to FILE.1 (replacing the previous one) when a batch would take
-    # it past this size; 0: never (leave it to logrotate: a file moved away is reopened).
+    # it past this size; 0: never (leave it to logrotate: a file moved away is reopened before
+    # the next batch, or at once on SIGHUP, e.g. from logrotate's postrotate).
     audit_sink_file_max_bytes: int = 64 * 1024 * 1024
     # Audit sink to syslog, one RFC 5424 message per event (facility log audit, the event as
     # JSON): udp://HOST:PORT, tcp://HOST:PORT (octet-counted framing) or unix:PATH (e.g.
-    # unix:/dev/log). Empty: none. UDP cannot tell a lost message: prefer TCP.
+    # unix:/dev/log). Empty: none. UDP cannot tell a lost message: prefer TCP. An event too
+    # large for one datagram goes without its request parameters, marked "truncated".
     audit_sink_syslog: str = ""
     # Seconds a node may go on acting on an access key, user or policy it cached after another
     # node changed it, when the message telling it was lost (the bus is best effort); a change

@@ -46,7 +46,7 @@ from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.registration import Registration, RegistrationRefused
 from openassist.server.service.replay import ReplayGuard
 from openassist.server.service.restarts import Restart, RestartService
-from openassist.server.service.waiting import anything_waiting
+from openassist.server.service.task_list import TaskListService
 from openassist.server.store.records import Instance, RegistrationState
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ class Gateway:
         self._metrics = metrics
         observe_result = metrics.observe_result if metrics else None
         self._delivery = DeliveryService(context, parameter_store, observe_result)
+        self._task_lists = TaskListService(context, self._delivery, files)
         self._outages = OutageService(context)
         self._restarts = RestartService(context)
         self._full_output_cap = context.limits.full_output_cap
@@ -258,12 +259,9 @@ class Gateway:
         instance = await self._authenticate(request)
         if request.query_params.get("reason") == wire.STARTUP_REASON:
             await self._agent_started(request, instance)
-        if not await anything_waiting(self._context, instance.id):
-            return _json(wire.TaskListResponse(code=200, instanceId=instance.id))
         outage = parse_outage(request.query_params.get(wire.OUTAGE_PARAM))
         per_run = request.query_params.get(wire.SECRETS_PARAM) == wire.SECRETS_PER_RUN
-        runs, stops = await self._delivery.task_list(instance.id, instance.name, outage, per_run)
-        file_tasks = await self._files.claim(instance.id, outage)
+        listed = await self._task_lists.hand_out(instance.id, instance.name, outage, per_run)
         response = wire.TaskListResponse(
             code=200,
             instanceId=instance.id,
@@ -273,10 +271,10 @@ class Gateway:
                     output=wire.OutputInfo(fullOutputCap=self._full_output_cap),
                     repeat=d.repeat,
                 )
-                for d in runs
+                for d in listed.runs
             ],
-            stop=[wire.StopItem(task=task_info(d), repeat=d.repeat) for d in stops],
-            file=[wire.FileItem(task=file_info(task)) for task in file_tasks],
+            stop=[wire.StopItem(task=task_info(d), repeat=d.repeat) for d in listed.stops],
+            file=[wire.FileItem(task=file_info(task)) for task in listed.files],
         )
         return _json(response)
 

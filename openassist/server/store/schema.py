@@ -512,3 +512,13 @@ split_runs = Table(
     Column("machines", Integer, nullable=False),  # targets chosen (each in exactly one task)
     Column("tasks", Integer, nullable=False),  # tasks it was split into
 )
+
+# Secrets every node of the server must hold alike, created once by the first node to start and
+# kept sealed (service/secret_box.py: the parameter key, which every node already shares).
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),  # "console-session" signs console sessions
+    Column("sealed", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
