@@ -157,6 +157,20 @@ def test_stop_asks_with_the_machines_still_running_then_stops_every_task(
     assert f"{len(chosen)} of {len(chosen)} done" in after
     assert not _statuses(cluster, tasks) & ACTIVE
     assert "Stop the whole run" not in _get(client, run)
+    assert _stops_of(cluster, run_id) == [("admin", "")]  # the audit trail names the run
+
+
+def _stops_of(cluster: Cluster, run_id: str) -> list[tuple[str, str]]:
+    """Who tried to stop the run, and the error code, as LookupEvents finds them by its id."""
+    events = cluster.call(
+        "LookupEvents",
+        **{"LookupAttribute.1.Key": "ResourceName", "LookupAttribute.1.Value": run_id},
+    )["Events"]
+    return sorted(
+        (e["userIdentity"]["userName"], e["errorCode"])
+        for e in events
+        if e["eventName"] == "StopInvocation"
+    )
 
 
 def test_the_whole_run_stop_is_refused_whole_by_policy(
@@ -183,6 +197,7 @@ def test_the_whole_run_stop_is_refused_whole_by_policy(
         assert refused.status_code == 403, refused.text
         assert re.search(r"ecs:StopInvocation on \S+:instance/mi-seed\d+", refused.text)
         assert _statuses(cluster, mixed_tasks) <= ACTIVE | {"PartialFailed", "Failed"}
+        assert _stops_of(cluster, mixed.rsplit("/", 1)[1]) == [("run-stopper", "Forbidden.RAM")]
         mine = other.post(f"{web_only}/stop", data={"csrf": csrf, "confirm": "yes"})
         assert mine.status_code == 303, text_of(mine.text)
         assert not _statuses(cluster, _tasks_of(_get(client, web_only))) & ACTIVE

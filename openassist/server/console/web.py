@@ -82,6 +82,15 @@ _FORM_NAMES = {
 }
 
 
+# The address's own ids (a task's Stop names its task only in the path), under the API's names.
+_PATH_NAMES = {
+    "invoke_id": "InvokeId",
+    "instance_id": "InstanceId",
+    "command_id": "CommandId",
+    "run_id": "RunId",
+}
+
+
 def console_action(path: str, form: Form) -> str:
     """The API action a console form stands for (its audit event's name)."""
     tail = path.removeprefix(PREFIX)
@@ -231,6 +240,9 @@ class Console:
                 params[name] = values[0]
             else:
                 params.update({f"{name}.{n}": v for n, v in enumerate(values, start=1)})
+        for key, name in _PATH_NAMES.items():
+            if request.path_params.get(key):
+                params.setdefault(name, str(request.path_params[key]))
         event = new_event(
             now=audit.now_ms(),
             action=console_action(request.url.path, visit.form),

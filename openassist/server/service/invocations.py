@@ -193,14 +193,20 @@ class InvocationService:
             require_in_group(targets, instance_ids, args.resource_group_id)
             args.guard.check_run(conn, saved, command is None, instance_ids, args.username)
             features = required_features(args)
+            rollout = bool(args.max_concurrency or args.max_errors)
+            fired = rollout and args.repeat_mode is RepeatMode.PERIOD  # see service.fires
             rows = [
                 self._initial_row(
-                    invoke_id, targets[i], args.repeat_mode, now, features, args.delivery_deadline
+                    invoke_id,
+                    targets[i],
+                    args.repeat_mode,
+                    now,
+                    features,
+                    args.delivery_deadline,
+                    queued=fired,  # each fire looks at the agent again
                 )
                 for i in instance_ids
             ]
-            rollout = bool(args.max_concurrency or args.max_errors)
-            fired = rollout and args.repeat_mode is RepeatMode.PERIOD  # see service.fires
             if fired:  # each fire hands the task out; until the first, the rows wait
                 rows = [replace(r, status=timed.fire_wait(r.status)) for r in rows]
             elif rollout:  # store.rollouts lets them go
@@ -267,9 +273,10 @@ class InvocationService:
         now: int,
         features: tuple[str, ...] = (),
         deliver_by: int | None = None,
+        queued: bool = False,
     ) -> InvocationInstance:
         absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)
-        if deliver_by is not None and absence in QUEUED_WHILE:
+        if (deliver_by is not None or queued) and absence in QUEUED_WHILE:
             absence = None  # DeliveryDeadline: it waits for the agent (see sweeps)
         info = absence_info(instance, absence)
         too_old = None if absence else missing_feature(instance, features)

@@ -2,9 +2,9 @@
 store so their page, merged results and Stop need nothing but the run's id.
 
 The tasks themselves are ordinary tasks (each made by ``InvocationService`` with its own policy
-check); a run only groups them. Stopping a run is StopInvocation on each of its unfinished tasks
-in one transaction, refused whole when the caller may not stop one of its machines, as one
-task's Stop is.
+check); a run only groups them. Stopping a run is StopInvocation on each of its unfinished tasks,
+a transaction each, after one check of every machine: refused whole when the caller may not
+stop one of them, as one task's Stop is.
 """
 
 from __future__ import annotations
@@ -45,24 +45,31 @@ class SplitRunService:
 
     async def stop(self, run_id: str, guard: Guard = UNGUARDED) -> int:
         """Stop every unfinished task of the run; how many machines were asked to stop (or were
-        cancelled before they started). Refused whole (``guard``'s refusal) when the caller may
-        not stop the task on one of the run's machines; InvalidInvokeId.NotFound when no run."""
-        now = self._ctx.clock.now_ms()
+        cancelled before they started). Refused whole (``guard``'s refusal), before any task is
+        touched, when the caller may not stop the task on one of the run's machines;
+        InvalidInvokeId.NotFound when there is no such run."""
 
-        def request_stop(conn: Connection) -> tuple[list[tuple[str, str]], int]:
+        def checked(conn: Connection) -> list[str]:
             if split_runs.get(conn, run_id) is None:
                 raise invoke_not_found()
             unfinished = split_runs.task_ids(conn, run_id, unfinished=True)
             guard.check_instances(conn, split_runs.instance_ids(conn, unfinished))
-            kicks: list[tuple[str, str]] = []
-            asked = 0
-            for invoke_id in unfinished:  # checked above, as a whole
-                before = split_runs.active_rows(conn, invoke_id)
-                kicks += [(invoke_id, i) for i in stop_rows(conn, invoke_id, [], UNGUARDED, now)]
-                asked += before
-            return kicks, asked
+            return unfinished
 
-        kicks, asked = await self._ctx.db.write(request_stop)
-        for invoke_id, instance_id in kicks:
-            await self._ctx.bus.publish(kick_topic(instance_id), invoke_id)
+        asked = 0
+        # One transaction per task, as its own StopInvocation (checked again there): a run of
+        # 100 tasks does not hold the writer for all its 10,000 rows at once.
+        for invoke_id in await self._ctx.db.read(checked):
+            now = self._ctx.clock.now_ms()
+
+            def request_stop(
+                conn: Connection, invoke_id: str = invoke_id, now: int = now
+            ) -> tuple[list[str], int]:
+                reached = split_runs.active_rows(conn, invoke_id)
+                return stop_rows(conn, invoke_id, [], guard, now), reached
+
+            stopping, reached = await self._ctx.db.write(request_stop)
+            asked += reached
+            for instance_id in stopping:
+                await self._ctx.bus.publish(kick_topic(instance_id), invoke_id)
         return asked

@@ -47,3 +47,9 @@ def carry_held(conn: Connection, invoke_id: str, fire: int) -> None:
         )
         .values(fire=fire)
     )
+
+
+def lock_task(conn: Connection, invoke_id: str) -> Invocation | None:
+    """The task, its row locked for this transaction (as an agent's report locks it)."""
+    row = conn.execute(select(_t).where(_t.c.id == invoke_id).with_for_update()).first()
+    return invocation_from_row(row) if row else None
