@@ -11,12 +11,17 @@ still Scheduled, one in 100 a PowerShell command, every task tagged ``env`` (pro
 100,000 tasks x 10 machines.
 Each line gives the p99's ratio to the by-InvokeId call of the same run (the baseline).
 Usage: .venv/bin/python -m bench.result_queries [--tasks 100000] [--backend both] [--runs 200]
+``--keep DIR`` seeds once into DIR (SQLite: DIR/bench.db; PostgreSQL: a database named after DIR,
+kept) and reuses it while the sizes match; the newest migrations are applied on each run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import hashlib
+import json
 import os
 import random
 import statistics
@@ -41,7 +46,7 @@ from openassist.server.store.schema import commands, instances
 from openassist.server.store.schema import invocation_instances as rows_table
 from openassist.server.store.schema import invocations as tasks_table
 from openassist.server.store.schema import tags as tags_table
-from tests.support.cluster import temporary_postgres_database
+from tests.support.cluster import postgres_admin_url, temporary_postgres_database
 
 START_MS = 1_700_000_000_000
 Row = tuple[Any, ...]
@@ -173,6 +178,11 @@ def fanout_insert_ms(db: Database, targets: int = 10_000, repeats: int = 5) -> l
                          "created_at": created, "status": "Pending"}])  # fmt: skip
             conn.execute(rows_table.insert(), rows)
         took.append((time.perf_counter() - started) * 1000)
+    with db.engine.begin() as conn:  # a kept store stays as it was seeded
+        conn.execute(rows_table.delete().where(rows_table.c.invoke_id.like("t-fan-%")))
+        conn.execute(tasks_table.delete().where(tasks_table.c.id.like("t-fan-%")))
+        conn.execute(commands.delete().where(commands.c.id.like("c-fan-%")))
+        conn.execute(instances.delete().where(instances.c.id.like("i-fan-%")))
     return took
 
 
@@ -289,20 +299,49 @@ def cases(tasks: int, machines: int) -> list[Case]:
 
 
 @contextmanager
-def store(postgres: bool, root: Path) -> Iterator[tuple[Database, str]]:
-    if postgres:
-        with temporary_postgres_database() as url:
-            db = Database(url)
-            try:
-                yield db, "PostgreSQL"
-            finally:
-                db.close()
+def store(postgres: bool, root: Path, keep: bool) -> Iterator[tuple[Database, str]]:
+    if postgres and keep:
+        url = _kept_postgres(root)
+    elif postgres:
+        with temporary_postgres_database() as url, store_at(url) as db:
+            yield db, "PostgreSQL"
+        return
     else:
-        db = Database(f"sqlite:///{root / 'bench.db'}")
-        try:
-            yield db, "SQLite"
-        finally:
-            db.close()
+        url = f"sqlite:///{root / 'bench.db'}"
+    with store_at(url) as db:
+        yield db, "PostgreSQL" if postgres else "SQLite"
+
+
+@contextmanager
+def store_at(url: str) -> Iterator[Database]:
+    db = Database(url)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def _kept_postgres(root: Path) -> str:
+    """A database on the test server named after ``root``, created once and then kept."""
+    import psycopg
+
+    admin = postgres_admin_url()
+    name = "openassist_bench_" + hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+    with psycopg.connect(admin, autocommit=True) as connection:
+        found = connection.execute(b"SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if found.fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{name}"'.encode())
+    return f"{admin.rsplit('/', 1)[0]}/{name}"
+
+
+def _seeded(db: Database, marker: Path | None, sizes: dict[str, int]) -> bool:
+    """Seed the store unless ``marker`` says it holds these sizes already."""
+    if marker is not None and marker.exists() and json.loads(marker.read_text()) == sizes:
+        return False
+    seed(db, sizes["tasks"], sizes["instances"], sizes["per_task"])
+    if marker is not None:
+        marker.write_text(json.dumps(sizes))
+    return True
 
 
 def measure(db: Database, run: Callable[[Connection], int], runs: int) -> tuple[list[float], int]:
@@ -319,11 +358,18 @@ def measure(db: Database, run: Callable[[Connection], int], runs: int) -> tuple[
 
 def bench_backend(postgres: bool, args: argparse.Namespace, only: str) -> None:
     per_task = min(args.per_task, args.instances)
+    sizes = {"tasks": args.tasks, "instances": args.instances, "per_task": per_task}
     random.seed(20)
-    with tempfile.TemporaryDirectory() as temp, store(postgres, Path(temp)) as (db, name):
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            root, marker = args.keep, args.keep / ("postgres" if postgres else "sqlite")
+            root.mkdir(parents=True, exist_ok=True)
+        else:
+            root, marker = Path(stack.enter_context(tempfile.TemporaryDirectory())), None
+        db, name = stack.enter_context(store(postgres, root, args.keep is not None))
         db.migrate()
         began = time.monotonic()
-        seed(db, args.tasks, args.instances, per_task)
+        fresh = _seeded(db, marker, sizes)
         seeded_s = time.monotonic() - began
         if not db.is_sqlite:
             with db.engine.begin() as conn:
@@ -333,7 +379,8 @@ def bench_backend(postgres: bool, args: argparse.Namespace, only: str) -> None:
         upkeep_s = time.monotonic() - began
         print(
             f"result queries: {name}, {args.tasks} tasks x {per_task} of {args.instances}"
-            f" machines = {args.tasks * per_task} result rows (seeded in {seeded_s:.0f} s, tallies"
+            f" machines = {args.tasks * per_task} result rows"
+            f" ({'seeded in' if fresh else 'kept, checked in'} {seeded_s:.0f} s, tallies"
             f" folded and statistics taken in {upkeep_s:.1f} s),"
             f" {args.runs} calls each; load average {os.getloadavg()[0]:.1f}",
             flush=True,
@@ -370,6 +417,7 @@ def main() -> int:
         help="postgres: a fresh database on OPENASSIST_TEST_POSTGRES_URL",
     )  # fmt: skip
     parser.add_argument("--postgres", action="store_true", help="same as --backend postgres")
+    parser.add_argument("--keep", type=Path, help="seed once into this directory and reuse it")
     args = parser.parse_args()
     backend = "postgres" if args.postgres else args.backend
     for postgres in (False, True):
