@@ -1,8 +1,9 @@
 """The console's pages at fleet scale: a real server whose store holds 5,000 machines, a task
-with 1,000 results and a week of tasks (seeded as tests/support/fleet_seed does), each page
-fetched ``--runs`` times by a signed-in client; p50/p99 of the whole answer (server time plus
-loopback), and the ratio to the Commands page (an empty library: a page that reads nearly
-nothing) in the same run.
+with 1,000 results and a week of tasks (seeded as tests/support/fleet_seed does), and a run
+from the run form on 833 of them (9 tasks), each page fetched ``--runs`` times by a signed-in
+client; p50/p99 of the whole answer (server time plus loopback), and the ratio to the Commands
+page (an empty library: a page that reads nearly nothing) in the same run. On an older tree
+the run's page is wherever its run form sends the browser.
 Usage: .venv/bin/python -m bench.console_pages [--runs 30] [--postgres]
 """
 
@@ -10,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import statistics
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+import httpx
 
 from bench.reconnect_swarm import percentile
 from tests.support.cluster import Cluster, temporary_postgres_database
@@ -30,6 +34,23 @@ def _server(root: Path, postgres: bool) -> Iterator[Cluster]:
     else:
         with Cluster.start(root) as running:
             yield running
+
+
+def _split_run(client: httpx.Client) -> str:
+    """Run ``uptime`` from the run form on role=web, zone=a (833 machines): the run's page."""
+    form = client.get("/console/run").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf, "the run form has no CSRF token"
+    started = client.post(
+        "/console/run",
+        data={"csrf": csrf[1], "content": "uptime", "target": "tag", "tag": "role=web, zone=a"},
+    )
+    assert started.status_code == 303, started.text[:400]
+    return str(started.headers["location"])
+
+
+def _with(url: str, query: str) -> str:
+    return url + ("&" if "?" in url else "?") + query
 
 
 def main() -> None:
@@ -53,6 +74,15 @@ def main() -> None:
             "instances": "/console/instances",
             "overview": "/console/overview",
         }
+        with signed_in(cluster) as client:
+            run = _split_run(client)
+        pages.update(
+            {
+                "split run (833 machines, 9 tasks)": run,
+                "split run: all, page 10, by duration": _with(run, "tab=all&page=10&sort=duration"),
+                "split run: grouped by output": _with(run, "tab=all&view=groups"),
+            }
+        )
         backend = "PostgreSQL" if args.postgres else "SQLite"
         print(
             f"console pages, {fleet.machines} machines, 1000 results, {backend}, {args.runs} runs"
@@ -75,6 +105,20 @@ def main() -> None:
                     f"  {name:34} p50 {p50:7.1f} ms  p99 {percentile(times, 0.99):7.1f} ms"
                     f"  x{p50 / baseline:5.1f}"
                 )
+            _time_the_stop(client, run)
+
+
+def _time_the_stop(client: httpx.Client, run: str) -> None:
+    """One sample: the whole run's Stop, confirmed (every unfinished task)."""
+    page = client.get(run).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    if "/stop" not in page or csrf is None or not run.startswith("/console/runs/"):
+        print("  (no Stop for the whole run on this tree)")
+        return
+    started = time.perf_counter()
+    answer = client.post(f"{run}/stop", data={"csrf": csrf[1], "confirm": "yes"})
+    took = (time.perf_counter() - started) * 1000
+    print(f"  stop the whole run (one sample)   {took:7.1f} ms  answers {answer.status_code}")
 
 
 if __name__ == "__main__":

@@ -11,12 +11,16 @@ they answer each task with a finish report once the server has stored it. Issue 
 kills the server (-9) and starts it again: how long until every agent is back, the server's CPU
 meanwhile and the API's latency during that reconnect storm. Usage:
 .venv/bin/python -m bench.fleet_scale [--agents 1000] [--workers 4] [--postgres] [--storm]
-    [--no-fan-out] [--key-pool DIR] [--py-spy DIR]
+    [--no-fan-out] [--key-pool DIR] [--py-spy DIR] [--trace DIR]
+``--trace DIR`` records each simulated agent's connection attempts (read them with
+``bench.storm_trace DIR``), and the storm's line says how long the server and the simulator were
+runnable but waiting for a CPU: on a shared host, the time they wanted and did not get.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -29,6 +33,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from bench.accept_queue import AcceptQueueWatch
 from bench.reconnect_swarm import Probe as StormProbe
 from bench.reconnect_swarm import cpu_s, latency_line, now_ms, percentile
 from openassist.cli.api_client import ApiCallError
@@ -43,6 +48,10 @@ ACTIONS = (
     "DescribeInvocationResults by InvokeId",
     "DescribeInvocationResults by InstanceId",
 )
+
+
+def spare(share: int) -> int:
+    return min(ACTIVATION_MAX, share + share // 10 + 10)
 
 
 def rss_mb(pid: int) -> float:
@@ -162,8 +171,23 @@ class Sampler:
                 self._process.wait(10)
 
 
+def waited_s(pid: int) -> float:
+    """Seconds a process's threads have spent runnable but waiting for a CPU (schedstat): on a
+    shared host, time it wanted to run and could not."""
+    try:
+        fields = Path(f"/proc/{pid}/schedstat").read_text().split()
+    except OSError:
+        return 0.0
+    return int(fields[1]) / 1e9
+
+
 def storm(
-    cluster: Cluster, swarms: list[Swarm], ids: list[str], idle_s: float, spy: Path | None
+    cluster: Cluster,
+    swarms: list[Swarm],
+    ids: list[str],
+    idle_s: float,
+    spy: Path | None,
+    trace: Path | None,
 ) -> list[str]:
     """kill -9 the server and start it again; every agent reconnects at once. Lines to print:
     how long until all are back (kick channel open and a heartbeat taken), the server's CPU
@@ -175,8 +199,13 @@ def storm(
     cluster.kill_server()
     cluster.restart_server()
     ready_at, pid = now_ms(), cluster.process.pid
-    cpu0 = cpu_s(pid)
+    if trace is not None:
+        (trace / "storm.json").write_text(json.dumps({"killed": killed_at, "ready": ready_at}))
+    sims = [s.process.pid for s in swarms]
+    cpu0, wait0 = cpu_s(pid), waited_s(pid)
+    sim0, simwait0 = sum(cpu_s(p) for p in sims), sum(waited_s(p) for p in sims)
     sampler = Sampler(spy, pid, "storm", 600)
+    sim_samplers = [Sampler(spy, p, f"storm-sim-{n}", 600) for n, p in enumerate(sims[:1])]
 
     def back() -> dict[tuple[int, int], int]:
         return {
@@ -186,12 +215,16 @@ def storm(
         }
 
     try:
-        with StormProbe(cluster, ids) as busy:
+        with StormProbe(cluster, ids) as busy, AcceptQueueWatch(cluster.agent_port) as queue:
             wait_until(lambda: len(back()) >= count, 900, 0.2, "every agent back")
             storm_s = (now_ms() - ready_at) / 1000
     finally:
         sampler.stop()
-    cpu = cpu_s(pid) - cpu0
+        for one in sim_samplers:
+            one.stop()
+    cpu, waited = cpu_s(pid) - cpu0, waited_s(pid) - wait0
+    sim_cpu = sum(cpu_s(p) for p in sims) - sim0
+    sim_waited = sum(waited_s(p) for p in sims) - simwait0
     since_ready = [(t - ready_at) / 1000 for t in back().values()]
     return [
         f"  reconnect storm: kill -9 to ready again {(ready_at - killed_at) / 1000:.1f} s; all"
@@ -199,6 +232,9 @@ def storm(
         f" (p50 {statistics.median(since_ready):.1f} s, p99 {percentile(since_ready, 0.99):.1f} s);"
         f" server CPU meanwhile {cpu:.1f} s ({cpu / max(storm_s, 1e-9) * 100:.0f}% of one core),"
         f" RSS after {rss_mb(pid):.0f} MB",
+        f"    runnable but waiting for a CPU meanwhile: server {waited:.1f} s;"
+        f" simulator CPU {sim_cpu:.1f} s over {len(sims)} processes, waiting {sim_waited:.1f} s;"
+        f" agent port's accept queue at most {queue.peak}",
         "    " + latency_line("idle", idle, min(idle_s, 10)),
         "    " + latency_line("storm", busy, storm_s),
     ]
@@ -249,6 +285,9 @@ def main() -> int:
     parser.add_argument("--storm", action="store_true", help="kill -9 the server at the end")
     parser.add_argument("--key-pool", type=Path, help="RSA keys kept between runs (a folder)")
     parser.add_argument("--py-spy", type=Path, help="record the server's stacks into a folder")
+    parser.add_argument(
+        "--trace", type=Path, help="each agent's connection attempts, into DIR/swarm-N.jsonl"
+    )
     args = parser.parse_args()
     # One activation per worker, and an activation admits at most 1,000 instances.
     count = int(args.agents)
@@ -257,6 +296,8 @@ def main() -> int:
     firsts = [sum(shares[:w]) for w in range(workers)]
     with tempfile.TemporaryDirectory() as temp, ExitStack() as stack:
         root = Path(temp)
+        if args.trace:
+            args.trace.mkdir(parents=True, exist_ok=True)
         url = args.database_url
         if args.postgres:
             url = stack.enter_context(temporary_postgres_database())
@@ -275,11 +316,14 @@ def main() -> int:
                 start_swarm(
                     server,
                     cluster.ca_file,
-                    cluster.call("CreateActivation", InstanceCount=str(share)),
+                    # Room for a few more: a registration whose answer the worker timed out
+                    # on still used one, and its retry needs another.
+                    cluster.call("CreateActivation", InstanceCount=str(spare(share))),
                     share,
                     root / f"sims-{w}",
                     root / f"swarm-{w}.log",
                     key_pool=(args.key_pool, firsts[w]) if args.key_pool else None,
+                    trace=args.trace / f"swarm-{w}.jsonl" if args.trace else None,
                 )
             )
             for w, share in enumerate(shares)
@@ -323,7 +367,7 @@ def main() -> int:
             for line in fan_out_phase(cluster, swarms, ids, args.idle_seconds):
                 say(line)
         if args.storm:
-            for line in storm(cluster, swarms, ids, args.idle_seconds, args.py_spy):
+            for line in storm(cluster, swarms, ids, args.idle_seconds, args.py_spy, args.trace):
                 say(line)
         load = os.getloadavg()
     say(f"  load average at the end {load[0]:.1f} {load[1]:.1f}")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from openassist.agent import clock, ws
 from openassist.agent.channel import Channel, ChannelError
-from openassist.agent.settings import AgentSettings, backoff
+from openassist.agent.settings import AgentSettings, backoff, pause_either, poll_period
 from openassist.protocol import agent as wire
 
 log = logging.getLogger("openassist.agent")
@@ -36,6 +36,25 @@ class KickChannel:
         self.deregistered = asyncio.Event()
         self.opened_at_ms = 0  # Unix ms of the last (re)connection
         self.on_open: Callable[[], None] = lambda: None  # told each time a channel opens
+        self.up = False  # a channel is open now
+        self._changed = asyncio.Event()  # set when ``up`` changes
+
+    def _set_up(self, up: bool) -> None:
+        self.up = up
+        self._changed.set()
+
+    async def until_fetch(self, since: float, retry_s: float | None = None) -> None:
+        """Return when the task list is to be fetched: at a kick, or when the poll falls due,
+        its period after ``since`` (``time.monotonic()`` of the last fetch), or ``retry_s``
+        after it when given (a failed fetch). The period is longer while the channel is up
+        (``poll_period``), so the channel going down brings the poll forward."""
+        while not self.kicked.is_set():
+            period = poll_period(self._settings, self.up) if retry_s is None else retry_s
+            left = since + period - time.monotonic()
+            if left <= 0:
+                return
+            self._changed.clear()
+            await pause_either(self.kicked, self._changed, left)
 
     async def run(self) -> None:
         attempt = 0
@@ -51,6 +70,7 @@ class KickChannel:
             self.opened_at_ms = clock.now_ms()
             self.connections += 1
             self.connected.set()
+            self._set_up(True)
             self.on_open()
             if self.connections > 1:
                 self.reconnected.set()
@@ -58,6 +78,7 @@ class KickChannel:
                 if await self._serve(socket):
                     return
             finally:
+                self._set_up(False)
                 await socket.close()
             stable = time.monotonic() - opened >= self._settings.kick_stable_s
             attempt = 0 if stable else attempt + 1

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import signal
 import subprocess
+import time
 from collections.abc import Coroutine
 from contextlib import suppress
 from pathlib import Path
@@ -217,7 +218,10 @@ class Agent:
             start_guard.reported(state_dir)
 
     async def _fetcher(self) -> None:
-        attempt, wait_s = 0, self._settings.poll_s
+        """Fetch at each kick, and poll: every ``poll_s`` while the kick channel is down, ten
+        times rarer while it is up (``poll_period``); after a failure, within the backoff."""
+        attempt, retry_s = 0, None
+        since = time.monotonic()
         await pause(self._recovery.recovered, RECOVERY_WAIT_S)
         if not self._recovery.recovered.is_set():
             # Some report of an earlier life is still not through: do not have the server end
@@ -225,23 +229,24 @@ class Agent:
             log.warning("earlier reports not through after %d s; fetching anyway", RECOVERY_WAIT_S)
             self._startup = False
         while True:
-            await pause(self._kicked, wait_s)
+            await self._kicks.until_fetch(since, retry_s)
             self._kicked.clear()
+            since = time.monotonic()
             if self._upgrader.upgrading:
                 continue  # the new version takes what is waiting
             try:
                 cold_start = self._cold_start if self._startup else None
                 tasks = await self._channel.task_list("kickoff", cold_start=cold_start)
-                self._startup, attempt, wait_s = False, 0, self._settings.poll_s
+                self._startup, attempt, retry_s = False, 0, None
             except ChannelError as error:
                 log.warning("task list failed: %s", error)
-                wait_s = backoff(attempt, self._settings)  # or sooner, on a kick
+                retry_s = backoff(attempt, self._settings)  # or sooner, on a kick
                 attempt += 1
                 continue
             self._take(tasks)
             if self._health.failing("journal"):
                 # What could not be journalled comes back once the server hands it out again.
-                wait_s = backoff(attempt, self._settings)
+                retry_s = backoff(attempt, self._settings)
                 attempt += 1
             self._health.ok("fetch")
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections import namedtuple
-from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit
 
 from openassist.cli.http_wire import Connection, ConnectionClosed
@@ -112,7 +112,7 @@ class ApiClient:
             self._credentials.access_key_id,
             self._credentials.access_key_secret,
             "POST",
-            datetime.now(UTC),
+            time.time(),  # not datetime.now(UTC): no datetime module to load
             os.urandom(16).hex(),  # what secrets.token_hex does, without importing random
         )
         body = urlencode(signed).encode()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from enum import Enum
 
 from openassist.cli.hostrange import fold_text
@@ -32,11 +31,28 @@ def mode_of(json_flag: bool, jsonl_flag: bool) -> Mode:
     return Mode.JSONL if jsonl_flag else Mode.JSON if json_flag else Mode.TEXT
 
 
+def _second_of_day(text: str) -> int | None:
+    """The second of the day of ``YYYY-MM-DDThh:mm:ssZ`` (the API's form of a time), else None."""
+    clock = text[11:19]
+    if len(text) != 20 or text[10] != "T" or text[19] != "Z" or clock[2::3] != "::":
+        return None
+    hours, minutes, seconds = clock[:2], clock[3:5], clock[6:]
+    if not (hours + minutes + seconds).isdigit():
+        return None
+    return int(hours) * 3600 + int(minutes) * 60 + int(seconds)
+
+
 def _seconds(row: Mapping[str, Any]) -> float | None:
     start = row.get("StartTime") or ""
     end = row.get("FinishedTime") or row.get("FinishTime") or ""
     if not (start and end):
         return None
+    if start[:10] == end[:10]:  # one day's times: no datetime module to load for them
+        first, last = _second_of_day(start), _second_of_day(end)
+        if first is not None and last is not None:
+            return float(max(last - first, 0))
+    from datetime import datetime
+
     try:
         delta = datetime.fromisoformat(end) - datetime.fromisoformat(start)
     except ValueError:

@@ -5,9 +5,7 @@ when the error budget is spent, from the rows the API returns."""
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 
 TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
 if TYPE_CHECKING:
@@ -35,6 +33,8 @@ def _until_deadline_s(delivery_deadline: str) -> float:
     """Seconds until ``DeliveryDeadline`` (seconds from now, or a UTC time) passes."""
     if delivery_deadline.isdigit():
         return float(delivery_deadline)
+    from datetime import UTC, datetime  # only for a deadline given as a time
+
     try:
         when = datetime.fromisoformat(delivery_deadline)
     except ValueError:  # the server took it, so it reads it: no longer than its 7 days
@@ -56,10 +56,15 @@ def follow_s(args: argparse.Namespace, machines: int, per_call: int) -> float:
     return per_machine + 30
 
 
+def _ceil_div(top: int, bottom: int) -> int:
+    """``top / bottom`` rounded up, in integers (math, a module to load, for nothing more)."""
+    return -(-top // bottom)
+
+
 def batch_size(max_concurrency: str, targets: int) -> int:
     """MaxConcurrency in machines, as the server reads it (a percentage rounds up, at least 1)."""
     if max_concurrency.endswith("%"):
-        return max(1, math.ceil(targets * int(max_concurrency[:-1]) / 100))
+        return max(1, _ceil_div(targets * int(max_concurrency[:-1]), 100))
     return max(1, int(max_concurrency))
 
 
@@ -86,7 +91,7 @@ class RolloutProgress:
     def _task_lines(self, invoke_id: str, rows: Sequence[Row]) -> list[str]:
         lines = []
         size = batch_size(self._limit, len(rows)) if self._limit else len(rows)
-        count = math.ceil(len(rows) / size)
+        count = _ceil_div(len(rows), size)
         started = self._started.setdefault(invoke_id, set())
         fresh = [
             r
@@ -96,7 +101,7 @@ class RolloutProgress:
             and str(r["InstanceId"]) not in started
         ]
         started.update(str(r["InstanceId"]) for r in fresh)
-        batch = min(count, math.ceil(len(started) / size))
+        batch = min(count, _ceil_div(len(started), size))
         if batch > self._batch.get(invoke_id, 0):
             names = ", ".join(self._label(r) for r in fresh)
             lines.append(f"batch {batch} of {count} started: {names}")

@@ -4,7 +4,7 @@ the API's 100 instances, shown as one run), then each machine's result as it fin
 from __future__ import annotations
 
 import argparse
-import base64
+import binascii
 import sys
 from pathlib import Path
 
@@ -49,7 +49,7 @@ def run(client: ApiClient, args: argparse.Namespace) -> int:
     machines = resolve(client, Selection.from_args(args))
     params = {
         "Type": "RunShellScript",
-        "CommandContent": base64.b64encode(script).decode(),
+        "CommandContent": binascii.b2a_base64(script, newline=False).decode(),
         "ContentEncoding": "Base64",  # any bytes of a file travel unchanged
         "Timeout": str(args.timeout),
     }

@@ -9,23 +9,30 @@ Two schemes are in use by the official SDKs:
   method, path, query, the signed headers and the SHA-256 of the body. The current SDK's default.
 
 Standard library only; the server-side checks (time window, nonces, secrets) live in
-``openassist.server.api.signature``.
+``openassist.server.api.signature``. The v1 path, which every command of the CLI takes, loads
+neither hashlib nor hmac (hashlib loads OpenSSL's libcrypto, 12 million instructions of the 100
+a short command adds to the interpreter's start, callgrind) nor datetime; v3 imports them where
+it needs them.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+import binascii
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from urllib.parse import quote
+
+TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import Any
 
 V1_SIGNATURE_METHOD = "HMAC-SHA1"
 V1_SIGNATURE_VERSION = "1.0"
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-EMPTY_PAYLOAD_SHA256 = hashlib.sha256(b"").hexdigest()
+EMPTY_PAYLOAD_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # of b""
+_SHA1_BLOCK = 64  # bytes: HMAC pads its key to the hash's block
 
 QueryInput = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -52,16 +59,39 @@ def string_to_sign_v1(method: str, params: Mapping[str, str]) -> str:
     return f"{method.upper()}&{percent_encode('/')}&{percent_encode(canonical)}"
 
 
+def sha1_constructor() -> Callable[[bytes], Any]:
+    """Python's own SHA-1 where the build has it (no OpenSSL to load), else hashlib's."""
+    try:
+        from _sha1 import sha1  # type: ignore[import-not-found]  # C module without a stub
+    except ImportError:  # a build that keeps OpenSSL's hashes only
+        from hashlib import sha1
+    constructor: Callable[[bytes], Any] = sha1
+    return constructor
+
+
+def hmac_sha1(key: bytes, message: bytes) -> bytes:
+    """HMAC (RFC 2104) with SHA-1: what hmac.digest(key, message, "sha1") returns."""
+    sha1 = sha1_constructor()
+    if len(key) > _SHA1_BLOCK:
+        key = sha1(key).digest()
+    key = key.ljust(_SHA1_BLOCK, b"\0")
+    inner = sha1(bytes(b ^ 0x36 for b in key) + message).digest()
+    return bytes(sha1(bytes(b ^ 0x5C for b in key) + inner).digest())
+
+
 def sign_v1(secret: str, string_to_sign: str) -> str:
     """Base64 of HMAC-SHA1 keyed with ``secret + "&"``."""
-    digest = hmac.new(
-        (secret + "&").encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha1
-    ).digest()
-    return base64.b64encode(digest).decode("ascii")
+    digest = hmac_sha1((secret + "&").encode("utf-8"), string_to_sign.encode("utf-8"))
+    return binascii.b2a_base64(digest, newline=False).decode("ascii")
 
 
-def format_timestamp(moment: datetime) -> str:
-    """``YYYY-MM-DDThh:mm:ssZ`` in UTC, as ``Timestamp`` and ``x-acs-date`` carry it."""
+def format_timestamp(moment: datetime | float) -> str:
+    """``YYYY-MM-DDThh:mm:ssZ`` in UTC, as ``Timestamp`` and ``x-acs-date`` carry it, of an
+    aware datetime or of a Unix time in seconds (``time.time()``: no datetime to import)."""
+    if isinstance(moment, int | float):
+        return time.strftime(TIMESTAMP_FORMAT, time.gmtime(moment))
+    from datetime import UTC  # the caller made a datetime: the module is loaded
+
     return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
@@ -70,13 +100,14 @@ def signed_v1_query(
     access_key_id: str,
     secret: str,
     method: str,
-    now: datetime,
+    now: datetime | float,
     nonce: str,
 ) -> dict[str, str]:
     """Return ``params`` plus the v1 common parameters and their ``Signature``, ready to send.
 
     ``params`` must hold ``Action`` and ``Version`` and every business parameter (those sent in
-    a form body too, since v1 signs them all); ``now`` must be timezone-aware.
+    a form body too, since v1 signs them all); ``now`` is a timezone-aware datetime or a Unix
+    time in seconds.
     Raises ValueError if ``Action`` or ``Version`` is missing.
     """
     for required in ("Action", "Version"):
@@ -136,12 +167,17 @@ def canonical_request_v3(
 
 def string_to_sign_v3(canonical_request: str) -> str:
     """``ACS3-HMAC-SHA256`` + newline + hex SHA-256 of the canonical request."""
+    import hashlib
+
     digest = hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()
     return f"{V3_ALGORITHM}\n{digest}"
 
 
 def sign_v3(secret: str, string_to_sign: str) -> str:
     """Lower-case hex HMAC-SHA256 keyed with the bare secret (no trailing ``&``)."""
+    import hashlib
+    import hmac
+
     return hmac.new(
         secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256
     ).hexdigest()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
 import signal
 import ssl
 from contextlib import suppress
@@ -17,10 +16,11 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
+from openassist.server import console_start
 from openassist.server.api.endpoint import RpcEndpoint
 from openassist.server.api_tls import api_endpoint
 from openassist.server.bus import Bus, open_bus
-from openassist.server.console import ConsoleKeys, console_app, first_user
+from openassist.server.console import ConsoleKeys, console_app
 from openassist.server.data_dir import secure_data_dir
 from openassist.server.gateway.installer import AgentInstaller
 from openassist.server.gateway.routes import Gateway
@@ -39,6 +39,7 @@ from openassist.server.service.audit_outlets import FileOutlet, Outlet, SyslogOu
 from openassist.server.service.audit_sink import AuditSink
 from openassist.server.service.clock import Clock, SystemClock, utc_now
 from openassist.server.service.commands import CommandService
+from openassist.server.service.console_secrets import ConsoleSecrets
 from openassist.server.service.console_sessions import ConsoleSessionService
 from openassist.server.service.context import Limits, ServiceContext, released_kicker
 from openassist.server.service.deferring_bus import DeferringBus
@@ -59,6 +60,7 @@ from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.services import Services
 from openassist.server.service.sign_in_failures import SharedSignInFailures
+from openassist.server.service.split_runs import SplitRunService
 from openassist.server.service.store_upkeep import StoreUpkeep
 from openassist.server.service.sweeps import Sweeper
 from openassist.server.service.targeting import TargetingService
@@ -73,9 +75,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("openassist.server")
 
 CREDENTIALS_FILE = "admin-credentials.json"
-CONSOLE_CREDENTIALS_FILE = "console-credentials.json"  # the first console user's password
-CONSOLE_USERS_FILE = "console-users.json"  # console users' scrypt hashes
-CONSOLE_SECRET_FILE = "console-secret"  # noqa: S105 (a file name: the key that signs sessions)
 
 
 @dataclass
@@ -168,6 +167,7 @@ async def build_server(settings: ServerSettings) -> Server:
         activations=ActivationService(context),
         diagnosis=DiagnosisService(context),
         task_tables=TaskTableService(context),
+        split_runs=SplitRunService(context),
         targeting=TargetingService(context),
         overview=OverviewService(context),
         parameter_store=parameter_store,
@@ -196,7 +196,7 @@ async def build_server(settings: ServerSettings) -> Server:
     await _write_first_access_key(access_keys, settings, tls)
     # After the first key: it (and every key of a release before users) goes to the admin.
     await services.identities.ensure_admin(settings.admin_user)
-    console_keys = await asyncio.to_thread(_console_keys, settings)
+    console_keys = await console_start.console_keys(settings, ConsoleSecrets(context, box))
     # Replay marks live in the store: a restart or another node must not accept a request twice.
     replay = StoreReplayGuard(db, context.clock)
     gateway = Gateway(
@@ -247,30 +247,6 @@ async def _write_first_access_key(
     log.info("created the first access key %s; credentials written to %s", key.id, path)
 
 
-def _console_keys(settings: ServerSettings) -> ConsoleKeys:
-    """The console's session secret and users; at first start, create both and write the first
-    user's password owner-only beside the admin credentials (never to the log)."""
-    secret_path = settings.data_dir / CONSOLE_SECRET_FILE
-    if not secret_path.exists():
-        write_private(secret_path, secrets.token_bytes(32))
-    users_path = settings.data_dir / CONSOLE_USERS_FILE
-    if not users_path.exists():
-        name, password, stored = first_user()
-        write_private(users_path, json.dumps({"users": {name: stored}}, indent=2).encode())
-        credentials = settings.data_dir / CONSOLE_CREDENTIALS_FILE
-        document = {
-            "User": name,
-            "Password": password,
-            "Url": f"{api_endpoint(settings)}/console/",
-        }
-        write_private(credentials, json.dumps(document, indent=2).encode() + b"\n")
-        log.info("created the console user %s; its password is in %s", name, credentials)
-    return ConsoleKeys(
-        session_secret=secret_path.read_bytes(),
-        users=ConsoleKeys.users_from_json(users_path.read_text()),
-    )
-
-
 def _metrics_listener(settings: ServerSettings, server: Server) -> list[uvicorn.Server]:
     """The metrics' own plain HTTP listener, when ``metrics`` names HOST:PORT."""
     if not settings.metrics_listener:
@@ -280,10 +256,8 @@ def _metrics_listener(settings: ServerSettings, server: Server) -> list[uvicorn.
     return [http_server("metrics", app, (host, port), None, settings, settings.api_max_connections)]
 
 
-def _audit_shipping(
-    settings: ServerSettings, db: Database, metrics: ServerMetrics
-) -> asyncio.Task[None] | None:
-    """The audit sink's shipping loop, when a file or syslog is configured."""
+def _audit_sink(settings: ServerSettings, db: Database, metrics: ServerMetrics) -> AuditSink | None:
+    """The audit sink, when a file or syslog is configured."""
     outlets: list[Outlet] = []
     if settings.audit_sink_file:
         path = Path(settings.audit_sink_file)
@@ -292,8 +266,11 @@ def _audit_shipping(
         outlets.append(SyslogOutlet(settings.audit_sink_syslog))
     if not outlets:
         return None
-    sink = AuditSink(db, outlets, settings.regions[0], metrics.observe_audit_sink)
-    return asyncio.create_task(sink.run(), name="audit-sink")
+    return AuditSink(db, outlets, settings.regions[0], metrics.observe_audit_sink)
+
+
+def _nothing_to_reopen() -> None:
+    log.info("SIGHUP: no audit sink to reopen")
 
 
 def _renewing(
@@ -338,6 +315,10 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    sink = _audit_sink(settings, server.db, server.metrics)
+    # logrotate's postrotate sends SIGHUP: the sink reopens its file (by default it would end
+    # the server).
+    loop.add_signal_handler(signal.SIGHUP, sink.reopen if sink else _nothing_to_reopen)
     listeners = [api, agents, *_metrics_listener(settings, server)]
     tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
     duties = [
@@ -345,7 +326,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         asyncio.create_task(server.firer.run(), name="fires"),
         asyncio.create_task(server.services.audit.keep_retention(), name="audit"),
         asyncio.create_task(StoreUpkeep(server.db).run(), name="store-upkeep"),
-        _audit_shipping(settings, server.db, server.metrics),
+        asyncio.create_task(sink.run(), name="audit-sink") if sink else None,
         _renewing(settings, server.tls, agent_context, server.services.clock),
     ]
     try:

@@ -6,9 +6,9 @@ A backup is a directory of three parts:
   server keeps writing (one consistent snapshot: it runs as a single read transaction, which in
   WAL mode never blocks the writer);
 - ``keys.tar``, owner-only: every other file of the data directory (the TLS CA, the certificates
-  and keys the agents trust, the console's keys and users, the credentials files) and the key
-  that seals secrets, so it can be kept apart from the database (a database copy alone reveals
-  no secret);
+  and keys the agents trust, the credentials files) and the key that seals secrets (access-key
+  secrets, secret parameters, the console's session secret), so it can be kept apart from the
+  database (a database copy alone reveals no secret);
 - ``backup.json``: what was backed up, when, and the schema revision.
 
 Agent packages are not secrets and can be made again; they are copied under ``agent-packages/``.

@@ -123,6 +123,10 @@ class ServerSettings:
     # Shortest rate(...) interval of timed tasks (API.md 4); a test deployment may lower it.
     min_rate_interval_s: int = 60
     min_cron_interval_s: int = 10  # shortest interval between runs of a cron Frequency
+    # A server-fired schedule's fire (a Period task with rollout limits) found this many seconds
+    # late, because no server was running when it was due, is skipped (kept in the history) and
+    # the schedule goes on at its next time; a fire less late than this still runs.
+    missed_fire_grace_s: int = 60
     # The RAM user created at first start with AdministratorAccess; it owns the first access
     # key and every key of a release before users.
     admin_user: str = "admin"
@@ -132,11 +136,13 @@ class ServerSettings:
     # written, at least once; owner-only, opened without following a link). Empty: no file.
     audit_sink_file: str = ""
     # The sink file is renamed to FILE.1 (replacing the previous one) when a batch would take
-    # it past this size; 0: never (leave it to logrotate: a file moved away is reopened).
+    # it past this size; 0: never (leave it to logrotate: a file moved away is reopened before
+    # the next batch, or at once on SIGHUP, e.g. from logrotate's postrotate).
     audit_sink_file_max_bytes: int = 64 * 1024 * 1024
     # Audit sink to syslog, one RFC 5424 message per event (facility log audit, the event as
     # JSON): udp://HOST:PORT, tcp://HOST:PORT (octet-counted framing) or unix:PATH (e.g.
-    # unix:/dev/log). Empty: none. UDP cannot tell a lost message: prefer TCP.
+    # unix:/dev/log). Empty: none. UDP cannot tell a lost message: prefer TCP. An event too
+    # large for one datagram goes without its request parameters, marked "truncated".
     audit_sink_syslog: str = ""
     # Seconds a node may go on acting on an access key, user or policy it cached after another
     # node changed it, when the message telling it was lost (the bus is best effort); a change

@@ -3,7 +3,7 @@
 way a person does it; its timings (the browser's navigation timing) are written to
 ``.test-artifacts/console/scale-timings-BACKEND.json`` and printed, never asserted. Screenshots:
 the results table, the grouping, the overview charts, the run form targeting a tag, the run it
-starts (833 machines, split into 9 tasks and shown as one), the stop confirmation."""
+starts (833 machines, split into 9 tasks and shown as one table), the stop confirmations."""
 
 from __future__ import annotations
 
@@ -132,13 +132,30 @@ def test_every_page_at_five_thousand_machines_in_a_browser(
     page.get_by_label(re.compile(r"^Tags \(key=value")).fill("role=web, zone=a")
     expect(page.locator("#target-total")).to_have_text("833")
     shots.append(_shot(page, "scale-04-run-form-tag-targets", backend))
-    # Run: 833 machines are 9 tasks of at most 100, shown as one run with combined counts.
+    # Run: 833 machines are 9 tasks of at most 100, kept as one run: one table of its machines
+    # across the 9 tasks (failures first: the 167 offline), and one Stop for all of them.
     page.get_by_role("button", name="Run", exact=True).click()
     expect(page.get_by_role("heading", name="Run on 833 machines")).to_be_visible()
     expect(page.locator("table.results tbody tr")).to_have_count(9)
     expect(page.locator(".run-counts")).to_contain_text("of 833 done")
+    expect(page.locator("table.result-rows")).to_contain_text("Machines 1 to 50 of 167")
     timings["split run"] = _timing(page)
+    run_url = page.url
+    page.get_by_role("link", name=re.compile(r"^All \(833\)")).click()
+    page.get_by_role("link", name="Machine", exact=True).click()
+    expect(page.get_by_role("columnheader", name=re.compile("Machine"))).to_have_attribute(
+        "aria-sort", "descending"
+    )
+    expect(page.locator("table.result-rows tbody tr").first).to_contain_text("node-4995")
     shots.append(_shot(page, "scale-04b-split-run", backend))
+    page.get_by_role("button", name="Stop the whole run").click()
+    expect(page.locator("#stop-question")).to_contain_text("on 666 of its 833 machines, in 9")
+    expect(page.get_by_role("button", name="Stop it on 666 machines")).to_be_focused()
+    shots.append(_shot(page, "scale-04c-split-run-stop", backend))
+    page.get_by_role("button", name="Stop it on 666 machines").click()
+    expect(page.get_by_role("status")).to_have_text("Stop requested for 666 machines of this run.")
+    expect(page.locator(".run-counts")).to_contain_text("833 of 833 done")
+    assert page.url.startswith(run_url.split("?")[0])
     _open(page, f"{base}/run", timings, "run form again")
     page.get_by_label("Every machine online now").check()
     expect(page.locator("#target-total")).to_have_text(str(fleet.online))

@@ -8,15 +8,13 @@ guesser here signs in for real from many loopback source addresses (127.0.0.0/8 
 
 from __future__ import annotations
 
-import json
 import secrets
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from openassist.server.console.identity import hash_password
 from openassist.server.console.sign_in_guard import FREE_FAILURES
+from tests.integration.test_nodes_console import console_user
 from tests.support.cluster import Cluster
 from tests.support.console import csrf_of, sign_in
 
@@ -24,18 +22,12 @@ PASSWORD = "carol's real password"
 
 
 @pytest.fixture
-def fresh_user(cluster: Cluster) -> Iterator[str]:
+def fresh_user(cluster: Cluster) -> str:
     """A console user of the test's own (a name never counted: on PostgreSQL failures are kept
-    in the store across restarts), on a server restarted."""
+    in the store across restarts)."""
     user = f"carol-{secrets.token_hex(4)}"
-    path = cluster.root / "data" / "console-users.json"
-    kept = path.read_bytes()
-    users = json.loads(kept)["users"]
-    path.write_text(json.dumps({"users": {**users, user: hash_password(PASSWORD)}}))
-    cluster.kill_server()
-    cluster.restart_server()
-    yield user
-    path.write_bytes(kept)
+    console_user(cluster, user, PASSWORD)
+    return user
 
 
 def _browser(cluster: Cluster, source: str = "127.0.0.1") -> httpx.Client:

@@ -6,6 +6,7 @@ a later one is still shipped), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -209,3 +210,84 @@ def test_an_event_committed_after_a_later_one_is_still_shipped(
 
     asyncio.run(scenario())
     assert _ids(path) == [fast.event_id, slow.event_id]
+
+
+def _huge(n: int, size: int) -> Line:
+    """An event larger than one datagram takes (request parameters of ``size`` characters)."""
+    document = {
+        "eventId": f"e-{n}",
+        "eventName": "RunCommand",
+        "userIdentity": {"userName": "admin"},
+        "resourceName": ",".join(f"mi-{k:024d}" for k in range(size // 27)),
+        "requestParameters": {"InstanceIds": "x" * size},
+        "errorCode": "",
+    }
+    text = json.dumps(document, separators=(",", ":"))
+    return Line(time_ms=1_765_000_000_123 + n, name="RunCommand", failed=False, text=text)
+
+
+@pytest.mark.parametrize(("kind", "size"), [("udp", 70_000), ("unix", 400_000)])
+def test_an_event_too_large_for_a_datagram_goes_shortened_and_the_next_follow(
+    kind: str, size: int, tmp_path: Path
+) -> None:
+    """Past the datagram limit (65,507 bytes over UDP; the socket buffer for a Unix socket) the
+    send fails (EMSGSIZE) every time: the batch used to be refused for ever, and every event
+    after it waited behind it."""
+    where: str | int = str(tmp_path / "log.sock") if kind == "unix" else 0
+    with syslog_receiver(kind, where) as receiver:
+        outlet = SyslogOutlet(receiver.address)
+        outlet.write([_line(1), _huge(2, size), _line(3)])
+        receiver.wait_for("e-3")
+        outlet.close()
+        documents = receiver.documents()
+    assert [d["eventId"] for d in documents] == ["e-1", "e-2", "e-3"]
+    short = documents[1]
+    assert short["truncated"] is True and "requestParameters" not in short
+    assert short["eventName"] == "RunCommand" and short["userIdentity"] == {"userName": "admin"}
+    assert len(short["resourceName"]) == 1024
+    assert "truncated" not in documents[0] and "truncated" not in documents[2]
+
+
+def test_the_sink_ships_past_an_event_too_large_for_udp(db: Database) -> None:
+    """The store's events through the sink to UDP syslog: the large one does not hold back the
+    next (it used to fail the batch at every attempt, and nothing after it was shipped)."""
+    large, after = _event(1, Description="d" * 70_000), _event(2)  # a forged form's, say
+    with syslog_receiver("udp") as receiver:
+        outlet = SyslogOutlet(receiver.address)
+        sink = AuditSink(db, [outlet], "local")
+
+        async def scenario() -> None:
+            await db.write(lambda conn: store.insert_event(conn, large))
+            await db.write(lambda conn: store.insert_event(conn, after))
+            assert await sink.ship_once() == 2
+            assert await sink.ship_once() == 0  # both marked shipped
+
+        asyncio.run(scenario())
+        receiver.wait_for(after.event_id)
+        outlet.close()
+        documents = receiver.documents()
+    assert [d["eventId"] for d in documents] == [large.event_id, after.event_id]
+    assert documents[0]["truncated"] is True
+
+
+def _open_paths() -> set[str]:
+    found = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed while listed
+            found.add(os.readlink(fd))
+    return found
+
+
+def test_reopen_lets_go_of_a_moved_file_at_once(tmp_path: Path) -> None:
+    """What SIGHUP does (tests/integration/test_audit_sink.py sends a real one to a server)."""
+    path = tmp_path / "audit.jsonl"
+    outlet = FileOutlet(path, max_bytes=0)
+    outlet.write([_line(1)])
+    moved = tmp_path / "audit.jsonl.1"
+    path.rename(moved)
+    assert str(moved) in _open_paths()
+    outlet.reopen()
+    assert str(moved) not in _open_paths() and not path.exists()
+    outlet.write([_line(2)])
+    outlet.close()
+    assert [json.loads(x)["eventId"] for x in path.read_text().splitlines()] == ["e-2"]

@@ -5,7 +5,7 @@ batch whose commit fails, loses nothing of the others."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -122,3 +122,27 @@ def test_waiters_are_told_after_the_commit_of_every_write_in_the_batch(db: Datab
     assert heard == {f"t-{n}" for n in range(WRITES)}
     for ids, visible in told:
         assert {int(i.removeprefix("t-")) for i in ids} <= visible
+
+
+def test_a_batch_runs_its_writes_in_lock_order_and_answers_each_its_own(db: Database) -> None:
+    ran: list[int] = []
+
+    def work(item: int) -> Callable[[Connection], int]:
+        def insert(conn: Connection) -> int:
+            ran.append(item)
+            conn.execute(text("INSERT INTO item (id, parent) VALUES (:i, 1)"), {"i": item})
+            return item
+
+        return insert
+
+    keys = ["t-b", "t-a", "", "t-b", "t-a"]  # "": a write that locks no shared row, first
+
+    async def main() -> list[int]:
+        first = asyncio.create_task(db.write_grouped(work(100)))  # alone: the rest wait for it
+        writes = [db.write_grouped(work(n), key) for n, key in enumerate(keys)]
+        return [await first, *await asyncio.gather(*writes)]
+
+    answers = asyncio.run(main())
+    assert answers == [100, 0, 1, 2, 3, 4]
+    assert ran == [100, 2, 1, 4, 0, 3]  # by key, arrival order among equal keys
+    assert _stored(db) == {100, 0, 1, 2, 3, 4}

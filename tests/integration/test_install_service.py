@@ -64,6 +64,7 @@ def test_the_readmes_install_service_commands_write_units_systemd_accepts(
     served = _service_section(server)
     assert served["ExecStart"] == f"{OPENASSIST} server --data-dir /var/lib/openassist"
     assert served["StateDirectory"] == "openassist"
+    assert served["ExecReload"] == "/bin/kill -HUP $MAINPID"  # the audit sink reopens its file
     expected = {"ProtectSystem": "strict", "PrivateTmp": "yes", "Restart": "on-failure"}
     assert expected.items() <= served.items()
     agent_service = _service_section(agent)

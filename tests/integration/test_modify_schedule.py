@@ -12,7 +12,7 @@ import pytest
 
 from openassist.cli.api_client import ApiCallError
 from tests.conftest import BACKENDS
-from tests.integration.test_schedules import FAST, _history, _instance, _task
+from tests.integration.test_schedules import FAST, _history, _instance
 from tests.support.cluster import Agent, Cluster, backend_cluster, wait_until
 
 NEVER = "0 0 1 1 1 ? 2099"  # a valid schedule whose first run is far away
@@ -50,12 +50,12 @@ def _modify(cluster: Cluster, invoke_id: str, **params: str) -> dict[str, Any]:
 def test_a_running_schedule_takes_new_content_and_frequency(timed: Cluster, agent: Agent) -> None:
     invoke_id = timed.run("echo tick", agent.instance_id, Frequency=NEVER, Timeout="1")
     wait_until(lambda: _instance(timed, invoke_id)["InvocationStatus"] == "Scheduled", 30)
-    old_command = _task(timed, invoke_id)["CommandId"]
+    old_command = timed.task(invoke_id)["CommandId"]
     answer = _modify(timed, invoke_id, CommandContent="echo tock", Frequency="0/2 * * * * ?")
     assert answer["CommandId"] != old_command
     wait_until(lambda: len(_history(timed, invoke_id)) >= 2, 60, what="runs of the new schedule")
     assert {r["Output"] for r in _history(timed, invoke_id)} == {"tock\n"}
-    task = _task(timed, invoke_id)
+    task = timed.task(invoke_id)
     assert (task["Frequency"], task["CommandId"]) == ("0/2 * * * * ?", answer["CommandId"])
     timed.call("StopInvocation", InvokeId=invoke_id)
     timed.wait_final(invoke_id)
@@ -78,7 +78,7 @@ def test_new_parameters_and_an_added_instance(timed: Cluster, agent: Agent) -> N
         Frequency="rate(2s)",
         **{"InstanceId.1": other.instance_id},
     )
-    rows = _task(timed, invoke_id)["InvokeInstances"]["InvokeInstance"]
+    rows = timed.task(invoke_id)["InvokeInstances"]["InvokeInstance"]
     assert {r["InstanceId"] for r in rows} == {agent.instance_id, other.instance_id}
 
     def both_ran() -> bool:
@@ -134,7 +134,7 @@ def test_refusals(
     with pytest.raises(ApiCallError) as refused:
         _modify(timed, waiting, **params)
     assert (refused.value.code, refused.value.status) == (code, status)
-    assert _task(timed, waiting)["InvocationStatus"] in ("Pending", "Scheduled")
+    assert timed.task(waiting)["InvocationStatus"] in ("Pending", "Scheduled")
 
 
 def test_unknown_task_once_task_and_ended_task(timed: Cluster, agent: Agent) -> None:

@@ -1,6 +1,8 @@
-"""The console behind a load balancer: two server nodes on one PostgreSQL database (sharing the
-session secret, as every node of a cluster must). A sign-in throttled on one node is throttled
-on the other, and a session ended on one node (sign-out, new password, user gone, its access key
+"""The console behind a load balancer: two server nodes on one PostgreSQL database. The session
+secret is the store's, so a session made on one node is one on the other with nothing copied
+(an earlier version kept it in a file per node, to be copied by hand; such a file, and the old
+``console-users.json``, are imported once). A sign-in throttled on one node is throttled on the
+other, and a session ended on one node (sign-out, new password, user gone, its access key
 disabled) is refused by the other at once.
 
 Access keys and principals are cached for an hour here (``access_cache_s``): a refusal on node
@@ -10,18 +12,23 @@ B comes from node A's message on the bus, not from the cache running out.
 from __future__ import annotations
 
 import contextlib
-import shutil
+import json
+import secrets
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from alibabacloud_ram20150501 import models as ram
 
+from openassist.server.console.identity import hash_password
+from openassist.server.console.session import SessionSigner
 from openassist.server.console.sign_in_guard import FREE_FAILURES
+from openassist.server.private_files import write_private
+from openassist.server.service.passwords import session_mark
 from tests.e2e.test_official_sdks import without_proxies
 from tests.e2e.test_ram_sdk import READ_ONLY, ram_client
 from tests.support.cluster import Cluster, postgres_admin_url, temporary_postgres_database
-from tests.support.console import csrf_of, sign_in
+from tests.support.console import console_password, csrf_of, sign_in
 
 __all__ = ["without_proxies"]  # the autouse fixture applies here too
 
@@ -38,11 +45,9 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, C
     with (
         temporary_postgres_database() as url,
         Cluster.start(root_a, url, env=CACHED_FOR_AN_HOUR) as node_a,
+        node_a.another_node(root_b) as node_b,  # nothing copied but the parameter key
     ):
-        (root_b / "data").mkdir(mode=0o700)
-        shutil.copy2(root_a / "data" / "console-secret", root_b / "data" / "console-secret")
-        with node_a.another_node(root_b) as node_b:
-            yield node_a, node_b
+        yield node_a, node_b
 
 
 def console_user(node: Cluster, name: str, password: str) -> None:
@@ -169,3 +174,58 @@ def test_a_key_disabled_on_node_a_ends_its_console_session_on_node_b(
             )
         )
         assert shown_by(client, node_b) == 303
+
+
+def test_the_first_users_session_is_one_on_both_nodes_with_nothing_copied(
+    nodes: tuple[Cluster, Cluster],
+) -> None:
+    node_a, node_b = nodes
+    for node in nodes:  # the secret and the password's hash are in the store, not on disk
+        assert not (node.root / "data" / "console-secret").exists()
+        assert not (node.root / "data" / "console-users.json").exists()
+    # One first password, written by the node that gave it.
+    assert not (node_b.root / "data" / "console-credentials.json").exists()
+    password = console_password(node_a)
+    with signed_in_on(node_a, "admin", password) as client:
+        assert shown_by(client, node_b) == 200
+    with signed_in_on(node_b, "admin", password) as client:
+        assert shown_by(client, node_a) == 200
+
+
+def test_an_earlier_versions_files_are_imported_once_and_its_sessions_go_on(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A node upgraded from a version that kept ``console-secret`` and ``console-users.json``:
+    a session it signed before the upgrade is a session on it and on a new node after; its
+    users sign in on either node with their old passwords; the files are not read again."""
+    root_a, root_b = tmp_path_factory.mktemp("upgraded-a"), tmp_path_factory.mktemp("upgraded-b")
+    data = root_a / "data"
+    data.mkdir(mode=0o700)
+    old_secret = secrets.token_bytes(32)
+    users = {"admin": hash_password("admin's old password"), "ops": hash_password("ops' pass")}
+    write_private(data / "console-secret", old_secret)
+    write_private(data / "console-users.json", json.dumps({"users": users}).encode())
+    signer = SessionSigner(old_secret)
+    cookie = signer.dump(signer.new("user:admin", session_mark(users["admin"])))
+    with (
+        temporary_postgres_database() as url,
+        Cluster.start(root_a, url, log_level="info") as node_a,
+        node_a.another_node(root_b) as node_b,
+    ):
+        for node in (node_a, node_b):
+            with browser(node) as client:
+                client.cookies.set("oa_console", cookie, path="/console")
+                assert shown_by(client, node) == 200, node.server_log.read_text()[-2000:]
+        with signed_in_on(node_b, "ops", "ops' pass") as client:
+            assert shown_by(client, node_a) == 200
+        with signed_in_on(node_b, "admin", "admin's old password") as client:
+            assert shown_by(client, node_a) == 200
+        assert not (data / "console-secret").exists()
+        assert not (data / "console-users.json").exists()
+        assert (data / "console-users.json.imported").exists()
+        assert not (data / "console-credentials.json").exists()  # no new password on upgrade
+        log = node_a.server_log.read_text()
+        assert "console user ops from console-users.json: created as a RAM user" in log
+        assert "console user admin from console-users.json: given its console password" in log
+        assert "console-secret: imported into the store" in log
+        assert old_secret.hex() not in log and users["ops"] not in log

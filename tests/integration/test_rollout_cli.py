@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from openassist.cli.outcome import ExitCode
-from tests.integration.test_rollouts import _intervals, _task, _timed
 from tests.support.cluster import Agent, Cluster, _child_env
+from tests.support.run_log import RunLog
 
 OWNER = pwd.getpwuid(os.getuid()).pw_name
 
@@ -114,14 +114,12 @@ def test_send_file_waits_for_an_offline_machine_until_the_delivery_deadline(
 def test_run_takes_a_delivery_deadline_as_seconds_or_a_utc_time(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    runs.chmod(0o777)
+    log = RunLog.made_in(tmp_path)
     agent = cluster.new_agent("cli-run-deadline")
     agent.stop()
     # Past a 2-second deadline the machine ends unrun, with the code of its agent's state.
     late = cluster.cli(
-        "run", _timed(runs, "true"), "-i", agent.instance_id, "--delivery-deadline", "2"
+        "run", log.script("true"), "-i", agent.instance_id, "--delivery-deadline", "2"
     )
     assert late.returncode == ExitCode.UNREACHED, late.stderr
     assert "cli-run-deadline: Aborted, ClientNotRunning: " in late.stdout
@@ -130,7 +128,7 @@ def test_run_takes_a_delivery_deadline_as_seconds_or_a_utc_time(
     when = (datetime.now(UTC) + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
     queued = cluster.cli(
         "run",
-        _timed(runs, "true"),
+        log.script("true"),
         "-i",
         agent.instance_id,
         "--delivery-deadline",
@@ -139,11 +137,11 @@ def test_run_takes_a_delivery_deadline_as_seconds_or_a_utc_time(
     )
     assert queued.returncode == ExitCode.OK, queued.stderr
     invoke_id = queued.stdout.split()[1]
-    assert _task(cluster, invoke_id)["DeliveryDeadline"] == when
+    assert cluster.task(invoke_id)["DeliveryDeadline"] == when
     cluster.start_agent(agent)
     [row] = cluster.wait_final(invoke_id, timeout_s=60)
     assert row["InvocationStatus"] == "Success"
-    assert len(_intervals(runs)) == 1  # the first task never ran, the second once
+    assert len(log.runs()) == 1  # the first task never ran, the second once
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import BACKENDS
-from tests.integration.test_rollouts import _most_at_once, _task, _timed
 from tests.support.cluster import Agent, Cluster, backend_cluster, wait_until
+from tests.support.run_log import RunLog, most_at_once
 
 TARGETS = 3
 FAST = {
@@ -46,28 +46,11 @@ def _history(cluster: Cluster, invoke_id: str) -> list[dict[str, Any]]:
     return list(answer["Invocation"]["InvocationResults"]["InvocationResult"])
 
 
-def _intervals(runs: Path) -> list[tuple[float, float]]:
-    """The runs recorded so far (a run still writing its file is left for the next look)."""
-    found = []
-    for path in runs.glob("run.*"):
-        fields = path.read_text().split()
-        if len(fields) == 2:
-            found.append((float(fields[0]), float(fields[1])))
-    return found
-
-
-def _runs_dir(tmp_path: Path) -> Path:
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    runs.chmod(0o777)
-    return runs
-
-
 def _stop(cluster: Cluster, invoke_id: str) -> dict[str, Any]:
     cluster.call("StopInvocation", InvokeId=invoke_id)
 
     def ended() -> dict[str, Any] | None:
-        task = _task(cluster, invoke_id)
+        task = cluster.task(invoke_id)
         return task if task["InvocationStatus"] in ("Stopped", "Success", "Failed") else None
 
     return dict(wait_until(ended, 60, what=f"{invoke_id} to stop"))
@@ -76,24 +59,25 @@ def _stop(cluster: Cluster, invoke_id: str) -> dict[str, Any]:
 def test_each_fire_runs_every_target_once_no_more_at_once_than_the_limit(
     timed: Cluster, fleet: list[Agent], tmp_path: Path
 ) -> None:
-    runs = _runs_dir(tmp_path)
+    log = RunLog.made_in(tmp_path)
     invoke_id = timed.run(
-        _timed(runs, "sleep 0.3"),
+        log.script("sleep 0.3"),
         Frequency="rate(3s)",
         Timeout="2",
         MaxConcurrency="1",
         **_targets(fleet),
     )
-    created = _task(timed, invoke_id)
+    created = timed.task(invoke_id)
     assert (created["Fires"], created["TargetsWaiting"], created["TargetsRunning"]) == (0, 3, 0)
-    wait_until(lambda: len(_intervals(runs)) >= 2 * TARGETS, 90, what="two fires")
+    wait_until(lambda: len(log.runs()) >= 2 * TARGETS, 90, what="two fires")
     task = _stop(timed, invoke_id)
-    intervals = _intervals(runs)
-    assert _most_at_once(intervals) <= 1  # from the scripts' own clocks
+    intervals = log.runs()
+    assert most_at_once(intervals) <= 1  # from the scripts' own clocks
     # Once per fire and target: no target ran more often than the task fired.
     per_target: dict[str, int] = {}
     for run in _history(timed, invoke_id):
-        if run.get("StartTime"):
+        # A fire a target could not join is kept too, as a skipped (Cancelled) record.
+        if run.get("StartTime") and run["InvocationStatus"] != "Cancelled":
             per_target[run["InstanceId"]] = per_target.get(run["InstanceId"], 0) + 1
     assert sum(per_target.values()) == len(intervals)
     assert max(per_target.values()) <= task["Fires"]
@@ -103,9 +87,9 @@ def test_each_fire_runs_every_target_once_no_more_at_once_than_the_limit(
 def test_a_fire_that_spends_the_error_budget_leaves_the_rest_for_the_next_fire(
     timed: Cluster, fleet: list[Agent], tmp_path: Path
 ) -> None:
-    runs = _runs_dir(tmp_path)
+    log = RunLog.made_in(tmp_path)
     invoke_id = timed.run(
-        _timed(runs, "false"),
+        log.script("false"),
         Frequency="rate(3s)",
         Timeout="2",
         MaxConcurrency="1",
@@ -114,7 +98,7 @@ def test_a_fire_that_spends_the_error_budget_leaves_the_rest_for_the_next_fire(
     )
 
     def second_fire_spent() -> dict[str, Any] | None:
-        task = _task(timed, invoke_id)
+        task = timed.task(invoke_id)
         return task if task["StopReason"].startswith("fire 2:") else None
 
     spent = wait_until(second_fire_spent, 90, what="the second fire to spend its budget")
@@ -126,7 +110,7 @@ def test_a_fire_that_spends_the_error_budget_leaves_the_rest_for_the_next_fire(
     assert len(waiting) in (0, TARGETS - 1)  # 0: the next fire began meanwhile
     task = _stop(timed, invoke_id)
     # MaxErrors=0: each fire runs one target, which fails, and no other.
-    assert 2 <= len(_intervals(runs)) <= task["Fires"]
+    assert 2 <= len(log.runs()) <= task["Fires"]
 
 
 def test_a_schedule_without_limits_is_still_kept_by_the_agent(
@@ -138,5 +122,5 @@ def test_a_schedule_without_limits_is_still_kept_by_the_agent(
         30,
         what="the agent to take the schedule",
     )
-    assert "Fires" not in _task(timed, invoke_id)
+    assert "Fires" not in timed.task(invoke_id)
     _stop(timed, invoke_id)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_rollouts import _most_at_once
 from tests.support.cluster import Cluster, wait_until
+from tests.support.run_log import Run, most_at_once
 from tests.support.swarm import start_swarm
 
 COUNT = 100
@@ -44,4 +44,4 @@ def test_a_rollout_over_a_hundred_agents_keeps_its_limit(tmp_path: Path) -> None
     assert {r["InvocationStatus"] for r in results} == {"Success"}
     assert sorted(answers) == list(range(COUNT))  # each agent answered once
     assert len(runs) == COUNT
-    assert _most_at_once([(float(took), float(done)) for took, done in runs]) <= 10
+    assert most_at_once([Run("", float(took), float(done)) for took, done in runs]) <= 10

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.test_rollouts import _intervals, _task, _timed
 from tests.support.cluster import Cluster, wait_until
+from tests.support.run_log import RunLog
 
 
 def _tag(cluster: Cluster, instance_ids: list[str], value: str) -> None:
@@ -22,15 +22,13 @@ def _tag(cluster: Cluster, instance_ids: list[str], value: str) -> None:
 def test_tag_targets_are_fixed_at_creation_and_a_deregistered_one_ends_unrun(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    runs, gate = tmp_path / "runs", tmp_path / "gate"
-    runs.mkdir()
-    runs.chmod(0o777)
+    log, gate = RunLog.made_in(tmp_path), tmp_path / "gate"
     agents = [cluster.new_agent(f"wave-{n}") for n in range(4)]
     first, held, last, later = agents
     _tag(cluster, [a.instance_id for a in (first, held, last)], "one")
     wait = f"while [ ! -e {gate} ]; do sleep 0.05; done"
     invoke_id = cluster.run(
-        _timed(runs, wait),
+        log.script(wait),
         MaxConcurrency="1",
         **{"ResourceTag.1.Key": "wave", "ResourceTag.1.Value": "one"},
     )
@@ -58,8 +56,8 @@ def test_tag_targets_are_fixed_at_creation_and_a_deregistered_one_ends_unrun(
     assert results[gone]["StartTime"] in ("", None)
     others = [results[i]["InvocationStatus"] for i in sorted(recorded - {gone})]
     assert others == ["Success", "Success"]
-    assert len(_intervals(runs)) == 2  # the deregistered machine never ran it
-    assert _task(cluster, invoke_id)["TargetsDone"] == 3
+    assert len(log.runs()) == 2  # the deregistered machine never ran it
+    assert cluster.task(invoke_id)["TargetsDone"] == 3
 
 
 def test_a_deregistered_target_of_a_file_rollout_ends_instance_deregistered(

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_rollouts import _intervals, _task, _timed
 from tests.support.cluster import Agent, Cluster
 from tests.support.console import csrf_of, signed_in, text_of
+from tests.support.run_log import RunLog
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +22,13 @@ def fleet(cluster: Cluster) -> list[Agent]:
 def test_the_run_form_takes_batch_wait_and_delivery_deadline(
     cluster: Cluster, fleet: list[Agent], tmp_path: Path
 ) -> None:
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    runs.chmod(0o777)
+    log = RunLog.made_in(tmp_path)
     with signed_in(cluster) as client:
         page = client.get("/console/run")
         assert 'name="batch_wait"' in page.text and 'name="delivery_deadline"' in page.text
         fields = {
             "csrf": csrf_of(page.text),
-            "content": _timed(runs, "true"),
+            "content": log.script("true"),
             "instance_id": [a.instance_id for a in fleet],
             "schedule": "once",
             "max_concurrency": "1",
@@ -52,8 +50,8 @@ def test_the_run_form_takes_batch_wait_and_delivery_deadline(
         assert "InvalidRolloutLimit.BatchWaitWithoutConcurrency" in alone.text
     statuses = [r["InvocationStatus"] for r in cluster.wait_final(invoke_id, 120)]
     assert statuses == ["Success"] * 3
-    assert len(_intervals(runs)) == 3
-    task = _task(cluster, invoke_id)
+    assert len(log.runs()) == 3
+    task = cluster.task(invoke_id)
     assert (task["BatchWait"], task["DeliveryDeadline"][-1]) == (1, "Z")
     with signed_in(cluster) as client:
         shown = text_of(client.get(f"/console/invocations/{invoke_id}").text)
@@ -65,11 +63,9 @@ def test_the_run_form_takes_batch_wait_and_delivery_deadline(
 def test_the_task_page_shows_the_batch_under_way_and_the_stop_reason(
     cluster: Cluster, fleet: list[Agent], tmp_path: Path
 ) -> None:
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    runs.chmod(0o777)
+    log = RunLog.made_in(tmp_path)
     targets = {f"InstanceId.{n}": a.instance_id for n, a in enumerate(fleet, start=1)}
-    invoke_id = cluster.run(_timed(runs, "false"), MaxConcurrency="1", MaxErrors="0", **targets)
+    invoke_id = cluster.run(log.script("false"), MaxConcurrency="1", MaxErrors="0", **targets)
     cluster.wait_final(invoke_id, 120)
     with signed_in(cluster) as client:
         shown = text_of(client.get(f"/console/invocations/{invoke_id}").text)
@@ -80,13 +76,11 @@ def test_the_task_page_shows_the_batch_under_way_and_the_stop_reason(
 def test_openassist_run_shows_each_batch_as_it_starts_and_the_spent_budget(
     cluster: Cluster, fleet: list[Agent], tmp_path: Path
 ) -> None:
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    runs.chmod(0o777)
+    log = RunLog.made_in(tmp_path)
     targets = [item for agent in fleet for item in ("-i", agent.instance_id)]
     done = cluster.cli(
         "run",
-        _timed(runs, "false"),
+        log.script("false"),
         *targets,
         "--max-concurrency",
         "1",
@@ -106,4 +100,4 @@ def test_openassist_run_shows_each_batch_as_it_starts_and_the_spent_budget(
     [spent] = [line for line in lines if line.startswith("budget spent: ")]
     assert "the error budget was spent: 2 target(s) failed" in spent
     assert lines.index(spent) > lines.index(batches[-1])
-    assert len(_intervals(runs)) == 2
+    assert len(log.runs()) == 2

@@ -13,6 +13,7 @@ import pytest
 from openassist.cli.api_client import ApiCallError
 from tests.support.cluster import Agent, Cluster, wait_until
 from tests.support.console import csrf_of, signed_in, text_of
+from tests.support.run_log import RunLog, most_at_once
 
 TARGETS = 6
 
@@ -26,52 +27,18 @@ def _targets(agents: list[Agent]) -> dict[str, str]:
     return {f"InstanceId.{n}": a.instance_id for n, a in enumerate(agents, start=1)}
 
 
-def _timed(runs: Path, body: str = "sleep 0.4") -> str:
-    """A script that records its own start and finish time, one file per run."""
-    return (
-        f"s=$(date +%s.%N); {body}; rc=$?; e=$(date +%s.%N); "
-        f'echo "$s $e" > "$(mktemp -p {runs} run.XXXXXX)"; exit $rc'
-    )
-
-
-def _intervals(runs: Path) -> list[tuple[float, float]]:
-    found = []
-    for path in runs.glob("run.*"):
-        start, end = path.read_text().split()
-        found.append((float(start), float(end)))
-    return found
-
-
-def _most_at_once(intervals: list[tuple[float, float]]) -> int:
-    # An end sorts before a start at the same instant: touching runs did not overlap.
-    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
-    running = most = 0
-    for _, step in events:
-        running += step
-        most = max(most, running)
-    return most
-
-
-def _task(cluster: Cluster, invoke_id: str) -> dict[str, Any]:
-    answer = cluster.call("DescribeInvocations", InvokeId=invoke_id)
-    [task] = answer["Invocations"]["Invocation"]
-    return dict(task)
-
-
 @pytest.mark.parametrize("limit, allowed", [("2", 2), ("50%", 3)])
 def test_no_more_targets_run_at_once_than_max_concurrency(
     cluster: Cluster, fleet: list[Agent], tmp_path: Path, limit: str, allowed: int
 ) -> None:
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    runs.chmod(0o777)
-    invoke_id = cluster.run(_timed(runs), MaxConcurrency=limit, **_targets(fleet))
+    log = RunLog.made_in(tmp_path)
+    invoke_id = cluster.run(log.script(), MaxConcurrency=limit, **_targets(fleet))
     results = cluster.wait_final(invoke_id, timeout_s=120)
     assert [r["InvocationStatus"] for r in results] == ["Success"] * TARGETS
-    intervals = _intervals(runs)
+    intervals = log.runs()
     assert len(intervals) == TARGETS  # each target ran once
-    assert _most_at_once(intervals) <= allowed
-    task = _task(cluster, invoke_id)
+    assert most_at_once(intervals) <= allowed
+    task = cluster.task(invoke_id)
     assert (task["MaxConcurrency"], task["MaxErrors"], task["StopReason"]) == (limit, "", "")
     assert (task["TargetsWaiting"], task["TargetsRunning"], task["TargetsDone"]) == (0, 0, 6)
 
@@ -79,10 +46,8 @@ def test_no_more_targets_run_at_once_than_max_concurrency(
 def test_the_error_budget_stops_the_rollout_and_cancels_the_rest(
     cluster: Cluster, fleet: list[Agent], tmp_path: Path
 ) -> None:
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    runs.chmod(0o777)
-    script = _timed(runs, "false")
+    log = RunLog.made_in(tmp_path)
+    script = log.script("false")
     invoke_id = cluster.run(script, MaxConcurrency="1", MaxErrors="1", **_targets(fleet))
     results = cluster.wait_final(invoke_id, timeout_s=120)
     by_status: dict[str, list[dict[str, Any]]] = {}
@@ -91,12 +56,12 @@ def test_the_error_budget_stops_the_rollout_and_cancels_the_rest(
     # One at a time: the first failure is within the budget, the second spends it.
     assert sorted(by_status) == ["Cancelled", "Failed"]
     assert len(by_status["Failed"]) == 2 and len(by_status["Cancelled"]) == TARGETS - 2
-    assert len(_intervals(runs)) == 2  # the cancelled targets never ran
+    assert len(log.runs()) == 2  # the cancelled targets never ran
     for cancelled in by_status["Cancelled"]:
         assert cancelled["ErrorCode"] == "ErrorBudgetSpent"
         assert "error budget was spent: 2 target(s) failed" in cancelled["ErrorInfo"]
         assert cancelled["StartTime"] in ("", None)
-    task = _task(cluster, invoke_id)
+    task = cluster.task(invoke_id)
     assert task["InvocationStatus"] == "Failed"
     assert "2 target(s) failed" in task["StopReason"] and "MaxErrors=1" in task["StopReason"]
     assert (task["TargetsWaiting"], task["TargetsRunning"], task["TargetsDone"]) == (0, 0, 6)
@@ -105,33 +70,29 @@ def test_the_error_budget_stops_the_rollout_and_cancels_the_rest(
 def test_a_percentage_budget_lets_that_many_fail(
     cluster: Cluster, fleet: list[Agent], tmp_path: Path
 ) -> None:
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    runs.chmod(0o777)
+    log = RunLog.made_in(tmp_path)
     # 50% of 6 allows 3 failures: the fourth spends the budget; 2 targets are never started.
     invoke_id = cluster.run(
-        _timed(runs, "false"), MaxConcurrency="1", MaxErrors="50%", **_targets(fleet)
+        log.script("false"), MaxConcurrency="1", MaxErrors="50%", **_targets(fleet)
     )
     results = cluster.wait_final(invoke_id, timeout_s=120)
     statuses = sorted(r["InvocationStatus"] for r in results)
     assert statuses == ["Cancelled"] * 2 + ["Failed"] * 4
-    assert len(_intervals(runs)) == 4
+    assert len(log.runs()) == 4
 
 
 def test_a_server_killed_mid_rollout_resumes_it_with_its_limit_and_runs_nothing_twice(
     cluster: Cluster, fleet: list[Agent], tmp_path: Path
 ) -> None:
-    runs, gate = tmp_path / "runs", tmp_path / "gate"
-    runs.mkdir()
-    runs.chmod(0o777)
+    log, gate = RunLog.made_in(tmp_path), tmp_path / "gate"
     wait = f"while [ ! -e {gate} ]; do sleep 0.05; done"
-    invoke_id = cluster.run(_timed(runs, wait), MaxConcurrency="2", **_targets(fleet))
+    invoke_id = cluster.run(log.script(wait), MaxConcurrency="2", **_targets(fleet))
 
     def two_running() -> bool:
         # Started (not just handed out): a kill between the hand-out and the agent's answer is
         # the redelivery path's business, not the rollout's.
         started = [r for r in cluster.results(invoke_id) if r["InvocationStatus"] == "Running"]
-        task = _task(cluster, invoke_id)
+        task = cluster.task(invoke_id)
         return len(started) == 2 and task["TargetsWaiting"] == TARGETS - 2
 
     wait_until(two_running, 60, what="the first batch to start")
@@ -141,29 +102,27 @@ def test_a_server_killed_mid_rollout_resumes_it_with_its_limit_and_runs_nothing_
     results = cluster.wait_final(invoke_id, timeout_s=180)
     statuses = [(r["InvocationStatus"], r["ErrorCode"], r["ErrorInfo"]) for r in results]
     assert [s[0] for s in statuses] == ["Success"] * TARGETS, statuses
-    intervals = _intervals(runs)
+    intervals = log.runs()
     assert len(intervals) == TARGETS  # nobody ran it twice, nobody was left out
-    assert _most_at_once(intervals) <= 2
-    assert _task(cluster, invoke_id)["MaxConcurrency"] == "2"
+    assert most_at_once(intervals) <= 2
+    assert cluster.task(invoke_id)["MaxConcurrency"] == "2"
 
 
 def test_batch_wait_keeps_a_freed_slot_empty_that_long(
     cluster: Cluster, fleet: list[Agent], tmp_path: Path
 ) -> None:
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    runs.chmod(0o777)
+    log = RunLog.made_in(tmp_path)
     targets = _targets(fleet[:3])
-    invoke_id = cluster.run(_timed(runs, "true"), MaxConcurrency="1", BatchWait="1", **targets)
+    invoke_id = cluster.run(log.script("true"), MaxConcurrency="1", BatchWait="1", **targets)
     results = cluster.wait_final(invoke_id, timeout_s=120)
     assert [r["InvocationStatus"] for r in results] == ["Success"] * 3
-    intervals = sorted(_intervals(runs))
-    assert len(intervals) == 3
+    runs = sorted(log.runs(), key=lambda r: r.start)
+    assert len(runs) == 3
     # The server lets the next target go 1 s after it stored the previous one's end, which
     # the agent recorded before it reported it (one host, one clock).
-    for (_, previous_end), (next_start, _) in itertools.pairwise(intervals):
-        assert next_start - previous_end >= 1.0
-    assert _task(cluster, invoke_id)["BatchWait"] == 1
+    for previous, following in itertools.pairwise(runs):
+        assert following.start - previous.end >= 1.0
+    assert cluster.task(invoke_id)["BatchWait"] == 1
 
 
 def test_a_task_without_limits_shows_no_rollout_fields(
@@ -171,7 +130,7 @@ def test_a_task_without_limits_shows_no_rollout_fields(
 ) -> None:
     invoke_id = cluster.run("true", fleet[0].instance_id)
     cluster.wait_final(invoke_id)
-    assert "MaxConcurrency" not in _task(cluster, invoke_id)
+    assert "MaxConcurrency" not in cluster.task(invoke_id)
 
 
 @pytest.mark.parametrize(
@@ -215,15 +174,13 @@ def test_invoke_command_through_the_cli_takes_the_limits(
 ) -> None:
     helped = cluster.cli("ecs", "InvokeCommand", "--help")
     assert "--MaxConcurrency" in helped.stdout and "--MaxErrors" in helped.stdout
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    runs.chmod(0o777)
+    log = RunLog.made_in(tmp_path)
     command_id = cluster.call(
         "CreateCommand",
         Name="rollout",
         Type="RunShellScript",
         ContentEncoding="PlainText",
-        CommandContent=_timed(runs, "false"),
+        CommandContent=log.script("false"),
     )["CommandId"]
     targets = [
         item for n, a in enumerate(fleet, start=1) for item in (f"--InstanceId.{n}", a.instance_id)
@@ -245,19 +202,17 @@ def test_invoke_command_through_the_cli_takes_the_limits(
     # MaxErrors=0: the first failure spends the budget.
     statuses = sorted(r["InvocationStatus"] for r in results)
     assert statuses == ["Cancelled"] * (TARGETS - 1) + ["Failed"]
-    assert len(_intervals(runs)) == 1
+    assert len(log.runs()) == 1
 
 
 def test_openassist_run_rolls_out_and_shows_the_spent_budget(
     cluster: Cluster, fleet: list[Agent], tmp_path: Path
 ) -> None:
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    runs.chmod(0o777)
+    log = RunLog.made_in(tmp_path)
     targets = [item for agent in fleet[:4] for item in ("-i", agent.instance_id)]
     done = cluster.cli(
         "run",
-        _timed(runs, "false"),
+        log.script("false"),
         *targets,
         "--max-concurrency",
         "25%",
@@ -270,7 +225,7 @@ def test_openassist_run_rolls_out_and_shows_the_spent_budget(
     assert done.returncode == 2, done.stderr  # some machine failed
     codes = sorted(row["ErrorCode"] for row in json.loads(done.stdout)["InvocationResults"])
     assert codes == ["ErrorBudgetSpent"] * 2 + ["ExitCodeNonzero"] * 2
-    assert len(_intervals(runs)) == 2
+    assert len(log.runs()) == 2
     shown = cluster.cli("run", "false", *targets, "--max-concurrency", "1", "--max-errors", "0")
     assert shown.returncode == 2, shown.stderr
     assert "more than MaxErrors=0 allows" in shown.stdout
@@ -283,37 +238,33 @@ def test_openassist_run_rolls_out_and_shows_the_spent_budget(
 def test_an_offline_target_waits_for_its_agent_until_the_delivery_deadline(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    runs.chmod(0o777)
+    log = RunLog.made_in(tmp_path)
     agent = cluster.new_agent("comes-back")
     agent.stop()  # its service stops and says goodbye: ClientNotRunning without a deadline
-    invoke_id = cluster.run(_timed(runs, "true"), agent.instance_id, DeliveryDeadline="600")
+    invoke_id = cluster.run(log.script("true"), agent.instance_id, DeliveryDeadline="600")
     [waiting] = cluster.results(invoke_id)
     assert (waiting["InvocationStatus"], waiting["ErrorCode"]) == ("Pending", "")
-    assert _task(cluster, invoke_id)["DeliveryDeadline"].endswith("Z")
+    assert cluster.task(invoke_id)["DeliveryDeadline"].endswith("Z")
     cluster.start_agent(agent)
     [result] = cluster.wait_final(invoke_id, timeout_s=60)
     assert result["InvocationStatus"] == "Success"
-    assert len(_intervals(runs)) == 1  # exactly once
+    assert len(log.runs()) == 1  # exactly once
 
 
 def test_a_target_back_after_the_delivery_deadline_never_runs_it(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    runs.chmod(0o777)
+    log = RunLog.made_in(tmp_path)
     agent = cluster.new_agent("too-late")
     agent.stop()
-    invoke_id = cluster.run(_timed(runs, "true"), agent.instance_id, DeliveryDeadline="2")
+    invoke_id = cluster.run(log.script("true"), agent.instance_id, DeliveryDeadline="2")
     [ended] = cluster.wait_final(invoke_id, timeout_s=60)  # the sweeper ends it past the deadline
     assert (ended["InvocationStatus"], ended["ErrorCode"]) == ("Aborted", "ClientNotRunning")
     assert "DeliveryDeadline" in ended["ErrorInfo"] and "goodbye" in ended["ErrorInfo"]
     cluster.start_agent(agent)
     [later] = cluster.wait_final(cluster.run("true", agent.instance_id), timeout_s=60)
     assert later["InvocationStatus"] == "Success"  # it fetched its task list since
-    assert _intervals(runs) == []
+    assert log.runs() == []
 
 
 @pytest.mark.parametrize(
@@ -350,11 +301,9 @@ def test_a_reboot_task_takes_no_rollout_limits(
 def test_stopping_a_rollout_cancels_the_held_targets_and_lets_none_go(
     cluster: Cluster, fleet: list[Agent], tmp_path: Path
 ) -> None:
-    runs, gate = tmp_path / "runs", tmp_path / "gate"
-    runs.mkdir()
-    runs.chmod(0o777)
+    log, gate = RunLog.made_in(tmp_path), tmp_path / "gate"
     wait = f"while [ ! -e {gate} ]; do sleep 0.05; done"
-    invoke_id = cluster.run(_timed(runs, wait), MaxConcurrency="1", **_targets(fleet))
+    invoke_id = cluster.run(log.script(wait), MaxConcurrency="1", **_targets(fleet))
     wait_until(
         lambda: any(r["InvocationStatus"] == "Running" for r in cluster.results(invoke_id)), 60
     )
@@ -363,24 +312,22 @@ def test_stopping_a_rollout_cancels_the_held_targets_and_lets_none_go(
     statuses = sorted(r["InvocationStatus"] for r in results)
     assert statuses == ["Cancelled"] * (TARGETS - 1) + ["Terminated"]
     gate.touch()
-    assert _task(cluster, invoke_id)["TargetsDone"] == TARGETS
+    assert cluster.task(invoke_id)["TargetsDone"] == TARGETS
     [later] = cluster.wait_final(cluster.run("true", fleet[-1].instance_id))
     assert later["InvocationStatus"] == "Success"
-    assert len(_intervals(runs)) <= 1  # only the stopped run may have got to its end
+    assert len(log.runs()) <= 1  # only the stopped run may have got to its end
 
 
 def test_the_console_run_form_takes_the_rollout_limits(
     cluster: Cluster, fleet: list[Agent], tmp_path: Path
 ) -> None:
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    runs.chmod(0o777)
+    log = RunLog.made_in(tmp_path)
     with signed_in(cluster) as client:
         page = client.get("/console/run")
         assert 'name="max_concurrency"' in page.text and 'name="max_errors"' in page.text
         fields = {
             "csrf": csrf_of(page.text),
-            "content": _timed(runs, "false"),
+            "content": log.script("false"),
             "instance_id": [a.instance_id for a in fleet[:3]],
             "schedule": "once",
             "max_concurrency": "1",
@@ -393,7 +340,7 @@ def test_the_console_run_form_takes_the_rollout_limits(
         assert bad.status_code == 400 and "InvalidRolloutLimit.Zero" in bad.text
     statuses = sorted(r["InvocationStatus"] for r in cluster.wait_final(invoke_id, 120))
     assert statuses == ["Cancelled", "Cancelled", "Failed"]
-    assert len(_intervals(runs)) == 1
+    assert len(log.runs()) == 1
     with signed_in(cluster) as client:
         shown = text_of(client.get(f"/console/invocations/{invoke_id}").text)
     assert "Rollout: at most 1 at once, stop after more than 0 failed." in shown

@@ -41,13 +41,8 @@ def agent(timed: Cluster) -> Agent:
     return timed.new_agent("scheduler")
 
 
-def _task(cluster: Cluster, invoke_id: str) -> dict[str, Any]:
-    answer = cluster.call("DescribeInvocations", InvokeId=invoke_id)
-    return dict(answer["Invocations"]["Invocation"][0])
-
-
 def _instance(cluster: Cluster, invoke_id: str) -> dict[str, Any]:
-    return dict(_task(cluster, invoke_id)["InvokeInstances"]["InvokeInstance"][0])
+    return dict(cluster.task(invoke_id)["InvokeInstances"]["InvokeInstance"][0])
 
 
 def _history(cluster: Cluster, invoke_id: str, **extra: str) -> list[dict[str, Any]]:
@@ -86,7 +81,7 @@ def test_cron_task_runs_on_schedule_and_keeps_every_run(timed: Cluster, agent: A
     invoke_id = timed.run("echo tick", agent.instance_id, Frequency="0/2 * * * * ?", Timeout="1")
     # Five runs take longer than the delivery timeout: a Scheduled row is never swept.
     _repeats_at_least(timed, invoke_id, 5)
-    task, row = _task(timed, invoke_id), _instance(timed, invoke_id)
+    task, row = timed.task(invoke_id), _instance(timed, invoke_id)
     assert (task["RepeatMode"], task["Frequency"], task["Timed"]) == (
         "Period",
         "0/2 * * * * ?",
@@ -104,10 +99,10 @@ def test_cron_task_runs_on_schedule_and_keeps_every_run(timed: Cluster, agent: A
     assert finished == []
     result = _stop_and_wait(timed, agent, invoke_id)
     assert result["InvocationStatus"] in ("Cancelled", "Terminated")
-    assert _task(timed, invoke_id)["InvocationStatus"] == "Stopped"
+    assert timed.task(invoke_id)["InvocationStatus"] == "Stopped"
     # The stop adds a run only if it cut one short: Repeats counts exactly the runs kept.
     assert _instance(timed, invoke_id)["Repeats"] == len(_history(timed, invoke_id))
-    assert _task(timed, invoke_id)["Timed"] is False
+    assert timed.task(invoke_id)["Timed"] is False
 
 
 def test_a_fire_during_a_long_run_is_skipped_and_recorded(timed: Cluster, agent: Agent) -> None:

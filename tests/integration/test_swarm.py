@@ -4,6 +4,7 @@ task on every instance, each answered exactly once."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -31,8 +32,15 @@ def test_swarm_reconnects_after_a_server_restart_and_every_agent_takes_a_task(
     with Cluster.start(tmp_path / "cluster") as cluster:
         activation = cluster.call("CreateActivation", InstanceCount=str(COUNT))
         server = f"127.0.0.1:{cluster.agent_port}"
+        trace = tmp_path / "trace.jsonl"
         with start_swarm(
-            server, cluster.ca_file, activation, COUNT, tmp_path / "sims", tmp_path / "swarm.log"
+            server,
+            cluster.ca_file,
+            activation,
+            COUNT,
+            tmp_path / "sims",
+            tmp_path / "swarm.log",
+            trace=trace,
         ) as swarm:
             wait_until(lambda: len(swarm.instance_ids()) == COUNT, 600, 0.5, "every registration")
             wait_until(lambda: len(swarm.back_since(0)) == COUNT, 120, 0.5, "every agent up")
@@ -58,3 +66,13 @@ def test_swarm_reconnects_after_a_server_restart_and_every_agent_takes_a_task(
     assert sorted(r["InstanceId"] for r in results) == sorted(ids)
     assert {(r["InvocationStatus"], r["Output"]) for r in results} == {("Success", "ok\n")}
     assert sorted(answers) == list(range(COUNT))  # each agent answered once
+    # The trace (bench.storm_trace reads it) has each agent's attempts, the restart's included
+    # (a heartbeat in flight at the kill may have started before it and succeeded on its retry).
+    attempts = [json.loads(line) for line in trace.read_text().splitlines()]
+    for what in ("kick", "beat"):
+        back = {
+            a["agent"]
+            for a in attempts
+            if a["what"] == what and not a["error"] and a["end"] > killed_at
+        }
+        assert back == set(range(COUNT)), what

@@ -421,7 +421,7 @@ class Cluster:
         }
 
         def done() -> list[dict[str, Any]] | None:
-            results = self.results(invoke_id)
+            results = self.all_results(invoke_id)
             return (
                 results
                 if results and all(r["InvocationStatus"] in final for r in results)
@@ -429,6 +429,11 @@ class Cluster:
             )
 
         return list(wait_until(done, timeout_s, what=f"{invoke_id} to finish"))
+
+    def task(self, invoke_id: str) -> dict[str, Any]:
+        """The task as DescribeInvocations shows it."""
+        [task] = self.call("DescribeInvocations", InvokeId=invoke_id)["Invocations"]["Invocation"]
+        return dict(task)
 
     def run(self, script: str, *instance_ids: str, **params: str) -> str:
         args = {"Type": "RunShellScript", "CommandContent": script, **params}

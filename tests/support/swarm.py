@@ -26,11 +26,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from openassist.agent import keys as keys_module
+from openassist.agent import ws
 from openassist.agent.channel import Channel, ChannelError
 from openassist.agent.identity import Identity
 from openassist.agent.kicks import KickChannel
@@ -47,14 +49,57 @@ def _emit(event: str, agent: int, at_ms: int = 0, **extra: str) -> None:
     sys.stdout.flush()
 
 
+class TracedChannel(Channel):
+    """The agent's channel, writing each kick-channel open and heartbeat attempt as one JSON
+    line (agent, what, start and end Unix ms, the error or "") to ``trace``: the timeline of a
+    reconnect storm, per agent."""
+
+    def __init__(self, identity: Identity, index: int, trace: TextIO) -> None:
+        super().__init__(identity, timeout_s=30)
+        self._index, self._trace = index, trace
+
+    def _note(self, what: str, started: int, error: str) -> None:
+        ended = time.time_ns() // 1_000_000
+        line = {"agent": self._index, "what": what, "start": started, "end": ended, "error": error}
+        self._trace.write(json.dumps(line) + "\n")
+
+    async def open_kicks(self) -> ws.WebSocket:
+        started = time.time_ns() // 1_000_000
+        try:
+            socket = await super().open_kicks()
+        except ChannelError as error:
+            self._note("kick", started, str(error)[:160])
+            raise
+        self._note("kick", started, "")
+        return socket
+
+    async def heartbeat(self, *args: Any, **kwargs: Any) -> None:
+        started = time.time_ns() // 1_000_000
+        try:
+            await super().heartbeat(*args, **kwargs)
+        except ChannelError as error:
+            self._note("beat", started, str(error)[:160])
+            raise
+        self._note("beat", started, "")
+
+
 class SimulatedAgent:
     def __init__(
-        self, index: int, identity: Identity, settings: AgentSettings, hold_s: float = 0
+        self,
+        index: int,
+        identity: Identity,
+        settings: AgentSettings,
+        hold_s: float = 0,
+        trace: TextIO | None = None,
     ) -> None:
         self._index = index
         self._hold_s = hold_s  # how long a "run" takes: between ``took`` and the answer
         self._settings = settings
-        self._channel = Channel(identity, timeout_s=30)
+        self._channel = (
+            Channel(identity, timeout_s=30)
+            if trace is None
+            else TracedChannel(identity, index, trace)
+        )
         self._kicks = KickChannel(self._channel, settings)
 
     async def run(self) -> None:
@@ -76,17 +121,19 @@ class SimulatedAgent:
             await pause(self._kicks.connected, wait_s)
 
     async def _fetcher(self) -> None:
-        attempt, wait_s = 0, self._settings.poll_s
+        """As the agent's: at each kick, and a poll that is rarer while the channel is up."""
+        attempt, retry_s, since = 0, None, time.monotonic()
         while True:
-            await pause(self._kicks.kicked, wait_s)
+            await self._kicks.until_fetch(since, retry_s)
             self._kicks.kicked.clear()
+            since = time.monotonic()
             try:
                 tasks = await self._channel.task_list("kickoff")
-                attempt, wait_s = 0, self._settings.poll_s
+                attempt, retry_s = 0, None
                 for item in tasks.run:
                     await self._answer(item.task.taskID, item.task.invokeVersion)
             except ChannelError:
-                wait_s = backoff(attempt, self._settings)  # or sooner, on a kick
+                retry_s = backoff(attempt, self._settings)  # or sooner, on a kick
                 attempt += 1
 
     async def _answer(self, task_id: str, version: int) -> None:
@@ -117,7 +164,11 @@ def _pooled_keys(pool: Path, first: int, count: int) -> list[rsa.RSAPrivateKey]:
     for number in range(first, first + count):
         path = pool / f"key-{number:05d}.pem"
         try:
-            key = serialization.load_pem_private_key(path.read_bytes(), None)
+            # Our own keys, written by this function: the RSA consistency check on loading costs
+            # 40 ms of CPU per key, 40 s per 1,000 agents before the first registration.
+            key = serialization.load_pem_private_key(
+                path.read_bytes(), None, unsafe_skip_rsa_key_validation=True
+            )
             assert isinstance(key, rsa.RSAPrivateKey)
         except (OSError, ValueError):
             key = keys_module.new_key()
@@ -158,8 +209,10 @@ async def _worker(args: argparse.Namespace) -> None:
     for index, identity in enumerate(identities):
         _emit("registered", index, instance=identity.instance_id)
     settings = AgentSettings(heartbeat_s=args.heartbeat)
+    trace = args.trace.open("a", buffering=1) if args.trace else None  # lines survive a kill
     agents = [
-        SimulatedAgent(i, identity, settings, args.hold) for i, identity in enumerate(identities)
+        SimulatedAgent(i, identity, settings, args.hold, trace)
+        for i, identity in enumerate(identities)
     ]
     await asyncio.gather(*(agent.run() for agent in agents))
 
@@ -176,6 +229,7 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=0.0, help="seconds each run takes")
     parser.add_argument("--key-pool", type=Path, help="RSA keys kept between runs")
     parser.add_argument("--key-offset", type=int, default=0, help="this worker's first key")
+    parser.add_argument("--trace", type=Path, help="each connection attempt, as JSON lines")
     logging.getLogger("openassist").setLevel(logging.ERROR)  # retries are expected here
     asyncio.run(_worker(parser.parse_args()))
 
@@ -284,6 +338,7 @@ def start_swarm(
     hold_s: float = 0,
     key_pool: tuple[Path, int] | None = None,
     heartbeat_s: float = 60.0,
+    trace: Path | None = None,
 ) -> Iterator[Swarm]:
     """Start a worker with ``count`` simulated agents (registration included); each "run"
     takes ``hold_s``; each heartbeats every ``heartbeat_s``. ``key_pool``: (folder, first key)
@@ -311,6 +366,8 @@ def start_swarm(
     ]
     if key_pool is not None:
         command += ["--key-pool", str(key_pool[0]), "--key-offset", str(key_pool[1])]
+    if trace is not None:
+        command += ["--trace", str(trace)]
     with log.open("ab") as errors:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
     swarm = Swarm(process, count)

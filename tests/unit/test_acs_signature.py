@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -11,8 +14,10 @@ from openassist.protocol.acs_signature import (
     authorization_v3,
     canonical_request_v3,
     format_timestamp,
+    hmac_sha1,
     parse_authorization,
     percent_encode,
+    sha1_constructor,
     sign_v1,
     sign_v3,
     signed_v1_query,
@@ -167,3 +172,31 @@ def test_parse_authorization_reads_the_sdk_form_and_tolerates_spaces() -> None:
 def test_parse_authorization_refuses_malformed_values(value: str) -> None:
     with pytest.raises(ValueError):
         parse_authorization(value)
+
+
+@pytest.mark.parametrize("key_size", [0, 1, 20, 63, 64, 65, 200])
+@pytest.mark.parametrize("message", [b"", b"GET&%2F&Action%3DRunCommand", bytes(range(256)) * 3])
+def test_hmac_sha1_is_the_standard_librarys(key_size: int, message: bytes) -> None:
+    key = bytes((7 * n + 3) % 256 for n in range(key_size))
+    assert hmac_sha1(key, message) == hmac.digest(key, message, "sha1")
+
+
+def test_a_python_without_its_own_sha1_signs_with_hashlibs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "_sha1", None)  # as a build without the module: ImportError
+    assert sha1_constructor() is hashlib.sha1
+    assert sign_v1("testsecret", V1_VECTOR_STRING_TO_SIGN) == "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
+
+
+def test_a_unix_time_and_a_datetime_sign_the_same_timestamp() -> None:
+    moment = datetime(2016, 2, 23, 12, 46, 24, 900000, tzinfo=UTC)
+    assert format_timestamp(moment.timestamp()) == format_timestamp(moment)
+    assert format_timestamp(moment.timestamp()) == "2016-02-23T12:46:24Z"
+    params = {"Action": "DescribeRegions", "Version": "2014-05-26"}
+    by_float = signed_v1_query(params, "testid", "testsecret", "GET", moment.timestamp(), "n")
+    assert by_float == signed_v1_query(params, "testid", "testsecret", "GET", moment, "n")
+
+
+def test_the_empty_payload_hash_is_sha256_of_nothing() -> None:
+    assert hashlib.sha256(b"").hexdigest() == EMPTY_PAYLOAD_SHA256

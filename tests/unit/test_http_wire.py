@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from openassist.cli.http_wire import BadResponse, Connection, ConnectionClosed
+from openassist.cli.http_wire import MAX_HEAD, BadResponse, Connection, ConnectionClosed
 
 Answer = Callable[[socket.socket, int], "bool | None"]
 
@@ -126,3 +126,38 @@ def test_the_api_client_sends_again_when_an_idle_kept_alive_connection_was_close
     finally:
         client.close()
     assert connections == [1, 1]  # two connections, each used once
+
+
+def test_an_answer_sent_a_byte_at_a_time_is_read_whole(serve: Callable[[Answer], int]) -> None:
+    """Lines and bodies that arrive over many receives (and a lookup of a name, not an address)."""
+    body = b'{"Instances": []}'
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nX-Long: %s\r\n\r\n" % (
+        len(body),
+        b"v" * 300,
+    )
+
+    def dribble(peer: socket.socket, _n: int) -> None:
+        peer.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for byte in answer + body:
+            peer.sendall(bytes([byte]))
+
+    connection = Connection("localhost", serve(dribble), 5)
+    assert connection.post("/", b"x", "text/plain") == (200, body)
+    assert connection.post("/", b"y", "text/plain") == (200, body)  # and the connection kept
+    connection.close()
+
+
+def test_a_header_line_past_the_limit_and_a_closed_port_are_errors(
+    serve: Callable[[Answer], int],
+) -> None:
+    def endless(peer: socket.socket, _n: int) -> bool:
+        peer.sendall(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * (MAX_HEAD + 10) + b"\r\n\r\n")
+        return False
+
+    with pytest.raises(BadResponse, match="too long"):
+        Connection("127.0.0.1", serve(endless), 5).post("/", b"x", "text/plain")
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # bound, not listening: the connection is refused
+        with pytest.raises(ConnectionRefusedError):
+            Connection("127.0.0.1", port, 5).post("/", b"x", "text/plain")

@@ -139,6 +139,13 @@ TIMED_EXPECTED: dict[EventKind, dict[S, S | None]] = {
         S.RUNNING: S.SCHEDULED,
         S.STOPPING: S.STOPPING,
     },
+    # A fire of a server-fired schedule that could not reach the agent: the next fire comes.
+    K.ABORTED: {
+        S.PENDING: S.SCHEDULED,
+        S.SCHEDULED: S.SCHEDULED,
+        S.RUNNING: None,
+        S.STOPPING: None,
+    },
 }
 
 

@@ -66,7 +66,7 @@ class Store:
                 {"id": c, "name": name, "type": kind, "content": b"", "timeout": 60,
                  "created_at": 0} for c, (name, kind) in self.commands.items()])  # fmt: skip
         self.clock = 1000
-        self.known_sets = True  # False: at a revision before target sets (0042)
+        self.known_sets = True  # False: at a revision before target sets (0044)
 
     def add_tasks(self, count: int) -> None:
         """``count`` new tasks, each on 1-5 machines; creation times tie in threes. One
@@ -275,7 +275,7 @@ def _tallies_agree(db: Database) -> None:
         c = task_counts.c
         for row in conn.execute(select(c.status, c.repeat_mode, c.command_type, c.target_set, c.n)):
             task_kept[tuple(row[:-1])] = task_kept.get(tuple(row[:-1]), 0) + int(row[-1])
-        # Each task's command type is its command's, whoever wrote it (migration 0042).
+        # Each task's command type is its command's, whoever wrote it (migration 0044).
         kinds = select(t.command_type, commands.c.type).join(
             commands, commands.c.id == t.command_id
         )
@@ -365,7 +365,7 @@ def test_the_migration_goes_up_and_down_with_results_in_the_store(
         store = Store(database, seed=32)
         store.known_sets = False
         store.add_tasks(10)
-        database.migrate()  # 0036 and 0037 tally the rows already there, 0042 names their sets
+        database.migrate()  # 0036 and 0037 tally the rows already there, 0044 names their sets
         _tallies_agree(database)
         _sets_known(database, store)
         store.change_rows(5)

@@ -1,4 +1,4 @@
-"""Target sets (migration 0042) through the store's own write paths: a task written by
+"""Target sets (migration 0044) through the store's own write paths: a task written by
 store.invocations names the set of its instances, a ModifyInvocationAttribute that adds an
 instance (add_rows) moves the task to the grown set, and a RAM-limited DescribeInvocations
 follows: the list, its pages and its TotalCount. Two fan-outs to the same machines share one

@@ -5,10 +5,11 @@ API); never imports ``openassist.server.api`` or ``openassist.server.gateway``, 
 ``openassist.server.store`` only filter and paging types (no query of its own).
 Templates and the one script are package data.
 
-Public face: ``ConsoleKeys``, ``console_app`` and ``first_user`` (used by the composition root).
+Public face: ``ConsoleKeys``, ``console_app`` and ``first_password`` (used by the composition
+root).
 """
 
-from openassist.server.console.identity import ConsoleKeys, first_user
+from openassist.server.console.identity import ConsoleKeys, first_password
 from openassist.server.console.routes import console_app
 
-__all__ = ["ConsoleKeys", "console_app", "first_user"]
+__all__ = ["ConsoleKeys", "console_app", "first_password"]

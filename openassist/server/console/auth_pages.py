@@ -10,6 +10,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
+from openassist.server.console.identity import no_such_user
 from openassist.server.console.session import (
     COOKIE,
     DEVICE_COOKIE,
@@ -107,7 +108,7 @@ class AuthPages:
         await self._audit(request, method, name, "")
         kind, _, who = principal.partition(":")
         mark = (await self.console.user_mark(who) or "") if kind == "user" else ""
-        if kind == "user" and who not in self.console.keys.users:
+        if kind == "user":
             await self.console.services.identities.signed_in(who)
         session = self.console.signer.new(principal, mark)
         response = see_other(_safe_next(form.get("next")))
@@ -156,15 +157,12 @@ class AuthPages:
             if expected is not None and hmac.compare_digest(secret.encode(), expected.encode()):
                 return f"key:{name}"
             return None
-        stored = ""
-        if name not in self.console.keys.users:  # a RAM user with a console password
-            stored = await self.console.services.identities.stored_password(name)
+        # A RAM user with a console password.
+        stored = await self.console.services.identities.stored_password(name)
         if stored:
             checked = await self.guard.hashing.run(lambda: verify_password(secret, stored))
         else:
-            checked = await self.guard.hashing.run(
-                lambda: self.console.keys.check_user(name, secret)
-            )
+            checked = await self.guard.hashing.run(lambda: no_such_user(secret))
         if checked is None:
             return _BUSY
         return f"user:{name}" if checked else None

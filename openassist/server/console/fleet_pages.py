@@ -177,12 +177,12 @@ class FleetPages:
             )
             spec = None if command is not None else forms.command_spec(form)
             saved = command.id if command is not None else ""
-            invoke_ids = await split_run.start(services, spec, saved, args)
+            run_id, invoke_ids = await split_run.start(services, spec, saved, args)
         except ApiError as error:
             return await self.run_form(visit, error, _status(error))
-        if len(invoke_ids) == 1:
+        if not run_id:
             return see_other(f"{PREFIX}/invocations/{invoke_ids[0]}")
-        return see_other(f"{PREFIX}/runs?" + urlencode([("id", i) for i in invoke_ids]))
+        return see_other(f"{PREFIX}/runs/{run_id}")
 
     async def send_form(
         self, visit: Visit, error: ApiError | None = None, status: int = 200

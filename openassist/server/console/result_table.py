@@ -34,14 +34,14 @@ class TableAsk:
     view: str
     same_as: str
 
-    def rows(self, invoke_id: str) -> RowQuery:
+    def rows(self, *invoke_ids: str) -> RowQuery:
         per_page = GROUPS_PER_PAGE if self.view == "groups" else ROWS_PER_PAGE
         statuses = None
         if self.tab != "all":
             outcome = next(o for o in display.OUTCOMES if o.key == self.tab)
             statuses = tuple(sorted(s.value for s in outcome.statuses))
         return RowQuery(
-            invoke_id=invoke_id,
+            invoke_ids=invoke_ids,
             statuses=statuses,
             search=self.search,
             same_as=self.same_as,

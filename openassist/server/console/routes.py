@@ -16,6 +16,7 @@ from openassist.server.console.command_pages import CommandPages
 from openassist.server.console.fleet_pages import FleetPages
 from openassist.server.console.identity import ConsoleKeys
 from openassist.server.console.overview_pages import OverviewPage
+from openassist.server.console.run_pages import RunPages
 from openassist.server.console.targets import TargetCount
 from openassist.server.console.task_pages import TaskPages
 from openassist.server.console.web import SECURITY_HEADERS, Console, refusal
@@ -34,7 +35,7 @@ def console_app(services: Services, keys: ConsoleKeys, agent_port: int = 8643) -
     for the install command of new machines."""
     console = Console(services, keys)
     machines = ActivationPages(console, agent_port)
-    auth, tasks = AuthPages(console), TaskPages(console)
+    auth, tasks, runs = AuthPages(console), TaskPages(console), RunPages(console)
     fleet, library = FleetPages(console), CommandPages(console)
     counter, overview = TargetCount(console), OverviewPage(console)
     files = _static_files()
@@ -56,7 +57,9 @@ def console_app(services: Services, keys: ConsoleKeys, agent_port: int = 8643) -
         Route("/", guard(tasks.results), methods=get),
         Route("/invocations", guard(tasks.results), methods=get),
         Route("/invocations/{invoke_id}", guard(tasks.view), methods=get),
-        Route("/runs", guard(tasks.split_run), methods=get),
+        Route("/runs", guard(runs.earlier), methods=get),
+        Route("/runs/{run_id}", guard(runs.view), methods=get),
+        Route("/runs/{run_id}/stop", guard(runs.stop), methods=post),
         Route("/invocations/{invoke_id}/stop", guard(tasks.stop), methods=post),
         Route("/invocations/{invoke_id}/instances/{instance_id}", guard(tasks.card), methods=get),
         Route(

@@ -1,6 +1,7 @@
 """A run from the console on more machines than one RunCommand takes (the API's 100 a call):
-checked on every target first, then one task per 100 machines, shown together on the run page
-(``/console/runs``), as the CLI splits and shows a large run.
+checked on every target first, then one task per 100 machines, shown together on the run's page
+(``/console/runs/RUN-ID``: the run is kept in the store, see ``service.split_runs``), as the CLI
+splits and shows a large run.
 
 The check is the API's own dry run on the whole choice: an unknown or deregistered machine, or one
 the user's policies refuse (as RunCommand checks each target), refuses the run before any task
@@ -39,13 +40,18 @@ async def _check_every_target(
 
 async def start(
     services: Services, spec: CommandSpec | None, command_id: str, args: TaskArgs
-) -> list[str]:
-    """The InvokeIds of the run on ``args.instance_ids`` (``spec``: a new command; else the
-    saved ``command_id``), one task per ``max_instances_per_call`` machines."""
+) -> tuple[str, list[str]]:
+    """The run on ``args.instance_ids`` (``spec``: a new command; else the saved
+    ``command_id``), one task per ``max_instances_per_call`` machines: the stored run's id
+    ("" when one task takes them all) and the InvokeIds."""
     batch = services.limits.max_instances_per_call
     targets = args.instance_ids
+    run_id = ""
     if len(targets) > batch:
         await _check_every_target(services, spec, command_id, args)
+        tasks = -(-len(targets) // batch)
+        run_id = await services.split_runs.create(len(targets), tasks, args.guard.user_name)
+        args = replace(args, split_run_id=run_id)
     invoke_ids: list[str] = []
     for first in range(0, len(targets), batch):
         part = replace(args, instance_ids=targets[first : first + batch])
@@ -53,4 +59,4 @@ async def start(
             invoke_ids.append(await services.invocations.invoke_command(command_id, part))
         else:
             invoke_ids.append((await services.invocations.run_command(spec, part))[1])
-    return invoke_ids
+    return run_id, invoke_ids

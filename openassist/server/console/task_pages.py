@@ -10,7 +10,7 @@ from starlette.responses import PlainTextResponse, Response
 from openassist.catalog import ENTRIES
 from openassist.errors import ApiError, Forbidden
 from openassist.protocol.statuses import InvocationStatus
-from openassist.server.console import display, failures, result_table, split_run
+from openassist.server.console import display, failures, result_table
 from openassist.server.console.web import PREFIX, SECURITY_HEADERS, Console, Visit, see_other
 from openassist.server.lifecycle.rollout import batch_of
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
@@ -78,31 +78,6 @@ class TaskPages:
             live_url="?" + urlencode({**query, "fragment": "1"}),
         )
 
-    async def split_run(self, visit: Visit) -> Response:
-        """A run the run form split into several tasks (``?id=t-...`` each, see ``split_run``):
-        its tasks and their rows counted together, among those the user may see."""
-        wanted = visit.request.query_params.getlist("id")[: split_run.MAX_TASKS]
-        tasks = await self.tables.several(wanted, visit.guard("DescribeInvocations"))
-        if not tasks:
-            return self.console.page(visit, "missing.html", 404, what="run " + " ".join(wanted))
-        counts = dict.fromkeys(display.OUTCOME_KEYS, 0)
-        rows = []
-        for view in tasks:
-            totals = display.outcome_totals(view.counts)
-            rows.append((view, totals))
-            counts = {key: counts[key] + totals[key] for key in counts}
-        return self.console.page(
-            visit,
-            "runs.html",
-            rows=rows,
-            counts=counts,
-            machines=sum(view.total for view in tasks),
-            done=sum(view.done for view in tasks),
-            per_task=self.console.services.limits.max_instances_per_call,
-            live=any(v.invocation.status in display.ACTIVE_TASKS for v in tasks),
-            live_url="?" + urlencode([*(("id", i) for i in wanted), ("fragment", "1")]),
-        )
-
     async def _confirm_stop(self, visit: Visit, invoke_id: str) -> Response:
         """Stopping a whole task is asked first, with how many machines it still runs on (one
         machine's Stop button names it, and acts at once)."""
@@ -113,10 +88,13 @@ class TaskPages:
         return self.console.page(
             visit,
             "confirm_stop.html",
-            invoke_id=invoke_id,
+            what="task",
+            what_id=invoke_id,
+            action=f"{PREFIX}/invocations/{invoke_id}/stop",
             running=running,
             total=task.total,
-            back=_back(visit.form.get("back"), invoke_id),
+            tasks=0,
+            back=back_to(visit.form.get("back"), f"{PREFIX}/invocations/{invoke_id}"),
         )
 
     async def view(self, visit: Visit) -> Response:
@@ -220,15 +198,17 @@ class TaskPages:
             return failures.plain(refused)
         except ApiError as error:
             notice = failures.line(error)
-        return see_other(_back(visit.form.get("back"), invoke_id, notice=notice))
+        back = back_to(visit.form.get("back"), f"{PREFIX}/invocations/{invoke_id}", notice=notice)
+        return see_other(back)
 
 
-def _back(given: str, invoke_id: str, **params: str) -> str:
-    """Where a stop form returns, with ``params``: the page it was sent from (a task page or
-    a machine's card, under ``/console/invocations/``), else the task's page."""
+def back_to(given: str, otherwise: str, **params: str) -> str:
+    """Where a stop form returns, with ``params``: the page it was sent from (a task page, a
+    machine's card or a run's page), else ``otherwise``."""
     path, _, query = given.partition("?")
-    if not path.startswith(f"{PREFIX}/invocations/") or "//" in path or "\\" in path:
-        path, query = f"{PREFIX}/invocations/{invoke_id}", ""
+    ours = path.startswith((f"{PREFIX}/invocations/", f"{PREFIX}/runs/"))
+    if not ours or "//" in path or "\\" in path:
+        path, query = otherwise, ""
     kept = [(k, v) for k, v in parse_qsl(query) if k not in params and k != "fragment"]
     return path + "?" + urlencode([*kept, *params.items()])
 

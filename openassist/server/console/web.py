@@ -82,6 +82,15 @@ _FORM_NAMES = {
 }
 
 
+# The address's own ids (a task's Stop names its task only in the path), under the API's names.
+_PATH_NAMES = {
+    "invoke_id": "InvokeId",
+    "instance_id": "InstanceId",
+    "command_id": "CommandId",
+    "run_id": "RunId",
+}
+
+
 def console_action(path: str, form: Form) -> str:
     """The API action a console form stands for (its audit event's name)."""
     tail = path.removeprefix(PREFIX)
@@ -204,10 +213,8 @@ class Console:
         return session
 
     async def user_mark(self, name: str) -> str | None:
-        """The mark a console user's sessions carry: of the JSON file's hash, else of the RAM
-        user's console password (a new password, or none, ends the sessions). None: no user."""
-        if name in self.keys.users:
-            return self.keys.user_mark(name)
+        """The mark a console user's sessions carry: of the RAM user's console password (a new
+        password, or none, ends the sessions). None: no such user, or no password."""
         stored = await self.services.identities.stored_password(name)
         return session_mark(stored) if stored else None
 
@@ -233,6 +240,9 @@ class Console:
                 params[name] = values[0]
             else:
                 params.update({f"{name}.{n}": v for n, v in enumerate(values, start=1)})
+        for key, name in _PATH_NAMES.items():
+            if request.path_params.get(key):
+                params.setdefault(name, str(request.path_params[key]))
         event = new_event(
             now=audit.now_ms(),
             action=console_action(request.url.path, visit.form),

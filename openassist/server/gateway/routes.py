@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +31,7 @@ from openassist.server.gateway.auth import (
     replayed,
 )
 from openassist.server.gateway.kicks import KickHub
+from openassist.server.gateway.lookups import AgentLookups
 from openassist.server.gateway.reports import file_report, task_report
 from openassist.server.gateway.task_info import file_info, task_info
 from openassist.server.listen.body import BodyRefused, read_body
@@ -46,13 +46,10 @@ from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.registration import Registration, RegistrationRefused
 from openassist.server.service.replay import ReplayGuard
 from openassist.server.service.restarts import Restart, RestartService
-from openassist.server.service.waiting import anything_waiting
+from openassist.server.service.task_list import TaskListService
 from openassist.server.store.records import Instance, RegistrationState
 
 log = logging.getLogger(__name__)
-
-INSTANCE_CACHE_TTL_S = 5.0
-INSTANCE_CACHE_SIZE = 100_000
 
 
 def _count(text: str) -> int | None:
@@ -100,14 +97,14 @@ class Gateway:
         self._metrics = metrics
         observe_result = metrics.observe_result if metrics else None
         self._delivery = DeliveryService(context, parameter_store, observe_result)
+        self._task_lists = TaskListService(context, self._delivery, files)
         self._outages = OutageService(context)
         self._restarts = RestartService(context)
         self._full_output_cap = context.limits.full_output_cap
         self._limits = context.limits
         self._verifier = AgentVerifier(context.clock)
-        self._instances: dict[str, tuple[float, Instance]] = {}
-        self._access: dict[tuple[str, str], tuple[float, bool]] = {}
-        self.kicks = KickHub(context.bus, forget=lambda i: self._instances.pop(i, None))
+        self._lookups = AgentLookups(fleet, context.bus)
+        self.kicks = KickHub(context.bus, forget=self._lookups.forget)
 
     def app(self, extra: Sequence[BaseRoute] = ()) -> Starlette:
         routes = [
@@ -134,13 +131,14 @@ class Gateway:
         return Starlette(routes=routes, exception_handlers=handlers)
 
     async def close(self) -> None:
+        self._lookups.unsubscribe()
         await self.kicks.close()
 
     async def _authenticate(
         self, connection: HTTPConnection, allow_deregistered: bool = False
     ) -> Instance:
         headers = AgentHeaders.parse(connection.headers)
-        instance = await self._instance(headers.instance_id)
+        instance = await self._lookups.instance(headers.instance_id)
         if instance is None or (
             instance.registration_state is not RegistrationState.REGISTERED
             and not allow_deregistered
@@ -152,41 +150,10 @@ class Gateway:
         if not await self._replay.first_use(scope, headers.request_id, REQUEST_ID_RETENTION_MS):
             raise replayed()
         address = connection.client.host if connection.client else ""
-        if not await self._access_allowed(instance, address):
+        if not await self._lookups.access_allowed(instance, address):
             raise AgentAccessDenied(
                 f"the agent access rules do not admit {address} for instance {instance.id}"
             )
-        return instance
-
-    async def _access_allowed(self, instance: Instance, address: str) -> bool:
-        """Checked on every call (cached like the instance): a refusal is recorded once per
-        cache period, so tasks for the instance say SecurityGroupRuleDenied."""
-        now = time.monotonic()
-        key = (instance.id, address)
-        cached = self._access.get(key)
-        if cached is not None and now - cached[0] < INSTANCE_CACHE_TTL_S:
-            return cached[1]
-        allowed = await self._fleet.access_allowed(instance, address)
-        if not allowed:
-            await self._fleet.record_denial(instance.id)
-            log.warning("agent %s refused by the access rules (from %s)", instance.id, address)
-        if len(self._access) > INSTANCE_CACHE_SIZE:
-            self._access.clear()
-        self._access[key] = (now, allowed)
-        return allowed
-
-    async def _instance(self, instance_id: str) -> Instance | None:
-        """The instance behind a request, cached briefly: every agent call needs it, and its
-        key and registration state rarely change (a deregistration takes effect within the TTL)."""
-        now = time.monotonic()
-        cached = self._instances.get(instance_id)
-        if cached is not None and now - cached[0] < INSTANCE_CACHE_TTL_S:
-            return cached[1]
-        instance = await self._fleet.instance(instance_id)
-        if instance is not None:
-            if len(self._instances) > INSTANCE_CACHE_SIZE:
-                self._instances.clear()
-            self._instances[instance_id] = (now, instance)
         return instance
 
     async def _body(self, request: Request) -> bytes:
@@ -235,7 +202,7 @@ class Gateway:
         instance = await self._authenticate(request, allow_deregistered=True)
         if instance.registration_state is RegistrationState.REGISTERED:
             await self._fleet.deregister(instance.id)
-        self._instances.pop(instance.id, None)
+        self._lookups.forget(instance.id)
         return _json({"code": 200, "instanceId": instance.id})
 
     async def _settle_overdue(self, request: Request, instance: Instance) -> None:
@@ -292,12 +259,9 @@ class Gateway:
         instance = await self._authenticate(request)
         if request.query_params.get("reason") == wire.STARTUP_REASON:
             await self._agent_started(request, instance)
-        if not await anything_waiting(self._context, instance.id):
-            return _json(wire.TaskListResponse(code=200, instanceId=instance.id))
         outage = parse_outage(request.query_params.get(wire.OUTAGE_PARAM))
         per_run = request.query_params.get(wire.SECRETS_PARAM) == wire.SECRETS_PER_RUN
-        runs, stops = await self._delivery.task_list(instance.id, instance.name, outage, per_run)
-        file_tasks = await self._files.claim(instance.id, outage)
+        listed = await self._task_lists.hand_out(instance.id, instance.name, outage, per_run)
         response = wire.TaskListResponse(
             code=200,
             instanceId=instance.id,
@@ -307,10 +271,10 @@ class Gateway:
                     output=wire.OutputInfo(fullOutputCap=self._full_output_cap),
                     repeat=d.repeat,
                 )
-                for d in runs
+                for d in listed.runs
             ],
-            stop=[wire.StopItem(task=task_info(d), repeat=d.repeat) for d in stops],
-            file=[wire.FileItem(task=file_info(task)) for task in file_tasks],
+            stop=[wire.StopItem(task=task_info(d), repeat=d.repeat) for d in listed.stops],
+            file=[wire.FileItem(task=file_info(task)) for task in listed.files],
         )
         return _json(response)
 

@@ -113,6 +113,10 @@ def _timed(current: S, event: Event) -> S | None:
     """A timed task waits Scheduled between runs; one run's end does not end the task."""
     if event.kind is EventKind.DELIVERED:
         return S.SCHEDULED
+    if event.kind is EventKind.ABORTED:
+        # A server-fired schedule's fire that could not reach the agent: only that fire ends,
+        # the row waits for the next (service.fire_misses keeps the miss as a run).
+        return S.SCHEDULED
     replaced = current is S.PENDING and not event.delivered  # waiting for a new version
     if (replaced or current is S.STOPPING) and event.kind in (EventKind.STARTED, *_RUN_ENDS):
         return current  # a run of the version being replaced (or stopped): wait for that

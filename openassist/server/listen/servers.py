@@ -20,6 +20,13 @@ from openassist.server.settings import ServerSettings
 
 log = logging.getLogger("openassist.server")
 
+# The kick channels' keep-alive is the agents' (ours pings a quiet channel every 60 s, the
+# official agent every 60 s): uvicorn's own ping every 20 s tripled that traffic, a TLS record
+# each way per ping, at 10,000 agents 500 a second (issue 20). The server still pings, rarely,
+# so that a channel whose agent vanished without a word (a powered-off machine) is closed.
+WS_PING_INTERVAL_S = 300.0
+WS_PING_TIMEOUT_S = 30.0
+
 
 class QuietServer(uvicorn.Server):
     """Two servers share one process: signals are handled once, by ``serve``."""
@@ -59,6 +66,8 @@ def http_server(
         # TLS is served by the protocol, so that handshakes count and are timed.
         http=guarded_protocol(name, limits, tls),
         ws="websockets-sansio",
+        ws_ping_interval=WS_PING_INTERVAL_S,
+        ws_ping_timeout=WS_PING_TIMEOUT_S,
         timeout_keep_alive=120,
     )
     return QuietServer(config)

@@ -56,6 +56,7 @@ _RESOURCE_PARAMETERS = (
     "UserAccessKeyId",
     "Name",
     "ActivationId",
+    "RunId",  # a console run of several tasks (the console's own id)
 )
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
+import logging
 import os
 import select
 import socket
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +28,8 @@ SYSLOG_FACILITY = 13  # RFC 5424 "log audit"
 SEVERITY_INFO, SEVERITY_NOTICE = 6, 5  # accepted calls; refusals and failures
 APP_NAME = "openassist"
 SEND_TIMEOUT_S = 5.0
+SHORT_FIELD = 1024  # characters kept of a long field when an event is too large for a datagram
+log = logging.getLogger(__name__)
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
 
@@ -46,12 +50,16 @@ class Line:
 class Outlet(Protocol):
     def write(self, lines: Sequence[Line]) -> None: ...
 
+    def reopen(self) -> None:
+        """Let go of the file or socket; the next write opens it anew (SIGHUP)."""
+
     def close(self) -> None: ...
 
 
 class FileOutlet:
     """Appends one line per event; renamed to ``NAME.1`` past ``max_bytes`` (0: never), and
-    reopened when something (logrotate) moved it away."""
+    reopened when something (logrotate) moved it away: noticed before each batch, or at once on
+    ``reopen`` (SIGHUP from logrotate's ``postrotate``), which lets go of the old file then."""
 
     def __init__(self, path: Path, max_bytes: int) -> None:
         self.path = path
@@ -70,6 +78,9 @@ class FileOutlet:
             self._append(fd, data, size)
         except OSError as error:
             raise OutletError(f"audit sink file {self.path}: {error.strerror or error}") from None
+
+    def reopen(self) -> None:
+        self.close()  # the directory too: it may have been replaced as well
 
     def close(self) -> None:
         for fd in (self._fd, self._dir_fd):
@@ -149,6 +160,29 @@ class FileOutlet:
         return self._fd
 
 
+def _event_id(line: Line) -> str:
+    try:
+        return str(json.loads(line.text).get("eventId", "?"))
+    except ValueError:
+        return "?"
+
+
+def shortened(line: Line) -> Line:
+    """``line`` without what makes an event large (its request parameters; a long resource
+    list, error message or user agent cut to ``SHORT_FIELD`` characters), marked
+    ``"truncated": true``: still one JSON document with the event's id, time, action, who and
+    outcome."""
+    document = json.loads(line.text)
+    document.pop("requestParameters", None)
+    for key in ("resourceName", "errorMessage", "userAgent"):
+        value = document.get(key)
+        if isinstance(value, str) and len(value) > SHORT_FIELD:
+            document[key] = value[:SHORT_FIELD]
+    document["truncated"] = True
+    text = json.dumps(document, ensure_ascii=True, separators=(",", ":"))
+    return replace(line, text=text)
+
+
 def _printable(text: str, limit: int) -> str:
     """An RFC 5424 header field: printable US-ASCII, no space, or the nil value."""
     kept = "".join(ch for ch in text if 33 <= ord(ch) <= 126)[:limit]
@@ -182,13 +216,36 @@ class SyslogOutlet:
         try:
             sock = self._connected()
             for line in lines:
-                message = syslog_message(line, self._hostname, os.getpid())
                 if self._stream:
-                    message = f"{len(message)} ".encode() + message
-                sock.sendall(message)
+                    message = syslog_message(line, self._hostname, os.getpid())
+                    sock.sendall(f"{len(message)} ".encode() + message)
+                else:
+                    self._send_datagram(sock, line)
         except OSError as error:
             self.close()
             raise OutletError(f"audit sink syslog {self.address}: {error}") from None
+
+    def _send_datagram(self, sock: socket.socket, line: Line) -> None:
+        """One datagram; an event too large for one (EMSGSIZE: past 65,507 bytes over UDP, or
+        the Unix socket's buffer) goes without its bulky fields, marked ``truncated`` (the whole
+        event stays in LookupEvents by its eventId). Were even that too large, it is left out
+        and logged: one event must never hold back the events after it."""
+        for attempt in (line, shortened(line)):
+            try:
+                sock.send(syslog_message(attempt, self._hostname, os.getpid()))
+                return
+            except OSError as error:
+                if error.errno != errno.EMSGSIZE:
+                    raise
+        log.error(
+            "audit sink syslog %s: event %s is too large for one datagram even shortened; "
+            "left out (it is in LookupEvents)",
+            self.address,
+            _event_id(line),
+        )
+
+    def reopen(self) -> None:
+        self.close()
 
     def close(self) -> None:
         if self._socket is not None:

@@ -91,6 +91,16 @@ class AuditSink:
         for outlet in self._outlets:
             outlet.write(lines)
 
+    def reopen(self) -> None:
+        """Let every outlet go of its file or socket (SIGHUP from logrotate's ``postrotate``):
+        on the sink's thread, after any write under way, so none is written to a file it left."""
+        self._thread.submit(self._reopen_all)
+
+    def _reopen_all(self) -> None:
+        for outlet in self._outlets:
+            outlet.reopen()
+        log.info("audit sink: reopened on SIGHUP")
+
     async def run(self) -> None:
         """Ship until cancelled; an outlet that fails is logged and retried with a backoff."""
         backoff = POLL_S

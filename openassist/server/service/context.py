@@ -34,6 +34,7 @@ class Limits:
     api_burst_per_key: float = _SETTINGS.api_burst_per_key
     min_rate_interval_s: int = _SETTINGS.min_rate_interval_s
     min_cron_interval_s: int = _SETTINGS.min_cron_interval_s
+    missed_fire_grace_s: int = _SETTINGS.missed_fire_grace_s
     api_max_body_bytes: int = _SETTINGS.api_max_body_bytes
     console_max_body_bytes: int = _SETTINGS.console_max_body_bytes
     agent_register_max_body_bytes: int = _SETTINGS.agent_register_max_body_bytes
@@ -61,6 +62,9 @@ class ServiceContext:
 
 
 DEREGISTERED = "deregistered"  # payload on the kick topic: close the agent's channel
+# Payload: the id of an instance whose name or registration state changed (every node drops what
+# its agent gateway cached of it).
+INSTANCE_CHANGED_TOPIC = "instance-changed"
 
 
 def kick_topic(instance_id: str) -> str:

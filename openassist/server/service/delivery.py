@@ -31,7 +31,9 @@ class SecretsUnavailable(Exception):
 
 
 @dataclass(frozen=True)
-class _Claimed:
+class Claimed:
+    """An agent's task-list claim, read and written inside its transaction."""
+
     runs: list[InvocationInstance]
     stops: list[InvocationInstance]
     tasks: dict[str, Invocation]
@@ -94,58 +96,58 @@ class DeliveryService:
         self._store = parameter_store
         self._observe_result = observe_result
 
-    async def task_list(
-        self,
-        instance_id: str,
-        instance_name: str = "",
-        outage_since: int | None = None,
-        secrets_per_run: bool = False,
-    ) -> tuple[list[Delivery], list[Delivery]]:
-        """Tasks to run (new, or handed out earlier and never confirmed) and tasks to stop.
-        Tasks never handed out and past their delivery window end instead (see outages).
-        ``secrets_per_run``: the agent asks for secret values at each run (``secret_values``),
-        so its tasks keep the ``{{oos-secret:...}}`` placeholders; every reference is still
-        checked here, so a task naming a deleted parameter fails at once."""
-        now = self._ctx.clock.now_ms()
+    def claim(
+        self, conn: Connection, instance_id: str, outage_since: int | None, now: int
+    ) -> Claimed:
+        """Inside the caller's write transaction: tasks to run (new, or handed out earlier and
+        never confirmed) and tasks to stop; tasks never handed out and past their delivery
+        window end instead (see outages). The rows handed out are locked (PostgreSQL: ``FOR
+        UPDATE SKIP LOCKED``), so a claim of the same instance at once, on this node or
+        another, skips them: each row is handed out once."""
         redeliver_before = now - self._ctx.limits.redeliver_after_s * 1000
         window = self._ctx.limits.delivery_timeout_s * 1000
-
-        def claim(conn: Connection) -> _Claimed:
-            runs: list[InvocationInstance] = []
-            overdue: list[InvocationInstance] = []
-            for row in invocations.pending_for_instance(conn, instance_id, redeliver_before, now):
-                if row.deliver_by is not None and row.delivered_at is None and now > row.deliver_by:
-                    # Came back too late: it never runs.
-                    tables = invocations.TABLES
-                    past_deadline(conn, tables, row.invoke_id, instance_id, row.deliver_by, now)
-                    continue
-                waiting_since = row.released_at or row.created_at  # a rollout's: its release
-                late = row.delivered_at is None and waiting_since < now - window
-                (overdue if late and row.deliver_by is None else runs).append(row)
-            if overdue:
-                late_rows = [(r.invoke_id, r.released_at or r.created_at) for r in overdue]
+        runs: list[InvocationInstance] = []
+        overdue: list[InvocationInstance] = []
+        for row in invocations.pending_for_instance(conn, instance_id, redeliver_before, now):
+            if row.deliver_by is not None and row.delivered_at is None and now > row.deliver_by:
+                # Came back too late: it never runs.
                 tables = invocations.TABLES
-                settle_rows(conn, tables, instance_id, late_rows, outage_since, now, window, True)
-            stops = invocations.stopping_for_instance(conn, instance_id)
-            tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in (*runs, *stops)])
-            for row in runs:  # a schedule, once handed out, waits Scheduled on the agent
-                task = tasks[row.invoke_id]
-                if task.repeat_mode == RepeatMode.PERIOD and not timed.server_fired(task):
-                    event = Event(EventKind.DELIVERED, timed=True)
-                    invocations.apply_event(conn, row.invoke_id, instance_id, event, {}, now)
-            cmds = invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
-            values: dict[str, dict[StoreReference, str]] = {}
-            ready = []
-            for row in runs:
-                command = cmds[tasks[row.invoke_id].command_id]
-                filled = self._store_values(conn, row, command, now)
-                if filled is not None:
-                    values[row.invoke_id] = filled
-                    ready.append(row)
-            invocations.mark_delivered(conn, ready, now)
-            return _Claimed(ready, stops, tasks, cmds, values)
+                past_deadline(conn, tables, row.invoke_id, instance_id, row.deliver_by, now)
+                continue
+            waiting_since = row.released_at or row.created_at  # a rollout's: its release
+            late = row.delivered_at is None and waiting_since < now - window
+            (overdue if late and row.deliver_by is None else runs).append(row)
+        if overdue:
+            late_rows = [(r.invoke_id, r.released_at or r.created_at) for r in overdue]
+            tables = invocations.TABLES
+            since = outage_since
+            settle_rows(conn, tables, instance_id, late_rows, since, now, window, True)
+        stops = invocations.stopping_for_instance(conn, instance_id)
+        tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in (*runs, *stops)])
+        for row in runs:  # a schedule, once handed out, waits Scheduled on the agent
+            task = tasks[row.invoke_id]
+            if task.repeat_mode == RepeatMode.PERIOD and not timed.server_fired(task):
+                event = Event(EventKind.DELIVERED, timed=True)
+                invocations.apply_event(conn, row.invoke_id, instance_id, event, {}, now)
+        cmds = invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
+        values: dict[str, dict[StoreReference, str]] = {}
+        ready = []
+        for row in runs:
+            command = cmds[tasks[row.invoke_id].command_id]
+            filled = self._store_values(conn, row, command, now)
+            if filled is not None:
+                values[row.invoke_id] = filled
+                ready.append(row)
+        invocations.mark_delivered(conn, ready, now)
+        return Claimed(ready, stops, tasks, cmds, values)
 
-        claimed = await self._ctx.db.write(claim)
+    def deliveries(
+        self, claimed: Claimed, instance_name: str, secrets_per_run: bool
+    ) -> tuple[list[Delivery], list[Delivery]]:
+        """What a claim hands the agent: runs and stops. ``secrets_per_run``: the agent asks
+        for secret values at each run (``secret_values``), so its tasks keep the
+        ``{{oos-secret:...}}`` placeholders; every reference was still checked by the claim,
+        so a task naming a deleted parameter fails at once."""
         tasks, cmds = claimed.tasks, claimed.commands
 
         def delivery(row: InvocationInstance) -> Delivery:
@@ -257,7 +259,7 @@ class DeliveryService:
             return new
 
         # Reports arrive together during a fan-out: they share transactions (group commit).
-        return await self._ctx.db.write_grouped(apply)
+        return await self._ctx.db.write_grouped(apply, report.task_id)
 
     def _timed_report(
         self,

@@ -166,25 +166,21 @@ class FileService:
 
         return await self._ctx.db.read(query)
 
-    async def claim(self, instance_id: str, outage_since: int | None = None) -> list[FileTask]:
-        """Send-file tasks to hand out; those never handed out and past their delivery window
-        end instead (see outages)."""
-        now = self._ctx.clock.now_ms()
+    def claim(
+        self, conn: Connection, instance_id: str, outage_since: int | None, now: int
+    ) -> list[FileTask]:
+        """Inside the caller's write transaction: send-file tasks to hand out; those never
+        handed out and past their delivery window end instead (see outages). Rows are claimed
+        as the task list's are (``DeliveryService.claim``): each is handed out once."""
         before = now - self._ctx.limits.redeliver_after_s * 1000
         window = self._ctx.limits.delivery_timeout_s * 1000
-
-        def claim(conn: Connection) -> list[FileTask]:
-            found = files.claim_pending(conn, instance_id, before, now, now - window)
-            for invoke_id, deliver_by in found.too_late:  # back after the DeliveryDeadline
-                past_deadline(conn, files.TABLES, invoke_id, instance_id, deliver_by, now)
-            if found.overdue:
-                overdue = found.overdue
-                settle_rows(
-                    conn, files.TABLES, instance_id, overdue, outage_since, now, window, True
-                )
-            return found.tasks
-
-        return await self._ctx.db.write(claim)
+        found = files.claim_pending(conn, instance_id, before, now, now - window)
+        for invoke_id, deliver_by in found.too_late:  # back after the DeliveryDeadline
+            past_deadline(conn, files.TABLES, invoke_id, instance_id, deliver_by, now)
+        if found.overdue:
+            overdue = found.overdue
+            settle_rows(conn, files.TABLES, instance_id, overdue, outage_since, now, window, True)
+        return found.tasks
 
     async def report(self, instance_id: str, report: FileReport) -> InstanceStatus | None:
         now = self._ctx.clock.now_ms()
@@ -200,4 +196,4 @@ class FileService:
                 conn, files.TABLES, report.invoke_id, instance_id, event, changes, now
             )
 
-        return await self._ctx.db.write_grouped(apply)
+        return await self._ctx.db.write_grouped(apply, report.invoke_id)

@@ -13,9 +13,6 @@ ClientIsUpgrading for up to ``LINGER_S`` after the agent said it takes them agai
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -25,6 +22,7 @@ from sqlalchemy import Connection
 from openassist.server.service import timed
 from openassist.server.service.context import ServiceContext
 from openassist.server.store import fleet
+from openassist.server.store.batcher import Batcher, Outcome
 from openassist.server.store.records import AgentState
 
 LINGER_S = 0.2  # how long the first heartbeat of a batch waits for others to join it
@@ -42,51 +40,29 @@ class Beat:
     boot_id: str
 
 
-_Waiting = tuple[Beat, "asyncio.Future[list[str]]"]
-
-
 class HeartbeatWriter:
     def __init__(self, context: ServiceContext, linger_s: float = LINGER_S) -> None:
-        self._ctx, self._linger_s = context, linger_s
-        self._waiting: list[_Waiting] = []
-        self._full = asyncio.Event()
-        self._writer: asyncio.Task[None] | None = None
+        self._ctx = context
         self._states: dict[str, Any] = {}  # instance id -> the agent state this node last wrote
+        self._beats: Batcher[Beat, list[str]] = Batcher(
+            self._write_batch,
+            name="heartbeats",
+            max_batch=MAX_BATCH,
+            linger_s=linger_s,
+            urgent=self._changes_state,
+        )
 
     async def record(self, beat: Beat) -> list[str]:
         """Write ``beat`` (with the others of its batch); returns the invoke ids of reboot
         tasks handed out again because the instance booted since its last heartbeat."""
-        answer: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-        self._waiting.append((beat, answer))
-        if len(self._waiting) >= MAX_BATCH or self._changes_state(beat):
-            self._full.set()
-        if self._writer is None or self._writer.done():
-            # A context of its own: the batch is never part of a caller's unit of work.
-            self._writer = asyncio.create_task(
-                self._write_batches(), name="heartbeats", context=contextvars.Context()
-            )
-        return await answer
+        return await self._beats.submit(beat)
 
-    async def _write_batches(self) -> None:
-        while self._waiting:
-            with suppress(TimeoutError):
-                async with asyncio.timeout(self._linger_s):
-                    await self._full.wait()
-            self._full.clear()
-            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-            beats = [beat for beat, _ in batch]
-            try:
-                kicks = await self._ctx.db.write(partial(self._write, beats=beats))
-            except Exception as error:  # the store failed: every heartbeat of the batch fails
-                for _, answer in batch:
-                    if not answer.done():
-                        answer.set_exception(error)
-                continue
-            for beat in beats:
-                self._states[beat.instance_id] = beat.changes.get("agent_state")
-            for (_, answer), rearmed in zip(batch, kicks, strict=True):
-                if not answer.done():
-                    answer.set_result(rearmed)
+    async def _write_batch(self, beats: list[Beat]) -> list[Outcome[list[str]]]:
+        """One transaction for the batch (a store failure fails every heartbeat of it)."""
+        kicks = await self._ctx.db.write(partial(self._write, beats=beats))
+        for beat in beats:
+            self._states[beat.instance_id] = beat.changes.get("agent_state")
+        return [Outcome(rearmed) for rearmed in kicks]
 
     def _changes_state(self, beat: Beat) -> bool:
         """Whether ``beat`` is one the dispatcher must see at once: any state but running, or

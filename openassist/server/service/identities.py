@@ -66,6 +66,11 @@ def _user_id() -> str:
     return str(10**15 + secrets.randbelow(9 * 10**15))
 
 
+def new_user(name: str, now: int, password_hash: str = "") -> RamUser:
+    """A user with nothing but its name (and maybe a console password hash)."""
+    return RamUser(_user_id(), name, name, "", "", "", password_hash, now, now, None)
+
+
 class IdentityService(RamService):
     def __init__(
         self,
@@ -261,7 +266,7 @@ class IdentityService(RamService):
         def ensure(conn: Connection) -> RamUser | None:
             user = store.get_user(conn, name)
             if user is None and store.count_users(conn) == 0:
-                user = RamUser(_user_id(), name, name, "", "", "", "", now, now, None)
+                user = new_user(name, now)
                 store.insert_user(conn, user)
                 store.attach(conn, Attachment(user.id, SYSTEM, ADMINISTRATOR, now))
             if user is not None:

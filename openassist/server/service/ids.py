@@ -24,6 +24,11 @@ def file_task_id() -> str:
     return _hex("f-")
 
 
+def split_run_id() -> str:
+    """A console run split into several tasks (not an API id: the console's own)."""
+    return _hex("run-")
+
+
 def managed_instance_id() -> str:
     return _hex("mi-")
 

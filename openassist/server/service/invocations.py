@@ -25,7 +25,7 @@ from openassist.protocol.statuses import (
     RepeatMode,
     TerminationMode,
 )
-from openassist.server.lifecycle import Event, EventKind, overall_status
+from openassist.server.lifecycle import overall_status
 from openassist.server.service import checks, ids, modify, timed
 from openassist.server.service.context import (
     ServiceContext,
@@ -46,6 +46,7 @@ from openassist.server.service.readiness import (
     agent_absence_code,
     missing_feature,
 )
+from openassist.server.service.stopping import stop_rows
 from openassist.server.store import (
     commands,
     fleet,
@@ -111,6 +112,7 @@ class TaskArgs:
     batch_wait: int = 0  # seconds a slot freed by a finished target stays empty
     delivery_deadline: int | None = None  # ms: an offline target waits for its agent until then
     guard: Guard = UNGUARDED  # the caller's policies, checked on every target before writing
+    split_run_id: str | None = None  # the console run this task is one part of
 
 
 @dataclass(frozen=True)
@@ -191,14 +193,20 @@ class InvocationService:
             require_in_group(targets, instance_ids, args.resource_group_id)
             args.guard.check_run(conn, saved, command is None, instance_ids, args.username)
             features = required_features(args)
+            rollout = bool(args.max_concurrency or args.max_errors)
+            fired = rollout and args.repeat_mode is RepeatMode.PERIOD  # see service.fires
             rows = [
                 self._initial_row(
-                    invoke_id, targets[i], args.repeat_mode, now, features, args.delivery_deadline
+                    invoke_id,
+                    targets[i],
+                    args.repeat_mode,
+                    now,
+                    features,
+                    args.delivery_deadline,
+                    queued=fired,  # each fire looks at the agent again
                 )
                 for i in instance_ids
             ]
-            rollout = bool(args.max_concurrency or args.max_errors)
-            fired = rollout and args.repeat_mode is RepeatMode.PERIOD  # see service.fires
             if fired:  # each fire hands the task out; until the first, the rows wait
                 rows = [replace(r, status=timed.fire_wait(r.status)) for r in rows]
             elif rollout:  # store.rollouts lets them go
@@ -226,6 +234,7 @@ class InvocationService:
                 delivery_deadline=args.delivery_deadline,
                 invoked_by=args.guard.user_name,
                 resource_group_id=args.resource_group_id,
+                split_run_id=args.split_run_id,
             )
             if command is not None:  # made for this task: its first and only invocation
                 invocations.insert_command(conn, replace(command, invoke_times=1))
@@ -264,9 +273,10 @@ class InvocationService:
         now: int,
         features: tuple[str, ...] = (),
         deliver_by: int | None = None,
+        queued: bool = False,
     ) -> InvocationInstance:
         absence = agent_absence_code(instance, now, self._ctx.limits.heartbeat_online_s * 1000)
-        if deliver_by is not None and absence in QUEUED_WHILE:
+        if (deliver_by is not None or queued) and absence in QUEUED_WHILE:
             absence = None  # DeliveryDeadline: it waits for the agent (see sweeps)
         info = absence_info(instance, absence)
         too_old = None if absence else missing_feature(instance, features)
@@ -381,35 +391,7 @@ class InvocationService:
         now = self._ctx.clock.now_ms()
 
         def request_stop(conn: Connection) -> list[str]:
-            task = invocations.get_invocation(conn, invoke_id)
-            if task is None:
-                raise invoke_not_found()
-            rows = invocations.instances_of(conn, [invoke_id])[invoke_id]
-            known = {row.instance_id for row in rows}
-            unknown = [i for i in instance_ids if i not in known]
-            if unknown:
-                raise NotFound(
-                    api.TASK_INSTANCE_NOT_FOUND, instance_id=unknown[0], invoke_id=invoke_id
-                )
-            wanted = set(instance_ids) or known
-            guard.check_instances(conn, sorted(wanted))
-            stopping: list[str] = []
-            for row in rows:
-                if row.instance_id not in wanted:
-                    continue
-                # A reboot task waiting for a boot, or a server-fired one for its next fire, is
-                # not on the agent: it is simply cancelled.
-                waiting_boot = row.status is InstanceStatus.SCHEDULED and (
-                    task.repeat_mode in timed.REBOOT_MODES or timed.server_fired(task)
-                )
-                delivered = row.delivered_at is not None and not waiting_boot
-                event = Event(EventKind.STOP_REQUESTED, delivered=delivered)
-                new = invocations.apply_event(
-                    conn, invoke_id, row.instance_id, event, {"stop_at": now}, now
-                )
-                if new is InstanceStatus.STOPPING:
-                    stopping.append(row.instance_id)
-            return stopping
+            return stop_rows(conn, invoke_id, instance_ids, guard, now)
 
         stopping = await self._ctx.db.write(request_stop)
         for instance_id in stopping:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.service.context import ServiceContext
+from openassist.server.service.fire_misses import end_row
 from openassist.server.store import files, invocations, proposals
 
 
@@ -65,8 +66,7 @@ def past_deadline(
         " the task was not run."
     )
     changes = {"error_code": "DeliveryTimeout", "error_info": info, "finish_at": now}
-    event = Event(EventKind.ABORTED)
-    proposals.apply_event(conn, tables, invoke_id, instance_id, event, changes, now)
+    end_row(conn, tables, invoke_id, instance_id, Event(EventKind.ABORTED), changes, now)
 
 
 def settle_rows(
@@ -83,7 +83,7 @@ def settle_rows(
     ended = 0
     for invoke_id, created_at in overdue:
         changes = verdict(created_at, since, now, window_ms, fetching)
-        if changes is not None and proposals.apply_event(
+        if changes is not None and end_row(
             conn, tables, invoke_id, instance_id, Event(EventKind.ABORTED), changes, now
         ):
             ended += 1

@@ -14,6 +14,10 @@ QUEUED_WHILE = frozenset(
 )
 
 
+# Taken out of the inventory: such an instance never takes a task again.
+GONE = frozenset({"InstanceDeregistered", "InstanceReleased"})
+
+
 def agent_absence_code(instance: Instance, now: int, online_window_ms: int) -> str | None:
     """Why the agent cannot take a task now, as a catalog code; None when it is online."""
     if instance.registration_state is RegistrationState.DEREGISTERED:

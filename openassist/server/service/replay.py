@@ -13,8 +13,6 @@ writer free for the work itself when many agents call at once.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import hashlib
 from typing import Protocol
 
@@ -23,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from openassist.server.service.clock import Clock
 from openassist.server.store import replay_marks
+from openassist.server.store.batcher import Batcher, Outcome
 from openassist.server.store.db import Database
 
 PRUNE_EVERY_MS = 60_000
@@ -40,7 +39,7 @@ def _digest(scope: str, value: str) -> str:
     return hashlib.sha256(f"{scope}\0{value}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
-_Mark = tuple[str, int, "asyncio.Future[bool]"]
+_Mark = tuple[str, int]  # (digest, expires at ms)
 
 
 class StoreReplayGuard:
@@ -49,36 +48,16 @@ class StoreReplayGuard:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db, self._clock = db, clock
         self._pruned_at = 0
-        self._waiting: list[_Mark] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._marks: Batcher[_Mark, bool] = Batcher(
+            self._record, name="replay-marks", max_batch=MAX_BATCH
+        )
 
     async def first_use(self, scope: str, value: str, retention_ms: int) -> bool:
-        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         expires_at = self._clock.now_ms() + retention_ms
-        self._waiting.append((_digest(scope, value), expires_at, answer))
-        if self._writer is None or self._writer.done():
-            # A context of its own: the marks are never part of a caller's unit of work.
-            self._writer = asyncio.create_task(
-                self._write_marks(), name="replay-marks", context=contextvars.Context()
-            )
-        return await answer
+        return await self._marks.submit((_digest(scope, value), expires_at))
 
-    async def _write_marks(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-            try:
-                answers = await self._record(batch)
-            except Exception as error:  # the store failed: every waiting request fails
-                for _, _, answer in batch:
-                    if not answer.done():
-                        answer.set_exception(error)
-                continue
-            for (_, _, answer), new in zip(batch, answers, strict=True):
-                if not answer.done():
-                    answer.set_result(new)
-
-    async def _record(self, batch: list[_Mark]) -> list[bool]:
-        marks = [(digest, expires_at) for digest, expires_at, _ in batch]
+    async def _record(self, marks: list[_Mark]) -> list[Outcome[bool]]:
+        """One transaction for the batch (a store failure fails every request of it)."""
         now = self._clock.now_ms()
         prune = now - self._pruned_at >= PRUNE_EVERY_MS
         if prune:
@@ -90,9 +69,10 @@ class StoreReplayGuard:
             return replay_marks.add_new(conn, marks)
 
         try:
-            return await self._db.write(write)
+            answers = await self._db.write(write)
         except IntegrityError:  # another node wrote one of them meanwhile: one by one
-            return [await self._add_one(digest, expires_at) for digest, expires_at in marks]
+            answers = [await self._add_one(digest, expires_at) for digest, expires_at in marks]
+        return [Outcome(new) for new in answers]
 
     async def _add_one(self, digest: str, expires_at: int) -> bool:
         try:

@@ -25,6 +25,7 @@ from openassist.server.service.ram_policies import PolicyService
 from openassist.server.service.rate_limits import SharedRateBuckets
 from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.sign_in_failures import SharedSignInFailures
+from openassist.server.service.split_runs import SplitRunService
 from openassist.server.service.targeting import TargetingService
 from openassist.server.service.task_tables import TaskTableService
 
@@ -39,6 +40,7 @@ class Services:
     activations: ActivationService
     diagnosis: DiagnosisService
     task_tables: TaskTableService
+    split_runs: SplitRunService
     targeting: TargetingService
     overview: OverviewService
     parameter_store: ParameterStoreService

@@ -18,6 +18,7 @@ from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.lifecycle.sweeper import SweepRules, overdue
 from openassist.server.service.context import ServiceContext
+from openassist.server.service.fire_misses import end_row
 from openassist.server.service.outages import iso_utc
 from openassist.server.service.readiness import absence_info, agent_absence_code
 from openassist.server.store import files, fleet, invocations, proposals
@@ -83,7 +84,8 @@ class Sweeper:
             if verdict is None or not proposals.claim_task(conn, tables, row.invoke_id):
                 continue
             changes = {"error_code": verdict.code, "error_info": verdict.info, "finish_at": now}
-            if proposals.apply_event(
+            # A server-fired schedule's row misses this fire only (service.fire_misses).
+            if end_row(
                 conn, tables, row.invoke_id, row.instance_id, Event(verdict.event), changes, now
             ):
                 ended.append(verdict.code)
@@ -102,7 +104,7 @@ class Sweeper:
         info = f"{reason} The task's DeliveryDeadline ({deadline}) passed."
         changes = {"error_code": code, "error_info": info, "finish_at": now}
         event = Event(EventKind.ABORTED)
-        if proposals.apply_event(conn, tables, row.invoke_id, row.instance_id, event, changes, now):
+        if end_row(conn, tables, row.invoke_id, row.instance_id, event, changes, now):
             return [code]
         return []
 

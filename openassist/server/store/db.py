@@ -295,15 +295,16 @@ class Database:
         await self.announce(changed, released)
         return result
 
-    async def write_grouped(self, work: Callable[[Connection], T]) -> T:
+    async def write_grouped(self, work: Callable[[Connection], T], lock_order: str = "") -> T:
         """As ``write``, but ``work`` may share its transaction with the writes that arrive
         while another is in flight (group commit, ``store/group_commit.py``): for many small
-        independent writes at once, such as agent reports. Inside a unit of work, or with riders
-        armed, it is a plain ``write``."""
+        independent writes at once, such as agent reports and claims. ``lock_order``: the key
+        of the shared row ``work`` locks, if any (see ``GroupCommit``). Inside a unit of work,
+        or with riders armed, it is a plain ``write``."""
         unit = _UNIT.get()
         if _RIDERS.get() or (unit is not None and unit.db is self and not unit.closed):
             return await self.write(work)
-        return await self.grouped.write(work)
+        return await self.grouped.write(work, lock_order)
 
     async def announce(self, changed: frozenset[str], released: frozenset[Released]) -> None:
         """After a commit: wake result waiters, and the agents of rows a rollout released."""

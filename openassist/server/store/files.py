@@ -112,13 +112,17 @@ def claim_pending(
     found = conn.execute(
         select(
             _r.c.invoke_id, _r.c.created_at, _r.c.delivered_at, _r.c.released_at, _r.c.deliver_by
-        ).where(
+        )
+        .where(
             _r.c.instance_id == instance_id,
             _r.c.status == InstanceStatus.PENDING.value,
             _r.c.held.is_(False),  # a rollout holds it back (see store.rollouts)
             _r.c.released_at.is_(None) | (_r.c.released_at <= now),  # its BatchWait is over
             _r.c.delivered_at.is_(None) | (_r.c.delivered_at < redeliver_before),
         )
+        # Locked for this claim, and rows another claim holds left out (as the task list's,
+        # ``invocations.pending_for_instance``): each row is handed out once.
+        .with_for_update(skip_locked=True)
     ).all()
     never = [r for r in found if r.delivered_at is None]
     too_late = [(r.invoke_id, r.deliver_by) for r in never if r.deliver_by and now > r.deliver_by]

@@ -205,7 +205,9 @@ def pending_for_instance(
 ) -> list[InvocationInstance]:
     """Rows to hand out in a task list: never delivered, or delivered before ``redeliver_before``
     and not yet confirmed by a report (acknowledged delivery: the task list is the truth); a
-    rollout's row only once released and due."""
+    rollout's row only once released and due. The rows are locked for the caller's claim and
+    rows another transaction holds are left out (PostgreSQL; SQLite has one writer): two claims
+    at once, on one node or two, never both hand out a row."""
     query = select(_ii).where(
         _ii.c.instance_id == instance_id,
         _ii.c.status == InstanceStatus.PENDING.value,
@@ -213,7 +215,8 @@ def pending_for_instance(
         _ii.c.released_at.is_(None) | (_ii.c.released_at <= now),  # its BatchWait is over
         (_ii.c.delivered_at.is_(None)) | (_ii.c.delivered_at < redeliver_before),
     )
-    return [_instance_row(row) for row in conn.execute(query.order_by(_ii.c.created_at))]
+    query = query.order_by(_ii.c.created_at).with_for_update(skip_locked=True)
+    return [_instance_row(row) for row in conn.execute(query)]
 
 
 def anything_for_instance(

@@ -133,6 +133,7 @@ class Invocation:
     delivery_deadline: int | None = None  # ms; None: the default delivery window
     fires: int = 0  # a server-fired Period task (rollout limits): fires so far
     fired_at: int | None = None  # and when the last one was
+    split_run_id: str | None = None  # the console run it is part of (store.split_runs)
 
 
 @dataclass(frozen=True)

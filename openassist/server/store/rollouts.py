@@ -5,12 +5,26 @@ and a restart finds the rollout exactly where the last commit left it."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Connection, Table, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    exists,
+    insert,
+    literal,
+    select,
+    update,
+)
 
 from openassist.protocol.statuses import InstanceStatus, RepeatMode
 from openassist.server.lifecycle.rollout import BUDGET_SPENT, next_step, tally, tally_fire
 from openassist.server.store.db import note_released
 from openassist.server.store.schema import invocation_instances as _ii
+from openassist.server.store.schema import invocation_runs as _runs
 from openassist.server.store.schema import invocations as _tasks
 
 
@@ -28,7 +42,7 @@ def advance(
     the task's tables (commands by default, or send-file tasks). The caller refreshes the
     task's overall status."""
     c = tasks.c
-    fire_columns = (c.repeat_mode, c.fires) if "fires" in c else ()
+    fire_columns = (c.repeat_mode, c.fires, c.fired_at) if "fires" in c else ()
     task = conn.execute(
         select(c.max_concurrency, c.max_errors, c.batch_wait, *fire_columns).where(
             c.id == invoke_id
@@ -58,6 +72,9 @@ def advance(
         return
     step = next_step(task.max_concurrency, task.max_errors, counts)
     if step.cancel_reason:
+        if fire is not None:  # each kept as a Cancelled run of the schedule's history
+            told = f"fire {fire}: {step.cancel_reason}"
+            _keep_cancelled(conn, waiting, task.fired_at or now, told, now)
         # The rest of a fire wait Scheduled for the next one; a one-shot task's end Cancelled.
         ended = {"finish_at": now} if fire is None else {}
         status = InstanceStatus.CANCELLED if fire is None else InstanceStatus.SCHEDULED
@@ -89,3 +106,31 @@ def advance(
             .values(held=False, released_at=due, update_at=now)
         )
         note_released(conn, instance_id, invoke_id, due)
+
+
+def _keep_cancelled(
+    conn: Connection, waiting: list[ColumnElement[bool]], fired_at: int, reason: str, now: int
+) -> None:
+    """The fire's targets its spent budget cancels, each as a Cancelled run of the history
+    keyed by the fire's time (the StartTime a skipped fire shows too; nothing ran), in one
+    statement. A record kept already for that fire (none should be) is left alone."""
+    kept = select(_runs.c.instance_id).where(
+        _runs.c.invoke_id == _ii.c.invoke_id,
+        _runs.c.instance_id == _ii.c.instance_id,
+        _runs.c.start_at == fired_at,
+    )
+    rows = select(
+        _ii.c.invoke_id,
+        _ii.c.instance_id,
+        literal(fired_at, BigInteger),
+        literal(InstanceStatus.CANCELLED.value, String),
+        literal(BUDGET_SPENT, String),
+        literal(reason, Text),
+        literal(b"", LargeBinary),
+        literal(0, BigInteger),
+        literal(now, BigInteger),
+        _ii.c.repeats,
+    ).where(*waiting, ~exists(kept))
+    columns = ["invoke_id", "instance_id", "start_at", "status", "error_code", "error_info"]
+    columns += ["output", "dropped", "finish_at", "run_number"]
+    conn.execute(insert(_runs).from_select(columns, rows))

@@ -182,12 +182,16 @@ invocations = Table(
     # the last one was (ms; NULL: none yet).
     Column("fires", Integer, nullable=False, server_default="0"),
     Column("fired_at", BigInteger, nullable=True),
+    # The console run it is one part of, when a run on more machines than one task takes was
+    # split (``split_runs``); NULL for every other task.
+    Column("split_run_id", String(64), nullable=True),
     # Its command's type (which never changes; DescribeInvocations' CommandType) and the set
     # of instances it runs on (store.target_sets; "": not known, judged by its rows), kept by
     # store.invocations with its rows.
     Column("command_type", String(32), nullable=False, server_default=""),
     Column("target_set", String(64), nullable=False, server_default=""),
     Index("ix_invocations_created_at", "created_at"),
+    Index("ix_invocations_split_run_id", "split_run_id"),
     Index("ix_invocations_command_id", "command_id"),  # DescribeInvocations[Results] by CommandId
     # DescribeInvocations by InvokeStatus, RepeatMode, Timed, CommandType and the instances the
     # caller may see: each list's keys (created_at, id) read from its index alone.
@@ -266,7 +270,7 @@ result_counts = Table(
 )
 
 # Tallies of invocations by (status, repeat mode, command type, target set), kept the same way
-# (migrations 0037 and 0042).
+# (migrations 0037 and 0044).
 task_counts = Table(
     "task_counts",
     metadata,
@@ -515,4 +519,26 @@ cloud_assistant_settings = Table(
     Column("setting_type", String(64), primary_key=True),
     Column("document", Text, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+)
+
+# A console run on more machines than one task takes, split into tasks (each names it in
+# ``invocations.split_run_id``): its page, merged table and Stop outlive the URL that opened it.
+split_runs = Table(
+    "split_runs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("invoked_by", String(64), nullable=False, default=""),
+    Column("machines", Integer, nullable=False),  # targets chosen (each in exactly one task)
+    Column("tasks", Integer, nullable=False),  # tasks it was split into
+)
+
+# Secrets every node of the server must hold alike, created once by the first node to start and
+# kept sealed (service/secret_box.py: the parameter key, which every node already shares).
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),  # "console-session" signs console sessions
+    Column("sealed", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
 )

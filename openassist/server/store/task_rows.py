@@ -1,5 +1,6 @@
-"""The per-machine rows of one task as a table and as groups of identical output, read a page at
-a time (the console's results table: 1,000 machines a task, never all loaded at once).
+"""The per-machine rows of one task (or of the tasks of one split run) as a table and as groups
+of identical output, read a page at a time (the console's results table: 1,000 machines a task,
+never all loaded at once).
 
 Rows come with the machine's name and the first bytes of their output only; sorting, filtering,
 search and counting happen in SQL on both dialects.
@@ -26,10 +27,11 @@ SORTS = ("name", "status", "exit_code", "duration", "output")
 
 @dataclass(frozen=True)
 class RowQuery:
-    """Which rows of one task, in which order, which page (offset paging: a table sorted on any
-    column; a task has at most a few thousand rows)."""
+    """Which rows of one task (or of the tasks of a run, merged), in which order, which page
+    (offset paging: a table sorted on any column; a task has at most a few thousand rows, a run
+    at most 100 tasks of 100)."""
 
-    invoke_id: str
+    invoke_ids: tuple[str, ...]
     statuses: tuple[str, ...] | None = None  # None: every status
     search: str = ""  # part of the machine's name, hostname or id (case-insensitive)
     same_as: str = ""  # only rows whose result equals this machine's (an output group)
@@ -52,6 +54,7 @@ class ResultLine:
     start_at: int | None
     finish_at: int | None
     head: bytes  # the first HEAD_BYTES of the output
+    invoke_id: str = ""  # its task (a run's rows come from several)
 
     @property
     def duration_ms(self) -> int | None:
@@ -70,11 +73,11 @@ class OutputGroup:
     exit_code: int | None
     error_code: str
     head: bytes
-    names: list[tuple[str, str]]  # (instance id, name) of its first machines by name
+    names: list[tuple[str, str, str]]  # (invoke id, instance id, name) of its first machines
 
 
 def _where(query: Select[Any], q: RowQuery) -> Select[Any]:
-    query = query.where(_ii.c.invoke_id == q.invoke_id)
+    query = query.where(_in_tasks(_ii, q.invoke_ids))
     if q.statuses is not None:
         query = query.where(_ii.c.status.in_(q.statuses))
     if q.visible is not None:
@@ -89,17 +92,26 @@ def _where(query: Select[Any], q: RowQuery) -> Select[Any]:
             )
         )
     if q.same_as:
-        query = query.where(*_same_result(q.invoke_id, q.same_as))
+        query = query.where(*_same_result(q.invoke_ids, q.same_as))
     return query
 
 
-def _same_result(invoke_id: str, sample: str) -> list[ColumnElement[bool]]:
-    """Rows with the same status, codes and output as ``sample``'s row."""
+def _in_tasks(table: Any, invoke_ids: tuple[str, ...]) -> ColumnElement[bool]:
+    column: ColumnElement[str] = table.c.invoke_id
+    if len(invoke_ids) == 1:
+        return column == invoke_ids[0]
+    return column.in_(invoke_ids)
+
+
+def _same_result(invoke_ids: tuple[str, ...], sample: str) -> list[ColumnElement[bool]]:
+    """Rows with the same status, codes and output as ``sample``'s row (a machine is in one
+    task of a run; should it be in several, the first by task id is the sample)."""
     other = _ii.alias("sample")
-    one = and_(other.c.invoke_id == invoke_id, other.c.instance_id == sample)
+    one = and_(_in_tasks(other, invoke_ids), other.c.instance_id == sample)
 
     def of_sample(column: str) -> Any:
-        return select(other.c[column]).where(one).scalar_subquery()
+        first = select(other.c[column]).where(one).order_by(other.c.invoke_id).limit(1)
+        return first.scalar_subquery()
 
     exit_same = or_(
         _ii.c.exit_code == of_sample("exit_code"),
@@ -130,7 +142,7 @@ def _order(q: RowQuery) -> list[Any]:
     }.get(q.sort, instances.c.name)
     # NULLs (not finished, no exit code) last either way, then a stable tie-break on the id.
     ordered = column.desc() if q.descending else column.asc()
-    return [column.is_(None), ordered, _ii.c.instance_id]
+    return [column.is_(None), ordered, _ii.c.instance_id, _ii.c.invoke_id]
 
 
 def list_rows(conn: Connection, q: RowQuery) -> tuple[list[ResultLine], int]:
@@ -139,6 +151,7 @@ def list_rows(conn: Connection, q: RowQuery) -> tuple[list[ResultLine], int]:
     head = func.substr(_ii.c.output, 1, HEAD_BYTES).label("head")
     query = _where(
         _joined(
+            _ii.c.invoke_id,
             _ii.c.instance_id,
             func.coalesce(instances.c.name, literal("")).label("name"),
             _ii.c.status,
@@ -161,6 +174,7 @@ def list_rows(conn: Connection, q: RowQuery) -> tuple[list[ResultLine], int]:
             start_at=row.start_at,
             finish_at=row.finish_at,
             head=bytes(row.head or b""),
+            invoke_id=row.invoke_id,
         )
         for row in rows
     ]
@@ -184,7 +198,7 @@ def output_groups(
     for row in page:
         sample = row[5]
         members = RowQuery(
-            invoke_id=q.invoke_id,
+            invoke_ids=q.invoke_ids,
             statuses=q.statuses,
             search=q.search,
             same_as=sample,
@@ -200,7 +214,7 @@ def output_groups(
                 exit_code=row.exit_code,
                 error_code=row.error_code,
                 head=bytes(row.output or b"")[:HEAD_BYTES],
-                names=[(line.instance_id, line.name) for line in lines],
+                names=[(line.invoke_id, line.instance_id, line.name) for line in lines],
             )
         )
     return groups, int(total)

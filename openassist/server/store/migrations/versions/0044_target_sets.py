@@ -1,8 +1,8 @@
 """target_sets and a task's command type: RAM-limited and CommandType task lists counted from
 the task tallies, and their keys read from an index alone
 
-Revision ID: 0042
-Revises: 0041
+Revision ID: 0044
+Revises: 0043
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0042"
-down_revision = "0041"
+revision = "0044"
+down_revision = "0043"
 branch_labels = None
 depends_on = None
 
