@@ -123,6 +123,10 @@ class ServerSettings:
     # Shortest rate(...) interval of timed tasks (API.md 4); a test deployment may lower it.
     min_rate_interval_s: int = 60
     min_cron_interval_s: int = 10  # shortest interval between runs of a cron Frequency
+    # A server-fired schedule's fire (a Period task with rollout limits) found this many seconds
+    # late, because no server was running when it was due, is skipped (kept in the history) and
+    # the schedule goes on at its next time; a fire less late than this still runs.
+    missed_fire_grace_s: int = 60
     # The RAM user created at first start with AdministratorAccess; it owns the first access
     # key and every key of a release before users.
     admin_user: str = "admin"

@@ -45,6 +45,7 @@ NODE = "test_node_sdk.py"
 HERE = "test_sdk_every_action.py"
 RAM = "test_ram_sdk.py"
 LEGACY = "test_legacy_sdk_actions.py"
+GROUPS = "test_sdk_resource_groups.py"
 
 # action -> the e2e tests ("file::test") that drive it through an official SDK, unmodified.
 COVERAGE: dict[str, tuple[str, ...]] = {
@@ -126,6 +127,9 @@ COVERAGE: dict[str, tuple[str, ...]] = {
     "ModifyManagedInstance": (
         f"{HERE}::test_current_sdk_renames_tags_and_deregisters_an_instance",
         f"{LEGACY}::test_legacy_sdk_renames_tags_and_deregisters_an_instance",
+    ),
+    "JoinResourceGroup": (
+        f"{GROUPS}::test_current_sdk_moves_an_instance_to_another_resource_group",
     ),
     "DeregisterManagedInstance": (
         f"{HERE}::test_current_sdk_renames_tags_and_deregisters_an_instance",

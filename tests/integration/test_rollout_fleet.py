@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cluster import Agent, Cluster, wait_until
+from tests.conftest import BACKENDS
+from tests.support.cluster import Agent, Cluster, backend_cluster, wait_until
 from tests.support.run_log import RunLog, most_at_once
 
 AGENTS = 60
@@ -20,9 +21,13 @@ AGENTS = 60
 pytestmark = pytest.mark.timeout(900)
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, list[Agent]]]:
-    with Cluster.start(tmp_path_factory.mktemp("fleet60")) as cluster:
+@pytest.fixture(scope="module", params=BACKENDS)
+def fleet(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Cluster, list[Agent]]]:
+    """60 agents on one server, on each database backend in turn (PostgreSQL when
+    OPENASSIST_TEST_POSTGRES_URL is set)."""
+    with backend_cluster(request.param, tmp_path_factory.mktemp("fleet60")) as cluster:
         agents = [cluster.register_agent(f"f60-{n:02d}") for n in range(AGENTS)]
         for agent in agents:
             cluster.start_agent(agent, wait_online=False)

@@ -124,6 +124,15 @@ FILE_TOO_LARGE = _E(
     "Content",
 )
 
+# JoinResourceGroup: a managed instance moves to another resource group.
+GROUP_RESOURCE_TYPE_UNSUPPORTED = _E(
+    "InvalidResourceType.NotSupported",
+    _K.INVALID_PARAMETER,
+    400,
+    "ResourceType must be instance (a managed instance, mi-...); got {value!r}.",
+    "ResourceType",
+)
+
 # Tag actions (TagResources, UntagResources, ListTagResources).
 RESOURCE_TYPE_UNSUPPORTED = _E(
     "InvalidResourceType.NotSupported",

@@ -193,6 +193,10 @@ DescribeManagedInstances: list managed instances
 ModifyManagedInstance: rename a managed instance
   InstanceId*: the instance (mi-...)
   InstanceName*: 2-128 characters, starting with a letter
+JoinResourceGroup: move a managed instance to another resource group
+  ResourceGroupId*: the group, at most 64 characters
+  ResourceId*: the instance (mi-...)
+  ResourceType*: instance
 DeregisterManagedInstance: deregister a managed instance; its tasks end InstanceDeregistered
   InstanceId*: the instance (mi-...)
   ClientToken: idempotency token, at most 64 ASCII characters

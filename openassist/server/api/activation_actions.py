@@ -1,5 +1,5 @@
 """DescribeActivations, DisableActivation, DeleteActivation, ModifyManagedInstance,
-DeregisterManagedInstance."""
+JoinResourceGroup, DeregisterManagedInstance."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from openassist.catalog import api
 from openassist.errors import InvalidParameter
 from openassist.server.api import task_params
+from openassist.server.api.access import guard_of
 from openassist.server.api.envelope import iso, page_query, paging_fields
 from openassist.server.api.fleet_actions import managed_fields
 from openassist.server.api.registry import Call, action
@@ -75,6 +76,21 @@ async def modify_managed_instance(call: Call) -> dict[str, Any]:
         raise InvalidParameter(api.MANAGED_NAME_INVALID)
     instance = await call.services.fleet.rename(instance_id, name)
     return {"Instance": {"InstanceId": instance.id, "InstanceName": instance.name}}
+
+
+@action("JoinResourceGroup")
+async def join_resource_group(call: Call) -> dict[str, Any]:
+    """Move a managed instance to another resource group (ECS's action, for an instance):
+    the group its later tasks with ResourceGroupId must name, and DescribeManagedInstances'
+    ResourceGroupId filter, follow it."""
+    p = call.params
+    group = p.text("ResourceGroupId", required=True, max_len=64)
+    instance_id = p.text("ResourceId", required=True)
+    resource_type = p.text("ResourceType", required=True)
+    if resource_type.lower() != "instance":
+        raise InvalidParameter(api.GROUP_RESOURCE_TYPE_UNSUPPORTED, value=resource_type)
+    await call.services.fleet.join_group(instance_id, group, guard_of(call))
+    return {}
 
 
 @action("DeregisterManagedInstance", idempotent=True)

@@ -34,6 +34,7 @@ class Limits:
     api_burst_per_key: float = _SETTINGS.api_burst_per_key
     min_rate_interval_s: int = _SETTINGS.min_rate_interval_s
     min_cron_interval_s: int = _SETTINGS.min_cron_interval_s
+    missed_fire_grace_s: int = _SETTINGS.missed_fire_grace_s
     api_max_body_bytes: int = _SETTINGS.api_max_body_bytes
     console_max_body_bytes: int = _SETTINGS.console_max_body_bytes
     agent_register_max_body_bytes: int = _SETTINGS.agent_register_max_body_bytes

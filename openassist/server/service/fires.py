@@ -23,6 +23,7 @@ from openassist.server.lifecycle import Event, EventKind
 from openassist.server.service import timed
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.fire_misses import record_miss
+from openassist.server.service.outages import iso_utc
 from openassist.server.service.readiness import (
     GONE,
     QUEUED_WHILE,
@@ -46,6 +47,7 @@ class Firer:
         """Fire every server-fired task that is due; returns how many fired."""
         now = self._ctx.clock.now_ms()
         online_ms = self._ctx.limits.heartbeat_online_s * 1000
+        grace_ms = self._ctx.limits.missed_fire_grace_s * 1000
 
         def fire_due(conn: Connection) -> int:
             fired = 0
@@ -56,10 +58,12 @@ class Firer:
                 if not proposals.claim_task(conn, invocations.TABLES, task.id):
                     continue  # another node has it
                 locked = invocations.get_invocation(conn, task.id)
-                if locked is None or locked.fires != task.fires:
-                    continue  # fired meanwhile
+                if locked is None or (locked.fires, locked.fired_at) != (task.fires, task.fired_at):
+                    continue  # fired (or skipped) meanwhile
                 if due is None:
                     _end_schedule(conn, task, now)
+                elif now - due > grace_ms:
+                    _skip_missed(conn, task, due, now)
                 else:
                     fired += _fire(conn, task, now, online_ms)
             return fired
@@ -91,6 +95,7 @@ def _fire(conn: Connection, task: Invocation, now: int, online_ms: int) -> int:
         # DeliveryDeadline counts from each fire as it counted from the task's creation.
         "deliver_by": None if deadline is None else now + (deadline - task.created_at),
     }
+    _record_busy(conn, task.id, number, now)
     waiting = [instance_id for instance_id, _exit_code in fires.waiting_rows(conn, task.id)]
     machines = fleet.instances_by_id(conn, waiting)
     for instance_id in waiting:
@@ -123,6 +128,35 @@ def _away(
     event = Event(EventKind.ABORTED, timed=True)
     if invocations.apply_event(conn, invoke_id, machine.id, event, missed, now) is not None:
         record_miss(conn, row, InstanceStatus.ABORTED, changes, now)
+
+
+def _record_busy(conn: Connection, invoke_id: str, fire: int, now: int) -> None:
+    """Targets that cannot join fire ``fire`` keep a record of it, so the history has one per
+    target and fire: one whose last run has not ended skips it; one the last fire still holds
+    back joins it (store.fires.carry_held), and the last fire it never ran in is recorded."""
+    for row in invocations.instances_of(conn, [invoke_id])[invoke_id]:
+        if row.status.is_final or row.status is InstanceStatus.SCHEDULED:
+            continue
+        if row.held:
+            info = f"skipped: fire {row.fire} held it back (MaxConcurrency) until fire {fire} came"
+            timed.record_skip(conn, row, now, info)
+        else:
+            timed.record_skip(conn, row, now)
+
+
+def _skip_missed(conn: Connection, task: Invocation, due: int, now: int) -> None:
+    """The fire due at ``due`` (and any after it) fell while no server was running: it is not
+    run late, as an agent that keeps a schedule does not run the fires it slept through. Each
+    target keeps a Cancelled record of it, and the next fire is the schedule's next
+    time after now. Targets a fire still held, or still running, carry on (store.rollouts)."""
+    fires.mark_skipped(conn, task.id, now)
+    info = (
+        f"skipped: no server was running when this fire was due ({iso_utc(due)}); the fires "
+        f"due until {iso_utc(now)} were not run late."
+    )
+    for row in invocations.instances_of(conn, [task.id])[task.id]:
+        if not row.status.is_final:  # every target missed it, whatever it was doing
+            timed.record_skip(conn, row, due, info)
 
 
 def _end_schedule(conn: Connection, task: Invocation, now: int) -> None:

@@ -182,6 +182,25 @@ class FleetService:
         await self._ctx.bus.publish(INSTANCE_CHANGED_TOPIC, instance_id)
         return instance
 
+    async def join_group(self, instance_id: str, group: str, guard: Guard) -> Instance:
+        """JoinResourceGroup: move a registered instance to resource group ``group``. Its tasks
+        keep the group they were created with; later ones given ResourceGroupId judge it by
+        the new group. Refused (Forbidden) when the caller may not touch the instance."""
+
+        def move(conn: Connection) -> Instance | None:
+            instance = fleet.get_instance(conn, instance_id)
+            if instance is None or instance.registration_state is not RegistrationState.REGISTERED:
+                return None
+            guard.check_instances(conn, [instance_id])
+            fleet.move_to_group(conn, instance_id, group)
+            return fleet.get_instance(conn, instance_id)
+
+        instance = await self._ctx.db.write(move)
+        if instance is None:
+            raise instance_not_found(instance_id)
+        await self._ctx.bus.publish(INSTANCE_CHANGED_TOPIC, instance_id)
+        return instance
+
     async def deregister(self, instance_id: str) -> Instance:
         """Deregister a managed instance: its agent is refused from now on, and every task
         still waiting or running on it ends with InstanceDeregistered."""

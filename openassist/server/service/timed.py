@@ -157,8 +157,11 @@ def run_status(kind: EventKind, exit_code: int | None) -> InstanceStatus:
     return status
 
 
-def record_skip(conn: Connection, current: InvocationInstance, fire_ms: int) -> bool:
-    """A fire skipped because the previous run was still going: kept as a Cancelled run."""
+def record_skip(
+    conn: Connection, current: InvocationInstance, fire_ms: int, info: str = SKIPPED_INFO
+) -> bool:
+    """A fire skipped (by default because the previous run was still going): kept as a
+    Cancelled run."""
     return runs.record(
         conn,
         InvocationRun(
@@ -167,7 +170,7 @@ def record_skip(conn: Connection, current: InvocationInstance, fire_ms: int) -> 
             start_at=fire_ms,
             status=InstanceStatus.CANCELLED,
             error_code="",
-            error_info=SKIPPED_INFO,
+            error_info=info,
             exit_code=None,
             output=b"",
             dropped=0,

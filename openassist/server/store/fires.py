@@ -28,6 +28,11 @@ def mark_fired(conn: Connection, invoke_id: str, fires: int, now: int) -> None:
     )
 
 
+def mark_skipped(conn: Connection, invoke_id: str, now: int) -> None:
+    """The fires due until ``now`` were skipped: the next is the schedule's next time after it."""
+    conn.execute(update(_t).where(_t.c.id == invoke_id).values(fired_at=now))
+
+
 def waiting_rows(conn: Connection, invoke_id: str) -> list[tuple[str, int | None]]:
     """(instance id, last exit code) of the task's rows waiting Scheduled for a fire."""
     query = select(_ii.c.instance_id, _ii.c.exit_code).where(

@@ -160,6 +160,19 @@ def list_instances(conn: Connection, where: InstanceFilter, page: PageQuery) -> 
     return fetch_page(conn, query, count, (c.registered_at, c.id), page, instance_from_row)
 
 
+def move_to_group(conn: Connection, instance_id: str, group: str) -> bool:
+    """Put a registered instance in resource group ``group``; False when there is none."""
+    result = conn.execute(
+        update(instances)
+        .where(
+            instances.c.id == instance_id,
+            instances.c.registration_state == RegistrationState.REGISTERED,
+        )
+        .values(resource_group_id=group)
+    )
+    return bool(result.rowcount)
+
+
 def rename_instance(conn: Connection, instance_id: str, name: str) -> bool:
     result = conn.execute(
         update(instances)
