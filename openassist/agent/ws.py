@@ -120,9 +120,17 @@ async def connect(
     path: str,
     context: ssl.SSLContext,
     headers: dict[str, str],
-    timeout_s: float = 10,
+    connect_timeout_s: float = 10,
+    answer_timeout_s: float = 30,
 ) -> WebSocket:
-    """Open ``wss://host:port/path``; raises WebSocketClosed when the upgrade is refused."""
+    """Open ``wss://host:port/path``; raises WebSocketClosed when the upgrade is refused.
+
+    Two deadlines: the TCP connection (a server that cannot be reached is given up soon, for the
+    next one), then the TLS handshake and the upgrade's answer. A server that took the
+    connection but is busy (a reconnect storm keeps connections in the kernel's accept queue,
+    where it does not see them) is waited on longer: an agent that gave up there came back
+    after its backoff and cost the server a second handshake for the first one abandoned.
+    """
     key = base64.b64encode(os.urandom(16)).decode()
     lines = [
         f"GET {path} HTTP/1.1",
@@ -135,12 +143,18 @@ async def connect(
     ]
     try:
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, ssl=context, server_hostname=host), timeout_s
+            asyncio.open_connection(host, port), connect_timeout_s
         )
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        await writer.drain()
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout_s)
+    except (OSError, TimeoutError) as error:
+        raise WebSocketUnreachable(f"cannot open the kick channel: {error!r}") from error
+    try:
+        async with asyncio.timeout(answer_timeout_s):
+            await writer.start_tls(context, server_hostname=host)
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")
     except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as error:
+        writer.close()
         raise WebSocketUnreachable(f"cannot open the kick channel: {error!r}") from error
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     expected = base64.b64encode(hashlib.sha1(key.encode() + _GUID).digest()).decode()  # noqa: S324
