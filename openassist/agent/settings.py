@@ -75,9 +75,11 @@ class AgentSettings:
     start_report_delay_s: float = 0.05
     # The kick channel is pinged when quiet this long, as the official agent does; no answer
     # within kick_pong_s means a dead peer (a cut network leaves the TCP connection open on both
-    # ends, silent): noticed within 2 * kick_ping_s + kick_pong_s.
+    # ends, silent): noticed within 2 * kick_ping_s + kick_pong_s. The pong deadline is generous
+    # because a busy server (a reconnect storm) answers late, and a channel dropped for that
+    # costs it a reconnection (two TLS handshakes) exactly when it has no CPU to spare.
     kick_ping_s: float = 60.0
-    kick_pong_s: float = 10.0
+    kick_pong_s: float = 30.0
     kick_stable_s: float = 30.0  # a channel that lasted this long resets the reconnect backoff
     environment: AgentEnvironment = field(default_factory=AgentEnvironment.read)
 
