@@ -11,12 +11,17 @@ still Scheduled, one in 100 a PowerShell command, every task tagged ``env`` (pro
 100,000 tasks x 10 machines.
 Each line gives the p99's ratio to the by-InvokeId call of the same run (the baseline).
 Usage: .venv/bin/python -m bench.result_queries [--tasks 100000] [--backend both] [--runs 200]
+``--keep DIR`` seeds once into DIR (SQLite: DIR/bench.db; PostgreSQL: a database named after DIR,
+kept) and reuses it while the sizes match; the newest migrations are applied on each run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import hashlib
+import json
 import os
 import random
 import statistics
@@ -33,7 +38,7 @@ from sqlalchemy import Connection, Table
 from bench.reconnect_swarm import percentile
 from openassist.protocol.statuses import InvokeRecordStatus
 from openassist.server.service.store_upkeep import StoreUpkeep
-from openassist.server.store import invocations, listings, tags
+from openassist.server.store import invocations, listings, tags, target_sets
 from openassist.server.store.db import Database
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
 from openassist.server.store.paging import PageQuery
@@ -41,7 +46,8 @@ from openassist.server.store.schema import commands, instances
 from openassist.server.store.schema import invocation_instances as rows_table
 from openassist.server.store.schema import invocations as tasks_table
 from openassist.server.store.schema import tags as tags_table
-from tests.support.cluster import temporary_postgres_database
+from openassist.server.store.schema import target_sets as target_set_rows
+from tests.support.cluster import postgres_admin_url, temporary_postgres_database
 
 START_MS = 1_700_000_000_000
 Row = tuple[Any, ...]
@@ -71,7 +77,9 @@ def _filled(table: Table, names: list[str], values: dict[str, Any]) -> Row:
 
 
 def _generate(tasks: int, machines: int, per_task: int) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {"commands": [], "tasks": [], "rows": [], "tags": []}
+    out: dict[str, list[dict[str, Any]]] = {
+        "commands": [], "tasks": [], "rows": [], "tags": [], "sets": []}  # fmt: skip
+    named: set[str] = set()
     for t in range(tasks):
         created = START_MS + t * 1000
         pending = t >= tasks - 20
@@ -85,10 +93,15 @@ def _generate(tasks: int, machines: int, per_task: int) -> dict[str, list[dict[s
         )  # fmt: skip
         overall = "Pending" if pending else "Scheduled" if timed else (
             "Failed" if failed_on >= 0 else "Success")  # fmt: skip
+        on = [f"i-{(t + k) % machines:06d}" for k in range(per_task)]
+        target_set = target_sets.name_of(on)  # as store.invocations names it
+        if target_set not in named:
+            named.add(target_set)
+            out["sets"] += [{"id": target_set, "instance_id": m} for m in on]
         out["tasks"].append(
             {"id": f"t-{t:08d}", "command_id": f"c-{t:08d}", "timeout": 60,
              "repeat_mode": "Period" if timed else "Once", "access_key_id": "bench",
-             "created_at": created, "status": overall}
+             "created_at": created, "status": overall, "target_set": target_set}
         )  # fmt: skip
         out["tags"].append(
             {"resource_type": "invocation", "resource_id": f"t-{t:08d}", "key": "env",
@@ -148,6 +161,7 @@ def seed(db: Database, tasks: int, machines: int, per_task: int) -> None:
     _bulk(db, commands, data["commands"])
     _bulk(db, tasks_table, data["tasks"])
     _bulk(db, tags_table, data["tags"])
+    _bulk(db, target_set_rows, data["sets"])
     _bulk(db, rows_table, data["rows"])
 
 
@@ -168,11 +182,19 @@ def fanout_insert_ms(db: Database, targets: int = 10_000, repeats: int = 5) -> l
         with db.engine.begin() as conn:
             conn.execute(commands.insert(), [{"id": f"c-fan-{r}", "type": "RunShellScript",
                          "content": b"echo hi", "timeout": 60, "created_at": created}])  # fmt: skip
+            named = target_sets.ensure(conn, [f"i-fan-{m:06d}" for m in range(targets)])
             conn.execute(tasks_table.insert(), [{"id": task, "command_id": f"c-fan-{r}",
                          "repeat_mode": "Once", "timeout": 60, "access_key_id": "bench",
-                         "created_at": created, "status": "Pending"}])  # fmt: skip
+                         "created_at": created, "status": "Pending",
+                         "target_set": named}])  # fmt: skip
             conn.execute(rows_table.insert(), rows)
         took.append((time.perf_counter() - started) * 1000)
+    with db.engine.begin() as conn:  # a kept store stays as it was seeded
+        conn.execute(rows_table.delete().where(rows_table.c.invoke_id.like("t-fan-%")))
+        conn.execute(tasks_table.delete().where(tasks_table.c.id.like("t-fan-%")))
+        conn.execute(commands.delete().where(commands.c.id.like("c-fan-%")))
+        conn.execute(instances.delete().where(instances.c.id.like("i-fan-%")))
+        conn.execute(target_set_rows.delete().where(target_set_rows.c.instance_id.like("i-fan-%")))
     return took
 
 
@@ -289,20 +311,49 @@ def cases(tasks: int, machines: int) -> list[Case]:
 
 
 @contextmanager
-def store(postgres: bool, root: Path) -> Iterator[tuple[Database, str]]:
-    if postgres:
-        with temporary_postgres_database() as url:
-            db = Database(url)
-            try:
-                yield db, "PostgreSQL"
-            finally:
-                db.close()
+def store(postgres: bool, root: Path, keep: bool) -> Iterator[tuple[Database, str]]:
+    if postgres and keep:
+        url = _kept_postgres(root)
+    elif postgres:
+        with temporary_postgres_database() as url, store_at(url) as db:
+            yield db, "PostgreSQL"
+        return
     else:
-        db = Database(f"sqlite:///{root / 'bench.db'}")
-        try:
-            yield db, "SQLite"
-        finally:
-            db.close()
+        url = f"sqlite:///{root / 'bench.db'}"
+    with store_at(url) as db:
+        yield db, "PostgreSQL" if postgres else "SQLite"
+
+
+@contextmanager
+def store_at(url: str) -> Iterator[Database]:
+    db = Database(url)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def _kept_postgres(root: Path) -> str:
+    """A database on the test server named after ``root``, created once and then kept."""
+    import psycopg
+
+    admin = postgres_admin_url()
+    name = "openassist_bench_" + hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+    with psycopg.connect(admin, autocommit=True) as connection:
+        found = connection.execute(b"SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if found.fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{name}"'.encode())
+    return f"{admin.rsplit('/', 1)[0]}/{name}"
+
+
+def _seeded(db: Database, marker: Path | None, sizes: dict[str, int]) -> bool:
+    """Seed the store unless ``marker`` says it holds these sizes already."""
+    if marker is not None and marker.exists() and json.loads(marker.read_text()) == sizes:
+        return False
+    seed(db, sizes["tasks"], sizes["instances"], sizes["per_task"])
+    if marker is not None:
+        marker.write_text(json.dumps(sizes))
+    return True
 
 
 def measure(db: Database, run: Callable[[Connection], int], runs: int) -> tuple[list[float], int]:
@@ -319,21 +370,31 @@ def measure(db: Database, run: Callable[[Connection], int], runs: int) -> tuple[
 
 def bench_backend(postgres: bool, args: argparse.Namespace, only: str) -> None:
     per_task = min(args.per_task, args.instances)
+    sizes = {"tasks": args.tasks, "instances": args.instances, "per_task": per_task}
     random.seed(20)
-    with tempfile.TemporaryDirectory() as temp, store(postgres, Path(temp)) as (db, name):
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            root, marker = args.keep, args.keep / ("postgres" if postgres else "sqlite")
+            root.mkdir(parents=True, exist_ok=True)
+        else:
+            root, marker = Path(stack.enter_context(tempfile.TemporaryDirectory())), None
+        db, name = stack.enter_context(store(postgres, root, args.keep is not None))
         db.migrate()
         began = time.monotonic()
-        seed(db, args.tasks, args.instances, per_task)
+        fresh = _seeded(db, marker, sizes)
         seeded_s = time.monotonic() - began
-        if not db.is_sqlite:
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql("ANALYZE")
+        if not db.is_sqlite:  # what autovacuum (on by default) does to a store that grew
+            with db.engine.connect() as conn:  # VACUUM: the visibility map index-only scans use
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    "VACUUM ANALYZE"
+                )
         began = time.monotonic()
         asyncio.run(StoreUpkeep(db).once(analyze=True))  # what the server does while it runs
         upkeep_s = time.monotonic() - began
         print(
             f"result queries: {name}, {args.tasks} tasks x {per_task} of {args.instances}"
-            f" machines = {args.tasks * per_task} result rows (seeded in {seeded_s:.0f} s, tallies"
+            f" machines = {args.tasks * per_task} result rows"
+            f" ({'seeded in' if fresh else 'kept, checked in'} {seeded_s:.0f} s, tallies"
             f" folded and statistics taken in {upkeep_s:.1f} s),"
             f" {args.runs} calls each; load average {os.getloadavg()[0]:.1f}",
             flush=True,
@@ -370,6 +431,7 @@ def main() -> int:
         help="postgres: a fresh database on OPENASSIST_TEST_POSTGRES_URL",
     )  # fmt: skip
     parser.add_argument("--postgres", action="store_true", help="same as --backend postgres")
+    parser.add_argument("--keep", type=Path, help="seed once into this directory and reuse it")
     args = parser.parse_args()
     backend = "postgres" if args.postgres else args.backend
     for postgres in (False, True):

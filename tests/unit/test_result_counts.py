@@ -21,7 +21,7 @@ import openassist.server.store.db as store_db
 from openassist.protocol.statuses import InstanceStatus, InvokeRecordStatus
 from openassist.server.lifecycle import EXIT_CODE_NONZERO, record_status
 from openassist.server.service.store_upkeep import StoreUpkeep
-from openassist.server.store import listings, result_counts
+from openassist.server.store import listings, result_counts, target_sets
 from openassist.server.store.db import Database
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
 from openassist.server.store.paging import PageQuery
@@ -30,6 +30,7 @@ from openassist.server.store.schema import invocation_instances as rows_table
 from openassist.server.store.schema import invocations as tasks_table
 from openassist.server.store.schema import result_counts as tallies
 from openassist.server.store.schema import tags as tags_table
+from openassist.server.store.schema import target_sets as target_set_rows
 from tests.conftest import BACKENDS
 from tests.support.store import opened_database
 
@@ -65,11 +66,12 @@ class Store:
                 {"id": c, "name": name, "type": kind, "content": b"", "timeout": 60,
                  "created_at": 0} for c, (name, kind) in self.commands.items()])  # fmt: skip
         self.clock = 1000
+        self.known_sets = True  # False: at a revision before target sets (0044)
 
     def add_tasks(self, count: int) -> None:
         """``count`` new tasks, each on 1-5 machines; creation times tie in threes. One
         multi-row INSERT of rows for all of them (a fan-out)."""
-        tasks, rows, labels = [], [], []
+        tasks, rows, labels, sets = [], [], [], []
         for _ in range(count):
             t = len(self.tasks)
             self.clock += 10 if t % 3 == 0 else 0
@@ -85,7 +87,13 @@ class Store:
                 self.tags[invoke_id]["team"] = "db"
             labels += [{"resource_type": "invocation", "resource_id": invoke_id, "key": k,
                         "value": v} for k, v in self.tags[invoke_id].items()]  # fmt: skip
-            for machine in self.pick.sample(MACHINES, self.pick.randint(1, 5)):
+            on = self.pick.sample(MACHINES, self.pick.randint(1, 5))
+            if t % 3 and self.known_sets:  # as store.invocations writes it; others not known
+                task["target_set"] = target_sets.name_of(on)
+                sets.append(on)
+            elif self.known_sets:
+                task["target_set"] = target_sets.UNKNOWN
+            for machine in on:
                 status = self.pick.choice(STATUSES)
                 row = {"invoke_id": invoke_id, "instance_id": machine, "status": status.value,
                        "error_code": self.pick.choice(ERRORS), "created_at": self.clock,
@@ -93,6 +101,8 @@ class Store:
                 self.rows[(invoke_id, machine)] = row
                 rows.append(row)
         with self.db.engine.begin() as conn:
+            for on in sets:
+                target_sets.ensure(conn, on)
             conn.execute(tasks_table.insert(), tasks)
             conn.execute(tags_table.insert(), labels)
             conn.execute(rows_table.insert(), rows)
@@ -256,13 +266,20 @@ def _tallies_agree(db: Database) -> None:
         for m, s, e, n in conn.execute(select(tallies)):
             kept[(m, s, e)] = kept.get((m, s, e), 0) + int(n)
     assert {k: n for k, n in kept.items() if n} == truth
-    task_key = (tasks_table.c.status, tasks_table.c.repeat_mode)
+    t = tasks_table.c
+    task_key = (t.status, t.repeat_mode, t.command_type, t.target_set)
     with db.engine.connect() as conn:
         counted = conn.execute(select(*task_key, func.count()).group_by(*task_key))
-        task_truth = {(s, m): n for s, m, n in counted}
-        task_kept: dict[tuple[str, str], int] = {}
-        for s, m, n in conn.execute(select(task_counts)):
-            task_kept[(s, m)] = task_kept.get((s, m), 0) + int(n)
+        task_truth = {tuple(row[:-1]): row[-1] for row in counted}
+        task_kept: dict[tuple[str, ...], int] = {}
+        c = task_counts.c
+        for row in conn.execute(select(c.status, c.repeat_mode, c.command_type, c.target_set, c.n)):
+            task_kept[tuple(row[:-1])] = task_kept.get(tuple(row[:-1]), 0) + int(row[-1])
+        # Each task's command type is its command's, whoever wrote it (migration 0044).
+        kinds = select(t.command_type, commands.c.type).join(
+            commands, commands.c.id == t.command_id
+        )
+        assert all(kept == kind for kept, kind in conn.execute(kinds))
     assert {k: n for k, n in task_kept.items() if n} == task_truth
 
 
@@ -346,9 +363,11 @@ def test_the_migration_goes_up_and_down_with_results_in_the_store(
         with database.engine.begin() as conn:
             _alembic(conn, command.upgrade, "0035")
         store = Store(database, seed=32)
+        store.known_sets = False
         store.add_tasks(10)
-        database.migrate()  # 0036 and 0037 tally the rows already there
+        database.migrate()  # 0036 and 0037 tally the rows already there, 0044 names their sets
         _tallies_agree(database)
+        _sets_known(database, store)
         store.change_rows(5)
         _tallies_agree(database)
         with database.engine.begin() as conn:
@@ -359,9 +378,27 @@ def test_the_migration_goes_up_and_down_with_results_in_the_store(
         store.change_rows(3)
         database.migrate()
         _tallies_agree(database)
+        _sets_known(database, store)
+        with database.engine.connect() as conn:
+            _check_all_filters(store, conn)
         with database.engine.connect() as conn:
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         assert version == next(iter(Database.head_revisions()))
+
+
+def _sets_known(db: Database, store: Store) -> None:
+    """Every task's target set is named after the instances of its rows (the migration's
+    names are store.target_sets' names), and its members are stored."""
+    on: dict[str, list[str]] = {}
+    for invoke_id, machine in store.rows:
+        on.setdefault(invoke_id, []).append(machine)
+    with db.engine.connect() as conn:
+        named = dict(conn.execute(select(tasks_table.c.id, tasks_table.c.target_set)).all())
+        members: dict[str, set[str]] = {}
+        for name, machine in conn.execute(select(target_set_rows)):
+            members.setdefault(name, set()).add(machine)
+    assert named == {t: target_sets.name_of(on.get(t, [])) for t in store.tasks}
+    assert all(members[named[t]] == set(machines) for t, machines in on.items())
 
 
 def test_the_upkeep_folds_what_came_and_leaves_a_folded_store_alone(db: Database) -> None:

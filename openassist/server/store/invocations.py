@@ -25,7 +25,7 @@ from openassist.server.lifecycle import (
     RECORD_BY_STATUS,
     Event,
 )
-from openassist.server.store import proposals
+from openassist.server.store import proposals, target_sets
 from openassist.server.store.records import (
     Command,
     Invocation,
@@ -92,7 +92,13 @@ def insert_invocation(
 ) -> None:
     """Insert the task and all its per-instance rows (the caller's transaction makes it atomic)."""
     counts = proposals.encode_counts(target.status for target in targets)
-    conn.execute(invocations.insert().values(**invocation_values(invocation), status_counts=counts))
+    conn.execute(
+        invocations.insert().values(
+            **invocation_values(invocation),
+            status_counts=counts,
+            target_set=target_sets.ensure(conn, [target.instance_id for target in targets]),
+        )
+    )
     conn.execute(_ii.insert(), [asdict(target) for target in targets])
 
 
@@ -101,8 +107,14 @@ def update_invocation(conn: Connection, invoke_id: str, values: dict[str, Any]) 
 
 
 def add_rows(conn: Connection, rows: Sequence[InvocationInstance]) -> None:
-    if rows:
-        conn.execute(_ii.insert(), [asdict(row) for row in rows])
+    """New rows of existing tasks; each task's target set grows with them."""
+    if not rows:
+        return
+    conn.execute(_ii.insert(), [asdict(row) for row in rows])
+    for invoke_id in sorted({row.invoke_id for row in rows}):
+        members = select(_ii.c.instance_id).where(_ii.c.invoke_id == invoke_id)
+        name = target_sets.ensure(conn, list(conn.scalars(members)))
+        update_invocation(conn, invoke_id, {"target_set": name})
 
 
 def get_invocation(conn: Connection, invoke_id: str) -> Invocation | None:

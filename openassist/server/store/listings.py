@@ -11,9 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, and_, exists, func, not_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+)
 
-from openassist.server.store import result_counts
+from openassist.server.store import result_counts, target_sets
 from openassist.server.store.invocations import (
     InvocationFilter,
     ResultFilter,
@@ -60,15 +71,20 @@ def _on_instances(query: Select[Any], where: InvocationFilter, few: bool) -> Sel
         query = query.where(
             exists().where(_ii.c.invoke_id == c.id, _ii.c.instance_id == where.instance_id)
         )
-    if where.visible is not None and few:
-        query = query.where(
-            c.id.in_(select(_ii.c.invoke_id).where(_ii.c.instance_id.in_(where.visible)))
-        )
-    elif where.visible is not None:  # each task looked up, not every visible row gathered
-        query = query.where(
-            exists().where(_ii.c.invoke_id == c.id, _ii.c.instance_id.in_(where.visible))
-        )
+    if where.visible is not None:
+        query = query.where(_seen(where.visible, few))
     return query
+
+
+def _seen(visible: tuple[str, ...], few: bool) -> ColumnElement[bool]:
+    """The task runs on one of ``visible``: its target set holds one (a column of the task,
+    the sets found once per query), or, its set not known, one of its rows is on one."""
+    target_set = invocations.c.target_set
+    rows = exists().where(_ii.c.invoke_id == invocations.c.id, _ii.c.instance_id.in_(visible))
+    return or_(
+        _unindexed(target_set, not few).in_(target_sets.touching(visible)),
+        and_(target_set == target_sets.UNKNOWN, rows),
+    )
 
 
 def _tagged(query: Select[Any], pairs: tuple[Tag, ...], few: bool) -> Select[Any]:
@@ -94,12 +110,10 @@ def _filtered_invocations(
         query = query.where(c.id == where.invoke_id)
     if where.command_id:
         query = query.where(c.command_id == where.command_id)
-    if where.command_type:
-        query = query.where(
-            c.command_id.in_(select(commands.c.id).where(commands.c.type == where.command_type))
-        )
-    query = _on_instances(query, where, few)
     walk = not few
+    if where.command_type:
+        query = query.where(_unindexed(c.command_type, walk) == where.command_type)
+    query = _on_instances(query, where, few)
     if where.statuses:
         query = query.where(_unindexed(c.status, walk).in_(where.statuses))
     if where.repeat_mode:
@@ -128,10 +142,15 @@ def _timed(wanted: bool, table: Table = invocations) -> ColumnElement[bool]:
 
 
 def _tallied(where: InvocationFilter) -> ColumnElement[bool] | None:
-    """The filter as a condition on the task tallies' status and repeat mode; None when it
-    filters on anything else (or on nothing)."""
+    """The filter as a condition on the task tallies' status, repeat mode, command type and
+    target set; None when it filters on anything else (or on nothing). The tallies of tasks
+    whose set is not known are left out: ``_task_total`` counts those by their rows."""
     kept = InvocationFilter(
-        statuses=where.statuses, repeat_mode=where.repeat_mode, timed=where.timed
+        statuses=where.statuses,
+        repeat_mode=where.repeat_mode,
+        timed=where.timed,
+        command_type=where.command_type,
+        visible=where.visible,
     )
     if where != kept or where == InvocationFilter():
         return None
@@ -143,6 +162,10 @@ def _tallied(where: InvocationFilter) -> ColumnElement[bool] | None:
         conditions.append(c.repeat_mode == where.repeat_mode)
     if where.timed is not None:
         conditions.append(_timed(where.timed, task_counts))
+    if where.command_type:
+        conditions.append(c.command_type == where.command_type)
+    if where.visible is not None:
+        conditions.append(c.target_set.in_(target_sets.touching(where.visible)))
     return and_(*conditions)
 
 
@@ -156,8 +179,12 @@ def _task_total(conn: Connection, where: InvocationFilter) -> int:
     if where == InvocationFilter():
         return result_counts.tasks(conn, None)
     condition = _tallied(where)
-    if condition is not None:
+    if condition is not None and where.visible is None:
         return result_counts.tasks(conn, condition)
+    if condition is not None:  # and the tasks whose set is not known, by their rows
+        unknown = select(func.count()).where(invocations.c.target_set == target_sets.UNKNOWN)
+        counted = _filtered_invocations(unknown.select_from(invocations), where)
+        return result_counts.tasks(conn, condition) + int(conn.scalar(counted) or 0)
     if len(where.tags) == 1 and where == InvocationFilter(tags=where.tags):
         # Tags are set with their task, once: the tag rows are the tasks.
         key, value = where.tags[0]

@@ -300,7 +300,8 @@ def invocation_values(invocation: Invocation) -> dict[str, Any]:
 
 def invocation_from_row(row: Any) -> Invocation:
     data = dict(row._mapping)
-    data.pop("status_counts", None)  # the store's own (see proposals)
+    for own in ("status_counts", "command_type", "target_set"):  # the store's own
+        data.pop(own, None)
     data["status"] = InvocationStatus(data["status"])
     data["repeat_mode"] = RepeatMode(data["repeat_mode"])
     data["termination_mode"] = (

@@ -185,12 +185,29 @@ invocations = Table(
     # The console run it is one part of, when a run on more machines than one task takes was
     # split (``split_runs``); NULL for every other task.
     Column("split_run_id", String(64), nullable=True),
+    # Its command's type (which never changes; DescribeInvocations' CommandType) and the set
+    # of instances it runs on (store.target_sets; "": not known, judged by its rows), kept by
+    # store.invocations with its rows.
+    Column("command_type", String(32), nullable=False, server_default=""),
+    Column("target_set", String(64), nullable=False, server_default=""),
     Index("ix_invocations_created_at", "created_at"),
     Index("ix_invocations_split_run_id", "split_run_id"),
     Index("ix_invocations_command_id", "command_id"),  # DescribeInvocations[Results] by CommandId
-    # DescribeInvocations by InvokeStatus, RepeatMode and Timed: counted from these alone.
-    Index("ix_invocations_status_repeat_mode", "status", "repeat_mode"),
-    Index("ix_invocations_repeat_mode_status", "repeat_mode", "status"),
+    # DescribeInvocations by InvokeStatus, RepeatMode, Timed, CommandType and the instances the
+    # caller may see: each list's keys (created_at, id) read from its index alone.
+    Index("ix_invocations_status_repeat_mode", "status", "repeat_mode", "created_at", "id"),
+    Index("ix_invocations_repeat_mode_status", "repeat_mode", "status", "created_at", "id"),
+    Index("ix_invocations_command_type", "command_type", "created_at", "id"),
+    Index("ix_invocations_target_set", "target_set", "created_at", "id"),
+)
+
+# The distinct sets of instances tasks run on, one row per member (store.target_sets).
+target_sets = Table(
+    "target_sets",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("instance_id", String(64), primary_key=True),
+    Index("ix_target_sets_instance_id", "instance_id", "id"),
 )
 
 invocation_instances = Table(
@@ -252,13 +269,16 @@ result_counts = Table(
     Index("ix_result_counts_instance_id_status", "instance_id", "status", "error_code"),
 )
 
-# Tallies of invocations by (status, repeat mode), kept the same way (migration 0037).
+# Tallies of invocations by (status, repeat mode, command type, target set), kept the same way
+# (migrations 0037 and 0044).
 task_counts = Table(
     "task_counts",
     metadata,
     Column("status", String(16), nullable=False),
     Column("repeat_mode", String(16), nullable=False),
     Column("n", BigInteger, nullable=False),
+    Column("command_type", String(32), nullable=False, server_default=""),
+    Column("target_set", String(64), nullable=False, server_default=""),
     Index("ix_task_counts_status_repeat_mode", "status", "repeat_mode"),
 )
 
