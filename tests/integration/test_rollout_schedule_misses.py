@@ -100,3 +100,28 @@ def test_the_targets_a_spent_budget_kept_from_a_fire_are_in_the_history(
     fires = {r["StartTime"] for r in spent}
     assert len(spent) == 2 * len(fires) and len(ran) >= len(fires)
     assert {r["Repeats"] for r in spent} <= set(range(task["Fires"] + 1))
+
+
+def test_given_a_delivery_deadline_a_fire_waits_for_an_agent_that_comes_back_in_time(
+    fired: Cluster, tmp_path: Path
+) -> None:
+    steady, away = fired.new_agent("steady-dl"), fired.new_agent("away-dl")
+    runs = RunLog.made_in(tmp_path)
+    # Each fire waits up to 120 s from its start for an agent that is away.
+    invoke_id = _schedule(fired, runs, [steady, away], MaxConcurrency="2", DeliveryDeadline="120")
+    wait_until(lambda: _ran(runs, away) >= 1, 60, what="the first fire on both")
+    away.stop()
+    ran_before = _ran(runs, away)
+
+    def waiting() -> bool:
+        rows = fired.results(invoke_id)
+        return any(
+            r["InstanceId"] == away.instance_id and r["InvocationStatus"] == "Pending" for r in rows
+        )
+
+    wait_until(waiting, 60, what="a fire to wait for the stopped agent")
+    fired.start_agent(away)
+    wait_until(lambda: _ran(runs, away) > ran_before, 60, what="the agent back within the deadline")
+    _stop(fired, invoke_id)
+    records = _records(fired, invoke_id, away)
+    assert not [r for r in records if r["InvocationStatus"] == "Aborted"]  # no fire missed

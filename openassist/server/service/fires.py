@@ -95,7 +95,7 @@ def _fire(conn: Connection, task: Invocation, now: int, online_ms: int) -> int:
         # DeliveryDeadline counts from each fire as it counted from the task's creation.
         "deliver_by": None if deadline is None else now + (deadline - task.created_at),
     }
-    _record_busy(conn, task.id, number, now)
+    _record_busy(conn, task.id, number, task.fired_at or now, now)
     waiting = [instance_id for instance_id, _exit_code in fires.waiting_rows(conn, task.id)]
     machines = fleet.instances_by_id(conn, waiting)
     for instance_id in waiting:
@@ -130,16 +130,17 @@ def _away(
         record_miss(conn, row, InstanceStatus.ABORTED, changes, now)
 
 
-def _record_busy(conn: Connection, invoke_id: str, fire: int, now: int) -> None:
+def _record_busy(conn: Connection, invoke_id: str, fire: int, last_fire_at: int, now: int) -> None:
     """Targets that cannot join fire ``fire`` keep a record of it, so the history has one per
     target and fire: one whose last run has not ended skips it; one the last fire still holds
-    back joins it (store.fires.carry_held), and the last fire it never ran in is recorded."""
+    back joins it (store.fires.carry_held), and the last fire it never ran in is recorded, at
+    that fire's time (this fire's may yet get its budget record)."""
     for row in invocations.instances_of(conn, [invoke_id])[invoke_id]:
         if row.status.is_final or row.status is InstanceStatus.SCHEDULED:
             continue
         if row.held:
             info = f"skipped: fire {row.fire} held it back (MaxConcurrency) until fire {fire} came"
-            timed.record_skip(conn, row, now, info)
+            timed.record_skip(conn, row, last_fire_at, info)
         else:
             timed.record_skip(conn, row, now)
 
