@@ -4,10 +4,13 @@ PostgreSQL database dropped afterwards."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from openassist.server.store.db import Database
+from openassist.server.store.records import Instance, RegistrationState
 from tests.support.cluster import temporary_postgres_database
 
 
@@ -24,3 +27,27 @@ def opened_database(backend: str, tmp_path: Path, migrated: bool = False) -> Ite
         if migrated:
             database.migrate()
         yield database
+
+
+def registered_instance(instance_id: str, **fields: Any) -> Instance:
+    """A registered, never-heard-from Linux instance; ``fields`` override any column."""
+    instance = Instance(
+        id=instance_id,
+        name="",
+        hostname="",
+        machine_id="m",
+        activation_id=None,
+        os_type="Linux",
+        os_version="",
+        agent_version="",
+        public_key="",
+        intranet_ip="",
+        internet_ip="",
+        registered_at=1,
+        last_heartbeat_at=None,
+        boot_id="",
+        registration_state=RegistrationState.REGISTERED,
+        last_invoked_at=None,
+        invocation_count=0,
+    )
+    return dataclasses.replace(instance, **fields)

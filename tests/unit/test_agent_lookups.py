@@ -20,31 +20,9 @@ from openassist.server.store import fleet
 from openassist.server.store.db import Database
 from openassist.server.store.records import Instance, RegistrationState
 from tests.support.cluster import postgres_admin_url
-from tests.support.store import opened_database
+from tests.support.store import opened_database, registered_instance
 
 CALLS = 12
-
-
-def _instance() -> Instance:
-    return Instance(
-        id="mi-0001",
-        name="before",
-        hostname="host",
-        machine_id="m",
-        activation_id=None,
-        os_type="Linux",
-        os_version="",
-        agent_version="",
-        public_key="",
-        intranet_ip="",
-        internet_ip="",
-        registered_at=1,
-        last_heartbeat_at=None,
-        boot_id="",
-        registration_state=RegistrationState.REGISTERED,
-        last_invoked_at=None,
-        invocation_count=0,
-    )
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -71,7 +49,9 @@ def test_calls_a_minute_apart_read_the_store_once_per_cache_period(db: Database)
 
     async def main() -> None:
         def insert(conn: Connection) -> None:
-            fleet.insert_instance(conn, _instance())
+            fleet.insert_instance(
+                conn, registered_instance("mi-0001", name="before", hostname="host")
+            )
 
         await db.write(insert)
         reads.clear()
@@ -90,7 +70,9 @@ def test_a_rename_and_a_deregistration_are_seen_on_the_next_call(db: Database) -
 
     async def main() -> tuple[Instance | None, Instance | None]:
         def insert(conn: Connection) -> None:
-            fleet.insert_instance(conn, _instance())
+            fleet.insert_instance(
+                conn, registered_instance("mi-0001", name="before", hostname="host")
+            )
 
         await db.write(insert)
         first = await lookups.instance("mi-0001")
@@ -114,7 +96,9 @@ def test_a_look_up_under_way_while_the_instance_changes_is_not_cached(db: Databa
 
     async def main() -> Instance | None:
         def insert(conn: Connection) -> None:
-            fleet.insert_instance(conn, _instance())
+            fleet.insert_instance(
+                conn, registered_instance("mi-0001", name="before", hostname="host")
+            )
 
         await db.write(insert)
         under_way = asyncio.create_task(lookups.instance("mi-0001"))

@@ -16,35 +16,18 @@ from openassist.agent.identity import Identity
 from openassist.agent.keys import new_key, private_pem, public_key_field
 from openassist.agent.signing import RequestSigner
 from openassist.server.gateway.auth import AgentAuthError, AgentHeaders, AgentVerifier
-from openassist.server.store.records import Instance, RegistrationState
-
-
-def _instance(public_key: str) -> Instance:
-    return Instance(
-        id="mi-test",
-        name="",
-        hostname="",
-        machine_id="machine-1",
-        activation_id=None,
-        os_type="Linux",
-        os_version="",
-        agent_version="",
-        public_key=public_key,
-        intranet_ip="",
-        internet_ip="",
-        registered_at=0,
-        last_heartbeat_at=None,
-        boot_id="",
-        registration_state=RegistrationState.REGISTERED,
-        last_invoked_at=None,
-        invocation_count=0,
-    )
+from openassist.server.store.records import Instance
+from tests.support.store import registered_instance
 
 
 @pytest.fixture(scope="module")
 def key_pem() -> tuple[bytes, str]:
     key = new_key()
     return private_pem(key), public_key_field(key)
+
+
+def _instance(public_key: str) -> Instance:
+    return registered_instance("mi-test", machine_id="machine-1", public_key=public_key)
 
 
 def test_openssl_binding_matches_cryptography(key_pem: tuple[bytes, str]) -> None:
@@ -61,7 +44,10 @@ def test_agent_headers_verify_on_the_server(key_pem: tuple[bytes, str], tmp_path
     (tmp_path / "instance.key").write_bytes(key_pem[0])
     identity = Identity("mi-test", "machine-1", "127.0.0.1", 1, "local", tmp_path)
     headers = AgentHeaders.parse(RequestSigner(identity).headers())
-    AgentVerifier().verify(headers, _instance(key_pem[1]))  # replays: test_attack_replay
+    AgentVerifier().verify(
+        headers,
+        _instance(key_pem[1]),
+    )  # replays: test_attack_replay
 
 
 def test_a_request_signed_with_another_key_is_refused(
@@ -71,7 +57,10 @@ def test_a_request_signed_with_another_key_is_refused(
     identity = Identity("mi-test", "machine-1", "127.0.0.1", 1, "local", tmp_path)
     headers = AgentHeaders.parse(RequestSigner(identity).headers())
     with pytest.raises(AgentAuthError, match="does not match"):
-        AgentVerifier().verify(headers, _instance(key_pem[1]))
+        AgentVerifier().verify(
+            headers,
+            _instance(key_pem[1]),
+        )
 
 
 def test_a_stale_timestamp_is_refused(key_pem: tuple[bytes, str]) -> None:
@@ -81,7 +70,10 @@ def test_a_stale_timestamp_is_refused(key_pem: tuple[bytes, str]) -> None:
     signature = base64.b64encode(sign(b"mi-testmachine-1" + stale.encode() + b"r-1")).decode()
     headers = AgentHeaders("mi-test", stale, "r-1", signature)
     with pytest.raises(AgentAuthError, match="15 minutes"):
-        AgentVerifier().verify(headers, _instance(key_pem[1]))
+        AgentVerifier().verify(
+            headers,
+            _instance(key_pem[1]),
+        )
 
 
 def test_agent_run_path_does_not_import_cryptography() -> None:

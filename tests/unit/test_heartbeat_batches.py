@@ -15,30 +15,15 @@ from openassist.server.service.fleet import FleetService
 from openassist.server.service.heartbeats import Beat, HeartbeatWriter
 from openassist.server.store import fleet
 from openassist.server.store.db import Database
-from openassist.server.store.records import AgentState, Instance, RegistrationState
+from openassist.server.store.records import AgentState, Instance
+from tests.support.store import registered_instance
 
 AGENTS = 200
 
 
 def _instance(number: int) -> Instance:
-    return Instance(
-        id=f"mi-{number:04d}",
-        name=f"sim-{number}",
-        hostname="sim",
-        machine_id="m",
-        activation_id=None,
-        os_type="Linux",
-        os_version="",
-        agent_version="",
-        public_key="",
-        intranet_ip="",
-        internet_ip="",
-        registered_at=1,
-        last_heartbeat_at=None,
-        boot_id="boot-1",
-        registration_state=RegistrationState.REGISTERED,
-        last_invoked_at=None,
-        invocation_count=0,
+    return registered_instance(
+        f"mi-{number:04d}", name=f"sim-{number}", hostname="sim", boot_id="boot-1"
     )
 
 

@@ -16,7 +16,7 @@ from openassist.agent.keys import new_key, private_pem, public_key_field
 from openassist.server.console.session import DEVICE_TTL_S, SESSION_TTL_S, SessionSigner
 from openassist.server.gateway.auth import AgentAuthError, AgentHeaders, AgentVerifier
 from openassist.server.service.clock import SystemClock, utc_now
-from tests.unit.test_agent_signing import _instance
+from tests.support.store import registered_instance
 
 
 class FixedClock:
@@ -41,7 +41,9 @@ def test_the_agent_verifier_judges_timestamps_by_its_clock() -> None:
     signed_at = "1000000"  # long ago by the wall clock, now by the injected one
     message = b"mi-testmachine-1" + signed_at.encode() + b"r-1"
     headers = AgentHeaders("mi-test", signed_at, "r-1", base64.b64encode(sign(message)).decode())
-    instance = _instance(public_key_field(key))
+    instance = registered_instance(
+        "mi-test", machine_id="machine-1", public_key=public_key_field(key)
+    )
     clock = FixedClock(1_000_000 + 60_000)
     AgentVerifier(clock).verify(headers, instance)
     clock.ms += 16 * 60 * 1000  # past the 15 minutes of skew
