@@ -245,7 +245,7 @@ def say(line: str) -> None:
 
 
 def fan_out_phase(
-    cluster: Cluster, swarms: list[Swarm], ids: list[str], idle_s: float
+    cluster: Cluster, swarms: list[Swarm], ids: list[str], idle_s: float, spy: Path | None
 ) -> list[str]:
     """RunCommand to every agent with the API probed meanwhile, against an idle baseline."""
     pid = cluster.process.pid
@@ -257,9 +257,11 @@ def fan_out_phase(
         time.sleep(min(idle_s, 10))
     fanned: list[str] = []
     cpu1 = cpu_s(pid)
+    sampler = Sampler(spy, pid, "fan-out", 600)
     with Probe(cluster, ids, fanned) as busy:
         stored, fan_s = fan_out(cluster, swarms, fanned)
     fan_cpu = cpu_s(pid) - cpu1
+    sampler.stop()
     statuses = check_results(cluster, fanned)
     return [
         f"  RunCommand echo hi to all ({len(fanned)} calls of {BATCH}): {stored} results stored in"
@@ -364,7 +366,7 @@ def main() -> int:
             f" {len(os.listdir(f'/proc/{pid}/fd'))} open files; simulator CPU {sim_cpu:.0f}%"
         )
         if not args.no_fan_out:
-            for line in fan_out_phase(cluster, swarms, ids, args.idle_seconds):
+            for line in fan_out_phase(cluster, swarms, ids, args.idle_seconds, args.py_spy):
                 say(line)
         if args.storm:
             for line in storm(cluster, swarms, ids, args.idle_seconds, args.py_spy, args.trace):

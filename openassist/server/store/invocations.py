@@ -12,6 +12,7 @@ from sqlalchemy import (
     Connection,
     Table,
     and_,
+    bindparam,
     func,
     not_,
     or_,
@@ -34,6 +35,7 @@ from openassist.server.store.records import (
     invocation_from_row,
     invocation_values,
     result_from_row,
+    result_values,
 )
 from openassist.server.store.schema import commands, invocation_instances, invocations
 from openassist.server.store.tags import Tag
@@ -99,7 +101,7 @@ def insert_invocation(
             target_set=target_sets.ensure(conn, [target.instance_id for target in targets]),
         )
     )
-    conn.execute(_ii.insert(), [asdict(target) for target in targets])
+    conn.execute(_ii.insert(), [result_values(target) for target in targets])
 
 
 def update_invocation(conn: Connection, invoke_id: str, values: dict[str, Any]) -> None:
@@ -110,7 +112,7 @@ def add_rows(conn: Connection, rows: Sequence[InvocationInstance]) -> None:
     """New rows of existing tasks; each task's target set grows with them."""
     if not rows:
         return
-    conn.execute(_ii.insert(), [asdict(row) for row in rows])
+    conn.execute(_ii.insert(), [result_values(row) for row in rows])
     for invoke_id in sorted({row.invoke_id for row in rows}):
         members = select(_ii.c.instance_id).where(_ii.c.invoke_id == invoke_id)
         name = target_sets.ensure(conn, list(conn.scalars(members)))
@@ -120,6 +122,21 @@ def add_rows(conn: Connection, rows: Sequence[InvocationInstance]) -> None:
 def get_invocation(conn: Connection, invoke_id: str) -> Invocation | None:
     row = (conn.execute(select(invocations).where(invocations.c.id == invoke_id))).first()
     return _invocation(row) if row else None
+
+
+_LOCK = select(invocations).where(invocations.c.id == bindparam("id")).with_for_update()
+
+
+def lock_invocation(
+    conn: Connection, invoke_id: str
+) -> tuple[Invocation, proposals.LockedTask] | None:
+    """The task, read under its row's lock (``FOR UPDATE``) for the rest of the transaction,
+    and what ``apply_event`` reads of it then; None if there is no such task."""
+    row = conn.execute(_LOCK, {"id": invoke_id}).first()
+    if row is None:
+        return None
+    locked = proposals.LockedTask(row.status_counts, row.max_concurrency, row.max_errors)
+    return _invocation(row), locked
 
 
 def instances_of(
@@ -170,9 +187,13 @@ def apply_event(
     event: Event,
     changes: dict[str, Any],
     now: int,
+    locked: proposals.LockedTask | None = None,
+    seen: InstanceStatus | None = None,
 ) -> InstanceStatus | None:
     """Propose ``event`` for one instance of a command task (see ``proposals.apply_event``)."""
-    return proposals.apply_event(conn, TABLES, invoke_id, instance_id, event, changes, now)
+    return proposals.apply_event(
+        conn, TABLES, invoke_id, instance_id, event, changes, now, locked, seen
+    )
 
 
 def update_output(
@@ -200,42 +221,6 @@ def refresh_overall(conn: Connection, invoke_id: str) -> InvocationStatus:
     return proposals.refresh_overall(conn, TABLES, invoke_id)
 
 
-def pending_for_instance(
-    conn: Connection, instance_id: str, redeliver_before: int, now: int
-) -> list[InvocationInstance]:
-    """Rows to hand out in a task list: never delivered, or delivered before ``redeliver_before``
-    and not yet confirmed by a report (acknowledged delivery: the task list is the truth); a
-    rollout's row only once released and due. The rows are locked for the caller's claim and
-    rows another transaction holds are left out (PostgreSQL; SQLite has one writer): two claims
-    at once, on one node or two, never both hand out a row."""
-    query = select(_ii).where(
-        _ii.c.instance_id == instance_id,
-        _ii.c.status == InstanceStatus.PENDING.value,
-        _ii.c.held.is_(False),  # a rollout holds it back (see store.rollouts)
-        _ii.c.released_at.is_(None) | (_ii.c.released_at <= now),  # its BatchWait is over
-        (_ii.c.delivered_at.is_(None)) | (_ii.c.delivered_at < redeliver_before),
-    )
-    query = query.order_by(_ii.c.created_at).with_for_update(skip_locked=True)
-    return [_instance_row(row) for row in conn.execute(query)]
-
-
-def anything_for_instance(
-    conn: Connection, instance_id: str, redeliver_before: int, now: int
-) -> bool:
-    """Whether a task list would hand the instance anything (``pending_for_instance`` or
-    ``stopping_for_instance``): one indexed look, and no write, for the poll that finds none."""
-    c = _ii.c
-    pending = (
-        (c.status == InstanceStatus.PENDING.value)
-        & c.held.is_(False)
-        & (c.released_at.is_(None) | (c.released_at <= now))
-        & (c.delivered_at.is_(None) | (c.delivered_at < redeliver_before))
-    )
-    stopping = c.status == InstanceStatus.STOPPING.value
-    query = select(c.invoke_id).where(c.instance_id == instance_id, pending | stopping).limit(1)
-    return conn.execute(query).first() is not None
-
-
 def mark_delivered(conn: Connection, rows: Sequence[InvocationInstance], now: int) -> None:
     for row in rows:
         conn.execute(
@@ -243,13 +228,6 @@ def mark_delivered(conn: Connection, rows: Sequence[InvocationInstance], now: in
             .where(_ii.c.invoke_id == row.invoke_id, _ii.c.instance_id == row.instance_id)
             .values(delivered_at=now)
         )
-
-
-def stopping_for_instance(conn: Connection, instance_id: str) -> list[InvocationInstance]:
-    query = select(_ii).where(
-        _ii.c.instance_id == instance_id, _ii.c.status == InstanceStatus.STOPPING.value
-    )
-    return [_instance_row(row) for row in conn.execute(query)]
 
 
 def held_by_agent(conn: Connection, instance_id: str) -> list[InvocationInstance]:

@@ -31,6 +31,15 @@ class TaskTables:
     rows: Table  # invoke_id, instance_id, status, update_at, ...
 
 
+@dataclass(frozen=True)
+class LockedTask:
+    """What ``apply_event`` reads of a task row, as read under its lock (``FOR UPDATE``)."""
+
+    status_counts: str | None
+    max_concurrency: str = ""
+    max_errors: str = ""
+
+
 def current_status(
     conn: Connection, tables: TaskTables, invoke_id: str, instance_id: str
 ) -> InstanceStatus | None:
@@ -158,6 +167,8 @@ def apply_event(
     event: Event,
     changes: dict[str, Any],
     now: int,
+    locked: LockedTask | None = None,
+    seen: InstanceStatus | None = None,
 ) -> InstanceStatus | None:
     """Propose ``event`` for one instance of a task; returns the new status, or None if refused.
 
@@ -165,19 +176,33 @@ def apply_event(
     late report racing a sweep) can never both win. The task row is locked first, so its status
     counts (``status_counts``: rows per status, from which ``lifecycle`` derives the overall
     status) move by exactly this row's change, without reading the task's other rows.
+
+    A caller that read the task row under its lock in this transaction passes it (``locked``),
+    and one that read the row passes its status (``seen``): each saves a statement. ``seen`` is
+    tried first and read again if it was stale (the compare-and-set found another status, or
+    the event does not apply to it), so a stale one costs a statement, never a wrong count.
     """
     tasks, rows = tables.tasks, tables.rows
-    columns = [tasks.c.status_counts]
     rollout = "max_concurrency" in tasks.c
-    if rollout:
-        columns += [tasks.c.max_concurrency, tasks.c.max_errors]
-    task = conn.execute(select(*columns).where(tasks.c.id == invoke_id).with_for_update()).first()
-    for _attempt in range(3):
-        current = current_status(conn, tables, invoke_id, instance_id)
+    task: Any = locked
+    if task is None:
+        columns = [tasks.c.status_counts]
+        if rollout:
+            columns += [tasks.c.max_concurrency, tasks.c.max_errors]
+        query = select(*columns).where(tasks.c.id == invoke_id).with_for_update()
+        task = conn.execute(query).first()
+    guess = seen
+    for _attempt in range(4 if guess is not None else 3):
+        current = (
+            guess if guess is not None else current_status(conn, tables, invoke_id, instance_id)
+        )
+        guessed, guess = guess is not None, None
         if current is None:
             return None
         new_status = transition(current, event)
         if new_status is None:
+            if guessed:  # what the caller saw may be stale: ask again
+                continue
             return None
         result = conn.execute(
             update(rows)
