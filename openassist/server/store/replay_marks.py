@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, Insert, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
-from openassist.server.store.schema import replay_marks
+from openassist.server.store.schema.request_guards import replay_marks
 
 # Built once: every signed request (each agent call, each API call) records a mark, and building
 # and keying the statement anew each time cost more than running it.
