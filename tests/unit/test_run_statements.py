@@ -23,12 +23,13 @@ from openassist.server.service.clock import SystemClock
 from openassist.server.service.context import Limits, ServiceContext
 from openassist.server.service.delivery import DeliveryService
 from openassist.server.service.files import FileService
-from openassist.server.service.invocations import CommandSpec, InvocationService, TaskArgs
+from openassist.server.service.invocations import InvocationService
 from openassist.server.service.parameter_store import ParameterStoreService
 from openassist.server.service.replay import StoreReplayGuard
 from openassist.server.service.result_waits import ResultWaitService
 from openassist.server.service.secret_box import SecretBox
 from openassist.server.service.task_list import TaskListService
+from openassist.server.service.task_specs import CommandSpec, TaskArgs
 from openassist.server.store import fleet
 from openassist.server.store.db import Database
 from tests.support.cluster import postgres_admin_url
