@@ -17,7 +17,6 @@ import hashlib
 from typing import Protocol
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from openassist.server.service.clock import Clock
 from openassist.server.store import replay_marks
@@ -68,15 +67,4 @@ class StoreReplayGuard:
                 replay_marks.prune(conn, now)
             return replay_marks.add_new(conn, marks)
 
-        try:
-            answers = await self._db.write(write)
-        except IntegrityError:  # another node wrote one of them meanwhile: one by one
-            answers = [await self._add_one(digest, expires_at) for digest, expires_at in marks]
-        return [Outcome(new) for new in answers]
-
-    async def _add_one(self, digest: str, expires_at: int) -> bool:
-        try:
-            await self._db.write(lambda conn: replay_marks.add(conn, digest, expires_at))
-        except IntegrityError:
-            return False
-        return True
+        return [Outcome(new) for new in await self._db.write(write)]
