@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import Connection, String, bindparam, delete, false, func, literal, select, update
 
 from openassist.server.store.paging import Page
-from openassist.server.store.schema import audit_events
+from openassist.server.store.schema.audit import audit_events
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,11 @@ class EventFilter:
     resource_name: str | None = None  # one of the event's comma-separated resource names
 
 
+_INSERT = audit_events.insert()  # built once: every audited call writes one
+
+
 def insert_event(conn: Connection, event: AuditRecord) -> None:
-    conn.execute(audit_events.insert().values(**asdict(event)))
+    conn.execute(_INSERT, asdict(event))
 
 
 def record_failure(conn: Connection, event: AuditRecord) -> None:

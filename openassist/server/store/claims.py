@@ -25,12 +25,8 @@ from openassist.server.store.records import (
     invocation_from_mapping,
     result_from_mapping,
 )
-from openassist.server.store.schema import (
-    commands,
-    file_task_instances,
-    invocation_instances,
-    invocations,
-)
+from openassist.server.store.schema.files import file_task_instances
+from openassist.server.store.schema.tasks import commands, invocation_instances, invocations
 
 _PENDING, _STOPPING = InstanceStatus.PENDING.value, InstanceStatus.STOPPING.value
 

@@ -1,5 +1,9 @@
 """Queries on commands, invocations and their per-instance rows (the only place that builds SQL
-for them)."""
+for them).
+
+The statements every run goes through (create, hand out, report) are built once, with bound
+parameters: building a statement and its cache key anew for each call cost SQLAlchemy ~50 us of
+CPU per statement, several times what running it on SQLite costs."""
 
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ from openassist.server.store.records import (
     result_from_row,
     result_values,
 )
-from openassist.server.store.schema import commands, invocation_instances, invocations
+from openassist.server.store.schema.tasks import commands, invocation_instances, invocations
 from openassist.server.store.tags import Tag
 
 _ii = invocation_instances
@@ -76,16 +80,26 @@ def _invocation(row: Any) -> Invocation:
 
 _instance_row = result_from_row
 
+_INSERT_COMMAND = commands.insert()
+_INSERT_TASK = invocations.insert()
+_INSERT_ROWS = _ii.insert()
+_COMMANDS = select(commands).where(commands.c.id.in_(bindparam("ids", expanding=True)))
+_TASKS = select(invocations).where(invocations.c.id.in_(bindparam("ids", expanding=True)))
+_TASK = select(invocations).where(invocations.c.id == bindparam("invoke_id"))
+_ROW = select(_ii).where(
+    _ii.c.invoke_id == bindparam("invoke_id"), _ii.c.instance_id == bindparam("instance_id")
+)
+
 
 def insert_command(conn: Connection, command: Command) -> None:
-    conn.execute(commands.insert().values(**asdict(command)))
+    conn.execute(_INSERT_COMMAND, asdict(command))
 
 
 def commands_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Command]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = conn.execute(select(commands).where(commands.c.id.in_(wanted)))
+    rows = conn.execute(_COMMANDS, {"ids": wanted})
     return {row.id: command_from_row(row) for row in rows}
 
 
@@ -94,14 +108,10 @@ def insert_invocation(
 ) -> None:
     """Insert the task and all its per-instance rows (the caller's transaction makes it atomic)."""
     counts = proposals.encode_counts(target.status for target in targets)
-    conn.execute(
-        invocations.insert().values(
-            **invocation_values(invocation),
-            status_counts=counts,
-            target_set=target_sets.ensure(conn, [target.instance_id for target in targets]),
-        )
-    )
-    conn.execute(_ii.insert(), [result_values(target) for target in targets])
+    target_set = target_sets.ensure(conn, [target.instance_id for target in targets])
+    values = {**invocation_values(invocation), "status_counts": counts, "target_set": target_set}
+    conn.execute(_INSERT_TASK, values)
+    conn.execute(_INSERT_ROWS, [result_values(target) for target in targets])
 
 
 def update_invocation(conn: Connection, invoke_id: str, values: dict[str, Any]) -> None:
@@ -120,7 +130,7 @@ def add_rows(conn: Connection, rows: Sequence[InvocationInstance]) -> None:
 
 
 def get_invocation(conn: Connection, invoke_id: str) -> Invocation | None:
-    row = (conn.execute(select(invocations).where(invocations.c.id == invoke_id))).first()
+    row = conn.execute(_TASK, {"invoke_id": invoke_id}).first()
     return _invocation(row) if row else None
 
 
@@ -175,8 +185,7 @@ def record_condition_on(
 def get_instance_row(
     conn: Connection, invoke_id: str, instance_id: str
 ) -> InvocationInstance | None:
-    query = select(_ii).where(_ii.c.invoke_id == invoke_id, _ii.c.instance_id == instance_id)
-    row = (conn.execute(query)).first()
+    row = conn.execute(_ROW, {"invoke_id": invoke_id, "instance_id": instance_id}).first()
     return _instance_row(row) if row else None
 
 
@@ -221,13 +230,21 @@ def refresh_overall(conn: Connection, invoke_id: str) -> InvocationStatus:
     return proposals.refresh_overall(conn, TABLES, invoke_id)
 
 
+_c = _ii.c
+_DELIVERED = (
+    update(_ii)
+    .where(_c.invoke_id == bindparam("w_invoke_id"), _c.instance_id == bindparam("w_instance_id"))
+    .values(delivered_at=bindparam("delivered_at"))
+)
+
+
 def mark_delivered(conn: Connection, rows: Sequence[InvocationInstance], now: int) -> None:
-    for row in rows:
-        conn.execute(
-            update(_ii)
-            .where(_ii.c.invoke_id == row.invoke_id, _ii.c.instance_id == row.instance_id)
-            .values(delivered_at=now)
-        )
+    if rows:
+        keys = [
+            {"w_invoke_id": row.invoke_id, "w_instance_id": row.instance_id, "delivered_at": now}
+            for row in rows
+        ]
+        conn.execute(_DELIVERED, keys)
 
 
 def held_by_agent(conn: Connection, instance_id: str) -> list[InvocationInstance]:
@@ -244,7 +261,7 @@ def invocations_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Invocat
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = conn.execute(select(invocations).where(invocations.c.id.in_(wanted)))
+    rows = conn.execute(_TASKS, {"ids": wanted})
     return {row.id: _invocation(row) for row in rows}
 
 
