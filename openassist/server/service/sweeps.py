@@ -21,7 +21,7 @@ from openassist.server.service.context import ServiceContext, kick_topic
 from openassist.server.service.fire_misses import end_row
 from openassist.server.service.outages import iso_utc
 from openassist.server.service.readiness import absence_info, agent_absence_code
-from openassist.server.store import files, fleet, invocations, proposals
+from openassist.server.store import active_rows, files, fleet, invocations, proposals
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class Sweeper:
             self._observe(codes)
         return len(codes)
 
-    def _redelivery_due(self, row: proposals.ActiveRow, now: int) -> bool:
+    def _redelivery_due(self, row: active_rows.ActiveRow, now: int) -> bool:
         """A row handed out and never confirmed whose redelivery time came since the last sweep
         (at the first, any time before now). Its hand-out may never have reached the agent (the
         server died before answering, the connection broke), and an agent whose kick channel is
@@ -89,7 +89,7 @@ class Sweeper:
         """The error codes given to the rows ended (one per row); rows whose redelivery fell
         due are added to ``due``."""
         ended: list[str] = []
-        for row in proposals.active_rows(conn, tables):
+        for row in active_rows.active_rows(conn, tables):
             if self._redelivery_due(row, now):
                 due.append((row.instance_id, row.invoke_id))
             if row.deliver_by is not None and row.status is InstanceStatus.PENDING:
@@ -118,7 +118,7 @@ class Sweeper:
         return ended
 
     def _past_deadline(
-        self, conn: Connection, tables: proposals.TaskTables, row: proposals.ActiveRow, now: int
+        self, conn: Connection, tables: proposals.TaskTables, row: active_rows.ActiveRow, now: int
     ) -> list[str]:
         instance = fleet.instances_by_id(conn, [row.instance_id]).get(row.instance_id)
         online_ms = self._rules.online_window_ms
