@@ -8,13 +8,16 @@ unsigned junk neither fills the table nor burns a nonce a genuine client is abou
 
 Every signed request waits for its mark's commit, so marks that arrive together are written
 together: one transaction per batch (group commit), not one per request, keeps the single SQLite
-writer free for the work itself when many agents call at once. A request's first read of the
-store may ride its mark (``first_use_with``: an agent's task-list fetch asks whether anything
-waits), saving it a thread hop and a transaction of its own.
+writer free for the work itself when many agents call at once. The API's marks have a guard of
+their own, in the store's API lane (``store/lanes.py``): an API call's mark never waits in a
+batch of agents' marks, nor behind the agents' writes. A request's first read of the store may
+ride its mark (``first_use_with``: an agent's task-list fetch asks whether anything waits),
+saving it a thread hop and a transaction of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, cast
@@ -25,6 +28,7 @@ from openassist.server.service.clock import Clock
 from openassist.server.store import replay_marks
 from openassist.server.store.batcher import Batcher, Outcome
 from openassist.server.store.db import Database
+from openassist.server.store.lanes import api_lane
 
 PRUNE_EVERY_MS = 60_000
 MAX_BATCH = 500
@@ -58,8 +62,9 @@ _Mark = tuple[str, int, Callable[[Connection], Any] | None]  # (digest, expires 
 class StoreReplayGuard:
     """Marks in the store: durable, and shared by every node on one database."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self._db, self._clock = db, clock
+    def __init__(self, db: Database, clock: Clock, api: bool = False) -> None:
+        """``api``: the marks are written in the store's API lane."""
+        self._db, self._clock, self._api = db, clock, api
         self._pruned_at = 0
         self._marks: Batcher[_Mark, tuple[bool, Any]] = Batcher(
             self._record, name="replay-marks", max_batch=MAX_BATCH
@@ -93,4 +98,7 @@ class StoreReplayGuard:
                 for new, (_, _, read) in zip(added, marks, strict=True)
             ]
 
-        return [Outcome(answer) for answer in await self._db.write(write)]
+        # (The batch is written by a task of its own, outside any request's lane.)
+        with api_lane() if self._api else contextlib.nullcontext():
+            answers = await self._db.write(write)
+        return [Outcome(answer) for answer in answers]
