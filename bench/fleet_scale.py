@@ -33,7 +33,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.accept_queue import AcceptQueueWatch
+from bench.accept_queue import AcceptQueueWatch, handshake_gate
 from bench.reconnect_swarm import Probe as StormProbe
 from bench.reconnect_swarm import cpu_s, latency_line, now_ms, percentile
 from openassist.cli.api_client import ApiCallError
@@ -218,6 +218,7 @@ def storm(
         with StormProbe(cluster, ids) as busy, AcceptQueueWatch(cluster.agent_port) as queue:
             wait_until(lambda: len(back()) >= count, 900, 0.2, "every agent back")
             storm_s = (now_ms() - ready_at) / 1000
+        gate = handshake_gate(cluster.endpoint)
     finally:
         sampler.stop()
         for one in sim_samplers:
@@ -234,7 +235,7 @@ def storm(
         f" RSS after {rss_mb(pid):.0f} MB",
         f"    runnable but waiting for a CPU meanwhile: server {waited:.1f} s;"
         f" simulator CPU {sim_cpu:.1f} s over {len(sims)} processes, waiting {sim_waited:.1f} s;"
-        f" agent port's accept queue at most {queue.peak}",
+        f" agent port's accept queue at most {queue.peak}{gate}",
         "    " + latency_line("idle", idle, min(idle_s, 10)),
         "    " + latency_line("storm", busy, storm_s),
     ]
