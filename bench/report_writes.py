@@ -38,7 +38,8 @@ from openassist.server.store import invocations, proposals
 from openassist.server.store.db import Database
 from openassist.server.store.group_commit import GroupCommit
 from openassist.server.store.records import Invocation, InvocationInstance
-from openassist.server.store.schema import commands, instances
+from openassist.server.store.schema.fleet import instances
+from openassist.server.store.schema.tasks import commands
 from tests.support.cluster import temporary_postgres_database
 
 WAYS = ("one-by-one+scan", "grouped+scan", "grouped+counts")

@@ -42,11 +42,12 @@ from openassist.server.store import invocations, listings, tags, target_sets
 from openassist.server.store.db import Database
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
 from openassist.server.store.paging import PageQuery
-from openassist.server.store.schema import commands, instances
-from openassist.server.store.schema import invocation_instances as rows_table
-from openassist.server.store.schema import invocations as tasks_table
-from openassist.server.store.schema import tags as tags_table
-from openassist.server.store.schema import target_sets as target_set_rows
+from openassist.server.store.schema.fleet import instances
+from openassist.server.store.schema.tasks import commands
+from openassist.server.store.schema.tasks import invocation_instances as rows_table
+from openassist.server.store.schema.tasks import invocations as tasks_table
+from openassist.server.store.schema.tasks import tags as tags_table
+from openassist.server.store.schema.tasks import target_sets as target_set_rows
 from tests.support.cluster import postgres_admin_url, temporary_postgres_database
 
 START_MS = 1_700_000_000_000

@@ -22,7 +22,8 @@ from openassist.protocol.statuses import InstanceStatus, InvocationStatus, Repea
 from openassist.server.store import invocations, task_rows
 from openassist.server.store.db import Database
 from openassist.server.store.records import Invocation, InvocationInstance
-from openassist.server.store.schema import commands, instances
+from openassist.server.store.schema.fleet import instances
+from openassist.server.store.schema.tasks import commands
 from tests.support.cluster import temporary_postgres_database
 
 STATUSES = (InstanceStatus.SUCCESS, InstanceStatus.FAILED, InstanceStatus.RUNNING)

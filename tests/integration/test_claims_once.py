@@ -34,7 +34,8 @@ from openassist.server.store.records import (
     Invocation,
     InvocationInstance,
 )
-from openassist.server.store.schema import commands, instances
+from openassist.server.store.schema.fleet import instances
+from openassist.server.store.schema.tasks import commands
 from tests.support.cluster import postgres_admin_url, temporary_postgres_database
 
 pytestmark = pytest.mark.skipif(

@@ -25,6 +25,20 @@ def fired(
         yield cluster
 
 
+# An agent silent for this long counts as offline; the agents of `silent` heartbeat every second,
+# so only a frozen one goes quiet that long.
+ONLINE_WINDOW_S = 4
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def silent(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    settings = {**FAST, "OPENASSIST_HEARTBEAT_ONLINE_S": str(ONLINE_WINDOW_S)}
+    with backend_cluster(request.param, tmp_path_factory.mktemp("silent"), settings) as cluster:
+        yield cluster
+
+
 def _ran(log: RunLog, agent: Agent) -> int:
     """How many runs ``agent`` finished, by its own record."""
     return sum(run.instance_id == agent.instance_id for run in log.runs())
@@ -125,3 +139,35 @@ def test_given_a_delivery_deadline_a_fire_waits_for_an_agent_that_comes_back_in_
     _stop(fired, invoke_id)
     records = _records(fired, invoke_id, away)
     assert not [r for r in records if r["InvocationStatus"] == "Aborted"]  # no fire missed
+
+
+def test_a_target_whose_agent_went_silent_misses_a_fire_as_not_online_and_runs_when_back(
+    silent: Cluster, tmp_path: Path
+) -> None:
+    beating = ["--heartbeat", "1"]
+    steady = silent.start_agent(silent.register_agent("steady-hb"), args=beating)
+    quiet = silent.start_agent(silent.register_agent("quiet-hb"), args=beating)
+    runs = RunLog.made_in(tmp_path)
+    invoke_id = _schedule(silent, runs, [steady, quiet], MaxConcurrency="1")
+    wait_until(lambda: _ran(runs, quiet) >= 1, 60, what="the first fire on both")
+    # No goodbye this time: the agent stops answering and its heartbeats stop.
+    quiet.freeze()
+    try:
+        wait_until(lambda: not silent.online(quiet.instance_id), 60, what="the agent offline")
+
+        def missed() -> dict[str, Any] | None:
+            found = [
+                r for r in _records(silent, invoke_id, quiet) if r["ErrorCode"] == "ClientNotOnline"
+            ]
+            return found[0] if found else None
+
+        miss = wait_until(missed, 60, what="a fire to end as not online for the silent agent")
+        assert miss["InvocationStatus"] == "Aborted" and miss["FinishedTime"]
+        before = _ran(runs, steady)
+        wait_until(lambda: _ran(runs, steady) >= before + 1, 60, what="a fire while one is quiet")
+        ran_before = _ran(runs, quiet)
+    finally:
+        quiet.thaw()
+    wait_until(lambda: _ran(runs, quiet) > ran_before, 60, what="the agent back at a fire")
+    task = _stop(silent, invoke_id)
+    assert _ran(runs, steady) <= task["Fires"] and _ran(runs, quiet) <= task["Fires"]

@@ -20,9 +20,10 @@ from openassist.server.lifecycle import Event, EventKind, count_statuses, overal
 from openassist.server.store import invocations, proposals, task_rows
 from openassist.server.store.db import Database
 from openassist.server.store.records import Invocation, InvocationInstance
-from openassist.server.store.schema import commands, instances
-from openassist.server.store.schema import invocation_instances as rows_table
-from openassist.server.store.schema import invocations as tasks_table
+from openassist.server.store.schema.fleet import instances
+from openassist.server.store.schema.tasks import commands
+from openassist.server.store.schema.tasks import invocation_instances as rows_table
+from openassist.server.store.schema.tasks import invocations as tasks_table
 from tests.conftest import BACKENDS
 from tests.support.store import opened_database
 

@@ -13,13 +13,8 @@ from sqlalchemy import create_engine
 
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.store.proposals import encode_counts
-from openassist.server.store.schema import (
-    commands,
-    instances,
-    invocation_instances,
-    invocations,
-    tags,
-)
+from openassist.server.store.schema.fleet import instances
+from openassist.server.store.schema.tasks import commands, invocation_instances, invocations, tags
 from tests.support.cluster import Cluster
 
 HOUR_MS = 3_600_000

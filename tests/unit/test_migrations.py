@@ -1,6 +1,6 @@
-"""The migrations form one chain named in order, build exactly ``schema.py``, and upgrade
-databases stamped with the revision ids used before the renumbering (SQLite, and PostgreSQL when
-OPENASSIST_TEST_POSTGRES_URL is set)."""
+"""The migrations form one chain named in order, build exactly the tables of ``store/schema``,
+and upgrade databases stamped with the revision ids used before the renumbering (SQLite, and
+PostgreSQL when OPENASSIST_TEST_POSTGRES_URL is set)."""
 
 from __future__ import annotations
 

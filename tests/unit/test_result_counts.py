@@ -25,12 +25,14 @@ from openassist.server.store import listings, result_counts, target_sets
 from openassist.server.store.db import Database
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
 from openassist.server.store.paging import PageQuery
-from openassist.server.store.schema import commands, instances, task_counts
-from openassist.server.store.schema import invocation_instances as rows_table
-from openassist.server.store.schema import invocations as tasks_table
-from openassist.server.store.schema import result_counts as tallies
-from openassist.server.store.schema import tags as tags_table
-from openassist.server.store.schema import target_sets as target_set_rows
+from openassist.server.store.schema.fleet import instances
+from openassist.server.store.schema.tallies import result_counts as tallies
+from openassist.server.store.schema.tallies import task_counts
+from openassist.server.store.schema.tasks import commands
+from openassist.server.store.schema.tasks import invocation_instances as rows_table
+from openassist.server.store.schema.tasks import invocations as tasks_table
+from openassist.server.store.schema.tasks import tags as tags_table
+from openassist.server.store.schema.tasks import target_sets as target_set_rows
 from tests.conftest import BACKENDS
 from tests.support.store import opened_database
 

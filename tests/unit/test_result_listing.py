@@ -16,9 +16,10 @@ from openassist.server.lifecycle import EXIT_CODE_NONZERO, record_status
 from openassist.server.store import invocations, listings
 from openassist.server.store.db import Database
 from openassist.server.store.paging import PageQuery
-from openassist.server.store.schema import commands, instances
-from openassist.server.store.schema import invocation_instances as rows_table
-from openassist.server.store.schema import invocations as tasks_table
+from openassist.server.store.schema.fleet import instances
+from openassist.server.store.schema.tasks import commands
+from openassist.server.store.schema.tasks import invocation_instances as rows_table
+from openassist.server.store.schema.tasks import invocations as tasks_table
 from tests.support.cluster import postgres_admin_url
 from tests.support.store import opened_database
 

@@ -18,9 +18,10 @@ from openassist.server.store.db import Database
 from openassist.server.store.invocations import InvocationFilter
 from openassist.server.store.paging import PageQuery
 from openassist.server.store.records import Invocation, InvocationInstance
-from openassist.server.store.schema import commands, instances
-from openassist.server.store.schema import invocations as tasks_table
-from openassist.server.store.schema import target_sets as set_rows
+from openassist.server.store.schema.fleet import instances
+from openassist.server.store.schema.tasks import commands
+from openassist.server.store.schema.tasks import invocations as tasks_table
+from openassist.server.store.schema.tasks import target_sets as set_rows
 from tests.conftest import BACKENDS
 from tests.support.store import opened_database
 

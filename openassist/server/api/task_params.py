@@ -14,7 +14,7 @@ from openassist.server import json_input
 from openassist.server.api.params import Params
 from openassist.server.service import rollout_params
 from openassist.server.service.context import Limits
-from openassist.server.service.invocations import CommandSpec, TaskArgs
+from openassist.server.service.task_specs import CommandSpec, TaskArgs
 
 MAX_TAGS = 20
 _ONE_SHOT = (RepeatMode.ONCE, RepeatMode.DRY_RUN)

@@ -15,7 +15,6 @@ from openassist.server.service import checks
 from openassist.server.service.context import Limits
 from openassist.server.service.files import SendFileArgs
 from openassist.server.service.guard import Guard
-from openassist.server.service.invocations import CommandSpec, TaskArgs
 from openassist.server.service.rollout_params import (
     batch_wait,
     check_rollout,
@@ -23,6 +22,7 @@ from openassist.server.service.rollout_params import (
     rollout_limit,
 )
 from openassist.server.service.targeting import WAYS, TargetChoice, TargetingService
+from openassist.server.service.task_specs import CommandSpec, TaskArgs
 
 
 def integer(form: Form, name: str, default: int, minimum: int = 0, maximum: int = 0) -> int:

@@ -15,8 +15,8 @@ from dataclasses import replace
 from openassist.catalog import api
 from openassist.errors import DryRunPassed, Forbidden
 from openassist.protocol.statuses import RepeatMode
-from openassist.server.service.invocations import CommandSpec, TaskArgs
 from openassist.server.service.services import Services
+from openassist.server.service.task_specs import CommandSpec, TaskArgs
 
 MAX_TASKS = 100  # tasks of one console run: 10,000 machines at the API's 100 a task
 

@@ -10,8 +10,8 @@ from sqlalchemy import Connection
 from openassist.server.service import checks
 from openassist.server.service.context import ServiceContext, command_not_found
 from openassist.server.service.guard import UNGUARDED, Guard
-from openassist.server.service.invocations import CommandSpec, new_command, vars_of
 from openassist.server.service.parameters import parameter_names
+from openassist.server.service.task_specs import CommandSpec, new_command, vars_of
 from openassist.server.store import commands, invocations, tags
 from openassist.server.store.paging import Page, PageQuery
 from openassist.server.store.records import Command

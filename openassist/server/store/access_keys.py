@@ -8,7 +8,7 @@ from dataclasses import asdict
 from sqlalchemy import Connection, func, select, update
 
 from openassist.server.store.records import AccessKey
-from openassist.server.store.schema import access_keys
+from openassist.server.store.schema.access import access_keys
 
 _FIELDS = (
     access_keys.c.id,

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Select, delete, func, select, update
 
 from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import Activation, RegistrationState
-from openassist.server.store.schema import activations, instances
+from openassist.server.store.schema.fleet import activations, instances
 from openassist.server.store.tags import Tag, ids_tagged
 
 

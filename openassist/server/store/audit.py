@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import Connection, String, bindparam, delete, false, func, literal, select, update
 
 from openassist.server.store.paging import Page
-from openassist.server.store.schema import audit_events
+from openassist.server.store.schema.audit import audit_events
 
 
 @dataclass(frozen=True)

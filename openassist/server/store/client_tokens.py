@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from openassist.server.store.schema import client_tokens
+from openassist.server.store.schema.request_guards import client_tokens
 
 # The response column of a token an older release claimed before running its action; one
 # whose action committed without its answer stays so (they answer IdempotentProcessing).

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Select, func, select, update
 
 from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import Command, command_from_row
-from openassist.server.store.schema import commands
+from openassist.server.store.schema.tasks import commands
 from openassist.server.store.tags import Tag, ids_tagged
 
 c = commands.c

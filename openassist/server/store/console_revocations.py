@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.exc import IntegrityError
 
-from openassist.server.store.schema import console_revocations
+from openassist.server.store.schema.request_guards import console_revocations
 
 
 def add(conn: Connection, sid: str, expires_at: int) -> None:

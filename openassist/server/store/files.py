@@ -12,7 +12,7 @@ from openassist.protocol.statuses import InstanceStatus, InvocationStatus
 from openassist.server.store import proposals
 from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import FileTask, FileTaskInstance
-from openassist.server.store.schema import file_task_instances, file_tasks
+from openassist.server.store.schema.files import file_task_instances, file_tasks
 
 _t, _r = file_tasks, file_task_instances
 TABLES = proposals.TaskTables(tasks=file_tasks, rows=file_task_instances)

@@ -6,8 +6,8 @@ from sqlalchemy import Connection, select, update
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus, RepeatMode
 from openassist.server.store.records import Invocation, invocation_from_row
-from openassist.server.store.schema import invocation_instances as _ii
-from openassist.server.store.schema import invocations as _t
+from openassist.server.store.schema.tasks import invocation_instances as _ii
+from openassist.server.store.schema.tasks import invocations as _t
 
 
 def live_tasks(conn: Connection) -> list[Invocation]:

@@ -15,7 +15,7 @@ from openassist.server.store.records import (
     RegistrationState,
     instance_from_row,
 )
-from openassist.server.store.schema import instances
+from openassist.server.store.schema.fleet import instances
 from openassist.server.store.tags import INSTANCE, Tag, ids_tagged
 
 

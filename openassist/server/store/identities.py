@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, select, update
 
 from openassist.server.store.records import AccessKey, Attachment, PolicyVersion, RamPolicy, RamUser
-from openassist.server.store.schema import (
+from openassist.server.store.schema.access import (
     access_keys,
     ram_policies,
     ram_policy_versions,

@@ -35,7 +35,7 @@ from openassist.server.store.records import (
     invocation_values,
     result_from_row,
 )
-from openassist.server.store.schema import commands, invocation_instances, invocations
+from openassist.server.store.schema.tasks import commands, invocation_instances, invocations
 from openassist.server.store.tags import Tag
 
 _ii = invocation_instances

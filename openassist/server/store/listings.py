@@ -38,14 +38,9 @@ from openassist.server.store.records import (
     invocation_from_row,
     result_from_row,
 )
-from openassist.server.store.schema import (
-    commands,
-    invocation_instances,
-    invocations,
-    tags,
-    task_counts,
-)
-from openassist.server.store.schema import result_counts as tallies
+from openassist.server.store.schema.tallies import result_counts as tallies
+from openassist.server.store.schema.tallies import task_counts
+from openassist.server.store.schema.tasks import commands, invocation_instances, invocations, tags
 from openassist.server.store.tags import Tag, ids_tagged
 
 _ii = invocation_instances

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from openassist.server.store.schema import invocation_instances, invocation_outputs
+from openassist.server.store.schema.results import invocation_outputs
+from openassist.server.store.schema.tasks import invocation_instances
 
 _o = invocation_outputs
 _ii = invocation_instances

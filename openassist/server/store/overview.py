@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, case, func, select
 
 from openassist.server.store.records import GONE_STATES, RegistrationState
-from openassist.server.store.schema import instances, invocation_instances, invocations
+from openassist.server.store.schema.fleet import instances
+from openassist.server.store.schema.tasks import invocation_instances, invocations
 
 _ii = invocation_instances
 

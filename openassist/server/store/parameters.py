@@ -8,7 +8,7 @@ from dataclasses import asdict
 from sqlalchemy import Connection, delete, select
 
 from openassist.server.store.records import Parameter
-from openassist.server.store.schema import parameters
+from openassist.server.store.schema.settings import parameters
 
 
 def insert_parameter(conn: Connection, parameter: Parameter) -> None:

@@ -22,7 +22,7 @@ from openassist.server.lifecycle import (
 )
 from openassist.server.store import rollouts
 from openassist.server.store.db import note_task_changed
-from openassist.server.store.schema import instances
+from openassist.server.store.schema.fleet import instances
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from openassist.server.store.schema import api_rate_buckets as buckets
+from openassist.server.store.schema.request_guards import api_rate_buckets as buckets
 
 MILLI = 1000
 

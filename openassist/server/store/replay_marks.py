@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, delete, select
 
-from openassist.server.store.schema import replay_marks
+from openassist.server.store.schema.request_guards import replay_marks
 
 
 def add(conn: Connection, digest: str, expires_at: int) -> None:

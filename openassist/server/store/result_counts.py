@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, Connection, Table, delete, func, insert, or_, select, tuple_
 
-from openassist.server.store.schema import result_counts, task_counts
+from openassist.server.store.schema.tallies import result_counts, task_counts
 
 _c = result_counts.c
 

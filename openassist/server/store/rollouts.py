@@ -23,9 +23,9 @@ from sqlalchemy import (
 from openassist.protocol.statuses import InstanceStatus, RepeatMode
 from openassist.server.lifecycle.rollout import BUDGET_SPENT, next_step, tally, tally_fire
 from openassist.server.store.db import note_released
-from openassist.server.store.schema import invocation_instances as _ii
-from openassist.server.store.schema import invocation_runs as _runs
-from openassist.server.store.schema import invocations as _tasks
+from openassist.server.store.schema.results import invocation_runs as _runs
+from openassist.server.store.schema.tasks import invocation_instances as _ii
+from openassist.server.store.schema.tasks import invocations as _tasks
 
 
 def advance(

@@ -11,7 +11,8 @@ from openassist.protocol.statuses import InstanceStatus, InvokeRecordStatus
 from openassist.server.store.invocations import record_condition
 from openassist.server.store.paging import Page, PageQuery, fetch_page
 from openassist.server.store.records import InvocationRun
-from openassist.server.store.schema import invocation_instances, invocation_runs, invocations
+from openassist.server.store.schema.results import invocation_runs
+from openassist.server.store.schema.tasks import invocation_instances, invocations
 
 _r = invocation_runs
 

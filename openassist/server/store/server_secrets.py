@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from openassist.server.store.schema import server_secrets
+from openassist.server.store.schema.settings import server_secrets
 
 
 def create_once(conn: Connection, name: str, sealed: str, now: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from openassist.server.store.schema import cloud_assistant_settings as table
+from openassist.server.store.schema.settings import cloud_assistant_settings as table
 
 
 def get_document(conn: Connection, setting_type: str) -> str | None:

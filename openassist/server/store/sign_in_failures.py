@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from openassist.server.store.schema import console_sign_in_failures as failures
+from openassist.server.store.schema.request_guards import console_sign_in_failures as failures
 
 f = failures.c
 

@@ -9,9 +9,9 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import Connection, func, select
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus
-from openassist.server.store.schema import invocation_instances as _ii
-from openassist.server.store.schema import invocations as _tasks
-from openassist.server.store.schema import split_runs
+from openassist.server.store.schema.tasks import invocation_instances as _ii
+from openassist.server.store.schema.tasks import invocations as _tasks
+from openassist.server.store.schema.tasks import split_runs
 
 ACTIVE_TASKS = frozenset(s for s in InvocationStatus if not s.is_final)
 ACTIVE_ROWS = frozenset(s for s in InstanceStatus if not s.is_final)

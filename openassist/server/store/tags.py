@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, Select, delete, select
 
-from openassist.server.store.schema import tags
+from openassist.server.store.schema.tasks import tags
 
 Tag = tuple[str, str]
 COMMAND = "command"  # a saved command: tagged by CreateCommand or TagResources

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, inspect, select
 
-from openassist.server.store import schema
 from openassist.server.store.records import GONE_STATES, RegistrationState
+from openassist.server.store.schema.files import file_task_instances
+from openassist.server.store.schema.fleet import instances
+from openassist.server.store.schema.tasks import invocation_instances
 
 
 def agent_counts(conn: Connection, now_ms: int, online_window_ms: int) -> dict[str, int]:
     """Registered instances whose agent is online (heard within the window, no goodbye) and
     offline (all the others)."""
-    c = schema.instances.c
+    c = instances.c
     online = (
         c.last_heartbeat_at.is_not(None)
         & (c.last_heartbeat_at >= now_ms - online_window_ms)
@@ -32,7 +34,7 @@ def agent_counts(conn: Connection, now_ms: int, online_window_ms: int) -> dict[s
 def task_counts(conn: Connection) -> dict[tuple[str, str], int]:
     """Task instances (RunCommand/InvokeCommand and SendFile) by (status, error code)."""
     counts: dict[tuple[str, str], int] = {}
-    for table in (schema.invocation_instances, schema.file_task_instances):
+    for table in (invocation_instances, file_task_instances):
         rows = conn.execute(
             select(table.c.status, table.c.error_code, func.count()).group_by(
                 table.c.status, table.c.error_code

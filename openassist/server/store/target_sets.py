@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Connection, Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from openassist.server.store.schema import target_sets
+from openassist.server.store.schema.tasks import target_sets
 
 UNKNOWN = ""
 _BATCH = 2000  # members per INSERT: under SQLite's limit on bound parameters

@@ -17,8 +17,9 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal, o
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.store import proposals
 from openassist.server.store.fleet import name_pattern
-from openassist.server.store.schema import instances, invocation_instances
-from openassist.server.store.schema import invocations as _tasks
+from openassist.server.store.schema.fleet import instances
+from openassist.server.store.schema.tasks import invocation_instances
+from openassist.server.store.schema.tasks import invocations as _tasks
 
 _ii = invocation_instances
 HEAD_BYTES = 240  # of output, enough for its first line on a table row
