@@ -241,6 +241,10 @@ def storm(
     ]
 
 
+def load_now() -> str:
+    return "load " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def say(line: str) -> None:
     print(line, flush=True)
 
@@ -257,15 +261,16 @@ def fan_out_phase(
     with Probe(cluster, ids, invokes) as idle:
         time.sleep(min(idle_s, 10))
     fanned: list[str] = []
-    cpu1 = cpu_s(pid)
+    cpu1, wait1 = cpu_s(pid), waited_s(pid)
     with Probe(cluster, ids, fanned) as busy:
         stored, fan_s = fan_out(cluster, swarms, fanned)
-    fan_cpu = cpu_s(pid) - cpu1
+    fan_cpu, fan_wait = cpu_s(pid) - cpu1, waited_s(pid) - wait1
     statuses = check_results(cluster, fanned)
     return [
         f"  RunCommand echo hi to all ({len(fanned)} calls of {BATCH}): {stored} results stored in"
-        f" {fan_s:.1f} s = {stored / fan_s:.0f} results/s; server CPU {fan_cpu:.1f} s,"
-        f" RSS after {rss_mb(pid):.0f} MB; statuses read back {statuses}",
+        f" {fan_s:.1f} s = {stored / fan_s:.0f} results/s; server CPU {fan_cpu:.1f} s"
+        f" (waiting for a CPU {fan_wait:.1f} s),"
+        f" RSS after {rss_mb(pid):.0f} MB; statuses read back {statuses}; {load_now()}",
         "  API latency, one client, one call at a time (idle baseline, then during the fan-out):",
         *idle.lines("idle"),
         *busy.lines("fan-out"),
@@ -346,13 +351,17 @@ def main() -> int:
         progress = [time.monotonic()]
         wait_until(up, 900, 0.5, "every agent connected")
         up_s = time.monotonic() - began
-        say(f"  registered: {registered_s:.1f} s; all connected (kick channel + beat) {up_s:.1f} s")
+        say(
+            f"  registered: {registered_s:.1f} s; all connected (kick channel + beat) {up_s:.1f} s;"
+            f" {load_now()}"
+        )
         ids = [i for s in swarms for i in s.instance_ids()]
 
         time.sleep(2)  # let the last heartbeats settle before the idle window
         pid = cluster.process.pid
         sims = [s.process.pid for s in swarms]
         cpu0, rss0, sim0 = cpu_s(pid), rss_mb(pid), sum(cpu_s(p) for p in sims)
+        wait0 = waited_s(pid)
         sampler = Sampler(args.py_spy, pid, "idle", args.idle_seconds)
         time.sleep(args.idle_seconds)
         sampler.stop()
@@ -362,7 +371,9 @@ def main() -> int:
         say(
             f"  idle, all connected, {args.idle_seconds:.0f} s: server CPU {idle_cpu:.1f}% of one"
             f" core, RSS {idle_rss:.0f} MB ({idle_rss * 1024 / count:.0f} KiB per agent),"
-            f" {len(os.listdir(f'/proc/{pid}/fd'))} open files; simulator CPU {sim_cpu:.0f}%"
+            f" {len(os.listdir(f'/proc/{pid}/fd'))} open files; simulator CPU {sim_cpu:.0f}%;"
+            f" server waiting for a CPU {waited_s(pid) - wait0:.1f} s,"
+            f" {load_now()}"
         )
         if not args.no_fan_out:
             for line in fan_out_phase(cluster, swarms, ids, args.idle_seconds):
