@@ -1,14 +1,21 @@
 """The whole `openassist run 'echo hi' -i NAME` command on one local agent, start to exit, as a
 person at a terminal waits for it: interpreter start, imports, the API calls, the agent's run.
 
+The command is what an operator installs: `pip install .` of the checkout into a new virtual
+environment (made in a temporary directory, from a copy of the sources: no build/ left behind),
+its console script run. Not the development environment's editable install: its start-up hooks
+(the editable finder, coverage's .pth) import pathlib, importlib.util and more into every
+process, doubling `python -c pass` there (89 against 38 million instructions, callgrind), and
+hide what the command itself loads. `--dev` runs this environment's console script instead.
+
 Each round runs, in turn, the command and the baseline (the same interpreter doing nothing:
 `python -c pass`, the floor no Python command goes below), and with --other the same command from
-another checkout of the package (PYTHONPATH, e.g. `git archive main | tar -x -C /tmp/main`) with
-its own server and agent, so before/after figures come from one run on one machine. Wall time
-is read around each child; CPU time (user + system) is the kernel's account of it (wait4).
-Ratios are taken round by round.
+another checkout of the package (installed the same way, e.g. from `git archive main | tar -x -C
+/tmp/main`) with its own server and agent, so before/after figures come from one run on one
+machine. Wall time is read around each child; CPU time (user + system) is the kernel's account of
+it (wait4). Ratios are taken round by round.
 
-Usage: .venv/bin/python -m bench.cli_command [--runs 40] [--other DIR]
+Usage: .venv/bin/python -m bench.cli_command [--runs 40] [--other DIR] [--dev]
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,6 +38,31 @@ from tests.support.cluster import Cluster
 def percentile(values: Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def install(checkout: Path, where: Path) -> subprocess.Popen[bytes]:
+    """Start making a virtual environment at ``where`` with ``checkout`` installed in it (not
+    editable); its console script is ``where/bin/openassist`` once the process ends well."""
+    sources = where.with_name(f"{where.name}-src")
+    shutil.copytree(checkout / "openassist", sources / "openassist", ignore=_UNBUILT)
+    shutil.copy(checkout / "pyproject.toml", sources)
+    python, pip = where / "bin" / "python", ["-m", "pip", "install", "--quiet"]
+    script = f"{sys.executable} -m venv {where} && {python} {' '.join(pip)} {sources}"
+    return subprocess.Popen(["sh", "-c", script], stdout=subprocess.DEVNULL)
+
+
+_UNBUILT = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+def installed(checkouts: dict[str, Path], root: Path) -> dict[str, Path]:
+    """Each checkout installed in its own new environment (in parallel): its bin directory."""
+    made = {
+        label: install(checkout, root / f"venv-{label}") for label, checkout in checkouts.items()
+    }
+    for label, process in made.items():
+        if process.wait() != 0:
+            raise SystemExit(f"pip install of {checkouts[label]} failed")
+    return {label: root / f"venv-{label}" / "bin" for label in checkouts}
 
 
 def installed_env(pythonpath: str = "") -> dict[str, str]:
@@ -97,28 +130,38 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--other", default="", help="another checkout's root, run the same way")
+    parser.add_argument("--dev", action="store_true", help="this environment's console script")
     args = parser.parse_args()
-    cli = str(Path(sys.executable).with_name("openassist"))  # the installed entry point
+    this, other = Path(__file__).resolve().parents[1], Path(args.other or ".").resolve()
     with contextlib.ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        if args.dev:  # this environment's entry point; the other checkout's modules on PYTHONPATH
+            bins = dict.fromkeys(("this", "other"), Path(sys.executable).parent)
+            their_path = str(other)
+        else:
+            bins = installed({"this": this} | ({"other": other} if args.other else {}), root)
+            their_path = ""
         credentials = stack.enter_context(one_agent(root / "this"))
+        cli = str(bins["this"] / "openassist")
         command = [cli, "run", "echo hi", "-i", "bench-1", "--credentials", credentials]
+        nothing = [str(bins["this"] / "python"), "-c", "pass"]
         series = [
             Series("openassist run 'echo hi'", command, installed_env()),
-            Series("baseline: python -c pass", [sys.executable, "-c", "pass"], installed_env()),
+            Series("baseline: python -c pass", nothing, installed_env()),
         ]
         if args.other:  # its CLI, server and agent
-            other = str(Path(args.other).resolve())
-            theirs = stack.enter_context(one_agent(root / "other", other))
+            theirs = stack.enter_context(one_agent(root / "other", str(other)))
+            cli = str(bins["other"] / "openassist")
             command = [cli, "run", "echo hi", "-i", "bench-1", "--credentials", theirs]
-            series.append(Series(f"same, from {other}", command, installed_env(other)))
+            series.append(Series(f"same, from {other}", command, installed_env(their_path)))
         for _ in range(3):  # warm-up: bytecode written, caches and connections warm
             for one in series:
                 timed(one.argv, one.env)
         for _ in range(args.runs):
             for one in series:
                 one.run()
-    print(f"whole command, start to exit, {args.runs} rounds, one local agent (SQLite)")
+    how = "this environment's console script" if args.dev else "pip install . in a new venv"
+    print(f"whole command, start to exit, {args.runs} rounds, one local agent (SQLite), {how}")
     for one in series:
         one.show()
     command_series, floor = series[0], series[1]

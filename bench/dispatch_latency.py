@@ -93,7 +93,9 @@ def agent_pid(agent: Agent) -> int:
 @contextlib.contextmanager
 def one_agent(root: Path, pythonpath: str = "") -> Iterator[tuple[Cluster, Agent]]:
     """A server and one agent; from the checkout at ``pythonpath`` when given."""
-    env = {"PYTHONPATH": pythonpath} if pythonpath else None
+    # PYTHONSAFEPATH: ``python -m`` puts the working directory first on sys.path, before
+    # PYTHONPATH, and run from a checkout's root the "other" server imported that checkout.
+    env = {"PYTHONPATH": pythonpath, "PYTHONSAFEPATH": "1"} if pythonpath else None
     with Cluster.start(root, env=env) as cluster:
         yield cluster, cluster.new_agent("bench", env=env)
 

@@ -11,8 +11,10 @@ they answer each task with a finish report once the server has stored it. Issue 
 kills the server (-9) and starts it again: how long until every agent is back, the server's CPU
 meanwhile and the API's latency during that reconnect storm. Usage:
 .venv/bin/python -m bench.fleet_scale [--agents 1000] [--workers 4] [--postgres] [--storm]
-    [--no-fan-out] [--key-pool DIR] [--py-spy DIR] [--trace DIR]
-``--trace DIR`` records each simulated agent's connection attempts (read them with
+    [--no-fan-out] [--api-node] [--key-pool DIR] [--py-spy DIR] [--trace DIR]
+``--api-node`` (PostgreSQL) sends the fan-out's calls and the probes to a second server on the
+same database that no agent connects to: the API in a process of its own. ``--trace DIR``
+records each simulated agent's connection attempts (read them with
 ``bench.storm_trace DIR``), and the storm's line says how long the server and the simulator were
 runnable but waiting for a CPU: on a shared host, the time they wanted and did not get.
 """
@@ -35,7 +37,7 @@ from pathlib import Path
 
 from bench.accept_queue import AcceptQueueWatch, handshake_gate
 from bench.reconnect_swarm import Probe as StormProbe
-from bench.reconnect_swarm import cpu_s, latency_line, now_ms, percentile
+from bench.reconnect_swarm import cpu_s, latency_line, load_now, now_ms, percentile, waited_s
 from openassist.cli.api_client import ApiCallError
 from tests.support.cluster import Cluster, temporary_postgres_database, wait_until
 from tests.support.swarm import Swarm, start_swarm
@@ -155,7 +157,7 @@ class Sampler:
             return
         folder.mkdir(parents=True, exist_ok=True)
         command = [tool, "record", "--pid", str(pid), "--duration", str(int(seconds))]
-        command += ["--rate", "50", "--nonblocking", "--format", "raw"]
+        command += ["--rate", "50", "--nonblocking", "--threads", "--format", "raw"]
         command += ["--output", str(folder / f"{phase}.txt")]
         self._process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -169,16 +171,6 @@ class Sampler:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait(10)
-
-
-def waited_s(pid: int) -> float:
-    """Seconds a process's threads have spent runnable but waiting for a CPU (schedstat): on a
-    shared host, time it wanted to run and could not."""
-    try:
-        fields = Path(f"/proc/{pid}/schedstat").read_text().split()
-    except OSError:
-        return 0.0
-    return int(fields[1]) / 1e9
 
 
 def storm(
@@ -241,37 +233,44 @@ def storm(
     ]
 
 
-def load_now() -> str:
-    return "load " + " ".join(f"{x:.1f}" for x in os.getloadavg())
-
-
 def say(line: str) -> None:
     print(line, flush=True)
 
 
 def fan_out_phase(
-    cluster: Cluster, swarms: list[Swarm], ids: list[str], idle_s: float
+    cluster: Cluster,
+    api: Cluster,
+    swarms: list[Swarm],
+    ids: list[str],
+    idle_s: float,
+    spy: Path | None,
 ) -> list[str]:
-    """RunCommand to every agent with the API probed meanwhile, against an idle baseline."""
+    """RunCommand to every agent with the API probed meanwhile, against an idle baseline; the
+    calls go to ``api`` (``cluster`` itself, or a node of its own that no agent uses)."""
     pid = cluster.process.pid
     invokes: list[str] = []
-    warm = cluster.run("echo hi", *ids[:BATCH])  # something to read in the idle baseline
+    warm = api.run("echo hi", *ids[:BATCH])  # something to read in the idle baseline
     wait_until(lambda: sum(len(s.answers(warm)) for s in swarms) >= min(BATCH, len(ids)), 300)
     invokes.append(warm)
-    with Probe(cluster, ids, invokes) as idle:
+    with Probe(api, ids, invokes) as idle:
         time.sleep(min(idle_s, 10))
     fanned: list[str] = []
-    cpu1, wait1 = cpu_s(pid), waited_s(pid)
-    with Probe(cluster, ids, fanned) as busy:
-        stored, fan_s = fan_out(cluster, swarms, fanned)
-    fan_cpu, fan_wait = cpu_s(pid) - cpu1, waited_s(pid) - wait1
-    statuses = check_results(cluster, fanned)
+    cpu1, waited1 = cpu_s(pid), waited_s(pid)
+    sampler = Sampler(spy, pid, "fan-out", 600)
+    try:
+        with Probe(api, ids, fanned) as busy:
+            stored, fan_s = fan_out(api, swarms, fanned)
+    finally:
+        sampler.stop()
+    fan_cpu, waited = cpu_s(pid) - cpu1, waited_s(pid) - waited1
+    statuses = check_results(api, fanned)
     return [
         f"  RunCommand echo hi to all ({len(fanned)} calls of {BATCH}): {stored} results stored in"
-        f" {fan_s:.1f} s = {stored / fan_s:.0f} results/s; server CPU {fan_cpu:.1f} s"
-        f" (waiting for a CPU {fan_wait:.1f} s),"
-        f" RSS after {rss_mb(pid):.0f} MB; statuses read back {statuses}; {load_now()}",
-        "  API latency, one client, one call at a time (idle baseline, then during the fan-out):",
+        f" {fan_s:.1f} s = {stored / fan_s:.0f} results/s; server CPU {fan_cpu:.1f} s,"
+        f" runnable but waiting for a CPU {waited:.1f} s, RSS after {rss_mb(pid):.0f} MB;"
+        f" statuses read back {statuses}; {load_now()}",
+        "  API latency, one client, one call at a time (idle baseline, then during the fan-out"
+        + (", on a node of its own):" if api is not cluster else "):"),
         *idle.lines("idle"),
         *busy.lines("fan-out"),
     ]
@@ -289,6 +288,11 @@ def main() -> int:
     parser.add_argument("--idle-seconds", type=float, default=65.0)
     parser.add_argument("--no-fan-out", action="store_true", help="skip the RunCommand phase")
     parser.add_argument("--storm", action="store_true", help="kill -9 the server at the end")
+    parser.add_argument(
+        "--api-node",
+        action="store_true",
+        help="(PostgreSQL) call the API on a second server that no agent connects to",
+    )
     parser.add_argument("--key-pool", type=Path, help="RSA keys kept between runs (a folder)")
     parser.add_argument("--py-spy", type=Path, help="record the server's stacks into a folder")
     parser.add_argument(
@@ -376,7 +380,11 @@ def main() -> int:
             f" {load_now()}"
         )
         if not args.no_fan_out:
-            for line in fan_out_phase(cluster, swarms, ids, args.idle_seconds):
+            api = cluster
+            if args.api_node:  # the API's own process: the agents' work is not in it at all
+                api = stack.enter_context(cluster.another_node(root / "api-node", env=env))
+            spy = args.py_spy
+            for line in fan_out_phase(cluster, api, swarms, ids, args.idle_seconds, spy):
                 say(line)
         if args.storm:
             for line in storm(cluster, swarms, ids, args.idle_seconds, args.py_spy, args.trace):

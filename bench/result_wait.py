@@ -6,12 +6,17 @@ and the
 whole `openassist run 'echo hi' -i NAME` command, start to exit (bench/cli_command.py has it
 against the interpreter's own start, and CPU time).
 
-Usage: .venv/bin/python -m bench.result_wait [--runs 200] [--commands 40]
+With --other DIR, a second server and agent from another checkout (as bench.dispatch_latency's
+--other) take turns with these, run by run, for the server-side wait; the server's CPU time per
+run is shown for both.
+
+Usage: .venv/bin/python -m bench.result_wait [--runs 200] [--commands 40] [--other DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -21,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.dispatch_latency import stored_at_ms
+from bench.dispatch_latency import cpu_ms, one_agent, stored_at_ms
 from openassist.cli.api_client import ApiClient
 from tests.support.cluster import Cluster
 
@@ -108,27 +113,62 @@ def show(label: str, samples: list[float]) -> None:
     )
 
 
+class Other:
+    """The other checkout's server, agent and client (--other): its server-side wait only."""
+
+    def __init__(self, stack: contextlib.ExitStack, root: Path, checkout: str) -> None:
+        self.cluster, agent = stack.enter_context(one_agent(root, checkout))
+        self.instance_id = agent.instance_id
+        self.client = ApiClient(self.cluster.credentials, keep_alive=True)
+        stack.callback(self.client.close)
+        self.database = self.cluster.root / "data" / "openassist.db"
+        self.waited: list[float] = []
+
+    def wait(self) -> float:
+        return waited_ms(self.client, self.instance_id, self.database, rows=True)[0]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--commands", type=int, default=40)
+    parser.add_argument("--other", default="", help="another checkout's root, run in turns")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as root, Cluster.start(Path(root)) as cluster:
+    with contextlib.ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        cluster = stack.enter_context(Cluster.start(root / "this"))
         agent = cluster.new_agent("bench-1")
         client = ApiClient(cluster.credentials, keep_alive=True)  # as the CLI calls
         database = cluster.root / "data" / "openassist.db"
+        other = (
+            Other(stack, root / "other", str(Path(args.other).resolve())) if args.other else None
+        )
         waited, after_store, described, polled = [], [], [], []
         for _ in range(5):  # warm-up: connections, caches, the agent's first runs
             waited_ms(client, agent.instance_id, database, rows=True)
+            if other:
+                other.wait()
+        cpu = [0.0, 0.0]  # server CPU during the server-side waits: this, the other
         for _ in range(args.runs):
+            used = cpu_ms(cluster.process.pid)
             seen, late = waited_ms(client, agent.instance_id, database, rows=True)
+            cpu[0] += cpu_ms(cluster.process.pid) - used
             waited.append(seen)
             after_store.append(late)
+            if other:  # in turns: a machine that slows down slows both alike
+                used = cpu_ms(other.cluster.process.pid)
+                other.waited.append(other.wait())
+                cpu[1] += cpu_ms(other.cluster.process.pid) - used
             described.append(waited_ms(client, agent.instance_id, database, rows=False)[0])
             polled.append(polled_ms(client, agent.instance_id))
         client.close()
         show("RunCommand -> result seen, server-side wait", waited)
         show("  of which: result stored -> seen", after_store)
+        if other:
+            show(f"  --other {os.path.basename(args.other)}: the same", other.waited)
+            print(f"  ratio this / --other: p50 {ratio(waited, other.waited):5.2f} x")
+            this_cpu, other_cpu = (used / args.runs for used in cpu)
+            print(f"  server CPU per run: this {this_cpu:5.2f} ms, --other {other_cpu:5.2f} ms")
         show("  the same, rows read after the wait", described)
         show("RunCommand -> result seen, polling every 2 ms", polled)
         for label, samples in (("wait", waited), ("wait, then read", described)):

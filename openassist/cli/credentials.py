@@ -20,9 +20,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from openassist.cli.api_client import Credentials
+
+TYPE_CHECKING = False  # nor pathlib at run time: with what it loads, a tenth of a short command
+if TYPE_CHECKING:
+    FilePath = str | os.PathLike[str]
 
 DEFAULT_PROFILE = "default"
 SERVER_CREDENTIALS = "admin-credentials.json"
@@ -45,10 +48,10 @@ class Choice:
         self.endpoint, self.ca_file = endpoint, ca_file
 
 
-def profiles_file(environ: Mapping[str, str] | None = None) -> Path:
+def profiles_file(environ: Mapping[str, str] | None = None) -> str:
     environ = os.environ if environ is None else environ
-    base = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "openassist" / "credentials"
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "openassist", "credentials")
 
 
 def resolve(choice: Choice, environ: Mapping[str, str] | None = None) -> Credentials:
@@ -63,7 +66,7 @@ def resolve(choice: Choice, environ: Mapping[str, str] | None = None) -> Credent
 
 def _find(choice: Choice, profile: str, environ: Mapping[str, str]) -> Credentials:
     if choice.credentials_file:
-        return read_file(Path(choice.credentials_file), profile or DEFAULT_PROFILE)
+        return read_file(choice.credentials_file, profile or DEFAULT_PROFILE)
     key_id, secret = (
         environ.get("OPENASSIST_ACCESS_KEY_ID"),
         environ.get("OPENASSIST_ACCESS_KEY_SECRET"),
@@ -79,10 +82,10 @@ def _find(choice: Choice, profile: str, environ: Mapping[str, str]) -> Credentia
     profiles = profiles_file(environ)
     if profile:
         return read_file(profiles, profile)
-    local = Path(environ.get("OPENASSIST_DATA_DIR", ".openassist")) / SERVER_CREDENTIALS
-    if local.is_file():
+    local = os.path.join(environ.get("OPENASSIST_DATA_DIR", ".openassist"), SERVER_CREDENTIALS)
+    if os.path.isfile(local):
         return read_file(local, DEFAULT_PROFILE)
-    if profiles.is_file():
+    if os.path.isfile(profiles):
         return read_file(profiles, DEFAULT_PROFILE)
     raise CredentialsNotFound(
         f"no credentials: none in the environment, no {local} here and no {profiles}; "
@@ -90,10 +93,12 @@ def _find(choice: Choice, profile: str, environ: Mapping[str, str]) -> Credentia
     )
 
 
-def read_file(path: Path, profile: str = DEFAULT_PROFILE) -> Credentials:
+def read_file(path: FilePath, profile: str = DEFAULT_PROFILE) -> Credentials:
     """A server's JSON credentials file, or ``profile`` of an INI profiles file."""
+    path = os.fspath(path)
     try:
-        text = path.read_text()
+        with open(path) as handle:
+            text = handle.read()
     except OSError as error:
         raise CredentialsNotFound(f"cannot read credentials file {path}: {error}") from None
     if text.lstrip().startswith("{"):
@@ -105,7 +110,7 @@ def read_file(path: Path, profile: str = DEFAULT_PROFILE) -> Credentials:
                 document.get("Endpoint", "127.0.0.1:8640"),
                 document.get("RegionId", "local"),
                 ca_file=document.get("CaFile", ""),
-                source=str(path),
+                source=path,
             )
         except (ValueError, KeyError) as error:
             raise CredentialsNotFound(f"{path} is not a credentials file: {error}") from None
@@ -136,10 +141,13 @@ def read_file(path: Path, profile: str = DEFAULT_PROFILE) -> Credentials:
     )
 
 
-def save_profile(path: Path, profile: str, credentials: Credentials) -> None:
+def save_profile(file: FilePath, profile: str, credentials: Credentials) -> None:
     """Write ``profile`` into the profiles file (created owner-only, in an owner-only
     directory), keeping the other profiles; replaced atomically."""
     import configparser
+    from pathlib import Path
+
+    path = Path(file)
 
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     parser = configparser.ConfigParser(interpolation=None)

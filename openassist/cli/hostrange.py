@@ -7,8 +7,9 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-# The last run of digits is the index; what surrounds it names the range.
-_INDEXED = re.compile(r"^(.*?)(\d+)(\D*)$")
+# The last run of digits is the index; what surrounds it names the range. Compiled at first use
+# (re keeps it): one machine's name folds to itself, and a short command has no pattern to make.
+_INDEXED = r"^(.*?)(\d+)(\D*)$"
 
 
 def _spans(numbers: list[int], width: int) -> str:
@@ -43,10 +44,13 @@ def _join_padded(ranges: defaultdict[tuple[str, str, int], set[int]]) -> None:
 def fold(names: Iterable[str]) -> list[str]:
     """The names as sorted ranges; a name without digits, or alone in its range, stays as is.
     ``web-01`` and ``web-1`` are different names, so zero-padded indexes fold apart."""
+    unique = set(names)
+    if len(unique) < 2:
+        return list(unique)
     plain: set[str] = set()
     ranges: defaultdict[tuple[str, str, int], set[int]] = defaultdict(set)
-    for name in names:
-        match = _INDEXED.match(name)
+    for name in unique:
+        match = re.match(_INDEXED, name)
         if match is None:
             plain.add(name)
             continue

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import binascii
 import sys
-from pathlib import Path
 
 from openassist.cli.api_client import ApiCallError, ApiClient
 from openassist.cli.follow import follow_and_show
@@ -26,7 +25,8 @@ def script_of(args: argparse.Namespace) -> bytes:
         )
     if args.file:
         try:
-            return Path(args.file).read_bytes()
+            with open(args.file, "rb") as script:  # (pathlib: a tenth of the command's start)
+                return script.read()
         except OSError as error:
             raise UsageError(f"cannot read {args.file}: {error.strerror}") from None
     if args.script == "-":

@@ -11,8 +11,8 @@ Two schemes are in use by the official SDKs:
 Standard library only; the server-side checks (time window, nonces, secrets) live in
 ``openassist.server.api.signature``. The v1 path, which every command of the CLI takes, loads
 neither hashlib nor hmac (hashlib loads OpenSSL's libcrypto, 12 million instructions of the 100
-a short command adds to the interpreter's start, callgrind) nor datetime; v3 imports them where
-it needs them.
+a short command adds to the interpreter's start, callgrind) nor datetime, nor urllib.parse (11
+million: it loads ipaddress); v3 imports them where it needs them.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import binascii
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from urllib.parse import quote
 
 TYPE_CHECKING = False  # typing is not imported at run time: a short command's start-up
 if TYPE_CHECKING:
@@ -42,7 +41,14 @@ def percent_encode(s: str) -> str:
 
     Upper-case hex, space as ``%20``, ``*`` as ``%2A``, ``/`` as ``%2F`` (API.md 1.7 step 3).
     """
-    return quote(s, safe="~", encoding="utf-8")
+    encoded = s.encode("utf-8")
+    if not encoded.rstrip(_UNRESERVED):  # as urllib.parse.quote: nothing to encode
+        return s
+    return "".join(map(_ENCODED.__getitem__, encoded))
+
+
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~"
+_ENCODED = [chr(byte) if byte in _UNRESERVED else f"%{byte:02X}" for byte in range(256)]
 
 
 def string_to_sign_v1(method: str, params: Mapping[str, str]) -> str:

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openassist.server import console_start
 from openassist.server.api.endpoint import RpcEndpoint
@@ -68,6 +70,7 @@ from openassist.server.service.targeting import TargetingService
 from openassist.server.service.task_tables import TaskTableService
 from openassist.server.settings import ServerSettings
 from openassist.server.store.db import Database
+from openassist.server.store.lanes import api_lane
 from openassist.server.tls_renewal import keep_certificate
 
 if TYPE_CHECKING:
@@ -76,6 +79,18 @@ if TYPE_CHECKING:
 log = logging.getLogger("openassist.server")
 
 CREDENTIALS_FILE = "admin-credentials.json"
+
+
+class ApiLane:
+    """ASGI middleware: the store takes the work of the API listener's requests before the
+    agents' (store/lanes.py)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with api_lane():
+            await self._app(scope, receive, send)
 
 
 @dataclass
@@ -90,6 +105,7 @@ class Server:
     firer: Firer
     console_keys: ConsoleKeys
     replay: ReplayGuard
+    api_replay: ReplayGuard  # the API's marks, in the store's API lane
     metrics: ServerMetrics
     monitoring: Monitoring
     installer: AgentInstaller
@@ -97,7 +113,7 @@ class Server:
     def api_app(self) -> Starlette:
         """The RPC API at ``/``, the web console under ``/console``, health checks and (unless
         moved or off) the metrics: one port."""
-        endpoint = RpcEndpoint(self.services, self.replay, self.metrics.observe_api)
+        endpoint = RpcEndpoint(self.services, self.api_replay, self.metrics.observe_api)
         # Every method reaches the RPC endpoint, which answers all but GET and POST with the
         # documented UnsupportedHTTPMethod envelope rather than a bare 405.
         methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
@@ -111,7 +127,7 @@ class Server:
         ]
         if self.settings.metrics == "api":
             routes += self.monitoring.metrics_routes()
-        return Starlette(routes=routes)
+        return Starlette(routes=routes, middleware=[Middleware(ApiLane)])
 
     def metrics_app(self) -> Starlette:
         """The metrics' own listener (the ``metrics`` setting names HOST:PORT)."""
@@ -222,6 +238,7 @@ async def build_server(settings: ServerSettings) -> Server:
         Firer(context),
         console_keys,
         replay,
+        StoreReplayGuard(db, context.clock, api=True),
         metrics,
         monitoring,
         AgentInstaller(upgrades, await asyncio.to_thread(tls.ca_cert.read_text)),

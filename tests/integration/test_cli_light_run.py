@@ -3,10 +3,14 @@ the modules a short command used to spend its start-up on (socket's enums, hashl
 datetime, gettext's locale, the IDNA codec, base64) nor any heavier library. Fails if an import
 on the path of ``run`` (its text, ``--json`` and ``-b`` forms) brings one of them back. And the
 program ends without the interpreter's teardown yet with all of its output, buffered in a pipe
-(no PYTHONUNBUFFERED) as a script reading it sees it."""
+(no PYTHONUNBUFFERED) as a script reading it sees it. Under a bare interpreter (no site: nothing a
+development install's start-up hooks load hides what the command itself loads) the command loads
+neither pathlib, urllib.parse nor contextlib, and it makes its three requests (the listing that
+resolves ``-i NAME``, RunCommand, the wait) over one connection."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -24,6 +28,46 @@ HEAVY = frozenset(
     | {"configparser", "shutil", "difflib", "subprocess", "threading", "msgspec", "cryptography"}
     | {"openassist.catalog", "openassist.server", "openassist.agent"}
 )
+
+
+# What the command loads beyond an operator's interpreter start and its console script (which
+# imports re first): each of these is millions of instructions (callgrind) on every command.
+UNUSED = frozenset({"pathlib", "urllib", "urllib.parse", "ipaddress", "contextlib"})
+
+# Run as pip's console script runs it (``import re``, then the entry point), counting what it
+# loads and the connections and requests it makes.
+PROBE = """
+import os
+import sys
+import re
+before = set(sys.modules)
+from openassist.cli import http_wire
+
+connects, actions = [], []
+connect, post, leave = http_wire.connect, http_wire.Connection.post, os._exit
+
+def counted_connect(*args):
+    connects.append(args[:2])
+    return connect(*args)
+
+def counted_post(self, path, body, content_type):
+    fields = dict(field.split(b"=", 1) for field in body.split(b"&"))
+    actions.append(fields[b"Action"].decode())
+    return post(self, path, body, content_type)
+
+def reporting_exit(code):
+    loaded = sorted(set(sys.modules) - before)
+    sys.stderr.write(repr((int(code), loaded, len(connects), actions)) + "\\n")
+    sys.stderr.flush()
+    leave(code)
+
+http_wire.connect, http_wire.Connection.post = counted_connect, counted_post
+os._exit = reporting_exit
+from openassist.cli.main import main
+
+sys.argv[0] = "openassist"
+main()  # as the console script calls it: the program's own end (os._exit) included
+"""
 
 
 def _program_env() -> dict[str, str]:
@@ -79,3 +123,27 @@ def test_the_program_ends_with_all_of_its_output_written(credentials: Path) -> N
     assert done.returncode == 0, done.stderr
     [machine] = json.loads(done.stdout)["Instances"]
     assert machine["InstanceName"] == "light-1"
+
+
+def test_run_loads_no_pathlib_urllib_or_contextlib_and_makes_three_requests_on_one_connection(
+    credentials: Path,
+) -> None:
+    argv = ["run", "echo hi", "-i", "light-1", "--credentials", str(credentials)]
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", PROBE, *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**_program_env(), "PYTHONPATH": str(Path(__file__).parents[2])},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "hi" in done.stdout
+    code, loaded, connects, actions = ast.literal_eval(done.stderr.strip().splitlines()[-1])
+    assert code == 0
+    assert sorted(set(loaded) & (UNUSED | HEAVY)) == []
+    assert connects == 1  # one kept-alive connection for every request
+    # The listing resolves the name; the wait answers with the results (IncludeResults): on a
+    # busy machine it may answer once more while the run is still going, never anything else.
+    assert actions[:3] == ["DescribeManagedInstances", "RunCommand", "WaitInvocationResults"]
+    assert set(actions[3:]) <= {"WaitInvocationResults"}

@@ -46,10 +46,18 @@ def _online(cluster: Cluster, count: int) -> list[str]:
     return [a.instance_id for a in agents]
 
 
-def _each_ran_once(marks: Path, ids: list[str]) -> None:
+def _every_script_succeeded_once(
+    cluster: Cluster, invoke_id: str, marks: Path, ids: list[str]
+) -> None:
+    """After the restart: every result stored as Success with its output, and each script ran
+    exactly once (each run appended a line to its instance's mark file)."""
+    results = cluster.wait_final(invoke_id, timeout_s=300)
+    assert len(results) == AGENTS
+    assert {r["InvocationStatus"] for r in results} == {"Success"}
+    assert all(r["Output"] == "done\n" for r in results)
     runs = {path.name: path.read_text() for path in marks.iterdir()}
     assert sorted(runs) == sorted(ids)
-    assert set(runs.values()) == {"ran\n"}  # each script ran exactly once
+    assert set(runs.values()) == {"ran\n"}
 
 
 def test_server_killed_while_reports_are_written_in_batches_loses_none(
@@ -72,11 +80,7 @@ def test_server_killed_while_reports_are_written_in_batches_loses_none(
     wait_until(some_stored, 120, 0.005, "the first results to be stored")
     cluster.kill_server()
     cluster.restart_server()
-    results = cluster.wait_final(invoke_id, timeout_s=300)
-    assert len(results) == AGENTS
-    assert {r["InvocationStatus"] for r in results} == {"Success"}
-    assert all(r["Output"] == "done\n" for r in results)
-    _each_ran_once(marks, ids)
+    _every_script_succeeded_once(cluster, invoke_id, marks, ids)
     [task] = cluster.call("DescribeInvocations", InvokeId=invoke_id)["Invocations"]["Invocation"]
     assert task["InvocationStatus"] == "Success"
 
@@ -92,8 +96,4 @@ def test_server_killed_while_claims_are_written_in_batches_runs_each_script_once
     wait_until(lambda: any(marks.iterdir()), 120, 0.005, "the first script to start")
     cluster.kill_server()
     cluster.restart_server()
-    results = cluster.wait_final(invoke_id, timeout_s=300)
-    assert len(results) == AGENTS
-    assert {r["InvocationStatus"] for r in results} == {"Success"}
-    assert all(r["Output"] == "done\n" for r in results)
-    _each_ran_once(marks, ids)
+    _every_script_succeeded_once(cluster, invoke_id, marks, ids)

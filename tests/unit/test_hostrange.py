@@ -47,3 +47,10 @@ def test_folding_round_trips() -> None:
     for item in fold(names):
         expanded |= _expand(item)
     assert expanded == names
+
+
+def test_one_name_and_none_fold_to_themselves() -> None:
+    for name in ("web-01", "x-0", "db", "rack1-node2.lab", "007", "web-9x"):
+        assert fold([name, name]) == [name]
+        assert fold_text([name]) == name
+    assert fold([]) == []

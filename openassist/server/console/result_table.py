@@ -1,14 +1,19 @@
-"""A task's results as a table: what the query string asks for (tab, search, sort, page, view)
-and the links that change one of them (sortable headers, pager, view switch)."""
+"""A task's results as a table: what the query string asks for (tab, search, sort, page, view),
+the links that change one of them (sortable headers, pager, view switch), and the page of rows
+or groups that templates/results_table.html draws (a task's page and a split run's alike)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
+from openassist.catalog import ENTRIES
 from openassist.server.console import display
-from openassist.server.store.task_rows import SORTS, RowQuery
+from openassist.server.service.guard import Guard
+from openassist.server.service.task_tables import TaskTableService
+from openassist.server.store.task_rows import SORTS, OutputGroup, ResultLine, RowQuery
 
 ROWS_PER_PAGE = 50
 GROUPS_PER_PAGE = 20
@@ -116,3 +121,37 @@ def pages(total: int, ask: TableAsk) -> dict[str, str | int]:
         "previous": ask.url(page=ask.page - 1 if ask.page > 2 else "") if ask.page > 1 else "",
         "next": ask.url(page=ask.page + 1) if ask.page < last else "",
     }
+
+
+async def table_of(
+    tables: TaskTableService,
+    query: Mapping[str, str],
+    counts: Mapping[str, int],
+    invoke_ids: tuple[str, ...],
+    guard: Guard,
+) -> dict[str, Any]:
+    """What templates/results_table.html needs to draw the rows of ``invoke_ids`` (one task, or
+    the tasks of a split run as one table) as ``query`` asks, tabs counted by ``counts``."""
+    ask = ask_of(query, counts)
+    rows: list[ResultLine] = []
+    groups: list[OutputGroup] = []
+    if ask.view == "groups":
+        groups, shown = await tables.groups(ask.rows(*invoke_ids), guard)
+    else:
+        rows, shown = await tables.rows(ask.rows(*invoke_ids), guard)
+    return {
+        "ask": ask,
+        "table_rows": rows,
+        "groups": groups,
+        "shown": shown,
+        "pager": pages(shown, ask),
+        "columns": COLUMNS,
+        "solutions": {g.error_code: _solution(g.error_code) for g in groups},
+        "active": display.ACTIVE,
+        "live_url": ask.url(fragment=1),
+    }
+
+
+def _solution(code: str) -> str:
+    entry = ENTRIES.get(code)
+    return entry.solution if entry else ""

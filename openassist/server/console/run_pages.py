@@ -19,7 +19,6 @@ from openassist.server.console.task_pages import back_to
 from openassist.server.console.web import PREFIX, Console, Visit, see_other
 from openassist.server.service.task_tables import TaskSummary
 from openassist.server.store.split_runs import SplitRun
-from openassist.server.store.task_rows import OutputGroup, ResultLine
 
 
 def _counted(tasks: list[TaskSummary]) -> dict[str, int]:
@@ -60,14 +59,10 @@ class RunPages:
         run, tasks = found
         guard = visit.guard("DescribeInvocationResults")
         counts = _counted(tasks)
-        ask = result_table.ask_of(visit.request.query_params, counts)
-        chosen = ask.rows(*(view.invocation.id for view in tasks))
-        rows: list[ResultLine] = []
-        groups: list[OutputGroup] = []
-        if ask.view == "groups":
-            groups, shown = await self.tables.groups(chosen, guard)
-        else:
-            rows, shown = await self.tables.rows(chosen, guard)
+        ids = tuple(view.invocation.id for view in tasks)
+        table = await result_table.table_of(
+            self.tables, visit.request.query_params, counts, ids, guard
+        )
         return self.console.page(
             visit,
             "runs.html",
@@ -78,17 +73,9 @@ class RunPages:
             done=sum(view.done for view in tasks),
             running=_running(tasks),
             per_task=self.console.services.limits.max_instances_per_call,
-            ask=ask,
-            table_rows=rows,
-            groups=groups,
-            shown=shown,
-            pager=result_table.pages(shown, ask),
-            columns=result_table.COLUMNS,
-            solutions={},
-            active=display.ACTIVE,
             notice=visit.request.query_params.get("notice", ""),
             live=any(v.invocation.status in display.ACTIVE_TASKS for v in tasks),
-            live_url=ask.url(fragment=1),
+            **table,
         )
 
     async def earlier(self, visit: Visit) -> Response:

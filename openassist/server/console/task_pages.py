@@ -7,7 +7,6 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.responses import PlainTextResponse, Response
 
-from openassist.catalog import ENTRIES
 from openassist.errors import ApiError, Forbidden
 from openassist.protocol.statuses import InvocationStatus
 from openassist.server.console import display, failures, result_table
@@ -16,7 +15,6 @@ from openassist.server.lifecycle.rollout import batch_of
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
 from openassist.server.store.paging import PageQuery, decode_token, encode_token
 from openassist.server.store.records import InvocationInstance
-from openassist.server.store.task_rows import OutputGroup, ResultLine
 
 PAGE_SIZE = 20
 OUTPUT_LIMIT = 16 * 1024 * 1024
@@ -104,31 +102,19 @@ class TaskPages:
         if task is None:
             return self.console.page(visit, "missing.html", 404, what=f"task {invoke_id}")
         counts = display.outcome_totals(task.counts)
-        ask = result_table.ask_of(visit.request.query_params, counts)
-        rows: list[ResultLine] = []
-        groups: list[OutputGroup] = []
-        if ask.view == "groups":
-            groups, shown = await self.tables.groups(ask.rows(invoke_id), guard)
-        else:
-            rows, shown = await self.tables.rows(ask.rows(invoke_id), guard)
+        table = await result_table.table_of(
+            self.tables, visit.request.query_params, counts, (invoke_id,), guard
+        )
         return self.console.page(
             visit,
             "task.html",
             task=task,
             counts=counts,
-            ask=ask,
-            rows=rows,
-            groups=groups,
-            shown=shown,
-            pager=result_table.pages(shown, ask),
-            columns=result_table.COLUMNS,
-            solutions={g.error_code: _solution(g.error_code) for g in groups},
-            active=display.ACTIVE,
             notice=visit.request.query_params.get("notice", ""),
             content=task.command.content.decode("utf-8", "replace"),
             batch=batch_of(task.invocation.max_concurrency, task.total, task.total - task.waiting),
             live=task.invocation.status in display.ACTIVE_TASKS,
-            live_url=ask.url(fragment=1),
+            **table,
         )
 
     async def _row(self, visit: Visit) -> InvocationInstance | None:
@@ -211,8 +197,3 @@ def back_to(given: str, otherwise: str, **params: str) -> str:
         path, query = otherwise, ""
     kept = [(k, v) for k, v in parse_qsl(query) if k not in params and k != "fragment"]
     return path + "?" + urlencode([*kept, *params.items()])
-
-
-def _solution(code: str) -> str:
-    entry = ENTRIES.get(code)
-    return entry.solution if entry else ""

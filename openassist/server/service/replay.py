@@ -8,21 +8,24 @@ unsigned junk neither fills the table nor burns a nonce a genuine client is abou
 
 Every signed request waits for its mark's commit, so marks that arrive together are written
 together: one transaction per batch (group commit), not one per request, keeps the single SQLite
-writer free for the work itself when many agents call at once.
+writer free for the work itself when many agents call at once. The API's marks have a guard of
+their own, in the store's API lane (``store/lanes.py``): an API call's mark never waits in a
+batch of agents' marks, nor behind the agents' writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import Protocol
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from openassist.server.service.clock import Clock
 from openassist.server.store import replay_marks
 from openassist.server.store.batcher import Batcher, Outcome
 from openassist.server.store.db import Database
+from openassist.server.store.lanes import api_lane
 
 PRUNE_EVERY_MS = 60_000
 MAX_BATCH = 500
@@ -45,8 +48,9 @@ _Mark = tuple[str, int]  # (digest, expires at ms)
 class StoreReplayGuard:
     """Marks in the store: durable, and shared by every node on one database."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self._db, self._clock = db, clock
+    def __init__(self, db: Database, clock: Clock, api: bool = False) -> None:
+        """``api``: the marks are written in the store's API lane."""
+        self._db, self._clock, self._api = db, clock, api
         self._pruned_at = 0
         self._marks: Batcher[_Mark, bool] = Batcher(
             self._record, name="replay-marks", max_batch=MAX_BATCH
@@ -68,15 +72,7 @@ class StoreReplayGuard:
                 replay_marks.prune(conn, now)
             return replay_marks.add_new(conn, marks)
 
-        try:
+        # (The batch is written by a task of its own, outside any request's lane.)
+        with api_lane() if self._api else contextlib.nullcontext():
             answers = await self._db.write(write)
-        except IntegrityError:  # another node wrote one of them meanwhile: one by one
-            answers = [await self._add_one(digest, expires_at) for digest, expires_at in marks]
         return [Outcome(new) for new in answers]
-
-    async def _add_one(self, digest: str, expires_at: int) -> bool:
-        try:
-            await self._db.write(lambda conn: replay_marks.add(conn, digest, expires_at))
-        except IntegrityError:
-            return False
-        return True

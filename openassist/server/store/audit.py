@@ -40,8 +40,11 @@ class EventFilter:
     resource_name: str | None = None  # one of the event's comma-separated resource names
 
 
+_INSERT = audit_events.insert()  # built once: every audited call writes one
+
+
 def insert_event(conn: Connection, event: AuditRecord) -> None:
-    conn.execute(audit_events.insert().values(**asdict(event)))
+    conn.execute(_INSERT, asdict(event))
 
 
 def record_failure(conn: Connection, event: AuditRecord) -> None:

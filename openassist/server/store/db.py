@@ -16,7 +16,7 @@ import os
 import queue
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url
 
 from openassist.errors import ConfigurationError
 from openassist.server.store.group_commit import GroupCommit
+from openassist.server.store.lanes import LaneExecutor
 from openassist.server.store.revisions import restamp_renumbered
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -207,16 +208,21 @@ class Database:
             writers = readers
         else:
             raise ConfigurationError(f"unsupported database URL scheme {url.split(':', 1)[0]!r}")
-        self._writer = ThreadPoolExecutor(writers, thread_name_prefix="db-write")
-        self._reader = ThreadPoolExecutor(readers, thread_name_prefix="db-read")
+        # Work for API callers is taken before the agents' (store/lanes.py).
+        self._writer = LaneExecutor(writers, thread_name_prefix="db-write")
+        self._reader = LaneExecutor(readers, thread_name_prefix="db-read")
         self.observe: TransactionObserver | None = None
         self.on_tasks_changed: TasksChanged | None = None
         self.on_released: RowsReleased | None = None
         self.grouped = GroupCommit(self)
 
     @property
-    def write_executor(self) -> ThreadPoolExecutor:
+    def write_executor(self) -> LaneExecutor:
         return self._writer
+
+    @property
+    def read_executor(self) -> LaneExecutor:
+        return self._reader
 
     @staticmethod
     def forget_notes(connection: Connection) -> None:

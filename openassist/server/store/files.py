@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select, update
+from sqlalchemy import Connection, Select, bindparam, func, select, update
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus
 from openassist.server.store import proposals
@@ -83,14 +83,22 @@ def rows_of(conn: Connection, invoke_ids: Iterable[str]) -> dict[str, list[FileT
 
 def any_pending(conn: Connection, instance_id: str, redeliver_before: int, now: int) -> bool:
     """Whether ``claim_pending`` would find anything (no write for the poll that finds none)."""
-    query = select(_r.c.invoke_id).where(
-        _r.c.instance_id == instance_id,
+    keys = {"instance_id": instance_id, "now": now, "redeliver_before": redeliver_before}
+    return conn.execute(_ANY_PENDING, keys).first() is not None
+
+
+# Built once: every task-list fetch asks (see store/invocations.py).
+_ANY_PENDING = (
+    select(_r.c.invoke_id)
+    .where(
+        _r.c.instance_id == bindparam("instance_id"),
         _r.c.status == InstanceStatus.PENDING.value,
         _r.c.held.is_(False),
-        _r.c.released_at.is_(None) | (_r.c.released_at <= now),
-        _r.c.delivered_at.is_(None) | (_r.c.delivered_at < redeliver_before),
+        _r.c.released_at.is_(None) | (_r.c.released_at <= bindparam("now")),
+        _r.c.delivered_at.is_(None) | (_r.c.delivered_at < bindparam("redeliver_before")),
     )
-    return conn.execute(query.limit(1)).first() is not None
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)

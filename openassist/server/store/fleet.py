@@ -32,8 +32,17 @@ def instances_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Instance]
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = conn.execute(select(instances).where(instances.c.id.in_(wanted)))
+    rows = conn.execute(_BY_ID, {"ids": wanted})
     return {row.id: instance_from_row(row) for row in rows}
+
+
+# Built once (each run's targets are read and counted): see store/invocations.py.
+_BY_ID = select(instances).where(instances.c.id.in_(bindparam("ids", expanding=True)))
+_INVOKED = (
+    update(instances)
+    .where(instances.c.id.in_(bindparam("ids", expanding=True)))
+    .values(last_invoked_at=bindparam("now"), invocation_count=instances.c.invocation_count + 1)
+)
 
 
 def record_heartbeat(
@@ -71,12 +80,7 @@ def record_heartbeats(conn: Connection, rows: dict[str, dict[str, Any]]) -> None
 
 
 def count_invoked(conn: Connection, instance_ids: Iterable[str], now: int) -> None:
-    c = instances.c
-    conn.execute(
-        update(instances)
-        .where(c.id.in_(sorted(set(instance_ids))))
-        .values(last_invoked_at=now, invocation_count=c.invocation_count + 1)
-    )
+    conn.execute(_INVOKED, {"ids": sorted(set(instance_ids)), "now": now})
 
 
 def name_pattern(text: str) -> str:

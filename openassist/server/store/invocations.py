@@ -1,5 +1,9 @@
 """Queries on commands, invocations and their per-instance rows (the only place that builds SQL
-for them)."""
+for them).
+
+The statements every run goes through (create, hand out, report) are built once, with bound
+parameters: building a statement and its cache key anew for each call cost SQLAlchemy ~50 us of
+CPU per statement, several times what running it on SQLite costs."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from sqlalchemy import (
     Connection,
     Table,
     and_,
+    bindparam,
     func,
     not_,
     or_,
@@ -74,16 +79,26 @@ def _invocation(row: Any) -> Invocation:
 
 _instance_row = result_from_row
 
+_INSERT_COMMAND = commands.insert()
+_INSERT_TASK = invocations.insert()
+_INSERT_ROWS = _ii.insert()
+_COMMANDS = select(commands).where(commands.c.id.in_(bindparam("ids", expanding=True)))
+_TASKS = select(invocations).where(invocations.c.id.in_(bindparam("ids", expanding=True)))
+_TASK = select(invocations).where(invocations.c.id == bindparam("invoke_id"))
+_ROW = select(_ii).where(
+    _ii.c.invoke_id == bindparam("invoke_id"), _ii.c.instance_id == bindparam("instance_id")
+)
+
 
 def insert_command(conn: Connection, command: Command) -> None:
-    conn.execute(commands.insert().values(**asdict(command)))
+    conn.execute(_INSERT_COMMAND, asdict(command))
 
 
 def commands_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Command]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = conn.execute(select(commands).where(commands.c.id.in_(wanted)))
+    rows = conn.execute(_COMMANDS, {"ids": wanted})
     return {row.id: command_from_row(row) for row in rows}
 
 
@@ -92,14 +107,10 @@ def insert_invocation(
 ) -> None:
     """Insert the task and all its per-instance rows (the caller's transaction makes it atomic)."""
     counts = proposals.encode_counts(target.status for target in targets)
-    conn.execute(
-        invocations.insert().values(
-            **invocation_values(invocation),
-            status_counts=counts,
-            target_set=target_sets.ensure(conn, [target.instance_id for target in targets]),
-        )
-    )
-    conn.execute(_ii.insert(), [asdict(target) for target in targets])
+    target_set = target_sets.ensure(conn, [target.instance_id for target in targets])
+    values = {**invocation_values(invocation), "status_counts": counts, "target_set": target_set}
+    conn.execute(_INSERT_TASK, values)
+    conn.execute(_INSERT_ROWS, [asdict(target) for target in targets])
 
 
 def update_invocation(conn: Connection, invoke_id: str, values: dict[str, Any]) -> None:
@@ -118,7 +129,7 @@ def add_rows(conn: Connection, rows: Sequence[InvocationInstance]) -> None:
 
 
 def get_invocation(conn: Connection, invoke_id: str) -> Invocation | None:
-    row = (conn.execute(select(invocations).where(invocations.c.id == invoke_id))).first()
+    row = conn.execute(_TASK, {"invoke_id": invoke_id}).first()
     return _invocation(row) if row else None
 
 
@@ -158,8 +169,7 @@ def record_condition_on(
 def get_instance_row(
     conn: Connection, invoke_id: str, instance_id: str
 ) -> InvocationInstance | None:
-    query = select(_ii).where(_ii.c.invoke_id == invoke_id, _ii.c.instance_id == instance_id)
-    row = (conn.execute(query)).first()
+    row = conn.execute(_ROW, {"invoke_id": invoke_id, "instance_id": instance_id}).first()
     return _instance_row(row) if row else None
 
 
@@ -208,15 +218,48 @@ def pending_for_instance(
     rollout's row only once released and due. The rows are locked for the caller's claim and
     rows another transaction holds are left out (PostgreSQL; SQLite has one writer): two claims
     at once, on one node or two, never both hand out a row."""
-    query = select(_ii).where(
-        _ii.c.instance_id == instance_id,
+    found = conn.execute(
+        _PENDING,
+        {"instance_id": instance_id, "now": now, "redeliver_before": redeliver_before},
+    )
+    return [_instance_row(row) for row in found]
+
+
+_PENDING = (
+    select(_ii)
+    .where(
+        _ii.c.instance_id == bindparam("instance_id"),
         _ii.c.status == InstanceStatus.PENDING.value,
         _ii.c.held.is_(False),  # a rollout holds it back (see store.rollouts)
-        _ii.c.released_at.is_(None) | (_ii.c.released_at <= now),  # its BatchWait is over
-        (_ii.c.delivered_at.is_(None)) | (_ii.c.delivered_at < redeliver_before),
+        _ii.c.released_at.is_(None) | (_ii.c.released_at <= bindparam("now")),  # BatchWait over
+        _ii.c.delivered_at.is_(None) | (_ii.c.delivered_at < bindparam("redeliver_before")),
     )
-    query = query.order_by(_ii.c.created_at).with_for_update(skip_locked=True)
-    return [_instance_row(row) for row in conn.execute(query)]
+    .order_by(_ii.c.created_at)
+    .with_for_update(skip_locked=True)
+)
+_c = _ii.c
+_ANYTHING = (
+    select(_c.invoke_id)
+    .where(
+        _c.instance_id == bindparam("instance_id"),
+        (
+            (_c.status == InstanceStatus.PENDING.value)
+            & _c.held.is_(False)
+            & (_c.released_at.is_(None) | (_c.released_at <= bindparam("now")))
+            & (_c.delivered_at.is_(None) | (_c.delivered_at < bindparam("redeliver_before")))
+        )
+        | (_c.status == InstanceStatus.STOPPING.value),
+    )
+    .limit(1)
+)
+_DELIVERED = (
+    update(_ii)
+    .where(_c.invoke_id == bindparam("w_invoke_id"), _c.instance_id == bindparam("w_instance_id"))
+    .values(delivered_at=bindparam("delivered_at"))
+)
+_STOPPING = select(_ii).where(
+    _c.instance_id == bindparam("instance_id"), _c.status == InstanceStatus.STOPPING.value
+)
 
 
 def anything_for_instance(
@@ -224,32 +267,24 @@ def anything_for_instance(
 ) -> bool:
     """Whether a task list would hand the instance anything (``pending_for_instance`` or
     ``stopping_for_instance``): one indexed look, and no write, for the poll that finds none."""
-    c = _ii.c
-    pending = (
-        (c.status == InstanceStatus.PENDING.value)
-        & c.held.is_(False)
-        & (c.released_at.is_(None) | (c.released_at <= now))
-        & (c.delivered_at.is_(None) | (c.delivered_at < redeliver_before))
+    found = conn.execute(
+        _ANYTHING,
+        {"instance_id": instance_id, "now": now, "redeliver_before": redeliver_before},
     )
-    stopping = c.status == InstanceStatus.STOPPING.value
-    query = select(c.invoke_id).where(c.instance_id == instance_id, pending | stopping).limit(1)
-    return conn.execute(query).first() is not None
+    return found.first() is not None
 
 
 def mark_delivered(conn: Connection, rows: Sequence[InvocationInstance], now: int) -> None:
-    for row in rows:
-        conn.execute(
-            update(_ii)
-            .where(_ii.c.invoke_id == row.invoke_id, _ii.c.instance_id == row.instance_id)
-            .values(delivered_at=now)
-        )
+    if rows:
+        keys = [
+            {"w_invoke_id": row.invoke_id, "w_instance_id": row.instance_id, "delivered_at": now}
+            for row in rows
+        ]
+        conn.execute(_DELIVERED, keys)
 
 
 def stopping_for_instance(conn: Connection, instance_id: str) -> list[InvocationInstance]:
-    query = select(_ii).where(
-        _ii.c.instance_id == instance_id, _ii.c.status == InstanceStatus.STOPPING.value
-    )
-    return [_instance_row(row) for row in conn.execute(query)]
+    return [_instance_row(row) for row in conn.execute(_STOPPING, {"instance_id": instance_id})]
 
 
 def held_by_agent(conn: Connection, instance_id: str) -> list[InvocationInstance]:
@@ -266,7 +301,7 @@ def invocations_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Invocat
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = conn.execute(select(invocations).where(invocations.c.id.in_(wanted)))
+    rows = conn.execute(_TASKS, {"ids": wanted})
     return {row.id: _invocation(row) for row in rows}
 
 

@@ -16,21 +16,25 @@ _ii = invocation_instances
 
 def fit(chunk: bytes, kept: int, cap: int) -> tuple[bytes, dict[str, Any]]:
     """The part of ``chunk`` kept after the ``kept`` bytes stored so far, up to ``cap`` in all,
-    and the row's full-output columns once it is stored (to set with the row's other changes)."""
+    and the row's full-output columns once it is stored (to set with the row's other changes):
+    plain values, so the report's update is a statement built once (``proposals``)."""
     stored = chunk[: max(0, cap - kept)]
-    truncated = _ii.c.full_truncated | (len(stored) < len(chunk))
-    return stored, {"full_size": kept + len(stored), "full_truncated": truncated}
+    columns: dict[str, Any] = {"full_size": kept + len(stored)}
+    if len(stored) < len(chunk):  # (else the flag stays as it is: plain values, see below)
+        columns["full_truncated"] = True
+    return stored, columns
+
+
+# Built once: a report with output adds a chunk (see store/invocations.py).
+_ADD_CHUNK = _o.insert()
 
 
 def add_chunk(
     conn: Connection, invoke_id: str, instance_id: str, offset: int, chunk: bytes
 ) -> None:
     if chunk:
-        conn.execute(
-            _o.insert().values(
-                invoke_id=invoke_id, instance_id=instance_id, offset=offset, chunk=chunk
-            )
-        )
+        values = {"invoke_id": invoke_id, "instance_id": instance_id, "offset": offset}
+        conn.execute(_ADD_CHUNK, {**values, "chunk": chunk})
 
 
 def append(

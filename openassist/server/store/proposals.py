@@ -3,12 +3,26 @@ send-file tasks keep their rows in tables of the same shape)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, case, func, null, select, update
+from sqlalchemy import (
+    ClauseElement,
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    case,
+    func,
+    null,
+    select,
+    update,
+)
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus
 from openassist.server.lifecycle import (
@@ -31,13 +45,50 @@ class TaskTables:
     rows: Table  # invoke_id, instance_id, status, update_at, ...
 
 
+@dataclass(frozen=True)
+class _Statements:
+    """What every report runs, built once per pair of tables: building a statement and its
+    cache key anew cost SQLAlchemy more CPU than running it on SQLite."""
+
+    lock_task: Select[Any]  # the task's counts (and rollout limits), FOR UPDATE
+    status: Select[Any]  # one row's status
+    set_row: Update  # compare-and-set of one row; SET from the parameters' other keys
+    move_counts: Update  # the task's status, counts and cursor at once
+    bump_seq: Update
+    results: Select[Any]  # results_state's read
+
+
+@functools.cache
+def _statements(tables: TaskTables) -> _Statements:
+    tasks, rows = tables.tasks, tables.rows
+    columns = [tasks.c.status_counts]
+    if "max_concurrency" in tasks.c:
+        columns += [tasks.c.max_concurrency, tasks.c.max_errors]
+    task_is = tasks.c.id == bindparam("w_invoke_id")
+    row_is = (rows.c.invoke_id == bindparam("w_invoke_id")) & (
+        rows.c.instance_id == bindparam("w_instance_id")
+    )
+    return _Statements(
+        lock_task=select(*columns).where(task_is).with_for_update(),
+        status=select(rows.c.status).where(row_is),
+        set_row=update(rows).where(row_is, rows.c.status == bindparam("w_status")),
+        move_counts=update(tasks)
+        .where(task_is)
+        .values(
+            status=bindparam("status"),
+            status_counts=bindparam("status_counts"),
+            results_seq=tasks.c.results_seq + 1,
+        ),
+        bump_seq=update(tasks).where(task_is).values(results_seq=tasks.c.results_seq + 1),
+        results=select(tasks.c.results_seq, tasks.c.status, tasks.c.status_counts).where(task_is),
+    )
+
+
 def current_status(
     conn: Connection, tables: TaskTables, invoke_id: str, instance_id: str
 ) -> InstanceStatus | None:
-    rows = tables.rows.c
-    found = conn.execute(
-        select(rows.status).where(rows.invoke_id == invoke_id, rows.instance_id == instance_id)
-    ).first()
+    keys = {"w_invoke_id": invoke_id, "w_instance_id": instance_id}
+    found = conn.execute(_statements(tables).status, keys).first()
     return InstanceStatus(found.status) if found else None
 
 
@@ -94,25 +145,18 @@ def _count_move(
         refresh_overall(conn, tables, invoke_id)
         bump_results_seq(conn, tables, invoke_id)
         return
-    tasks = tables.tasks
-    conn.execute(
-        update(tasks)
-        .where(tasks.c.id == invoke_id)
-        .values(
-            status=overall_from_counts(after).value,
-            status_counts=_encoded(after),
-            results_seq=tasks.c.results_seq + 1,
-        )
-    )
+    values = {
+        "w_invoke_id": invoke_id,
+        "status": overall_from_counts(after).value,
+        "status_counts": _encoded(after),
+    }
+    conn.execute(_statements(tables).move_counts, values)
     note_task_changed(conn, invoke_id)
 
 
 def bump_results_seq(conn: Connection, tables: TaskTables, invoke_id: str) -> None:
     """A row of the task changed: move its cursor, and wake its waiters after the commit."""
-    tasks = tables.tasks
-    conn.execute(
-        update(tasks).where(tasks.c.id == invoke_id).values(results_seq=tasks.c.results_seq + 1)
-    )
+    conn.execute(_statements(tables).bump_seq, {"w_invoke_id": invoke_id})
     note_task_changed(conn, invoke_id)
 
 
@@ -128,12 +172,8 @@ class ResultsState:
 
 def results_state(conn: Connection, tables: TaskTables, invoke_id: str) -> ResultsState | None:
     """None if there is no such task."""
-    tasks, rows = tables.tasks, tables.rows
-    task = conn.execute(
-        select(tasks.c.results_seq, tasks.c.status, tasks.c.status_counts).where(
-            tasks.c.id == invoke_id
-        )
-    ).first()
+    rows = tables.rows
+    task = conn.execute(_statements(tables).results, {"w_invoke_id": invoke_id}).first()
     if task is None:
         return None
     counts = _decoded(task.status_counts)
@@ -167,11 +207,9 @@ def apply_event(
     status) move by exactly this row's change, without reading the task's other rows.
     """
     tasks, rows = tables.tasks, tables.rows
-    columns = [tasks.c.status_counts]
     rollout = "max_concurrency" in tasks.c
-    if rollout:
-        columns += [tasks.c.max_concurrency, tasks.c.max_errors]
-    task = conn.execute(select(*columns).where(tasks.c.id == invoke_id).with_for_update()).first()
+    built = _statements(tables)
+    task = conn.execute(built.lock_task, {"w_invoke_id": invoke_id}).first()
     for _attempt in range(3):
         current = current_status(conn, tables, invoke_id, instance_id)
         if current is None:
@@ -179,16 +217,8 @@ def apply_event(
         new_status = transition(current, event)
         if new_status is None:
             return None
-        result = conn.execute(
-            update(rows)
-            .where(
-                rows.c.invoke_id == invoke_id,
-                rows.c.instance_id == instance_id,
-                rows.c.status == current.value,
-            )
-            .values(status=new_status.value, update_at=now, **changes)
-        )
-        if result.rowcount == 1:
+        result = _set_row(conn, tables, invoke_id, instance_id, current, new_status, now, changes)
+        if result == 1:
             limited = task is not None and rollout and (task.max_concurrency or task.max_errors)
             # A run ends: the row is final, or (a server-fired schedule) back to Scheduled.
             run_ended = new_status.is_final or (
@@ -207,6 +237,34 @@ def apply_event(
                 bump_results_seq(conn, tables, invoke_id)
             return new_status
     return None
+
+
+def _set_row(
+    conn: Connection,
+    tables: TaskTables,
+    invoke_id: str,
+    instance_id: str,
+    current: InstanceStatus,
+    new: InstanceStatus,
+    now: int,
+    changes: dict[str, Any],
+) -> int:
+    """The compare-and-set of ``apply_event``; how many rows it changed (0 or 1)."""
+    if any(isinstance(value, ClauseElement) for value in changes.values()):
+        rows = tables.rows  # a change computed in SQL: a statement of its own
+        statement = (
+            update(rows)
+            .where(
+                rows.c.invoke_id == invoke_id,
+                rows.c.instance_id == instance_id,
+                rows.c.status == current.value,
+            )
+            .values(status=new.value, update_at=now, **changes)
+        )
+        return int(conn.execute(statement).rowcount)
+    keys = {"w_invoke_id": invoke_id, "w_instance_id": instance_id, "w_status": current.value}
+    values = {**changes, "status": new.value, "update_at": now, **keys}
+    return int(conn.execute(_statements(tables).set_row, values).rowcount)
 
 
 def end_active_rows(

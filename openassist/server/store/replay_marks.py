@@ -4,34 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, Insert, delete
+from sqlalchemy.dialects import postgresql, sqlite
 
 from openassist.server.store.schema.request_guards import replay_marks
 
-
-def add(conn: Connection, digest: str, expires_at: int) -> None:
-    """Record ``digest``; raises IntegrityError (and the caller's transaction rolls back) when it
-    is already recorded, which is the replay."""
-    conn.execute(replay_marks.insert().values(digest=digest, expires_at=expires_at))
+# Built once: every signed request (each agent call, each API call) records a mark, and building
+# and keying the statement anew each time cost more than running it.
+_ADD_NEW: dict[str, Insert] = {
+    name: dialect.insert(replay_marks)
+    .on_conflict_do_nothing(index_elements=[replay_marks.c.digest])
+    .returning(replay_marks.c.digest)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def add_new(conn: Connection, marks: Sequence[tuple[str, int]]) -> list[bool]:
-    """Record each (digest, expires_at) not recorded yet, in one statement; True for each that
-    was new (a digest twice in ``marks`` is new once). Raises IntegrityError when another writer
-    recorded one of them between the look-up and the insert: the caller then adds them singly."""
-    digests = [digest for digest, _ in marks]
-    query = select(replay_marks.c.digest).where(replay_marks.c.digest.in_(digests))
-    seen = set(conn.execute(query).scalars())
+    """Record each (digest, expires_at) not recorded yet, in one statement that skips the
+    recorded ones (also those another writer records meanwhile: the replay); True for each that
+    was new (a digest twice in ``marks`` is new once)."""
     fresh: dict[str, int] = {}
-    answers = []
     for digest, expires_at in marks:
-        new = digest not in seen and digest not in fresh
-        if new:
-            fresh[digest] = expires_at
-        answers.append(new)
-    if fresh:
-        rows = [{"digest": digest, "expires_at": at} for digest, at in fresh.items()]
-        conn.execute(replay_marks.insert(), rows)
+        fresh.setdefault(digest, expires_at)
+    # In digest order: two writers inserting overlapping batches wait on each other's rows in
+    # one order (PostgreSQL), never in a cycle.
+    rows = [{"digest": digest, "expires_at": fresh[digest]} for digest in sorted(fresh)]
+    added = set(conn.execute(_ADD_NEW[conn.dialect.name], rows).scalars())
+    answers = []
+    for digest, _ in marks:
+        answers.append(digest in added)
+        added.discard(digest)  # its second copy in ``marks`` is a replay
     return answers
 
 

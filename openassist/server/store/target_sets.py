@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from openassist.server.store.schema.tasks import target_sets
@@ -36,8 +36,7 @@ def name_of(instance_ids: Iterable[str]) -> str:
 def ensure(conn: Connection, instance_ids: Sequence[str]) -> str:
     """The name of the set of ``instance_ids``, stored if it was not yet."""
     name = name_of(instance_ids)
-    known = select(target_sets.c.id).where(target_sets.c.id == name).limit(1)
-    if conn.scalar(known) is not None:
+    if conn.scalar(_KNOWN, {"id": name}) is not None:
         return name
     members = [{"id": name, "instance_id": i} for i in sorted(set(instance_ids))]
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -47,6 +46,9 @@ def ensure(conn: Connection, instance_ids: Sequence[str]) -> str:
             members[first : first + _BATCH],
         )
     return name
+
+
+_KNOWN = select(target_sets.c.id).where(target_sets.c.id == bindparam("id")).limit(1)
 
 
 def touching(visible: Sequence[str]) -> Select[tuple[str]]:
