@@ -35,9 +35,9 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.accept_queue import AcceptQueueWatch
+from bench.accept_queue import AcceptQueueWatch, handshake_gate
 from bench.reconnect_swarm import Probe as StormProbe
-from bench.reconnect_swarm import cpu_s, latency_line, now_ms, percentile
+from bench.reconnect_swarm import cpu_s, latency_line, load_now, now_ms, percentile, waited_s
 from openassist.cli.api_client import ApiCallError
 from tests.support.cluster import Cluster, temporary_postgres_database, wait_until
 from tests.support.swarm import Swarm, start_swarm
@@ -173,16 +173,6 @@ class Sampler:
                 self._process.wait(10)
 
 
-def waited_s(pid: int) -> float:
-    """Seconds a process's threads have spent runnable but waiting for a CPU (schedstat): on a
-    shared host, time it wanted to run and could not."""
-    try:
-        fields = Path(f"/proc/{pid}/schedstat").read_text().split()
-    except OSError:
-        return 0.0
-    return int(fields[1]) / 1e9
-
-
 def storm(
     cluster: Cluster,
     swarms: list[Swarm],
@@ -220,6 +210,7 @@ def storm(
         with StormProbe(cluster, ids) as busy, AcceptQueueWatch(cluster.agent_port) as queue:
             wait_until(lambda: len(back()) >= count, 900, 0.2, "every agent back")
             storm_s = (now_ms() - ready_at) / 1000
+        gate = handshake_gate(cluster.endpoint)
     finally:
         sampler.stop()
         for one in sim_samplers:
@@ -236,7 +227,7 @@ def storm(
         f" RSS after {rss_mb(pid):.0f} MB",
         f"    runnable but waiting for a CPU meanwhile: server {waited:.1f} s;"
         f" simulator CPU {sim_cpu:.1f} s over {len(sims)} processes, waiting {sim_waited:.1f} s;"
-        f" agent port's accept queue at most {queue.peak}",
+        f" agent port's accept queue at most {queue.peak}{gate}",
         "    " + latency_line("idle", idle, min(idle_s, 10)),
         "    " + latency_line("storm", busy, storm_s),
     ]
@@ -281,7 +272,7 @@ def fan_out_phase(
         f"  RunCommand echo hi to all ({len(fanned)} calls of {BATCH}): {stored} results stored in"
         f" {fan_s:.1f} s = {stored / fan_s:.0f} results/s; server CPU {fan_cpu:.1f} s,"
         f" runnable but waiting for a CPU {waited:.1f} s, RSS after {rss_mb(pid):.0f} MB;"
-        f" statuses read back {statuses}",
+        f" statuses read back {statuses}; {load_now()}",
         "  API latency, one client, one call at a time (idle baseline, then during the fan-out"
         + (", on a node of its own):" if api is not cluster else "):"),
         *idle.lines("idle"),
@@ -369,13 +360,17 @@ def main() -> int:
         progress = [time.monotonic()]
         wait_until(up, 900, 0.5, "every agent connected")
         up_s = time.monotonic() - began
-        say(f"  registered: {registered_s:.1f} s; all connected (kick channel + beat) {up_s:.1f} s")
+        say(
+            f"  registered: {registered_s:.1f} s; all connected (kick channel + beat) {up_s:.1f} s;"
+            f" {load_now()}"
+        )
         ids = [i for s in swarms for i in s.instance_ids()]
 
         time.sleep(2)  # let the last heartbeats settle before the idle window
         pid = cluster.process.pid
         sims = [s.process.pid for s in swarms]
         cpu0, rss0, sim0 = cpu_s(pid), rss_mb(pid), sum(cpu_s(p) for p in sims)
+        wait0 = waited_s(pid)
         sampler = Sampler(args.py_spy, pid, "idle", args.idle_seconds)
         time.sleep(args.idle_seconds)
         sampler.stop()
@@ -385,7 +380,9 @@ def main() -> int:
         say(
             f"  idle, all connected, {args.idle_seconds:.0f} s: server CPU {idle_cpu:.1f}% of one"
             f" core, RSS {idle_rss:.0f} MB ({idle_rss * 1024 / count:.0f} KiB per agent),"
-            f" {len(os.listdir(f'/proc/{pid}/fd'))} open files; simulator CPU {sim_cpu:.0f}%"
+            f" {len(os.listdir(f'/proc/{pid}/fd'))} open files; simulator CPU {sim_cpu:.0f}%;"
+            f" server waiting for a CPU {waited_s(pid) - wait0:.1f} s,"
+            f" {load_now()}"
         )
         if not args.no_fan_out:
             api = cluster

@@ -28,6 +28,7 @@ from openassist.server.gateway.installer import AgentInstaller
 from openassist.server.gateway.routes import Gateway
 from openassist.server.gateway.tls import TlsFiles, ensure_tls
 from openassist.server.lifecycle.sweeper import SweepRules
+from openassist.server.listen.pacing import HandshakeGate
 from openassist.server.listen.servers import http_server, raise_open_file_limit, tls_contexts
 from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.monitoring.routes import Monitoring
@@ -308,6 +309,15 @@ def _renewing(
     return asyncio.create_task(renewal, name="tls-renewal")
 
 
+def _handshake_gate(settings: ServerSettings, metrics: ServerMetrics) -> HandshakeGate | None:
+    """What paces the agent port's TLS handshakes (listen/pacing.py), seen in the metrics."""
+    if settings.agent_handshakes_at_once <= 0:
+        return None
+    gate = HandshakeGate(settings.agent_handshakes_at_once, settings.agent_handshake_wait_s)
+    metrics.watch_handshakes(lambda: (gate.waiting, gate.waited, gate.refused))
+    return gate
+
+
 async def serve(settings: ServerSettings, ready_file: Path | None = None) -> None:
     """Run the API and the agent gateway until SIGINT/SIGTERM."""
     server = await build_server(settings)
@@ -328,6 +338,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         agent_context,
         settings,
         settings.agent_max_connections,
+        _handshake_gate(settings, server.metrics),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -10,10 +10,10 @@ from the catalog, and no label carries an instance, a user or any other identifi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Connection
 
@@ -48,6 +48,32 @@ class _FleetSnapshot(Collector):
         for (status, code), count in sorted(self.tasks.items()):
             tasks.add_metric([status, code], count)
         yield tasks
+
+
+class _Handshakes(Collector):
+    """The agent port's TLS handshake gate (listen/pacing.py), read at each scrape: ``read``
+    gives (waiting now, done after waiting, closed after waiting too long)."""
+
+    def __init__(self, read: Callable[[], tuple[int, int, int]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        waiting, waited, refused = self._read()
+        yield GaugeMetricFamily(
+            "openassist_agent_handshakes_waiting",
+            "Agent connections waiting for a TLS handshake place now.",
+            value=waiting,
+        )
+        yield CounterMetricFamily(
+            "openassist_agent_handshakes_waited",
+            "Agent TLS handshakes done after waiting for a place.",
+            value=waited,
+        )
+        yield CounterMetricFamily(
+            "openassist_agent_handshakes_refused",
+            "Agent connections closed unanswered after waiting too long for a handshake place.",
+            value=refused,
+        )
 
 
 class ServerMetrics:
@@ -121,6 +147,9 @@ class ServerMetrics:
             buckets=_FAST,
             registry=self.registry,
         )
+
+    def watch_handshakes(self, read: Callable[[], tuple[int, int, int]]) -> None:
+        self.registry.register(_Handshakes(read))
 
     def observe_api(self, action: str, status: int, seconds: float) -> None:
         self.api_seconds.labels(action, str(status)).observe(seconds)
