@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import httpx
+
 LISTEN = "0A"  # the state column of /proc/net/tcp for a listening socket
 
 
@@ -47,3 +49,25 @@ class AcceptQueueWatch:
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join(10)
+
+
+def handshake_gate(api_endpoint: str) -> str:
+    """What the agent port's handshake gate did so far (listen/pacing.py, from /metrics):
+    waiting now, done after waiting, closed after waiting too long; "" without a gate."""
+    try:
+        text = httpx.get(f"http://{api_endpoint}/metrics", timeout=30).text
+    except httpx.HTTPError:
+        return ""
+    found = {
+        line.split()[0].removeprefix("openassist_agent_handshakes_"): float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("openassist_agent_handshakes_")
+    }
+    if not found:
+        return ""
+    waiting, waited = found.get("waiting", 0), found.get("waited_total", 0)
+    refused = found.get("refused_total", 0)
+    return (
+        f"; handshakes waiting {waiting:.0f}, done after waiting {waited:.0f},"
+        f" closed unanswered {refused:.0f}"
+    )

@@ -11,7 +11,7 @@ they answer each task with a finish report once the server has stored it. Issue 
 kills the server (-9) and starts it again: how long until every agent is back, the server's CPU
 meanwhile and the API's latency during that reconnect storm. Usage:
 .venv/bin/python -m bench.fleet_scale [--agents 1000] [--workers 4] [--postgres] [--storm]
-    [--no-fan-out] [--api-node] [--key-pool DIR] [--py-spy DIR] [--trace DIR]
+    [--no-fan-out] [--api-node] [--key-pool DIR] [--py-spy DIR] [--trace DIR] [--samples FILE]
 ``--api-node`` (PostgreSQL) sends the fan-out's calls and the probes to a second server on the
 same database that no agent connects to: the API in a process of its own. ``--trace DIR``
 records each simulated agent's connection attempts (read them with
@@ -35,9 +35,9 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.accept_queue import AcceptQueueWatch
+from bench.accept_queue import AcceptQueueWatch, handshake_gate
 from bench.reconnect_swarm import Probe as StormProbe
-from bench.reconnect_swarm import cpu_s, latency_line, now_ms, percentile
+from bench.reconnect_swarm import cpu_s, latency_line, load_now, now_ms, percentile, waited_s
 from openassist.cli.api_client import ApiCallError
 from tests.support.cluster import Cluster, temporary_postgres_database, wait_until
 from tests.support.swarm import Swarm, start_swarm
@@ -173,16 +173,6 @@ class Sampler:
                 self._process.wait(10)
 
 
-def waited_s(pid: int) -> float:
-    """Seconds a process's threads have spent runnable but waiting for a CPU (schedstat): on a
-    shared host, time it wanted to run and could not."""
-    try:
-        fields = Path(f"/proc/{pid}/schedstat").read_text().split()
-    except OSError:
-        return 0.0
-    return int(fields[1]) / 1e9
-
-
 def storm(
     cluster: Cluster,
     swarms: list[Swarm],
@@ -220,6 +210,7 @@ def storm(
         with StormProbe(cluster, ids) as busy, AcceptQueueWatch(cluster.agent_port) as queue:
             wait_until(lambda: len(back()) >= count, 900, 0.2, "every agent back")
             storm_s = (now_ms() - ready_at) / 1000
+        gate = handshake_gate(cluster.endpoint)
     finally:
         sampler.stop()
         for one in sim_samplers:
@@ -236,7 +227,7 @@ def storm(
         f" RSS after {rss_mb(pid):.0f} MB",
         f"    runnable but waiting for a CPU meanwhile: server {waited:.1f} s;"
         f" simulator CPU {sim_cpu:.1f} s over {len(sims)} processes, waiting {sim_waited:.1f} s;"
-        f" agent port's accept queue at most {queue.peak}",
+        f" agent port's accept queue at most {queue.peak}{gate}",
         "    " + latency_line("idle", idle, min(idle_s, 10)),
         "    " + latency_line("storm", busy, storm_s),
     ]
@@ -253,6 +244,7 @@ def fan_out_phase(
     ids: list[str],
     idle_s: float,
     spy: Path | None,
+    samples: Path | None = None,
 ) -> list[str]:
     """RunCommand to every agent with the API probed meanwhile, against an idle baseline; the
     calls go to ``api`` (``cluster`` itself, or a node of its own that no agent uses)."""
@@ -273,11 +265,14 @@ def fan_out_phase(
         sampler.stop()
     fan_cpu, waited = cpu_s(pid) - cpu1, waited_s(pid) - waited1
     statuses = check_results(api, fanned)
+    if samples is not None:  # raw latencies, to pool several runs
+        with samples.open("a") as out:
+            out.write(json.dumps({"idle": idle.samples, "fan-out": busy.samples}) + "\n")
     return [
         f"  RunCommand echo hi to all ({len(fanned)} calls of {BATCH}): {stored} results stored in"
         f" {fan_s:.1f} s = {stored / fan_s:.0f} results/s; server CPU {fan_cpu:.1f} s,"
         f" runnable but waiting for a CPU {waited:.1f} s, RSS after {rss_mb(pid):.0f} MB;"
-        f" statuses read back {statuses}",
+        f" statuses read back {statuses}; {load_now()}",
         "  API latency, one client, one call at a time (idle baseline, then during the fan-out"
         + (", on a node of its own):" if api is not cluster else "):"),
         *idle.lines("idle"),
@@ -304,6 +299,7 @@ def main() -> int:
     )
     parser.add_argument("--key-pool", type=Path, help="RSA keys kept between runs (a folder)")
     parser.add_argument("--py-spy", type=Path, help="record the server's stacks into a folder")
+    parser.add_argument("--samples", type=Path, help="append the API latencies (JSON) to a file")
     parser.add_argument(
         "--trace", type=Path, help="each agent's connection attempts, into DIR/swarm-N.jsonl"
     )
@@ -364,13 +360,17 @@ def main() -> int:
         progress = [time.monotonic()]
         wait_until(up, 900, 0.5, "every agent connected")
         up_s = time.monotonic() - began
-        say(f"  registered: {registered_s:.1f} s; all connected (kick channel + beat) {up_s:.1f} s")
+        say(
+            f"  registered: {registered_s:.1f} s; all connected (kick channel + beat) {up_s:.1f} s;"
+            f" {load_now()}"
+        )
         ids = [i for s in swarms for i in s.instance_ids()]
 
         time.sleep(2)  # let the last heartbeats settle before the idle window
         pid = cluster.process.pid
         sims = [s.process.pid for s in swarms]
         cpu0, rss0, sim0 = cpu_s(pid), rss_mb(pid), sum(cpu_s(p) for p in sims)
+        wait0 = waited_s(pid)
         sampler = Sampler(args.py_spy, pid, "idle", args.idle_seconds)
         time.sleep(args.idle_seconds)
         sampler.stop()
@@ -380,14 +380,17 @@ def main() -> int:
         say(
             f"  idle, all connected, {args.idle_seconds:.0f} s: server CPU {idle_cpu:.1f}% of one"
             f" core, RSS {idle_rss:.0f} MB ({idle_rss * 1024 / count:.0f} KiB per agent),"
-            f" {len(os.listdir(f'/proc/{pid}/fd'))} open files; simulator CPU {sim_cpu:.0f}%"
+            f" {len(os.listdir(f'/proc/{pid}/fd'))} open files; simulator CPU {sim_cpu:.0f}%;"
+            f" server waiting for a CPU {waited_s(pid) - wait0:.1f} s,"
+            f" {load_now()}"
         )
         if not args.no_fan_out:
             api = cluster
             if args.api_node:  # the API's own process: the agents' work is not in it at all
                 api = stack.enter_context(cluster.another_node(root / "api-node", env=env))
             spy = args.py_spy
-            for line in fan_out_phase(cluster, api, swarms, ids, args.idle_seconds, spy):
+            phase = fan_out_phase(cluster, api, swarms, ids, args.idle_seconds, spy, args.samples)
+            for line in phase:
                 say(line)
         if args.storm:
             for line in storm(cluster, swarms, ids, args.idle_seconds, args.py_spy, args.trace):

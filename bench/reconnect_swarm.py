@@ -38,6 +38,20 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def waited_s(pid: int) -> float:
+    """Seconds a process's threads have spent runnable but waiting for a CPU (schedstat): on a
+    shared host, time it wanted to run and could not."""
+    try:
+        fields = Path(f"/proc/{pid}/schedstat").read_text().split()
+    except OSError:
+        return 0.0
+    return int(fields[1]) / 1e9
+
+
+def load_now() -> str:
+    return "load " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -28,6 +28,7 @@ from openassist.server.gateway.installer import AgentInstaller
 from openassist.server.gateway.routes import Gateway
 from openassist.server.gateway.tls import TlsFiles, ensure_tls
 from openassist.server.lifecycle.sweeper import SweepRules
+from openassist.server.listen.pacing import HandshakeGate
 from openassist.server.listen.servers import http_server, raise_open_file_limit, tls_contexts
 from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.monitoring.routes import Monitoring
@@ -147,6 +148,7 @@ async def build_server(settings: ServerSettings) -> Server:
     await asyncio.to_thread(db.optimize)  # planner statistics before the first list
     metrics = ServerMetrics()
     db.observe = metrics.observe_transaction
+    db.observe_wait = metrics.observe_db_wait
     bus = await open_bus(settings.bus_url)
     limits = Limits.of(settings)
     # Kicks sent inside a unit of work (a ClientToken's action) wait for its commit.
@@ -307,6 +309,15 @@ def _renewing(
     return asyncio.create_task(renewal, name="tls-renewal")
 
 
+def _handshake_gate(settings: ServerSettings, metrics: ServerMetrics) -> HandshakeGate | None:
+    """What paces the agent port's TLS handshakes (listen/pacing.py), seen in the metrics."""
+    if settings.agent_handshakes_at_once <= 0:
+        return None
+    gate = HandshakeGate(settings.agent_handshakes_at_once, settings.agent_handshake_wait_s)
+    metrics.watch_handshakes(lambda: (gate.waiting, gate.waited, gate.refused))
+    return gate
+
+
 async def serve(settings: ServerSettings, ready_file: Path | None = None) -> None:
     """Run the API and the agent gateway until SIGINT/SIGTERM."""
     server = await build_server(settings)
@@ -327,6 +338,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         agent_context,
         settings,
         settings.agent_max_connections,
+        _handshake_gate(settings, server.metrics),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -343,6 +355,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         asyncio.create_task(server.firer.run(), name="fires"),
         asyncio.create_task(server.services.audit.keep_retention(), name="audit"),
         asyncio.create_task(StoreUpkeep(server.db).run(), name="store-upkeep"),
+        asyncio.create_task(server.metrics.watch_loop_lag(), name="loop-lag"),
         asyncio.create_task(sink.run(), name="audit-sink") if sink else None,
         _renewing(settings, server.tls, agent_context, server.services.clock),
     ]

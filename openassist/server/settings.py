@@ -98,6 +98,15 @@ class ServerSettings:
     # limit the connection kept alive idle the longest is closed for a new one, and only when
     # none is idle is a new one refused (503). Keep this above the fleet's size.
     agent_max_connections: int = 16384
+    # TLS handshakes the agent port works on at once, counted from the client's first bytes;
+    # the others wait their turn with no TLS work done, so that after a restart the first
+    # agents back are served in time instead of all of them late (0: no limit). Raise it for
+    # agents far away (a place is held for one round trip).
+    agent_handshakes_at_once: int = 64
+    # A connection that waited this long for a handshake place is closed unanswered: its agent
+    # has given up or soon will (ours waits 30 s for the handshake and the upgrade's answer,
+    # the official agent 45 s) and comes back after its backoff.
+    agent_handshake_wait_s: int = 20
     # A request line and headers (and, on a TLS port, the handshake before them) must arrive
     # within this many seconds of the connection or of the request's first byte: 408.
     head_timeout_s: int = 10

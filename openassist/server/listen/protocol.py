@@ -30,6 +30,7 @@ from typing import Any, ClassVar, cast
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from openassist.server.listen.limits import ListenerLimits
+from openassist.server.listen.pacing import HandshakeGate
 from openassist.server.listen.request_line import escape_request_line
 from openassist.server.listen.tls import tls_factory
 
@@ -39,11 +40,16 @@ REFUSAL_LOG_INTERVAL_S = 60.0  # refusals are logged at most once a minute per l
 
 
 def guarded_protocol(
-    name: str, limits: ListenerLimits, tls: ssl.SSLContext | None = None
+    name: str,
+    limits: ListenerLimits,
+    tls: ssl.SSLContext | None = None,
+    gate: HandshakeGate | None = None,
 ) -> type[asyncio.Protocol]:
     """The protocol factory for one listener (uvicorn's ``Config(http=...)``), serving TLS
-    itself when ``tls`` is given (uvicorn is then given no certificate)."""
-    attributes = {
+    itself when ``tls`` is given (uvicorn is then given no certificate), its handshakes paced by
+    ``gate`` when given."""
+    attributes: dict[str, Any] = {
+        "gate": gate if tls is not None else None,
         "listener": name,
         "limits": limits,
         "refusals": {},
@@ -64,6 +70,7 @@ class GuardedProtocol(HttpToolsProtocol):
     # Connections kept alive between requests, the longest idle first (a dict keeps order).
     idle: ClassVar[dict[GuardedProtocol, None]]
     evicted: ClassVar[set[GuardedProtocol]]  # closed to make room, not yet gone
+    gate: ClassVar[HandshakeGate | None]  # paces TLS handshakes (pacing.py)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -94,13 +101,15 @@ class GuardedProtocol(HttpToolsProtocol):
     def head_timeout(self) -> float:
         return self.limits.head_timeout_s
 
-    def handshake_refused(self) -> None:
-        self._note("connection limit reached")
+    def handshake_refused(self, reason: str = "connection limit reached") -> None:
+        self._note(reason)
 
     # Connection: counted and timed; on TLS the handshake was counted and timed before.
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.tls_layer is not None:
             self.handshaking.discard(self.tls_layer)
+            if self.gate is not None:
+                self.gate.leave(self.tls_layer)
         super().connection_made(cast(asyncio.Transport, transport))
         if self.over_limit():
             self._note("connection limit reached")

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from openassist.server.api_tls import api_certificate
 from openassist.server.gateway.tls import TlsFiles
 from openassist.server.listen.limits import ListenerLimits
+from openassist.server.listen.pacing import HandshakeGate
 from openassist.server.listen.protocol import guarded_protocol
 from openassist.server.settings import ServerSettings
 
@@ -43,6 +44,7 @@ def http_server(
     tls: ssl.SSLContext | None,
     settings: ServerSettings,
     max_connections: int,
+    gate: HandshakeGate | None = None,
 ) -> uvicorn.Server:
     limits = ListenerLimits(
         max_connections=max_connections,
@@ -64,7 +66,12 @@ def http_server(
         log_config=None,  # uvicorn's lines go through our handler, in our format
         lifespan="off",
         # TLS is served by the protocol, so that handshakes count and are timed.
-        http=guarded_protocol(name, limits, tls),
+        http=guarded_protocol(name, limits, tls, gate),
+        # Connections the kernel completed and the server has not yet taken: beyond this the
+        # kernel drops new ones, which clients retry after 1, 3, 7 s (the kernel caps it at
+        # net.core.somaxconn, 4096 by default). The server takes them as fast as its event loop
+        # turns; the gate, not the kernel, then says when each one's TLS work is done.
+        backlog=max(2048, min(max_connections, 65535)),
         ws="websockets-sansio",
         ws_ping_interval=WS_PING_INTERVAL_S,
         ws_ping_timeout=WS_PING_TIMEOUT_S,

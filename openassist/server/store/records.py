@@ -296,6 +296,13 @@ def command_from_mapping(values: Mapping[str, Any]) -> Command:
     return Command(**data)
 
 
+def column_values(record: Any) -> dict[str, Any]:
+    """A record's fields by name, as its row's column values. Shallow: ``dataclasses.asdict``
+    deep-copies every value (~40 us a row, per target of each RunCommand), and a record's
+    fields are plain values."""
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}
+
+
 def invocation_values(invocation: Invocation) -> dict[str, Any]:
     """The column values of ``invocation`` (None termination mode is stored as "")."""
     values = {f: getattr(invocation, f) for f in Invocation.__dataclass_fields__}
@@ -317,15 +324,6 @@ def invocation_from_mapping(values: Mapping[str, Any]) -> Invocation:
         TerminationMode(data["termination_mode"]) if data["termination_mode"] else None
     )
     return Invocation(**data)
-
-
-_RESULT_FIELDS = tuple(InvocationInstance.__dataclass_fields__)
-
-
-def result_values(row: InvocationInstance) -> dict[str, Any]:
-    """The column values of a per-instance row: ``asdict`` without its deep copy, which was a
-    third of a fan-out's insert (every field here is a plain value)."""
-    return {name: getattr(row, name) for name in _RESULT_FIELDS}
 
 
 def result_from_row(row: Any) -> InvocationInstance:
