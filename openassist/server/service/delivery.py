@@ -23,7 +23,6 @@ from openassist.server.service.parameters import (
     substitute_store,
 )
 from openassist.server.store import claims, invocations, outputs
-from openassist.server.store.proposals import LockedTask
 from openassist.server.store.records import Command, Invocation, InvocationInstance
 
 
@@ -224,11 +223,11 @@ class DeliveryService:
             current = invocations.get_instance_row(conn, report.task_id, instance_id)
             if current is None or report.kind is ReportKind.VERIFIED:
                 return None
-            locked: LockedTask | None = None
-            if report.kind is ReportKind.RUNNING and current.status is InstanceStatus.RUNNING:
-                task = invocations.get_invocation(conn, report.task_id)  # output only: no lock
-            else:  # locked now, and read once: apply_event reads it no more
+            partial = report.kind is ReportKind.RUNNING and current.status is InstanceStatus.RUNNING
+            if not partial:  # locked now, and read once: apply_event reads it no more
                 task, locked = invocations.lock_invocation(conn, report.task_id) or (None, None)
+            else:  # more output of a run going on: no status change, no lock
+                task, locked = invocations.get_invocation(conn, report.task_id), None
             # ``stopped`` of a timed task too: it ends the schedule, and adds a run only if
             # it cut one short (a one-shot path would count the last run twice).
             about_run = report.kind in _TIMED_KINDS or report.kind is ReportKind.STOPPED
