@@ -13,7 +13,6 @@ its writes is tried again alone."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -58,10 +57,9 @@ class GroupCommit:
             return [await self._alone(batch[0][1])]
         order = sorted(range(len(batch)), key=lambda n: batch[n][0])  # stable: arrival order
         works = [batch[n][1] for n in order]
-        loop = asyncio.get_running_loop()
         try:
-            done, changed, released = await loop.run_in_executor(
-                self._db.write_executor, self._transaction, works
+            done, changed, released = await self._db.write_executor.run(
+                lambda: self._transaction(works)
             )
         except Exception:  # the transaction as a whole failed: each write alone
             return [await self._alone(work) for _, work in batch]
