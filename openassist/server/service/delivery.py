@@ -22,7 +22,7 @@ from openassist.server.service.parameters import (
     substitute,
     substitute_store,
 )
-from openassist.server.store import invocations, outputs
+from openassist.server.store import claims, invocations, outputs
 from openassist.server.store.records import Command, Invocation, InvocationInstance
 
 
@@ -106,12 +106,13 @@ class DeliveryService:
         another, skips them: each row is handed out once."""
         redeliver_before = now - self._ctx.limits.redeliver_after_s * 1000
         window = self._ctx.limits.delivery_timeout_s * 1000
+        found = claims.claim_rows(conn, instance_id, redeliver_before, now)
+        tasks, cmds, tables = found.tasks, found.commands, invocations.TABLES
         runs: list[InvocationInstance] = []
         overdue: list[InvocationInstance] = []
-        for row in invocations.pending_for_instance(conn, instance_id, redeliver_before, now):
+        for row in found.pending:
             if row.deliver_by is not None and row.delivered_at is None and now > row.deliver_by:
                 # Came back too late: it never runs.
-                tables = invocations.TABLES
                 past_deadline(conn, tables, row.invoke_id, instance_id, row.deliver_by, now)
                 continue
             waiting_since = row.released_at or row.created_at  # a rollout's: its release
@@ -119,17 +120,12 @@ class DeliveryService:
             (overdue if late and row.deliver_by is None else runs).append(row)
         if overdue:
             late_rows = [(r.invoke_id, r.released_at or r.created_at) for r in overdue]
-            tables = invocations.TABLES
-            since = outage_since
-            settle_rows(conn, tables, instance_id, late_rows, since, now, window, True)
-        stops = invocations.stopping_for_instance(conn, instance_id)
-        tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in (*runs, *stops)])
+            settle_rows(conn, tables, instance_id, late_rows, outage_since, now, window, True)
         for row in runs:  # a schedule, once handed out, waits Scheduled on the agent
             task = tasks[row.invoke_id]
             if task.repeat_mode == RepeatMode.PERIOD and not timed.server_fired(task):
                 event = Event(EventKind.DELIVERED, timed=True)
                 invocations.apply_event(conn, row.invoke_id, instance_id, event, {}, now)
-        cmds = invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
         values: dict[str, dict[StoreReference, str]] = {}
         ready = []
         for row in runs:
@@ -139,7 +135,7 @@ class DeliveryService:
                 values[row.invoke_id] = filled
                 ready.append(row)
         invocations.mark_delivered(conn, ready, now)
-        return Claimed(ready, stops, tasks, cmds, values)
+        return Claimed(ready, found.stopping, tasks, cmds, values)
 
     def deliveries(
         self, claimed: Claimed, instance_name: str, secrets_per_run: bool
@@ -227,7 +223,11 @@ class DeliveryService:
             current = invocations.get_instance_row(conn, report.task_id, instance_id)
             if current is None or report.kind is ReportKind.VERIFIED:
                 return None
-            task = invocations.get_invocation(conn, report.task_id)
+            partial = report.kind is ReportKind.RUNNING and current.status is InstanceStatus.RUNNING
+            if not partial:  # locked now, and read once: apply_event reads it no more
+                task, locked = invocations.lock_invocation(conn, report.task_id) or (None, None)
+            else:  # more output of a run going on: no status change, no lock
+                task, locked = invocations.get_invocation(conn, report.task_id), None
             # ``stopped`` of a timed task too: it ends the schedule, and adds a run only if
             # it cut one short (a one-shot path would count the last run twice).
             about_run = report.kind in _TIMED_KINDS or report.kind is ReportKind.STOPPED
@@ -251,7 +251,9 @@ class DeliveryService:
             if report.output and cap:  # the full output's size changes with the status
                 stored, full = outputs.fit(report.output, current.full_size, cap)
                 changes.update(full)
-            new = invocations.apply_event(conn, report.task_id, instance_id, event, changes, now)
+            new = invocations.apply_event(
+                conn, report.task_id, instance_id, event, changes, now, locked, current.status
+            )
             if new is not None:
                 outputs.add_chunk(conn, report.task_id, instance_id, current.full_size, stored)
                 if new.is_final and self._observe_result is not None:

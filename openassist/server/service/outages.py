@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.fire_misses import end_row
-from openassist.server.store import files, invocations, proposals
+from openassist.server.store import active_rows, files, invocations, proposals
 
 
 def iso_utc(epoch_ms: int) -> str:
@@ -104,14 +104,14 @@ class OutageService:
 
         def find(conn: Connection) -> bool:
             return any(
-                proposals.undelivered_before(conn, tables, instance_id, now - window)
+                active_rows.undelivered_before(conn, tables, instance_id, now - window)
                 for tables in (invocations.TABLES, files.TABLES)
             )
 
         def settle(conn: Connection) -> int:
             ended = 0
             for tables in (invocations.TABLES, files.TABLES):
-                overdue = proposals.undelivered_before(conn, tables, instance_id, now - window)
+                overdue = active_rows.undelivered_before(conn, tables, instance_id, now - window)
                 ended += settle_rows(
                     conn, tables, instance_id, overdue, outage_since, now, window, False
                 )

@@ -17,11 +17,11 @@ from sqlalchemy import Connection
 from openassist.protocol.statuses import InstanceStatus
 from openassist.server.lifecycle import Event, EventKind
 from openassist.server.lifecycle.sweeper import SweepRules, overdue
-from openassist.server.service.context import ServiceContext
+from openassist.server.service.context import ServiceContext, kick_topic
 from openassist.server.service.fire_misses import end_row
 from openassist.server.service.outages import iso_utc
 from openassist.server.service.readiness import absence_info, agent_absence_code
-from openassist.server.store import files, fleet, invocations, proposals
+from openassist.server.store import active_rows, files, fleet, invocations, proposals
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +41,19 @@ class Sweeper:
         self._rules = rules
         self._interval = interval_s
         self._observe = observe
+        self._swept_at: int | None = None  # ``now`` of the last sweep that committed
 
     async def sweep_once(self) -> int:
-        """Apply every verdict due now; returns how many rows it ended."""
+        """Apply every verdict due now, and kick the agents of rows whose redelivery fell due
+        since the last sweep; returns how many rows it ended."""
         now = self._ctx.clock.now_ms()
+        due: list[tuple[str, str]] = []  # (instance id, invoke id)
 
         def sweep(conn: Connection) -> list[str]:
             codes: list[str] = []
+            due.clear()
             for tables in (invocations.TABLES, files.TABLES):
-                codes += self._sweep_table(conn, tables, now)
+                codes += self._sweep_table(conn, tables, now, due)
             return codes
 
         try:
@@ -58,14 +62,36 @@ class Sweeper:
             if self._observe is not None:
                 self._observe(None)
             raise
+        self._swept_at = now
+        for instance_id, invoke_id in due:
+            await self._ctx.bus.publish(kick_topic(instance_id), invoke_id)
         if self._observe is not None:
             self._observe(codes)
         return len(codes)
 
-    def _sweep_table(self, conn: Connection, tables: proposals.TaskTables, now: int) -> list[str]:
-        """The error codes given to the rows ended (one per row)."""
+    def _redelivery_due(self, row: active_rows.ActiveRow, now: int) -> bool:
+        """A row handed out and never confirmed whose redelivery time came since the last sweep
+        (at the first, any time before now). Its hand-out may never have reached the agent (the
+        server died before answering, the connection broke), and an agent whose kick channel is
+        up polls only every ten minutes: without a kick it would wait that long."""
+        if row.status is not InstanceStatus.PENDING or row.delivered_at is None:
+            return False
+        due_at = row.delivered_at + self._ctx.limits.redeliver_after_s * 1000
+        return (self._swept_at is None or self._swept_at < due_at) and due_at <= now
+
+    def _sweep_table(
+        self,
+        conn: Connection,
+        tables: proposals.TaskTables,
+        now: int,
+        due: list[tuple[str, str]],
+    ) -> list[str]:
+        """The error codes given to the rows ended (one per row); rows whose redelivery fell
+        due are added to ``due``."""
         ended: list[str] = []
-        for row in proposals.active_rows(conn, tables):
+        for row in active_rows.active_rows(conn, tables):
+            if self._redelivery_due(row, now):
+                due.append((row.instance_id, row.invoke_id))
             if row.deliver_by is not None and row.status is InstanceStatus.PENDING:
                 if now > row.deliver_by:  # DeliveryDeadline passed: the agent's state says why
                     ended += self._past_deadline(conn, tables, row, now)
@@ -92,7 +118,7 @@ class Sweeper:
         return ended
 
     def _past_deadline(
-        self, conn: Connection, tables: proposals.TaskTables, row: proposals.ActiveRow, now: int
+        self, conn: Connection, tables: proposals.TaskTables, row: active_rows.ActiveRow, now: int
     ) -> list[str]:
         instance = fleet.instances_by_id(conn, [row.instance_id]).get(row.instance_id)
         online_ms = self._rules.online_window_ms

@@ -20,7 +20,8 @@ from sqlalchemy import Connection
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.delivery import Claimed, Delivery, DeliveryService
 from openassist.server.service.files import FileService
-from openassist.server.service.waiting import Waiting, anything_waiting, look
+from openassist.server.service.waiting import anything_waiting, look
+from openassist.server.store.claims import Waiting
 from openassist.server.store.records import FileTask
 
 _NONE = Claimed([], [], {}, {}, {})

@@ -9,21 +9,12 @@ which of its parts (tasks, files) it can leave out.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
 from openassist.server.service.context import ServiceContext
-from openassist.server.store import files, invocations
-
-
-@dataclass(frozen=True)
-class Waiting:
-    tasks: bool  # a command task to run or stop
-    files: bool  # a file to send
-
-    def __bool__(self) -> bool:
-        return self.tasks or self.files
+from openassist.server.store import claims
+from openassist.server.store.claims import Waiting
 
 
 async def anything_waiting(context: ServiceContext, instance_id: str) -> Waiting:
@@ -38,9 +29,6 @@ def look(context: ServiceContext, instance_id: str) -> Callable[[Connection], Wa
     redeliver_before = now - context.limits.redeliver_after_s * 1000
 
     def read(conn: Connection) -> Waiting:
-        return Waiting(
-            tasks=invocations.anything_for_instance(conn, instance_id, redeliver_before, now),
-            files=files.any_pending(conn, instance_id, redeliver_before, now),
-        )
+        return claims.waiting(conn, instance_id, redeliver_before, now)
 
     return read

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, select, update
+from sqlalchemy import Connection, Select, func, select, update
 
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus
 from openassist.server.store import proposals
@@ -81,26 +81,6 @@ def rows_of(conn: Connection, invoke_ids: Iterable[str]) -> dict[str, list[FileT
     return found
 
 
-def any_pending(conn: Connection, instance_id: str, redeliver_before: int, now: int) -> bool:
-    """Whether ``claim_pending`` would find anything (no write for the poll that finds none)."""
-    keys = {"instance_id": instance_id, "now": now, "redeliver_before": redeliver_before}
-    return conn.execute(_ANY_PENDING, keys).first() is not None
-
-
-# Built once: every task-list fetch asks (see store/invocations.py).
-_ANY_PENDING = (
-    select(_r.c.invoke_id)
-    .where(
-        _r.c.instance_id == bindparam("instance_id"),
-        _r.c.status == InstanceStatus.PENDING.value,
-        _r.c.held.is_(False),
-        _r.c.released_at.is_(None) | (_r.c.released_at <= bindparam("now")),
-        _r.c.delivered_at.is_(None) | (_r.c.delivered_at < bindparam("redeliver_before")),
-    )
-    .limit(1)
-)
-
-
 @dataclass(frozen=True)
 class Claimed:
     """What an agent's fetch does with an instance's waiting send-file rows."""
@@ -129,7 +109,7 @@ def claim_pending(
             _r.c.delivered_at.is_(None) | (_r.c.delivered_at < redeliver_before),
         )
         # Locked for this claim, and rows another claim holds left out (as the task list's,
-        # ``invocations.pending_for_instance``): each row is handed out once.
+        # ``claims.claim_rows``): each row is handed out once.
         .with_for_update(skip_locked=True)
     ).all()
     never = [r for r in found if r.delivered_at is None]

@@ -5,14 +5,19 @@ spends the single SQLite writer (and PostgreSQL's commit flush) on transaction o
 of on the rows. Here (a ``store/batcher.py`` batcher) a write that finds the writer idle runs at
 once, alone, exactly as ``Database.write`` would (no timer: an idle server adds no delay);
 writes that arrive while it runs wait and then go together, in arrival order, in one
-transaction, each inside a savepoint of its own, so one that raises is rolled back alone and the
-rest of its batch commits. Every caller is answered only after the commit of the transaction
-that holds its write (what is acknowledged is stored), and result waiters are woken after it.
-When the batch's transaction fails as a whole (its commit refused, the connection lost), each of
-its writes is tried again alone."""
+transaction. Every caller is answered only after the commit of the transaction that holds its
+write (what is acknowledged is stored), and result waiters are woken after it.
+
+A write that raises rolls back the whole transaction: the writes before it go together again,
+then it alone (its error, or its value if the batch was the cause), then the rest together.
+The writes carry no savepoint each: that was two statements per write (a third of a fan-out's
+statements, issue 20) for a failure the usual run never has. When the batch's transaction
+fails as a whole (its commit refused, the connection lost), each of its writes is tried again
+alone. A write may so run more than once; only its last run commits."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -53,22 +58,39 @@ class GroupCommit:
         return value
 
     async def _write_batch(self, batch: list[_Keyed]) -> list[Outcome[Any]]:
-        if len(batch) == 1:
-            return [await self._alone(batch[0][1])]
-        order = sorted(range(len(batch)), key=lambda n: batch[n][0])  # stable: arrival order
-        works = [batch[n][1] for n in order]
-        try:
-            done, changed, released = await self._db.write_executor.run(
-                lambda: self._transaction(works)
-            )
-        except Exception:  # the transaction as a whole failed: each write alone
-            return [await self._alone(work) for _, work in batch]
-        self.batches += 1
-        await self._db.announce(changed, released)
         outcomes: list[Outcome[Any]] = [Outcome()] * len(batch)
-        for n, outcome in zip(order, done, strict=True):
-            outcomes[n] = outcome
+        # Stable: arrival order among the writes of one key.
+        order = sorted(range(len(batch)), key=lambda n: batch[n][0])
+        await self._together(batch, order, outcomes)
         return outcomes
+
+    async def _together(
+        self, batch: list[_Keyed], order: list[int], outcomes: list[Outcome[Any]]
+    ) -> None:
+        """Write ``batch[n]`` for each ``n`` of ``order``, in that order, into ``outcomes[n]``."""
+        while len(order) > 1:
+            works = [batch[n][1] for n in order]
+            try:
+                values, changed, released = await self._db.write_executor.run(
+                    functools.partial(self._transaction, works)
+                )
+            except _Raised as raised:
+                # Rolled back. The writes before it go together again, then it alone, then
+                # the rest: each write still sees the ones before it, as it did in the batch.
+                await self._together(batch, order[: raised.index], outcomes)
+                failed = order[raised.index]
+                outcomes[failed] = await self._alone(batch[failed][1])
+                order = order[raised.index + 1 :]
+                continue
+            except Exception:  # the transaction as a whole failed: each write alone
+                break
+            self.batches += 1
+            await self._db.announce(changed, released)
+            for n, value in zip(order, values, strict=True):
+                outcomes[n] = Outcome(value)
+            return
+        for n in order:
+            outcomes[n] = await self._alone(batch[n][1])
 
     async def _alone(self, work: Work) -> Outcome[Any]:
         try:
@@ -78,25 +100,33 @@ class GroupCommit:
 
     def _transaction(
         self, works: list[Work]
-    ) -> tuple[list[Outcome[Any]], frozenset[str], frozenset[Released]]:
-        """The writer thread's side: every work in a savepoint of one transaction."""
+    ) -> tuple[list[Any], frozenset[str], frozenset[Released]]:
+        """The writer thread's side: every work in one transaction; raises ``_Raised`` (rolled
+        back) if one of them raised."""
         started = time.perf_counter()
-        outcomes: list[Outcome[Any]] = []
+        values: list[Any] = []
         try:
             with self._db.engine.begin() as connection:
                 if self._db.is_sqlite:
-                    # pysqlite begins a transaction only before the first DML statement, so the
-                    # first SAVEPOINT would start one of its own and its RELEASE commit it.
+                    # pysqlite begins a transaction only before the first DML statement: the
+                    # reads before it would be outside the batch's transaction.
                     connection.exec_driver_sql("BEGIN IMMEDIATE")
                 self._db.forget_notes(connection)
-                for work in works:
+                for index, work in enumerate(works):
                     try:
-                        with connection.begin_nested():
-                            outcomes.append(Outcome(work(connection)))
-                    except Exception as error:  # rolled back to its savepoint, alone
-                        outcomes.append(Outcome(error=error))
+                        values.append(work(connection))
+                    except Exception as error:
+                        raise _Raised(index) from error
                 changed, released = self._db.take_notes(connection)
-            return outcomes, changed, released
+            return values, changed, released
         finally:
             if self._db.observe is not None:
                 self._db.observe("write", time.perf_counter() - started)
+
+
+class _Raised(Exception):
+    """The work at ``index`` of a batch raised; the batch's transaction was rolled back."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index

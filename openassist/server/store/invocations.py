@@ -134,6 +134,21 @@ def get_invocation(conn: Connection, invoke_id: str) -> Invocation | None:
     return _invocation(row) if row else None
 
 
+_LOCK = select(invocations).where(invocations.c.id == bindparam("id")).with_for_update()
+
+
+def lock_invocation(
+    conn: Connection, invoke_id: str
+) -> tuple[Invocation, proposals.LockedTask] | None:
+    """The task, read under its row's lock (``FOR UPDATE``) for the rest of the transaction,
+    and what ``apply_event`` reads of it then; None if there is no such task."""
+    row = conn.execute(_LOCK, {"id": invoke_id}).first()
+    if row is None:
+        return None
+    locked = proposals.LockedTask(row.status_counts, row.max_concurrency, row.max_errors)
+    return _invocation(row), locked
+
+
 def instances_of(
     conn: Connection, invoke_ids: Iterable[str]
 ) -> dict[str, list[InvocationInstance]]:
@@ -181,9 +196,13 @@ def apply_event(
     event: Event,
     changes: dict[str, Any],
     now: int,
+    locked: proposals.LockedTask | None = None,
+    seen: InstanceStatus | None = None,
 ) -> InstanceStatus | None:
     """Propose ``event`` for one instance of a command task (see ``proposals.apply_event``)."""
-    return proposals.apply_event(conn, TABLES, invoke_id, instance_id, event, changes, now)
+    return proposals.apply_event(
+        conn, TABLES, invoke_id, instance_id, event, changes, now, locked, seen
+    )
 
 
 def update_output(
@@ -211,68 +230,12 @@ def refresh_overall(conn: Connection, invoke_id: str) -> InvocationStatus:
     return proposals.refresh_overall(conn, TABLES, invoke_id)
 
 
-def pending_for_instance(
-    conn: Connection, instance_id: str, redeliver_before: int, now: int
-) -> list[InvocationInstance]:
-    """Rows to hand out in a task list: never delivered, or delivered before ``redeliver_before``
-    and not yet confirmed by a report (acknowledged delivery: the task list is the truth); a
-    rollout's row only once released and due. The rows are locked for the caller's claim and
-    rows another transaction holds are left out (PostgreSQL; SQLite has one writer): two claims
-    at once, on one node or two, never both hand out a row."""
-    found = conn.execute(
-        _PENDING,
-        {"instance_id": instance_id, "now": now, "redeliver_before": redeliver_before},
-    )
-    return [_instance_row(row) for row in found]
-
-
-_PENDING = (
-    select(_ii)
-    .where(
-        _ii.c.instance_id == bindparam("instance_id"),
-        _ii.c.status == InstanceStatus.PENDING.value,
-        _ii.c.held.is_(False),  # a rollout holds it back (see store.rollouts)
-        _ii.c.released_at.is_(None) | (_ii.c.released_at <= bindparam("now")),  # BatchWait over
-        _ii.c.delivered_at.is_(None) | (_ii.c.delivered_at < bindparam("redeliver_before")),
-    )
-    .order_by(_ii.c.created_at)
-    .with_for_update(skip_locked=True)
-)
 _c = _ii.c
-_ANYTHING = (
-    select(_c.invoke_id)
-    .where(
-        _c.instance_id == bindparam("instance_id"),
-        (
-            (_c.status == InstanceStatus.PENDING.value)
-            & _c.held.is_(False)
-            & (_c.released_at.is_(None) | (_c.released_at <= bindparam("now")))
-            & (_c.delivered_at.is_(None) | (_c.delivered_at < bindparam("redeliver_before")))
-        )
-        | (_c.status == InstanceStatus.STOPPING.value),
-    )
-    .limit(1)
-)
 _DELIVERED = (
     update(_ii)
     .where(_c.invoke_id == bindparam("w_invoke_id"), _c.instance_id == bindparam("w_instance_id"))
     .values(delivered_at=bindparam("delivered_at"))
 )
-_STOPPING = select(_ii).where(
-    _c.instance_id == bindparam("instance_id"), _c.status == InstanceStatus.STOPPING.value
-)
-
-
-def anything_for_instance(
-    conn: Connection, instance_id: str, redeliver_before: int, now: int
-) -> bool:
-    """Whether a task list would hand the instance anything (``pending_for_instance`` or
-    ``stopping_for_instance``): one indexed look, and no write, for the poll that finds none."""
-    found = conn.execute(
-        _ANYTHING,
-        {"instance_id": instance_id, "now": now, "redeliver_before": redeliver_before},
-    )
-    return found.first() is not None
 
 
 def mark_delivered(conn: Connection, rows: Sequence[InvocationInstance], now: int) -> None:
@@ -282,10 +245,6 @@ def mark_delivered(conn: Connection, rows: Sequence[InvocationInstance], now: in
             for row in rows
         ]
         conn.execute(_DELIVERED, keys)
-
-
-def stopping_for_instance(conn: Connection, instance_id: str) -> list[InvocationInstance]:
-    return [_instance_row(row) for row in conn.execute(_STOPPING, {"instance_id": instance_id})]
 
 
 def held_by_agent(conn: Connection, instance_id: str) -> list[InvocationInstance]:

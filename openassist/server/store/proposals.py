@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import (
     ClauseElement,
-    ColumnElement,
     Connection,
     Select,
     Table,
@@ -19,7 +18,6 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
-    null,
     select,
     update,
 )
@@ -36,13 +34,21 @@ from openassist.server.lifecycle import (
 )
 from openassist.server.store import rollouts
 from openassist.server.store.db import note_task_changed
-from openassist.server.store.schema.fleet import instances
 
 
 @dataclass(frozen=True)
 class TaskTables:
     tasks: Table  # id, status
     rows: Table  # invoke_id, instance_id, status, update_at, ...
+
+
+@dataclass(frozen=True)
+class LockedTask:
+    """What ``apply_event`` reads of a task row, as read under its lock (``FOR UPDATE``)."""
+
+    status_counts: str | None
+    max_concurrency: str = ""
+    max_errors: str = ""
 
 
 @dataclass(frozen=True)
@@ -198,6 +204,8 @@ def apply_event(
     event: Event,
     changes: dict[str, Any],
     now: int,
+    locked: LockedTask | None = None,
+    seen: InstanceStatus | None = None,
 ) -> InstanceStatus | None:
     """Propose ``event`` for one instance of a task; returns the new status, or None if refused.
 
@@ -205,17 +213,30 @@ def apply_event(
     late report racing a sweep) can never both win. The task row is locked first, so its status
     counts (``status_counts``: rows per status, from which ``lifecycle`` derives the overall
     status) move by exactly this row's change, without reading the task's other rows.
+
+    A caller that read the task row under its lock in this transaction passes it (``locked``),
+    and one that read the row passes its status (``seen``): each saves a statement. ``seen`` is
+    tried first and read again if it was stale (the compare-and-set found another status, or
+    the event does not apply to it), so a stale one costs a statement, never a wrong count.
     """
     tasks, rows = tables.tasks, tables.rows
     rollout = "max_concurrency" in tasks.c
     built = _statements(tables)
-    task = conn.execute(built.lock_task, {"w_invoke_id": invoke_id}).first()
-    for _attempt in range(3):
-        current = current_status(conn, tables, invoke_id, instance_id)
+    task: Any = locked
+    if task is None:
+        task = conn.execute(built.lock_task, {"w_invoke_id": invoke_id}).first()
+    guess = seen
+    for _attempt in range(4 if guess is not None else 3):
+        current = (
+            guess if guess is not None else current_status(conn, tables, invoke_id, instance_id)
+        )
+        guessed, guess = guess is not None, None
         if current is None:
             return None
         new_status = transition(current, event)
         if new_status is None:
+            if guessed:  # what the caller saw may be stale: ask again
+                continue
             return None
         result = _set_row(conn, tables, invoke_id, instance_id, current, new_status, now, changes)
         if result == 1:
@@ -300,93 +321,3 @@ def claim_task(conn: Connection, tables: TaskTables, invoke_id: str) -> bool:
     tasks = tables.tasks
     query = select(tasks.c.id).where(tasks.c.id == invoke_id).with_for_update(skip_locked=True)
     return conn.execute(query).first() is not None
-
-
-@dataclass(frozen=True)
-class ActiveRow:
-    invoke_id: str
-    instance_id: str
-    status: InstanceStatus
-    created_at: int  # when the row last became Pending (its creation, or a timed task's rearm)
-    start_at: int | None
-    stop_at: int | None
-    timeout: int
-    last_heartbeat_at: int | None
-    delivered_at: int | None
-    deliver_by: int | None = None  # the task's DeliveryDeadline, instead of the window
-
-
-def _waiting_since(tables: TaskTables) -> ColumnElement[Any]:
-    rows = tables.rows.c
-    released_at = rows.get("released_at")
-    if released_at is None:
-        return rows.update_at
-    return func.coalesce(released_at, rows.update_at)
-
-
-def active_rows(conn: Connection, tables: TaskTables) -> list[ActiveRow]:
-    """Every per-instance row not final yet, with its task's timeout and its agent's last
-    heartbeat (what the sweeper judges)."""
-    rows, tasks = tables.rows.c, tables.tasks.c
-    stop_at, deliver_by = rows.get("stop_at"), rows.get("deliver_by")
-    query = (
-        select(
-            rows.invoke_id,
-            rows.instance_id,
-            rows.status,
-            # A Pending row's last change made it Pending: at creation, or when a timed task
-            # was handed out again (a new boot, a modified schedule); a rollout's row waits
-            # from when it is due (its release plus BatchWait).
-            _waiting_since(tables).label("created_at"),
-            rows.start_at,
-            (stop_at if stop_at is not None else null()).label("stop_at"),
-            rows.delivered_at,
-            (deliver_by if deliver_by is not None else null()).label("deliver_by"),
-            tasks.timeout,
-            instances.c.last_heartbeat_at,
-        )
-        .join(tables.tasks, tasks.id == rows.invoke_id)
-        .join(instances, instances.c.id == rows.instance_id)
-        .where(rows.status.in_([s.value for s in InstanceStatus if not s.is_final]))
-    )
-    held = rows.get("held")
-    if held is not None:  # a row a rollout holds back is not due anywhere yet
-        query = query.where(held.is_(False))
-    return [
-        ActiveRow(
-            r.invoke_id,
-            r.instance_id,
-            InstanceStatus(r.status),
-            r.created_at,
-            r.start_at,
-            r.stop_at,
-            r.timeout,
-            r.last_heartbeat_at,
-            r.delivered_at,
-            r.deliver_by,
-        )
-        for r in conn.execute(query)
-    ]
-
-
-def undelivered_before(
-    conn: Connection, tables: TaskTables, instance_id: str, created_before: int
-) -> list[tuple[str, int]]:
-    """(invoke id, created at) of the instance's waiting rows never handed out and created
-    before ``created_before`` (those past their delivery window)."""
-    rows = tables.rows.c
-    held, released_at = rows.get("held"), rows.get("released_at")
-    # A rollout's row waits from its release; one still held is not waiting for delivery.
-    since = rows.created_at if released_at is None else func.coalesce(released_at, rows.created_at)
-    query = select(rows.invoke_id, since.label("since")).where(
-        rows.instance_id == instance_id,
-        rows.status == InstanceStatus.PENDING.value,
-        rows.delivered_at.is_(None),
-        since < created_before,
-    )
-    if held is not None:
-        query = query.where(held.is_(False))
-    deliver_by = rows.get("deliver_by")
-    if deliver_by is not None:  # waits for its DeliveryDeadline instead (see sweeps)
-        query = query.where(deliver_by.is_(None))
-    return [(r.invoke_id, r.since) for r in conn.execute(query)]

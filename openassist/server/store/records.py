@@ -3,6 +3,7 @@ set of values is an enum here: the store converts it when it reads a row (``from
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -286,7 +287,11 @@ def instance_from_row(row: Any) -> Instance:
 
 
 def command_from_row(row: Any) -> Command:
-    data = dict(row._mapping)
+    return command_from_mapping(row._mapping)
+
+
+def command_from_mapping(values: Mapping[str, Any]) -> Command:
+    data = dict(values)
     data["type"] = CommandType(data["type"])
     return Command(**data)
 
@@ -306,7 +311,11 @@ def invocation_values(invocation: Invocation) -> dict[str, Any]:
 
 
 def invocation_from_row(row: Any) -> Invocation:
-    data = dict(row._mapping)
+    return invocation_from_mapping(row._mapping)
+
+
+def invocation_from_mapping(values: Mapping[str, Any]) -> Invocation:
+    data = dict(values)
     for own in ("status_counts", "command_type", "target_set"):  # the store's own
         data.pop(own, None)
     data["status"] = InvocationStatus(data["status"])
@@ -319,6 +328,10 @@ def invocation_from_row(row: Any) -> Invocation:
 
 def result_from_row(row: Any) -> InvocationInstance:
     """A per-instance row of a command task."""
-    data = dict(row._mapping)
+    return result_from_mapping(row._mapping)
+
+
+def result_from_mapping(values: Mapping[str, Any]) -> InvocationInstance:
+    data = dict(values)
     data["status"] = InstanceStatus(data["status"])
     return InvocationInstance(**data)
