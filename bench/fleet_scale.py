@@ -11,7 +11,7 @@ they answer each task with a finish report once the server has stored it. Issue 
 kills the server (-9) and starts it again: how long until every agent is back, the server's CPU
 meanwhile and the API's latency during that reconnect storm. Usage:
 .venv/bin/python -m bench.fleet_scale [--agents 1000] [--workers 4] [--postgres] [--storm]
-    [--no-fan-out] [--api-node] [--key-pool DIR] [--py-spy DIR] [--trace DIR]
+    [--no-fan-out] [--api-node] [--key-pool DIR] [--py-spy DIR] [--trace DIR] [--samples FILE]
 ``--api-node`` (PostgreSQL) sends the fan-out's calls and the probes to a second server on the
 same database that no agent connects to: the API in a process of its own. ``--trace DIR``
 records each simulated agent's connection attempts (read them with
@@ -245,6 +245,7 @@ def fan_out_phase(
     ids: list[str],
     idle_s: float,
     spy: Path | None,
+    samples: Path | None = None,
 ) -> list[str]:
     """RunCommand to every agent with the API probed meanwhile, against an idle baseline; the
     calls go to ``api`` (``cluster`` itself, or a node of its own that no agent uses)."""
@@ -265,6 +266,9 @@ def fan_out_phase(
         sampler.stop()
     fan_cpu, waited = cpu_s(pid) - cpu1, waited_s(pid) - waited1
     statuses = check_results(api, fanned)
+    if samples is not None:  # raw latencies, to pool several runs
+        with samples.open("a") as out:
+            out.write(json.dumps({"idle": idle.samples, "fan-out": busy.samples}) + "\n")
     return [
         f"  RunCommand echo hi to all ({len(fanned)} calls of {BATCH}): {stored} results stored in"
         f" {fan_s:.1f} s = {stored / fan_s:.0f} results/s; server CPU {fan_cpu:.1f} s,"
@@ -296,6 +300,7 @@ def main() -> int:
     )
     parser.add_argument("--key-pool", type=Path, help="RSA keys kept between runs (a folder)")
     parser.add_argument("--py-spy", type=Path, help="record the server's stacks into a folder")
+    parser.add_argument("--samples", type=Path, help="append the API latencies (JSON) to a file")
     parser.add_argument(
         "--trace", type=Path, help="each agent's connection attempts, into DIR/swarm-N.jsonl"
     )
@@ -385,7 +390,8 @@ def main() -> int:
             if args.api_node:  # the API's own process: the agents' work is not in it at all
                 api = stack.enter_context(cluster.another_node(root / "api-node", env=env))
             spy = args.py_spy
-            for line in fan_out_phase(cluster, api, swarms, ids, args.idle_seconds, spy):
+            phase = fan_out_phase(cluster, api, swarms, ids, args.idle_seconds, spy, args.samples)
+            for line in phase:
                 say(line)
         if args.storm:
             for line in storm(cluster, swarms, ids, args.idle_seconds, args.py_spy, args.trace):

@@ -4,12 +4,12 @@ server's CA; standard library only, one kept-alive connection). Where credential
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from collections import namedtuple
 
+from openassist.cli.documents import loads
 from openassist.cli.http_wire import Connection, ConnectionClosed
 from openassist.protocol.acs_signature import percent_encode, signed_v1_query
 from openassist.protocol.api_versions import version_of
@@ -163,7 +163,7 @@ class ApiClient:
         if not self._keep_alive:
             self.close()
         try:
-            document = json.loads(data)
+            document = loads(data)
         except ValueError:
             document = {}
         if status >= 400 or not isinstance(document, dict):

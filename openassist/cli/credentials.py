@@ -17,11 +17,11 @@ one section per profile: ``access_key_id``, ``access_key_secret``, ``endpoint``
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 
 from openassist.cli.api_client import Credentials
+from openassist.cli.documents import loads
 
 TYPE_CHECKING = False  # nor pathlib at run time: with what it loads, a tenth of a short command
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def read_file(path: FilePath, profile: str = DEFAULT_PROFILE) -> Credentials:
         raise CredentialsNotFound(f"cannot read credentials file {path}: {error}") from None
     if text.lstrip().startswith("{"):
         try:
-            document = json.loads(text)
+            document = loads(text)
             return Credentials(
                 document["AccessKeyId"],
                 document["AccessKeySecret"],

@@ -5,7 +5,6 @@ produced them, folded into host ranges. On a terminal a line of counts is kept u
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
@@ -25,6 +24,14 @@ class Mode(Enum):
     TEXT = "text"
     JSON = "json"
     JSONL = "jsonl"
+
+
+def _json_text(value: Any, **options: Any) -> str:
+    """``json.dumps``, loaded for --json and --jsonl only: a command printing text reads its
+    answers without the json package (cli/documents.py)."""
+    import json
+
+    return json.dumps(value, **options)
 
 
 def mode_of(json_flag: bool, jsonl_flag: bool) -> Mode:
@@ -119,7 +126,7 @@ class Presenter:
             print(f"task {', '.join(invoke_ids)}", file=self.out)
         else:
             print(
-                json.dumps({"InvokeId": invoke_ids[0], "InvokeIds": list(invoke_ids)}),
+                _json_text({"InvokeId": invoke_ids[0], "InvokeIds": list(invoke_ids)}),
                 file=self.out,
             )
 
@@ -133,7 +140,7 @@ class Presenter:
             self.shown.add(key)
             self.clear_counts()
             if self.mode is Mode.JSONL:
-                print(json.dumps(self.document_row(row), ensure_ascii=False), file=self.out)
+                print(_json_text(self.document_row(row), ensure_ascii=False), file=self.out)
             elif self.mode is Mode.TEXT and not self.group:
                 self._print_one(row)
             self.out.flush()
@@ -173,7 +180,7 @@ class Presenter:
         code = exit_code(rows)
         if self.mode is Mode.JSON:
             document = json_document(invoke_ids, [self.document_row(r) for r in rows])
-            print(json.dumps(document, indent=2, ensure_ascii=False), file=self.out)
+            print(_json_text(document, indent=2, ensure_ascii=False), file=self.out)
         elif self.mode is Mode.TEXT:
             if self.group:
                 self._print_groups(rows)

@@ -50,11 +50,14 @@ class Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(ExitCode.ERROR, f"{self.prog}: error: {message}\n")
 
+    _width = 0  # read at this parser's first formatter: a parser lives for one command line
+
     def _get_formatter(self) -> argparse.HelpFormatter:
         # argparse makes one at every add_argument (to check its metavar), and finds the width
         # through shutil: an import and a terminal query per option of a short command.
+        self._width = self._width or _columns() - 2
         formatter: Any = self.formatter_class  # a HelpFormatter class: it takes a width
-        made: argparse.HelpFormatter = formatter(prog=self.prog, width=_columns() - 2)
+        made: argparse.HelpFormatter = formatter(prog=self.prog, width=self._width)
         return made
 
 

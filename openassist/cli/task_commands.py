@@ -5,7 +5,6 @@ module is imported when it runs, so ``openassist run`` loads only what it uses."
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 
@@ -110,5 +109,7 @@ def _ecs(client: ApiClient, action: str, extra: Sequence[str]) -> int:
             raise UsageError(refusal)  # before any call: the server would ignore it silently
     region = params.pop("RegionId", client.region_id)
     answer = client.call(action, {"RegionId": region, **params})
+    import json  # its answer only: the other commands read theirs without json (documents.py)
+
     print(json.dumps(answer, indent=2, ensure_ascii=False))
     return 0

@@ -148,6 +148,7 @@ async def build_server(settings: ServerSettings) -> Server:
     await asyncio.to_thread(db.optimize)  # planner statistics before the first list
     metrics = ServerMetrics()
     db.observe = metrics.observe_transaction
+    db.observe_wait = metrics.observe_db_wait
     bus = await open_bus(settings.bus_url)
     limits = Limits.of(settings)
     # Kicks sent inside a unit of work (a ClientToken's action) wait for its commit.
@@ -354,6 +355,7 @@ async def serve(settings: ServerSettings, ready_file: Path | None = None) -> Non
         asyncio.create_task(server.firer.run(), name="fires"),
         asyncio.create_task(server.services.audit.keep_retention(), name="audit"),
         asyncio.create_task(StoreUpkeep(server.db).run(), name="store-upkeep"),
+        asyncio.create_task(server.metrics.watch_loop_lag(), name="loop-lag"),
         asyncio.create_task(sink.run(), name="audit-sink") if sink else None,
         _renewing(settings, server.tls, agent_context, server.services.clock),
     ]

@@ -83,6 +83,26 @@ def test_a_captured_api_request_is_refused_after_a_restart(
     assert [task["InvokeId"] for task in tasks["Invocations"]["Invocation"]] == [invoke_id]
 
 
+@pytest.mark.parametrize("algorithm", [None, "v2"], ids=["acs3-v3", "hmac-sha1-v1"])
+def test_a_captured_read_is_refused_although_it_runs_beside_its_mark(
+    cluster: Cluster, relay: Recorder, algorithm: str | None
+) -> None:
+    """A read is looked up while its nonce is being marked (issue 20); a replay, then and
+    after a restart, is still refused as such, with no answer of the read in it."""
+    target = cluster.register_agent(f"read-replayed-{algorithm or 'v3'}")
+    request = ecs.DescribeInvocationsRequest(region_id="local", instance_id=target.instance_id)
+    _sdk(cluster, relay.port, algorithm).describe_invocations(request)
+    captured = bytes(relay.sent[-1])
+    assert b"DescribeInvocations" in captured
+
+    for restart in (False, True):
+        if restart:
+            _restart(cluster)
+        status, answer = replay(cluster.api_port, captured)
+        assert (status, answer.get("Code")) == (400, "SignatureNonceUsed"), answer
+        assert "Invocations" not in answer
+
+
 def _agent_call(cluster: Cluster, headers: dict[str, str]) -> tuple[int, str]:
     context = ssl.create_default_context(cafile=str(cluster.ca_file))
     request = urllib.request.Request(

@@ -1,7 +1,8 @@
-"""An agent the test speaks for: registered for real, it sends a heartbeat or fetches its task
-list only when the test says, through the agent's own signed channel. Nothing it sent can reach
-the server later than the test believes, which a frozen agent process cannot promise (a request
-sent just before SIGSTOP may be handled after the next step of the test)."""
+"""An agent the test speaks for: registered for real, it sends a heartbeat, fetches its task
+list or reports on a task only when the test says, through the agent's own signed channel.
+Nothing it sent can reach the server later than the test believes, which a frozen agent process
+cannot promise (a request sent just before SIGSTOP may be handled after the next step of the
+test)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import TypeVar
 from openassist.agent.channel import Channel
 from openassist.agent.identity import load
 from openassist.protocol import agent as wire
+from openassist.protocol.reports import TaskReport
 from tests.support.cluster import Cluster
 
 T = TypeVar("T")
@@ -38,3 +40,7 @@ class HeldAgent:
 
     def task_list(self) -> wire.TaskListResponse:
         return self._call(lambda channel: channel.task_list("kickoff"))
+
+    def report(self, report: TaskReport) -> None:
+        """One task report, taken by the server (and committed) when this returns."""
+        self._call(lambda channel: channel.report(report))

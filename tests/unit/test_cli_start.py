@@ -67,6 +67,24 @@ def _imported(*argv: str) -> set[str]:
     return {line.rsplit("|", 1)[1].strip() for line in lines[1:]}  # the first is the heading
 
 
+def test_the_width_is_read_once_per_parser_not_per_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argparse makes a formatter at every option (its metavar check): each read COLUMNS and
+    asked the terminal, some 30 times for one ``run``."""
+    from openassist.cli import parsing
+    from openassist.cli.main import _parser
+
+    reads: list[int] = []
+    columns = parsing._columns
+
+    def counted() -> int:
+        reads.append(columns())
+        return reads[-1]
+
+    monkeypatch.setattr(parsing, "_columns", counted)
+    _parser(["run", "echo hi", "-i", "web-1"])
+    assert len(reads) == 2  # the main parser's and run's
+
+
 def test_a_commands_help_loads_neither_the_api_client_nor_json() -> None:
     loaded = _imported("run", "--help")
     assert "argparse" in loaded  # the listing is read right

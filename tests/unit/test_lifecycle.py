@@ -156,6 +156,17 @@ def test_timed_runs_wait_scheduled_between_runs(kind: EventKind, current: S) -> 
     )
 
 
+@pytest.mark.parametrize("kind", [K.FINISHED, K.TIMED_OUT, K.ERRORED])
+def test_the_end_of_a_fires_run_reported_after_the_stop_ends_the_stop(kind: EventKind) -> None:
+    # A server-fired schedule's fire is a one-off run on the agent: once it ended, no
+    # ``stopped`` report will come, so the row must not wait Stopping for one.
+    fire_run = Event(kind, exit_code=0, delivered=True, timed=True, fired=True)
+    assert transition(S.STOPPING, fire_run) is S.TERMINATED
+    assert transition(S.RUNNING, fire_run) is S.SCHEDULED  # no stop: the next fire comes
+    # A late start report changes nothing: the stop waits for the run's end (or ``stopped``).
+    assert transition(S.STOPPING, Event(K.STARTED, timed=True, fired=True)) is None
+
+
 def test_a_delivered_pending_reboot_task_is_scheduled_after_its_run() -> None:
     delivered_run = Event(K.FINISHED, exit_code=0, delivered=True, timed=True)
     assert transition(S.PENDING, delivered_run) is S.SCHEDULED

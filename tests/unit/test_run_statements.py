@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import ClauseElement, Connection, event
 
 from openassist.protocol.reports import ReportKind, TaskReport
-from openassist.protocol.statuses import CommandType
+from openassist.protocol.statuses import CommandType, InstanceStatus
 from openassist.server.bus.memory import MemoryBus
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.context import Limits, ServiceContext
@@ -32,14 +32,19 @@ from openassist.server.service.task_list import TaskListService
 from openassist.server.service.task_specs import CommandSpec, TaskArgs
 from openassist.server.store import fleet
 from openassist.server.store.db import Database
+from openassist.server.store.invocations import ResultFilter
+from openassist.server.store.paging import PageQuery
 from tests.support.cluster import postgres_admin_url
 from tests.support.store import opened_database, registered_instance
 
 HOUR_MS = 3_600_000
 # Statements one run takes now (SQLite; PostgreSQL the same): RunCommand 6, task list 7, report
-# 7, result wait 1, three replay marks 3. A change that adds one to every run says so here.
-STATEMENTS_PER_RUN = 24
-TRANSACTIONS_PER_RUN = 6  # writes: RunCommand, three replay marks, the claim, the report
+# 7, the result wait 5 (its state, then the rows: count, page, task, command), three replay
+# marks 3. A change that adds one to every run says so here.
+STATEMENTS_PER_RUN = 28
+# Transactions, each one thread hop: writes RunCommand, three replay marks (the fetch's look at
+# what waits rides its mark), the claim, the report; one read, the wait's state with its rows.
+TRANSACTIONS_PER_RUN = {"write": 6, "read": 1}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -67,16 +72,22 @@ class Server:
         assert await self.replay.first_use("api:key", f"nonce-{number}", HOUR_MS)
         spec = CommandSpec(type=CommandType.RUN_SHELL_SCRIPT, content=b"echo hi", timeout=60)
         _, invoke_id = await self.invocations.run_command(spec, TaskArgs(("mi-1",), "key"))
-        assert await self.replay.first_use("agent:mi-1", f"fetch-{number}", HOUR_MS)
-        [handed] = (await self.lists.hand_out("mi-1")).runs
+        look = self.lists.look("mi-1")  # as the gateway: with the fetch's replay mark
+        new, waiting = await self.replay.first_use_with("agent:mi-1", f"f-{number}", HOUR_MS, look)
+        assert new and waiting
+        [handed] = (await self.lists.hand_out("mi-1", waiting=waiting)).runs
         assert handed.row.invoke_id == invoke_id
         assert await self.replay.first_use("agent:mi-1", f"report-{number}", HOUR_MS)
         report = TaskReport(
             kind=ReportKind.FINISH, task_id=invoke_id, exit_code=0, output=b"hi\n", end_ms=1
         )
         assert await self.delivery.report("mi-1", report) is not None
-        state = await self.waits.wait(invoke_id, 0, 0)
+        # As WaitInvocationResults with IncludeResults: the rows read with the state.
+        rows = InvocationService.results_query(ResultFilter(invoke_id=invoke_id), PageQuery(50))
+        state, found = await self.waits.wait_with(invoke_id, 0, 0, lambda conn, _: rows(conn))
         assert state.finished == 1
+        assert found is not None
+        assert [row.status for row in found[0].items] == [InstanceStatus.SUCCESS]
 
 
 class Recorder:
@@ -85,10 +96,10 @@ class Recorder:
     def __init__(self, db: Database) -> None:
         self.built: list[ClauseElement] = []
         self.statements = 0
-        self.commits = 0
+        self.transactions: dict[str, int] = {}
         event.listen(db.engine, "before_execute", self._built)
         event.listen(db.engine, "before_cursor_execute", self._executed)
-        event.listen(db.engine, "commit", self._committed)
+        db.observe = self._transaction
 
     def _built(self, _conn: Connection, element: Any, *_args: Any) -> None:
         if isinstance(element, ClauseElement):
@@ -97,11 +108,11 @@ class Recorder:
     def _executed(self, *_args: Any) -> None:
         self.statements += 1
 
-    def _committed(self, _conn: Connection) -> None:
-        self.commits += 1
+    def _transaction(self, kind: str, _seconds: float) -> None:
+        self.transactions[kind] = self.transactions.get(kind, 0) + 1
 
     def clear(self) -> list[ClauseElement]:
-        built, self.built, self.statements, self.commits = self.built, [], 0, 0
+        built, self.built, self.statements, self.transactions = self.built, [], 0, {}
         return built
 
 
@@ -122,4 +133,5 @@ def test_a_warm_run_builds_no_statement_and_takes_a_known_number(db: Database) -
     known = {id(statement) for statement in before}
     anew = [str(s).split("\n")[0] for s in recorder.built if id(s) not in known]
     assert anew == []
-    assert (recorder.statements, recorder.commits) == (STATEMENTS_PER_RUN, TRANSACTIONS_PER_RUN)
+    assert recorder.statements == STATEMENTS_PER_RUN
+    assert recorder.transactions == TRANSACTIONS_PER_RUN

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, select
 from starlette.types import Message, Receive, Scope, Send
 
 from openassist.server.app import ApiLane
+from openassist.server.monitoring.metrics import ServerMetrics
 from openassist.server.service.clock import SystemClock
 from openassist.server.service.replay import StoreReplayGuard
 from openassist.server.store.db import Database
@@ -74,6 +75,8 @@ async def _behind_busy_thread(
 
 def test_an_api_write_is_taken_before_the_agents_queued_writes(db: Database) -> None:
     order: list[str] = []
+    waits: list[tuple[str, str]] = []
+    db.observe_wait = lambda kind, lane, _seconds: waits.append((kind, lane))
 
     def step(name: str) -> Callable[[Connection], None]:
         return lambda _conn: order.append(name)
@@ -86,6 +89,8 @@ def test_an_api_write_is_taken_before_the_agents_queued_writes(db: Database) -> 
 
     asyncio.run(_behind_busy_thread(db.write_executor, db.write, queue))
     assert order == ["api", "agent-0", "agent-1", "agent-2"]
+    # What /metrics shows (openassist_db_wait_seconds): each wait, by kind and lane.
+    assert sorted(waits) == [("write", "agents")] * 4 + [("write", "api")]
 
 
 def test_an_api_read_is_taken_before_the_agents_queued_reads(db: Database) -> None:
@@ -141,6 +146,23 @@ def test_the_api_listener_runs_its_requests_in_the_api_lane() -> None:
 
     asyncio.run(main())
     assert lanes == [True, False]
+
+
+def test_the_loop_lag_probe_sees_a_blocked_event_loop() -> None:
+    metrics = ServerMetrics()
+
+    async def main() -> None:
+        watch = asyncio.create_task(metrics.watch_loop_lag(0.01))
+        await asyncio.sleep(0.05)
+        time.sleep(0.3)  # a callback that holds the loop: every timer is late meanwhile
+        await asyncio.sleep(0.05)
+        watch.cancel()
+
+    asyncio.run(main())
+    sample = metrics.registry.get_sample_value
+    total = sample("openassist_event_loop_lag_seconds_count") or 0
+    in_time = sample("openassist_event_loop_lag_seconds_bucket", {"le": "0.25"}) or 0
+    assert total - in_time >= 1  # at least one wake-up more than 0.25 s late
 
 
 def test_work_queued_before_shutdown_still_runs() -> None:

@@ -27,7 +27,8 @@ from openassist.server.lifecycle import (
     record_status,
 )
 from openassist.server.service import timed
-from openassist.server.service.invocations import TaskView
+from openassist.server.service.guard import Guard
+from openassist.server.service.invocations import Results, TaskView
 from openassist.server.store.invocations import InvocationFilter, ResultFilter
 from openassist.server.store.paging import PageQuery
 from openassist.server.store.records import (
@@ -222,11 +223,22 @@ async def task_results(call: Call, invoke_id: str, limit: int) -> list[dict[str,
     """The first ``limit`` rows of one task as DescribeInvocationResults shows them with
     ContentEncoding=PlainText, and only those that action would show this caller
     (WaitInvocationResults' IncludeResults)."""
-    page, tasks, commands = await call.services.invocations.results(
-        ResultFilter(invoke_id=invoke_id),
-        PageQuery(limit=limit),
-        guard_of(call, "DescribeInvocationResults"),
+    return result_rows(
+        await call.services.invocations.results(*task_results_query(invoke_id, limit, call))
     )
+
+
+def task_results_query(
+    invoke_id: str, limit: int, call: Call
+) -> tuple[ResultFilter, PageQuery, Guard]:
+    """What ``task_results`` reads: the arguments of ``InvocationService.results``."""
+    guard = guard_of(call, "DescribeInvocationResults")
+    return ResultFilter(invoke_id=invoke_id), PageQuery(limit=limit), guard
+
+
+def result_rows(found: Results) -> list[dict[str, Any]]:
+    """``task_results``' rows from what ``InvocationService.results`` read."""
+    page, tasks, commands = found
     results = []
     for row in page.items:
         task = tasks[row.invoke_id]

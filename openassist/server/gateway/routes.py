@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import msgspec
+from sqlalchemy import Connection
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
@@ -50,6 +51,7 @@ from openassist.server.service.task_list import TaskListService
 from openassist.server.store.records import Instance, RegistrationState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _count(text: str) -> int | None:
@@ -137,6 +139,17 @@ class Gateway:
     async def _authenticate(
         self, connection: HTTPConnection, allow_deregistered: bool = False
     ) -> Instance:
+        return (await self._authenticated(connection, allow_deregistered))[0]
+
+    async def _authenticated(
+        self,
+        connection: HTTPConnection,
+        allow_deregistered: bool = False,
+        read: Callable[[str], Callable[[Connection], T]] | None = None,
+    ) -> tuple[Instance, T | None]:
+        """The calling instance, and what ``read`` (given its id) read in the transaction of
+        the request's replay mark: a first look at the store without a thread hop of its own
+        (None when it did not run)."""
         headers = AgentHeaders.parse(connection.headers)
         instance = await self._lookups.instance(headers.instance_id)
         if instance is None or (
@@ -146,15 +159,23 @@ class Gateway:
             raise AgentAuthError(f"instance {headers.instance_id} is not registered")
         self._verifier.verify(headers, instance)
         logs.bind(instance_id=instance.id)
-        scope = f"agent:{instance.id}"
-        if not await self._replay.first_use(scope, headers.request_id, REQUEST_ID_RETENTION_MS):
+        scope, request_id = f"agent:{instance.id}", headers.request_id
+        found: T | None = None
+        if read is None:
+            new = await self._replay.first_use(scope, request_id, REQUEST_ID_RETENTION_MS)
+        else:
+            work = read(instance.id)
+            new, found = await self._replay.first_use_with(
+                scope, request_id, REQUEST_ID_RETENTION_MS, work
+            )
+        if not new:
             raise replayed()
         address = connection.client.host if connection.client else ""
         if not await self._lookups.access_allowed(instance, address):
             raise AgentAccessDenied(
                 f"the agent access rules do not admit {address} for instance {instance.id}"
             )
-        return instance
+        return instance, found
 
     async def _body(self, request: Request) -> bytes:
         return await read_body(request, self._limits.agent_max_body_bytes, "agent_max_body_bytes")
@@ -256,12 +277,18 @@ class Gateway:
             )
 
     async def task_list(self, request: Request) -> Response:
-        instance = await self._authenticate(request)
-        if request.query_params.get("reason") == wire.STARTUP_REASON:
+        started = request.query_params.get("reason") == wire.STARTUP_REASON
+        # Whether anything waits is looked up with the replay mark, unless the agent just
+        # started: that may end runs and arm schedules, and the look must come after it.
+        look = None if started else self._task_lists.look
+        instance, waiting = await self._authenticated(request, read=look)
+        if started:
             await self._agent_started(request, instance)
         outage = parse_outage(request.query_params.get(wire.OUTAGE_PARAM))
         per_run = request.query_params.get(wire.SECRETS_PARAM) == wire.SECRETS_PER_RUN
-        listed = await self._task_lists.hand_out(instance.id, instance.name, outage, per_run)
+        listed = await self._task_lists.hand_out(
+            instance.id, instance.name, outage, per_run, waiting
+        )
         response = wire.TaskListResponse(
             code=200,
             instanceId=instance.id,

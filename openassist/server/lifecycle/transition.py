@@ -39,6 +39,10 @@ class Event:
     # For DELIVERED and run reports: a timed task, whose runs leave it Scheduled. With
     # ``delivered`` unset, a Pending timed row waits to be handed out again.
     timed: bool = False
+    # For run reports of a timed task: a fire of a server-fired schedule, which the agent ran as
+    # a one-off run. It keeps no schedule, so once that run ends nothing of the task is left on
+    # the agent to stop, and no ``stopped`` report will come.
+    fired: bool = False
 
 
 _NOT_STARTED = (S.PENDING, S.SCHEDULED)
@@ -117,6 +121,8 @@ def _timed(current: S, event: Event) -> S | None:
         # A server-fired schedule's fire that could not reach the agent: only that fire ends,
         # the row waits for the next (service.fire_misses keeps the miss as a run).
         return S.SCHEDULED
+    if current is S.STOPPING and event.fired and event.kind in _RUN_ENDS:
+        return S.TERMINATED  # the fire's run ended as the stop came: the stop is done
     replaced = current is S.PENDING and not event.delivered  # waiting for a new version
     if (replaced or current is S.STOPPING) and event.kind in (EventKind.STARTED, *_RUN_ENDS):
         return current  # a run of the version being replaced (or stopped): wait for that

@@ -9,6 +9,7 @@ from the catalog, and no label carries an instance, a user or any other identifi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -21,6 +22,7 @@ from openassist.server.store.db import Database
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+LAG_PROBE_S = 0.25  # how often the event loop's lag is sampled
 _TASKS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 
 
@@ -131,6 +133,20 @@ class ServerMetrics:
             buckets=_FAST,
             registry=self.registry,
         )
+        self.db_wait_seconds = Histogram(
+            "openassist_db_wait_seconds",
+            "Database work: time queued for a worker thread, by kind (read or write) and lane"
+            " (api: the API listener's requests, taken first; agents: everything else).",
+            ["kind", "lane"],
+            buckets=_FAST,
+            registry=self.registry,
+        )
+        self.loop_lag_seconds = Histogram(
+            "openassist_event_loop_lag_seconds",
+            "How late the event loop woke a timer: time every request waited for the loop.",
+            buckets=_FAST,
+            registry=self.registry,
+        )
 
     def watch_handshakes(self, read: Callable[[], tuple[int, int, int]]) -> None:
         self.registry.register(_Handshakes(read))
@@ -143,6 +159,18 @@ class ServerMetrics:
 
     def observe_transaction(self, kind: str, seconds: float) -> None:
         self.db_seconds.labels(kind).observe(seconds)
+
+    def observe_db_wait(self, kind: str, lane: str, seconds: float) -> None:
+        self.db_wait_seconds.labels(kind, lane).observe(seconds)
+
+    async def watch_loop_lag(self, interval_s: float = LAG_PROBE_S) -> None:
+        """Sleep ``interval_s`` again and again; each time, how much later than asked the loop
+        woke (runs until cancelled)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time() + interval_s
+            await asyncio.sleep(interval_s)
+            self.loop_lag_seconds.observe(max(0.0, loop.time() - asked))
 
     def observe_sweep(self, ended_codes: list[str] | None) -> None:
         """One sweep: the codes of what it ended, or None when it failed."""

@@ -232,7 +232,7 @@ class DeliveryService:
             # it cut one short (a one-shot path would count the last run twice).
             about_run = report.kind in _TIMED_KINDS or report.kind is ReportKind.STOPPED
             if task is not None and timed.keeps_history(task) and about_run:
-                return self._timed_report(conn, report, current, timed.one_off(task), now)
+                return self._timed_report(conn, report, current, task, now)
             if report.kind is ReportKind.SKIPPED:
                 return None
             if report.kind is ReportKind.RUNNING and current.status is InstanceStatus.RUNNING:
@@ -266,7 +266,7 @@ class DeliveryService:
         conn: Connection,
         report: TaskReport,
         current: InvocationInstance,
-        one_off: bool,
+        task: Invocation,
         now: int,
     ) -> InstanceStatus | None:
         """One report about a run of a timed task: the run is kept as history and the instance
@@ -298,7 +298,8 @@ class DeliveryService:
         delivered = current.delivered_at is not None
         # An at(...) task has one run: it ends the task (the official agent sends no
         # ``stopped``/``completed`` after it).
-        event = Event(kind, exit_code=report.exit_code, delivered=delivered, timed=not one_off)
+        fired = timed.server_fired(task)  # a fire's run: nothing is left on the agent after it
+        event = Event(kind, report.exit_code, delivered, timed=not timed.one_off(task), fired=fired)
         return invocations.apply_event(conn, *ids, event, changes, now)
 
     def _timed_stop(

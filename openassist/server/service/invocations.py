@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Connection
@@ -31,6 +31,9 @@ from openassist.server.store.records import (
     InvocationInstance,
     InvocationRun,
 )
+
+# A page of result rows, with their tasks and commands by id.
+Results = tuple[Page[InvocationInstance], dict[str, Invocation], dict[str, Command]]
 
 
 @dataclass(frozen=True)
@@ -83,17 +86,23 @@ class InvocationService:
 
     async def results(
         self, where: invocations.ResultFilter, page: PageQuery, guard: Guard = UNGUARDED
-    ) -> tuple[Page[InvocationInstance], dict[str, Invocation], dict[str, Command]]:
-        def query(
-            conn: Connection,
-        ) -> tuple[Page[InvocationInstance], dict[str, Invocation], dict[str, Command]]:
+    ) -> Results:
+        return await self._ctx.db.read(self.results_query(where, page, guard))
+
+    @staticmethod
+    def results_query(
+        where: invocations.ResultFilter, page: PageQuery, guard: Guard = UNGUARDED
+    ) -> Callable[[Connection], Results]:
+        """``results`` as a read to run in another's (the result wait's)."""
+
+        def query(conn: Connection) -> Results:
             seen = replace(where, visible=guard.visible(conn))
             found = listings.list_results(conn, seen, page)
             tasks = invocations.invocations_by_id(conn, [r.invoke_id for r in found.items])
             cmds = invocations.commands_by_id(conn, [t.command_id for t in tasks.values()])
             return found, tasks, cmds
 
-        return await self._ctx.db.read(query)
+        return query
 
     async def modify(self, change: modify.Modification) -> str:
         """ModifyInvocationAttribute; returns the task's (maybe new) command id."""

@@ -12,6 +12,7 @@ right after; a claim rolled back (its batch failed) hands out nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -19,7 +20,7 @@ from sqlalchemy import Connection
 from openassist.server.service.context import ServiceContext
 from openassist.server.service.delivery import Claimed, Delivery, DeliveryService
 from openassist.server.service.files import FileService
-from openassist.server.service.waiting import anything_waiting
+from openassist.server.service.waiting import Waiting, anything_waiting, look
 from openassist.server.store.records import FileTask
 
 _NONE = Claimed([], [], {}, {}, {})
@@ -44,10 +45,13 @@ class TaskListService:
         instance_name: str = "",
         outage_since: int | None = None,
         secrets_per_run: bool = False,
+        waiting: Waiting | None = None,
     ) -> TaskList:
         """What the instance's agent is handed now (see ``DeliveryService.claim`` and
-        ``FileService.claim``); an empty list, without a write, when nothing waits."""
-        waiting = await anything_waiting(self._ctx, instance_id)
+        ``FileService.claim``); an empty list, without a write, when nothing waits.
+        ``waiting``: what ``look`` found for this fetch already, if it ran."""
+        if waiting is None:
+            waiting = await anything_waiting(self._ctx, instance_id)
         if not waiting:
             return TaskList([], [], [])
         now = self._ctx.clock.now_ms()
@@ -64,3 +68,7 @@ class TaskListService:
         claimed, files = await self._ctx.db.write_grouped(claim)
         runs, stops = self._delivery.deliveries(claimed, instance_name, secrets_per_run)
         return TaskList(runs, stops, files)
+
+    def look(self, instance_id: str) -> Callable[[Connection], Waiting]:
+        """The read that tells ``hand_out`` whether anything waits (``waiting.look``)."""
+        return look(self._ctx, instance_id)

@@ -209,12 +209,18 @@ class Database:
         else:
             raise ConfigurationError(f"unsupported database URL scheme {url.split(':', 1)[0]!r}")
         # Work for API callers is taken before the agents' (store/lanes.py).
-        self._writer = LaneExecutor(writers, thread_name_prefix="db-write")
-        self._reader = LaneExecutor(readers, thread_name_prefix="db-read")
+        self._writer = LaneExecutor(writers, "db-write", lambda *w: self._waited("write", *w))
+        self._reader = LaneExecutor(readers, "db-read", lambda *w: self._waited("read", *w))
         self.observe: TransactionObserver | None = None
+        # Told how long work waited for a thread: kind ("read" or "write"), lane, seconds.
+        self.observe_wait: Callable[[str, str, float], None] | None = None
         self.on_tasks_changed: TasksChanged | None = None
         self.on_released: RowsReleased | None = None
         self.grouped = GroupCommit(self)
+
+    def _waited(self, kind: str, lane: str, seconds: float) -> None:
+        if self.observe_wait is not None:
+            self.observe_wait(kind, lane, seconds)
 
     @property
     def write_executor(self) -> LaneExecutor:

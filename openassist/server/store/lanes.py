@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from contextvars import ContextVar
@@ -26,6 +27,9 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 API, AGENTS = 0, 1  # lanes, the one taken first first
+LANE_NAMES = ("api", "agents")
+# Told the lane's name and how long a piece of work waited for a thread, in seconds.
+WaitObserver = Callable[[str, float], None]
 _LANE: ContextVar[int] = ContextVar("openassist_store_lane", default=AGENTS)
 
 
@@ -50,7 +54,10 @@ class LaneExecutor(Executor):
     """A fixed pool of threads (``concurrent.futures`` interface, for ``run_in_executor``)
     taking queued work by lane, then by arrival."""
 
-    def __init__(self, workers: int, thread_name_prefix: str) -> None:
+    def __init__(
+        self, workers: int, thread_name_prefix: str, observe_wait: WaitObserver | None = None
+    ) -> None:
+        self._observe_wait = observe_wait
         self._queue: queue.PriorityQueue[_Entry] = queue.PriorityQueue()
         self._arrivals = itertools.count()
         self._lock = threading.Lock()
@@ -64,8 +71,11 @@ class LaneExecutor(Executor):
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         future: Future[T] = Future()
+        lane, queued_at = _LANE.get(), time.perf_counter()
 
         def run() -> None:
+            if self._observe_wait is not None:
+                self._observe_wait(LANE_NAMES[lane], time.perf_counter() - queued_at)
             if not future.set_running_or_notify_cancel():
                 return
             try:
@@ -78,7 +88,7 @@ class LaneExecutor(Executor):
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot schedule new work after shutdown")
-            self._queue.put((_LANE.get(), next(self._arrivals), run))
+            self._queue.put((lane, next(self._arrivals), run))
         return future
 
     def queued(self) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     exists,
     func,
     not_,
@@ -31,7 +32,7 @@ from openassist.server.store.invocations import (
     record_condition,
     record_condition_on,
 )
-from openassist.server.store.paging import Page, PageQuery, fetch_few, fetch_page
+from openassist.server.store.paging import Page, PageQuery, fetch_few, fetch_page, page_of
 from openassist.server.store.records import (
     Invocation,
     InvocationInstance,
@@ -240,6 +241,8 @@ def list_results(
 ) -> Page[InvocationInstance]:
     """Newest first; keyset on (created_at, invoke_id, instance_id). The total comes from the
     tallies unless a task or a command narrows the list (to a few rows, counted)."""
+    if where.invoke_id and where == ResultFilter(invoke_id=where.invoke_id) and page.first:
+        return _first_page_of_task(conn, where.invoke_id, page.limit)
     query = _filtered_results(select(_ii), where)
     if where.invoke_id or where.command_id:
         count = _filtered_results(select(func.count()).select_from(_ii), where)
@@ -253,6 +256,25 @@ def list_results(
         return fetch_page(conn, query, total, _RESULT_KEY, page, result_from_row)
     keys = _filtered_results(select(*_RESULT_KEY), where).where(_ii.c.instance_id.in_(counts))
     return fetch_few(conn, keys, total, page, lambda chosen: _results_by_key(conn, chosen))
+
+
+# One task's first page (its result wait with IncludeResults, its describe after a run), the
+# list read on every run: built once (see store/invocations.py); as fetch_page would build it.
+_TASK_ROWS = (
+    select(_ii)
+    .where(_ii.c.invoke_id == bindparam("invoke_id"))
+    .order_by(*(column.desc() for column in _RESULT_KEY))
+    .limit(bindparam("limit"))
+)
+_TASK_ROW_COUNT = (
+    select(func.count()).select_from(_ii).where(_ii.c.invoke_id == bindparam("invoke_id"))
+)
+
+
+def _first_page_of_task(conn: Connection, invoke_id: str, limit: int) -> Page[InvocationInstance]:
+    total = conn.scalar(_TASK_ROW_COUNT, {"invoke_id": invoke_id})
+    rows = list(conn.execute(_TASK_ROWS, {"invoke_id": invoke_id, "limit": limit + 1}))
+    return page_of(rows, int(total or 0), _RESULT_KEY, limit, result_from_row)
 
 
 def _results_by_key(conn: Connection, keys: list[tuple[Any, ...]]) -> list[InvocationInstance]:

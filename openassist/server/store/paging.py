@@ -30,6 +30,11 @@ class PageQuery:
     offset: int = 0
     after: tuple[int | str, ...] | None = None
 
+    @property
+    def first(self) -> bool:
+        """The first page."""
+        return self.after is None and not self.offset
+
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
@@ -82,14 +87,24 @@ def fetch_page(
     query = query.order_by(*(column.desc() for column in key_columns)).limit(page.limit + 1)
     if page.after is None and page.offset:
         query = query.offset(page.offset)
-    rows = list(conn.execute(query))
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
+    return page_of(list(conn.execute(query)), int(total or 0), key_columns, page.limit, convert)
+
+
+def page_of(
+    rows: list[Any],
+    total: int,
+    key_columns: Sequence[ColumnElement[Any]],
+    limit: int,
+    convert: Callable[[Any], T],
+) -> Page[T]:
+    """A page from up to ``limit`` + 1 rows read in list order (one more: there is a next)."""
+    more = len(rows) > limit
+    rows = rows[:limit]
     next_key = None
     if more and rows:
         last = rows[-1]._mapping
         next_key = tuple(last[column] for column in key_columns)
-    return Page(items=[convert(row) for row in rows], total=int(total or 0), next_key=next_key)
+    return Page(items=[convert(row) for row in rows], total=total, next_key=next_key)
 
 
 def check_token(page: PageQuery, width: int) -> None:
