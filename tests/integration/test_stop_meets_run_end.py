@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from msgspec.structs import replace
 
+from openassist.agent.tasks import base_report, canceled_report
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import ReportKind, TaskReport
 from tests.conftest import BACKENDS
@@ -103,3 +104,18 @@ def test_a_stop_that_meets_the_end_of_a_run_never_leaves_the_row_stopping(
         runs = answer["Invocation"]["InvocationResults"]["InvocationResult"]
         ran = [r for r in runs if r.get("StartTime") and r["InvocationStatus"] != "Cancelled"]
         assert [(r["InvocationStatus"], r["ExitCode"]) for r in ran] == [("Success", 0)]
+
+
+def test_a_run_stopped_while_the_agent_prepares_it_ends_cancelled(cluster: Cluster) -> None:
+    """The agent took the run but was still preparing it (secrets, container) when the stop came:
+    it never starts the run and answers with the report of a run stopped before it began (the
+    unit test test_agent_stop_preparing drives the agent's side); the row ends Cancelled."""
+    agent = HeldAgent(cluster, "meets-preparing")
+    agent.heartbeat()
+    invoke_id = cluster.run("echo ok", agent.instance_id)
+    task = _handed_out(agent).task
+    cluster.call("StopInvocation", InvokeId=invoke_id)
+    assert _row(cluster, invoke_id)["InvocationStatus"] == "Stopping"
+    agent.report(canceled_report(base_report(task)))
+    assert _row(cluster, invoke_id)["InvocationStatus"] == "Cancelled"
+    assert cluster.task(invoke_id)["InvocationStatus"] not in ("Running", "Stopping", "Pending")
