@@ -10,7 +10,6 @@ rollout limits), whose fire is a one-off run on the agent with no schedule there
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,8 +18,8 @@ from msgspec.structs import replace
 from openassist.agent.tasks import base_report, canceled_report
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import ReportKind, TaskReport
-from tests.conftest import BACKENDS
-from tests.support.cluster import Cluster, backend_cluster, wait_until
+from tests.support.backend_fixture import module_cluster
+from tests.support.cluster import Cluster, wait_until
 from tests.support.held_agent import HeldAgent
 
 FAST = {"OPENASSIST_MIN_RATE_INTERVAL_S": "1"}
@@ -38,12 +37,7 @@ KINDS: dict[str, tuple[dict[str, str], str, str]] = {
 }
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def cluster(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    with backend_cluster(request.param, tmp_path_factory.mktemp("meets"), FAST) as running:
-        yield running
+cluster = module_cluster("meets", FAST)
 
 
 def _handed_out(agent: HeldAgent) -> wire.RunItem:
