@@ -80,6 +80,7 @@ class Schedule:
     loop: asyncio.Task[None] | None = None
     run: asyncio.Task[TaskReport] | None = None
     last: TaskReport | None = None
+    stopped: bool = False  # StopInvocation cancelled it (not a new version replacing it)
 
     @property
     def version(self) -> int:
@@ -195,9 +196,11 @@ class Schedules:
         """StopInvocation: no more runs. With ``report`` (no run going), say so now with the
         last run's times and exit code, as the official agent does."""
         schedule = self._drop(task_id)
-        if schedule is None or not report:
+        if schedule is None:
             return
-        self.send(schedule.ended(StopResult.KILLED), False)
+        schedule.stopped = True
+        if report:
+            self.send(schedule.ended(StopResult.KILLED), False)
 
     def close(self) -> None:
         """The agent stops: the schedules stay on file; a run cut short says so (the task
@@ -261,4 +264,9 @@ class Schedules:
             )
         schedule.last = outcome
         self.send(outcome, bool(secret_values.names(schedule.item.task)))
+        if schedule.stopped and outcome.kind is not ReportKind.STOPPED:
+            # Stopped while this run was going, and the run ended on its own before the stop
+            # reached its process: the server waits for ``stopped``. Start 0: it cut no run short
+            # (the run's own report keeps its outcome, whichever of the two arrives first).
+            self.send(replace(schedule.ended(StopResult.KILLED), start_ms=0), False)
         return outcome

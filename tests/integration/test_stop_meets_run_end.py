@@ -1,11 +1,13 @@
 """A StopInvocation that meets the end of a run (issue 19's last edge), on SQLite and PostgreSQL.
 
 The test speaks for the agent (``HeldAgent``), so the order is exact: the run's final report is
-held while the stop is marked and then let go, or it is taken before the stop. An agent whose run
-is over when the stop reaches it sends nothing more (its final report was the last word), so in
-either order the row must end at once with the run's outcome or as stopped: never left Stopping
-until the stop timeout (30 s) ends it Error. Seen on a server-fired schedule (a Period task with
-rollout limits), whose fire is a one-off run on the agent with no schedule there to stop."""
+held while the stop is marked and then let go, or it is taken before the stop. An agent whose
+one-off run is over when the stop reaches it sends nothing more (its final report was the last
+word), so in either order the row must end at once with the run's outcome or as stopped: never
+left Stopping until the stop timeout (30 s) ends it Error. Seen on a server-fired schedule (a
+Period task with rollout limits), whose fire is a one-off run on the agent with no schedule
+there to stop; a schedule the agent keeps is stopped by the agent's ``stopped`` report (see
+test_agent_schedule_stop for the agent's side)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from msgspec.structs import replace
 
 from openassist.agent.tasks import base_report, canceled_report
 from openassist.protocol import agent as wire
-from openassist.protocol.reports import ReportKind, TaskReport
+from openassist.protocol.reports import ReportKind, StopResult, TaskReport
 from tests.support.backend_fixture import module_cluster
 from tests.support.cluster import Cluster, wait_until
 from tests.support.held_agent import HeldAgent
@@ -34,6 +36,9 @@ KINDS: dict[str, tuple[dict[str, str], str, str]] = {
         "Terminated",
         "Cancelled",
     ),
+    # A schedule the agent keeps: the agent answers the stop with ``stopped``, after the run's
+    # own report when the run ended by itself as the stop came (agent.schedule).
+    "kept": ({"Frequency": "rate(4s)", "Timeout": "1"}, "Terminated", "Terminated"),
 }
 
 
@@ -88,10 +93,14 @@ def test_a_stop_that_meets_the_end_of_a_run_never_leaves_the_row_stopping(
     else:
         agent.report(final)
         cluster.call("StopInvocation", InvokeId=invoke_id)
+    if kind == "kept":  # the schedule's ``stopped``: start 0 when it cut no run short
+        assert _row(cluster, invoke_id)["InvocationStatus"] == "Stopping"
+        stopped = replace(final, kind=ReportKind.STOPPED, result=StopResult.KILLED, output=b"")
+        agent.report(replace(stopped, start_ms=0) if stop_first else stopped)
     row = _row(cluster, invoke_id)
     assert row["InvocationStatus"] == (after_stop if stop_first else after_report)
     assert cluster.task(invoke_id)["InvocationStatus"] not in ("Running", "Stopping", "Pending")
-    if kind == "fired":  # the run is kept with its own outcome
+    if kind != "once":  # the run is kept with its own outcome
         answer = cluster.call(
             "DescribeInvocationResults", InvokeId=invoke_id, IncludeHistory="true"
         )

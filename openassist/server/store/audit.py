@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, String, bindparam, delete, false, func, literal, select, update
 
 from openassist.server.store.paging import Page
+from openassist.server.store.records import column_values
 from openassist.server.store.schema.audit import audit_events
 
 
@@ -44,7 +45,7 @@ _INSERT = audit_events.insert()  # built once: every audited call writes one
 
 
 def insert_event(conn: Connection, event: AuditRecord) -> None:
-    conn.execute(_INSERT, asdict(event))
+    conn.execute(_INSERT, column_values(event))
 
 
 def record_failure(conn: Connection, event: AuditRecord) -> None:

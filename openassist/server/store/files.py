@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Select, bindparam, func, select, update
 from openassist.protocol.statuses import InstanceStatus, InvocationStatus
 from openassist.server.store import proposals
 from openassist.server.store.paging import Page, PageQuery, fetch_page
-from openassist.server.store.records import FileTask, FileTaskInstance
+from openassist.server.store.records import FileTask, FileTaskInstance, column_values
 from openassist.server.store.schema.files import file_task_instances, file_tasks
 
 _t, _r = file_tasks, file_task_instances
@@ -34,7 +34,7 @@ def _row(row: Any) -> FileTaskInstance:
 def insert(conn: Connection, task: FileTask, rows: Sequence[FileTaskInstance]) -> None:
     counts = proposals.encode_counts(row.status for row in rows)
     conn.execute(_t.insert().values(**asdict(task), status_counts=counts))
-    conn.execute(_r.insert(), [asdict(row) for row in rows])
+    conn.execute(_r.insert(), [column_values(row) for row in rows])
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ CPU per statement, several times what running it on SQLite costs."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -35,6 +35,7 @@ from openassist.server.store.records import (
     Command,
     Invocation,
     InvocationInstance,
+    column_values,
     command_from_row,
     invocation_from_row,
     invocation_values,
@@ -91,7 +92,7 @@ _ROW = select(_ii).where(
 
 
 def insert_command(conn: Connection, command: Command) -> None:
-    conn.execute(_INSERT_COMMAND, asdict(command))
+    conn.execute(_INSERT_COMMAND, column_values(command))
 
 
 def commands_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Command]:
@@ -110,7 +111,7 @@ def insert_invocation(
     target_set = target_sets.ensure(conn, [target.instance_id for target in targets])
     values = {**invocation_values(invocation), "status_counts": counts, "target_set": target_set}
     conn.execute(_INSERT_TASK, values)
-    conn.execute(_INSERT_ROWS, [asdict(target) for target in targets])
+    conn.execute(_INSERT_ROWS, [column_values(target) for target in targets])
 
 
 def update_invocation(conn: Connection, invoke_id: str, values: dict[str, Any]) -> None:
@@ -121,7 +122,7 @@ def add_rows(conn: Connection, rows: Sequence[InvocationInstance]) -> None:
     """New rows of existing tasks; each task's target set grows with them."""
     if not rows:
         return
-    conn.execute(_ii.insert(), [asdict(row) for row in rows])
+    conn.execute(_INSERT_ROWS, [column_values(row) for row in rows])
     for invoke_id in sorted({row.invoke_id for row in rows}):
         members = select(_ii.c.instance_id).where(_ii.c.invoke_id == invoke_id)
         name = target_sets.ensure(conn, list(conn.scalars(members)))

@@ -291,6 +291,13 @@ def command_from_row(row: Any) -> Command:
     return Command(**data)
 
 
+def column_values(record: Any) -> dict[str, Any]:
+    """A record's fields by name, as its row's column values. Shallow: ``dataclasses.asdict``
+    deep-copies every value (~40 us a row, per target of each RunCommand), and a record's
+    fields are plain values."""
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}
+
+
 def invocation_values(invocation: Invocation) -> dict[str, Any]:
     """The column values of ``invocation`` (None termination mode is stored as "")."""
     values = {f: getattr(invocation, f) for f in Invocation.__dataclass_fields__}
