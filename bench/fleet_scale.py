@@ -208,7 +208,8 @@ def storm(
 
     try:
         with StormProbe(cluster, ids) as busy, AcceptQueueWatch(cluster.agent_port) as queue:
-            wait_until(lambda: len(back()) >= count, 900, 0.2, "every agent back")
+            # On a shared host the server may get a tenth of a core: patience grows with the fleet.
+            wait_until(lambda: len(back()) >= count, max(900, count / 5), 0.2, "every agent back")
             storm_s = (now_ms() - ready_at) / 1000
         gate = handshake_gate(cluster.endpoint)
     finally:
@@ -358,7 +359,7 @@ def main() -> int:
             return ready == count
 
         progress = [time.monotonic()]
-        wait_until(up, 900, 0.5, "every agent connected")
+        wait_until(up, max(900, count / 5), 0.5, "every agent connected")
         up_s = time.monotonic() - began
         say(
             f"  registered: {registered_s:.1f} s; all connected (kick channel + beat) {up_s:.1f} s;"

@@ -26,7 +26,7 @@ from openassist.agent.child_watch import pidfd_child_watcher
 from openassist.agent.containers import ContainerRun, find_container
 from openassist.agent.files import deliver_file
 from openassist.agent.identity import Identity, boot_id, first_start_since_boot, load
-from openassist.agent.journal import Journal, TaskKind
+from openassist.agent.journal import Journal, Key, TaskKind
 from openassist.agent.kicks import KickChannel
 from openassist.agent.recovery import Recovery
 from openassist.agent.runner import ScriptRun
@@ -36,6 +36,7 @@ from openassist.agent.supervise import DutyHealth, supervise
 from openassist.agent.tasks import (
     Unrunnable,
     base_report,
+    canceled_report,
     final_report,
     resolve_secrets,
     run_periodic,
@@ -43,7 +44,7 @@ from openassist.agent.tasks import (
 )
 from openassist.agent.upgrader import Upgrader
 from openassist.protocol import agent as wire
-from openassist.protocol.reports import ReportKind, StopResult, TaskReport
+from openassist.protocol.reports import TaskReport
 
 log = logging.getLogger("openassist.agent")
 
@@ -80,6 +81,9 @@ class Agent:
         self._settings = settings or AgentSettings()
         self._channel = Channel(identity, boot=self._settings.environment.boot_id)
         self._runs: dict[str, ScriptRun] = {}
+        # Runs being prepared (secrets asked for, container looked up), not in ``_runs`` yet:
+        # True once a stop asked for them, so they never start.
+        self._preparing: dict[Key, bool] = {}
         boot = boot_id(self._settings.environment.boot_id)
         self._cold_start = first_start_since_boot(identity.state_dir, boot)
         self._started_well = False
@@ -267,6 +271,7 @@ class Agent:
             if self._recovery.seen(key):
                 continue  # redelivered: started once already (maybe before a restart)
             if self._recovery.start(key):  # on disk before the process exists, or not run
+                self._preparing[key] = False  # before any later task list can stop it
                 self._spawn(self._execute(run_item), f"run {key[0]}")
 
     def _stop(self, task: wire.TaskInfo) -> None:
@@ -279,17 +284,12 @@ class Agent:
             running.stop()
             return
         key = (task.taskID, task.invokeVersion)
+        if key in self._preparing:
+            self._preparing[key] = True  # _execute reports it stopped instead of starting it
+            return
         if self._recovery.seen(key):
             return  # finished here: its final report is on its way
-        report = replace(
-            base_report(task),
-            kind=ReportKind.STOPPED,
-            exit_code=-1,
-            result=StopResult.CANCELED,
-            start_ms=0,
-            end_ms=clock.now_ms(),
-        )
-        self._recovery.stopped_unstarted(key, report)
+        self._recovery.stopped_unstarted(key, canceled_report(base_report(task)))
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         execution = asyncio.create_task(work, name=name)
@@ -306,8 +306,13 @@ class Agent:
             environment = self._settings.environment
             wants_container = task.containerId or task.containerName
             found = await find_container(task, environment) if wants_container else None
-        except Unrunnable as problem:
+        except Unrunnable as problem:  # it would not have started anyway: say why
             await self._recovery.settle(key, problem.report(base))
+            return
+        finally:
+            stopped = self._preparing.pop(key, False)
+        if stopped:  # a stop came while it was being prepared: it never starts
+            await self._recovery.settle(key, canceled_report(base))
             return
 
         async def partial(chunk: bytes) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from msgspec.structs import replace
 
-from openassist.agent import secret_values
+from openassist.agent import clock, secret_values
 from openassist.agent.channel import ChannelError, SecretsRefused
 from openassist.agent.identity import Identity
 from openassist.agent.parameters import UnknownBuiltIn, resolve_built_ins
@@ -128,6 +128,18 @@ def base_report(task: wire.TaskInfo) -> TaskReport:
     """What every report about a run of ``task`` starts from: its task and version."""
     return TaskReport(
         kind=ReportKind.RUNNING, task_id=task.taskID, invoke_version=task.invokeVersion
+    )
+
+
+def canceled_report(base: TaskReport) -> TaskReport:
+    """The report of a run stopped before it started (the official agent's "canceled")."""
+    return replace(
+        base,
+        kind=ReportKind.STOPPED,
+        exit_code=-1,
+        result=StopResult.CANCELED,
+        start_ms=0,
+        end_ms=clock.now_ms(),
     )
 
 

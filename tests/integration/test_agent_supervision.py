@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BACKENDS
-from tests.support.cluster import Agent, Cluster, backend_cluster, wait_until
+from tests.support.backend_fixture import module_cluster
+from tests.support.cluster import Agent, Cluster, wait_until
 from tests.support.console import signed_in, text_of
 from tests.support.garbage_relay import GARBAGE
 
@@ -32,12 +32,7 @@ QUICK = {
 }
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def cluster(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    with backend_cluster(request.param, tmp_path_factory.mktemp("supervised"), QUICK) as running:
-        yield running
+cluster = module_cluster("supervised", QUICK)
 
 
 @contextlib.contextmanager

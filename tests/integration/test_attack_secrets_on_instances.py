@@ -17,7 +17,6 @@ import hashlib
 import json
 import secrets
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +24,16 @@ import pytest
 
 from openassist.agent.channel import Channel, SecretsRefused
 from openassist.agent.identity import load
-from tests.conftest import BACKENDS
 from tests.support.attackers import needs_root
-from tests.support.cluster import Agent, Cluster, backend_cluster, wait_until
+from tests.support.backend_fixture import module_cluster
+from tests.support.cluster import Agent, Cluster, wait_until
 
 FAST = {"OPENASSIST_MIN_RATE_INTERVAL_S": "1", "OPENASSIST_MIN_CRON_INTERVAL_S": "1"}
 NEVER = "0 0 0 1 1 ? 2099 UTC"  # a valid schedule whose first run is far away
 RUN_DIRS = "openassist-run-*"
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def cluster(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    with backend_cluster(request.param, tmp_path_factory.mktemp("secrets"), FAST) as running:
-        yield running
+cluster = module_cluster("secrets", FAST)
 
 
 @pytest.fixture(scope="module")

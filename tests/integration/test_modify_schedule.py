@@ -5,25 +5,19 @@ that this server can meet is answered with its code."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from openassist.cli.api_client import ApiCallError
-from tests.conftest import BACKENDS
 from tests.integration.test_schedules import FAST, _history, _instance
-from tests.support.cluster import Agent, Cluster, backend_cluster, wait_until
+from tests.support.backend_fixture import module_cluster
+from tests.support.cluster import Agent, Cluster, wait_until
 
 NEVER = "0 0 1 1 1 ? 2099"  # a valid schedule whose first run is far away
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def timed(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    with backend_cluster(request.param, tmp_path_factory.mktemp("modify"), FAST) as cluster:
-        yield cluster
+timed = module_cluster("modify", FAST)
 
 
 @pytest.fixture(scope="module")

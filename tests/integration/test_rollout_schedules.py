@@ -4,14 +4,13 @@ start and finish times."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import BACKENDS
-from tests.support.cluster import Agent, Cluster, backend_cluster, wait_until
+from tests.support.backend_fixture import module_cluster
+from tests.support.cluster import Agent, Cluster, wait_until
 from tests.support.run_log import RunLog, most_at_once
 
 TARGETS = 3
@@ -22,12 +21,7 @@ FAST = {
 }
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def timed(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    with backend_cluster(request.param, tmp_path_factory.mktemp("fired"), FAST) as cluster:
-        yield cluster
+timed = module_cluster("fired", FAST)
 
 
 @pytest.fixture(scope="module")

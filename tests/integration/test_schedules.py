@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,8 @@ from typing import Any
 import pytest
 
 from openassist.cli.api_client import ApiCallError
-from tests.conftest import BACKENDS
-from tests.support.cluster import Agent, Cluster, backend_cluster, wait_until
+from tests.support.backend_fixture import module_cluster
+from tests.support.cluster import Agent, Cluster, wait_until
 
 NEVER = "0 0 0 1 1 ? 2099 UTC"  # a valid schedule whose first run is far away
 FAST = {
@@ -28,12 +27,7 @@ FAST = {
 }
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def timed(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    with backend_cluster(request.param, tmp_path_factory.mktemp("timed"), FAST) as cluster:
-        yield cluster
+timed = module_cluster("timed", FAST)
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,16 @@ test_agent_schedule_stop for the agent's side)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from msgspec.structs import replace
 
+from openassist.agent.tasks import base_report, canceled_report
 from openassist.protocol import agent as wire
 from openassist.protocol.reports import ReportKind, StopResult, TaskReport
-from tests.conftest import BACKENDS
-from tests.support.cluster import Cluster, backend_cluster, wait_until
+from tests.support.backend_fixture import module_cluster
+from tests.support.cluster import Cluster, wait_until
 from tests.support.held_agent import HeldAgent
 
 FAST = {"OPENASSIST_MIN_RATE_INTERVAL_S": "1"}
@@ -42,12 +42,7 @@ KINDS: dict[str, tuple[dict[str, str], str, str]] = {
 }
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def cluster(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    with backend_cluster(request.param, tmp_path_factory.mktemp("meets"), FAST) as running:
-        yield running
+cluster = module_cluster("meets", FAST)
 
 
 def _handed_out(agent: HeldAgent) -> wire.RunItem:
@@ -112,3 +107,18 @@ def test_a_stop_that_meets_the_end_of_a_run_never_leaves_the_row_stopping(
         runs = answer["Invocation"]["InvocationResults"]["InvocationResult"]
         ran = [r for r in runs if r.get("StartTime") and r["InvocationStatus"] != "Cancelled"]
         assert [(r["InvocationStatus"], r["ExitCode"]) for r in ran] == [("Success", 0)]
+
+
+def test_a_run_stopped_while_the_agent_prepares_it_ends_cancelled(cluster: Cluster) -> None:
+    """The agent took the run but was still preparing it (secrets, container) when the stop came:
+    it never starts the run and answers with the report of a run stopped before it began (the
+    unit test test_agent_stop_preparing drives the agent's side); the row ends Cancelled."""
+    agent = HeldAgent(cluster, "meets-preparing")
+    agent.heartbeat()
+    invoke_id = cluster.run("echo ok", agent.instance_id)
+    task = _handed_out(agent).task
+    cluster.call("StopInvocation", InvokeId=invoke_id)
+    assert _row(cluster, invoke_id)["InvocationStatus"] == "Stopping"
+    agent.report(canceled_report(base_report(task)))
+    assert _row(cluster, invoke_id)["InvocationStatus"] == "Cancelled"
+    assert cluster.task(invoke_id)["InvocationStatus"] not in ("Running", "Stopping", "Pending")

@@ -175,3 +175,57 @@ def test_work_queued_before_shutdown_still_runs() -> None:
     assert [future.result(0) for future in later] == [0, 1, 2]
     with pytest.raises(RuntimeError):
         executor.submit(lambda: 0)
+
+
+def test_run_answers_on_the_loop_and_skips_work_cancelled_before_it_started() -> None:
+    """``run`` (the store's hop, one future): a value, an error, and a cancelled wait whose
+    work had not started yet, which then never runs, as with ``run_in_executor``."""
+    executor = LaneExecutor(1, thread_name_prefix="test-lanes")
+    started, gate = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def hold() -> bool:
+        started.set()
+        return gate.wait(10)
+
+    def boom() -> None:
+        raise ValueError("boom")
+
+    async def main() -> None:
+        assert await executor.run(lambda: 7) == 7
+        with pytest.raises(ValueError, match="boom"):
+            await executor.run(boom)
+        busy = executor.run(hold)
+        assert await asyncio.to_thread(started.wait, 10)
+        cancelled = executor.run(lambda: ran.append("cancelled"))
+        later = executor.run(lambda: ran.append("later"))
+        cancelled.cancel()
+        gate.set()
+        assert await busy
+        await later
+
+    asyncio.run(main())
+    executor.shutdown(wait=True)
+    assert ran == ["later"]
+
+
+def test_work_whose_loop_closed_meanwhile_leaves_the_thread_working() -> None:
+    executor = LaneExecutor(1, thread_name_prefix="test-lanes")
+    started, gate = threading.Event(), threading.Event()
+
+    def hold() -> bool:
+        started.set()
+        return gate.wait(10)
+
+    async def leave() -> None:
+        executor.run(hold)  # never awaited: asyncio.run closes the loop before it ends
+        assert await asyncio.to_thread(started.wait, 10)
+
+    asyncio.run(leave())
+    gate.set()  # its answer now has no loop to go to
+
+    async def again() -> int:
+        return await asyncio.wait_for(executor.run(lambda: 8), 10)
+
+    assert asyncio.run(again()) == 8
+    executor.shutdown(wait=True)

@@ -16,7 +16,6 @@ import os
 import queue
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import Future
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,7 +27,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url
 
 from openassist.errors import ConfigurationError
 from openassist.server.store.group_commit import GroupCommit
-from openassist.server.store.lanes import LaneExecutor
+from openassist.server.store.lanes import LaneExecutor, settle_from_thread
 from openassist.server.store.revisions import restamp_renumbered
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -147,23 +146,24 @@ class UnitOfWork:
                     return
                 if step is _ROLLBACK:
                     raise _Rollback
-                work, done = step
+                work, loop, done = step
                 try:
                     # A savepoint per step: a step that raises leaves nothing behind, as a
                     # transaction of its own would.
                     with connection.begin_nested():
                         result = work(connection)
-                    done.set_result(result)
                 except BaseException as error:
-                    done.set_exception(error)
+                    settle_from_thread(loop, done, None, error)
+                else:
+                    settle_from_thread(loop, done, result)
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         if self._transaction is None:
-            loop = asyncio.get_running_loop()
-            self._transaction = loop.run_in_executor(self.db._writer, self._hold)
-        done: Future[T] = Future()
-        self._steps.put((work, done))
-        return await asyncio.wrap_future(done)
+            self._transaction = self.db._writer.run(self._hold)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+        self._steps.put((work, loop, done))
+        return await done
 
     async def _end(self, commit: bool) -> None:
         self.closed = True  # a task spawned inside the unit writes on its own from now on
@@ -302,9 +302,8 @@ class Database:
                 if self.observe is not None:
                     self.observe("write", time.perf_counter() - started)
 
-        loop = asyncio.get_running_loop()
         try:
-            result, changed, released = await loop.run_in_executor(self._writer, transaction)
+            result, changed, released = await self._writer.run(transaction)
         except BaseException:
             if riders is not None:
                 riders.extend(taken)  # rolled back: they ride the next write, or none
@@ -344,7 +343,7 @@ class Database:
                 if self.observe is not None:
                     self.observe("read", time.perf_counter() - started)
 
-        return await asyncio.get_running_loop().run_in_executor(self._reader, snapshot)
+        return await self._reader.run(snapshot)
 
     @staticmethod
     def head_revisions() -> set[str]:

@@ -17,7 +17,7 @@ alone. A write may so run more than once; only its last run commits."""
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -68,11 +68,11 @@ class GroupCommit:
         self, batch: list[_Keyed], order: list[int], outcomes: list[Outcome[Any]]
     ) -> None:
         """Write ``batch[n]`` for each ``n`` of ``order``, in that order, into ``outcomes[n]``."""
-        loop = asyncio.get_running_loop()
         while len(order) > 1:
+            works = [batch[n][1] for n in order]
             try:
-                values, changed, released = await loop.run_in_executor(
-                    self._db.write_executor, self._transaction, [batch[n][1] for n in order]
+                values, changed, released = await self._db.write_executor.run(
+                    functools.partial(self._transaction, works)
                 )
             except _Raised as raised:
                 # Rolled back. The writes before it go together again, then it alone, then
