@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BACKENDS
-from tests.support.cluster import Cluster, backend_cluster, wait_until
+from tests.support.backend_fixture import module_cluster
+from tests.support.cluster import Cluster, wait_until
 from tests.support.official_agent import BINARY, OfficialAgent, official_agent
 
 pytestmark = pytest.mark.skipif(
@@ -24,13 +24,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def cluster(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    fast = {"OPENASSIST_MIN_CRON_INTERVAL_S": "1", "OPENASSIST_MIN_RATE_INTERVAL_S": "1"}
-    with backend_cluster(request.param, tmp_path_factory.mktemp("official"), fast) as running:
-        yield running
+cluster = module_cluster(
+    "official", {"OPENASSIST_MIN_CRON_INTERVAL_S": "1", "OPENASSIST_MIN_RATE_INTERVAL_S": "1"}
+)
 
 
 @pytest.fixture

@@ -5,24 +5,15 @@ whose error budget was spent keeps a Cancelled record for each target it did not
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.conftest import BACKENDS
 from tests.integration.test_rollout_schedules import FAST, _history, _stop
-from tests.support.cluster import Agent, Cluster, backend_cluster, wait_until
+from tests.support.backend_fixture import module_cluster
+from tests.support.cluster import Agent, Cluster, wait_until
 from tests.support.run_log import RunLog
 
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def fired(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    with backend_cluster(request.param, tmp_path_factory.mktemp("misses"), FAST) as cluster:
-        yield cluster
+fired = module_cluster("misses", FAST)
 
 
 # An agent silent for this long counts as offline; the agents of `silent` heartbeat every second,
@@ -30,13 +21,7 @@ def fired(
 ONLINE_WINDOW_S = 4
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def silent(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    settings = {**FAST, "OPENASSIST_HEARTBEAT_ONLINE_S": str(ONLINE_WINDOW_S)}
-    with backend_cluster(request.param, tmp_path_factory.mktemp("silent"), settings) as cluster:
-        yield cluster
+silent = module_cluster("silent", {**FAST, "OPENASSIST_HEARTBEAT_ONLINE_S": str(ONLINE_WINDOW_S)})
 
 
 def _ran(log: RunLog, agent: Agent) -> int:

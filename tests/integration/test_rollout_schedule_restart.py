@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.conftest import BACKENDS
 from tests.integration.test_rollout_schedules import FAST, _history, _stop
-from tests.support.cluster import Cluster, backend_cluster, wait_until
+from tests.support.backend_fixture import module_cluster
+from tests.support.cluster import Cluster, wait_until
 from tests.support.run_log import RunLog, most_at_once
 
 GRACE_S = 5  # a fire later than this is skipped
@@ -23,13 +20,7 @@ DOWN_S = 3 * GRACE_S  # the server stays down at least this long: fires fall due
 TARGETS = 3
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def restarted(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    env = {**FAST, "OPENASSIST_MISSED_FIRE_GRACE_S": str(GRACE_S)}
-    with backend_cluster(request.param, tmp_path_factory.mktemp("refire"), env) as cluster:
-        yield cluster
+restarted = module_cluster("refire", {**FAST, "OPENASSIST_MISSED_FIRE_GRACE_S": str(GRACE_S)})
 
 
 def _between_fires(cluster: Cluster, invoke_id: str, after: int) -> dict[str, Any] | None:
