@@ -36,9 +36,16 @@ WAITING_SINKS = """
 """
 
 
+# The events are made as fast as the API answers: more than its default rate per key.
+UNLIMITED = {"OPENASSIST_API_RATE_PER_KEY": "0"}
+
+
 @pytest.fixture()
 def maker(tmp_path: Path) -> Iterator[Cluster]:
-    with temporary_postgres_database() as url, Cluster.start(tmp_path / "maker", url) as node:
+    with (
+        temporary_postgres_database() as url,
+        Cluster.start(tmp_path / "maker", url, UNLIMITED) as node,
+    ):
         yield node
 
 
