@@ -29,7 +29,12 @@ class KickHub:
 
     async def hold(self, instance_id: str, socket: WebSocket) -> None:
         """Serve one agent's kick channel until it disconnects."""
-        await socket.accept()
+        try:
+            await socket.accept()
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            # The agent gave up while it waited (a reconnect storm): nothing to serve.
+            log.debug("agent left before its kick channel opened")
+            return
         peer = socket.client.host if socket.client else "?"
         log.info("agent connected from %s (kick channel open)", peer)
         previous = self._sockets.get(instance_id)
@@ -47,10 +52,11 @@ class KickHub:
             await socket.send_text(KICK_MESSAGE)
 
         unsubscribe: Callable[[], None] = self._bus.subscribe(kick_topic(instance_id), kick)
-        # The official agent fetches only when kicked: whatever was queued while its channel
-        # was down is fetched now.
-        await socket.send_text(KICK_MESSAGE)
         try:
+            # The official agent fetches only when kicked: whatever was queued while its
+            # channel was down is fetched now. (Inside the try: an agent gone already must not
+            # stay counted as connected, nor subscribed.)
+            await socket.send_text(KICK_MESSAGE)
             while True:
                 await socket.receive_text()  # the agent has nothing to say; wait for the close
         except (WebSocketDisconnect, RuntimeError):
