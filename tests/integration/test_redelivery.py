@@ -11,7 +11,6 @@ and the agent polls once an hour, so only a kick makes it fetch.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BACKENDS
+from tests.support.agent_fetch import take_tasks
 from tests.support.cluster import Cluster, temporary_postgres_database, wait_until
 
 REDELIVER_S = 10  # beyond the thawed agent's own fetch (at its queued kick), on a loaded host
@@ -40,8 +40,6 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]
 def test_a_hand_out_whose_answer_was_lost_reaches_the_agent_when_its_redelivery_is_due(
     cluster: Cluster,
 ) -> None:
-    from openassist.agent.channel import Channel
-    from openassist.agent.identity import load
 
     agent = cluster.start_agent(cluster.register_agent("lost-answer"), args=["--poll", POLL])
     assert agent.process is not None
@@ -52,14 +50,6 @@ def test_a_hand_out_whose_answer_was_lost_reaches_the_agent_when_its_redelivery_
     warm_up = cluster.run("true", agent.instance_id)
     assert cluster.wait_final(warm_up, WAIT_S)[0]["InvocationStatus"] == "Success"
 
-    async def take() -> list[str]:
-        channel = Channel(load(agent.state_dir))
-        try:
-            answer = await channel.task_list("kickoff")
-        finally:
-            await channel.close()
-        return [item.task.taskID for item in answer.run]
-
     agent.process.send_signal(signal.SIGSTOP)
     lost: list[str] = []
     try:
@@ -67,7 +57,7 @@ def test_a_hand_out_whose_answer_was_lost_reaches_the_agent_when_its_redelivery_
         # reads it after the next RunCommand) and take that task: then try another.
         for _attempt in range(3):
             invoke_id = cluster.run("echo again", agent.instance_id)
-            taken = asyncio.run(take())  # committed as handed out; its answer goes nowhere
+            taken = take_tasks(agent)  # committed as handed out; its answer goes nowhere
             if taken:
                 break
             lost.append(invoke_id)

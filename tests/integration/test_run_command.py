@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.agent_fetch import take_tasks
 from tests.support.cluster import Agent, Cluster, wait_until
 
 
@@ -207,21 +208,9 @@ def test_record_status_filter_counts_a_nonzero_exit_as_finished(
 def test_stop_of_a_task_the_agent_never_got_ends_at_once(cluster: Cluster) -> None:
     """The delivery is lost on the way (taken here with the agent's own key while it is
     frozen): the stop still ends quickly, because the agent says it has no such run."""
-    import asyncio
-
-    from openassist.agent.channel import Channel
-    from openassist.agent.identity import load
 
     agent = cluster.new_agent("lost-delivery")
     assert agent.process is not None
-
-    async def take() -> list[str]:
-        channel = Channel(load(agent.state_dir))
-        try:
-            answer = await channel.task_list("kickoff")
-        finally:
-            await channel.close()
-        return [item.task.taskID for item in answer.run]
 
     agent.process.send_signal(signal.SIGSTOP)
     handed_to_the_agent: list[str] = []
@@ -230,7 +219,7 @@ def test_stop_of_a_task_the_agent_never_got_ends_at_once(cluster: Cluster) -> No
         # server reads it after the next RunCommand) and take that task: then try another.
         for _attempt in range(3):
             invoke_id = cluster.run("sleep 300", agent.instance_id, Timeout="600")
-            taken = asyncio.run(take())
+            taken = take_tasks(agent)
             if taken:
                 break
             handed_to_the_agent.append(invoke_id)
